@@ -1,0 +1,20 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadConfig } from "./mesh/config";
+import { InferenceCanary } from "./mesh/canary";
+
+// Validation throws before any resource is declared, so bad config changes nothing.
+const stackConfig = new pulumi.Config();
+const config = loadConfig((key) => stackConfig.get(key));
+
+const canary = new InferenceCanary("inference", { config });
+const traffic = canary.traffic;
+
+export const meshName = traffic.mesh.name;
+export const virtualServiceName = traffic.virtualService.name;
+export const virtualRouterName = traffic.router.name;
+export const weightedRouteName = traffic.weightedRoute.name;
+export const pinRouteName = traffic.pinRoute.name;
+export const stableVirtualNodeName = traffic.nodes.stable.name;
+export const canaryVirtualNodeName = traffic.nodes.canary.name;
+export const canaryWeight = canary.weights.canary;
+export const stableWeight = canary.weights.stable;

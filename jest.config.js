@@ -1,0 +1,13 @@
+/**
+ * Type-checking is `tsc --noEmit`'s job (run once in .ci/run); with
+ * `isolatedModules` in tsconfig.json ts-jest only transpiles, which keeps the suite fast.
+ */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>/tests"],
+  testMatch: ["**/*.test.ts"],
+  transform: {
+    "^.+\\.ts$": "ts-jest",
+  },
+  testTimeout: 30000,
+};

@@ -1,0 +1,162 @@
+/**
+ * Typed, validating reads of raw stack config.
+ *
+ * Pulumi hands a program plain strings (`pulumi config set port 8080` stores "8080"),
+ * and structured values as JSON whose leaves may be strings, numbers or booleans.
+ * A `ConfigReader` accepts both, records every problem instead of stopping at the
+ * first, and `check()` throws one `ConfigError` listing them all, so a user fixes a
+ * stack file in one pass and no resource is declared from half-valid config.
+ */
+
+/** Looks up one raw config value by key; `undefined` when the key is not set. */
+export type ConfigSource = (key: string) => unknown;
+
+export interface ConfigProblem {
+    /** Dotted path of the key, as `pulumi config set --path` spells it. */
+    key: string;
+    /** The value that was given, as the user wrote it. */
+    got: unknown;
+    /** What would have been accepted. */
+    expected: string;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: ConfigProblem[]) {
+        super(
+            "Invalid stack config; nothing was deployed. Fix these keys and run again:\n" +
+                problems.map((p) => `  - ${p.key}: got ${show(p.got)}; expected ${p.expected}`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+function show(value: unknown): string {
+    if (value === undefined) return "nothing (the key is not set)";
+    return JSON.stringify(value);
+}
+
+interface IntegerRule {
+    min: number;
+    max: number;
+    /** Values inside [min, max] that are still refused, with the reason shown to the user. */
+    reserved?: { values: number[]; why: string };
+}
+
+export class ConfigReader {
+    private readonly problems: ConfigProblem[];
+
+    constructor(
+        private readonly source: ConfigSource,
+        private readonly prefix = "",
+        problems?: ConfigProblem[],
+    ) {
+        this.problems = problems ?? [];
+    }
+
+    /** Records a problem that no single-key read can see, e.g. two keys that disagree. */
+    report(key: string, got: unknown, expected: string): void {
+        this.problems.push({ key: this.path(key), got, expected });
+    }
+
+    /** Throws a `ConfigError` naming every problem recorded by this reader and its children. */
+    check(): void {
+        if (this.problems.length > 0) throw new ConfigError([...this.problems]);
+    }
+
+    /** An integer in [min, max]; `fallback` when unset; required when `fallback` is undefined. */
+    integer(key: string, rule: IntegerRule, fallback?: number): number {
+        const expected = `an integer from ${rule.min} to ${rule.max}` + (rule.reserved ? ` (${rule.reserved.why})` : "");
+        const raw = this.raw(key);
+        if (raw === undefined && fallback !== undefined) return fallback;
+        const text = typeof raw === "number" ? String(raw) : typeof raw === "string" ? raw.trim() : "";
+        const value = /^-?\d+$/.test(text) ? Number(text) : NaN;
+        if (!Number.isSafeInteger(value) || value < rule.min || value > rule.max || rule.reserved?.values.includes(value)) {
+            this.report(key, raw, expected);
+            return fallback ?? rule.min;
+        }
+        return value;
+    }
+
+    /** One of a fixed set of strings. */
+    oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T {
+        const raw = this.raw(key);
+        if (raw === undefined) return fallback;
+        if (typeof raw === "string" && (allowed as readonly string[]).includes(raw)) return raw as T;
+        this.report(key, raw, `one of ${allowed.map((a) => `"${a}"`).join(", ")}`);
+        return fallback;
+    }
+
+    /** A string matching `pattern`, described to the user as `expected`. */
+    matching(key: string, pattern: RegExp, expected: string, fallback: string): string {
+        const raw = this.raw(key);
+        if (raw === undefined) return fallback;
+        if (typeof raw === "string" && pattern.test(raw)) return raw;
+        this.report(key, raw, expected);
+        return fallback;
+    }
+
+    /** `true`/`false`, as a boolean or as the strings Pulumi stores. */
+    boolean(key: string, fallback: boolean): boolean {
+        const raw = this.raw(key);
+        if (raw === undefined) return fallback;
+        if (raw === true || raw === "true") return true;
+        if (raw === false || raw === "false") return false;
+        this.report(key, raw, "true or false");
+        return fallback;
+    }
+
+    /** A map of string to string (e.g. container environment); values may be numbers or booleans. */
+    stringMap(key: string, keyPattern: RegExp, keyExpected: string): Record<string, string> {
+        const raw = this.raw(key);
+        if (raw === undefined) return {};
+        const obj = asObject(raw);
+        if (!obj) {
+            this.report(key, raw, `an object of ${keyExpected} to string values`);
+            return {};
+        }
+        const out: Record<string, string> = {};
+        for (const [name, value] of Object.entries(obj)) {
+            if (!keyPattern.test(name) || !["string", "number", "boolean"].includes(typeof value)) {
+                this.report(`${key}.${name}`, value, `a string value under a key that is ${keyExpected}`);
+                continue;
+            }
+            out[name] = String(value);
+        }
+        return out;
+    }
+
+    /** A reader for a structured value (`pulumi config set --path key.child v`); empty when unset. */
+    object(key: string): ConfigReader {
+        const raw = this.raw(key);
+        const obj = raw === undefined ? {} : asObject(raw);
+        if (!obj) {
+            this.report(key, raw, "an object (set its fields with `pulumi config set --path`)");
+            return new ConfigReader(() => undefined, this.path(key) + ".", this.problems);
+        }
+        return new ConfigReader((k) => obj[k], this.path(key) + ".", this.problems);
+    }
+
+    private raw(key: string): unknown {
+        const value = this.source(key);
+        return value === null ? undefined : value;
+    }
+
+    private path(key: string): string {
+        return this.prefix + key;
+    }
+}
+
+/** Structured config reaches the program as JSON text at the top level and as objects below it. */
+function asObject(raw: unknown): Record<string, unknown> | undefined {
+    let value = raw;
+    if (typeof raw === "string") {
+        try {
+            value = JSON.parse(raw);
+        } catch {
+            return undefined;
+        }
+    }
+    return typeof value === "object" && value !== null && !Array.isArray(value)
+        ? (value as Record<string, unknown>)
+        : undefined;
+}

@@ -1,0 +1,211 @@
+/**
+ * The App Mesh resource graph, as the program registers it under engine-like mocks.
+ */
+import { BASE_CONFIG, declareCanary, deploy, Graph, runProgram } from "./harness/program";
+import { STACKS, stackConfig } from "./harness/stacks";
+
+const T = {
+    mesh: "aws:appmesh/mesh:Mesh",
+    node: "aws:appmesh/virtualNode:VirtualNode",
+    router: "aws:appmesh/virtualRouter:VirtualRouter",
+    route: "aws:appmesh/route:Route",
+    service: "aws:appmesh/virtualService:VirtualService",
+    cloudMap: "aws:servicediscovery/service:Service",
+};
+
+const routeBody = (route: { inputs: any }) => {
+    const spec = route.inputs.spec;
+    return spec.httpRoute ?? spec.http2Route ?? spec.grpcRoute;
+};
+
+describe("the App Mesh graph for the default config", () => {
+    let g: Graph;
+    beforeAll(async () => {
+        g = await deploy({ ...BASE_CONFIG, canaryWeight: "25" });
+    });
+
+    test("declares one mesh, two nodes, one router, two routes and one virtual service", () => {
+        expect(g.ofType(T.mesh)).toHaveLength(1);
+        expect(g.ofType(T.node).map((n) => n.name)).toEqual(["inference-appmesh-stable", "inference-appmesh-canary"]);
+        expect(g.ofType(T.router)).toHaveLength(1);
+        expect(g.ofType(T.route)).toHaveLength(2);
+        expect(g.ofType(T.service)).toHaveLength(1);
+        expect(g.ofType(T.cloudMap)).toHaveLength(2);
+    });
+
+    test("the mesh only lets nodes reach declared backends", () => {
+        expect(g.one(T.mesh).inputs.spec.egressFilter.type).toBe("DROP_ALL");
+    });
+
+    test("the mocks auto-name, so a literal logical name would point at nothing", () => {
+        const router = g.one(T.router);
+        expect(router.state.name).not.toBe(router.name);
+        expect(router.state.name).toMatch(new RegExp(`^${router.name}-[0-9a-f]{7}$`));
+    });
+
+    test("every reference is the referenced resource's real name", () => {
+        const meshName = g.one(T.mesh).state.name;
+        for (const type of [T.node, T.router, T.route, T.service]) {
+            for (const r of g.ofType(type)) expect(r.inputs.meshName).toBe(meshName);
+        }
+        const routerName = g.one(T.router).state.name;
+        for (const route of g.ofType(T.route)) expect(route.inputs.virtualRouterName).toBe(routerName);
+        expect(g.one(T.service).inputs.spec.provider.virtualRouter.virtualRouterName).toBe(routerName);
+
+        const nodeName = (v: string) => g.one(T.node, `-${v}`).state.name;
+        expect(routeBody(g.one(T.route, "-weighted")).action.weightedTargets.map((t: any) => t.virtualNode)).toEqual([
+            nodeName("stable"),
+            nodeName("canary"),
+        ]);
+        expect(routeBody(g.one(T.route, "-pin")).action.weightedTargets).toEqual([{ virtualNode: nodeName("canary"), weight: 100 }]);
+    });
+
+    test("each node discovers its own version's Cloud Map service in the namespace", () => {
+        const namespace = g.calls.find((c) => c.token.endsWith("getDnsNamespace"))!;
+        expect(namespace.inputs).toEqual({ name: "ai.internal", type: "DNS_PRIVATE" });
+        for (const version of ["stable", "canary"]) {
+            const discovery = g.one(T.node, `-${version}`).inputs.spec.serviceDiscovery.awsCloudMap;
+            const cloudMap = g.one(T.cloudMap, `-${version}`);
+            expect(discovery).toEqual({ namespaceName: "ai.internal", serviceName: cloudMap.state.name });
+            expect(cloudMap.inputs.name).toBe(`inference-${version}`);
+            expect(cloudMap.inputs.dnsConfig.namespaceId).toMatch(/^ns-/);
+        }
+    });
+
+    test("nodes and router listen on the same port and protocol", () => {
+        const expected = { port: 8080, protocol: "http" };
+        expect(g.one(T.router).inputs.spec.listeners).toEqual([{ portMapping: expected }]);
+        for (const node of g.ofType(T.node)) {
+            const [listener] = node.inputs.spec.listeners;
+            expect(listener.portMapping).toEqual(expected);
+            expect(listener.healthCheck).toMatchObject({ protocol: "http", port: 8080, path: "/health" });
+            expect(listener.outlierDetection).toMatchObject({ maxServerErrors: 5, maxEjectionPercent: 50 });
+            expect(node.inputs.spec.logging.accessLog.file.path).toBe("/dev/stdout");
+        }
+    });
+
+    test("routes and node listeners share a per-request timeout sized for LLM requests", () => {
+        const timeout = { perRequest: { unit: "s", value: 300 }, idle: { unit: "s", value: 300 } };
+        for (const route of g.ofType(T.route)) expect(routeBody(route).timeout).toEqual(timeout);
+        for (const node of g.ofType(T.node)) expect(node.inputs.spec.listeners[0].timeout).toEqual({ http: timeout });
+    });
+
+    test("the pin route matches the pin header at a higher priority than the split", () => {
+        const pin = g.one(T.route, "-pin");
+        const weighted = g.one(T.route, "-weighted");
+        expect(pin.inputs.spec.priority).toBeLessThan(weighted.inputs.spec.priority);
+        expect(routeBody(pin).match).toEqual({ prefix: "/", headers: [{ name: "x-canary", match: { exact: "always" } }] });
+        expect(routeBody(weighted).match).toEqual({ prefix: "/" });
+    });
+
+    test("the virtual service is a DNS name in the namespace, provided by the router", () => {
+        expect(g.one(T.service).inputs.name).toBe("inference.ai.internal");
+        expect(g.outputs.virtualServiceName).toBe("inference.ai.internal");
+    });
+
+    test("stack outputs name the real resources and the split", () => {
+        expect(g.outputs).toEqual({
+            meshName: g.one(T.mesh).state.name,
+            virtualServiceName: "inference.ai.internal",
+            virtualRouterName: g.one(T.router).state.name,
+            weightedRouteName: g.one(T.route, "-weighted").state.name,
+            pinRouteName: g.one(T.route, "-pin").state.name,
+            stableVirtualNodeName: g.one(T.node, "-stable").state.name,
+            canaryVirtualNodeName: g.one(T.node, "-canary").state.name,
+            canaryWeight: 25,
+            stableWeight: 75,
+        });
+    });
+});
+
+describe("weights", () => {
+    test.each([0, 1, 10, 25, 50, 100])("canaryWeight %d sends the rest to stable", async (w) => {
+        const g = await declareCanary({ canaryWeight: String(w) });
+        expect(routeBody(g.one(T.route, "-weighted")).action.weightedTargets.map((t: any) => t.weight)).toEqual([100 - w, w]);
+    });
+
+    test("a weight change (10 -> 25) changes the weighted route's inputs and nothing else", async () => {
+        const before = await declareCanary({ canaryWeight: "10" });
+        const after = await declareCanary({ canaryWeight: "25" });
+        expect(after.resources.map((r) => `${r.type}::${r.name}`)).toEqual(before.resources.map((r) => `${r.type}::${r.name}`));
+        const changed = after.resources
+            .filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i].inputs))
+            .map((r) => r.name);
+        expect(changed).toEqual(["inference-appmesh-weighted"]);
+    });
+});
+
+describe("protocols", () => {
+    test.each([
+        ["http", "httpRoute"],
+        ["http2", "http2Route"],
+        ["grpc", "grpcRoute"],
+    ])("%s: router, nodes and both routes agree", async (protocol, kind) => {
+        const g = await declareCanary({ canaryWeight: "10", protocol, port: "50051" });
+        expect(g.one(T.router).inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol });
+        for (const node of g.ofType(T.node)) {
+            expect(node.inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol });
+            expect(Object.keys(node.inputs.spec.listeners[0].timeout)).toEqual([protocol]);
+        }
+        for (const route of g.ofType(T.route)) expect(Object.keys(route.inputs.spec).filter((k) => k.endsWith("Route"))).toEqual([kind]);
+        if (protocol === "grpc") {
+            expect(routeBody(g.one(T.route, "-pin")).match).toEqual({
+                metadatas: [{ name: "x-canary", match: { exact: "always" } }],
+            });
+        }
+    });
+
+    test("configured timeouts and retries reach the routes", async () => {
+        const g = await declareCanary({ canaryWeight: "10", requestTimeoutSeconds: "900", idleTimeoutSeconds: "1200", maxRetries: "1" });
+        const body = routeBody(g.one(T.route, "-weighted"));
+        expect(body.timeout).toEqual({ perRequest: { unit: "s", value: 900 }, idle: { unit: "s", value: 1200 } });
+        expect(body.retryPolicy).toEqual({
+            maxRetries: 1,
+            perRetryTimeout: { unit: "s", value: 900 },
+            tcpRetryEvents: ["connection-error"],
+        });
+    });
+});
+
+describe("bad config", () => {
+    test.each([
+        ["canaryWeight", "-5"],
+        ["canaryWeight", "150"],
+        ["canaryWeight", "7.5"],
+        ["canaryWeight", "abc"],
+        ["canaryWeight", ""],
+        ["protocol", "tcp"],
+        ["port", "443"],
+        ["namespace", "nodots"],
+        ["requestTimeoutSeconds", "-1"],
+        ["pinHeader", "X Canary"],
+        ["healthCheck", "{\"intervalSeconds\": 1}"],
+    ])("%s = %j fails at start and registers nothing", async (key, value) => {
+        const run = await runProgram({ ...BASE_CONFIG, [key]: value });
+        expect(run.error?.message).toContain(key);
+        expect(run.graph.resources).toEqual([]);
+        expect(run.graph.calls).toEqual([]);
+    });
+
+    test("a missing canaryWeight fails at start and registers nothing", async () => {
+        const run = await runProgram({});
+        expect(run.error?.message).toMatch(/canaryWeight: got nothing .*an integer from 0 to 100/);
+        expect(run.graph.resources).toEqual([]);
+    });
+});
+
+test("the fast path declares exactly what index.ts declares", async () => {
+    const viaProgram = await deploy({ canaryWeight: "30", protocol: "grpc" });
+    const direct = await declareCanary({ canaryWeight: "30", protocol: "grpc" });
+    expect(direct.resources).toEqual(viaProgram.resources);
+});
+
+describe.each(STACKS)("stack %s", (stack) => {
+    test("loads and produces a complete graph", async () => {
+        const config = stackConfig(stack);
+        const g = await deploy(config);
+        expect(g.ofType(T.node)).toHaveLength(2);
+        expect(g.outputs.canaryWeight).toBe(Number(config.canaryWeight));
+        expect(g.one(T.router).inputs.spec.listeners[0].portMapping.port).toBe(Number(config.port));
+    });
+});

@@ -1,0 +1,131 @@
+import { ConfigError } from "../mesh/configReader";
+import { CanaryConfig, loadConfig } from "../mesh/config";
+import { splitWeights } from "../mesh/model";
+
+const load = (raw: Record<string, unknown>): CanaryConfig => loadConfig((key) => raw[key]);
+
+function refusal(raw: Record<string, unknown>): ConfigError {
+    try {
+        load(raw);
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return e as ConfigError;
+    }
+    throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
+}
+
+const problemsOf = (raw: Record<string, unknown>) => refusal(raw).problems;
+
+describe("loadConfig", () => {
+    test("fills every default from canaryWeight alone", () => {
+        expect(load({ canaryWeight: "10" })).toEqual({
+            canaryWeight: 10,
+            serviceName: "inference",
+            protocol: "http",
+            port: 8080,
+            namespace: "ai.internal",
+            requestTimeoutSeconds: 300,
+            idleTimeoutSeconds: 300,
+            maxRetries: 2,
+            pinHeader: "x-canary",
+            pinValue: "always",
+            healthCheck: { path: "/health", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 5 },
+            outlierDetection: { maxServerErrors: 5, intervalSeconds: 10, baseEjectionSeconds: 30, maxEjectionPercent: 50 },
+            versions: { stable: { discoveryName: "inference-stable" }, canary: { discoveryName: "inference-canary" } },
+        });
+    });
+
+    test("the default request timeout outlasts App Mesh's 15 s default by far", () => {
+        expect(load({ canaryWeight: "0" }).requestTimeoutSeconds).toBeGreaterThanOrEqual(60);
+    });
+
+    test.each([0, 1, 50, 99, 100])("accepts canaryWeight %d", (w) => {
+        expect(load({ canaryWeight: String(w) }).canaryWeight).toBe(w);
+    });
+
+    test("reads structured values given as JSON text (top level) or objects", () => {
+        const config = load({
+            canaryWeight: 5,
+            healthCheck: JSON.stringify({ path: "/v1/health", intervalSeconds: 20, timeoutSeconds: "10" }),
+            canary: { discoveryName: "llm-next" },
+        });
+        expect(config.healthCheck).toMatchObject({ path: "/v1/health", intervalSeconds: 20, timeoutSeconds: 10 });
+        expect(config.versions.canary.discoveryName).toBe("llm-next");
+    });
+
+    test("idle timeout follows the request timeout unless set", () => {
+        expect(load({ canaryWeight: "1", requestTimeoutSeconds: "900" }).idleTimeoutSeconds).toBe(900);
+    });
+
+    // One bad value per row: [key, value, words the message must contain].
+    const BAD: [string, unknown, string][] = [
+        ["canaryWeight", undefined, "an integer from 0 to 100"],
+        ["canaryWeight", "", "an integer from 0 to 100"],
+        ["canaryWeight", "-1", "an integer from 0 to 100"],
+        ["canaryWeight", "101", "an integer from 0 to 100"],
+        ["canaryWeight", "12.5", "an integer from 0 to 100"],
+        ["canaryWeight", "ten", "an integer from 0 to 100"],
+        ["canaryWeight", "1e2", "an integer from 0 to 100"],
+        ["serviceName", "Inference", "a DNS label"],
+        ["serviceName", "my_model", "a DNS label"],
+        ["protocol", "tcp", 'one of "http", "http2", "grpc"'],
+        ["protocol", "https", 'one of "http", "http2", "grpc"'],
+        ["port", "80", "an integer from 1025 to 65535"],
+        ["port", "70000", "an integer from 1025 to 65535"],
+        ["port", "15000", "which Envoy uses"],
+        ["port", "9901", "which Envoy uses"],
+        ["namespace", "local", "a DNS name"],
+        ["namespace", "AI.Internal", "a DNS name"],
+        ["requestTimeoutSeconds", "0", "an integer from 1 to 3600"],
+        ["requestTimeoutSeconds", "5m", "an integer from 1 to 3600"],
+        ["idleTimeoutSeconds", "60", "at least requestTimeoutSeconds (300)"],
+        ["maxRetries", "9", "an integer from 0 to 5"],
+        ["pinHeader", "X-Canary", "a lowercase header name"],
+        ["pinHeader", "grpc-canary", "a lowercase header name"],
+        ["pinValue", "two words", "visible ASCII"],
+        ["healthCheck", "not json", "an object"],
+        ["healthCheck", JSON.stringify({ path: "health" }), "a path starting with '/'"],
+        ["healthCheck", JSON.stringify({ intervalSeconds: 2 }), "an integer from 5 to 300"],
+        ["healthCheck", JSON.stringify({ timeoutSeconds: 10, intervalSeconds: 10 }), "less than intervalSeconds"],
+        ["healthCheck", JSON.stringify({ unhealthyThreshold: 1 }), "an integer from 2 to 10"],
+        ["outlierDetection", JSON.stringify({ maxServerErrors: 0 }), "an integer from 1 to 1000"],
+        ["outlierDetection", JSON.stringify({ maxEjectionPercent: 101 }), "an integer from 0 to 100"],
+        ["canary", JSON.stringify({ discoveryName: "inference-stable" }), "different from stable.discoveryName"],
+        ["stable", JSON.stringify({ discoveryName: "Stable" }), "a DNS label"],
+    ];
+
+    test.each(BAD)("refuses %s = %j, naming the key, the value and what is allowed", (key, value, expected) => {
+        const raw: Record<string, unknown> = { canaryWeight: "10", [key]: value };
+        if (value === undefined) delete raw[key];
+        const error = refusal(raw);
+        expect(error.problems).toHaveLength(1);
+        const [problem] = error.problems;
+        expect(problem.key.split(".")[0]).toBe(key);
+        expect(problem.expected).toContain(expected);
+        if (!problem.key.includes(".")) expect(problem.got).toEqual(value);
+        expect(error.message).toContain("nothing was deployed");
+        expect(error.message).toContain(`${problem.key}: got ${value === undefined ? "nothing" : JSON.stringify(problem.got)}`);
+        expect(error.message).toContain(problem.expected);
+    });
+
+    test("lists every bad key at once", () => {
+        const problems = problemsOf({ canaryWeight: "150", protocol: "tcp", port: "22" });
+        expect(problems.map((p) => p.key)).toEqual(["canaryWeight", "protocol", "port"]);
+    });
+
+    test("names the nested path of a bad structured field", () => {
+        expect(problemsOf({ canaryWeight: "1", healthCheck: { healthyThreshold: 11 } })[0].key).toBe("healthCheck.healthyThreshold");
+    });
+});
+
+describe("splitWeights", () => {
+    test.each([0, 1, 10, 25, 50, 99, 100])("canary %d leaves the rest to stable, totalling 100", (w) => {
+        const split = splitWeights(w);
+        expect(split).toEqual({ stable: 100 - w, canary: w });
+        expect(split.stable + split.canary).toBe(100);
+    });
+
+    test.each([-1, 101, 2.5, NaN])("refuses %d", (w) => {
+        expect(() => splitWeights(w)).toThrow(RangeError);
+    });
+});

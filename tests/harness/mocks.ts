@@ -1,0 +1,115 @@
+/**
+ * Pulumi mocks that behave like the engine where it matters to this program:
+ * - auto-naming: a resource whose name input is unset gets `<logical name>-<7 hex>`,
+ *   so a literal name pointing at another resource matches nothing;
+ * - ARNs built from the final names (App Mesh ARNs nest mesh, router and node names);
+ * - data-source calls return what AWS would, for the lookups this program makes.
+ * Every registration is recorded with its resolved inputs for tests to assert on.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+
+export const REGION = "us-west-2";
+export const ACCOUNT = "123456789012";
+
+export interface Registered {
+    type: string;
+    /** Logical name, as given to the constructor. */
+    name: string;
+    /** Resolved inputs, as the engine would receive them. */
+    inputs: Record<string, any>;
+    /** Outputs the mock returned: the inputs plus auto-name, ARN and id. */
+    state: Record<string, any>;
+}
+
+/** Short, stable suffix: the same logical name gets the same auto-name in every run, as state would keep it. */
+const suffix = (name: string) => crypto.createHash("sha1").update(name).digest("hex").slice(0, 7);
+
+/** The input that carries a resource's physical name, where it is not `name`. */
+const NAME_PROPERTY: Record<string, string> = {
+    "aws:ecs/taskDefinition:TaskDefinition": "family",
+};
+
+/** Types AWS names itself, with no name input for Pulumi to auto-name. */
+const UNNAMED = new Set([
+    "aws:ec2/securityGroupRule:SecurityGroupRule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+    "aws:servicediscovery/instance:Instance",
+]);
+
+function arnFor(type: string, name: string, inputs: Record<string, any>, id: string): string {
+    const base = (service: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}`;
+    const [pkg, mod] = type.split(":");
+    const kind = type.split(":")[2];
+    if (pkg === "aws" && mod.startsWith("appmesh/")) {
+        const meshPath = `mesh/${inputs.meshName}`;
+        switch (kind) {
+            case "Mesh":
+                return `${base("appmesh")}:mesh/${name}`;
+            case "Route":
+                return `${base("appmesh")}:${meshPath}/virtualRouter/${inputs.virtualRouterName}/route/${name}`;
+            case "GatewayRoute":
+                return `${base("appmesh")}:${meshPath}/virtualGateway/${inputs.virtualGatewayName}/gatewayRoute/${name}`;
+            default:
+                return `${base("appmesh")}:${meshPath}/${kind[0].toLowerCase()}${kind.slice(1)}/${name}`;
+        }
+    }
+    switch (type) {
+        case "aws:servicediscovery/service:Service":
+            return `${base("servicediscovery")}:service/${id}`;
+        case "aws:iam/role:Role":
+            return `arn:aws:iam::${ACCOUNT}:role/${name}`;
+        case "aws:iam/policy:Policy":
+            return `arn:aws:iam::${ACCOUNT}:policy/${name}`;
+        case "aws:cloudwatch/logGroup:LogGroup":
+            return `${base("logs")}:log-group:${name}`;
+        case "aws:ecs/taskDefinition:TaskDefinition":
+            return `${base("ecs")}:task-definition/${name}:1`;
+        default:
+            return `${base(mod.split("/")[0])}:${kind.toLowerCase()}/${name}`;
+    }
+}
+
+export class EngineLikeMocks implements pulumi.runtime.Mocks {
+    readonly registered: Registered[] = [];
+    readonly calls: { token: string; inputs: Record<string, any> }[] = [];
+
+    newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+        const inputs = args.inputs as Record<string, any>;
+        const state: Record<string, any> = { ...inputs };
+        let physicalName = args.name;
+        if (args.custom !== false && !UNNAMED.has(args.type)) {
+            const property = NAME_PROPERTY[args.type] ?? "name";
+            physicalName = inputs[property] ?? `${args.name}-${suffix(args.name)}`;
+            state[property] = physicalName;
+        }
+        const id = args.type === "aws:servicediscovery/service:Service" ? `srv-${suffix(args.name)}` : `${physicalName}-id`;
+        state.arn = arnFor(args.type, physicalName, inputs, id);
+        this.registered.push({ type: args.type, name: args.name, inputs, state });
+        return { id, state };
+    }
+
+    call(args: pulumi.runtime.MockCallArgs): Record<string, any> {
+        this.calls.push({ token: args.token, inputs: args.inputs });
+        switch (args.token) {
+            case "aws:servicediscovery/getDnsNamespace:getDnsNamespace":
+                return {
+                    id: `ns-${suffix(args.inputs.name)}`,
+                    name: args.inputs.name,
+                    type: args.inputs.type,
+                    arn: `arn:aws:servicediscovery:${REGION}:${ACCOUNT}:namespace/ns-${suffix(args.inputs.name)}`,
+                    hostedZone: "Z0123456789ABCDEFGHIJ",
+                };
+            case "aws:index/getRegion:getRegion":
+                return { name: REGION, region: REGION, id: REGION };
+            case "aws:index/getCallerIdentity:getCallerIdentity":
+                return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDTEST" };
+            case "aws:index/getPartition:getPartition":
+                return { partition: "aws", dnsSuffix: "amazonaws.com" };
+            default:
+                throw new Error(`the mocks do not know the data source ${args.token}; add it to tests/harness/mocks.ts`);
+        }
+    }
+}

@@ -1,0 +1,22 @@
+/** Reads a committed stack file the way Pulumi hands it to the program. */
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { PROJECT } from "./program";
+
+export const STACKS = ["dev", "prod"] as const;
+
+/**
+ * The `<project>:` keys of `Pulumi.<stack>.yaml`, without the prefix. Pulumi passes plain
+ * values as strings and structured values as JSON text, so this does the same.
+ */
+export function stackConfig(stack: string): Record<string, string> {
+    const file = path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`);
+    const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
+    const out: Record<string, string> = {};
+    for (const [key, value] of Object.entries(doc.config)) {
+        if (!key.startsWith(`${PROJECT}:`)) continue;
+        out[key.slice(PROJECT.length + 1)] = typeof value === "object" ? JSON.stringify(value) : String(value);
+    }
+    return out;
+}
