@@ -18,3 +18,7 @@ export const stableVirtualNodeName = traffic.nodes.stable.name;
 export const canaryVirtualNodeName = traffic.nodes.canary.name;
 export const canaryWeight = canary.weights.canary;
 export const stableWeight = canary.weights.stable;
+export const clusterName = canary.cluster.name;
+export const stableServiceName = canary.services.stable.service.name;
+export const canaryServiceName = canary.services.canary.service.name;
+export const vpcId = canary.network.vpcId;

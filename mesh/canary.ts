@@ -1,12 +1,16 @@
 /**
  * `InferenceCanary`: the whole canary for one AI inference service, from a validated
- * config. It builds the plain canary model, then the traffic backend that renders it.
+ * config: the network, service discovery, the traffic backend that renders the canary
+ * model, and one ECS service per version attached to that backend.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryConfig } from "./config";
+import * as aws from "@pulumi/aws";
+import { CanaryConfig, Version, VERSIONS } from "./config";
 import { canaryModel, splitWeights } from "./model";
+import { Network } from "./network";
 import { ServiceDiscovery } from "./discovery";
 import { AppMeshTraffic } from "./traffic/appmesh";
+import { ModelService } from "./compute";
 
 export interface InferenceCanaryArgs {
     /** Validated stack config, from `loadConfig`. */
@@ -14,18 +18,50 @@ export interface InferenceCanaryArgs {
 }
 
 export class InferenceCanary extends pulumi.ComponentResource {
+    readonly network: Network;
     readonly discovery: ServiceDiscovery;
     readonly traffic: AppMeshTraffic;
+    readonly cluster: aws.ecs.Cluster;
+    readonly services: Record<Version, ModelService>;
     /** Percent of unpinned requests each version receives. */
-    readonly weights: { stable: number; canary: number };
+    readonly weights: Record<Version, number>;
 
     constructor(name: string, args: InferenceCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:index:InferenceCanary", name, {}, opts);
-        const model = canaryModel(args.config);
-        this.weights = splitWeights(args.config.canaryWeight);
+        const { config } = args;
+        const model = canaryModel(config);
+        const parent = { parent: this };
+        this.weights = splitWeights(config.canaryWeight);
 
-        this.discovery = new ServiceDiscovery(`${name}-discovery`, { model }, { parent: this });
-        this.traffic = new AppMeshTraffic(`${name}-appmesh`, { model, discovery: this.discovery }, { parent: this });
+        this.network = new Network(`${name}-network`, { config: config.network, appPort: config.port }, parent);
+        this.discovery = new ServiceDiscovery(`${name}-discovery`, { model, vpcId: this.network.vpcId }, parent);
+        this.traffic = new AppMeshTraffic(`${name}-appmesh`, { model, discovery: this.discovery }, parent);
+
+        this.cluster = new aws.ecs.Cluster(
+            `${name}-cluster`,
+            { settings: [{ name: "containerInsights", value: "enabled" }] },
+            parent,
+        );
+        const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+        const region = aws.getRegionOutput({}, parent).region;
+
+        this.services = {} as Record<Version, ModelService>;
+        for (const version of VERSIONS) {
+            this.services[version] = new ModelService(
+                `${name}-${version}`,
+                {
+                    config,
+                    version,
+                    attachment: this.traffic.attachments[version],
+                    clusterArn: this.cluster.arn,
+                    subnetIds: this.network.privateSubnetIds,
+                    securityGroupIds: [this.network.taskSecurityGroup.id],
+                    accountId,
+                    region,
+                },
+                parent,
+            );
+        }
 
         this.registerOutputs({ endpoint: this.traffic.endpoint });
     }

@@ -3,6 +3,7 @@
  * validated `CanaryConfig` before any resource is declared.
  */
 import { ConfigReader, ConfigSource } from "./configReader";
+import { fargateSizeProblem } from "./fargate";
 
 export const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -32,7 +33,20 @@ export interface OutlierDetectionConfig {
 export interface VersionConfig {
     /** Cloud Map service name the version's tasks register under. */
     discoveryName: string;
+    /** Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`. */
+    image: string;
+    /** Fargate CPU units (1024 = 1 vCPU) and memory (MiB) of one task. */
+    cpu: number;
+    memory: number;
+    desiredCount: number;
+    /** Environment of the model server container, e.g. `MODEL_ID`. */
+    environment: Record<string, string>;
 }
+
+/** A VPC this stack creates, or one that already exists. */
+export type NetworkConfig =
+    | { existing: false; cidrBlock: string; availabilityZones: number }
+    | { existing: true; vpcId: string; cidrBlock: string; privateSubnetIds: string[]; publicSubnetIds: string[] };
 
 export interface CanaryConfig {
     /** Percent of requests sent to the canary; the stable version gets the rest. */
@@ -56,6 +70,16 @@ export interface CanaryConfig {
     healthCheck: HealthCheckConfig;
     outlierDetection: OutlierDetectionConfig;
     versions: Record<Version, VersionConfig>;
+    network: NetworkConfig;
+    /** Create the Cloud Map namespace (true), or use an existing one of that name. */
+    createNamespace: boolean;
+    /** App Mesh Envoy image, version pinned. */
+    envoyImage: string;
+    /** Seconds a model server may take to load before failed health checks count. */
+    modelLoadSeconds: number;
+    logRetentionDays: number;
+    /** Refuse images without a fixed tag or digest (`latest` or untagged). */
+    requirePinnedImages: boolean;
 }
 
 const DNS_LABEL = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -68,6 +92,24 @@ const HEADER_NAME_TEXT = "a lowercase header name of 1-50 letters, digits and '-
 const HEADER_VALUE = /^[\x21-\x7e]{1,255}$/;
 const HEADER_VALUE_TEXT = "1-255 visible ASCII characters";
 const HTTP_PATH = /^\/[\x21-\x7e]{0,254}$/;
+const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const ENVOY_IMAGE = /^[a-z0-9.\-/]+\/aws-appmesh-envoy:v\d+\.\d+\.\d+\.\d+-prod$/;
+
+/** Retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+export const DEFAULT_ENVOY_IMAGE = "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod";
+
+/** True when an image names a fixed tag (not `latest`) or a digest. */
+export function isPinnedImage(image: string): boolean {
+    if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+    const tag = image.slice(image.lastIndexOf("/") + 1).split(":")[1];
+    return tag !== undefined && tag !== "" && tag !== "latest";
+}
 
 /** Ports Envoy itself binds in every task (admin, ingress, egress). */
 export const ENVOY_PORTS = [9901, 15000, 15001];
@@ -117,16 +159,40 @@ export function loadConfig(source: ConfigSource): CanaryConfig {
         maxEjectionPercent: od.integer("maxEjectionPercent", { min: 0, max: 100 }, 50),
     };
 
+    const requirePinnedImages = r.boolean("requirePinnedImages", false);
     const versions = {} as Record<Version, VersionConfig>;
     for (const version of VERSIONS) {
         const v = r.object(version);
+        const image = v.matching("image", IMAGE, "a container image reference, e.g. \"repo/model-server:1.2.3\"");
+        if (requirePinnedImages && image !== "" && !isPinnedImage(image)) {
+            v.report("image", image, "a fixed tag or digest, not \"latest\" or untagged (requirePinnedImages is on)");
+        }
+        const cpu = v.integer("cpu", { min: 256, max: 16384 }, 4096);
+        const memory = v.integer("memory", { min: 512, max: 122880 }, 16384);
+        const sizeProblem = fargateSizeProblem(cpu, memory);
+        if (sizeProblem) v.report("memory", memory, `a valid Fargate size: ${sizeProblem}`);
         versions[version] = {
             discoveryName: v.matching("discoveryName", DNS_LABEL, DNS_LABEL_TEXT, `${serviceName}-${version}`),
+            image,
+            cpu,
+            memory,
+            desiredCount: v.integer("desiredCount", { min: 0, max: 100 }, version === "stable" ? 2 : 1),
+            environment: v.stringMap("environment", ENV_NAME, "an environment variable name"),
         };
     }
     const discoveryNames = VERSIONS.map((v) => versions[v].discoveryName);
     if (discoveryNames.includes(serviceName) || new Set(discoveryNames).size !== VERSIONS.length) {
         r.report("canary.discoveryName", versions.canary.discoveryName, "a name different from stable.discoveryName and serviceName");
+    }
+
+    const network = readNetwork(r.object("network"));
+    const createNamespace = r.boolean("createNamespace", true);
+    const envoyImage = r.matching("envoyImage", ENVOY_IMAGE, "an App Mesh Envoy image with a pinned -prod tag", DEFAULT_ENVOY_IMAGE);
+    // ECS caps a container health check's start period at 300 s.
+    const modelLoadSeconds = r.integer("modelLoadSeconds", { min: 0, max: 300 }, 300);
+    const logRetentionDays = r.integer("logRetentionDays", { min: 1, max: 3653 }, 30);
+    if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
+        r.report("logRetentionDays", String(logRetentionDays), `one of ${LOG_RETENTION_DAYS.join(", ")}`);
     }
 
     r.check();
@@ -144,5 +210,22 @@ export function loadConfig(source: ConfigSource): CanaryConfig {
         healthCheck,
         outlierDetection,
         versions,
+        network,
+        createNamespace,
+        envoyImage,
+        modelLoadSeconds,
+        logRetentionDays,
+        requirePinnedImages,
     };
+}
+
+/** `network.vpcId` switches to an existing VPC, which then needs its CIDR and subnets. */
+function readNetwork(n: ConfigReader): NetworkConfig {
+    const cidrBlock = n.matching("cidrBlock", CIDR, "an IPv4 CIDR block from /16 to /24, e.g. \"10.0.0.0/16\"", "10.0.0.0/16");
+    const vpcId = n.matching("vpcId", VPC_ID, "a VPC id, e.g. \"vpc-0123456789abcdef0\"", "");
+    if (vpcId === "") {
+        return { existing: false, cidrBlock, availabilityZones: n.integer("availabilityZones", { min: 2, max: 4 }, 2) };
+    }
+    const subnets = (key: string) => n.stringList(key, SUBNET_ID, "subnet ids, e.g. [\"subnet-0123456789abcdef0\"]");
+    return { existing: true, vpcId, cidrBlock, privateSubnetIds: subnets("privateSubnetIds"), publicSubnetIds: subnets("publicSubnetIds") };
 }

@@ -86,13 +86,24 @@ export class ConfigReader {
         return fallback;
     }
 
-    /** A string matching `pattern`, described to the user as `expected`. */
-    matching(key: string, pattern: RegExp, expected: string, fallback: string): string {
+    /** A string matching `pattern`, described to the user as `expected`; required when `fallback` is undefined. */
+    matching(key: string, pattern: RegExp, expected: string, fallback?: string): string {
         const raw = this.raw(key);
-        if (raw === undefined) return fallback;
+        if (raw === undefined && fallback !== undefined) return fallback;
         if (typeof raw === "string" && pattern.test(raw)) return raw;
         this.report(key, raw, expected);
-        return fallback;
+        return fallback ?? "";
+    }
+
+    /** A non-empty list of strings each matching `pattern`, given as a JSON array. */
+    stringList(key: string, pattern: RegExp, expected: string): string[] {
+        const raw = this.raw(key);
+        const list = asJson(raw);
+        if (!Array.isArray(list) || list.length === 0 || !list.every((item) => typeof item === "string" && pattern.test(item))) {
+            this.report(key, raw, `a non-empty list of ${expected}`);
+            return [];
+        }
+        return list as string[];
     }
 
     /** `true`/`false`, as a boolean or as the strings Pulumi stores. */
@@ -146,16 +157,18 @@ export class ConfigReader {
     }
 }
 
-/** Structured config reaches the program as JSON text at the top level and as objects below it. */
-function asObject(raw: unknown): Record<string, unknown> | undefined {
-    let value = raw;
-    if (typeof raw === "string") {
-        try {
-            value = JSON.parse(raw);
-        } catch {
-            return undefined;
-        }
+/** Structured config reaches the program as JSON text at the top level and as values below it. */
+function asJson(raw: unknown): unknown {
+    if (typeof raw !== "string") return raw;
+    try {
+        return JSON.parse(raw);
+    } catch {
+        return undefined;
     }
+}
+
+function asObject(raw: unknown): Record<string, unknown> | undefined {
+    const value = asJson(raw);
     return typeof value === "object" && value !== null && !Array.isArray(value)
         ? (value as Record<string, unknown>)
         : undefined;

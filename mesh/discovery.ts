@@ -1,15 +1,21 @@
 /**
- * Cloud Map: the private DNS namespace the versions register in, and one Cloud Map
- * service per version. Each version's virtual node discovers its tasks through these
- * services, so the node specs take their names from here, never from config strings.
+ * Cloud Map: the private DNS namespace the versions register in (created here, or an
+ * existing one), one Cloud Map service per version, and the record that makes the
+ * virtual service's name resolve. Each version's virtual node discovers its tasks
+ * through these services, so the node specs take their names from here.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Version, VERSIONS } from "./config";
 import { CanaryModel } from "./model";
 
+/** Address the virtual service's name resolves to: never dialled, because Envoy intercepts it. */
+export const VIRTUAL_SERVICE_PLACEHOLDER_IP = "10.10.10.10";
+
 export interface ServiceDiscoveryArgs {
     model: CanaryModel;
+    /** VPC the namespace's private hosted zone serves, when the namespace is created. */
+    vpcId: pulumi.Input<string>;
 }
 
 export class ServiceDiscovery extends pulumi.ComponentResource {
@@ -23,19 +29,21 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
         super("ai-canary:discovery:ServiceDiscovery", name, {}, opts);
         const { model } = args;
 
-        const namespace = aws.servicediscovery.getDnsNamespaceOutput(
-            { name: model.config.namespace, type: "DNS_PRIVATE" },
-            { parent: this },
-        );
+        const namespace = model.config.createNamespace
+            ? new aws.servicediscovery.PrivateDnsNamespace(
+                  `${name}-namespace`,
+                  { name: model.config.namespace, vpc: args.vpcId, description: "AI inference canary" },
+                  { parent: this },
+              )
+            : aws.servicediscovery.getDnsNamespaceOutput({ name: model.config.namespace, type: "DNS_PRIVATE" }, { parent: this });
         this.namespaceName = namespace.name;
         this.namespaceId = namespace.id;
 
-        this.services = {} as Record<Version, aws.servicediscovery.Service>;
-        for (const version of VERSIONS) {
-            this.services[version] = new aws.servicediscovery.Service(
-                `${name}-${version}`,
+        const cloudMapService = (logical: string, serviceName: string) =>
+            new aws.servicediscovery.Service(
+                logical,
                 {
-                    name: model.config.versions[version].discoveryName,
+                    name: serviceName,
                     dnsConfig: {
                         namespaceId: this.namespaceId,
                         // A short TTL so callers notice replaced tasks within a health-check interval.
@@ -47,7 +55,25 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+
+        this.services = {} as Record<Version, aws.servicediscovery.Service>;
+        for (const version of VERSIONS) {
+            this.services[version] = cloudMapService(`${name}-${version}`, model.config.versions[version].discoveryName);
         }
+
+        // A caller's app resolves the virtual service's name before its Envoy intercepts the
+        // connection, so the name needs an A record. Envoy routes by name, not by this
+        // address, so any non-loopback address works; AWS's App Mesh guide does the same.
+        const frontDoor = cloudMapService(`${name}-service`, model.config.serviceName);
+        new aws.servicediscovery.Instance(
+            `${name}-service-address`,
+            {
+                serviceId: frontDoor.id,
+                instanceId: "virtual-service",
+                attributes: { AWS_INSTANCE_IPV4: VIRTUAL_SERVICE_PLACEHOLDER_IP },
+            },
+            { parent: this },
+        );
 
         this.registerOutputs({ namespaceName: this.namespaceName, namespaceId: this.namespaceId });
     }

@@ -11,6 +11,8 @@ const T = {
     route: "aws:appmesh/route:Route",
     service: "aws:appmesh/virtualService:VirtualService",
     cloudMap: "aws:servicediscovery/service:Service",
+    namespace: "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace",
+    vpc: "awsx:ec2:Vpc",
 };
 
 const routeBody = (route: { inputs: any }) => {
@@ -30,7 +32,7 @@ describe("the App Mesh graph for the default config", () => {
         expect(g.ofType(T.router)).toHaveLength(1);
         expect(g.ofType(T.route)).toHaveLength(2);
         expect(g.ofType(T.service)).toHaveLength(1);
-        expect(g.ofType(T.cloudMap)).toHaveLength(2);
+        expect(g.ofType(T.cloudMap).map((c) => c.inputs.name)).toEqual(["inference-stable", "inference-canary", "inference"]);
     });
 
     test("the mesh only lets nodes reach declared backends", () => {
@@ -60,16 +62,24 @@ describe("the App Mesh graph for the default config", () => {
         expect(routeBody(g.one(T.route, "-pin")).action.weightedTargets).toEqual([{ virtualNode: nodeName("canary"), weight: 100 }]);
     });
 
-    test("each node discovers its own version's Cloud Map service in the namespace", () => {
-        const namespace = g.calls.find((c) => c.token.endsWith("getDnsNamespace"))!;
-        expect(namespace.inputs).toEqual({ name: "ai.internal", type: "DNS_PRIVATE" });
+    test("each node discovers its own version's Cloud Map service in the namespace the stack creates", () => {
+        const namespace = g.one(T.namespace);
+        expect(namespace.inputs).toMatchObject({ name: "ai.internal", vpc: g.one(T.vpc).state.vpcId });
         for (const version of ["stable", "canary"]) {
             const discovery = g.one(T.node, `-${version}`).inputs.spec.serviceDiscovery.awsCloudMap;
             const cloudMap = g.one(T.cloudMap, `-${version}`);
-            expect(discovery).toEqual({ namespaceName: "ai.internal", serviceName: cloudMap.state.name });
+            expect(discovery).toEqual({ namespaceName: namespace.state.name, serviceName: cloudMap.state.name });
             expect(cloudMap.inputs.name).toBe(`inference-${version}`);
-            expect(cloudMap.inputs.dnsConfig.namespaceId).toMatch(/^ns-/);
+            expect(cloudMap.inputs.dnsConfig.namespaceId).toBe(namespace.id);
         }
+    });
+
+    test("the virtual service's name resolves: a Cloud Map record under the service name", () => {
+        const frontDoor = g.one(T.cloudMap, "-service");
+        expect(`${frontDoor.inputs.name}.${g.one(T.namespace).inputs.name}`).toBe(g.one(T.service).inputs.name);
+        const instance = g.one("aws:servicediscovery/instance:Instance");
+        expect(instance.inputs.serviceId).toMatch(/^srv-/);
+        expect(instance.inputs.attributes.AWS_INSTANCE_IPV4).not.toMatch(/^127\./);
     });
 
     test("nodes and router listen on the same port and protocol", () => {
@@ -114,19 +124,23 @@ describe("the App Mesh graph for the default config", () => {
             canaryVirtualNodeName: g.one(T.node, "-canary").state.name,
             canaryWeight: 25,
             stableWeight: 75,
+            clusterName: g.one("aws:ecs/cluster:Cluster").state.name,
+            stableServiceName: g.one("aws:ecs/service:Service", "-stable").state.name,
+            canaryServiceName: g.one("aws:ecs/service:Service", "-canary").state.name,
+            vpcId: g.one(T.vpc).state.vpcId,
         });
     });
 });
 
 describe("weights", () => {
     test.each([0, 1, 10, 25, 50, 100])("canaryWeight %d sends the rest to stable", async (w) => {
-        const g = await declareCanary({ canaryWeight: String(w) });
+        const g = await declareCanary({ ...BASE_CONFIG, canaryWeight: String(w) });
         expect(routeBody(g.one(T.route, "-weighted")).action.weightedTargets.map((t: any) => t.weight)).toEqual([100 - w, w]);
     });
 
     test("a weight change (10 -> 25) changes the weighted route's inputs and nothing else", async () => {
-        const before = await declareCanary({ canaryWeight: "10" });
-        const after = await declareCanary({ canaryWeight: "25" });
+        const before = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10" });
+        const after = await declareCanary({ ...BASE_CONFIG, canaryWeight: "25" });
         expect(after.resources.map((r) => `${r.type}::${r.name}`)).toEqual(before.resources.map((r) => `${r.type}::${r.name}`));
         const changed = after.resources
             .filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i].inputs))
@@ -141,7 +155,7 @@ describe("protocols", () => {
         ["http2", "http2Route"],
         ["grpc", "grpcRoute"],
     ])("%s: router, nodes and both routes agree", async (protocol, kind) => {
-        const g = await declareCanary({ canaryWeight: "10", protocol, port: "50051" });
+        const g = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10", protocol, port: "50051" });
         expect(g.one(T.router).inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol });
         for (const node of g.ofType(T.node)) {
             expect(node.inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol });
@@ -156,7 +170,7 @@ describe("protocols", () => {
     });
 
     test("configured timeouts and retries reach the routes", async () => {
-        const g = await declareCanary({ canaryWeight: "10", requestTimeoutSeconds: "900", idleTimeoutSeconds: "1200", maxRetries: "1" });
+        const g = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10", requestTimeoutSeconds: "900", idleTimeoutSeconds: "1200", maxRetries: "1" });
         const body = routeBody(g.one(T.route, "-weighted"));
         expect(body.timeout).toEqual({ perRequest: { unit: "s", value: 900 }, idle: { unit: "s", value: 1200 } });
         expect(body.retryPolicy).toEqual({
@@ -188,15 +202,25 @@ describe("bad config", () => {
     });
 
     test("a missing canaryWeight fails at start and registers nothing", async () => {
-        const run = await runProgram({});
+        const { canaryWeight: _, ...rest } = BASE_CONFIG;
+        const run = await runProgram(rest);
         expect(run.error?.message).toMatch(/canaryWeight: got nothing .*an integer from 0 to 100/);
         expect(run.graph.resources).toEqual([]);
     });
 });
 
+test("createNamespace false looks up the existing namespace by name instead", async () => {
+    const g = await declareCanary({ ...BASE_CONFIG, createNamespace: "false", namespace: "shared.internal" });
+    expect(g.ofType(T.namespace)).toEqual([]);
+    const lookup = g.calls.find((c) => c.token.endsWith("getDnsNamespace"))!;
+    expect(lookup.inputs).toEqual({ name: "shared.internal", type: "DNS_PRIVATE" });
+    for (const node of g.ofType(T.node)) expect(node.inputs.spec.serviceDiscovery.awsCloudMap.namespaceName).toBe("shared.internal");
+    expect(g.one(T.cloudMap, "-stable").inputs.dnsConfig.namespaceId).toMatch(/^ns-/);
+});
+
 test("the fast path declares exactly what index.ts declares", async () => {
-    const viaProgram = await deploy({ canaryWeight: "30", protocol: "grpc" });
-    const direct = await declareCanary({ canaryWeight: "30", protocol: "grpc" });
+    const viaProgram = await deploy({ ...BASE_CONFIG, canaryWeight: "30", protocol: "grpc" });
+    const direct = await declareCanary({ ...BASE_CONFIG, canaryWeight: "30", protocol: "grpc" });
     expect(direct.resources).toEqual(viaProgram.resources);
 });
 

@@ -1,4 +1,5 @@
 import { loadConfig, Protocol } from "../mesh/config";
+import { BASE_CONFIG } from "./harness/program";
 import { canaryModel } from "../mesh/model";
 import {
     PIN_ROUTE_PRIORITY,
@@ -9,7 +10,7 @@ import {
     WEIGHTED_ROUTE_PRIORITY,
 } from "../mesh/traffic/appmeshSpecs";
 
-const modelWith = (raw: Record<string, unknown>) => canaryModel(loadConfig((k) => ({ canaryWeight: "20", ...raw })[k]));
+const modelWith = (raw: Record<string, unknown>) => canaryModel(loadConfig((k) => ({ ...BASE_CONFIG, canaryWeight: "20", ...raw })[k]));
 const NODES = { stable: "stable-node", canary: "canary-node" };
 
 describe("route type follows the protocol", () => {

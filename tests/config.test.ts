@@ -2,7 +2,9 @@ import { ConfigError } from "../mesh/configReader";
 import { CanaryConfig, loadConfig } from "../mesh/config";
 import { splitWeights } from "../mesh/model";
 
-const load = (raw: Record<string, unknown>): CanaryConfig => loadConfig((key) => raw[key]);
+const IMAGES = { stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
+/** `raw` on top of the two required images; a key set to undefined is removed. */
+const load = (raw: Record<string, unknown>): CanaryConfig => loadConfig((key) => (key in raw ? raw[key] : (IMAGES as any)[key]));
 
 function refusal(raw: Record<string, unknown>): ConfigError {
     try {
@@ -31,7 +33,16 @@ describe("loadConfig", () => {
             pinValue: "always",
             healthCheck: { path: "/health", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 5 },
             outlierDetection: { maxServerErrors: 5, intervalSeconds: 10, baseEjectionSeconds: 30, maxEjectionPercent: 50 },
-            versions: { stable: { discoveryName: "inference-stable" }, canary: { discoveryName: "inference-canary" } },
+            versions: {
+                stable: { discoveryName: "inference-stable", image: "repo/llm:1.0", cpu: 4096, memory: 16384, desiredCount: 2, environment: {} },
+                canary: { discoveryName: "inference-canary", image: "repo/llm:1.1", cpu: 4096, memory: 16384, desiredCount: 1, environment: {} },
+            },
+            network: { existing: false, cidrBlock: "10.0.0.0/16", availabilityZones: 2 },
+            createNamespace: true,
+            envoyImage: "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod",
+            modelLoadSeconds: 300,
+            logRetentionDays: 30,
+            requirePinnedImages: false,
         });
     });
 
@@ -47,7 +58,7 @@ describe("loadConfig", () => {
         const config = load({
             canaryWeight: 5,
             healthCheck: JSON.stringify({ path: "/v1/health", intervalSeconds: 20, timeoutSeconds: "10" }),
-            canary: { discoveryName: "llm-next" },
+            canary: { discoveryName: "llm-next", image: "repo/llm:2" },
         });
         expect(config.healthCheck).toMatchObject({ path: "/v1/health", intervalSeconds: 20, timeoutSeconds: 10 });
         expect(config.versions.canary.discoveryName).toBe("llm-next");
@@ -90,8 +101,23 @@ describe("loadConfig", () => {
         ["healthCheck", JSON.stringify({ unhealthyThreshold: 1 }), "an integer from 2 to 10"],
         ["outlierDetection", JSON.stringify({ maxServerErrors: 0 }), "an integer from 1 to 1000"],
         ["outlierDetection", JSON.stringify({ maxEjectionPercent: 101 }), "an integer from 0 to 100"],
-        ["canary", JSON.stringify({ discoveryName: "inference-stable" }), "different from stable.discoveryName"],
-        ["stable", JSON.stringify({ discoveryName: "Stable" }), "a DNS label"],
+        ["canary", JSON.stringify({ image: "r/m:1", discoveryName: "inference-stable" }), "different from stable.discoveryName"],
+        ["stable", JSON.stringify({ image: "r/m:1", discoveryName: "Stable" }), "a DNS label"],
+        ["stable", JSON.stringify({}), "a container image reference"],
+        ["canary", JSON.stringify({ image: "r/m:1", cpu: 3000, memory: 8192 }), "cpu one of 256, 512, 1024, 2048, 4096, 8192, 16384"],
+        ["canary", JSON.stringify({ image: "r/m:1", cpu: 1024, memory: 512 }), "with cpu 1024, memory (MiB) one of 2048, 3072"],
+        ["canary", JSON.stringify({ image: "r/m:1", desiredCount: -1 }), "an integer from 0 to 100"],
+        ["canary", JSON.stringify({ image: "r/m:1", environment: { "BAD-NAME": "x" } }), "an environment variable name"],
+        ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
+        ["requirePinnedImages", "yes", "true or false"],
+        ["envoyImage", "envoyproxy/envoy:latest", "pinned -prod tag"],
+        ["modelLoadSeconds", "600", "an integer from 0 to 300"],
+        ["logRetentionDays", "10", "one of 1, 3, 5, 7, 14, 30"],
+        ["network", JSON.stringify({ cidrBlock: "10.0.0.0/8" }), "an IPv4 CIDR block from /16 to /24"],
+        ["network", JSON.stringify({ availabilityZones: 1 }), "an integer from 2 to 4"],
+        ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
+        ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: "subnet-1", publicSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
+        ["createNamespace", "maybe", "true or false"],
     ];
 
     test.each(BAD)("refuses %s = %j, naming the key, the value and what is allowed", (key, value, expected) => {
@@ -104,8 +130,21 @@ describe("loadConfig", () => {
         expect(problem.expected).toContain(expected);
         if (!problem.key.includes(".")) expect(problem.got).toEqual(value);
         expect(error.message).toContain("nothing was deployed");
-        expect(error.message).toContain(`${problem.key}: got ${value === undefined ? "nothing" : JSON.stringify(problem.got)}`);
+        expect(error.message).toContain(`${problem.key}: got ${problem.got === undefined ? "nothing" : JSON.stringify(problem.got)}`);
         expect(error.message).toContain(problem.expected);
+    });
+
+    test("prod-style pinning refuses latest and untagged images, accepts tags and digests", () => {
+        const withCanary = (image: string) => ({ canaryWeight: "5", requirePinnedImages: "true", canary: { image } });
+        expect(problemsOf(withCanary("repo/llm:latest"))[0]).toMatchObject({ key: "canary.image", got: "repo/llm:latest" });
+        expect(problemsOf(withCanary("registry:5000/llm"))[0].expected).toContain("a fixed tag or digest");
+        expect(load(withCanary("registry:5000/llm:1.2")).versions.canary.image).toBe("registry:5000/llm:1.2");
+        expect(load(withCanary(`repo/llm@sha256:${"a".repeat(64)}`)).versions.canary.image).toContain("@sha256:");
+    });
+
+    test("an existing VPC is used as named", () => {
+        const network = { vpcId: "vpc-0123456789abcdef0", cidrBlock: "172.31.0.0/16", privateSubnetIds: ["subnet-0123456789abcdef0"], publicSubnetIds: ["subnet-0123456789abcdef1"] };
+        expect(load({ canaryWeight: "1", network }).network).toEqual({ existing: true, ...network });
     });
 
     test("lists every bad key at once", () => {

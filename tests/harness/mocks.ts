@@ -18,8 +18,10 @@ export interface Registered {
     name: string;
     /** Resolved inputs, as the engine would receive them. */
     inputs: Record<string, any>;
-    /** Outputs the mock returned: the inputs plus auto-name, ARN and id. */
+    /** Outputs the mock returned: the inputs plus auto-name, ARN and computed outputs. */
     state: Record<string, any>;
+    /** The id the mock gave it, as AWS would. */
+    id: string;
 }
 
 /** Short, stable suffix: the same logical name gets the same auto-name in every run, as state would keep it. */
@@ -37,7 +39,25 @@ const UNNAMED = new Set([
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
     "aws:servicediscovery/instance:Instance",
+    "awsx:ec2:Vpc",
 ]);
+
+/** AWS-style ids for the types whose ids the program reads. */
+const ID_PREFIX: Record<string, string> = {
+    "aws:servicediscovery/service:Service": "srv-",
+    "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": "ns-",
+    "aws:ec2/securityGroup:SecurityGroup": "sg-",
+};
+
+/** Outputs AWS (or a multi-language component) computes, for the types whose outputs the program reads. */
+const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
+    // awsx components register as one resource under mocks; these are the outputs a real VPC reports.
+    "awsx:ec2:Vpc": (name) => ({
+        vpcId: `vpc-${suffix(name)}`,
+        privateSubnetIds: [`subnet-${suffix(name + "private-a")}`, `subnet-${suffix(name + "private-b")}`],
+        publicSubnetIds: [`subnet-${suffix(name + "public-a")}`, `subnet-${suffix(name + "public-b")}`],
+    }),
+};
 
 function arnFor(type: string, name: string, inputs: Record<string, any>, id: string): string {
     const base = (service: string) => `arn:aws:${service}:${REGION}:${ACCOUNT}`;
@@ -85,9 +105,10 @@ export class EngineLikeMocks implements pulumi.runtime.Mocks {
             physicalName = inputs[property] ?? `${args.name}-${suffix(args.name)}`;
             state[property] = physicalName;
         }
-        const id = args.type === "aws:servicediscovery/service:Service" ? `srv-${suffix(args.name)}` : `${physicalName}-id`;
+        const id = ID_PREFIX[args.type] ? `${ID_PREFIX[args.type]}${suffix(args.name)}` : `${physicalName}-id`;
         state.arn = arnFor(args.type, physicalName, inputs, id);
-        this.registered.push({ type: args.type, name: args.name, inputs, state });
+        Object.assign(state, COMPUTED[args.type]?.(args.name) ?? {});
+        this.registered.push({ type: args.type, name: args.name, inputs, state, id });
         return { id, state };
     }
 

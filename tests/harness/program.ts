@@ -26,7 +26,11 @@ export interface Graph {
 }
 
 /** Minimal valid config: everything else takes its default. */
-export const BASE_CONFIG: Record<string, string> = { canaryWeight: "10" };
+export const BASE_CONFIG: Record<string, string> = {
+    canaryWeight: "10",
+    stable: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.4.0" }),
+    canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.5.0" }),
+};
 
 function graphOf(mocks: EngineLikeMocks, outputs: Record<string, unknown>): Graph {
     const resources = mocks.registered;

@@ -1,0 +1,82 @@
+/**
+ * The network the model services run in: a new VPC (private subnets for tasks behind
+ * NAT, public subnets for a load balancer) or an existing one named in config, and the
+ * security group of the model tasks, which only admits traffic from inside the VPC.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import { NetworkConfig } from "./config";
+
+export interface NetworkArgs {
+    config: NetworkConfig;
+    /** Port the model server listens on; the only port the tasks accept. */
+    appPort: number;
+}
+
+export class Network extends pulumi.ComponentResource {
+    readonly vpcId: pulumi.Output<string>;
+    readonly cidrBlock: string;
+    readonly privateSubnetIds: pulumi.Output<string[]>;
+    readonly publicSubnetIds: pulumi.Output<string[]>;
+    /** Security group of every model task, stable and canary alike. */
+    readonly taskSecurityGroup: aws.ec2.SecurityGroup;
+
+    constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-canary:network:Network", name, {}, opts);
+        const { config } = args;
+        this.cidrBlock = config.cidrBlock;
+
+        if (config.existing) {
+            this.vpcId = pulumi.output(config.vpcId);
+            this.privateSubnetIds = pulumi.output(config.privateSubnetIds);
+            this.publicSubnetIds = pulumi.output(config.publicSubnetIds);
+        } else {
+            const vpc = new awsx.ec2.Vpc(
+                `${name}-vpc`,
+                {
+                    cidrBlock: config.cidrBlock,
+                    numberOfAvailabilityZones: config.availabilityZones,
+                    enableDnsHostnames: true,
+                    enableDnsSupport: true,
+                    // Tasks pull images and reach the App Mesh control plane through NAT; one per AZ
+                    // keeps an AZ outage from cutting the other AZ off.
+                    natGateways: { strategy: "OnePerAz" },
+                },
+                { parent: this },
+            );
+            this.vpcId = vpc.vpcId;
+            this.privateSubnetIds = vpc.privateSubnetIds;
+            this.publicSubnetIds = vpc.publicSubnetIds;
+        }
+
+        this.taskSecurityGroup = new aws.ec2.SecurityGroup(
+            `${name}-tasks`,
+            {
+                vpcId: this.vpcId,
+                description: "Model server tasks: the app port from inside the VPC only",
+                ingress: [
+                    {
+                        description: "inference requests from inside the VPC (Envoy redirects them to itself)",
+                        protocol: "tcp",
+                        fromPort: args.appPort,
+                        toPort: args.appPort,
+                        cidrBlocks: [config.cidrBlock],
+                    },
+                ],
+                egress: [
+                    {
+                        description: "image pulls, App Mesh control plane, CloudWatch",
+                        protocol: "-1",
+                        fromPort: 0,
+                        toPort: 0,
+                        cidrBlocks: ["0.0.0.0/0"],
+                    },
+                ],
+            },
+            { parent: this },
+        );
+
+        this.registerOutputs({ vpcId: this.vpcId });
+    }
+}

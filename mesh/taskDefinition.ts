@@ -1,0 +1,98 @@
+/**
+ * The containers of one version's task, as plain data: the model server and, on App
+ * Mesh, the Envoy sidecar that joins the task to its own virtual node.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CanaryConfig, Version } from "./config";
+import { VersionAttachment } from "./traffic/backend";
+
+/** Envoy runs as this user; the proxy configuration exempts its own traffic from redirection. */
+export const ENVOY_UID = "1337";
+export const ENVOY_INGRESS_PORT = 15000;
+export const ENVOY_EGRESS_PORT = 15001;
+/** ECS task metadata and EC2 instance metadata: must bypass Envoy or credentials break. */
+export const METADATA_IPS = ["169.254.170.2", "169.254.169.254"];
+
+export interface TaskContainersArgs {
+    config: CanaryConfig;
+    version: Version;
+    attachment: VersionAttachment;
+    logGroupName: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+}
+
+const logsTo = (args: TaskContainersArgs, prefix: string) => ({
+    logDriver: "awslogs",
+    options: { "awslogs-group": args.logGroupName, "awslogs-region": args.region, "awslogs-stream-prefix": prefix },
+});
+
+/** The model server: its own version's image, environment and a health check that waits for the model to load. */
+function modelContainer(args: TaskContainersArgs) {
+    const { config } = args;
+    const v = config.versions[args.version];
+    const httpHealth = config.protocol !== "grpc";
+    return {
+        name: "model",
+        image: v.image,
+        essential: true,
+        portMappings: [{ containerPort: config.port, protocol: "tcp" }],
+        environment: Object.entries(v.environment)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, value]) => ({ name, value })),
+        logConfiguration: logsTo(args, "model"),
+        ...(httpHealth
+            ? {
+                  healthCheck: {
+                      command: ["CMD-SHELL", `curl -fsS http://localhost:${config.port}${config.healthCheck.path} || exit 1`],
+                      interval: 30,
+                      timeout: 5,
+                      retries: 3,
+                      startPeriod: config.modelLoadSeconds,
+                  },
+              }
+            : {}),
+        // Outbound calls made before Envoy is ready would fail, since iptables already redirect them.
+        dependsOn: [{ containerName: "envoy", condition: "HEALTHY" }],
+    };
+}
+
+function envoyContainer(args: TaskContainersArgs, virtualNodeArn: pulumi.Input<string>) {
+    return {
+        name: "envoy",
+        image: args.config.envoyImage,
+        essential: true,
+        user: ENVOY_UID,
+        environment: [{ name: "APPMESH_RESOURCE_ARN", value: virtualNodeArn }],
+        healthCheck: {
+            command: ["CMD-SHELL", "curl -s http://localhost:9901/server_info | grep state | grep -q LIVE"],
+            interval: 5,
+            timeout: 2,
+            retries: 3,
+            startPeriod: 10,
+        },
+        // Long-lived streaming connections add up; Envoy's default file limit is too low under load.
+        ulimits: [{ name: "nofile", softLimit: 15000, hardLimit: 15000 }],
+        logConfiguration: logsTo(args, "envoy"),
+    };
+}
+
+/** Container definitions, ready for `TaskDefinition.containerDefinitions`. */
+export function taskContainers(args: TaskContainersArgs): pulumi.Output<string> {
+    const containers = [modelContainer(args), envoyContainer(args, args.attachment.virtualNodeArn)];
+    return pulumi.jsonStringify(pulumi.output(containers));
+}
+
+/** Sends the task's traffic through Envoy, except Envoy's own and metadata calls. */
+export function appMeshProxyConfiguration(config: CanaryConfig) {
+    return {
+        type: "APPMESH",
+        containerName: "envoy",
+        properties: {
+            AppPorts: String(config.port),
+            EgressIgnoredIPs: METADATA_IPS.join(","),
+            IgnoredUID: ENVOY_UID,
+            ProxyEgressPort: String(ENVOY_EGRESS_PORT),
+            ProxyIngressPort: String(ENVOY_INGRESS_PORT),
+        },
+    };
+}

@@ -1,0 +1,241 @@
+/**
+ * The compute graph: one ECS Fargate service per version, each joined to its own
+ * virtual node, under the same engine-like mocks as the App Mesh graph.
+ */
+import { BASE_CONFIG, declareCanary, Graph } from "./harness/program";
+import { Registered } from "./harness/mocks";
+
+const T = {
+    node: "aws:appmesh/virtualNode:VirtualNode",
+    cloudMap: "aws:servicediscovery/service:Service",
+    taskDef: "aws:ecs/taskDefinition:TaskDefinition",
+    service: "aws:ecs/service:Service",
+    cluster: "aws:ecs/cluster:Cluster",
+    role: "aws:iam/role:Role",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    vpc: "awsx:ec2:Vpc",
+};
+const VERSIONS = ["stable", "canary"] as const;
+
+const containers = (g: Graph, version: string): any[] => JSON.parse(g.one(T.taskDef, `-${version}`).inputs.containerDefinitions);
+const container = (g: Graph, version: string, name: string) => containers(g, version).find((c) => c.name === name);
+const statements = (p: Registered): any[] => JSON.parse(p.inputs.policy).Statement;
+
+describe("the compute graph for the default config", () => {
+    let g: Graph;
+    beforeAll(async () => {
+        g = await declareCanary(BASE_CONFIG);
+    });
+
+    test("one cluster with Container Insights, one Fargate service and task definition per version", () => {
+        expect(g.one(T.cluster).inputs.settings).toEqual([{ name: "containerInsights", value: "enabled" }]);
+        expect(g.ofType(T.service).map((s) => s.name)).toEqual(["inference-stable", "inference-canary"]);
+        for (const version of VERSIONS) {
+            const service = g.one(T.service, `-${version}`);
+            expect(service.inputs).toMatchObject({ launchType: "FARGATE", cluster: g.one(T.cluster).state.arn });
+            expect(service.inputs.taskDefinition).toBe(g.one(T.taskDef, `-${version}`).state.arn);
+            expect(service.inputs.networkConfiguration.assignPublicIp).toBe(false);
+            expect(service.inputs.networkConfiguration.subnets).toEqual(g.one(T.vpc).state.privateSubnetIds);
+            expect(service.inputs.deploymentCircuitBreaker).toEqual({ enable: true, rollback: true });
+        }
+        expect(g.one(T.service, "-stable").inputs.desiredCount).toBe(2);
+        expect(g.one(T.service, "-canary").inputs.desiredCount).toBe(1);
+    });
+
+    test("each Envoy points at its own version's virtual node", () => {
+        for (const version of VERSIONS) {
+            const envoy = container(g, version, "envoy");
+            expect(envoy.environment).toEqual([{ name: "APPMESH_RESOURCE_ARN", value: g.one(T.node, `-${version}`).state.arn }]);
+            expect(envoy.environment[0].value).toContain(`/virtualNode/${g.one(T.node, `-${version}`).state.name}`);
+            expect(envoy).toMatchObject({ essential: true, user: "1337", image: "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod" });
+            expect(envoy.healthCheck.command.join(" ")).toContain("9901/server_info");
+            expect(envoy.ulimits).toEqual([{ name: "nofile", softLimit: 15000, hardLimit: 15000 }]);
+        }
+    });
+
+    test("the proxy configuration sends the node's listener port through Envoy and skips metadata", () => {
+        for (const version of VERSIONS) {
+            const td = g.one(T.taskDef, `-${version}`).inputs;
+            const port = g.one(T.node, `-${version}`).inputs.spec.listeners[0].portMapping.port;
+            expect(td.networkMode).toBe("awsvpc");
+            expect(td.requiresCompatibilities).toEqual(["FARGATE"]);
+            expect(td.proxyConfiguration).toEqual({
+                type: "APPMESH",
+                containerName: "envoy",
+                properties: {
+                    AppPorts: String(port),
+                    EgressIgnoredIPs: "169.254.170.2,169.254.169.254",
+                    IgnoredUID: "1337",
+                    ProxyEgressPort: "15001",
+                    ProxyIngressPort: "15000",
+                },
+            });
+        }
+    });
+
+    test("the model container starts after Envoy is healthy and allows the model time to load", () => {
+        const model = container(g, "canary", "model");
+        expect(model.image).toBe("123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.5.0");
+        expect(model.portMappings).toEqual([{ containerPort: 8080, protocol: "tcp" }]);
+        expect(model.dependsOn).toEqual([{ containerName: "envoy", condition: "HEALTHY" }]);
+        expect(model.healthCheck.startPeriod).toBe(300);
+        expect(model.healthCheck.command.join(" ")).toContain("http://localhost:8080/health");
+    });
+
+    test("each service registers in its version's Cloud Map service, the one its node discovers", () => {
+        for (const version of VERSIONS) {
+            const cloudMap = g.one(T.cloudMap, `-${version}`);
+            expect(g.one(T.service, `-${version}`).inputs.serviceRegistries).toEqual({ registryArn: cloudMap.state.arn });
+            expect(g.one(T.node, `-${version}`).inputs.spec.serviceDiscovery.awsCloudMap.serviceName).toBe(cloudMap.state.name);
+        }
+    });
+
+    test("the task role lets Envoy read its own node and nothing else", () => {
+        for (const version of VERSIONS) {
+            const taskRole = g.one(T.role, `-${version}-task`);
+            expect(g.one(T.taskDef, `-${version}`).inputs.taskRoleArn).toBe(taskRole.state.arn);
+            const policy = g.one(T.rolePolicy, `-${version}-envoy`);
+            expect(policy.inputs.role).toBe(taskRole.id);
+            expect(statements(policy)).toEqual([
+                { Effect: "Allow", Action: ["appmesh:StreamAggregatedResources"], Resource: g.one(T.node, `-${version}`).state.arn },
+            ]);
+        }
+    });
+
+    test("the execution role writes only its own log group and pulls only its own ECR repository", () => {
+        for (const version of VERSIONS) {
+            const policy = statements(g.one(T.rolePolicy, `-${version}-execution`));
+            const logGroup = g.one(T.logGroup, `-${version}`);
+            expect(policy).toContainEqual({
+                Effect: "Allow",
+                Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+                Resource: `${logGroup.state.arn}:log-stream:*`,
+            });
+            expect(policy).toContainEqual({
+                Effect: "Allow",
+                Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                Resource: "arn:aws:ecr:us-west-2:123456789012:repository/llm-server",
+            });
+            expect(container(g, version, "model").logConfiguration.options["awslogs-group"]).toBe(logGroup.state.name);
+        }
+    });
+
+    test("no policy names '*' except ecr:GetAuthorizationToken, which has no resource type", () => {
+        for (const p of g.ofType(T.rolePolicy)) {
+            for (const s of statements(p)) {
+                if (s.Resource === "*") expect(s.Action).toEqual(["ecr:GetAuthorizationToken"]);
+            }
+        }
+    });
+
+    test("roles can only be assumed by ECS tasks of this account", () => {
+        for (const role of g.ofType(T.role)) {
+            const [statement] = JSON.parse(role.inputs.assumeRolePolicy).Statement;
+            expect(statement.Principal).toEqual({ Service: "ecs-tasks.amazonaws.com" });
+            expect(statement.Condition).toEqual({ StringEquals: { "aws:SourceAccount": "123456789012" } });
+        }
+    });
+
+    test("nothing on the tasks is open to the internet", () => {
+        const sg = g.one(T.sg, "-tasks");
+        expect(g.one(T.service, "-stable").inputs.networkConfiguration.securityGroups).toEqual([sg.id]);
+        for (const group of g.ofType(T.sg)) {
+            for (const rule of group.inputs.ingress ?? []) {
+                expect(rule.cidrBlocks ?? []).not.toContain("0.0.0.0/0");
+                expect(rule.ipv6CidrBlocks ?? []).not.toContain("::/0");
+            }
+        }
+        expect(sg.inputs.ingress).toEqual([expect.objectContaining({ fromPort: 8080, toPort: 8080, cidrBlocks: ["10.0.0.0/16"] })]);
+    });
+
+    test("every log group keeps logs for a bounded time", () => {
+        expect(g.ofType(T.logGroup)).toHaveLength(2);
+        for (const lg of g.ofType(T.logGroup)) expect(lg.inputs.retentionInDays).toBe(30);
+    });
+});
+
+/** Names of resources whose inputs differ between two runs of the same graph shape. */
+function changedBetween(before: Graph, after: Graph): string[] {
+    expect(after.resources.map((r) => r.name)).toEqual(before.resources.map((r) => r.name));
+    return after.resources.filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i].inputs)).map((r) => r.name);
+}
+
+describe("isolation between versions", () => {
+    test.each(VERSIONS)("changing the %s image touches only that version's task definition", async (version) => {
+        const before = await declareCanary(BASE_CONFIG);
+        const after = await declareCanary({
+            ...BASE_CONFIG,
+            [version]: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:9.9.9" }),
+        });
+        expect(changedBetween(before, after)).toEqual([`inference-${version}`]);
+        expect(after.one(T.taskDef, `-${version}`).inputs.containerDefinitions).toContain("llm-server:9.9.9");
+    });
+
+    test("moving the canary to another repository touches only the canary's task definition and execution policy", async () => {
+        const before = await declareCanary(BASE_CONFIG);
+        const after = await declareCanary({ ...BASE_CONFIG, canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-next:1.0" }) });
+        expect(changedBetween(before, after).sort()).toEqual(["inference-canary", "inference-canary-execution"]);
+    });
+
+    test("changing canaryWeight touches only the weighted route, with compute in the graph", async () => {
+        const before = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10" });
+        const after = await declareCanary({ ...BASE_CONFIG, canaryWeight: "25" });
+        expect(changedBetween(before, after)).toEqual(["inference-appmesh-weighted"]);
+    });
+});
+
+describe("network", () => {
+    test("an existing VPC is used as named, and no VPC is created", async () => {
+        const g = await declareCanary({
+            ...BASE_CONFIG,
+            network: JSON.stringify({
+                vpcId: "vpc-0123456789abcdef0",
+                cidrBlock: "172.31.0.0/16",
+                privateSubnetIds: ["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"],
+                publicSubnetIds: ["subnet-0123456789abcdef2"],
+            }),
+        });
+        expect(g.ofType(T.vpc)).toEqual([]);
+        expect(g.one(T.sg, "-tasks").inputs).toMatchObject({ vpcId: "vpc-0123456789abcdef0" });
+        expect(g.one(T.sg, "-tasks").inputs.ingress[0].cidrBlocks).toEqual(["172.31.0.0/16"]);
+        expect(g.one(T.service, "-canary").inputs.networkConfiguration.subnets).toEqual(["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
+    });
+
+    test("a new VPC gets the configured CIDR and zones", async () => {
+        const g = await declareCanary({ ...BASE_CONFIG, network: JSON.stringify({ cidrBlock: "10.40.0.0/16", availabilityZones: 3 }) });
+        expect(g.one(T.vpc).inputs).toMatchObject({ cidrBlock: "10.40.0.0/16", numberOfAvailabilityZones: 3 });
+    });
+});
+
+describe("sizes and images", () => {
+    test("per-version CPU, memory and environment reach the task definitions", async () => {
+        const g = await declareCanary({
+            ...BASE_CONFIG,
+            canary: JSON.stringify({ image: "repo/llm:2", cpu: 8192, memory: 32768, environment: { MODEL_ID: "m-2", TP: 1 } }),
+        });
+        expect(g.one(T.taskDef, "-canary").inputs).toMatchObject({ cpu: "8192", memory: "32768" });
+        expect(g.one(T.taskDef, "-stable").inputs).toMatchObject({ cpu: "4096", memory: "16384" });
+        expect(container(g, "canary", "model").environment).toEqual([
+            { name: "MODEL_ID", value: "m-2" },
+            { name: "TP", value: "1" },
+        ]);
+    });
+
+    test("a non-ECR image needs no ECR permission", async () => {
+        const g = await declareCanary({ ...BASE_CONFIG, canary: JSON.stringify({ image: "ghcr.io/acme/llm:2" }) });
+        const actions = statements(g.one(T.rolePolicy, "-canary-execution")).flatMap((s) => s.Action);
+        expect(actions).toEqual(["logs:CreateLogStream", "logs:PutLogEvents"]);
+    });
+
+    test("gRPC model containers leave health to the mesh (no curl probe)", async () => {
+        const g = await declareCanary({ ...BASE_CONFIG, protocol: "grpc" });
+        expect(container(g, "stable", "model")).not.toHaveProperty("healthCheck");
+    });
+
+    test("task families carry the stack name, so two stacks in one account do not collide", async () => {
+        const g = await declareCanary(BASE_CONFIG);
+        expect(g.one(T.taskDef, "-stable").inputs.family).toBe("test-inference-stable");
+    });
+});
