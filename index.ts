@@ -22,3 +22,7 @@ export const clusterName = canary.cluster.name;
 export const stableServiceName = canary.services.stable.service.name;
 export const canaryServiceName = canary.services.canary.service.name;
 export const vpcId = canary.network.vpcId;
+export const ingressUrl = canary.ingress?.url;
+export const canaryErrorRateAlarmName = canary.observability.errorRateAlarm.name;
+export const canaryLatencyAlarmName = canary.observability.latencyAlarm.name;
+export const dashboardName = canary.observability.dashboard.dashboardName;

@@ -10,7 +10,11 @@ import { canaryModel, splitWeights } from "./model";
 import { Network } from "./network";
 import { ServiceDiscovery } from "./discovery";
 import { AppMeshTraffic } from "./traffic/appmesh";
-import { ModelService } from "./compute";
+import { modelService } from "./compute";
+import { FargateService } from "./fargateService";
+import { IngressGateway } from "./ingress";
+import { CanaryObservability } from "./observability";
+import { AccessLogMetrics } from "./traffic/appmeshMetrics";
 
 export interface InferenceCanaryArgs {
     /** Validated stack config, from `loadConfig`. */
@@ -22,7 +26,10 @@ export class InferenceCanary extends pulumi.ComponentResource {
     readonly discovery: ServiceDiscovery;
     readonly traffic: AppMeshTraffic;
     readonly cluster: aws.ecs.Cluster;
-    readonly services: Record<Version, ModelService>;
+    readonly services: Record<Version, FargateService>;
+    /** Present when `ingress.enabled`: the public way in for callers outside the mesh. */
+    readonly ingress?: IngressGateway;
+    readonly observability: CanaryObservability;
     /** Percent of unpinned requests each version receives. */
     readonly weights: Record<Version, number>;
 
@@ -45,9 +52,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
         const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
         const region = aws.getRegionOutput({}, parent).region;
 
-        this.services = {} as Record<Version, ModelService>;
+        this.services = {} as Record<Version, FargateService>;
         for (const version of VERSIONS) {
-            this.services[version] = new ModelService(
+            this.services[version] = modelService(
                 `${name}-${version}`,
                 {
                     config,
@@ -56,6 +63,37 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     clusterArn: this.cluster.arn,
                     subnetIds: this.network.privateSubnetIds,
                     securityGroupIds: [this.network.taskSecurityGroup.id],
+                    accountId,
+                    region,
+                },
+                parent,
+            );
+        }
+
+        const serviceId = `${pulumi.getStack()}-${config.serviceName}`;
+        const metrics = new AccessLogMetrics(
+            `${name}-metrics`,
+            {
+                namespace: `AICanary/${serviceId}`,
+                logGroupNames: { stable: this.services.stable.logGroup.name, canary: this.services.canary.logGroup.name },
+            },
+            parent,
+        ).metrics;
+        this.observability = new CanaryObservability(
+            `${name}-observability`,
+            { dashboardName: `${serviceId}-canary`, alarms: config.alarms, metrics, region },
+            parent,
+        );
+
+        if (config.ingress.enabled) {
+            this.ingress = new IngressGateway(
+                `${name}-ingress`,
+                {
+                    model,
+                    meshName: this.traffic.mesh.name,
+                    virtualServiceName: this.traffic.virtualService.name,
+                    network: this.network,
+                    clusterArn: this.cluster.arn,
                     accountId,
                     region,
                 },

@@ -43,6 +43,30 @@ export interface VersionConfig {
     environment: Record<string, string>;
 }
 
+/** Thresholds of the canary's alarms, which the rollout tooling also reads. */
+export interface AlarmConfig {
+    /** Alarm when more than this percent of the canary's requests fail with 5xx. */
+    errorRatePercent: number;
+    /** Alarm when the canary's p99 request time exceeds this. */
+    p99LatencySeconds: number;
+    /** Below this many requests in a period, the error rate is not judged. */
+    minRequests: number;
+    periodSeconds: number;
+    evaluationPeriods: number;
+}
+
+/** A public entry point for callers outside the mesh. */
+export interface IngressConfig {
+    enabled: boolean;
+    /** Port of the public load balancer listener. */
+    port: number;
+    /** Who may reach the load balancer. */
+    allowedCidrs: string[];
+    desiredCount: number;
+    /** gRPC gateway routes match on the gRPC service name, e.g. "inference.GRPCInferenceService". */
+    grpcServiceName?: string;
+}
+
 /** A VPC this stack creates, or one that already exists. */
 export type NetworkConfig =
     | { existing: false; cidrBlock: string; availabilityZones: number }
@@ -80,6 +104,8 @@ export interface CanaryConfig {
     logRetentionDays: number;
     /** Refuse images without a fixed tag or digest (`latest` or untagged). */
     requirePinnedImages: boolean;
+    alarms: AlarmConfig;
+    ingress: IngressConfig;
 }
 
 const DNS_LABEL = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -97,6 +123,8 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+const ANY_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/;
+const GRPC_SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
 const ENVOY_IMAGE = /^[a-z0-9.\-/]+\/aws-appmesh-envoy:v\d+\.\d+\.\d+\.\d+-prod$/;
 
 /** Retention periods CloudWatch Logs accepts. */
@@ -195,6 +223,18 @@ export function loadConfig(source: ConfigSource): CanaryConfig {
         r.report("logRetentionDays", String(logRetentionDays), `one of ${LOG_RETENTION_DAYS.join(", ")}`);
     }
 
+    const al = r.object("alarms");
+    const alarms: AlarmConfig = {
+        errorRatePercent: al.integer("errorRatePercent", { min: 1, max: 100 }, 5),
+        p99LatencySeconds: al.integer("p99LatencySeconds", { min: 1, max: 3600 }, 60),
+        minRequests: al.integer("minRequests", { min: 1, max: 100000 }, 10),
+        periodSeconds: al.integer("periodSeconds", { min: 60, max: 3600 }, 60),
+        evaluationPeriods: al.integer("evaluationPeriods", { min: 1, max: 60 }, 3),
+    };
+    if (alarms.periodSeconds % 60 !== 0) al.report("periodSeconds", alarms.periodSeconds, "a multiple of 60");
+
+    const ingress = readIngress(r.object("ingress"), protocol);
+
     r.check();
     return {
         canaryWeight,
@@ -216,7 +256,30 @@ export function loadConfig(source: ConfigSource): CanaryConfig {
         modelLoadSeconds,
         logRetentionDays,
         requirePinnedImages,
+        alarms,
+        ingress,
     };
+}
+
+function readIngress(i: ConfigReader, protocol: Protocol): IngressConfig {
+    const enabled = i.boolean("enabled", false);
+    const ingress: IngressConfig = {
+        enabled,
+        port: i.integer("port", { min: 1, max: 65535 }, 80),
+        allowedCidrs: i.has("allowedCidrs")
+            ? i.stringList("allowedCidrs", ANY_CIDR, "IPv4 CIDR blocks, e.g. [\"203.0.113.0/24\"]")
+            : ["0.0.0.0/0"],
+        desiredCount: i.integer("desiredCount", { min: 1, max: 20 }, 2),
+    };
+    if (protocol === "grpc") {
+        ingress.grpcServiceName = i.matching(
+            "grpcServiceName",
+            GRPC_SERVICE,
+            "the gRPC service the gateway routes, e.g. \"inference.GRPCInferenceService\" (required for gRPC ingress)",
+            enabled ? undefined : "",
+        );
+    }
+    return ingress;
 }
 
 /** `network.vpcId` switches to an existing VPC, which then needs its CIDR and subnets. */

@@ -95,6 +95,11 @@ export class ConfigReader {
         return fallback ?? "";
     }
 
+    /** Whether the key is set at all. */
+    has(key: string): boolean {
+        return this.raw(key) !== undefined;
+    }
+
     /** A non-empty list of strings each matching `pattern`, given as a JSON array. */
     stringList(key: string, pattern: RegExp, expected: string): string[] {
         const raw = this.raw(key);

@@ -22,9 +22,9 @@ export function ecsTasksTrustPolicy(accountId: pulumi.Input<string>): pulumi.Out
     });
 }
 
-/** The task role: its Envoy may read its own virtual node's config, and nothing else. */
-export function envoyPolicy(virtualNodeArn: pulumi.Input<string>): pulumi.Output<string> {
-    return policy([{ Effect: "Allow", Action: ["appmesh:StreamAggregatedResources"], Resource: virtualNodeArn }]);
+/** The task role: its Envoy may read its own mesh resource's config (node or gateway), and nothing else. */
+export function envoyPolicy(meshResourceArn: pulumi.Input<string>): pulumi.Output<string> {
+    return policy([{ Effect: "Allow", Action: ["appmesh:StreamAggregatedResources"], Resource: meshResourceArn }]);
 }
 
 const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/;

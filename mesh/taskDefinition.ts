@@ -13,17 +13,20 @@ export const ENVOY_EGRESS_PORT = 15001;
 /** ECS task metadata and EC2 instance metadata: must bypass Envoy or credentials break. */
 export const METADATA_IPS = ["169.254.170.2", "169.254.169.254"];
 
-export interface TaskContainersArgs {
+export interface TaskContainersArgs extends LogTarget {
     config: CanaryConfig;
     version: Version;
     attachment: VersionAttachment;
+}
+
+export interface LogTarget {
     logGroupName: pulumi.Input<string>;
     region: pulumi.Input<string>;
 }
 
-const logsTo = (args: TaskContainersArgs, prefix: string) => ({
+const logsTo = (target: LogTarget, prefix: string) => ({
     logDriver: "awslogs",
-    options: { "awslogs-group": args.logGroupName, "awslogs-region": args.region, "awslogs-stream-prefix": prefix },
+    options: { "awslogs-group": target.logGroupName, "awslogs-region": target.region, "awslogs-stream-prefix": prefix },
 });
 
 /** The model server: its own version's image, environment and a health check that waits for the model to load. */
@@ -56,13 +59,17 @@ function modelContainer(args: TaskContainersArgs) {
     };
 }
 
-function envoyContainer(args: TaskContainersArgs, virtualNodeArn: pulumi.Input<string>) {
+/**
+ * An App Mesh Envoy bound to one mesh resource (a version's virtual node, or the ingress
+ * gateway): the ARN decides which config the control plane streams to it.
+ */
+export function envoyContainer(envoyImage: string, resourceArn: pulumi.Input<string>, logs: LogTarget) {
     return {
         name: "envoy",
-        image: args.config.envoyImage,
+        image: envoyImage,
         essential: true,
         user: ENVOY_UID,
-        environment: [{ name: "APPMESH_RESOURCE_ARN", value: virtualNodeArn }],
+        environment: [{ name: "APPMESH_RESOURCE_ARN", value: resourceArn }],
         healthCheck: {
             command: ["CMD-SHELL", "curl -s http://localhost:9901/server_info | grep state | grep -q LIVE"],
             interval: 5,
@@ -72,13 +79,13 @@ function envoyContainer(args: TaskContainersArgs, virtualNodeArn: pulumi.Input<s
         },
         // Long-lived streaming connections add up; Envoy's default file limit is too low under load.
         ulimits: [{ name: "nofile", softLimit: 15000, hardLimit: 15000 }],
-        logConfiguration: logsTo(args, "envoy"),
+        logConfiguration: logsTo(logs, "envoy"),
     };
 }
 
 /** Container definitions, ready for `TaskDefinition.containerDefinitions`. */
 export function taskContainers(args: TaskContainersArgs): pulumi.Output<string> {
-    const containers = [modelContainer(args), envoyContainer(args, args.attachment.virtualNodeArn)];
+    const containers = [modelContainer(args), envoyContainer(args.config.envoyImage, args.attachment.virtualNodeArn, args)];
     return pulumi.jsonStringify(pulumi.output(containers));
 }
 

@@ -91,6 +91,8 @@ describe("the App Mesh graph for the default config", () => {
             expect(listener.healthCheck).toMatchObject({ protocol: "http", port: 8080, path: "/health" });
             expect(listener.outlierDetection).toMatchObject({ maxServerErrors: 5, maxEjectionPercent: 50 });
             expect(node.inputs.spec.logging.accessLog.file.path).toBe("/dev/stdout");
+            const fields = Object.fromEntries(node.inputs.spec.logging.accessLog.file.format.jsons.map((j: any) => [j.key, j.value]));
+            expect(fields).toMatchObject({ version: node.name.split("-").pop(), code: "%RESPONSE_CODE%", duration: "%DURATION%" });
         }
     });
 
@@ -128,6 +130,10 @@ describe("the App Mesh graph for the default config", () => {
             stableServiceName: g.one("aws:ecs/service:Service", "-stable").state.name,
             canaryServiceName: g.one("aws:ecs/service:Service", "-canary").state.name,
             vpcId: g.one(T.vpc).state.vpcId,
+            ingressUrl: undefined,
+            canaryErrorRateAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-errors").state.name,
+            canaryLatencyAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-latency").state.name,
+            dashboardName: "test-inference-canary",
         });
     });
 });
@@ -231,5 +237,7 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(g.ofType(T.node)).toHaveLength(2);
         expect(g.outputs.canaryWeight).toBe(Number(config.canaryWeight));
         expect(g.one(T.router).inputs.spec.listeners[0].portMapping.port).toBe(Number(config.port));
+        // dev has a public entry point for trying the API; prod callers stay inside the mesh.
+        expect(typeof g.outputs.ingressUrl).toBe(stack === "dev" ? "string" : "undefined");
     });
 });

@@ -55,13 +55,13 @@ describe("node listener", () => {
     const discovery = { namespaceName: "ai.internal", serviceName: "inference-stable" };
 
     test("gRPC health checks use the gRPC health protocol, with no path", () => {
-        const check = (virtualNodeSpec(modelWith({ protocol: "grpc" }), discovery).listeners as any[])[0].healthCheck;
+        const check = (virtualNodeSpec(modelWith({ protocol: "grpc" }), "stable", discovery).listeners as any[])[0].healthCheck;
         expect(check).toMatchObject({ protocol: "grpc", port: 8080 });
         expect(check).not.toHaveProperty("path");
     });
 
     test("the timeout sits under the listener's protocol", () => {
-        const listener = (virtualNodeSpec(modelWith({ protocol: "http2" }), discovery).listeners as any[])[0];
+        const listener = (virtualNodeSpec(modelWith({ protocol: "http2" }), "stable", discovery).listeners as any[])[0];
         expect(Object.keys(listener.timeout)).toEqual(["http2"]);
     });
 });

@@ -96,7 +96,7 @@ describe("the compute graph for the default config", () => {
         for (const version of VERSIONS) {
             const taskRole = g.one(T.role, `-${version}-task`);
             expect(g.one(T.taskDef, `-${version}`).inputs.taskRoleArn).toBe(taskRole.state.arn);
-            const policy = g.one(T.rolePolicy, `-${version}-envoy`);
+            const policy = g.one(T.rolePolicy, `-${version}-task`);
             expect(policy.inputs.role).toBe(taskRole.id);
             expect(statements(policy)).toEqual([
                 { Effect: "Allow", Action: ["appmesh:StreamAggregatedResources"], Resource: g.one(T.node, `-${version}`).state.arn },

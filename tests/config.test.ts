@@ -43,6 +43,8 @@ describe("loadConfig", () => {
             modelLoadSeconds: 300,
             logRetentionDays: 30,
             requirePinnedImages: false,
+            alarms: { errorRatePercent: 5, p99LatencySeconds: 60, minRequests: 10, periodSeconds: 60, evaluationPeriods: 3 },
+            ingress: { enabled: false, port: 80, allowedCidrs: ["0.0.0.0/0"], desiredCount: 2 },
         });
     });
 
@@ -118,6 +120,11 @@ describe("loadConfig", () => {
         ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
         ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: "subnet-1", publicSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
         ["createNamespace", "maybe", "true or false"],
+        ["alarms", JSON.stringify({ errorRatePercent: 0 }), "an integer from 1 to 100"],
+        ["alarms", JSON.stringify({ periodSeconds: 90 }), "a multiple of 60"],
+        ["ingress", JSON.stringify({ enabled: "on" }), "true or false"],
+        ["ingress", JSON.stringify({ allowedCidrs: ["10.0.0.0/33"] }), "IPv4 CIDR blocks"],
+        ["ingress", JSON.stringify({ allowedCidrs: [] }), "a non-empty list"],
     ];
 
     test.each(BAD)("refuses %s = %j, naming the key, the value and what is allowed", (key, value, expected) => {
@@ -145,6 +152,13 @@ describe("loadConfig", () => {
     test("an existing VPC is used as named", () => {
         const network = { vpcId: "vpc-0123456789abcdef0", cidrBlock: "172.31.0.0/16", privateSubnetIds: ["subnet-0123456789abcdef0"], publicSubnetIds: ["subnet-0123456789abcdef1"] };
         expect(load({ canaryWeight: "1", network }).network).toEqual({ existing: true, ...network });
+    });
+
+    test("gRPC ingress needs the gRPC service name the gateway routes", () => {
+        const problems = problemsOf({ canaryWeight: "1", protocol: "grpc", ingress: { enabled: true } });
+        expect(problems.map((p) => p.key)).toEqual(["ingress.grpcServiceName"]);
+        const config = load({ canaryWeight: "1", protocol: "grpc", ingress: { enabled: true, grpcServiceName: "inference.GRPCInferenceService" } });
+        expect(config.ingress.grpcServiceName).toBe("inference.GRPCInferenceService");
     });
 
     test("lists every bad key at once", () => {

@@ -42,7 +42,7 @@ export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficB
                 `${name}-${version}`,
                 {
                     meshName,
-                    spec: virtualNodeSpec(model, {
+                    spec: virtualNodeSpec(model, version, {
                         namespaceName: discovery.namespaceName,
                         serviceName: discovery.services[version].name,
                     }),

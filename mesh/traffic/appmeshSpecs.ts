@@ -56,6 +56,30 @@ export function portMapping(model: CanaryModel) {
     return { port: model.config.port, protocol: model.config.protocol };
 }
 
+/**
+ * Envoy's access log as JSON, one line per request. The version is a literal so that
+ * CloudWatch metric filters can tell stable from canary; `code` and `duration` are the
+ * fields the per-version request, error and latency metrics are built from.
+ */
+export function accessLogFormat(version: Version) {
+    return {
+        jsons: [
+            { key: "version", value: version },
+            { key: "start_time", value: "%START_TIME%" },
+            { key: "method", value: "%REQ(:METHOD)%" },
+            { key: "path", value: "%REQ(X-ENVOY-ORIGINAL-PATH?:PATH)%" },
+            { key: "protocol", value: "%PROTOCOL%" },
+            { key: "code", value: "%RESPONSE_CODE%" },
+            { key: "flags", value: "%RESPONSE_FLAGS%" },
+            { key: "duration", value: "%DURATION%" },
+            { key: "bytes_received", value: "%BYTES_RECEIVED%" },
+            { key: "bytes_sent", value: "%BYTES_SENT%" },
+            { key: "request_id", value: "%REQ(X-REQUEST-ID)%" },
+            { key: "upstream", value: "%UPSTREAM_HOST%" },
+        ],
+    };
+}
+
 export interface NodeDiscovery {
     /** The Cloud Map namespace's name, taken from the namespace resource or lookup. */
     namespaceName: Input<string>;
@@ -64,7 +88,11 @@ export interface NodeDiscovery {
 }
 
 /** One version's virtual node: listener, health check, timeouts, outlier detection, discovery, access log. */
-export function virtualNodeSpec(model: CanaryModel, discovery: NodeDiscovery): aws.types.input.appmesh.VirtualNodeSpec {
+export function virtualNodeSpec(
+    model: CanaryModel,
+    version: Version,
+    discovery: NodeDiscovery,
+): aws.types.input.appmesh.VirtualNodeSpec {
     const { config } = model;
     const hc = config.healthCheck;
     const od = config.outlierDetection;
@@ -93,7 +121,7 @@ export function virtualNodeSpec(model: CanaryModel, discovery: NodeDiscovery): a
             },
         ],
         serviceDiscovery: { awsCloudMap: { namespaceName: discovery.namespaceName, serviceName: discovery.serviceName } },
-        logging: { accessLog: { file: { path: "/dev/stdout" } } },
+        logging: { accessLog: { file: { path: "/dev/stdout", format: accessLogFormat(version) } } },
     };
 }
 
@@ -139,4 +167,26 @@ export function weightedRouteSpec(model: CanaryModel, nodeNames: Record<Version,
 /** Requests carrying the pin header go to the canary at any weight, for evaluations and smoke tests. */
 export function pinRouteSpec(model: CanaryModel, canaryNodeName: Input<string>): RouteSpec {
     return routeSpec(model, PIN_ROUTE_PRIORITY, pinMatch(model), [{ virtualNode: canaryNodeName, weight: 100 }]);
+}
+
+/** The ingress gateway's Envoy listener port, reached only by the load balancer. */
+export const GATEWAY_PORT = 8088;
+
+/** The ingress gateway: one listener, health-checked by the load balancer on the same port. */
+export function virtualGatewaySpec(model: CanaryModel): aws.types.input.appmesh.VirtualGatewaySpec {
+    return {
+        listeners: [{ portMapping: { port: GATEWAY_PORT, protocol: model.config.protocol } }],
+        logging: { accessLog: { file: { path: "/dev/stdout" } } },
+    };
+}
+
+/** Sends every request the gateway receives to the virtual service, where the canary split happens. */
+export function gatewayRouteSpec(
+    model: CanaryModel,
+    virtualServiceName: Input<string>,
+): aws.types.input.appmesh.GatewayRouteSpec {
+    const action = { target: { virtualService: { virtualServiceName } } };
+    const { protocol, ingress } = model.config;
+    if (protocol === "grpc") return { grpcRoute: { match: { serviceName: ingress.grpcServiceName! }, action } };
+    return { [protocol === "http" ? "httpRoute" : "http2Route"]: { match: { prefix: "/" }, action } };
 }

@@ -51,6 +51,7 @@ const ID_PREFIX: Record<string, string> = {
 
 /** Outputs AWS (or a multi-language component) computes, for the types whose outputs the program reads. */
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
+    "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com` }),
     // awsx components register as one resource under mocks; these are the outputs a real VPC reports.
     "awsx:ec2:Vpc": (name) => ({
         vpcId: `vpc-${suffix(name)}`,

@@ -1,0 +1,133 @@
+/**
+ * What a person and the rollout tooling watch: the canary's error-rate and latency
+ * alarms, and a dashboard with stable and canary side by side. Backend-neutral: each
+ * traffic backend says where its per-version request, error and latency metrics live.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { AlarmConfig, Version, VERSIONS } from "./config";
+
+/** One CloudWatch metric. */
+export interface MetricRef {
+    namespace: string;
+    metricName: string;
+    dimensions: Record<string, pulumi.Input<string>>;
+}
+
+/** Where one version's traffic metrics live. */
+export interface VersionMetrics {
+    /** Count of requests. */
+    requests: MetricRef;
+    /** Count of requests answered 5xx. */
+    errors: MetricRef;
+    /** Request time, in milliseconds (the alarm reads p99). */
+    latencyMs: MetricRef;
+}
+
+export interface CanaryObservabilityArgs {
+    /** Dashboard names are account-wide and not auto-named, so the caller makes it unique. */
+    dashboardName: string;
+    alarms: AlarmConfig;
+    metrics: Record<Version, VersionMetrics>;
+    region: pulumi.Input<string>;
+}
+
+const query = (id: string, m: MetricRef, stat: string, period: number) => ({
+    id,
+    returnData: false,
+    metric: { namespace: m.namespace, metricName: m.metricName, dimensions: m.dimensions, stat, period },
+});
+
+/**
+ * Percent of requests that failed, or 0 while there are too few requests to judge:
+ * two failures out of three requests is noise, not a verdict.
+ */
+export function errorRateExpression(minRequests: number): string {
+    return `IF(requests >= ${minRequests}, 100 * FILL(errors, 0) / requests, 0)`;
+}
+
+export class CanaryObservability extends pulumi.ComponentResource {
+    readonly errorRateAlarm: aws.cloudwatch.MetricAlarm;
+    readonly latencyAlarm: aws.cloudwatch.MetricAlarm;
+    readonly dashboard: aws.cloudwatch.Dashboard;
+
+    constructor(name: string, args: CanaryObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-canary:observability:CanaryObservability", name, {}, opts);
+        const { alarms, metrics } = args;
+        const parent = { parent: this };
+        const canary = metrics.canary;
+        const period = alarms.periodSeconds;
+
+        this.errorRateAlarm = new aws.cloudwatch.MetricAlarm(
+            `${name}-canary-errors`,
+            {
+                alarmDescription: `Canary 5xx rate above ${alarms.errorRatePercent}% (judged from ${alarms.minRequests} requests per period)`,
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: alarms.errorRatePercent,
+                evaluationPeriods: alarms.evaluationPeriods,
+                treatMissingData: "notBreaching",
+                metricQueries: [
+                    query("requests", canary.requests, "Sum", period),
+                    query("errors", canary.errors, "Sum", period),
+                    { id: "error_rate", expression: errorRateExpression(alarms.minRequests), label: "canary 5xx %", returnData: true },
+                ],
+            },
+            parent,
+        );
+
+        this.latencyAlarm = new aws.cloudwatch.MetricAlarm(
+            `${name}-canary-latency`,
+            {
+                alarmDescription: `Canary p99 request time above ${alarms.p99LatencySeconds} s`,
+                comparisonOperator: "GreaterThanThreshold",
+                threshold: alarms.p99LatencySeconds * 1000,
+                evaluationPeriods: alarms.evaluationPeriods,
+                treatMissingData: "notBreaching",
+                namespace: canary.latencyMs.namespace,
+                metricName: canary.latencyMs.metricName,
+                dimensions: canary.latencyMs.dimensions,
+                extendedStatistic: "p99",
+                period,
+            },
+            parent,
+        );
+
+        this.dashboard = new aws.cloudwatch.Dashboard(
+            name,
+            { dashboardName: args.dashboardName, dashboardBody: dashboardBody(metrics, args.region, period) },
+            parent,
+        );
+
+        this.registerOutputs({ errorRateAlarm: this.errorRateAlarm.name, latencyAlarm: this.latencyAlarm.name });
+    }
+}
+
+/** Three graphs, each with stable and canary as two lines: requests, 5xx count and p99 latency. */
+export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: pulumi.Input<string>, period: number) {
+    const line = (m: MetricRef, stat: string, label: string) => [
+        m.namespace,
+        m.metricName,
+        ...Object.entries(m.dimensions).flat(),
+        { stat, label, period },
+    ];
+    const widget = (title: string, pick: (v: VersionMetrics) => MetricRef, stat: string, x: number) => ({
+        type: "metric",
+        x,
+        y: 0,
+        width: 8,
+        height: 6,
+        properties: {
+            title,
+            region,
+            view: "timeSeries",
+            metrics: VERSIONS.map((version) => line(pick(metrics[version]), stat, version)),
+        },
+    });
+    return pulumi.jsonStringify({
+        widgets: [
+            widget("Requests", (v) => v.requests, "Sum", 0),
+            widget("5xx responses", (v) => v.errors, "Sum", 8),
+            widget("p99 request time (ms)", (v) => v.latencyMs, "p99", 16),
+        ],
+    });
+}

@@ -1,0 +1,60 @@
+/**
+ * Per-version traffic metrics for the App Mesh backend, from the Envoy access logs each
+ * version's tasks already write (JSON, see `accessLogFormat`). Metric filters turn every
+ * log line into a request, a 5xx and a duration sample, with the version as a dimension,
+ * so no metrics agent runs beside the model.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { Version, VERSIONS } from "../config";
+import { VersionMetrics } from "../observability";
+
+export interface AccessLogMetricsArgs {
+    /** CloudWatch namespace of the metrics, unique to this stack's service. */
+    namespace: string;
+    /** Each version's log group, where its Envoy writes the access log. */
+    logGroupNames: Record<Version, pulumi.Input<string>>;
+}
+
+/** Metric name, status condition and value of the three metrics every access-log line feeds. */
+export const ACCESS_LOG_METRICS = {
+    requests: { metricName: "Requests", codeCondition: "$.code >= 0", value: "1", unit: "Count" },
+    errors: { metricName: "Errors5xx", codeCondition: "$.code >= 500", value: "1", unit: "Count" },
+    latencyMs: { metricName: "RequestTime", codeCondition: "$.code >= 0", value: "$.duration", unit: "Milliseconds" },
+} as const;
+
+/** Matches only this version's Envoy access-log lines, not the model server's own logs in the same group. */
+export const accessLogPattern = (version: Version, codeCondition: string) =>
+    `{ ($.version = "${version}") && (${codeCondition}) }`;
+
+export class AccessLogMetrics extends pulumi.ComponentResource {
+    readonly metrics: Record<Version, VersionMetrics>;
+
+    constructor(name: string, args: AccessLogMetricsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-canary:traffic:AccessLogMetrics", name, {}, opts);
+        this.metrics = {} as Record<Version, VersionMetrics>;
+        for (const version of VERSIONS) {
+            const refs = {} as VersionMetrics;
+            for (const [key, m] of Object.entries(ACCESS_LOG_METRICS) as [keyof VersionMetrics, (typeof ACCESS_LOG_METRICS)[keyof VersionMetrics]][]) {
+                new aws.cloudwatch.LogMetricFilter(
+                    `${name}-${version}-${m.metricName.toLowerCase()}`,
+                    {
+                        logGroupName: args.logGroupNames[version],
+                        pattern: accessLogPattern(version, m.codeCondition),
+                        metricTransformation: {
+                            namespace: args.namespace,
+                            name: m.metricName,
+                            value: m.value,
+                            unit: m.unit,
+                            dimensions: { Version: "$.version" },
+                        },
+                    },
+                    { parent: this },
+                );
+                refs[key] = { namespace: args.namespace, metricName: m.metricName, dimensions: { Version: version } };
+            }
+            this.metrics[version] = refs;
+        }
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,153 @@
+/**
+ * The ingress gateway and the per-version observability, under engine-like mocks.
+ */
+import { BASE_CONFIG, declareCanary, deploy, Graph } from "./harness/program";
+import { errorRateExpression } from "../mesh/observability";
+import { accessLogPattern } from "../mesh/traffic/appmeshMetrics";
+
+const T = {
+    gateway: "aws:appmesh/virtualGateway:VirtualGateway",
+    gatewayRoute: "aws:appmesh/gatewayRoute:GatewayRoute",
+    virtualService: "aws:appmesh/virtualService:VirtualService",
+    mesh: "aws:appmesh/mesh:Mesh",
+    lb: "aws:lb/loadBalancer:LoadBalancer",
+    tg: "aws:lb/targetGroup:TargetGroup",
+    listener: "aws:lb/listener:Listener",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    taskDef: "aws:ecs/taskDefinition:TaskDefinition",
+    service: "aws:ecs/service:Service",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
+    filter: "aws:cloudwatch/logMetricFilter:LogMetricFilter",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    dashboard: "aws:cloudwatch/dashboard:Dashboard",
+    vpc: "awsx:ec2:Vpc",
+};
+const WITH_INGRESS = { ...BASE_CONFIG, ingress: JSON.stringify({ enabled: true, allowedCidrs: ["203.0.113.0/24"] }) };
+
+describe("ingress gateway", () => {
+    let g: Graph;
+    beforeAll(async () => {
+        g = await deploy(WITH_INGRESS);
+    });
+
+    test("is off unless asked for", async () => {
+        const plain = await declareCanary(BASE_CONFIG);
+        for (const type of [T.gateway, T.gatewayRoute, T.lb]) expect(plain.ofType(type)).toEqual([]);
+    });
+
+    test("a gateway route sends everything to the virtual service, by its real name", () => {
+        const gateway = g.one(T.gateway);
+        expect(gateway.inputs.meshName).toBe(g.one(T.mesh).state.name);
+        expect(gateway.inputs.spec.listeners).toEqual([{ portMapping: { port: 8088, protocol: "http" } }]);
+        const route = g.one(T.gatewayRoute);
+        expect(route.inputs.virtualGatewayName).toBe(gateway.state.name);
+        expect(route.inputs.spec.httpRoute).toEqual({
+            match: { prefix: "/" },
+            action: { target: { virtualService: { virtualServiceName: g.one(T.virtualService).state.name } } },
+        });
+    });
+
+    test("the gateway's Envoy points at the gateway and may read only the gateway's config", () => {
+        const [envoy] = JSON.parse(g.one(T.taskDef, "-ingress-envoy").inputs.containerDefinitions);
+        expect(envoy.environment).toEqual([{ name: "APPMESH_RESOURCE_ARN", value: g.one(T.gateway).state.arn }]);
+        expect(envoy.portMappings).toEqual([{ containerPort: 8088, protocol: "tcp" }]);
+        const [statement] = JSON.parse(g.one(T.rolePolicy, "-ingress-envoy-task").inputs.policy).Statement;
+        expect(statement.Resource).toBe(g.one(T.gateway).state.arn);
+    });
+
+    test("a public NLB forwards to the gateway tasks, with idle timeouts for long requests", () => {
+        const lb = g.one(T.lb);
+        expect(lb.inputs).toMatchObject({ loadBalancerType: "network", internal: false, subnets: g.one(T.vpc).state.publicSubnetIds });
+        const tg = g.one(T.tg);
+        expect(tg.inputs).toMatchObject({ targetType: "ip", protocol: "TCP", port: 8088 });
+        expect(g.one(T.listener).inputs).toMatchObject({ port: 80, protocol: "TCP", tcpIdleTimeoutSeconds: 300 });
+        expect(g.one(T.listener).inputs.defaultActions).toEqual([{ type: "forward", targetGroupArn: tg.state.arn }]);
+        const service = g.one(T.service, "-ingress-envoy");
+        expect(service.inputs.loadBalancers).toEqual([{ targetGroupArn: tg.state.arn, containerName: "envoy", containerPort: 8088 }]);
+        expect(service.inputs.networkConfiguration.subnets).toEqual(g.one(T.vpc).state.privateSubnetIds);
+    });
+
+    test("only the load balancer listener is open, and only to the allowed CIDRs", () => {
+        const lbGroup = g.one(T.sg, "-ingress-lb");
+        expect(lbGroup.inputs.ingress).toEqual([expect.objectContaining({ fromPort: 80, toPort: 80, cidrBlocks: ["203.0.113.0/24"] })]);
+        const gatewayGroup = g.one(T.sg, "-ingress-tasks");
+        expect(gatewayGroup.inputs.ingress).toEqual([expect.objectContaining({ fromPort: 8088, securityGroups: [lbGroup.id] })]);
+        expect(g.one(T.lb).inputs.securityGroups).toEqual([lbGroup.id]);
+        for (const group of g.ofType(T.sg)) {
+            if (group === lbGroup) continue;
+            for (const rule of group.inputs.ingress) expect(rule.cidrBlocks ?? []).not.toContain("0.0.0.0/0");
+        }
+    });
+
+    test("its URL is a stack output", () => {
+        expect(g.one(T.lb).state.dnsName).toMatch(/\.elb\./);
+        expect(g.outputs.ingressUrl).toBe(`http://${g.one(T.lb).state.dnsName}:80`);
+    });
+
+    test("gRPC ingress matches the configured gRPC service", async () => {
+        const grpc = await declareCanary({
+            ...BASE_CONFIG,
+            protocol: "grpc",
+            ingress: JSON.stringify({ enabled: true, grpcServiceName: "inference.GRPCInferenceService" }),
+        });
+        expect(grpc.one(T.gatewayRoute).inputs.spec.grpcRoute.match).toEqual({ serviceName: "inference.GRPCInferenceService" });
+        expect(grpc.one(T.gateway).inputs.spec.listeners[0].portMapping.protocol).toBe("grpc");
+    });
+
+    test("changing canaryWeight still touches only the weighted route", async () => {
+        const before = await declareCanary({ ...WITH_INGRESS, canaryWeight: "5" });
+        const after = await declareCanary({ ...WITH_INGRESS, canaryWeight: "50" });
+        const changed = after.resources.filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i].inputs));
+        expect(changed.map((r) => r.name)).toEqual(["inference-appmesh-weighted"]);
+    });
+});
+
+describe("per-version metrics and canary alarms", () => {
+    let g: Graph;
+    beforeAll(async () => {
+        g = await declareCanary({ ...BASE_CONFIG, alarms: JSON.stringify({ errorRatePercent: 2, p99LatencySeconds: 45, minRequests: 20 }) });
+    });
+
+    test("each version's log group feeds request, 5xx and latency metrics for that version only", () => {
+        for (const version of ["stable", "canary"]) {
+            const logGroup = g.one(T.logGroup, `-${version}`);
+            const filters = g.ofType(T.filter).filter((f) => f.name.includes(`-${version}-`));
+            expect(filters.map((f) => f.inputs.metricTransformation.name)).toEqual(["Requests", "Errors5xx", "RequestTime"]);
+            for (const f of filters) {
+                expect(f.inputs.logGroupName).toBe(logGroup.state.name);
+                expect(f.inputs.pattern).toContain(`$.version = "${version}"`);
+                expect(f.inputs.metricTransformation).toMatchObject({ namespace: "AICanary/test-inference", dimensions: { Version: "$.version" } });
+            }
+            expect(filters[1].inputs.pattern).toBe(accessLogPattern(version as "stable", "$.code >= 500"));
+            expect(filters[2].inputs.metricTransformation).toMatchObject({ value: "$.duration", unit: "Milliseconds" });
+        }
+    });
+
+    test("the error-rate alarm reads the canary's own requests and errors, judged only with enough traffic", () => {
+        const alarm = g.one(T.alarm, "-canary-errors");
+        expect(alarm.inputs).toMatchObject({ threshold: 2, comparisonOperator: "GreaterThanThreshold", treatMissingData: "notBreaching" });
+        const [requests, errors, rate] = alarm.inputs.metricQueries;
+        expect(requests.metric).toMatchObject({ metricName: "Requests", dimensions: { Version: "canary" }, stat: "Sum" });
+        expect(errors.metric).toMatchObject({ metricName: "Errors5xx", dimensions: { Version: "canary" }, stat: "Sum" });
+        expect(rate).toMatchObject({ expression: errorRateExpression(20), returnData: true });
+        expect(rate.expression).toContain("requests >= 20");
+    });
+
+    test("the latency alarm reads the canary's p99 request time", () => {
+        expect(g.one(T.alarm, "-canary-latency").inputs).toMatchObject({
+            metricName: "RequestTime",
+            dimensions: { Version: "canary" },
+            extendedStatistic: "p99",
+            threshold: 45000,
+        });
+    });
+
+    test("the dashboard shows stable and canary side by side", () => {
+        const body = JSON.parse(g.one(T.dashboard).inputs.dashboardBody);
+        expect(body.widgets).toHaveLength(3);
+        for (const widget of body.widgets) {
+            expect(widget.properties.metrics.map((m: any[]) => m[3])).toEqual(["stable", "canary"]);
+        }
+    });
+});
