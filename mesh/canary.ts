@@ -8,13 +8,13 @@ import * as aws from "@pulumi/aws";
 import { CanaryConfig, Version, VERSIONS } from "./config";
 import { canaryModel, splitWeights } from "./model";
 import { Network } from "./network";
-import { ServiceDiscovery } from "./discovery";
 import { AppMeshTraffic } from "./traffic/appmesh";
+import { TrafficBackend } from "./traffic/backend";
+import { declareTraffic, taskIngressFor } from "./traffic";
 import { modelService } from "./compute";
 import { FargateService } from "./fargateService";
 import { IngressGateway } from "./ingress";
 import { CanaryObservability } from "./observability";
-import { AccessLogMetrics } from "./traffic/appmeshMetrics";
 
 export interface InferenceCanaryArgs {
     /** Validated stack config, from `loadConfig`. */
@@ -23,35 +23,36 @@ export interface InferenceCanaryArgs {
 
 export class InferenceCanary extends pulumi.ComponentResource {
     readonly network: Network;
-    readonly discovery: ServiceDiscovery;
-    readonly traffic: AppMeshTraffic;
+    readonly traffic: TrafficBackend;
     readonly cluster: aws.ecs.Cluster;
     readonly services: Record<Version, FargateService>;
     /** Present when `ingress.enabled`: the public way in for callers outside the mesh. */
     readonly ingress?: IngressGateway;
     readonly observability: CanaryObservability;
-    /** Percent of unpinned requests each version receives. */
-    readonly weights: Record<Version, number>;
+    /** Stack outputs: the same keys for every backend, plus the backend's own. */
+    readonly outputs: Record<string, pulumi.Input<unknown>>;
 
     constructor(name: string, args: InferenceCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:index:InferenceCanary", name, {}, opts);
         const { config } = args;
         const model = canaryModel(config);
         const parent = { parent: this };
-        this.weights = splitWeights(config.canaryWeight);
+        const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
+        const region = aws.getRegionOutput({}, parent).region;
+        const serviceId = `${pulumi.getStack()}-${config.serviceName}`;
 
-        this.network = new Network(`${name}-network`, { config: config.network, appPort: config.port }, parent);
-        this.discovery = new ServiceDiscovery(`${name}-discovery`, { model, vpcId: this.network.vpcId }, parent);
-        this.traffic = new AppMeshTraffic(`${name}-appmesh`, { model, discovery: this.discovery }, parent);
+        this.network = new Network(
+            `${name}-network`,
+            { config: config.network, appPort: config.port, appIngress: taskIngressFor(model, region, parent) },
+            parent,
+        );
+        this.traffic = declareTraffic(name, { model, network: this.network, metricNamespace: `AICanary/${serviceId}` }, parent);
 
         this.cluster = new aws.ecs.Cluster(
             `${name}-cluster`,
             { settings: [{ name: "containerInsights", value: "enabled" }] },
             parent,
         );
-        const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
-        const region = aws.getRegionOutput({}, parent).region;
-
         this.services = {} as Record<Version, FargateService>;
         for (const version of VERSIONS) {
             this.services[version] = modelService(
@@ -70,22 +71,19 @@ export class InferenceCanary extends pulumi.ComponentResource {
             );
         }
 
-        const serviceId = `${pulumi.getStack()}-${config.serviceName}`;
-        const metrics = new AccessLogMetrics(
+        const metrics = this.traffic.versionMetrics(
             `${name}-metrics`,
-            {
-                namespace: `AICanary/${serviceId}`,
-                logGroupNames: { stable: this.services.stable.logGroup.name, canary: this.services.canary.logGroup.name },
-            },
+            { stable: this.services.stable.logGroup.name, canary: this.services.canary.logGroup.name },
             parent,
-        ).metrics;
+        );
         this.observability = new CanaryObservability(
             `${name}-observability`,
             { dashboardName: `${serviceId}-canary`, alarms: config.alarms, metrics, region },
             parent,
         );
 
-        if (config.ingress.enabled) {
+        // The ingress gateway is an App Mesh virtual gateway; config refuses ingress with other backends.
+        if (config.ingress.enabled && this.traffic instanceof AppMeshTraffic) {
             this.ingress = new IngressGateway(
                 `${name}-ingress`,
                 {
@@ -101,6 +99,22 @@ export class InferenceCanary extends pulumi.ComponentResource {
             );
         }
 
+        const weights = splitWeights(config.canaryWeight);
+        this.outputs = {
+            trafficBackend: config.trafficBackend,
+            endpoint: this.traffic.endpoint,
+            canaryWeight: weights.canary,
+            stableWeight: weights.stable,
+            clusterName: this.cluster.name,
+            stableServiceName: this.services.stable.service.name,
+            canaryServiceName: this.services.canary.service.name,
+            vpcId: this.network.vpcId,
+            canaryErrorRateAlarmName: this.observability.errorRateAlarm.name,
+            canaryLatencyAlarmName: this.observability.latencyAlarm.name,
+            dashboardName: this.observability.dashboard.dashboardName,
+            ...(this.ingress ? { ingressUrl: this.ingress.url } : {}),
+            ...this.traffic.outputs,
+        };
         this.registerOutputs({ endpoint: this.traffic.endpoint });
     }
 }

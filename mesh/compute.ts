@@ -6,9 +6,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryConfig, Version } from "./config";
 import { VersionAttachment } from "./traffic/backend";
-import { appMeshProxyConfiguration, taskContainers } from "./taskDefinition";
+import { appMeshProxyConfiguration, MODEL_PORT_NAME, taskContainers } from "./taskDefinition";
 import { envoyPolicy } from "./iam";
-import { FargateService } from "./fargateService";
+import { FargateService, FargateServiceArgs } from "./fargateService";
 
 export interface ModelServiceArgs {
     config: CanaryConfig;
@@ -22,7 +22,24 @@ export interface ModelServiceArgs {
     region: pulumi.Input<string>;
 }
 
-/** Declares one version's model service: its model server with an Envoy sidecar bound to its own virtual node. */
+/**
+ * How a version's tasks join the traffic layer. App Mesh: an Envoy sidecar bound to the
+ * version's own node (its task role may read that node only), traffic redirected through
+ * it, and registration in the node's Cloud Map service. Lattice: ECS registers the tasks
+ * in the version's target group; the task needs no role.
+ */
+function joinTraffic(config: CanaryConfig, attachment: VersionAttachment): Partial<FargateServiceArgs> {
+    if (attachment.kind === "appmesh") {
+        return {
+            taskPolicy: envoyPolicy(attachment.virtualNodeArn),
+            proxyConfiguration: appMeshProxyConfiguration(config),
+            registryArn: attachment.discoveryServiceArn,
+        };
+    }
+    return { vpcLattice: { targetGroupArn: attachment.targetGroupArn, portName: MODEL_PORT_NAME } };
+}
+
+/** Declares one version's model service, joined to the traffic layer through its own attachment. */
 export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.ComponentResourceOptions): FargateService {
     const { config, version, attachment } = args;
     const v = config.versions[version];
@@ -35,9 +52,7 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             desiredCount: v.desiredCount,
             image: v.image,
             containers: (logGroupName) => taskContainers({ config, version, attachment, logGroupName, region: args.region }),
-            taskPolicy: envoyPolicy(attachment.virtualNodeArn),
-            proxyConfiguration: appMeshProxyConfiguration(config),
-            registryArn: attachment.discoveryServiceArn,
+            ...joinTraffic(config, attachment),
             clusterArn: args.clusterArn,
             subnetIds: args.subnetIds,
             securityGroupIds: args.securityGroupIds,

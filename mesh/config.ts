@@ -9,6 +9,9 @@ export const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export const VERSIONS = ["stable", "canary"] as const;
+
+export const TRAFFIC_BACKENDS = ["appmesh", "lattice"] as const;
+export type TrafficBackendKind = (typeof TRAFFIC_BACKENDS)[number];
 export type Version = (typeof VERSIONS)[number];
 
 /** Active health check run by each caller's Envoy against every task of a version. */
@@ -67,12 +70,32 @@ export interface IngressConfig {
     grpcServiceName?: string;
 }
 
+/** Settings of the VPC Lattice backend. */
+export interface LatticeConfig {
+    /** NONE: any client in an associated VPC may call; AWS_IAM: only `allowedPrincipals`, with SigV4-signed requests. */
+    authType: "NONE" | "AWS_IAM";
+    /** IAM principal ARNs allowed to invoke the service when `authType` is AWS_IAM. */
+    allowedPrincipals: string[];
+    /** A name clients call instead of the Lattice-generated DNS name; point it at the service with a CNAME. */
+    customDomainName?: string;
+    /** ACM certificate for `customDomainName`, needed by the HTTPS listener that HTTP/2 and gRPC use. */
+    certificateArn?: string;
+}
+
+/** Lattice closes a connection after at most this many idle seconds. */
+export const LATTICE_MAX_IDLE_SECONDS = 600;
+
+/** App Mesh settings the Lattice backend has no equivalent for; setting one with lattice is an error. */
+export const APPMESH_ONLY_KEYS = ["maxRetries", "outlierDetection", "envoyImage", "namespace", "createNamespace"] as const;
+
 /** A VPC this stack creates, or one that already exists. */
 export type NetworkConfig =
     | { existing: false; cidrBlock: string; availabilityZones: number }
     | { existing: true; vpcId: string; cidrBlock: string; privateSubnetIds: string[]; publicSubnetIds: string[] };
 
 export interface CanaryConfig {
+    /** The traffic layer that renders the canary. */
+    trafficBackend: TrafficBackendKind;
     /** Percent of requests sent to the canary; the stable version gets the rest. */
     canaryWeight: number;
     /** DNS label of the inference service; the virtual service is `<serviceName>.<namespace>`. */
@@ -106,6 +129,8 @@ export interface CanaryConfig {
     requirePinnedImages: boolean;
     alarms: AlarmConfig;
     ingress: IngressConfig;
+    /** Present when `trafficBackend` is lattice. */
+    lattice?: LatticeConfig;
 }
 
 const DNS_LABEL = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
@@ -125,6 +150,8 @@ const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 const ANY_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/;
 const GRPC_SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 const ENVOY_IMAGE = /^[a-z0-9.\-/]+\/aws-appmesh-envoy:v\d+\.\d+\.\d+\.\d+-prod$/;
 
 /** Retention periods CloudWatch Logs accepts. */
@@ -148,6 +175,7 @@ export const ENVOY_PORTS = [9901, 15000, 15001];
  */
 export function loadConfig(source: ConfigSource): CanaryConfig {
     const r = new ConfigReader(source);
+    const trafficBackend = r.oneOf("trafficBackend", TRAFFIC_BACKENDS, "appmesh");
     const canaryWeight = r.integer("canaryWeight", { min: 0, max: 100 });
     const serviceName = r.matching("serviceName", DNS_LABEL, DNS_LABEL_TEXT, "inference");
     const protocol = r.oneOf("protocol", PROTOCOLS, "http");
@@ -234,9 +262,14 @@ export function loadConfig(source: ConfigSource): CanaryConfig {
     if (alarms.periodSeconds % 60 !== 0) al.report("periodSeconds", alarms.periodSeconds, "a multiple of 60");
 
     const ingress = readIngress(r.object("ingress"), protocol);
+    const lattice = trafficBackend === "lattice" ? readLattice(r, protocol, idleTimeoutSeconds, ingress) : undefined;
+    if (trafficBackend === "appmesh" && r.has("lattice")) {
+        r.report("lattice", "(set)", 'no lattice settings unless trafficBackend is "lattice"');
+    }
 
     r.check();
     return {
+        trafficBackend,
         canaryWeight,
         serviceName,
         protocol,
@@ -258,7 +291,33 @@ export function loadConfig(source: ConfigSource): CanaryConfig {
         requirePinnedImages,
         alarms,
         ingress,
+        ...(lattice ? { lattice } : {}),
     };
+}
+
+/** Lattice settings, and a refusal of every App Mesh-only setting the stack still carries. */
+function readLattice(r: ConfigReader, protocol: Protocol, idleTimeoutSeconds: number, ingress: IngressConfig): LatticeConfig {
+    for (const key of APPMESH_ONLY_KEYS) {
+        if (r.has(key)) r.report(key, "(set)", `not set with trafficBackend "lattice" (App Mesh only; remove it with \`pulumi config rm ${key}\`)`);
+    }
+    if (ingress.enabled) {
+        r.report("ingress.enabled", true, 'false with trafficBackend "lattice": Lattice services are reached from associated VPCs');
+    }
+    if (idleTimeoutSeconds > LATTICE_MAX_IDLE_SECONDS) {
+        r.report("idleTimeoutSeconds", String(idleTimeoutSeconds), `at most ${LATTICE_MAX_IDLE_SECONDS} with trafficBackend "lattice" (set it explicitly when requestTimeoutSeconds is longer)`);
+    }
+    const l = r.object("lattice");
+    const authType = l.oneOf("authType", ["NONE", "AWS_IAM"] as const, "NONE");
+    const allowedPrincipals = authType === "AWS_IAM" ? l.stringList("allowedPrincipals", IAM_PRINCIPAL, "IAM principal ARNs") : [];
+    const lattice: LatticeConfig = { authType, allowedPrincipals };
+    if (l.has("customDomainName")) {
+        lattice.customDomainName = l.matching("customDomainName", DNS_NAME, DNS_NAME_TEXT);
+        // HTTP/2 and gRPC ride the HTTPS listener, which needs a certificate for a custom name.
+        if (protocol !== "http") {
+            lattice.certificateArn = l.matching("certificateArn", ACM_ARN, "an ACM certificate ARN for customDomainName (required for http2 and grpc)");
+        }
+    }
+    return lattice;
 }
 
 function readIngress(i: ConfigReader, protocol: Protocol): IngressConfig {

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ecsTasksTrustPolicy, executionPolicy } from "./iam";
+import { ecsInfrastructureTrustPolicy, ecsTasksTrustPolicy, executionPolicy, latticeRegistrationPolicy } from "./iam";
 
 export interface FargateServiceArgs {
     /** Task definition family; account-wide, so it should carry the stack name. */
@@ -18,11 +18,13 @@ export interface FargateServiceArgs {
     containers: (logGroupName: pulumi.Output<string>) => pulumi.Input<string>;
     /** Images the tasks pull; a private ECR image's repository is the only one the execution role may read. */
     image: string;
-    /** What the tasks' own code (or sidecar) may call, as a policy document. */
-    taskPolicy: pulumi.Input<string>;
+    /** What the tasks' own code (or sidecar) may call, as a policy document; no task role without one. */
+    taskPolicy?: pulumi.Input<string>;
     proxyConfiguration?: aws.types.input.ecs.TaskDefinitionProxyConfiguration;
     /** Cloud Map service the tasks register in. */
     registryArn?: pulumi.Input<string>;
+    /** VPC Lattice target group ECS registers the tasks in, by the name of the container port that serves it. */
+    vpcLattice?: { targetGroupArn: pulumi.Input<string>; portName: string };
     /** Target group the tasks register in, with the container and port that serve it. */
     loadBalancer?: { targetGroupArn: pulumi.Input<string>; containerName: string; containerPort: number };
     clusterArn: pulumi.Input<string>;
@@ -37,7 +39,7 @@ export interface FargateServiceArgs {
 
 export class FargateService extends pulumi.ComponentResource {
     readonly logGroup: aws.cloudwatch.LogGroup;
-    readonly taskRole: aws.iam.Role;
+    readonly taskRole?: aws.iam.Role;
     readonly executionRole: aws.iam.Role;
     readonly taskDefinition: aws.ecs.TaskDefinition;
     readonly service: aws.ecs.Service;
@@ -50,8 +52,10 @@ export class FargateService extends pulumi.ComponentResource {
         this.logGroup = new aws.cloudwatch.LogGroup(name, { retentionInDays: args.logRetentionDays, tags }, parent);
 
         const assumeRolePolicy = ecsTasksTrustPolicy(args.accountId);
-        this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, parent);
-        new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: args.taskPolicy }, parent);
+        if (args.taskPolicy) {
+            this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, parent);
+            new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: args.taskPolicy }, parent);
+        }
         this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
         new aws.iam.RolePolicy(
             `${name}-execution`,
@@ -69,13 +73,28 @@ export class FargateService extends pulumi.ComponentResource {
                 requiresCompatibilities: ["FARGATE"],
                 runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
                 executionRoleArn: this.executionRole.arn,
-                taskRoleArn: this.taskRole.arn,
+                taskRoleArn: this.taskRole?.arn,
                 containerDefinitions: args.containers(this.logGroup.name),
                 proxyConfiguration: args.proxyConfiguration,
                 tags,
             },
             parent,
         );
+
+        let vpcLatticeConfigurations: aws.types.input.ecs.ServiceVpcLatticeConfiguration[] | undefined;
+        if (args.vpcLattice) {
+            const infrastructureRole = new aws.iam.Role(
+                `${name}-lattice`,
+                { assumeRolePolicy: ecsInfrastructureTrustPolicy(args.accountId), tags },
+                parent,
+            );
+            new aws.iam.RolePolicy(
+                `${name}-lattice`,
+                { role: infrastructureRole.id, policy: latticeRegistrationPolicy(args.vpcLattice.targetGroupArn) },
+                parent,
+            );
+            vpcLatticeConfigurations = [{ roleArn: infrastructureRole.arn, ...args.vpcLattice }];
+        }
 
         this.service = new aws.ecs.Service(
             name,
@@ -87,6 +106,7 @@ export class FargateService extends pulumi.ComponentResource {
                 networkConfiguration: { subnets: args.subnetIds, securityGroups: args.securityGroupIds, assignPublicIp: false },
                 serviceRegistries: args.registryArn ? { registryArn: args.registryArn } : undefined,
                 loadBalancers: args.loadBalancer ? [args.loadBalancer] : undefined,
+                vpcLatticeConfigurations,
                 healthCheckGracePeriodSeconds: args.healthCheckGracePeriodSeconds,
                 // Keep serving on the old tasks until new ones pass their health checks.
                 deploymentMinimumHealthyPercent: 100,

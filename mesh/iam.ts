@@ -7,19 +7,41 @@ import * as pulumi from "@pulumi/pulumi";
 type Statement = { Effect: "Allow"; Action: string[]; Resource: pulumi.Input<string> | pulumi.Input<string>[] };
 const policy = (statements: Statement[]) => pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
 
-/** Trust policy for roles ECS tasks assume, limited to tasks of this account. */
-export function ecsTasksTrustPolicy(accountId: pulumi.Input<string>): pulumi.Output<string> {
+/** Trust policy for a role an AWS service assumes on this account's behalf, and only this account's. */
+function serviceTrustPolicy(service: string, accountId: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: [
             {
                 Effect: "Allow",
-                Principal: { Service: "ecs-tasks.amazonaws.com" },
+                Principal: { Service: service },
                 Action: "sts:AssumeRole",
                 Condition: { StringEquals: { "aws:SourceAccount": accountId } },
             },
         ],
     });
+}
+
+/** Roles ECS tasks assume (task and execution roles). */
+export const ecsTasksTrustPolicy = (accountId: pulumi.Input<string>) => serviceTrustPolicy("ecs-tasks.amazonaws.com", accountId);
+
+/** The ECS infrastructure role, which ECS itself assumes to register tasks in VPC Lattice. */
+export const ecsInfrastructureTrustPolicy = (accountId: pulumi.Input<string>) => serviceTrustPolicy("ecs.amazonaws.com", accountId);
+
+/**
+ * What ECS needs to keep one version's tasks registered in its own target group. The
+ * EC2 Describe actions have no resource type in IAM, so they name `*`; AWS's managed
+ * policy for this names every target group, this names one.
+ */
+export function latticeRegistrationPolicy(targetGroupArn: pulumi.Input<string>): pulumi.Output<string> {
+    return policy([
+        {
+            Effect: "Allow",
+            Action: ["vpc-lattice:RegisterTargets", "vpc-lattice:DeregisterTargets", "vpc-lattice:GetTargetGroup", "vpc-lattice:ListTargets"],
+            Resource: targetGroupArn,
+        },
+        { Effect: "Allow", Action: ["ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeInstances"], Resource: "*" },
+    ]);
 }
 
 /** The task role: its Envoy may read its own mesh resource's config (node or gateway), and nothing else. */

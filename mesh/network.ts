@@ -1,17 +1,20 @@
 /**
  * The network the model services run in: a new VPC (private subnets for tasks behind
  * NAT, public subnets for a load balancer) or an existing one named in config, and the
- * security group of the model tasks, which only admits traffic from inside the VPC.
+ * security group of the model tasks, which admits only what the traffic backend needs.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import { NetworkConfig } from "./config";
+import { TaskIngressSource } from "./traffic/backend";
 
 export interface NetworkArgs {
     config: NetworkConfig;
     /** Port the model server listens on; the only port the tasks accept. */
     appPort: number;
+    /** Who may reach that port, as the traffic backend needs. */
+    appIngress: TaskIngressSource;
 }
 
 export class Network extends pulumi.ComponentResource {
@@ -55,15 +58,7 @@ export class Network extends pulumi.ComponentResource {
             {
                 vpcId: this.vpcId,
                 description: "Model server tasks: the app port from inside the VPC only",
-                ingress: [
-                    {
-                        description: "inference requests from inside the VPC (Envoy redirects them to itself)",
-                        protocol: "tcp",
-                        fromPort: args.appPort,
-                        toPort: args.appPort,
-                        cidrBlocks: [config.cidrBlock],
-                    },
-                ],
+                ingress: [{ ...args.appIngress, protocol: "tcp", fromPort: args.appPort, toPort: args.appPort }],
                 egress: [
                     {
                         description: "image pulls, App Mesh control plane, CloudWatch",

@@ -29,16 +29,20 @@ const logsTo = (target: LogTarget, prefix: string) => ({
     options: { "awslogs-group": target.logGroupName, "awslogs-region": target.region, "awslogs-stream-prefix": prefix },
 });
 
+/** Name of the model server's port mapping, by which ECS registers it in a Lattice target group. */
+export const MODEL_PORT_NAME = "model";
+
 /** The model server: its own version's image, environment and a health check that waits for the model to load. */
 function modelContainer(args: TaskContainersArgs) {
     const { config } = args;
     const v = config.versions[args.version];
     const httpHealth = config.protocol !== "grpc";
+    const appMesh = args.attachment.kind === "appmesh";
     return {
         name: "model",
         image: v.image,
         essential: true,
-        portMappings: [{ containerPort: config.port, protocol: "tcp" }],
+        portMappings: [{ ...(appMesh ? {} : { name: MODEL_PORT_NAME }), containerPort: config.port, protocol: "tcp" }],
         environment: Object.entries(v.environment)
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([name, value]) => ({ name, value })),
@@ -55,7 +59,7 @@ function modelContainer(args: TaskContainersArgs) {
               }
             : {}),
         // Outbound calls made before Envoy is ready would fail, since iptables already redirect them.
-        dependsOn: [{ containerName: "envoy", condition: "HEALTHY" }],
+        ...(appMesh ? { dependsOn: [{ containerName: "envoy", condition: "HEALTHY" }] } : {}),
     };
 }
 
@@ -83,9 +87,11 @@ export function envoyContainer(envoyImage: string, resourceArn: pulumi.Input<str
     };
 }
 
-/** Container definitions, ready for `TaskDefinition.containerDefinitions`. */
+/** Container definitions, ready for `TaskDefinition.containerDefinitions`: App Mesh adds the Envoy sidecar. */
 export function taskContainers(args: TaskContainersArgs): pulumi.Output<string> {
-    const containers = [modelContainer(args), envoyContainer(args.config.envoyImage, args.attachment.virtualNodeArn, args)];
+    const a = args.attachment;
+    const containers =
+        a.kind === "appmesh" ? [modelContainer(args), envoyContainer(args.config.envoyImage, a.virtualNodeArn, args)] : [modelContainer(args)];
     return pulumi.jsonStringify(pulumi.output(containers));
 }
 

@@ -117,6 +117,8 @@ describe("the App Mesh graph for the default config", () => {
 
     test("stack outputs name the real resources and the split", () => {
         expect(g.outputs).toEqual({
+            trafficBackend: "appmesh",
+            endpoint: "inference.ai.internal",
             meshName: g.one(T.mesh).state.name,
             virtualServiceName: "inference.ai.internal",
             virtualRouterName: g.one(T.router).state.name,
@@ -130,7 +132,6 @@ describe("the App Mesh graph for the default config", () => {
             stableServiceName: g.one("aws:ecs/service:Service", "-stable").state.name,
             canaryServiceName: g.one("aws:ecs/service:Service", "-canary").state.name,
             vpcId: g.one(T.vpc).state.vpcId,
-            ingressUrl: undefined,
             canaryErrorRateAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-errors").state.name,
             canaryLatencyAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-latency").state.name,
             dashboardName: "test-inference-canary",

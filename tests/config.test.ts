@@ -21,6 +21,7 @@ const problemsOf = (raw: Record<string, unknown>) => refusal(raw).problems;
 describe("loadConfig", () => {
     test("fills every default from canaryWeight alone", () => {
         expect(load({ canaryWeight: "10" })).toEqual({
+            trafficBackend: "appmesh",
             canaryWeight: 10,
             serviceName: "inference",
             protocol: "http",

@@ -6,14 +6,23 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Version, VERSIONS } from "../config";
 import { CanaryModel } from "../model";
-import { AppMeshAttachment, TrafficBackend } from "./backend";
+import { AppMeshAttachment, TaskIngressSource, TrafficBackend } from "./backend";
+import { AccessLogMetrics } from "./appmeshMetrics";
+import { VersionMetrics } from "../observability";
 import { pinRouteSpec, virtualNodeSpec, virtualRouterSpec, weightedRouteSpec } from "./appmeshSpecs";
 import { ServiceDiscovery } from "../discovery";
 
 export interface AppMeshTrafficArgs {
     model: CanaryModel;
+    /** CloudWatch namespace of the per-version metrics taken from Envoy's access logs. */
+    metricNamespace: string;
     /** Cloud Map namespace and per-version services the virtual nodes discover tasks in. */
     discovery: ServiceDiscovery;
+}
+
+/** Envoy redirects the inbound connection to itself inside the task, so the group sees the app port from anywhere in the VPC. */
+export function appMeshTaskIngress(vpcCidr: string): TaskIngressSource {
+    return { description: "inference requests from inside the VPC (Envoy redirects them to itself)", cidrBlocks: [vpcCidr] };
 }
 
 export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend {
@@ -27,10 +36,13 @@ export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficB
     readonly virtualService: aws.appmesh.VirtualService;
     readonly endpoint: pulumi.Output<string>;
     readonly attachments: Record<Version, AppMeshAttachment>;
+    readonly outputs: Record<string, pulumi.Output<unknown>>;
+    private readonly metricNamespace: string;
 
     constructor(name: string, args: AppMeshTrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:traffic:AppMeshTraffic", name, {}, opts);
         const { model, discovery } = args;
+        this.metricNamespace = args.metricNamespace;
         const parent = { parent: this };
 
         this.mesh = new aws.appmesh.Mesh(`${name}-mesh`, { spec: { egressFilter: { type: "DROP_ALL" } } }, parent);
@@ -86,6 +98,24 @@ export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficB
             };
         }
 
+        this.outputs = {
+            meshName,
+            virtualServiceName: this.virtualService.name,
+            virtualRouterName: this.router.name,
+            weightedRouteName: this.weightedRoute.name,
+            pinRouteName: this.pinRoute.name,
+            stableVirtualNodeName: this.nodes.stable.name,
+            canaryVirtualNodeName: this.nodes.canary.name,
+        };
         this.registerOutputs({ meshName, endpoint: this.endpoint });
+    }
+
+    /** From the JSON access log each version's Envoy writes to its task log group. */
+    versionMetrics(
+        name: string,
+        logGroupNames: Record<Version, pulumi.Input<string>>,
+        opts: pulumi.ComponentResourceOptions,
+    ): Record<Version, VersionMetrics> {
+        return new AccessLogMetrics(name, { namespace: this.metricNamespace, logGroupNames }, opts).metrics;
     }
 }

@@ -1,0 +1,151 @@
+/**
+ * The VPC Lattice traffic backend: a service network associated with the VPC, a Lattice
+ * service whose listener splits traffic between one IP target group per version, and a
+ * rule that pins requests carrying the pin header to the canary. ECS registers each
+ * version's tasks in its target group, so no proxy runs beside the model.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import { Version, VERSIONS } from "../config";
+import { CanaryModel } from "../model";
+import { Network } from "../network";
+import { VersionMetrics } from "../observability";
+import { LatticeAttachment, TaskIngressSource, TrafficBackend } from "./backend";
+import { authPolicy, latticeIdleTimeout, listenerProtocol, pinRule, targetGroupConfig, weightedDefaultAction } from "./latticeSpecs";
+
+export interface LatticeTrafficArgs {
+    model: CanaryModel;
+    network: Network;
+}
+
+/** Lattice reaches targets from its managed prefix list, so the tasks admit that list and nothing else. */
+export function latticeTaskIngress(region: pulumi.Input<string>, opts: pulumi.InvokeOutputOptions): TaskIngressSource {
+    const prefixList = aws.ec2.getManagedPrefixListOutput({ name: pulumi.interpolate`com.amazonaws.${region}.vpc-lattice` }, opts);
+    return { description: "inference requests from VPC Lattice", prefixListIds: [prefixList.id] };
+}
+
+export class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend {
+    readonly kind = "lattice";
+    readonly serviceNetwork: aws.vpclattice.ServiceNetwork;
+    readonly service: aws.vpclattice.Service;
+    readonly targetGroups: Record<Version, aws.vpclattice.TargetGroup>;
+    /** Carries the canary split in its default action; the only resource a weight change touches. */
+    readonly listener: aws.vpclattice.Listener;
+    readonly pinRule: aws.vpclattice.ListenerRule;
+    readonly endpoint: pulumi.Output<string>;
+    readonly attachments: Record<Version, LatticeAttachment>;
+    readonly outputs: Record<string, pulumi.Output<unknown>>;
+
+    constructor(name: string, args: LatticeTrafficArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-canary:traffic:LatticeTraffic", name, {}, opts);
+        const { model, network } = args;
+        const { config } = model;
+        const lattice = config.lattice!;
+        const parent = { parent: this };
+
+        this.serviceNetwork = new aws.vpclattice.ServiceNetwork(`${name}-network`, { authType: "NONE" }, parent);
+        const clients = new aws.ec2.SecurityGroup(
+            `${name}-clients`,
+            {
+                vpcId: network.vpcId,
+                description: "VPC Lattice service network: callers inside the VPC",
+                ingress: [
+                    {
+                        description: "inference callers in the VPC",
+                        protocol: "tcp",
+                        fromPort: listenerProtocol(config).port,
+                        toPort: listenerProtocol(config).port,
+                        cidrBlocks: [network.cidrBlock],
+                    },
+                ],
+            },
+            parent,
+        );
+        new aws.vpclattice.ServiceNetworkVpcAssociation(
+            `${name}-vpc`,
+            { vpcIdentifier: network.vpcId, serviceNetworkIdentifier: this.serviceNetwork.id, securityGroupIds: [clients.id] },
+            parent,
+        );
+
+        this.service = new aws.vpclattice.Service(
+            `${name}-service`,
+            {
+                authType: lattice.authType,
+                customDomainName: lattice.customDomainName,
+                certificateArn: lattice.certificateArn,
+                idleTimeoutSeconds: latticeIdleTimeout(config),
+            },
+            parent,
+        );
+        new aws.vpclattice.ServiceNetworkServiceAssociation(
+            `${name}-service`,
+            { serviceIdentifier: this.service.id, serviceNetworkIdentifier: this.serviceNetwork.id },
+            parent,
+        );
+        if (lattice.authType === "AWS_IAM") {
+            new aws.vpclattice.AuthPolicy(
+                `${name}-auth`,
+                { resourceIdentifier: this.service.arn, policy: authPolicy(lattice.allowedPrincipals, this.service.arn) },
+                parent,
+            );
+        }
+
+        this.targetGroups = {} as Record<Version, aws.vpclattice.TargetGroup>;
+        for (const version of VERSIONS) {
+            this.targetGroups[version] = new aws.vpclattice.TargetGroup(
+                `${name}-${version}`,
+                { type: "IP", config: targetGroupConfig(model, network.vpcId) },
+                parent,
+            );
+        }
+        const targetGroupIds = { stable: this.targetGroups.stable.id, canary: this.targetGroups.canary.id };
+
+        this.listener = new aws.vpclattice.Listener(
+            `${name}-listener`,
+            {
+                serviceIdentifier: this.service.id,
+                ...listenerProtocol(config),
+                defaultAction: weightedDefaultAction(model, targetGroupIds),
+            },
+            parent,
+        );
+        this.pinRule = new aws.vpclattice.ListenerRule(
+            `${name}-pin`,
+            { serviceIdentifier: this.service.id, listenerIdentifier: this.listener.listenerId, ...pinRule(model, targetGroupIds.canary) },
+            parent,
+        );
+
+        this.endpoint = lattice.customDomainName
+            ? pulumi.output(lattice.customDomainName)
+            : this.service.dnsEntries.apply((entries) => entries[0]?.domainName ?? "");
+
+        this.attachments = {} as Record<Version, LatticeAttachment>;
+        for (const version of VERSIONS) {
+            this.attachments[version] = { kind: "lattice", targetGroupArn: this.targetGroups[version].arn };
+        }
+        this.outputs = {
+            serviceNetworkId: this.serviceNetwork.id,
+            latticeServiceArn: this.service.arn,
+            listenerArn: this.listener.arn,
+            pinRuleArn: this.pinRule.arn,
+            stableTargetGroupArn: this.targetGroups.stable.arn,
+            canaryTargetGroupArn: this.targetGroups.canary.arn,
+        };
+        this.registerOutputs({ endpoint: this.endpoint });
+    }
+
+    /** Lattice publishes per-target-group metrics itself, so nothing is declared. */
+    versionMetrics(): Record<Version, VersionMetrics> {
+        const metrics = {} as Record<Version, VersionMetrics>;
+        for (const version of VERSIONS) {
+            const dimensions = { TargetGroup: this.targetGroups[version].id };
+            const metric = (metricName: string) => ({ namespace: "AWS/VpcLattice", metricName, dimensions });
+            metrics[version] = {
+                requests: metric("TotalRequestCount"),
+                errors: metric("HTTPCode_5XX_Count"),
+                latencyMs: metric("RequestTime"),
+            };
+        }
+        return metrics;
+    }
+}

@@ -1,0 +1,97 @@
+/**
+ * VPC Lattice specs for the canary, as plain data: the listener's weighted default
+ * action, the pin rule, and the per-version target group config. `lattice.ts` only
+ * feeds these to the provider.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type * as aws from "@pulumi/aws";
+import { CanaryConfig, LATTICE_MAX_IDLE_SECONDS, Version } from "../config";
+import { CanaryModel } from "../model";
+
+type Input<T> = pulumi.Input<T>;
+
+/** Lattice evaluates rules by priority (1 first) before the default action; the pin is the only rule. */
+export const PIN_RULE_PRIORITY = 10;
+
+/** Target-group protocol version per listener protocol. */
+export const PROTOCOL_VERSION = { http: "HTTP1", http2: "HTTP2", grpc: "GRPC" } as const;
+
+/**
+ * HTTP/1.1 gets a plain HTTP listener on the model's port; HTTP/2 and gRPC need the
+ * HTTPS listener (Lattice negotiates HTTP/2 with ALPN), on 443.
+ */
+export function listenerProtocol(config: CanaryConfig): { protocol: "HTTP" | "HTTPS"; port: number } {
+    return config.protocol === "http" ? { protocol: "HTTP", port: config.port } : { protocol: "HTTPS", port: 443 };
+}
+
+/** Lattice's idle timeout, the closest it has to App Mesh's per-request timeout (60-600 s). */
+export function latticeIdleTimeout(config: CanaryConfig): number {
+    return Math.min(LATTICE_MAX_IDLE_SECONDS, Math.max(60, config.idleTimeoutSeconds));
+}
+
+/** One version's IP target group: the model's port, and a health check from the shared config. */
+export function targetGroupConfig(model: CanaryModel, vpcId: Input<string>): aws.types.input.vpclattice.TargetGroupConfig {
+    const { config } = model;
+    const hc = config.healthCheck;
+    return {
+        vpcIdentifier: vpcId,
+        port: config.port,
+        protocol: "HTTP",
+        protocolVersion: PROTOCOL_VERSION[config.protocol],
+        healthCheck: {
+            enabled: true,
+            protocol: "HTTP",
+            // Health checks speak HTTP/1.1 or HTTP/2, not gRPC; a gRPC server answers the path over HTTP/2.
+            protocolVersion: config.protocol === "http" ? "HTTP1" : "HTTP2",
+            port: config.port,
+            path: hc.path,
+            healthCheckIntervalSeconds: hc.intervalSeconds,
+            healthCheckTimeoutSeconds: hc.timeoutSeconds,
+            healthyThresholdCount: hc.healthyThreshold,
+            unhealthyThresholdCount: hc.unhealthyThreshold,
+            matcher: { value: "200" },
+        },
+    };
+}
+
+/** The canary split: `100 - canaryWeight` to stable, `canaryWeight` to canary. */
+export function weightedDefaultAction(
+    model: CanaryModel,
+    targetGroupIds: Record<Version, Input<string>>,
+): aws.types.input.vpclattice.ListenerDefaultAction {
+    return {
+        forwards: [
+            {
+                targetGroups: model.versions.map((v) => ({ targetGroupIdentifier: targetGroupIds[v.version], weight: v.weight })),
+            },
+        ],
+    };
+}
+
+/** Requests carrying the pin header go to the canary at any weight. */
+export function pinRule(model: CanaryModel, canaryTargetGroupId: Input<string>) {
+    return {
+        priority: PIN_RULE_PRIORITY,
+        match: {
+            httpMatch: {
+                headerMatches: [{ name: model.config.pinHeader, caseSensitive: true, match: { exact: model.config.pinValue } }],
+            },
+        },
+        action: { forward: { targetGroups: [{ targetGroupIdentifier: canaryTargetGroupId, weight: 100 }] } },
+    };
+}
+
+/** With AWS_IAM auth, only the listed principals may invoke this one service. */
+export function authPolicy(principals: string[], serviceArn: Input<string>): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { AWS: principals },
+                Action: "vpc-lattice-svcs:Invoke",
+                Resource: pulumi.interpolate`${serviceArn}/*`,
+            },
+        ],
+    });
+}
