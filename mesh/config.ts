@@ -304,7 +304,7 @@ function readLattice(r: ConfigReader, protocol: Protocol, idleTimeoutSeconds: nu
         r.report("ingress.enabled", true, 'false with trafficBackend "lattice": Lattice services are reached from associated VPCs');
     }
     if (idleTimeoutSeconds > LATTICE_MAX_IDLE_SECONDS) {
-        r.report("idleTimeoutSeconds", String(idleTimeoutSeconds), `at most ${LATTICE_MAX_IDLE_SECONDS} with trafficBackend "lattice" (set it explicitly when requestTimeoutSeconds is longer)`);
+        r.report("idleTimeoutSeconds", String(idleTimeoutSeconds), `at most ${LATTICE_MAX_IDLE_SECONDS} with trafficBackend "lattice", which closes connections idle longer (lower requestTimeoutSeconds too)`);
     }
     const l = r.object("lattice");
     const authType = l.oneOf("authType", ["NONE", "AWS_IAM"] as const, "NONE");

@@ -47,11 +47,20 @@ const ID_PREFIX: Record<string, string> = {
     "aws:servicediscovery/service:Service": "srv-",
     "aws:servicediscovery/privateDnsNamespace:PrivateDnsNamespace": "ns-",
     "aws:ec2/securityGroup:SecurityGroup": "sg-",
+    "aws:vpclattice/serviceNetwork:ServiceNetwork": "sn-",
+    "aws:vpclattice/service:Service": "svc-",
+    "aws:vpclattice/targetGroup:TargetGroup": "tg-",
+    "aws:vpclattice/listener:Listener": "svc-listener-",
+    "aws:vpclattice/listenerRule:ListenerRule": "rule-",
 };
 
 /** Outputs AWS (or a multi-language component) computes, for the types whose outputs the program reads. */
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
     "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com` }),
+    "aws:vpclattice/service:Service": (name) => ({
+        dnsEntries: [{ domainName: `${name}-0${suffix(name)}.7d67968.vpc-lattice-svcs.${REGION}.on.aws`, hostedZoneId: "Z07129721W2WQF3AVFD1E" }],
+    }),
+    "aws:vpclattice/listener:Listener": (name) => ({ listenerId: `listener-${suffix(name)}` }),
     // awsx components register as one resource under mocks; these are the outputs a real VPC reports.
     "awsx:ec2:Vpc": (name) => ({
         vpcId: `vpc-${suffix(name)}`,
@@ -76,6 +85,11 @@ function arnFor(type: string, name: string, inputs: Record<string, any>, id: str
             default:
                 return `${base("appmesh")}:${meshPath}/${kind[0].toLowerCase()}${kind.slice(1)}/${name}`;
         }
+    }
+    if (pkg === "aws" && mod.startsWith("vpclattice/")) {
+        // Lattice ARNs carry the resource id, and a listener's sits under its service's.
+        const path = { ServiceNetwork: "servicenetwork", Service: "service", TargetGroup: "targetgroup" }[kind];
+        if (path) return `${base("vpc-lattice")}:${path}/${id}`;
     }
     switch (type) {
         case "aws:servicediscovery/service:Service":
@@ -128,6 +142,8 @@ export class EngineLikeMocks implements pulumi.runtime.Mocks {
                 return { name: REGION, region: REGION, id: REGION };
             case "aws:index/getCallerIdentity:getCallerIdentity":
                 return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDTEST" };
+            case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
+                return { id: `pl-${suffix(String(args.inputs.name))}`, name: args.inputs.name, addressFamily: "IPv4" };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com" };
             default:
