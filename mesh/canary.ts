@@ -112,6 +112,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
             canaryErrorRateAlarmName: this.observability.errorRateAlarm.name,
             canaryLatencyAlarmName: this.observability.latencyAlarm.name,
             dashboardName: this.observability.dashboard.dashboardName,
+            // Where the rollout tooling reads each version's requests, 5xx and latency.
+            versionMetrics: pulumi.output(metrics),
             ...(this.ingress ? { ingressUrl: this.ingress.url } : {}),
             ...this.traffic.outputs,
         };

@@ -100,6 +100,18 @@ export class ConfigReader {
         return this.raw(key) !== undefined;
     }
 
+    /** A non-empty list of integers in [min, max], given as a JSON array (numbers or numeric strings). */
+    integerList(key: string, min: number, max: number): number[] {
+        const raw = this.raw(key);
+        const list = asJson(raw);
+        const values = Array.isArray(list) ? list.map((item) => (typeof item === "string" && /^\d+$/.test(item) ? Number(item) : item)) : [];
+        if (values.length === 0 || !values.every((v) => Number.isInteger(v) && v >= min && v <= max)) {
+            this.report(key, raw, `a non-empty list of integers from ${min} to ${max}`);
+            return [];
+        }
+        return values as number[];
+    }
+
     /** A non-empty list of strings each matching `pattern`, given as a JSON array. */
     stringList(key: string, pattern: RegExp, expected: string): string[] {
         const raw = this.raw(key);

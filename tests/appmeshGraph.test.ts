@@ -135,6 +135,18 @@ describe("the App Mesh graph for the default config", () => {
             canaryErrorRateAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-errors").state.name,
             canaryLatencyAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-latency").state.name,
             dashboardName: "test-inference-canary",
+            versionMetrics: {
+                stable: {
+                    requests: { namespace: "AICanary/test-inference", metricName: "Requests", dimensions: { Version: "stable" } },
+                    errors: { namespace: "AICanary/test-inference", metricName: "Errors5xx", dimensions: { Version: "stable" } },
+                    latencyMs: { namespace: "AICanary/test-inference", metricName: "RequestTime", dimensions: { Version: "stable" } },
+                },
+                canary: {
+                    requests: { namespace: "AICanary/test-inference", metricName: "Requests", dimensions: { Version: "canary" } },
+                    errors: { namespace: "AICanary/test-inference", metricName: "Errors5xx", dimensions: { Version: "canary" } },
+                    latencyMs: { namespace: "AICanary/test-inference", metricName: "RequestTime", dimensions: { Version: "canary" } },
+                },
+            },
         });
     });
 });
