@@ -7,7 +7,7 @@
 import { Version } from "../mesh/config";
 import { runRollout, RolloutResult } from "./engine";
 import { Clock, MetricsSample, MetricsSource, MetricsWindow, StackPort, StackState, UpdateFailed } from "./ports";
-import { RolloutSchedule } from "./schedule";
+import { loadSchedule, RolloutSchedule } from "./schedule";
 
 /** How one version behaves: 5xx fraction and p99, given the canary weight at the time. */
 interface Behaviour {
@@ -57,18 +57,8 @@ export const SCENARIOS: Scenario[] = [
     { name: "failed-up", description: "`pulumi up` fails at the 25% step", totalRps: 20, canary: () => HEALTHY, failUpAt: 25, expected: "rolled-back" },
 ];
 
-export const SIMULATION_SCHEDULE: RolloutSchedule = {
-    steps: [5, 10, 25, 50, 100],
-    bakeSeconds: 600,
-    sampleSeconds: 60,
-    maxErrorRatePercent: 2,
-    maxP99LatencySeconds: 60,
-    maxErrorRateIncreasePoints: 1,
-    maxLatencyIncreasePercent: 25,
-    minRequests: 20,
-    trafficWaitSeconds: 1800,
-    onLowTraffic: "hold",
-};
+/** The simulation runs the default schedule, so what it shows is what a stack gets unless it says otherwise. */
+export const SIMULATION_SCHEDULE: RolloutSchedule = loadSchedule(() => undefined);
 
 /** Time only moves when the engine sleeps (or a simulated update takes time). */
 export class VirtualClock implements Clock {
