@@ -10,4 +10,6 @@ module.exports = {
     "^.+\\.ts$": "ts-jest",
   },
   testTimeout: 30000,
+  // Graph tests wait on mock RPCs more than on the CPU; every core is worth a worker.
+  maxWorkers: "100%",
 };

@@ -201,17 +201,12 @@ describe("protocols", () => {
 });
 
 describe("bad config", () => {
+    // Each value is refused by loadConfig (tests/config.test.ts has the full table); these
+    // run the real program to show it stops before declaring anything.
     test.each([
-        ["canaryWeight", "-5"],
         ["canaryWeight", "150"],
-        ["canaryWeight", "7.5"],
         ["canaryWeight", "abc"],
-        ["canaryWeight", ""],
         ["protocol", "tcp"],
-        ["port", "443"],
-        ["namespace", "nodots"],
-        ["requestTimeoutSeconds", "-1"],
-        ["pinHeader", "X Canary"],
         ["healthCheck", "{\"intervalSeconds\": 1}"],
     ])("%s = %j fails at start and registers nothing", async (key, value) => {
         const run = await runProgram({ ...BASE_CONFIG, [key]: value });

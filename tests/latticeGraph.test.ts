@@ -3,6 +3,7 @@
  */
 import { BASE_CONFIG, declareCanary, deploy, Graph, runProgram } from "./harness/program";
 import { Registered } from "./harness/mocks";
+import { loadConfig } from "../mesh/config";
 
 const T = {
     network: "aws:vpclattice/serviceNetwork:ServiceNetwork",
@@ -231,9 +232,14 @@ describe("Lattice config refusals", () => {
         [{ requestTimeoutSeconds: "900" }, "idleTimeoutSeconds"],
         [{ lattice: JSON.stringify({ authType: "AWS_IAM" }) }, "lattice.allowedPrincipals"],
         [{ protocol: "grpc", lattice: JSON.stringify({ customDomainName: "llm.example.internal" }) }, "lattice.certificateArn"],
-    ])("%j fails at start naming %s, and registers nothing", async (overrides, key) => {
-        const run = await runProgram({ ...LATTICE, ...overrides });
-        expect(run.error?.message).toContain(`- ${key}: got`);
+    ])("%j is refused at start, naming %s", (overrides, key) => {
+        const raw: Record<string, string> = { ...LATTICE, ...overrides };
+        expect(() => loadConfig((k) => raw[k])).toThrow(`- ${key}: got`);
+    });
+
+    test("the program stops before declaring anything", async () => {
+        const run = await runProgram({ ...LATTICE, maxRetries: "1" });
+        expect(run.error).toBeInstanceOf(Error);
         expect(run.graph.resources).toEqual([]);
     });
 
