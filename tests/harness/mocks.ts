@@ -109,6 +109,14 @@ function arnFor(type: string, name: string, inputs: Record<string, any>, id: str
 
 export class EngineLikeMocks implements pulumi.runtime.Mocks {
     readonly registered: Registered[] = [];
+
+    /**
+     * @param preview behave like `pulumi preview` of a new stack: names are known (the
+     * provider computes auto-names before create), but ids, ARNs and other outputs AWS
+     * computes are unknown.
+     */
+    constructor(private readonly preview = false) {}
+
     readonly calls: { token: string; inputs: Record<string, any> }[] = [];
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
@@ -121,6 +129,10 @@ export class EngineLikeMocks implements pulumi.runtime.Mocks {
             state[property] = physicalName;
         }
         const id = ID_PREFIX[args.type] ? `${ID_PREFIX[args.type]}${suffix(args.name)}` : `${physicalName}-id`;
+        if (this.preview) {
+            this.registered.push({ type: args.type, name: args.name, inputs, state, id: "" });
+            return { id: "", state };
+        }
         state.arn = arnFor(args.type, physicalName, inputs, id);
         Object.assign(state, COMPUTED[args.type]?.(args.name) ?? {});
         this.registered.push({ type: args.type, name: args.name, inputs, state, id });

@@ -50,8 +50,13 @@ function graphOf(mocks: EngineLikeMocks, outputs: Record<string, unknown>): Grap
     };
 }
 
-const resolve = <T>(value: pulumi.Output<T> | T): Promise<T> =>
-    pulumi.Output.isInstance(value) ? new Promise((done) => (value as pulumi.Output<T>).apply(done)) : Promise.resolve(value);
+/** An output's value, or undefined when it is unknown (a preview), since `apply` never runs then. */
+async function resolve<T>(value: pulumi.Output<T> | T): Promise<T | undefined> {
+    if (!pulumi.Output.isInstance(value)) return value as T;
+    const output = value as pulumi.Output<T> & { isKnown: Promise<boolean> };
+    if (!(await output.isKnown)) return undefined;
+    return new Promise((done) => output.apply(done));
+}
 
 export interface ProgramRun {
     graph: Graph;
@@ -60,8 +65,9 @@ export interface ProgramRun {
 }
 
 /** Runs `index.ts` with `config` (keys without the project prefix, values as `pulumi config set` stores them). */
-export async function runProgram(config: Record<string, string>, mocks = new EngineLikeMocks()): Promise<ProgramRun> {
-    await pulumi.runtime.setMocks(mocks, PROJECT, "test", false);
+export async function runProgram(config: Record<string, string>, options: { preview?: boolean } = {}): Promise<ProgramRun> {
+    const mocks = new EngineLikeMocks(options.preview);
+    await pulumi.runtime.setMocks(mocks, PROJECT, "test", options.preview);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])),
     );
