@@ -1,7 +1,8 @@
 /**
  * `InferenceCanary`: the whole canary for one AI inference service, from a validated
- * config: the network, service discovery, the traffic backend that renders the canary
- * model, and one ECS service per version attached to that backend.
+ * config: the network, the traffic backend that renders the canary model, one ECS
+ * service per version attached to that backend, the canary's alarms and dashboard, and
+ * (App Mesh) the ingress gateway.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -117,6 +118,6 @@ export class InferenceCanary extends pulumi.ComponentResource {
             ...(this.ingress ? { ingressUrl: this.ingress.url } : {}),
             ...this.traffic.outputs,
         };
-        this.registerOutputs({ endpoint: this.traffic.endpoint });
+        this.registerOutputs(this.outputs);
     }
 }

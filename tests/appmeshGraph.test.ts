@@ -2,7 +2,7 @@
  * The App Mesh resource graph, as the program registers it under engine-like mocks.
  */
 import { BASE_CONFIG, declareCanary, deploy, Graph, runProgram } from "./harness/program";
-import { STACKS, stackConfig } from "./harness/stacks";
+import { APPMESH_STACKS, stackConfig } from "./harness/stacks";
 
 const T = {
     mesh: "aws:appmesh/mesh:Mesh",
@@ -238,7 +238,7 @@ test("the fast path declares exactly what index.ts declares", async () => {
     expect(direct.resources).toEqual(viaProgram.resources);
 });
 
-describe.each(STACKS)("stack %s", (stack) => {
+describe.each(APPMESH_STACKS)("stack %s", (stack) => {
     test("loads and produces a complete graph", async () => {
         const config = stackConfig(stack);
         const g = await deploy(config);

@@ -5,14 +5,14 @@
  * (`npx jest -u`).
  */
 import { deploy } from "./harness/program";
-import { STACKS, stackConfig } from "./harness/stacks";
+import { APPMESH_STACKS, stackConfig } from "./harness/stacks";
 
 // The mock monitor keeps the URN it gave each resource; the SDK marks the accessor internal.
 const { getMonitor } = require("@pulumi/pulumi/runtime/settings") as {
     getMonitor(): { getRegisteredResources(): Map<string, unknown> };
 };
 
-test.each(STACKS)("App Mesh mode graph of stack %s", async (stack) => {
+test.each(APPMESH_STACKS)("App Mesh mode graph of stack %s", async (stack) => {
     const g = await deploy(stackConfig(stack));
     const urns = [...getMonitor().getRegisteredResources().keys()];
     const urnOf = (type: string, name: string) => urns.find((u) => u.endsWith(`${type}::${name}`));

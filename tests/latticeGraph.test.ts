@@ -4,6 +4,7 @@
 import { BASE_CONFIG, declareCanary, deploy, Graph, runProgram } from "./harness/program";
 import { Registered } from "./harness/mocks";
 import { loadConfig } from "../mesh/config";
+import { stackConfig } from "./harness/stacks";
 
 const T = {
     network: "aws:vpclattice/serviceNetwork:ServiceNetwork",
@@ -161,6 +162,13 @@ describe("the Lattice graph for the default config", () => {
         });
         expect(g.outputs).not.toHaveProperty("meshName");
     });
+});
+
+test("the lattice stack file loads and produces a complete Lattice graph", async () => {
+    const g = await deploy(stackConfig("lattice"));
+    expect(g.outputs).toMatchObject({ trafficBackend: "lattice", canaryWeight: 10 });
+    expect(g.ofType(T.targetGroup)).toHaveLength(2);
+    expect(g.one(T.listener).inputs).toMatchObject({ protocol: "HTTP", port: 8000 });
 });
 
 describe("Lattice weights and isolation", () => {

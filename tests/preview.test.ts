@@ -10,6 +10,7 @@ const shape = (resources: { type: string; name: string }[]) => resources.map((r)
 test.each([
     ["dev stack (App Mesh, ingress on)", stackConfig("dev")],
     ["prod stack (App Mesh)", stackConfig("prod")],
+    ["lattice stack", stackConfig("lattice")],
     ["Lattice, AWS_IAM auth", { ...BASE_CONFIG, trafficBackend: "lattice", lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:root"] }) }],
 ])("%s previews with unknowns and declares the same resources", async (_name, config) => {
     const preview = await runProgram(config, { preview: true });

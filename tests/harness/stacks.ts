@@ -4,7 +4,10 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { PROJECT } from "./program";
 
-export const STACKS = ["dev", "prod"] as const;
+/** Every committed stack file. */
+export const STACKS = ["dev", "prod", "lattice"] as const;
+/** The stacks on the App Mesh backend. */
+export const APPMESH_STACKS = ["dev", "prod"] as const;
 
 /**
  * The `<project>:` keys of `Pulumi.<stack>.yaml`, without the prefix. Pulumi passes plain
