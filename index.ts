@@ -4,7 +4,11 @@ import { InferenceCanary } from "./mesh/canary";
 
 // Validation throws before any resource is declared, so bad config changes nothing.
 const stackConfig = new pulumi.Config();
-const config = loadConfig((key) => stackConfig.get(key));
+const namespace = `${pulumi.getProject()}:`;
+const setKeys = Object.keys(pulumi.runtime.allConfig())
+    .filter((key) => key.startsWith(namespace))
+    .map((key) => key.slice(namespace.length));
+const config = loadConfig((key) => stackConfig.get(key), setKeys);
 
 const canary = new InferenceCanary("inference", { config });
 

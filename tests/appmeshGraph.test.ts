@@ -215,6 +215,12 @@ describe("bad config", () => {
         expect(run.graph.calls).toEqual([]);
     });
 
+    test("a misspelt key fails at start with the key it most likely meant", async () => {
+        const run = await runProgram({ ...BASE_CONFIG, canaryWieght: "25" });
+        expect(run.error?.message).toContain('canaryWieght: got "25"; expected a known key; did you mean "canaryWeight"?');
+        expect(run.graph.resources).toEqual([]);
+    });
+
     test("a missing canaryWeight fails at start and registers nothing", async () => {
         const { canaryWeight: _, ...rest } = BASE_CONFIG;
         const run = await runProgram(rest);

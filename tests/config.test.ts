@@ -162,6 +162,13 @@ describe("loadConfig", () => {
         expect(config.ingress.grpcServiceName).toBe("inference.GRPCInferenceService");
     });
 
+    test("unknown keys are refused with the likeliest meant key; known ones, rollout included, are not", () => {
+        const set = (keys: string[]) => () => loadConfig((k) => ({ ...IMAGES, canaryWeight: "1" } as any)[k], keys);
+        expect(set(["canaryWeight", "stable", "canary", "rollout"])).not.toThrow();
+        expect(set(["helthCheck"])).toThrow('helthCheck: got nothing (the key is not set); expected a known key; did you mean "healthCheck"?');
+        expect(set(["PORT"])).toThrow('did you mean "port"?');
+    });
+
     test("lists every bad key at once", () => {
         const problems = problemsOf({ canaryWeight: "150", protocol: "tcp", port: "22" });
         expect(problems.map((p) => p.key)).toEqual(["canaryWeight", "protocol", "port"]);

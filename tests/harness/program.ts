@@ -68,6 +68,8 @@ export interface ProgramRun {
 export async function runProgram(config: Record<string, string>, options: { preview?: boolean } = {}): Promise<ProgramRun> {
     const mocks = new EngineLikeMocks(options.preview);
     await pulumi.runtime.setMocks(mocks, PROJECT, "test", options.preview);
+    // Each run reloads the program's modules, and each load of the SDK adds process listeners.
+    process.setMaxListeners(0);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])),
     );
