@@ -42,15 +42,24 @@ interface IntegerRule {
     reserved?: { values: number[]; why: string };
 }
 
+/** What a reader and the readers of its structured values share. */
+interface ReadState {
+    problems: ConfigProblem[];
+    /** Every structured value read, with the fields the program asked for, to find fields nothing read. */
+    objects: { path: string; value: Record<string, unknown>; read: Set<string> }[];
+}
+
 export class ConfigReader {
-    private readonly problems: ConfigProblem[];
+    private readonly read = new Set<string>();
 
     constructor(
         private readonly source: ConfigSource,
         private readonly prefix = "",
-        problems?: ConfigProblem[],
-    ) {
-        this.problems = problems ?? [];
+        private readonly state: ReadState = { problems: [], objects: [] },
+    ) {}
+
+    private get problems(): ConfigProblem[] {
+        return this.state.problems;
     }
 
     /** Records a problem that no single-key read can see, e.g. two keys that disagree. */
@@ -58,8 +67,19 @@ export class ConfigReader {
         this.problems.push({ key: this.path(key), got, expected });
     }
 
-    /** Throws a `ConfigError` naming every problem recorded by this reader and its children. */
+    /**
+     * Throws a `ConfigError` naming every problem recorded by this reader and its children,
+     * including fields of structured values that nothing read: a misspelt field, or one
+     * that does not apply with the other settings, would otherwise be silently ignored.
+     */
     check(): void {
+        for (const { path, value, read } of this.state.objects) {
+            for (const field of Object.keys(value).filter((f) => !read.has(f))) {
+                const used = [...read].sort().join(", ");
+                this.problems.push({ key: `${path}${field}`, got: value[field], expected: `no such field here; ${path.slice(0, -1)} takes ${used}` });
+            }
+        }
+        this.state.objects = [];
         if (this.problems.length > 0) throw new ConfigError([...this.problems]);
     }
 
@@ -159,12 +179,15 @@ export class ConfigReader {
         const obj = raw === undefined ? {} : asObject(raw);
         if (!obj) {
             this.report(key, raw, "an object (set its fields with `pulumi config set --path`)");
-            return new ConfigReader(() => undefined, this.path(key) + ".", this.problems);
+            return new ConfigReader(() => undefined, this.path(key) + ".", this.state);
         }
-        return new ConfigReader((k) => obj[k], this.path(key) + ".", this.problems);
+        const child = new ConfigReader((k) => obj[k], this.path(key) + ".", this.state);
+        this.state.objects.push({ path: this.path(key) + ".", value: obj, read: child.read });
+        return child;
     }
 
     private raw(key: string): unknown {
+        this.read.add(key);
         const value = this.source(key);
         return value === null ? undefined : value;
     }

@@ -169,6 +169,16 @@ describe("loadConfig", () => {
         expect(set(["PORT"])).toThrow('did you mean "port"?');
     });
 
+    test.each([
+        [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", "healthCheck takes healthyThreshold, intervalSeconds, path"],
+        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "canary takes cpu, desiredCount, discoveryName, environment, image, memory"],
+        [{ ingress: { enabled: true, grpcServiceName: "a.B" } }, "ingress.grpcServiceName", "ingress takes allowedCidrs, desiredCount, enabled, port"],
+        [{ network: { privateSubnetIds: ["subnet-0123456789abcdef0"] } }, "network.privateSubnetIds", "network takes availabilityZones, cidrBlock, vpcId"],
+    ])("a field nothing reads is refused, with the fields that apply: %j", (raw, key, expected) => {
+        const problems = problemsOf({ canaryWeight: "1", ...raw });
+        expect(problems).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
+    });
+
     test("lists every bad key at once", () => {
         const problems = problemsOf({ canaryWeight: "150", protocol: "tcp", port: "22" });
         expect(problems.map((p) => p.key)).toEqual(["canaryWeight", "protocol", "port"]);
