@@ -3,7 +3,6 @@
  */
 import { BASE_CONFIG, declareCanary, deploy, Graph } from "./harness/program";
 import { errorRateExpression } from "../mesh/observability";
-import { accessLogPattern } from "../mesh/traffic/appmeshMetrics";
 
 const T = {
     gateway: "aws:appmesh/virtualGateway:VirtualGateway",
@@ -119,7 +118,8 @@ describe("per-version metrics and canary alarms", () => {
                 expect(f.inputs.pattern).toContain(`$.version = "${version}"`);
                 expect(f.inputs.metricTransformation).toMatchObject({ namespace: "AICanary/test-inference", dimensions: { Version: "$.version" } });
             }
-            expect(filters[1].inputs.pattern).toBe(accessLogPattern(version as "stable", "$.code >= 500"));
+            expect(filters[0].inputs.pattern).toBe(`{ $.version = "${version}" }`);
+            expect(filters[1].inputs.pattern).toBe(`{ ($.version = "${version}") && (($.code >= 500) || ($.code = "5*")) }`);
             expect(filters[2].inputs.metricTransformation).toMatchObject({ value: "$.duration", unit: "Milliseconds" });
         }
     });
