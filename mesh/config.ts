@@ -122,7 +122,7 @@ export interface CanaryConfig {
     createNamespace: boolean;
     /** App Mesh Envoy image, version pinned. */
     envoyImage: string;
-    /** Seconds a model server may take to load before failed health checks count. */
+    /** Seconds a model server may take to load before ECS replaces the task as unhealthy. */
     modelLoadSeconds: number;
     logRetentionDays: number;
     /** Refuse images without a fixed tag or digest (`latest` or untagged). */
@@ -274,8 +274,8 @@ export function loadConfig(source: ConfigSource, setKeys: string[] = []): Canary
     const network = readNetwork(r.object("network"));
     const createNamespace = r.boolean("createNamespace", true);
     const envoyImage = r.matching("envoyImage", ENVOY_IMAGE, "an App Mesh Envoy image with a pinned -prod tag", DEFAULT_ENVOY_IMAGE);
-    // ECS caps a container health check's start period at 300 s.
-    const modelLoadSeconds = r.integer("modelLoadSeconds", { min: 0, max: 300 }, 300);
+    // ECS caps a health check's start period at 300 s and its interval at 300 s over 10 retries.
+    const modelLoadSeconds = r.integer("modelLoadSeconds", { min: 0, max: 3300 }, 300);
     const logRetentionDays = r.integer("logRetentionDays", { min: 1, max: 3653 }, 30);
     if (!LOG_RETENTION_DAYS.includes(logRetentionDays)) {
         r.report("logRetentionDays", String(logRetentionDays), `one of ${LOG_RETENTION_DAYS.join(", ")}`);

@@ -29,6 +29,24 @@ const logsTo = (target: LogTarget, prefix: string) => ({
     options: { "awslogs-group": target.logGroupName, "awslogs-region": target.region, "awslogs-stream-prefix": prefix },
 });
 
+/** ECS's limits on a container health check: start period, interval and retries. */
+const ECS_MAX_START_PERIOD = 300;
+const ECS_MAX_RETRIES = 10;
+
+/**
+ * Health-check timing that gives the model `modelLoadSeconds` to load before ECS gives
+ * up on the task. ECS caps the start period at 300 s, so a longer load is covered by
+ * failures that do not yet count: up to 10 retries, spaced out as far as needed. The
+ * price of a long load time is slower detection of a model that dies later.
+ */
+export function modelHealthTiming(modelLoadSeconds: number): { startPeriod: number; interval: number; retries: number } {
+    const startPeriod = Math.min(ECS_MAX_START_PERIOD, modelLoadSeconds);
+    const beyond = modelLoadSeconds - startPeriod;
+    if (beyond <= 90) return { startPeriod, interval: 30, retries: 3 };
+    const interval = Math.max(30, Math.ceil(beyond / ECS_MAX_RETRIES));
+    return { startPeriod, interval, retries: Math.min(ECS_MAX_RETRIES, Math.ceil(beyond / interval)) };
+}
+
 /** Name of the model server's port mapping, by which ECS registers it in a Lattice target group. */
 export const MODEL_PORT_NAME = "model";
 
@@ -37,6 +55,7 @@ function modelContainer(args: TaskContainersArgs) {
     const { config } = args;
     const v = config.versions[args.version];
     const httpHealth = config.protocol !== "grpc";
+    const timing = modelHealthTiming(config.modelLoadSeconds);
     const appMesh = args.attachment.kind === "appmesh";
     return {
         name: "model",
@@ -51,10 +70,10 @@ function modelContainer(args: TaskContainersArgs) {
             ? {
                   healthCheck: {
                       command: ["CMD-SHELL", `curl -fsS http://localhost:${config.port}${config.healthCheck.path} || exit 1`],
-                      interval: 30,
+                      interval: timing.interval,
                       timeout: 5,
-                      retries: 3,
-                      startPeriod: config.modelLoadSeconds,
+                      retries: timing.retries,
+                      startPeriod: timing.startPeriod,
                   },
               }
             : {}),

@@ -3,6 +3,7 @@
  * virtual node, under the same engine-like mocks as the App Mesh graph.
  */
 import { BASE_CONFIG, declareCanary, Graph } from "./harness/program";
+import { modelHealthTiming } from "../mesh/taskDefinition";
 import { Registered } from "./harness/mocks";
 
 const T = {
@@ -237,5 +238,27 @@ describe("sizes and images", () => {
     test("task families carry the stack name, so two stacks in one account do not collide", async () => {
         const g = await declareCanary(BASE_CONFIG);
         expect(g.one(T.taskDef, "-stable").inputs.family).toBe("test-inference-stable");
+    });
+});
+
+describe("model load time", () => {
+    test.each([
+        [0, { startPeriod: 0, interval: 30, retries: 3 }],
+        [300, { startPeriod: 300, interval: 30, retries: 3 }],
+        [600, { startPeriod: 300, interval: 30, retries: 10 }],
+        [1800, { startPeriod: 300, interval: 150, retries: 10 }],
+        [3300, { startPeriod: 300, interval: 300, retries: 10 }],
+    ])("%d s to load: %j, within ECS's limits and covering the load", (seconds, timing) => {
+        const t = modelHealthTiming(seconds);
+        expect(t).toEqual(timing);
+        expect(t.startPeriod + t.interval * t.retries).toBeGreaterThanOrEqual(seconds);
+        expect(t.startPeriod).toBeLessThanOrEqual(300);
+        expect(t.interval).toBeLessThanOrEqual(300);
+        expect(t.retries).toBeLessThanOrEqual(10);
+    });
+
+    test("reaches the model container's health check", async () => {
+        const g = await declareCanary({ ...BASE_CONFIG, modelLoadSeconds: "1200" });
+        expect(container(g, "canary", "model").healthCheck).toMatchObject({ startPeriod: 300, interval: 90, retries: 10 });
     });
 });

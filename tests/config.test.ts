@@ -114,7 +114,7 @@ describe("loadConfig", () => {
         ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
         ["requirePinnedImages", "yes", "true or false"],
         ["envoyImage", "envoyproxy/envoy:latest", "pinned -prod tag"],
-        ["modelLoadSeconds", "600", "an integer from 0 to 300"],
+        ["modelLoadSeconds", "3600", "an integer from 0 to 3300"],
         ["logRetentionDays", "10", "one of 1, 3, 5, 7, 14, 30"],
         ["network", JSON.stringify({ cidrBlock: "10.0.0.0/8" }), "an IPv4 CIDR block from /16 to /24"],
         ["network", JSON.stringify({ availabilityZones: 1 }), "an integer from 2 to 4"],
