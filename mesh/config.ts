@@ -169,32 +169,6 @@ export function isPinnedImage(image: string): boolean {
 /** Ports Envoy itself binds in every task (admin, ingress, egress). */
 export const ENVOY_PORTS = [9901, 15000, 15001];
 
-/** Every top-level key of this program's namespace; `rollout` belongs to the rollout tool. */
-export const KNOWN_KEYS = [
-    "trafficBackend", "canaryWeight", "serviceName", "protocol", "port", "namespace", "createNamespace",
-    "requestTimeoutSeconds", "idleTimeoutSeconds", "maxRetries", "pinHeader", "pinValue", "healthCheck",
-    "outlierDetection", "stable", "canary", "network", "envoyImage", "modelLoadSeconds", "logRetentionDays",
-    "requirePinnedImages", "alarms", "ingress", "lattice", "rollout",
-];
-
-/** The known key a typo most likely meant: the one fewest single-character edits away. */
-export function closestKey(key: string): string {
-    const distance = (a: string, b: string) => {
-        const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-        for (let i = 1; i <= a.length; i++) {
-            let diagonal = row[0];
-            row[0] = i;
-            for (let j = 1; j <= b.length; j++) {
-                const above = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-                diagonal = above;
-            }
-        }
-        return row[b.length];
-    };
-    return KNOWN_KEYS.reduce((best, k) => (distance(key, k) < distance(key, best) ? k : best));
-}
-
 /**
  * Reads and validates the whole stack config. Throws a `ConfigError` naming every bad
  * key, its value and what is allowed; returns only a config that is safe to deploy.
@@ -202,9 +176,6 @@ export function closestKey(key: string): string {
  */
 export function loadConfig(source: ConfigSource, setKeys: string[] = []): CanaryConfig {
     const r = new ConfigReader(source);
-    for (const key of setKeys.filter((k) => !KNOWN_KEYS.includes(k))) {
-        r.report(key, source(key), `a known key; did you mean "${closestKey(key)}"?`);
-    }
     const trafficBackend = r.oneOf("trafficBackend", TRAFFIC_BACKENDS, "appmesh");
     const canaryWeight = r.integer("canaryWeight", { min: 0, max: 100 });
     const serviceName = r.matching("serviceName", DNS_LABEL, DNS_LABEL_TEXT, "inference");
@@ -296,6 +267,8 @@ export function loadConfig(source: ConfigSource, setKeys: string[] = []): Canary
     if (trafficBackend === "appmesh" && r.has("lattice")) {
         r.report("lattice", "(set)", 'no lattice settings unless trafficBackend is "lattice"');
     }
+    // `rollout` is the rollout tool's (rollout/schedule.ts); every other key is read above.
+    r.refuseUnread(setKeys, ["rollout"]);
 
     r.check();
     return {

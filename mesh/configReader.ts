@@ -68,6 +68,16 @@ export class ConfigReader {
     }
 
     /**
+     * Refuses keys the stack sets that nothing read: a misspelt key would otherwise be
+     * ignored in silence. Call it after every read; `ignored` are keys other tools own.
+     */
+    refuseUnread(setKeys: string[], ignored: string[] = []): void {
+        for (const key of setKeys.filter((k) => !this.read.has(k) && !ignored.includes(k))) {
+            this.report(key, this.source(key), `a known key; did you mean "${closest(key, [...this.read])}"?`);
+        }
+    }
+
+    /**
      * Throws a `ConfigError` naming every problem recorded by this reader and its children,
      * including fields of structured values that nothing read: a misspelt field, or one
      * that does not apply with the other settings, would otherwise be silently ignored.
@@ -195,6 +205,24 @@ export class ConfigReader {
     private path(key: string): string {
         return this.prefix + key;
     }
+}
+
+/** The candidate a typo most likely meant: the one fewest single-character edits away. */
+export function closest(word: string, candidates: string[]): string {
+    const distance = (a: string, b: string) => {
+        const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+        for (let i = 1; i <= a.length; i++) {
+            let diagonal = row[0];
+            row[0] = i;
+            for (let j = 1; j <= b.length; j++) {
+                const above = row[j];
+                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.length];
+    };
+    return candidates.reduce((best, c) => (distance(word, c) < distance(word, best) ? c : best));
 }
 
 /** Structured config reaches the program as JSON text at the top level and as values below it. */

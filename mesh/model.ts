@@ -8,8 +8,6 @@ export interface VersionModel {
     version: Version;
     /** Percent of unpinned requests this version receives. */
     weight: number;
-    /** Cloud Map service name its tasks register under. */
-    discoveryName: string;
 }
 
 export interface CanaryModel {
@@ -33,10 +31,6 @@ export function canaryModel(config: CanaryConfig): CanaryModel {
     return {
         config,
         serviceDnsName: `${config.serviceName}.${config.namespace}`,
-        versions: VERSIONS.map((version) => ({
-            version,
-            weight: weights[version],
-            discoveryName: config.versions[version].discoveryName,
-        })),
+        versions: VERSIONS.map((version) => ({ version, weight: weights[version] })),
     };
 }

@@ -168,7 +168,8 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
     if (plan.nothingToDo) return finish("nothing-to-do", "the canary runs the stable image at weight 0; nothing to roll out");
 
     let weight = state.canaryWeight;
-    let promoting = false;
+    // Once promotion starts, a failure must not send traffic back to a half-updated stable.
+    let promoting = plan.finishPromotion;
     try {
         if (!plan.finishPromotion) {
             for (const step of plan.steps) {
@@ -198,7 +199,6 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
             event("promoting: the stable version takes the canary's settings while the canary serves 100%");
             await stack.promoteCanarySettings();
         }
-        promoting = true;
         event("waiting for the stable version's new tasks to be healthy");
         await stack.waitHealthy("stable");
         checkInterrupt();

@@ -1,6 +1,6 @@
 /**
- * Picks the traffic backend the config names. The only place that knows both backends:
- * everything else talks to the `TrafficBackend` interface.
+ * Picks the traffic backend the config names, so the rest of the program talks to the
+ * `TrafficBackend` interface (the App Mesh-only ingress gateway aside).
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryModel } from "../model";
