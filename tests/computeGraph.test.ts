@@ -2,7 +2,7 @@
  * The compute graph: one ECS Fargate service per version, each joined to its own
  * virtual node, under the same engine-like mocks as the App Mesh graph.
  */
-import { BASE_CONFIG, declareCanary, Graph } from "./harness/program";
+import { BASE_CONFIG, changedBetween, declareCanary, Graph } from "./harness/program";
 import { modelHealthTiming } from "../mesh/taskDefinition";
 import { Registered } from "./harness/mocks";
 
@@ -157,33 +157,32 @@ describe("the compute graph for the default config", () => {
     });
 });
 
-/** Names of resources whose inputs differ between two runs of the same graph shape. */
-function changedBetween(before: Graph, after: Graph): string[] {
-    expect(after.resources.map((r) => r.name)).toEqual(before.resources.map((r) => r.name));
-    return after.resources.filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i].inputs)).map((r) => r.name);
-}
-
 describe("isolation between versions", () => {
-    test.each(VERSIONS)("changing the %s image touches only that version's task definition", async (version) => {
+    test.each(VERSIONS)("changing the %s image touches only that version's task definition and service", async (version) => {
         const before = await declareCanary(BASE_CONFIG);
         const after = await declareCanary({
             ...BASE_CONFIG,
             [version]: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:9.9.9" }),
         });
-        expect(changedBetween(before, after)).toEqual([`inference-${version}`]);
+        // A new task definition revision rolls the service onto it; nothing of the other version moves.
+        expect(changedBetween(before, after)).toEqual([`${T.service}::inference-${version}`, `${T.taskDef}::inference-${version}`]);
         expect(after.one(T.taskDef, `-${version}`).inputs.containerDefinitions).toContain("llm-server:9.9.9");
     });
 
-    test("moving the canary to another repository touches only the canary's task definition and execution policy", async () => {
+    test("moving the canary to another repository also touches only the canary's execution policy", async () => {
         const before = await declareCanary(BASE_CONFIG);
         const after = await declareCanary({ ...BASE_CONFIG, canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-next:1.0" }) });
-        expect(changedBetween(before, after).sort()).toEqual(["inference-canary", "inference-canary-execution"]);
+        expect(changedBetween(before, after)).toEqual([
+            `${T.service}::inference-canary`,
+            `${T.taskDef}::inference-canary`,
+            `${T.rolePolicy}::inference-canary-execution`,
+        ]);
     });
 
     test("changing canaryWeight touches only the weighted route, with compute in the graph", async () => {
         const before = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10" });
         const after = await declareCanary({ ...BASE_CONFIG, canaryWeight: "25" });
-        expect(changedBetween(before, after)).toEqual(["inference-appmesh-weighted"]);
+        expect(changedBetween(before, after)).toEqual(["aws:appmesh/route:Route::inference-appmesh-weighted"]);
     });
 });
 

@@ -1,7 +1,7 @@
 /**
  * The ingress gateway and the per-version observability, under engine-like mocks.
  */
-import { BASE_CONFIG, declareCanary, deploy, Graph } from "./harness/program";
+import { BASE_CONFIG, changedBetween, declareCanary, deploy, Graph } from "./harness/program";
 import { errorRateExpression } from "../mesh/observability";
 
 const T = {
@@ -97,8 +97,7 @@ describe("ingress gateway", () => {
     test("changing canaryWeight still touches only the weighted route", async () => {
         const before = await declareCanary({ ...WITH_INGRESS, canaryWeight: "5" });
         const after = await declareCanary({ ...WITH_INGRESS, canaryWeight: "50" });
-        const changed = after.resources.filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i].inputs));
-        expect(changed.map((r) => r.name)).toEqual(["inference-appmesh-weighted"]);
+        expect(changedBetween(before, after)).toEqual(["aws:appmesh/route:Route::inference-appmesh-weighted"]);
     });
 });
 

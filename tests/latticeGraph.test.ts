@@ -1,7 +1,7 @@
 /**
  * The VPC Lattice backend's graph, under the same engine-like mocks as App Mesh.
  */
-import { BASE_CONFIG, declareCanary, deploy, Graph, runProgram } from "./harness/program";
+import { BASE_CONFIG, changedBetween, declareCanary, deploy, Graph, runProgram } from "./harness/program";
 import { Registered } from "./harness/mocks";
 import { loadConfig } from "../mesh/config";
 import { stackConfig } from "./harness/stacks";
@@ -177,21 +177,16 @@ describe("Lattice weights and isolation", () => {
         expect(splitOf(g).map((t: any) => t.weight)).toEqual([100 - w, w]);
     });
 
-    const changed = (before: Graph, after: Graph) => {
-        expect(after.resources.map((r) => r.name)).toEqual(before.resources.map((r) => r.name));
-        return after.resources.filter((r, i) => JSON.stringify(r.inputs) !== JSON.stringify(before.resources[i].inputs)).map((r) => r.name);
-    };
-
     test("a weight change touches only the listener", async () => {
         const before = await declareCanary({ ...LATTICE, canaryWeight: "10" });
         const after = await declareCanary({ ...LATTICE, canaryWeight: "25" });
-        expect(changed(before, after)).toEqual(["inference-lattice-listener"]);
+        expect(changedBetween(before, after)).toEqual([`${T.listener}::inference-lattice-listener`]);
     });
 
-    test("a canary image change touches only the canary's task definition", async () => {
+    test("a canary image change touches only the canary's task definition and service", async () => {
         const before = await declareCanary(LATTICE);
         const after = await declareCanary({ ...LATTICE, canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:2.0.0" }) });
-        expect(changed(before, after)).toEqual(["inference-canary"]);
+        expect(changedBetween(before, after)).toEqual([`${T.ecsService}::inference-canary`, `${T.taskDef}::inference-canary`]);
     });
 });
 

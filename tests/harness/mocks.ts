@@ -101,7 +101,9 @@ function arnFor(type: string, name: string, inputs: Record<string, any>, id: str
         case "aws:cloudwatch/logGroup:LogGroup":
             return `${base("logs")}:log-group:${name}`;
         case "aws:ecs/taskDefinition:TaskDefinition":
-            return `${base("ecs")}:task-definition/${name}:1`;
+            // Any change to a task definition registers a new revision, so the ARN (and every
+            // service that names it) changes with it; a stand-in revision from the inputs does too.
+            return `${base("ecs")}:task-definition/${name}:${(parseInt(suffix(JSON.stringify(inputs)), 16) % 9999) + 1}`;
         default:
             return `${base(mod.split("/")[0])}:${kind.toLowerCase()}/${name}`;
     }

@@ -25,6 +25,23 @@ export interface Graph {
     one(type: string, nameEndsWith?: string): Registered;
 }
 
+/**
+ * `type::name` of every resource whose inputs differ between two runs of the program,
+ * as `pulumi preview` would list the updates. Throws if a resource appears or vanishes.
+ */
+export function changedBetween(before: Graph, after: Graph): string[] {
+    const key = (r: Registered) => `${r.type}::${r.name}`;
+    const earlier = new Map(before.resources.map((r) => [key(r), r]));
+    const keys = after.resources.map(key);
+    if (keys.length !== earlier.size || keys.some((k) => !earlier.has(k))) {
+        throw new Error(`the set of resources changed:\n${[...earlier.keys()].sort().join("\n")}\n---\n${[...keys].sort().join("\n")}`);
+    }
+    return after.resources
+        .filter((r) => JSON.stringify(r.inputs) !== JSON.stringify(earlier.get(key(r))!.inputs))
+        .map(key)
+        .sort();
+}
+
 /** Minimal valid config: everything else takes its default. */
 export const BASE_CONFIG: Record<string, string> = {
     canaryWeight: "10",
