@@ -155,19 +155,19 @@ const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36
 const ENVOY_IMAGE = /^[a-z0-9.\-/]+\/aws-appmesh-envoy:v\d+\.\d+\.\d+\.\d+-prod$/;
 
 /** Retention periods CloudWatch Logs accepts. */
-export const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
-export const DEFAULT_ENVOY_IMAGE = "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod";
+const DEFAULT_ENVOY_IMAGE = "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod";
 
 /** True when an image names a fixed tag (not `latest`) or a digest. */
-export function isPinnedImage(image: string): boolean {
+function isPinnedImage(image: string): boolean {
     if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
     const tag = image.slice(image.lastIndexOf("/") + 1).split(":")[1];
     return tag !== undefined && tag !== "" && tag !== "latest";
 }
 
 /** Ports Envoy itself binds in every task (admin, ingress, egress). */
-export const ENVOY_PORTS = [9901, 15000, 15001];
+const ENVOY_PORTS = [9901, 15000, 15001];
 
 /**
  * Reads and validates the whole stack config. Throws a `ConfigError` naming every bad

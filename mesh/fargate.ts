@@ -8,7 +8,7 @@ const range = (from: number, to: number, step: number) =>
     Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 
 /** CPU units (1024 = 1 vCPU) to the memory sizes (MiB) Fargate accepts with them. */
-export const FARGATE_SIZES: Record<number, number[]> = {
+const FARGATE_SIZES: Record<number, number[]> = {
     256: [512, 1 * GIB, 2 * GIB],
     512: range(1 * GIB, 4 * GIB, GIB),
     1024: range(2 * GIB, 8 * GIB, GIB),

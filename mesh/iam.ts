@@ -52,7 +52,7 @@ export function envoyPolicy(meshResourceArn: pulumi.Input<string>): pulumi.Outpu
 const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/;
 
 /** The ECR repository ARN of a private ECR image, or undefined for any other registry. */
-export function ecrRepositoryArn(image: string): string | undefined {
+function ecrRepositoryArn(image: string): string | undefined {
     const m = ECR_IMAGE.exec(image);
     return m ? `arn:aws:ecr:${m[2]}:${m[1]}:repository/${m[3]}` : undefined;
 }

@@ -7,11 +7,11 @@ import { CanaryConfig, Version } from "./config";
 import { VersionAttachment } from "./traffic/backend";
 
 /** Envoy runs as this user; the proxy configuration exempts its own traffic from redirection. */
-export const ENVOY_UID = "1337";
-export const ENVOY_INGRESS_PORT = 15000;
-export const ENVOY_EGRESS_PORT = 15001;
+const ENVOY_UID = "1337";
+const ENVOY_INGRESS_PORT = 15000;
+const ENVOY_EGRESS_PORT = 15001;
 /** ECS task metadata and EC2 instance metadata: must bypass Envoy or credentials break. */
-export const METADATA_IPS = ["169.254.170.2", "169.254.169.254"];
+const METADATA_IPS = ["169.254.170.2", "169.254.169.254"];
 
 export interface TaskContainersArgs extends LogTarget {
     config: CanaryConfig;
@@ -19,7 +19,7 @@ export interface TaskContainersArgs extends LogTarget {
     attachment: VersionAttachment;
 }
 
-export interface LogTarget {
+interface LogTarget {
     logGroupName: pulumi.Input<string>;
     region: pulumi.Input<string>;
 }

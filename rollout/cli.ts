@@ -16,7 +16,7 @@ import { renderJson, renderMarkdown } from "./report";
 import { loadSchedule, RolloutSchedule } from "./schedule";
 import { SCENARIOS, simulate, summaryLine } from "./simulate";
 
-export const USAGE = `usage:
+const USAGE = `usage:
   npm run rollout -- --stack <name> [--dry-run] [--yes] [--from-step N] [--to-step N]
                      [--rollback-on-interrupt] [--report-dir DIR]
   npm run rollout -- --simulate <${SCENARIOS.map((s) => s.name).join("|")}|all> [--report-dir DIR]`;

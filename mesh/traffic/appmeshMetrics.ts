@@ -20,17 +20,17 @@ export interface AccessLogMetricsArgs {
  * A 5xx status, whether Envoy writes the code as a JSON number or as a string: CloudWatch
  * compares numbers and matches strings differently, and either alone would miss the other.
  */
-export const SERVER_ERROR = `($.code >= 500) || ($.code = "5*")`;
+const SERVER_ERROR = `($.code >= 500) || ($.code = "5*")`;
 
 /** Metric name, extra condition and value of the three metrics every access-log line feeds. */
-export const ACCESS_LOG_METRICS = {
+const ACCESS_LOG_METRICS = {
     requests: { metricName: "Requests", condition: undefined, value: "1", unit: "Count" },
     errors: { metricName: "Errors5xx", condition: SERVER_ERROR, value: "1", unit: "Count" },
     latencyMs: { metricName: "RequestTime", condition: undefined, value: "$.duration", unit: "Milliseconds" },
 } as const;
 
 /** Matches only this version's Envoy access-log lines, not the model server's own logs in the same group. */
-export const accessLogPattern = (version: Version, condition?: string) =>
+const accessLogPattern = (version: Version, condition?: string) =>
     condition ? `{ ($.version = "${version}") && (${condition}) }` : `{ $.version = "${version}" }`;
 
 export class AccessLogMetrics extends pulumi.ComponentResource {
