@@ -1,16 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./mesh/config";
-import { InferenceCanary } from "./mesh/canary";
+import { loadConfig } from "./mesh/config/schema";
+import { InferenceCanary } from "./mesh/canary/component";
+import { trafficBackendFor } from "./mesh/traffic";
+import { Declared, StackOutputs } from "./mesh/contract";
 
-// Validation throws before any resource is declared, so bad config changes nothing.
-const stackConfig = new pulumi.Config();
-const namespace = `${pulumi.getProject()}:`;
-const setKeys = Object.keys(pulumi.runtime.allConfig())
-    .filter((key) => key.startsWith(namespace))
-    .map((key) => key.slice(namespace.length));
-const config = loadConfig((key) => stackConfig.get(key), setKeys);
-
-const canary = new InferenceCanary("inference", { config });
-
-// The stack outputs: the same keys for every traffic backend, plus the backend's own.
-export = canary.outputs;
+/**
+ * The program: validate the stack's config (before any resource is declared, so bad
+ * config changes nothing), declare the canary on its traffic backend, and export the
+ * outputs the rollout reads. Pulumi calls the exported function and exports its result.
+ */
+export = (): Declared<StackOutputs> => {
+    const prefix = `${pulumi.getProject()}:`;
+    const raw = Object.fromEntries(
+        Object.entries(pulumi.runtime.allConfig())
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key.slice(prefix.length), value]),
+    );
+    const config = loadConfig(raw);
+    return new InferenceCanary("inference", { config, traffic: trafficBackendFor(config) }).outputs;
+};

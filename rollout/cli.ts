@@ -6,14 +6,14 @@ import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
-import { Version } from "../mesh/config";
-import type { VersionMetrics } from "../mesh/observability";
+import { parseOrThrow } from "../mesh/config/errors";
+import { parseStackOutputs, PROJECT } from "../mesh/contract";
 import { EXIT_CODES, planRollout, RolloutOptions, runRollout } from "./engine";
 import { CloudWatchMetrics } from "./cloudwatch";
 import { systemClock } from "./ports";
-import { PROJECT, PulumiStack } from "./pulumiStack";
+import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
-import { loadSchedule, RolloutSchedule } from "./schedule";
+import { rolloutSection, RolloutSchedule } from "./schedule";
 import { SCENARIOS, simulate, summaryLine } from "./simulate";
 
 const USAGE = `usage:
@@ -128,13 +128,12 @@ async function runRealRollout(args: Extract<CliArgs, { mode: "rollout" }>): Prom
     const workDir = path.join(__dirname, "..");
     const stack = await PulumiStack.select(args.stack, workDir, systemClock, log);
     const rawConfig = await stack.rawConfig();
-    const schedule = loadSchedule((key) => rawConfig[`${PROJECT}:${key}`]);
+    const schedule = parseOrThrow(rolloutSection, rawConfig[`${PROJECT}:rollout`], "rollout.");
     checkSteps(args, schedule);
 
-    const outputs = await stack.outputs();
-    const metrics = outputs.versionMetrics as Record<Version, VersionMetrics> | undefined;
-    const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName].filter((a): a is string => typeof a === "string");
-    if (!metrics) throw new CliError(`stack ${args.stack} has no versionMetrics output; run \`pulumi up\` on it once first`);
+    const outputs = parseStackOutputs(await stack.outputs(), args.stack);
+    const metrics = outputs.versionMetrics;
+    const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName];
 
     const state = await stack.read();
     const plan = planRollout(schedule, state, args);

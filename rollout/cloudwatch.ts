@@ -9,8 +9,8 @@ import {
     GetMetricDataCommand,
     MetricDataQuery,
 } from "@aws-sdk/client-cloudwatch";
-import { Version, VERSIONS } from "../mesh/config";
-import type { MetricRef, VersionMetrics } from "../mesh/observability";
+import { Version, VERSIONS } from "../mesh/config/schema";
+import type { MetricRef, VersionMetrics } from "../mesh/contract";
 import { MetricsSample, MetricsSource, MetricsWindow, VersionSample } from "./ports";
 
 const STATS = { requests: "Sum", errors: "Sum", latencyMs: "p99" } as const;

@@ -3,7 +3,7 @@
  * (`pulumiStack.ts`, `cloudwatch.ts`) and the simulator (`simulate.ts`) implement them,
  * so the engine runs the same against AWS and against synthetic data.
  */
-import { Version } from "../mesh/config";
+import { Version } from "../mesh/config/schema";
 
 /** Traffic a version served in a window, as CloudWatch reports it. */
 export interface VersionSample {

@@ -5,10 +5,9 @@
  */
 import { ConcurrentUpdateError, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { Version, VERSIONS } from "../mesh/config";
+import { Version, VERSIONS } from "../mesh/config/schema";
+import { parseStackOutputs, PROJECT } from "../mesh/contract";
 import { Clock, ConcurrentUpdate, StackPort, StackState, UpdateFailed } from "./ports";
-
-export const PROJECT = "ai-inference-canary";
 
 /** Config keys of one version that promotion copies; the stable version keeps its own task count. */
 const KEPT_BY_STABLE = ["desiredCount"];
@@ -20,7 +19,7 @@ export function configPaths(prefix: string, value: unknown): [string, string][] 
 }
 
 /** The parts of an Automation API stack this adapter uses. */
-export type AutomationStack = Pick<Stack, "getAllConfig" | "setConfig" | "removeConfig" | "up" | "outputs">;
+export type AutomationStack = Pick<Stack, "name" | "getAllConfig" | "setConfig" | "removeConfig" | "up" | "outputs">;
 
 export class PulumiStack implements StackPort {
     constructor(
@@ -78,9 +77,9 @@ export class PulumiStack implements StackPort {
     }
 
     async waitHealthy(version: Version): Promise<void> {
-        const outputs = await this.outputs();
-        const cluster = String(outputs.clusterName);
-        const service = String(outputs[`${version}ServiceName`]);
+        const outputs = parseStackOutputs(await this.outputs(), this.stack.name);
+        const cluster = outputs.clusterName;
+        const service = outputs[`${version}ServiceName`];
         const deadline = this.clock.now() + 30 * 60_000;
         while (this.clock.now() < deadline) {
             const { services } = await this.ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));

@@ -6,7 +6,7 @@
 import type { PlannedStep, RolloutResult, SampleRecord } from "./engine";
 import { errorRate, Verdict } from "./judge";
 import { MetricsSample, VersionSample } from "./ports";
-import { VERSIONS } from "../mesh/config";
+import { VERSIONS } from "../mesh/config/schema";
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);

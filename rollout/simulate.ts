@@ -4,10 +4,10 @@
  * engine and its benchmark: how fast each kind of bad canary is caught, and how many
  * requests the canary served while bad.
  */
-import { Version } from "../mesh/config";
+import { Version } from "../mesh/config/schema";
 import { runRollout, RolloutResult } from "./engine";
 import { Clock, MetricsSample, MetricsSource, MetricsWindow, StackPort, StackState, UpdateFailed } from "./ports";
-import { loadSchedule, RolloutSchedule } from "./schedule";
+import { DEFAULT_SCHEDULE, RolloutSchedule } from "./schedule";
 
 /** How one version behaves: 5xx fraction and p99, given the canary weight at the time. */
 interface Behaviour {
@@ -58,7 +58,7 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 /** The simulation runs the default schedule, so what it shows is what a stack gets unless it says otherwise. */
-export const SIMULATION_SCHEDULE: RolloutSchedule = loadSchedule(() => undefined);
+export const SIMULATION_SCHEDULE: RolloutSchedule = DEFAULT_SCHEDULE;
 
 /** Time only moves when the engine sleeps (or a simulated update takes time). */
 export class VirtualClock implements Clock {

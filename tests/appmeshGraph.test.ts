@@ -1,8 +1,8 @@
 /**
  * The App Mesh resource graph, as the program registers it under engine-like mocks.
  */
-import { BASE_CONFIG, changedBetween, declareCanary, deploy, Graph, runProgram } from "./harness/program";
-import { APPMESH_STACKS, stackConfig } from "./harness/stacks";
+import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
+import { BASE_CONFIG } from "./harness/stacks";
 
 const T = {
     mesh: "aws:appmesh/mesh:Mesh",
@@ -35,14 +35,14 @@ describe("the App Mesh graph for the default config", () => {
         expect(g.ofType(T.cloudMap).map((c) => c.inputs.name)).toEqual(["inference-stable", "inference-canary", "inference"]);
     });
 
-    test("the mesh only lets nodes reach declared backends", () => {
-        expect(g.one(T.mesh).inputs.spec.egressFilter.type).toBe("DROP_ALL");
+    test("a weight change (25 -> 50) changes the weighted route's inputs and nothing else", async () => {
+        const after = await deploy({ ...BASE_CONFIG, canaryWeight: "50" });
+        expect(changedBetween(g, after)).toEqual([`${T.route}::inference-appmesh-weighted`]);
+        expect(routeBody(after.one(T.route, "-weighted")).action.weightedTargets.map((t: any) => t.weight)).toEqual([50, 50]);
     });
 
-    test("the mocks auto-name, so a literal logical name would point at nothing", () => {
-        const router = g.one(T.router);
-        expect(router.state.name).not.toBe(router.name);
-        expect(router.state.name).toMatch(new RegExp(`^${router.name}-[0-9a-f]{7}$`));
+    test("the mesh only lets nodes reach declared backends", () => {
+        expect(g.one(T.mesh).inputs.spec.egressFilter.type).toBe("DROP_ALL");
     });
 
     test("every reference is the referenced resource's real name", () => {
@@ -151,70 +151,74 @@ describe("the App Mesh graph for the default config", () => {
     });
 });
 
-describe("weights", () => {
-    test.each([0, 1, 10, 25, 50, 100])("canaryWeight %d sends the rest to stable", async (w) => {
-        const g = await declareCanary({ ...BASE_CONFIG, canaryWeight: String(w) });
-        expect(routeBody(g.one(T.route, "-weighted")).action.weightedTargets.map((t: any) => t.weight)).toEqual([100 - w, w]);
+describe("gRPC, with ingress, configured timeouts and retries", () => {
+    let g: Graph;
+    beforeAll(async () => {
+        g = await deploy({
+            ...BASE_CONFIG,
+            protocol: "grpc",
+            port: "50051",
+            requestTimeoutSeconds: "900",
+            idleTimeoutSeconds: "1200",
+            appmesh: JSON.stringify({
+                maxRetries: 1,
+                ingress: { enabled: true, allowedCidrs: ["203.0.113.0/24"], grpcServiceName: "inference.GRPCInferenceService" },
+            }),
+        });
     });
 
-    test("a weight change (10 -> 25) changes the weighted route's inputs and nothing else", async () => {
-        const before = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10" });
-        const after = await declareCanary({ ...BASE_CONFIG, canaryWeight: "25" });
-        expect(changedBetween(before, after)).toEqual([`${T.route}::inference-appmesh-weighted`]);
-    });
-});
-
-describe("protocols", () => {
-    test.each([
-        ["http", "httpRoute"],
-        ["http2", "http2Route"],
-        ["grpc", "grpcRoute"],
-    ])("%s: router, nodes and both routes agree", async (protocol, kind) => {
-        const g = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10", protocol, port: "50051" });
-        expect(g.one(T.router).inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol });
+    test("router, nodes, both routes and the gateway agree on the protocol and port", () => {
+        expect(g.one(T.router).inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol: "grpc" });
         for (const node of g.ofType(T.node)) {
-            expect(node.inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol });
-            expect(Object.keys(node.inputs.spec.listeners[0].timeout)).toEqual([protocol]);
+            expect(node.inputs.spec.listeners[0].portMapping).toEqual({ port: 50051, protocol: "grpc" });
+            expect(Object.keys(node.inputs.spec.listeners[0].timeout)).toEqual(["grpc"]);
         }
-        for (const route of g.ofType(T.route)) expect(Object.keys(route.inputs.spec).filter((k) => k.endsWith("Route"))).toEqual([kind]);
-        if (protocol === "grpc") {
-            expect(routeBody(g.one(T.route, "-pin")).match).toEqual({
-                metadatas: [{ name: "x-canary", match: { exact: "always" } }],
-            });
-        }
+        for (const route of g.ofType(T.route)) expect(Object.keys(route.inputs.spec).filter((k) => k.endsWith("Route"))).toEqual(["grpcRoute"]);
+        expect(routeBody(g.one(T.route, "-pin")).match).toEqual({ metadatas: [{ name: "x-canary", match: { exact: "always" } }] });
+        expect(g.one("aws:appmesh/virtualGateway:VirtualGateway").inputs.spec.listeners[0].portMapping.protocol).toBe("grpc");
+        expect(g.one("aws:appmesh/gatewayRoute:GatewayRoute").inputs.spec.grpcRoute.match).toEqual({ serviceName: "inference.GRPCInferenceService" });
     });
 
-    test("configured timeouts and retries reach the routes", async () => {
-        const g = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10", requestTimeoutSeconds: "900", idleTimeoutSeconds: "1200", maxRetries: "1" });
+    test("configured timeouts and retries reach the routes", () => {
         const body = routeBody(g.one(T.route, "-weighted"));
         expect(body.timeout).toEqual({ perRequest: { unit: "s", value: 900 }, idle: { unit: "s", value: 1200 } });
         expect(body.retryPolicy).toEqual({
             maxRetries: 1,
             perRetryTimeout: { unit: "s", value: 900 },
             tcpRetryEvents: ["connection-error"],
+            httpRetryEvents: ["stream-error"],
         });
+    });
+
+    test("gRPC model containers leave health to the mesh (no curl probe)", () => {
+        const [model] = JSON.parse(g.one("aws:ecs/taskDefinition:TaskDefinition", "-stable").inputs.containerDefinitions);
+        expect(model.name).toBe("model");
+        expect(model).not.toHaveProperty("healthCheck");
     });
 });
 
 describe("bad config", () => {
     // Each value is refused by loadConfig (tests/config.test.ts has the full table); these
-    // run the real program to show it stops before declaring anything.
-    test.each([
-        ["canaryWeight", "150"],
-        ["canaryWeight", "abc"],
-        ["protocol", "tcp"],
-        ["healthCheck", "{\"intervalSeconds\": 1}"],
-    ])("%s = %j fails at start and registers nothing", async (key, value) => {
-        const run = await runProgram({ ...BASE_CONFIG, [key]: value });
-        expect(run.error?.message).toContain(key);
+    // run the real program to show it stops before declaring anything, `rollout.*` included.
+    test("every problem fails at start, named, and nothing is registered", async () => {
+        const run = await runProgram({
+            ...BASE_CONFIG,
+            canaryWeight: "150",
+            protocol: "tcp",
+            canaryWieght: "25",
+            rollout: JSON.stringify({ steps: [50, 10, 100], bakeSecond: 300 }),
+        });
+        for (const text of [
+            'canaryWeight: got "150"',
+            'protocol: got "tcp"',
+            'canaryWieght: got "25"; expected a known key: did you mean "canaryWeight"?',
+            "rollout.steps: got [50,10,100]; expected strictly ascending weights ending at 100",
+            'rollout.bakeSecond: got 300; expected a known key: did you mean "bakeSeconds"?',
+        ]) {
+            expect(run.error?.message).toContain(text);
+        }
         expect(run.graph.resources).toEqual([]);
         expect(run.graph.calls).toEqual([]);
-    });
-
-    test("a misspelt key fails at start with the key it most likely meant", async () => {
-        const run = await runProgram({ ...BASE_CONFIG, canaryWieght: "25" });
-        expect(run.error?.message).toContain('canaryWieght: got "25"; expected a known key; did you mean "canaryWeight"?');
-        expect(run.graph.resources).toEqual([]);
     });
 
     test("a missing canaryWeight fails at start and registers nothing", async () => {
@@ -226,28 +230,10 @@ describe("bad config", () => {
 });
 
 test("createNamespace false looks up the existing namespace by name instead", async () => {
-    const g = await declareCanary({ ...BASE_CONFIG, createNamespace: "false", namespace: "shared.internal" });
+    const g = await deploy({ ...BASE_CONFIG, appmesh: JSON.stringify({ createNamespace: false, namespace: "shared.internal" }) });
     expect(g.ofType(T.namespace)).toEqual([]);
     const lookup = g.calls.find((c) => c.token.endsWith("getDnsNamespace"))!;
     expect(lookup.inputs).toEqual({ name: "shared.internal", type: "DNS_PRIVATE" });
     for (const node of g.ofType(T.node)) expect(node.inputs.spec.serviceDiscovery.awsCloudMap.namespaceName).toBe("shared.internal");
     expect(g.one(T.cloudMap, "-stable").inputs.dnsConfig.namespaceId).toMatch(/^ns-/);
-});
-
-test("the fast path declares exactly what index.ts declares", async () => {
-    const viaProgram = await deploy({ ...BASE_CONFIG, canaryWeight: "30", protocol: "grpc" });
-    const direct = await declareCanary({ ...BASE_CONFIG, canaryWeight: "30", protocol: "grpc" });
-    expect(direct.resources).toEqual(viaProgram.resources);
-});
-
-describe.each(APPMESH_STACKS)("stack %s", (stack) => {
-    test("loads and produces a complete graph", async () => {
-        const config = stackConfig(stack);
-        const g = await deploy(config);
-        expect(g.ofType(T.node)).toHaveLength(2);
-        expect(g.outputs.canaryWeight).toBe(Number(config.canaryWeight));
-        expect(g.one(T.router).inputs.spec.listeners[0].portMapping.port).toBe(Number(config.port));
-        // dev has a public entry point for trying the API; prod callers stay inside the mesh.
-        expect(typeof g.outputs.ingressUrl).toBe(stack === "dev" ? "string" : "undefined");
-    });
 });

@@ -1,6 +1,6 @@
-import { loadConfig, Protocol } from "../mesh/config";
-import { BASE_CONFIG } from "./harness/program";
-import { canaryModel } from "../mesh/model";
+import { AppMeshCanaryConfig, loadConfig, Protocol } from "../mesh/config/schema";
+import { BASE_CONFIG } from "./harness/stacks";
+import { canaryModel } from "../mesh/canary/model";
 import {
     PIN_ROUTE_PRIORITY,
     pinRouteSpec,
@@ -8,9 +8,9 @@ import {
     virtualNodeSpec,
     weightedRouteSpec,
     WEIGHTED_ROUTE_PRIORITY,
-} from "../mesh/traffic/appmeshSpecs";
+} from "../mesh/traffic/appmesh/specs";
 
-const modelWith = (raw: Record<string, unknown>) => canaryModel(loadConfig((k) => ({ ...BASE_CONFIG, canaryWeight: "20", ...raw })[k]));
+const modelWith = (raw: Record<string, unknown>) => canaryModel(loadConfig({ ...BASE_CONFIG, canaryWeight: "20", ...raw }) as AppMeshCanaryConfig);
 const NODES = { stable: "stable-node", canary: "canary-node" };
 
 describe("route type follows the protocol", () => {
@@ -45,7 +45,7 @@ describe("retries", () => {
     });
 
     test("maxRetries 0 leaves the retry policy out", () => {
-        const model = modelWith({ maxRetries: "0" });
+        const model = modelWith({ appmesh: { maxRetries: 0 } });
         expect(retryPolicy(model)).toBeUndefined();
         expect(weightedRouteSpec(model, NODES).httpRoute).not.toHaveProperty("retryPolicy");
     });

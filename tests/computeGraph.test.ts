@@ -2,8 +2,9 @@
  * The compute graph: one ECS Fargate service per version, each joined to its own
  * virtual node, under the same engine-like mocks as the App Mesh graph.
  */
-import { BASE_CONFIG, changedBetween, declareCanary, Graph } from "./harness/program";
-import { modelHealthTiming } from "../mesh/taskDefinition";
+import { changedBetween, deploy, Graph } from "./harness/program";
+import { BASE_CONFIG } from "./harness/stacks";
+import { modelHealthTiming } from "../mesh/compute/containers";
 import { Registered } from "./harness/mocks";
 
 const T = {
@@ -27,7 +28,7 @@ const statements = (p: Registered): any[] => JSON.parse(p.inputs.policy).Stateme
 describe("the compute graph for the default config", () => {
     let g: Graph;
     beforeAll(async () => {
-        g = await declareCanary(BASE_CONFIG);
+        g = await deploy(BASE_CONFIG);
     });
 
     test("one cluster with Container Insights, one Fargate service and task definition per version", () => {
@@ -155,40 +156,35 @@ describe("the compute graph for the default config", () => {
         expect(g.ofType(T.logGroup)).toHaveLength(2);
         for (const lg of g.ofType(T.logGroup)) expect(lg.inputs.retentionInDays).toBe(30);
     });
-});
 
-describe("isolation between versions", () => {
+    test("task families carry the stack name, so two stacks in one account do not collide", () => {
+        expect(g.one(T.taskDef, "-stable").inputs.family).toBe("test-inference-stable");
+    });
+
     test.each(VERSIONS)("changing the %s image touches only that version's task definition and service", async (version) => {
-        const before = await declareCanary(BASE_CONFIG);
-        const after = await declareCanary({
+        const after = await deploy({
             ...BASE_CONFIG,
             [version]: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:9.9.9" }),
         });
         // A new task definition revision rolls the service onto it; nothing of the other version moves.
-        expect(changedBetween(before, after)).toEqual([`${T.service}::inference-${version}`, `${T.taskDef}::inference-${version}`]);
+        expect(changedBetween(g, after)).toEqual([`${T.service}::inference-${version}`, `${T.taskDef}::inference-${version}`]);
         expect(after.one(T.taskDef, `-${version}`).inputs.containerDefinitions).toContain("llm-server:9.9.9");
     });
 
     test("moving the canary to another repository also touches only the canary's execution policy", async () => {
-        const before = await declareCanary(BASE_CONFIG);
-        const after = await declareCanary({ ...BASE_CONFIG, canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-next:1.0" }) });
-        expect(changedBetween(before, after)).toEqual([
+        const after = await deploy({ ...BASE_CONFIG, canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-next:1.0" }) });
+        expect(changedBetween(g, after)).toEqual([
             `${T.service}::inference-canary`,
             `${T.taskDef}::inference-canary`,
             `${T.rolePolicy}::inference-canary-execution`,
         ]);
     });
 
-    test("changing canaryWeight touches only the weighted route, with compute in the graph", async () => {
-        const before = await declareCanary({ ...BASE_CONFIG, canaryWeight: "10" });
-        const after = await declareCanary({ ...BASE_CONFIG, canaryWeight: "25" });
-        expect(changedBetween(before, after)).toEqual(["aws:appmesh/route:Route::inference-appmesh-weighted"]);
-    });
 });
 
 describe("network", () => {
     test("an existing VPC is used as named, and no VPC is created", async () => {
-        const g = await declareCanary({
+        const g = await deploy({
             ...BASE_CONFIG,
             network: JSON.stringify({
                 vpcId: "vpc-0123456789abcdef0",
@@ -203,18 +199,20 @@ describe("network", () => {
         expect(g.one(T.service, "-canary").inputs.networkConfiguration.subnets).toEqual(["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
     });
 
-    test("a new VPC gets the configured CIDR and zones", async () => {
-        const g = await declareCanary({ ...BASE_CONFIG, network: JSON.stringify({ cidrBlock: "10.40.0.0/16", availabilityZones: 3 }) });
-        expect(g.one(T.vpc).inputs).toMatchObject({ cidrBlock: "10.40.0.0/16", numberOfAvailabilityZones: 3 });
-    });
 });
 
-describe("sizes and images", () => {
-    test("per-version CPU, memory and environment reach the task definitions", async () => {
-        const g = await declareCanary({
+describe("sizes, images and load time per version", () => {
+    let g: Graph;
+    beforeAll(async () => {
+        g = await deploy({
             ...BASE_CONFIG,
+            stable: JSON.stringify({ image: "ghcr.io/acme/llm:2" }),
             canary: JSON.stringify({ image: "repo/llm:2", cpu: 8192, memory: 32768, environment: { MODEL_ID: "m-2", TP: 1 } }),
+            modelLoadSeconds: "1200",
         });
+    });
+
+    test("per-version CPU, memory and environment reach the task definitions", () => {
         expect(g.one(T.taskDef, "-canary").inputs).toMatchObject({ cpu: "8192", memory: "32768" });
         expect(g.one(T.taskDef, "-stable").inputs).toMatchObject({ cpu: "4096", memory: "16384" });
         expect(container(g, "canary", "model").environment).toEqual([
@@ -223,20 +221,13 @@ describe("sizes and images", () => {
         ]);
     });
 
-    test("a non-ECR image needs no ECR permission", async () => {
-        const g = await declareCanary({ ...BASE_CONFIG, canary: JSON.stringify({ image: "ghcr.io/acme/llm:2" }) });
-        const actions = statements(g.one(T.rolePolicy, "-canary-execution")).flatMap((s) => s.Action);
+    test("a non-ECR image needs no ECR permission", () => {
+        const actions = statements(g.one(T.rolePolicy, "-stable-execution")).flatMap((s) => s.Action);
         expect(actions).toEqual(["logs:CreateLogStream", "logs:PutLogEvents"]);
     });
 
-    test("gRPC model containers leave health to the mesh (no curl probe)", async () => {
-        const g = await declareCanary({ ...BASE_CONFIG, protocol: "grpc" });
-        expect(container(g, "stable", "model")).not.toHaveProperty("healthCheck");
-    });
-
-    test("task families carry the stack name, so two stacks in one account do not collide", async () => {
-        const g = await declareCanary(BASE_CONFIG);
-        expect(g.one(T.taskDef, "-stable").inputs.family).toBe("test-inference-stable");
+    test("the model's load time reaches its container's health check", () => {
+        expect(container(g, "canary", "model").healthCheck).toMatchObject({ startPeriod: 300, interval: 90, retries: 10 });
     });
 });
 
@@ -254,10 +245,5 @@ describe("model load time", () => {
         expect(t.startPeriod).toBeLessThanOrEqual(300);
         expect(t.interval).toBeLessThanOrEqual(300);
         expect(t.retries).toBeLessThanOrEqual(10);
-    });
-
-    test("reaches the model container's health check", async () => {
-        const g = await declareCanary({ ...BASE_CONFIG, modelLoadSeconds: "1200" });
-        expect(container(g, "canary", "model").healthCheck).toMatchObject({ startPeriod: 300, interval: 90, retries: 10 });
     });
 });

@@ -1,10 +1,15 @@
-import { ConfigError } from "../mesh/configReader";
-import { CanaryConfig, loadConfig } from "../mesh/config";
-import { splitWeights } from "../mesh/model";
+import { ConfigError } from "../mesh/config/errors";
+import { CanaryConfig, loadConfig } from "../mesh/config/schema";
+import { splitWeights } from "../mesh/canary/model";
+import { DEFAULT_SCHEDULE } from "../rollout/schedule";
 
 const IMAGES = { stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
 /** `raw` on top of the two required images; a key set to undefined is removed. */
-const load = (raw: Record<string, unknown>): CanaryConfig => loadConfig((key) => (key in raw ? raw[key] : (IMAGES as any)[key]));
+const load = (raw: Record<string, unknown>): CanaryConfig => {
+    const config: Record<string, unknown> = { ...IMAGES, ...raw };
+    for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];
+    return loadConfig(config);
+};
 
 function refusal(raw: Record<string, unknown>): ConfigError {
     try {
@@ -26,27 +31,39 @@ describe("loadConfig", () => {
             serviceName: "inference",
             protocol: "http",
             port: 8080,
-            namespace: "ai.internal",
             requestTimeoutSeconds: 300,
             idleTimeoutSeconds: 300,
-            maxRetries: 2,
             pinHeader: "x-canary",
             pinValue: "always",
             healthCheck: { path: "/health", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 5 },
-            outlierDetection: { maxServerErrors: 5, intervalSeconds: 10, baseEjectionSeconds: 30, maxEjectionPercent: 50 },
             versions: {
-                stable: { discoveryName: "inference-stable", image: "repo/llm:1.0", cpu: 4096, memory: 16384, desiredCount: 2, environment: {} },
-                canary: { discoveryName: "inference-canary", image: "repo/llm:1.1", cpu: 4096, memory: 16384, desiredCount: 1, environment: {} },
+                stable: { image: "repo/llm:1.0", cpu: 4096, memory: 16384, desiredCount: 2, environment: {} },
+                canary: { image: "repo/llm:1.1", cpu: 4096, memory: 16384, desiredCount: 1, environment: {} },
             },
             network: { existing: false, cidrBlock: "10.0.0.0/16", availabilityZones: 2 },
-            createNamespace: true,
-            envoyImage: "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod",
             modelLoadSeconds: 300,
             logRetentionDays: 30,
             requirePinnedImages: false,
             alarms: { errorRatePercent: 5, p99LatencySeconds: 60, minRequests: 10, periodSeconds: 60, evaluationPeriods: 3 },
-            ingress: { enabled: false, port: 80, allowedCidrs: ["0.0.0.0/0"], desiredCount: 2 },
+            rollout: DEFAULT_SCHEDULE,
+            appmesh: {
+                namespace: "ai.internal",
+                createNamespace: true,
+                envoyImage: "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod",
+                maxRetries: 2,
+                outlierDetection: { maxServerErrors: 5, intervalSeconds: 10, baseEjectionSeconds: 30, maxEjectionPercent: 50 },
+                ingress: { enabled: false, port: 80, desiredCount: 2 },
+                discoveryNames: {},
+            },
         });
+    });
+
+    test("a Lattice stack carries Lattice's settings and none of App Mesh's", () => {
+        expect(load({ canaryWeight: "10", trafficBackend: "lattice" })).toMatchObject({
+            trafficBackend: "lattice",
+            lattice: { authType: "NONE" },
+        });
+        expect(load({ canaryWeight: "10", trafficBackend: "lattice" })).not.toHaveProperty("appmesh");
     });
 
     test("the default request timeout outlasts App Mesh's 15 s default by far", () => {
@@ -61,10 +78,10 @@ describe("loadConfig", () => {
         const config = load({
             canaryWeight: 5,
             healthCheck: JSON.stringify({ path: "/v1/health", intervalSeconds: 20, timeoutSeconds: "10" }),
-            canary: { discoveryName: "llm-next", image: "repo/llm:2" },
+            canary: { image: "repo/llm:2", cpu: "2048", memory: 8192 },
         });
         expect(config.healthCheck).toMatchObject({ path: "/v1/health", intervalSeconds: 20, timeoutSeconds: 10 });
-        expect(config.versions.canary.discoveryName).toBe("llm-next");
+        expect(config.versions.canary).toMatchObject({ cpu: 2048, memory: 8192 });
     });
 
     test("idle timeout follows the request timeout unless set", () => {
@@ -86,14 +103,14 @@ describe("loadConfig", () => {
         ["protocol", "https", 'one of "http", "http2", "grpc"'],
         ["port", "80", "an integer from 1025 to 65535"],
         ["port", "70000", "an integer from 1025 to 65535"],
-        ["port", "15000", "which Envoy uses"],
-        ["port", "9901", "which Envoy uses"],
-        ["namespace", "local", "a DNS name"],
-        ["namespace", "AI.Internal", "a DNS name"],
+        ["port", "15000", "a port Envoy does not use"],
+        ["port", "9901", "a port Envoy does not use"],
+        ["appmesh", JSON.stringify({ namespace: "local" }), "a DNS name"],
+        ["appmesh", JSON.stringify({ namespace: "AI.Internal" }), "a DNS name"],
         ["requestTimeoutSeconds", "0", "an integer from 1 to 3600"],
         ["requestTimeoutSeconds", "5m", "an integer from 1 to 3600"],
         ["idleTimeoutSeconds", "60", "at least requestTimeoutSeconds (300)"],
-        ["maxRetries", "9", "an integer from 0 to 5"],
+        ["appmesh", JSON.stringify({ maxRetries: 9 }), "an integer from 0 to 5"],
         ["pinHeader", "X-Canary", "a lowercase header name"],
         ["pinHeader", "grpc-canary", "a lowercase header name"],
         ["pinValue", "two words", "visible ASCII"],
@@ -102,30 +119,34 @@ describe("loadConfig", () => {
         ["healthCheck", JSON.stringify({ intervalSeconds: 2 }), "an integer from 5 to 300"],
         ["healthCheck", JSON.stringify({ timeoutSeconds: 10, intervalSeconds: 10 }), "less than intervalSeconds"],
         ["healthCheck", JSON.stringify({ unhealthyThreshold: 1 }), "an integer from 2 to 10"],
-        ["outlierDetection", JSON.stringify({ maxServerErrors: 0 }), "an integer from 1 to 1000"],
-        ["outlierDetection", JSON.stringify({ maxEjectionPercent: 101 }), "an integer from 0 to 100"],
-        ["canary", JSON.stringify({ image: "r/m:1", discoveryName: "inference-stable" }), "different from stable.discoveryName"],
-        ["stable", JSON.stringify({ image: "r/m:1", discoveryName: "Stable" }), "a DNS label"],
+        ["appmesh", JSON.stringify({ outlierDetection: { maxServerErrors: 0 } }), "an integer from 1 to 1000"],
+        ["appmesh", JSON.stringify({ outlierDetection: { maxEjectionPercent: 101 } }), "an integer from 0 to 100"],
+        ["appmesh", JSON.stringify({ discoveryNames: { canary: "inference-stable" } }), "different from appmesh.discoveryNames.stable"],
+        ["appmesh", JSON.stringify({ discoveryNames: { stable: "Stable" } }), "a DNS label"],
         ["stable", JSON.stringify({}), "a container image reference"],
-        ["canary", JSON.stringify({ image: "r/m:1", cpu: 3000, memory: 8192 }), "cpu one of 256, 512, 1024, 2048, 4096, 8192, 16384"],
+        ["canary", JSON.stringify({ image: "r/m:1", cpu: 3000, memory: 8192 }), "a Fargate CPU size: one of 256, 512, 1024, 2048, 4096, 8192, 16384"],
         ["canary", JSON.stringify({ image: "r/m:1", cpu: 1024, memory: 512 }), "with cpu 1024, memory (MiB) one of 2048, 3072"],
         ["canary", JSON.stringify({ image: "r/m:1", desiredCount: -1 }), "an integer from 0 to 100"],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { "BAD-NAME": "x" } }), "an environment variable name"],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
         ["requirePinnedImages", "yes", "true or false"],
-        ["envoyImage", "envoyproxy/envoy:latest", "pinned -prod tag"],
+        ["appmesh", JSON.stringify({ envoyImage: "envoyproxy/envoy:latest" }), "pinned -prod tag"],
         ["modelLoadSeconds", "3600", "an integer from 0 to 3300"],
         ["logRetentionDays", "10", "one of 1, 3, 5, 7, 14, 30"],
         ["network", JSON.stringify({ cidrBlock: "10.0.0.0/8" }), "an IPv4 CIDR block from /16 to /24"],
         ["network", JSON.stringify({ availabilityZones: 1 }), "an integer from 2 to 4"],
         ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
         ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: "subnet-1", publicSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
-        ["createNamespace", "maybe", "true or false"],
+        ["network", JSON.stringify({ privateSubnetIds: ["subnet-0123456789abcdef0"] }), "no subnet ids unless vpcId"],
+        ["appmesh", JSON.stringify({ createNamespace: "maybe" }), "true or false"],
         ["alarms", JSON.stringify({ errorRatePercent: 0 }), "an integer from 1 to 100"],
         ["alarms", JSON.stringify({ periodSeconds: 90 }), "a multiple of 60"],
-        ["ingress", JSON.stringify({ enabled: "on" }), "true or false"],
-        ["ingress", JSON.stringify({ allowedCidrs: ["10.0.0.0/33"] }), "IPv4 CIDR blocks"],
-        ["ingress", JSON.stringify({ allowedCidrs: [] }), "a non-empty list"],
+        ["appmesh", JSON.stringify({ ingress: { enabled: "on" } }), "true or false"],
+        ["appmesh", JSON.stringify({ ingress: { allowedCidrs: ["10.0.0.0/33"] } }), "IPv4 CIDR blocks"],
+        ["appmesh", JSON.stringify({ ingress: { allowedCidrs: [] } }), "a non-empty list"],
+        ["appmesh", JSON.stringify({ ingress: { enabled: true } }), "who may reach the public endpoint"],
+        ["rollout", JSON.stringify({ steps: [50, 10, 100] }), "strictly ascending weights ending at 100"],
+        ["rollout", JSON.stringify({ bakeSecond: 300 }), 'did you mean "bakeSeconds"?'],
     ];
 
     test.each(BAD)("refuses %s = %j, naming the key, the value and what is allowed", (key, value, expected) => {
@@ -136,7 +157,8 @@ describe("loadConfig", () => {
         const [problem] = error.problems;
         expect(problem.key.split(".")[0]).toBe(key);
         expect(problem.expected).toContain(expected);
-        if (!problem.key.includes(".")) expect(problem.got).toEqual(value);
+        // A rule across keys reports the value as read, e.g. the number 15000 for "15000".
+        if (!problem.key.includes(".")) expect(String(problem.got)).toEqual(String(value));
         expect(error.message).toContain("nothing was deployed");
         expect(error.message).toContain(`${problem.key}: got ${problem.got === undefined ? "nothing" : JSON.stringify(problem.got)}`);
         expect(error.message).toContain(problem.expected);
@@ -155,33 +177,54 @@ describe("loadConfig", () => {
         expect(load({ canaryWeight: "1", network }).network).toEqual({ existing: true, ...network });
     });
 
-    test("gRPC ingress needs the gRPC service name the gateway routes", () => {
-        const problems = problemsOf({ canaryWeight: "1", protocol: "grpc", ingress: { enabled: true } });
-        expect(problems.map((p) => p.key)).toEqual(["ingress.grpcServiceName"]);
-        const config = load({ canaryWeight: "1", protocol: "grpc", ingress: { enabled: true, grpcServiceName: "inference.GRPCInferenceService" } });
-        expect(config.ingress.grpcServiceName).toBe("inference.GRPCInferenceService");
-    });
-
-    test("unknown keys are refused with the likeliest meant key; known ones, rollout included, are not", () => {
-        const set = (keys: string[]) => () => loadConfig((k) => ({ ...IMAGES, canaryWeight: "1" } as any)[k], keys);
-        expect(set(["canaryWeight", "stable", "canary", "rollout"])).not.toThrow();
-        expect(set(["helthCheck"])).toThrow('helthCheck: got nothing (the key is not set); expected a known key; did you mean "healthCheck"?');
-        expect(set(["PORT"])).toThrow('did you mean "port"?');
+    test("gRPC ingress needs the gRPC service name the gateway routes, and only gRPC takes one", () => {
+        const ingress = { enabled: true, allowedCidrs: ["203.0.113.0/24"] };
+        const problems = problemsOf({ canaryWeight: "1", protocol: "grpc", appmesh: { ingress } });
+        expect(problems.map((p) => p.key)).toEqual(["appmesh.ingress.grpcServiceName"]);
+        const config = load({ canaryWeight: "1", protocol: "grpc", appmesh: { ingress: { ...ingress, grpcServiceName: "inference.GRPCInferenceService" } } });
+        expect(config.trafficBackend === "appmesh" && config.appmesh.ingress).toMatchObject({ grpcServiceName: "inference.GRPCInferenceService" });
+        expect(problemsOf({ canaryWeight: "1", appmesh: { ingress: { ...ingress, grpcServiceName: "a.B" } } })[0]).toMatchObject({
+            key: "appmesh.ingress.grpcServiceName",
+            expected: 'no gRPC service name unless protocol is "grpc"',
+        });
     });
 
     test.each([
-        [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", "healthCheck takes healthyThreshold, intervalSeconds, path"],
-        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "canary takes cpu, desiredCount, discoveryName, environment, image, memory"],
-        [{ ingress: { enabled: true, grpcServiceName: "a.B" } }, "ingress.grpcServiceName", "ingress takes allowedCidrs, desiredCount, enabled, port"],
-        [{ network: { privateSubnetIds: ["subnet-0123456789abcdef0"] } }, "network.privateSubnetIds", "network takes availabilityZones, cidrBlock, vpcId"],
-    ])("a field nothing reads is refused, with the fields that apply: %j", (raw, key, expected) => {
-        const problems = problemsOf({ canaryWeight: "1", ...raw });
-        expect(problems).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
+        [{ helthCheck: "{}" }, "helthCheck", 'did you mean "healthCheck"?'],
+        [{ PORT: "8000" }, "PORT", 'did you mean "port"?'],
+        [{ rolout: "{}" }, "rolout", 'did you mean "rollout"?'],
+        [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, canary, canaryWeight,"],
+        [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: healthyThreshold, intervalSeconds, path'],
+        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: cpu, desiredCount, environment, image, memory)"],
+    ])("an unknown key is refused, with the keys that apply: %j", (raw, key, expected) => {
+        expect(problemsOf({ canaryWeight: "1", ...raw })).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
     });
 
-    test("lists every bad key at once", () => {
-        const problems = problemsOf({ canaryWeight: "150", protocol: "tcp", port: "22" });
-        expect(problems.map((p) => p.key)).toEqual(["canaryWeight", "protocol", "port"]);
+    test.each([
+        [{ maxRetries: "2" }, "maxRetries", "moved to appmesh.maxRetries (App Mesh only)"],
+        [{ namespace: "ai.internal" }, "namespace", "moved to appmesh.namespace"],
+        [{ ingress: "{}" }, "ingress", "moved to appmesh.ingress"],
+        [{ canary: { image: "r/m:1", discoveryName: "llm-next" } }, "canary.discoveryName", "moved to appmesh.discoveryNames.canary"],
+        [{ trafficBackend: "lattice", appmesh: "{}" }, "appmesh", 'appmesh settings only with trafficBackend "appmesh"'],
+        [{ lattice: "{}" }, "lattice", 'lattice settings only with trafficBackend "lattice"'],
+    ])("a key from an older version or another backend says where it belongs: %j", (raw, key, expected) => {
+        expect(problemsOf({ canaryWeight: "1", ...raw })).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
+    });
+
+    test("a bad cpu is reported as cpu, a bad memory for a good cpu as memory", () => {
+        expect(problemsOf({ canaryWeight: "1", stable: { image: "r/m:1", cpu: 3000 } }).map((p) => p.key)).toEqual(["stable.cpu"]);
+        expect(problemsOf({ canaryWeight: "1", stable: { image: "r/m:1", cpu: 1024, memory: 512 } }).map((p) => p.key)).toEqual(["stable.memory"]);
+    });
+
+    test("lists every bad key at once, rules across keys included", () => {
+        const problems = problemsOf({ canaryWeight: "150", protocol: "tcp", port: "22", idleTimeoutSeconds: "10", rollout: { steps: [50, 10] } });
+        expect(problems.map((p) => p.key)).toEqual(["canaryWeight", "protocol", "port", "rollout.steps", "idleTimeoutSeconds"]);
+    });
+
+    test("an unknown trafficBackend is reported with every other problem", () => {
+        const problems = problemsOf({ canaryWeight: "1", trafficBackend: "istio", port: "x" });
+        expect(problems.map((p) => p.key)).toEqual(["trafficBackend", "port"]);
+        expect(problems[0].expected).toBe('one of "appmesh", "lattice"');
     });
 
     test("names the nested path of a bad structured field", () => {

@@ -1,8 +1,9 @@
 /**
  * The ingress gateway and the per-version observability, under engine-like mocks.
  */
-import { BASE_CONFIG, changedBetween, declareCanary, deploy, Graph } from "./harness/program";
-import { errorRateExpression } from "../mesh/observability";
+import { changedBetween, deploy, Graph } from "./harness/program";
+import { BASE_CONFIG } from "./harness/stacks";
+import { errorRateExpression } from "../mesh/canary/observability";
 
 const T = {
     gateway: "aws:appmesh/virtualGateway:VirtualGateway",
@@ -22,17 +23,12 @@ const T = {
     dashboard: "aws:cloudwatch/dashboard:Dashboard",
     vpc: "awsx:ec2:Vpc",
 };
-const WITH_INGRESS = { ...BASE_CONFIG, ingress: JSON.stringify({ enabled: true, allowedCidrs: ["203.0.113.0/24"] }) };
+const WITH_INGRESS = { ...BASE_CONFIG, appmesh: JSON.stringify({ ingress: { enabled: true, allowedCidrs: ["203.0.113.0/24"] } }) };
 
 describe("ingress gateway", () => {
     let g: Graph;
     beforeAll(async () => {
         g = await deploy(WITH_INGRESS);
-    });
-
-    test("is off unless asked for", async () => {
-        const plain = await declareCanary(BASE_CONFIG);
-        for (const type of [T.gateway, T.gatewayRoute, T.lb]) expect(plain.ofType(type)).toEqual([]);
     });
 
     test("a gateway route sends everything to the virtual service, by its real name", () => {
@@ -84,27 +80,20 @@ describe("ingress gateway", () => {
         expect(g.outputs.ingressUrl).toBe(`http://${g.one(T.lb).state.dnsName}:80`);
     });
 
-    test("gRPC ingress matches the configured gRPC service", async () => {
-        const grpc = await declareCanary({
-            ...BASE_CONFIG,
-            protocol: "grpc",
-            ingress: JSON.stringify({ enabled: true, grpcServiceName: "inference.GRPCInferenceService" }),
-        });
-        expect(grpc.one(T.gatewayRoute).inputs.spec.grpcRoute.match).toEqual({ serviceName: "inference.GRPCInferenceService" });
-        expect(grpc.one(T.gateway).inputs.spec.listeners[0].portMapping.protocol).toBe("grpc");
-    });
-
     test("changing canaryWeight still touches only the weighted route", async () => {
-        const before = await declareCanary({ ...WITH_INGRESS, canaryWeight: "5" });
-        const after = await declareCanary({ ...WITH_INGRESS, canaryWeight: "50" });
-        expect(changedBetween(before, after)).toEqual(["aws:appmesh/route:Route::inference-appmesh-weighted"]);
+        const after = await deploy({ ...WITH_INGRESS, canaryWeight: "50" });
+        expect(changedBetween(g, after)).toEqual(["aws:appmesh/route:Route::inference-appmesh-weighted"]);
     });
 });
 
 describe("per-version metrics and canary alarms", () => {
     let g: Graph;
     beforeAll(async () => {
-        g = await declareCanary({ ...BASE_CONFIG, alarms: JSON.stringify({ errorRatePercent: 2, p99LatencySeconds: 45, minRequests: 20 }) });
+        g = await deploy({ ...BASE_CONFIG, alarms: JSON.stringify({ errorRatePercent: 2, p99LatencySeconds: 45, minRequests: 20 }) });
+    });
+
+    test("the ingress gateway is off unless asked for", () => {
+        for (const type of [T.gateway, T.gatewayRoute, T.lb]) expect(g.ofType(type)).toEqual([]);
     });
 
     test("each version's log group feeds request, 5xx and latency metrics for that version only", () => {

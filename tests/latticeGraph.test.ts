@@ -1,10 +1,10 @@
 /**
  * The VPC Lattice backend's graph, under the same engine-like mocks as App Mesh.
  */
-import { BASE_CONFIG, changedBetween, declareCanary, deploy, Graph, runProgram } from "./harness/program";
+import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
+import { BASE_CONFIG } from "./harness/stacks";
 import { Registered } from "./harness/mocks";
-import { loadConfig } from "../mesh/config";
-import { stackConfig } from "./harness/stacks";
+import { loadConfig } from "../mesh/config/schema";
 
 const T = {
     network: "aws:vpclattice/serviceNetwork:ServiceNetwork",
@@ -164,63 +164,49 @@ describe("the Lattice graph for the default config", () => {
     });
 });
 
-test("the lattice stack file loads and produces a complete Lattice graph", async () => {
-    const g = await deploy(stackConfig("lattice"));
-    expect(g.outputs).toMatchObject({ trafficBackend: "lattice", canaryWeight: 10 });
-    expect(g.ofType(T.targetGroup)).toHaveLength(2);
-    expect(g.one(T.listener).inputs).toMatchObject({ protocol: "HTTP", port: 8000 });
-});
-
-describe("Lattice weights and isolation", () => {
-    test.each([0, 1, 10, 50, 100])("canaryWeight %d sends the rest to stable", async (w) => {
-        const g = await declareCanary({ ...LATTICE, canaryWeight: String(w) });
-        expect(splitOf(g).map((t: any) => t.weight)).toEqual([100 - w, w]);
+describe("Lattice isolation", () => {
+    let base: Graph;
+    beforeAll(async () => {
+        base = await deploy(LATTICE);
     });
 
     test("a weight change touches only the listener", async () => {
-        const before = await declareCanary({ ...LATTICE, canaryWeight: "10" });
-        const after = await declareCanary({ ...LATTICE, canaryWeight: "25" });
-        expect(changedBetween(before, after)).toEqual([`${T.listener}::inference-lattice-listener`]);
+        const after = await deploy({ ...LATTICE, canaryWeight: "25" });
+        expect(changedBetween(base, after)).toEqual([`${T.listener}::inference-lattice-listener`]);
+        expect(splitOf(after).map((t: any) => t.weight)).toEqual([75, 25]);
     });
 
     test("a canary image change touches only the canary's task definition and service", async () => {
-        const before = await declareCanary(LATTICE);
-        const after = await declareCanary({ ...LATTICE, canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:2.0.0" }) });
-        expect(changedBetween(before, after)).toEqual([`${T.ecsService}::inference-canary`, `${T.taskDef}::inference-canary`]);
+        const after = await deploy({ ...LATTICE, canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:2.0.0" }) });
+        expect(changedBetween(base, after)).toEqual([`${T.ecsService}::inference-canary`, `${T.taskDef}::inference-canary`]);
     });
 });
 
 describe("Lattice protocols and options", () => {
-    test.each([
-        ["http2", "HTTP2", "HTTP2"],
-        ["grpc", "GRPC", "HTTP2"],
-    ])("%s uses an HTTPS listener and target groups of protocol version %s", async (protocol, version, healthVersion) => {
-        const g = await declareCanary({ ...LATTICE, protocol });
+    test("gRPC uses an HTTPS listener and target groups of protocol version GRPC, health-checked over HTTP/2", async () => {
+        const g = await deploy({ ...LATTICE, protocol: "grpc" });
         expect(g.one(T.listener).inputs).toMatchObject({ protocol: "HTTPS", port: 443 });
         for (const tg of g.ofType(T.targetGroup)) {
-            expect(tg.inputs.config.protocolVersion).toBe(version);
-            expect(tg.inputs.config.healthCheck.protocolVersion).toBe(healthVersion);
+            expect(tg.inputs.config.protocolVersion).toBe("GRPC");
+            expect(tg.inputs.config.healthCheck.protocolVersion).toBe("HTTP2");
         }
         expect(g.one(T.sg, "-lattice-clients").inputs.ingress[0]).toMatchObject({ fromPort: 443, toPort: 443 });
     });
 
-    test("AWS_IAM auth lets only the listed principals invoke the service", async () => {
+    test("AWS_IAM auth lets only the listed principals invoke the service; a custom domain name becomes the endpoint", async () => {
         const principal = "arn:aws:iam::123456789012:role/eval-runner";
-        const g = await declareCanary({ ...LATTICE, lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: [principal] }) });
+        const g = await deploy({
+            ...LATTICE,
+            lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: [principal], customDomainName: "llm.example.internal" }),
+        });
         const service = g.one(T.service);
-        expect(service.inputs.authType).toBe("AWS_IAM");
+        expect(service.inputs).toMatchObject({ authType: "AWS_IAM", customDomainName: "llm.example.internal" });
         const policy = g.one(T.authPolicy);
         expect(policy.inputs.resourceIdentifier).toBe(service.state.arn);
         expect(JSON.parse(policy.inputs.policy).Statement).toEqual([
             { Effect: "Allow", Principal: { AWS: [principal] }, Action: "vpc-lattice-svcs:Invoke", Resource: `${service.state.arn}/*` },
         ]);
-    });
-
-    test("a custom domain name becomes the endpoint", async () => {
-        const run = await runProgram({ ...LATTICE, lattice: JSON.stringify({ customDomainName: "llm.example.internal" }) });
-        expect(run.error).toBeUndefined();
-        expect(run.graph.one(T.service).inputs.customDomainName).toBe("llm.example.internal");
-        expect(run.graph.outputs.endpoint).toBe("llm.example.internal");
+        expect(g.outputs.endpoint).toBe("llm.example.internal");
     });
 });
 
@@ -231,23 +217,20 @@ describe("Lattice config refusals", () => {
         [{ outlierDetection: "{}" }, "outlierDetection"],
         [{ namespace: "ai.internal" }, "namespace"],
         [{ envoyImage: "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod" }, "envoyImage"],
-        [{ ingress: JSON.stringify({ enabled: true }) }, "ingress.enabled"],
-        [{ requestTimeoutSeconds: "900" }, "idleTimeoutSeconds"],
+        [{ ingress: JSON.stringify({ enabled: true }) }, "ingress"],
+        [{ appmesh: JSON.stringify({ maxRetries: 1 }) }, "appmesh"],
+        [{ requestTimeoutSeconds: "900" }, "requestTimeoutSeconds"],
+        [{ idleTimeoutSeconds: "900", requestTimeoutSeconds: "300" }, "idleTimeoutSeconds"],
         [{ lattice: JSON.stringify({ authType: "AWS_IAM" }) }, "lattice.allowedPrincipals"],
         [{ protocol: "grpc", lattice: JSON.stringify({ customDomainName: "llm.example.internal" }) }, "lattice.certificateArn"],
     ])("%j is refused at start, naming %s", (overrides, key) => {
         const raw: Record<string, string> = { ...LATTICE, ...overrides };
-        expect(() => loadConfig((k) => raw[k])).toThrow(`- ${key}: got`);
+        expect(() => loadConfig(raw)).toThrow(`- ${key}: got`);
     });
 
     test("the program stops before declaring anything", async () => {
         const run = await runProgram({ ...LATTICE, maxRetries: "1" });
         expect(run.error).toBeInstanceOf(Error);
         expect(run.graph.resources).toEqual([]);
-    });
-
-    test("lattice settings are refused in App Mesh mode", async () => {
-        const run = await runProgram({ ...BASE_CONFIG, lattice: JSON.stringify({ authType: "NONE" }) });
-        expect(run.error?.message).toContain('- lattice: got "(set)"; expected no lattice settings unless trafficBackend is "lattice"');
     });
 });

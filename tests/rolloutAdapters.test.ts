@@ -8,7 +8,9 @@ import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import { CloudWatchMetrics, metricQueries, periodFor } from "../rollout/cloudwatch";
 import { configPaths, PulumiStack, AutomationStack } from "../rollout/pulumiStack";
 import { VirtualClock } from "../rollout/simulate";
-import { BASE_CONFIG, deploy } from "./harness/program";
+import { deploy } from "./harness/program";
+import { BASE_CONFIG } from "./harness/stacks";
+import { PROJECT } from "../mesh/contract";
 
 const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 5) };
 
@@ -98,10 +100,16 @@ describe("CloudWatchMetrics", () => {
 });
 
 describe("PulumiStack", () => {
-    const P = "ai-inference-canary";
+    const P = PROJECT;
+    /** The outputs a real run of the program exports, as `pulumi stack output --json` would give them. */
+    let outputs: Record<string, unknown>;
+    beforeAll(async () => {
+        outputs = (await deploy(BASE_CONFIG)).outputs;
+    });
     function fakeStack(config: Record<string, string>) {
         const calls: string[] = [];
         const stack: AutomationStack = {
+            name: "test",
             getAllConfig: async () => Object.fromEntries(Object.entries(config).map(([k, value]) => [k, { value, secret: false }])),
             setConfig: async (key, value, path) => {
                 calls.push(`set ${key}=${value.value}${path ? " (path)" : ""}`);
@@ -114,7 +122,7 @@ describe("PulumiStack", () => {
                 calls.push("up");
                 return {} as any;
             }) as AutomationStack["up"],
-            outputs: async () => ({ clusterName: { value: "c", secret: false }, stableServiceName: { value: "s", secret: false } }),
+            outputs: async () => Object.fromEntries(Object.entries(outputs).map(([k, value]) => [k, { value, secret: false }])),
         };
         return { stack, calls };
     }

@@ -1,6 +1,7 @@
 import { checkSteps, CliError, main, parseArgs } from "../rollout/cli";
-import { loadSchedule, DEFAULT_STEPS } from "../rollout/schedule";
-import { ConfigError } from "../mesh/configReader";
+import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../rollout/schedule";
+import { ConfigError, parseOrThrow } from "../mesh/config/errors";
+import { loadConfig } from "../mesh/config/schema";
 import { renderJson, renderMarkdown } from "../rollout/report";
 import { SCENARIOS, simulate } from "../rollout/simulate";
 import { STACKS, stackConfig } from "./harness/stacks";
@@ -42,7 +43,7 @@ describe("parseArgs", () => {
     });
 
     test("step numbers must exist in the schedule", () => {
-        const schedule = loadSchedule(() => undefined);
+        const schedule = DEFAULT_SCHEDULE;
         expect(() => checkSteps({ toStep: 6 }, schedule)).toThrow("--to-step 6: the schedule has 5 steps (5, 10, 25, 50, 100)");
         expect(() => checkSteps({ fromStep: 5 }, schedule)).not.toThrow();
     });
@@ -69,9 +70,9 @@ describe("main", () => {
     });
 });
 
-describe("loadSchedule", () => {
+describe("the rollout schedule", () => {
     test("defaults", () => {
-        expect(loadSchedule(() => undefined)).toEqual({
+        expect(DEFAULT_SCHEDULE).toEqual({
             steps: DEFAULT_STEPS,
             bakeSeconds: 600,
             sampleSeconds: 60,
@@ -95,7 +96,7 @@ describe("loadSchedule", () => {
         [{ minRequests: 0 }, "rollout.minRequests"],
     ])("refuses %j, naming %s", (rollout, key) => {
         try {
-            loadSchedule((k) => (k === "rollout" ? JSON.stringify(rollout) : undefined));
+            parseOrThrow(rolloutSection, JSON.stringify(rollout), "rollout.");
             throw new Error("accepted");
         } catch (e) {
             expect(e).toBeInstanceOf(ConfigError);
@@ -104,12 +105,11 @@ describe("loadSchedule", () => {
     });
 
     test.each(STACKS)("the %s stack's schedule loads", (stack) => {
-        const config = stackConfig(stack);
-        expect(loadSchedule((k) => config[k]).steps.at(-1)).toBe(100);
+        expect(loadConfig(stackConfig(stack)).rollout.steps.at(-1)).toBe(100);
     });
 
     test("reads steps given as numbers or numeric strings", () => {
-        expect(loadSchedule((k) => (k === "rollout" ? { steps: ["1", 20, 100] } : undefined)).steps).toEqual([1, 20, 100]);
+        expect(parseOrThrow(rolloutSection, { steps: ["1", 20, 100] }).steps).toEqual([1, 20, 100]);
     });
 });
 

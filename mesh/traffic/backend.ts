@@ -1,28 +1,17 @@
 /**
- * The seam between the canary and the traffic layer that renders it. Each backend is
- * one file that declares its resources from the `CanaryModel` and hands back, per
- * version, the one thing the compute needs to join it; compute reads nothing else.
+ * The seam between the canary and the traffic layer that renders it, small on purpose
+ * (as Flagger's router interface is). A backend declares its own resources from the
+ * `CanaryModel`, and tells each version's compute how to join it; the component and
+ * the compute never ask which backend they talk to.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { TrafficBackendKind, Version } from "../config";
-import { VersionMetrics } from "../observability";
-
-/** An App Mesh version joins the mesh through an Envoy sidecar that reads its virtual node. */
-export interface AppMeshAttachment {
-    kind: "appmesh";
-    /** ARN of the version's own virtual node, for the sidecar's APPMESH_RESOURCE_ARN. */
-    virtualNodeArn: pulumi.Output<string>;
-    /** Cloud Map service the version's tasks register in, which the node discovers. */
-    discoveryServiceArn: pulumi.Output<string>;
-}
-
-/** A Lattice version joins by ECS registering its tasks in the version's target group. */
-export interface LatticeAttachment {
-    kind: "lattice";
-    targetGroupArn: pulumi.Output<string>;
-}
-
-export type VersionAttachment = AppMeshAttachment | LatticeAttachment;
+import type * as aws from "@pulumi/aws";
+import { Version } from "../config/schema";
+import { CanaryModel } from "../canary/model";
+import { Network } from "../canary/network";
+import { AppMeshOutputs, Declared, LatticeOutputs, StackOutputs, VersionMetrics } from "../contract";
+import { ContainerDefinition, LogTarget } from "../compute/containers";
+import { TaskJoin } from "../compute/service";
 
 /** Who may open connections to the model tasks' port. */
 export interface TaskIngressSource {
@@ -31,20 +20,49 @@ export interface TaskIngressSource {
     prefixListIds?: pulumi.Input<string>[];
 }
 
+/** What a version's task and service need to join the traffic layer, beyond what every task has. */
+export interface VersionJoin extends TaskJoin {
+    /** Name of the model server's port mapping, for a traffic layer that finds the port by name. */
+    modelPortName?: string;
+    /** Containers the model server starts after, and in what state. */
+    modelDependsOn?: { containerName: string; condition: string }[];
+    /** Containers that run beside the model server (e.g. a proxy), given where they log. */
+    sidecars?(logs: LogTarget): ContainerDefinition[];
+}
+
+/** What a backend is given to declare its resources. */
+export interface TrafficArgs {
+    model: CanaryModel;
+    network: Network;
+    /** The ECS cluster the model services run in (a backend may run its own services there). */
+    clusterArn: pulumi.Input<string>;
+    accountId: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+    /** CloudWatch namespace for metrics the stack publishes itself. */
+    metricNamespace: string;
+}
+
+/** The stack outputs only a backend knows, its kind among them. */
+type OwnOutputs<T> = Omit<T, Exclude<keyof StackOutputs, "trafficBackend">>;
+export type BackendOutputs = Declared<OwnOutputs<AppMeshOutputs>> | Declared<OwnOutputs<LatticeOutputs>>;
+
 export interface TrafficBackend {
-    readonly kind: TrafficBackendKind;
     /** The name clients call. */
     readonly endpoint: pulumi.Output<string>;
-    readonly attachments: Record<Version, VersionAttachment>;
-    /** Stack outputs only this backend has (names of its own resources). */
-    readonly outputs: Record<string, pulumi.Output<unknown>>;
-    /**
-     * Where each version's request, 5xx and latency metrics live, declaring whatever
-     * produces them. `logGroupNames` are the versions' task log groups.
-     */
-    versionMetrics(
-        name: string,
-        logGroupNames: Record<Version, pulumi.Input<string>>,
-        opts: pulumi.ComponentResourceOptions,
-    ): Record<Version, VersionMetrics>;
+    /** How one version's tasks join this traffic layer. */
+    join(version: Version): VersionJoin;
+    /** Where each version's request, 5xx and latency metrics live, declaring whatever produces them. */
+    versionMetrics(name: string, logGroupNames: Record<Version, pulumi.Input<string>>, opts: pulumi.ComponentResourceOptions): Record<Version, Declared<VersionMetrics>>;
+    readonly outputs: BackendOutputs;
 }
+
+/** A backend before it is declared: what it needs of the network, and how to declare it. */
+export interface TrafficBackendKind {
+    /** Who may reach the model tasks: decided before the network, whose security group admits it. */
+    taskIngress(region: pulumi.Input<string>, opts: pulumi.InvokeOutputOptions): TaskIngressSource;
+    /** Declares the backend's resources as `name`-prefixed children of `opts.parent`. */
+    declare(name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions): TrafficBackend;
+}
+
+/** ECS service settings that attach a service's tasks to something, as `TaskJoin.service` returns them. */
+export type ServiceAttachment = Pick<aws.ecs.ServiceArgs, "serviceRegistries" | "vpcLatticeConfigurations" | "loadBalancers" | "healthCheckGracePeriodSeconds">;

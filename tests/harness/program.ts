@@ -1,21 +1,45 @@
 /**
  * Runs the real program (`index.ts`) under the engine-like mocks with a given stack
  * config, and returns every registered resource once all registrations have settled.
+ * The program is the function `index.ts` exports, which Pulumi calls; the harness calls
+ * it the same way, so each run costs only its registrations, not a reload of the SDK.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { EngineLikeMocks, Registered } from "./mocks";
-import { loadConfig } from "../../mesh/config";
-import { InferenceCanary } from "../../mesh/canary";
+import { Declared, PROJECT, StackOutputs } from "../../mesh/contract";
+import program = require("../../index");
 
-// The engine waits for this queue before it ends a run; the SDK marks it internal, so it
-// has no typings, but nothing else tells a test that every registration has landed.
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+export const STACK = "test";
 
-export const PROJECT = "ai-inference-canary";
+/**
+ * The mock monitor's URNs carry only the parent's own type; the engine's carry the whole
+ * chain of parent types (`a:A$b:B$aws:x:Y::name`), which is what `pulumi up` compares.
+ * This monitor records the engine's URN of every registration beside the mock's.
+ */
+class EngineUrnMonitor extends MockMonitor {
+    /** Mock URN to the engine's qualified type (the parent chain and the type). */
+    private readonly qualified = new Map<string, string>();
+    readonly urns: { urn: string; type: string; name: string }[] = [];
+
+    override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
+        const parent = this.qualified.get(req.getParent());
+        const type = parent ? `${parent}$${req.getType()}` : req.getType();
+        return super.registerResource(req, (err, response) => {
+            if (response) {
+                this.qualified.set(response.getUrn(), type);
+                this.urns.push({ urn: `urn:pulumi:${STACK}::${PROJECT}::${type}::${req.getName()}`, type: req.getType(), name: req.getName() });
+            }
+            callback(err, response);
+        });
+    }
+}
 
 export interface Graph {
     resources: Registered[];
-    /** The program's stack outputs, resolved. */
+    /** The engine's URN of every resource and component, sorted. */
+    urns: string[];
+    /** The program's stack outputs, resolved (empty in a preview, where they are unknown). */
     outputs: Record<string, unknown>;
     /** Data-source calls the program made. */
     calls: { token: string; inputs: Record<string, any> }[];
@@ -42,19 +66,51 @@ export function changedBetween(before: Graph, after: Graph): string[] {
         .sort();
 }
 
-/** Minimal valid config: everything else takes its default. */
-export const BASE_CONFIG: Record<string, string> = {
-    canaryWeight: "10",
-    stable: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.4.0" }),
-    canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.5.0" }),
-};
+/** Resolves every output inside `declared`; undefined when any is unknown (a preview). */
+function resolve<T>(declared: T): Promise<pulumi.Unwrap<T> | undefined> {
+    const output = pulumi.output(declared);
+    return new Promise((done) => {
+        // `apply` never runs on an unknown value, so unknowns are found first.
+        (output as unknown as { isKnown: Promise<boolean> }).isKnown.then((known) => (known ? output.apply(done) : done(undefined)));
+    });
+}
 
-function graphOf(mocks: EngineLikeMocks, outputs: Record<string, unknown>): Graph {
+export interface ProgramRun {
+    graph: Graph;
+    /** What the program threw at start, if anything. */
+    error?: Error;
+}
+
+export interface RunOptions {
+    /** Run as `pulumi preview` of a new stack: ids, ARNs and computed outputs are unknown. */
+    preview?: boolean;
+    /** What to run in place of `index.ts`, e.g. the component with a test-only backend. */
+    program?: () => Declared<StackOutputs>;
+}
+
+/** Runs `index.ts` with `config` (keys without the project prefix, values as `pulumi config set` stores them). */
+export async function runProgram(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
+    const mocks = new EngineLikeMocks(options.preview);
+    await pulumi.runtime.setMocks(mocks, PROJECT, STACK, options.preview);
+    const monitor = new EngineUrnMonitor(mocks);
+    pulumi.runtime.setMockOptions(monitor, PROJECT, STACK, options.preview);
+    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])));
+    let declared: Declared<StackOutputs> | undefined;
+    let error: Error | undefined;
+    try {
+        declared = (options.program ?? program)();
+    } catch (e) {
+        error = e as Error;
+    }
+    const outputs = declared ? ((await resolve(declared)) ?? {}) : {};
+    // Waits for every outstanding registration, then lets go of the monitor.
+    await pulumi.runtime.disconnect();
     const resources = mocks.registered;
     const ofType = (type: string) => resources.filter((r) => r.type === type);
-    return {
+    const graph: Graph = {
         resources,
-        outputs,
+        urns: monitor.urns.map((u) => u.urn).sort(),
+        outputs: outputs as Record<string, unknown>,
         calls: mocks.calls,
         ofType,
         one(type, nameEndsWith = "") {
@@ -65,63 +121,12 @@ function graphOf(mocks: EngineLikeMocks, outputs: Record<string, unknown>): Grap
             return found[0];
         },
     };
-}
-
-/** An output's value, or undefined when it is unknown (a preview), since `apply` never runs then. */
-async function resolve<T>(value: pulumi.Output<T> | T): Promise<T | undefined> {
-    if (!pulumi.Output.isInstance(value)) return value as T;
-    const output = value as pulumi.Output<T> & { isKnown: Promise<boolean> };
-    if (!(await output.isKnown)) return undefined;
-    return new Promise((done) => output.apply(done));
-}
-
-export interface ProgramRun {
-    graph: Graph;
-    /** What the program threw at start, if anything. */
-    error?: Error;
-}
-
-/** Runs `index.ts` with `config` (keys without the project prefix, values as `pulumi config set` stores them). */
-export async function runProgram(config: Record<string, string>, options: { preview?: boolean } = {}): Promise<ProgramRun> {
-    const mocks = new EngineLikeMocks(options.preview);
-    await pulumi.runtime.setMocks(mocks, PROJECT, "test", options.preview);
-    // Each run reloads the program's modules, and each load of the SDK adds process listeners.
-    process.setMaxListeners(0);
-    pulumi.runtime.setAllConfig(
-        Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])),
-    );
-    let exported: Record<string, unknown> = {};
-    let error: Error | undefined;
-    jest.isolateModules(() => {
-        try {
-            exported = require("../../index");
-        } catch (e) {
-            error = e as Error;
-        }
-    });
-    await waitForRPCs();
-    const outputs: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(exported)) outputs[key] = await resolve(value as pulumi.Output<unknown>);
-    await waitForRPCs();
-    return { graph: graphOf(mocks, outputs), error };
+    return { graph, error };
 }
 
 /** Runs the program and fails the test with the program's own message if it threw. */
-export async function deploy(config: Record<string, string>): Promise<Graph> {
-    const run = await runProgram(config);
+export async function deploy(config: Record<string, string>, options: RunOptions = {}): Promise<Graph> {
+    const run = await runProgram(config, options);
     if (run.error) throw run.error;
     return run.graph;
-}
-
-/**
- * Declares the same `InferenceCanary` that `index.ts` declares, from the same config
- * loader, without reloading the program's modules: the fast path for the many graph
- * tests that do not look at stack outputs.
- */
-export async function declareCanary(config: Record<string, string>): Promise<Graph> {
-    const mocks = new EngineLikeMocks();
-    await pulumi.runtime.setMocks(mocks, PROJECT, "test", false);
-    new InferenceCanary("inference", { config: loadConfig((key) => config[key]) });
-    await waitForRPCs();
-    return graphOf(mocks, {});
 }

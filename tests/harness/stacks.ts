@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { PROJECT } from "./program";
+import { PROJECT } from "../../mesh/contract";
 
 /** Every committed stack file. */
 export const STACKS = ["dev", "prod", "lattice"] as const;
@@ -23,3 +23,10 @@ export function stackConfig(stack: string): Record<string, string> {
     }
     return out;
 }
+
+/** Minimal valid config: everything else takes its default. */
+export const BASE_CONFIG: Record<string, string> = {
+    canaryWeight: "10",
+    stable: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.4.0" }),
+    canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.5.0" }),
+};

@@ -6,8 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
-import { NetworkConfig } from "./config";
-import { TaskIngressSource } from "./traffic/backend";
+import { NetworkConfig } from "../config/schema";
+import { TaskIngressSource } from "../traffic/backend";
 
 export interface NetworkArgs {
     config: NetworkConfig;
@@ -42,7 +42,7 @@ export class Network extends pulumi.ComponentResource {
                     numberOfAvailabilityZones: config.availabilityZones,
                     enableDnsHostnames: true,
                     enableDnsSupport: true,
-                    // Tasks pull images and reach the App Mesh control plane through NAT; one per AZ
+                    // Tasks pull images and reach AWS APIs (and App Mesh's control plane) through NAT; one per AZ
                     // keeps an AZ outage from cutting the other AZ off.
                     natGateways: { strategy: "OnePerAz" },
                 },
@@ -57,11 +57,13 @@ export class Network extends pulumi.ComponentResource {
             `${name}-tasks`,
             {
                 vpcId: this.vpcId,
+                // The group's description is immutable (changing it replaces the group and every
+                // task using it), so it keeps its first wording; the rules say who is admitted.
                 description: "Model server tasks: the app port from inside the VPC only",
                 ingress: [{ ...args.appIngress, protocol: "tcp", fromPort: args.appPort, toPort: args.appPort }],
                 egress: [
                     {
-                        description: "image pulls, App Mesh control plane, CloudWatch",
+                        description: "image pulls, CloudWatch and the traffic layer's control plane",
                         protocol: "-1",
                         fromPort: 0,
                         toPort: 0,

@@ -6,14 +6,15 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Version, VERSIONS } from "./config";
-import { CanaryModel } from "./model";
+import { AppMeshCanaryConfig, Version, VERSIONS } from "../../config/schema";
+import { CanaryModel } from "../../canary/model";
+import { discoveryName } from "./config";
 
 /** Address the virtual service's name resolves to: never dialled, because Envoy intercepts it. */
-export const VIRTUAL_SERVICE_PLACEHOLDER_IP = "10.10.10.10";
+const VIRTUAL_SERVICE_PLACEHOLDER_IP = "10.10.10.10";
 
 export interface ServiceDiscoveryArgs {
-    model: CanaryModel;
+    model: CanaryModel<AppMeshCanaryConfig>;
     /** VPC the namespace's private hosted zone serves, when the namespace is created. */
     vpcId: pulumi.Input<string>;
 }
@@ -27,15 +28,15 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
 
     constructor(name: string, args: ServiceDiscoveryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:discovery:ServiceDiscovery", name, {}, opts);
-        const { model } = args;
+        const { config } = args.model;
 
-        const namespace = model.config.createNamespace
+        const namespace = config.appmesh.createNamespace
             ? new aws.servicediscovery.PrivateDnsNamespace(
                   `${name}-namespace`,
-                  { name: model.config.namespace, vpc: args.vpcId, description: "AI inference canary" },
+                  { name: config.appmesh.namespace, vpc: args.vpcId, description: "AI inference canary" },
                   { parent: this },
               )
-            : aws.servicediscovery.getDnsNamespaceOutput({ name: model.config.namespace, type: "DNS_PRIVATE" }, { parent: this });
+            : aws.servicediscovery.getDnsNamespaceOutput({ name: config.appmesh.namespace, type: "DNS_PRIVATE" }, { parent: this });
         this.namespaceName = namespace.name;
         this.namespaceId = namespace.id;
 
@@ -58,13 +59,13 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
 
         this.services = {} as Record<Version, aws.servicediscovery.Service>;
         for (const version of VERSIONS) {
-            this.services[version] = cloudMapService(`${name}-${version}`, model.config.versions[version].discoveryName);
+            this.services[version] = cloudMapService(`${name}-${version}`, discoveryName(config, version));
         }
 
         // A caller's app resolves the virtual service's name before its Envoy intercepts the
         // connection, so the name needs an A record. Envoy routes by name, not by this
         // address, so any non-loopback address works; AWS's App Mesh guide does the same.
-        const frontDoor = cloudMapService(`${name}-service`, model.config.serviceName);
+        const frontDoor = cloudMapService(`${name}-service`, config.serviceName);
         new aws.servicediscovery.Instance(
             `${name}-service-address`,
             {

@@ -6,26 +6,23 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Version, VERSIONS } from "../config";
-import { CanaryModel } from "../model";
-import { Network } from "../network";
-import { VersionMetrics } from "../observability";
-import { LatticeAttachment, TaskIngressSource, TrafficBackend } from "./backend";
-import { authPolicy, latticeIdleTimeout, listenerProtocol, pinRule, targetGroupConfig, weightedDefaultAction } from "./latticeSpecs";
+import { LatticeCanaryConfig, Version, VERSIONS } from "../../config/schema";
+import { CanaryModel } from "../../canary/model";
+import { Network } from "../../canary/network";
+import { Declared, VersionMetrics } from "../../contract";
+import { serviceTrustPolicy } from "../../compute/iam";
+import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind, VersionJoin } from "../backend";
+import { authPolicy, latticeIdleTimeout, latticeRegistrationPolicy, listenerProtocol, pinRule, targetGroupConfig, weightedDefaultAction } from "./specs";
 
-export interface LatticeTrafficArgs {
-    model: CanaryModel;
+interface LatticeTrafficArgs {
+    model: CanaryModel<LatticeCanaryConfig>;
     network: Network;
 }
 
-/** Lattice reaches targets from its managed prefix list, so the tasks admit that list and nothing else. */
-export function latticeTaskIngress(region: pulumi.Input<string>, opts: pulumi.InvokeOutputOptions): TaskIngressSource {
-    const prefixList = aws.ec2.getManagedPrefixListOutput({ name: pulumi.interpolate`com.amazonaws.${region}.vpc-lattice` }, opts);
-    return { description: "inference requests from VPC Lattice", prefixListIds: [prefixList.id] };
-}
+/** Name of the model server's port mapping, by which ECS registers it in a Lattice target group. */
+const MODEL_PORT_NAME = "model";
 
 export class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend {
-    readonly kind = "lattice";
     readonly serviceNetwork: aws.vpclattice.ServiceNetwork;
     readonly service: aws.vpclattice.Service;
     readonly targetGroups: Record<Version, aws.vpclattice.TargetGroup>;
@@ -33,14 +30,13 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
     readonly listener: aws.vpclattice.Listener;
     readonly pinRule: aws.vpclattice.ListenerRule;
     readonly endpoint: pulumi.Output<string>;
-    readonly attachments: Record<Version, LatticeAttachment>;
-    readonly outputs: Record<string, pulumi.Output<unknown>>;
+    readonly outputs: BackendOutputs;
 
     constructor(name: string, args: LatticeTrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:traffic:LatticeTraffic", name, {}, opts);
         const { model, network } = args;
         const { config } = model;
-        const lattice = config.lattice!;
+        const { lattice } = config;
         const parent = { parent: this };
 
         this.serviceNetwork = new aws.vpclattice.ServiceNetwork(`${name}-network`, { authType: "NONE" }, parent);
@@ -119,11 +115,8 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
             ? pulumi.output(lattice.customDomainName)
             : this.service.dnsEntries.apply((entries) => entries[0]?.domainName ?? "");
 
-        this.attachments = {} as Record<Version, LatticeAttachment>;
-        for (const version of VERSIONS) {
-            this.attachments[version] = { kind: "lattice", targetGroupArn: this.targetGroups[version].arn };
-        }
         this.outputs = {
+            trafficBackend: "lattice",
             serviceNetworkId: this.serviceNetwork.id,
             latticeServiceArn: this.service.arn,
             listenerArn: this.listener.arn,
@@ -134,9 +127,26 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
         this.registerOutputs({ endpoint: this.endpoint });
     }
 
+    /**
+     * ECS registers the version's tasks in its own target group, by the model's port name,
+     * through an infrastructure role that may register in that target group only. The
+     * task itself needs no role.
+     */
+    join(version: Version): VersionJoin {
+        const targetGroupArn = this.targetGroups[version].arn;
+        return {
+            modelPortName: MODEL_PORT_NAME,
+            service: ({ name, opts, accountId, tags }) => {
+                const role = new aws.iam.Role(`${name}-lattice`, { assumeRolePolicy: serviceTrustPolicy("ecs.amazonaws.com", accountId), tags }, opts);
+                new aws.iam.RolePolicy(`${name}-lattice`, { role: role.id, policy: latticeRegistrationPolicy(targetGroupArn) }, opts);
+                return { vpcLatticeConfigurations: [{ roleArn: role.arn, targetGroupArn, portName: MODEL_PORT_NAME }] };
+            },
+        };
+    }
+
     /** Lattice publishes per-target-group metrics itself, so nothing is declared. */
-    versionMetrics(): Record<Version, VersionMetrics> {
-        const metrics = {} as Record<Version, VersionMetrics>;
+    versionMetrics(): Record<Version, Declared<VersionMetrics>> {
+        const metrics = {} as Record<Version, Declared<VersionMetrics>>;
         for (const version of VERSIONS) {
             const dimensions = { TargetGroup: this.targetGroups[version].id };
             const metric = (metricName: string) => ({ namespace: "AWS/VpcLattice", metricName, dimensions });
@@ -148,4 +158,17 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
         }
         return metrics;
     }
+}
+
+/** VPC Lattice: everything it needs is inside `LatticeTraffic`. */
+export function latticeBackend(config: LatticeCanaryConfig): TrafficBackendKind {
+    return {
+        // Lattice reaches targets from its managed prefix list, so the tasks admit that list and nothing else.
+        taskIngress(region, opts) {
+            const prefixList = aws.ec2.getManagedPrefixListOutput({ name: pulumi.interpolate`com.amazonaws.${region}.vpc-lattice` }, opts);
+            return { description: "inference requests from VPC Lattice", prefixListIds: [prefixList.id] };
+        },
+        declare: (name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions) =>
+            new LatticeTraffic(`${name}-lattice`, { model: { ...args.model, config }, network: args.network }, opts),
+    };
 }

@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Version, VERSIONS } from "../config";
-import { VersionMetrics } from "../observability";
+import { Version, VERSIONS } from "../../config/schema";
+import { Declared, VersionMetrics } from "../../contract";
 
 export interface AccessLogMetricsArgs {
     /** CloudWatch namespace of the metrics, unique to this stack's service. */
@@ -34,13 +34,13 @@ const accessLogPattern = (version: Version, condition?: string) =>
     condition ? `{ ($.version = "${version}") && (${condition}) }` : `{ $.version = "${version}" }`;
 
 export class AccessLogMetrics extends pulumi.ComponentResource {
-    readonly metrics: Record<Version, VersionMetrics>;
+    readonly metrics: Record<Version, Declared<VersionMetrics>>;
 
     constructor(name: string, args: AccessLogMetricsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:traffic:AccessLogMetrics", name, {}, opts);
-        this.metrics = {} as Record<Version, VersionMetrics>;
+        this.metrics = {} as Record<Version, Declared<VersionMetrics>>;
         for (const version of VERSIONS) {
-            const refs = {} as VersionMetrics;
+            const refs = {} as Declared<VersionMetrics>;
             for (const [key, m] of Object.entries(ACCESS_LOG_METRICS) as [keyof VersionMetrics, (typeof ACCESS_LOG_METRICS)[keyof VersionMetrics]][]) {
                 new aws.cloudwatch.LogMetricFilter(
                     `${name}-${version}-${m.metricName.toLowerCase()}`,

@@ -5,8 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
-import { CanaryConfig, LATTICE_MAX_IDLE_SECONDS, Version } from "../config";
-import { CanaryModel } from "../model";
+import { CanaryConfig, Version } from "../../config/schema";
+import { CanaryModel } from "../../canary/model";
+import { policyDocument } from "../../compute/iam";
+import { LATTICE_MAX_IDLE_SECONDS } from "./config";
 
 type Input<T> = pulumi.Input<T>;
 
@@ -94,4 +96,20 @@ export function authPolicy(principals: string[], serviceArn: Input<string>): pul
             },
         ],
     });
+}
+
+/**
+ * What ECS needs to keep one version's tasks registered in its own target group. The
+ * EC2 Describe actions have no resource type in IAM, so they name `*`; AWS's managed
+ * policy for this names every target group, this names one.
+ */
+export function latticeRegistrationPolicy(targetGroupArn: Input<string>): pulumi.Output<string> {
+    return policyDocument([
+        {
+            Effect: "Allow",
+            Action: ["vpc-lattice:RegisterTargets", "vpc-lattice:DeregisterTargets", "vpc-lattice:GetTargetGroup", "vpc-lattice:ListTargets"],
+            Resource: targetGroupArn,
+        },
+        { Effect: "Allow", Action: ["ec2:DescribeSubnets", "ec2:DescribeVpcs", "ec2:DescribeInstances"], Resource: "*" },
+    ]);
 }

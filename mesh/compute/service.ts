@@ -1,11 +1,31 @@
 /**
- * One ECS Fargate service with its own log group, task role and execution role. The
- * model services and the ingress gateway are both built from it, so every task gets
- * the same least-privilege roles and bounded log retention.
+ * One ECS Fargate service with its own log group, execution role and (when it needs
+ * one) task role. The model services and the App Mesh ingress gateway are both built
+ * from it, so every task gets the same least-privilege roles and bounded log retention.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { ecsInfrastructureTrustPolicy, ecsTasksTrustPolicy, executionPolicy, latticeRegistrationPolicy } from "./iam";
+import { executionPolicy, serviceTrustPolicy } from "./iam";
+import { LogTarget } from "./containers";
+import type { ServiceAttachment } from "../traffic/backend";
+
+/** Where a service's own resources are declared: a backend declares what its join needs here. */
+export interface ServiceScope {
+    /** Prefix for resource names, unique to the service. */
+    name: string;
+    opts: pulumi.CustomResourceOptions;
+    accountId: pulumi.Input<string>;
+    tags: Record<string, string>;
+}
+
+/** How a service's tasks join something outside them (a traffic layer, a load balancer). */
+export interface TaskJoin {
+    proxyConfiguration?: aws.types.input.ecs.TaskDefinitionProxyConfiguration;
+    /** What the tasks' own code (or sidecar) may call, as a policy document; no task role without one. */
+    taskPolicy?: pulumi.Input<string>;
+    /** ECS service settings that attach the tasks, declaring whatever they need (e.g. an IAM role) in `scope`. */
+    service?(scope: ServiceScope): ServiceAttachment;
+}
 
 export interface FargateServiceArgs {
     /** Task definition family; account-wide, so it should carry the stack name. */
@@ -14,26 +34,17 @@ export interface FargateServiceArgs {
     cpu: number;
     memory: number;
     desiredCount: number;
-    /** Container definitions (JSON), given the name of the service's own log group. */
-    containers: (logGroupName: pulumi.Output<string>) => pulumi.Input<string>;
-    /** Images the tasks pull; a private ECR image's repository is the only one the execution role may read. */
+    /** Container definitions (JSON), given where the service's containers log. */
+    containers: (logs: LogTarget) => pulumi.Input<string>;
+    /** The image the tasks pull; a private ECR image's repository is the only one the execution role may read. */
     image: string;
-    /** What the tasks' own code (or sidecar) may call, as a policy document; no task role without one. */
-    taskPolicy?: pulumi.Input<string>;
-    proxyConfiguration?: aws.types.input.ecs.TaskDefinitionProxyConfiguration;
-    /** Cloud Map service the tasks register in. */
-    registryArn?: pulumi.Input<string>;
-    /** VPC Lattice target group ECS registers the tasks in, by the name of the container port that serves it. */
-    vpcLattice?: { targetGroupArn: pulumi.Input<string>; portName: string };
-    /** Target group the tasks register in, with the container and port that serve it. */
-    loadBalancer?: { targetGroupArn: pulumi.Input<string>; containerName: string; containerPort: number };
+    join: TaskJoin;
     clusterArn: pulumi.Input<string>;
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     accountId: pulumi.Input<string>;
+    region: pulumi.Input<string>;
     logRetentionDays: number;
-    /** Seconds a new task may fail load balancer health checks while it starts. */
-    healthCheckGracePeriodSeconds?: number;
     tags: Record<string, string>;
 }
 
@@ -47,14 +58,14 @@ export class FargateService extends pulumi.ComponentResource {
     constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:compute:FargateService", name, {}, opts);
         const parent = { parent: this };
-        const tags = args.tags;
+        const { tags, join } = args;
 
         this.logGroup = new aws.cloudwatch.LogGroup(name, { retentionInDays: args.logRetentionDays, tags }, parent);
 
-        const assumeRolePolicy = ecsTasksTrustPolicy(args.accountId);
-        if (args.taskPolicy) {
+        const assumeRolePolicy = serviceTrustPolicy("ecs-tasks.amazonaws.com", args.accountId);
+        if (join.taskPolicy) {
             this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, parent);
-            new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: args.taskPolicy }, parent);
+            new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: join.taskPolicy }, parent);
         }
         this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
         new aws.iam.RolePolicy(
@@ -74,27 +85,12 @@ export class FargateService extends pulumi.ComponentResource {
                 runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
                 executionRoleArn: this.executionRole.arn,
                 taskRoleArn: this.taskRole?.arn,
-                containerDefinitions: args.containers(this.logGroup.name),
-                proxyConfiguration: args.proxyConfiguration,
+                containerDefinitions: args.containers({ logGroupName: this.logGroup.name, region: args.region }),
+                proxyConfiguration: join.proxyConfiguration,
                 tags,
             },
             parent,
         );
-
-        let vpcLatticeConfigurations: aws.types.input.ecs.ServiceVpcLatticeConfiguration[] | undefined;
-        if (args.vpcLattice) {
-            const infrastructureRole = new aws.iam.Role(
-                `${name}-lattice`,
-                { assumeRolePolicy: ecsInfrastructureTrustPolicy(args.accountId), tags },
-                parent,
-            );
-            new aws.iam.RolePolicy(
-                `${name}-lattice`,
-                { role: infrastructureRole.id, policy: latticeRegistrationPolicy(args.vpcLattice.targetGroupArn) },
-                parent,
-            );
-            vpcLatticeConfigurations = [{ roleArn: infrastructureRole.arn, ...args.vpcLattice }];
-        }
 
         this.service = new aws.ecs.Service(
             name,
@@ -104,10 +100,7 @@ export class FargateService extends pulumi.ComponentResource {
                 desiredCount: args.desiredCount,
                 launchType: "FARGATE",
                 networkConfiguration: { subnets: args.subnetIds, securityGroups: args.securityGroupIds, assignPublicIp: false },
-                serviceRegistries: args.registryArn ? { registryArn: args.registryArn } : undefined,
-                loadBalancers: args.loadBalancer ? [args.loadBalancer] : undefined,
-                vpcLatticeConfigurations,
-                healthCheckGracePeriodSeconds: args.healthCheckGracePeriodSeconds,
+                ...join.service?.({ name, opts: parent, accountId: args.accountId, tags }),
                 // Keep serving on the old tasks until new ones pass their health checks.
                 deploymentMinimumHealthyPercent: 100,
                 deploymentMaximumPercent: 200,

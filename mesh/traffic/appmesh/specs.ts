@@ -5,8 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
-import { Protocol, Version } from "../config";
-import { CanaryModel } from "../model";
+import { AppMeshCanaryConfig, Protocol, Version } from "../../config/schema";
+import { CanaryModel as AnyCanaryModel } from "../../canary/model";
+
+type CanaryModel = AnyCanaryModel<AppMeshCanaryConfig>;
 
 type Input<T> = pulumi.Input<T>;
 type RouteSpec = aws.types.input.appmesh.RouteSpec;
@@ -41,7 +43,8 @@ export function timeouts(model: CanaryModel): { perRequest: Duration; idle: Dura
  * timeout: a shorter one would cut long generations.
  */
 export function retryPolicy(model: CanaryModel) {
-    const { maxRetries, protocol } = model.config;
+    const { protocol } = model.config;
+    const { maxRetries } = model.config.appmesh;
     if (maxRetries === 0) return undefined;
     return {
         maxRetries,
@@ -95,7 +98,7 @@ export function virtualNodeSpec(
 ): aws.types.input.appmesh.VirtualNodeSpec {
     const { config } = model;
     const hc = config.healthCheck;
-    const od = config.outlierDetection;
+    const od = config.appmesh.outlierDetection;
     return {
         listeners: [
             {
@@ -186,7 +189,15 @@ export function gatewayRouteSpec(
     virtualServiceName: Input<string>,
 ): aws.types.input.appmesh.GatewayRouteSpec {
     const action = { target: { virtualService: { virtualServiceName } } };
-    const { protocol, ingress } = model.config;
-    if (protocol === "grpc") return { grpcRoute: { match: { serviceName: ingress.grpcServiceName! }, action } };
+    const { protocol } = model.config;
+    if (protocol === "grpc") {
+        const serviceName = model.config.appmesh.ingress.grpcServiceName;
+        // The config's rules require it for gRPC ingress; a hand-built config that skips them fails here, not in AWS.
+        if (serviceName === undefined) throw new Error("appmesh.ingress.grpcServiceName is required for gRPC ingress");
+        return { grpcRoute: { match: { serviceName }, action } };
+    }
     return { [protocol === "http" ? "httpRoute" : "http2Route"]: { match: { prefix: "/" }, action } };
 }
+
+/** The name clients call, `<serviceName>.<namespace>`: a DNS name, since clients resolve it before Envoy intercepts the call. */
+export const virtualServiceDnsName = (model: CanaryModel) => `${model.config.serviceName}.${model.config.appmesh.namespace}`;

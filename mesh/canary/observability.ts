@@ -5,24 +5,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AlarmConfig, Version, VERSIONS } from "./config";
+import { AlarmConfig, Version, VERSIONS } from "../config/schema";
+import * as contract from "../contract";
 
-/** One CloudWatch metric. */
-export interface MetricRef {
-    namespace: string;
-    metricName: string;
-    dimensions: Record<string, pulumi.Input<string>>;
-}
-
-/** Where one version's traffic metrics live. */
-export interface VersionMetrics {
-    /** Count of requests. */
-    requests: MetricRef;
-    /** Count of requests answered 5xx. */
-    errors: MetricRef;
-    /** Request time, in milliseconds (the alarm reads p99). */
-    latencyMs: MetricRef;
-}
+type MetricRef = contract.Declared<contract.MetricRef>;
+type VersionMetrics = contract.Declared<contract.VersionMetrics>;
 
 export interface CanaryObservabilityArgs {
     /** Dashboard names are account-wide and not auto-named, so the caller makes it unique. */

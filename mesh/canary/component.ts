@@ -1,25 +1,24 @@
 /**
  * `InferenceCanary`: the whole canary for one AI inference service, from a validated
  * config: the network, the traffic backend that renders the canary model, one ECS
- * service per version attached to that backend, the canary's alarms and dashboard, and
- * (App Mesh) the ingress gateway.
+ * service per version joined to that backend, and the canary's alarms and dashboard.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { CanaryConfig, Version, VERSIONS } from "./config";
+import { CanaryConfig, Version, VERSIONS } from "../config/schema";
+import { Declared, StackOutputs } from "../contract";
 import { canaryModel, splitWeights } from "./model";
 import { Network } from "./network";
-import { AppMeshTraffic } from "./traffic/appmesh";
-import { TrafficBackend } from "./traffic/backend";
-import { declareTraffic, taskIngressFor } from "./traffic";
-import { modelService } from "./compute";
-import { FargateService } from "./fargateService";
-import { IngressGateway } from "./ingress";
 import { CanaryObservability } from "./observability";
+import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
+import { modelService } from "../compute/modelService";
+import { FargateService } from "../compute/service";
 
 export interface InferenceCanaryArgs {
     /** Validated stack config, from `loadConfig`. */
     config: CanaryConfig;
+    /** The traffic backend that renders the canary, from `trafficBackendFor(config)`. */
+    traffic: TrafficBackendKind;
 }
 
 export class InferenceCanary extends pulumi.ComponentResource {
@@ -27,11 +26,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
     readonly traffic: TrafficBackend;
     readonly cluster: aws.ecs.Cluster;
     readonly services: Record<Version, FargateService>;
-    /** Present when `ingress.enabled`: the public way in for callers outside the mesh. */
-    readonly ingress?: IngressGateway;
     readonly observability: CanaryObservability;
-    /** Stack outputs: the same keys for every backend, plus the backend's own. */
-    readonly outputs: Record<string, pulumi.Input<unknown>>;
+    /** The stack outputs, as `StackOutputs` describes them. */
+    readonly outputs: Declared<StackOutputs>;
 
     constructor(name: string, args: InferenceCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:index:InferenceCanary", name, {}, opts);
@@ -44,16 +41,16 @@ export class InferenceCanary extends pulumi.ComponentResource {
 
         this.network = new Network(
             `${name}-network`,
-            { config: config.network, appPort: config.port, appIngress: taskIngressFor(model, region, parent) },
+            { config: config.network, appPort: config.port, appIngress: args.traffic.taskIngress(region, parent) },
             parent,
         );
-        this.traffic = declareTraffic(name, { model, network: this.network, metricNamespace: `AICanary/${serviceId}` }, parent);
+        this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
+        this.traffic = args.traffic.declare(
+            name,
+            { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace: `AICanary/${serviceId}` },
+            parent,
+        );
 
-        this.cluster = new aws.ecs.Cluster(
-            `${name}-cluster`,
-            { settings: [{ name: "containerInsights", value: "enabled" }] },
-            parent,
-        );
         this.services = {} as Record<Version, FargateService>;
         for (const version of VERSIONS) {
             this.services[version] = modelService(
@@ -61,7 +58,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 {
                     config,
                     version,
-                    attachment: this.traffic.attachments[version],
+                    join: this.traffic.join(version),
                     clusterArn: this.cluster.arn,
                     subnetIds: this.network.privateSubnetIds,
                     securityGroupIds: [this.network.taskSecurityGroup.id],
@@ -83,26 +80,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
             parent,
         );
 
-        // The ingress gateway is an App Mesh virtual gateway; config refuses ingress with other backends.
-        if (config.ingress.enabled && this.traffic instanceof AppMeshTraffic) {
-            this.ingress = new IngressGateway(
-                `${name}-ingress`,
-                {
-                    model,
-                    meshName: this.traffic.mesh.name,
-                    virtualServiceName: this.traffic.virtualService.name,
-                    network: this.network,
-                    clusterArn: this.cluster.arn,
-                    accountId,
-                    region,
-                },
-                parent,
-            );
-        }
-
         const weights = splitWeights(config.canaryWeight);
         this.outputs = {
-            trafficBackend: config.trafficBackend,
+            ...this.traffic.outputs,
             endpoint: this.traffic.endpoint,
             canaryWeight: weights.canary,
             stableWeight: weights.stable,
@@ -113,10 +93,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
             canaryErrorRateAlarmName: this.observability.errorRateAlarm.name,
             canaryLatencyAlarmName: this.observability.latencyAlarm.name,
             dashboardName: this.observability.dashboard.dashboardName,
-            // Where the rollout tooling reads each version's requests, 5xx and latency.
-            versionMetrics: pulumi.output(metrics),
-            ...(this.ingress ? { ingressUrl: this.ingress.url } : {}),
-            ...this.traffic.outputs,
+            versionMetrics: metrics,
         };
         this.registerOutputs(this.outputs);
     }

@@ -10,15 +10,17 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { CanaryModel } from "./model";
-import { Network } from "./network";
-import { FargateService } from "./fargateService";
-import { envoyContainer } from "./taskDefinition";
-import { envoyPolicy } from "./iam";
-import { GATEWAY_PORT, gatewayRouteSpec, virtualGatewaySpec } from "./traffic/appmeshSpecs";
+import { AppMeshCanaryConfig } from "../../config/schema";
+import { IngressConfig } from "./config";
+import { CanaryModel } from "../../canary/model";
+import { Network } from "../../canary/network";
+import { FargateService } from "../../compute/service";
+import { envoyContainer, envoyPolicy } from "./envoy";
+import { GATEWAY_PORT, gatewayRouteSpec, virtualGatewaySpec } from "./specs";
 
 export interface IngressGatewayArgs {
-    model: CanaryModel;
+    model: CanaryModel<AppMeshCanaryConfig>;
+    ingress: IngressConfig;
     meshName: pulumi.Input<string>;
     /** The virtual service the gateway forwards to, from the virtual service resource. */
     virtualServiceName: pulumi.Input<string>;
@@ -43,6 +45,8 @@ export class IngressGateway extends pulumi.ComponentResource {
         super("ai-canary:ingress:IngressGateway", name, {}, opts);
         const { model, network } = args;
         const { config } = model;
+        const { ingress } = args;
+        const { envoyImage } = config.appmesh;
         const parent = { parent: this };
 
         this.virtualGateway = new aws.appmesh.VirtualGateway(
@@ -69,9 +73,9 @@ export class IngressGateway extends pulumi.ComponentResource {
                     {
                         description: "inference callers",
                         protocol: "tcp",
-                        fromPort: config.ingress.port,
-                        toPort: config.ingress.port,
-                        cidrBlocks: config.ingress.allowedCidrs,
+                        fromPort: ingress.port,
+                        toPort: ingress.port,
+                        cidrBlocks: ingress.allowedCidrs,
                     },
                 ],
                 egress: [
@@ -141,7 +145,7 @@ export class IngressGateway extends pulumi.ComponentResource {
             name,
             {
                 loadBalancerArn: this.loadBalancer.arn,
-                port: config.ingress.port,
+                port: ingress.port,
                 protocol: "TCP",
                 tcpIdleTimeoutSeconds: nlbIdleTimeout(config.idleTimeoutSeconds),
                 defaultActions: [{ type: "forward", targetGroupArn: targetGroup.arn }],
@@ -155,22 +159,24 @@ export class IngressGateway extends pulumi.ComponentResource {
                 family: `${pulumi.getStack()}-${config.serviceName}-gateway`,
                 cpu: 1024,
                 memory: 2048,
-                desiredCount: config.ingress.desiredCount,
-                image: config.envoyImage,
-                containers: (logGroupName) =>
+                desiredCount: ingress.desiredCount,
+                image: envoyImage,
+                containers: (logs) =>
                     pulumi.jsonStringify([
-                        {
-                            ...envoyContainer(config.envoyImage, this.virtualGateway.arn, { logGroupName, region: args.region }),
-                            portMappings: [{ containerPort: GATEWAY_PORT, protocol: "tcp" }],
-                        },
+                        { ...envoyContainer(envoyImage, this.virtualGateway.arn, logs), portMappings: [{ containerPort: GATEWAY_PORT, protocol: "tcp" }] },
                     ]),
-                taskPolicy: envoyPolicy(this.virtualGateway.arn),
-                loadBalancer: { targetGroupArn: targetGroup.arn, containerName: "envoy", containerPort: GATEWAY_PORT },
-                healthCheckGracePeriodSeconds: 60,
+                join: {
+                    taskPolicy: envoyPolicy(this.virtualGateway.arn),
+                    service: () => ({
+                        loadBalancers: [{ targetGroupArn: targetGroup.arn, containerName: "envoy", containerPort: GATEWAY_PORT }],
+                        healthCheckGracePeriodSeconds: 60,
+                    }),
+                },
                 clusterArn: args.clusterArn,
                 subnetIds: network.privateSubnetIds,
                 securityGroupIds: [gatewaySecurityGroup.id],
                 accountId: args.accountId,
+                region: args.region,
                 logRetentionDays: config.logRetentionDays,
                 tags: { "ai-canary:role": "ingress" },
             },
@@ -178,7 +184,7 @@ export class IngressGateway extends pulumi.ComponentResource {
         );
 
         const scheme = config.protocol === "grpc" ? "grpc" : "http";
-        this.url = pulumi.interpolate`${scheme}://${this.loadBalancer.dnsName}:${config.ingress.port}`;
+        this.url = pulumi.interpolate`${scheme}://${this.loadBalancer.dnsName}:${ingress.port}`;
         this.registerOutputs({ url: this.url });
     }
 }

@@ -20,12 +20,8 @@ const FARGATE_SIZES: Record<number, number[]> = {
 
 export const FARGATE_CPUS = Object.keys(FARGATE_SIZES).map(Number);
 
-/** Why `cpu`/`memory` is not a Fargate size, or undefined when it is. */
-export function fargateSizeProblem(cpu: number, memory: number): string | undefined {
+/** Why `memory` does not go with `cpu` (one of `FARGATE_CPUS`) on Fargate, or undefined when it does. */
+export function fargateMemoryProblem(cpu: number, memory: number): string | undefined {
     const allowed = FARGATE_SIZES[cpu];
-    if (!allowed) return `cpu one of ${FARGATE_CPUS.join(", ")}`;
-    if (!allowed.includes(memory)) {
-        return `with cpu ${cpu}, memory (MiB) one of ${allowed.join(", ")}`;
-    }
-    return undefined;
+    return allowed.includes(memory) ? undefined : `with cpu ${cpu}, memory (MiB) one of ${allowed.join(", ")}`;
 }

@@ -1,8 +1,8 @@
 /**
- * The canary as plain data, independent of the traffic backend that renders it:
- * which versions exist, how traffic splits between them, and the DNS name clients call.
+ * The canary as plain data, independent of the traffic backend that renders it: which
+ * versions exist and how traffic splits between them.
  */
-import { CanaryConfig, Version, VERSIONS } from "./config";
+import { CanaryConfig, Version, VERSIONS } from "../config/schema";
 
 export interface VersionModel {
     version: Version;
@@ -10,10 +10,8 @@ export interface VersionModel {
     weight: number;
 }
 
-export interface CanaryModel {
-    config: CanaryConfig;
-    /** Fully qualified name clients call: `<serviceName>.<namespace>`. */
-    serviceDnsName: string;
+export interface CanaryModel<C extends CanaryConfig = CanaryConfig> {
+    config: C;
     /** Stable first, then canary; weights always sum to 100. */
     versions: VersionModel[];
 }
@@ -26,11 +24,7 @@ export function splitWeights(canaryWeight: number): Record<Version, number> {
     return { stable: 100 - canaryWeight, canary: canaryWeight };
 }
 
-export function canaryModel(config: CanaryConfig): CanaryModel {
+export function canaryModel<C extends CanaryConfig>(config: C): CanaryModel<C> {
     const weights = splitWeights(config.canaryWeight);
-    return {
-        config,
-        serviceDnsName: `${config.serviceName}.${config.namespace}`,
-        versions: VERSIONS.map((version) => ({ version, weight: weights[version] })),
-    };
+    return { config, versions: VERSIONS.map((version) => ({ version, weight: weights[version] })) };
 }

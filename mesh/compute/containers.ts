@@ -1,0 +1,69 @@
+/**
+ * Container definitions, as plain data: the model server of each version, and the
+ * log configuration every container shares. A traffic backend may add its own
+ * containers beside the model server (`VersionJoin.sidecars`).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CanaryConfig, Version } from "../config/schema";
+import type { VersionJoin } from "../traffic/backend";
+
+/** One entry of a task definition's `containerDefinitions`; values may still be outputs. */
+export type ContainerDefinition = Record<string, unknown>;
+
+/** Where a container logs: its service's own log group. */
+export interface LogTarget {
+    logGroupName: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+}
+
+export const logsTo = (target: LogTarget, prefix: string) => ({
+    logDriver: "awslogs",
+    options: { "awslogs-group": target.logGroupName, "awslogs-region": target.region, "awslogs-stream-prefix": prefix },
+});
+
+/** ECS's limits on a container health check: start period, interval and retries. */
+const ECS_MAX_START_PERIOD = 300;
+const ECS_MAX_RETRIES = 10;
+
+/**
+ * Health-check timing that gives the model `modelLoadSeconds` to load before ECS gives
+ * up on the task. ECS caps the start period at 300 s, so a longer load is covered by
+ * failures that do not yet count: up to 10 retries, spaced out as far as needed. The
+ * price of a long load time is slower detection of a model that dies later.
+ */
+export function modelHealthTiming(modelLoadSeconds: number): { startPeriod: number; interval: number; retries: number } {
+    const startPeriod = Math.min(ECS_MAX_START_PERIOD, modelLoadSeconds);
+    const beyond = modelLoadSeconds - startPeriod;
+    if (beyond <= 90) return { startPeriod, interval: 30, retries: 3 };
+    const interval = Math.max(30, Math.ceil(beyond / ECS_MAX_RETRIES));
+    return { startPeriod, interval, retries: Math.min(ECS_MAX_RETRIES, Math.ceil(beyond / interval)) };
+}
+
+/** The model server: its own version's image, environment and a health check that waits for the model to load. */
+export function modelContainer(config: CanaryConfig, version: Version, join: VersionJoin, logs: LogTarget): ContainerDefinition {
+    const v = config.versions[version];
+    const timing = modelHealthTiming(config.modelLoadSeconds);
+    return {
+        name: "model",
+        image: v.image,
+        essential: true,
+        portMappings: [{ ...(join.modelPortName ? { name: join.modelPortName } : {}), containerPort: config.port, protocol: "tcp" }],
+        environment: Object.entries(v.environment)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, value]) => ({ name, value })),
+        logConfiguration: logsTo(logs, "model"),
+        // gRPC servers answer the gRPC health protocol, which curl cannot speak.
+        ...(config.protocol !== "grpc"
+            ? {
+                  healthCheck: {
+                      command: ["CMD-SHELL", `curl -fsS http://localhost:${config.port}${config.healthCheck.path} || exit 1`],
+                      interval: timing.interval,
+                      timeout: 5,
+                      retries: timing.retries,
+                      startPeriod: timing.startPeriod,
+                  },
+              }
+            : {}),
+        ...(join.modelDependsOn ? { dependsOn: join.modelDependsOn } : {}),
+    };
+}

@@ -1,0 +1,57 @@
+/**
+ * IAM documents every task needs, each scoped to its own service's resources. Plain
+ * functions of ARNs, so the scoping is tested directly. A traffic backend adds its own
+ * (`VersionJoin.taskPolicy`, or roles it declares for the service).
+ */
+import * as pulumi from "@pulumi/pulumi";
+
+type Statement = { Effect: "Allow"; Action: string[]; Resource: pulumi.Input<string> | pulumi.Input<string>[] };
+
+/** An IAM policy document of Allow statements. */
+export const policyDocument = (statements: Statement[]) => pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
+
+/** Trust policy for a role an AWS service assumes on this account's behalf, and only this account's. */
+export function serviceTrustPolicy(service: string, accountId: pulumi.Input<string>): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Effect: "Allow",
+                Principal: { Service: service },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+            },
+        ],
+    });
+}
+
+const ECR_IMAGE = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com\/([^:@]+)/;
+
+/** The ECR repository ARN of a private ECR image, or undefined for any other registry. */
+function ecrRepositoryArn(image: string): string | undefined {
+    const m = ECR_IMAGE.exec(image);
+    return m ? `arn:aws:ecr:${m[2]}:${m[1]}:repository/${m[3]}` : undefined;
+}
+
+/**
+ * The execution role: write to the service's own log group and, for a private ECR
+ * image, pull from that one repository. `ecr:GetAuthorizationToken` has no resource
+ * type in IAM, so it is the one action that must name `*`.
+ */
+export function executionPolicy(logGroupArn: pulumi.Input<string>, image: string): pulumi.Output<string> {
+    const statements: Statement[] = [
+        {
+            Effect: "Allow",
+            Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+            Resource: pulumi.interpolate`${logGroupArn}:log-stream:*`,
+        },
+    ];
+    const repository = ecrRepositoryArn(image);
+    if (repository) {
+        statements.push(
+            { Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: "*" },
+            { Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: repository },
+        );
+    }
+    return policyDocument(statements);
+}

@@ -1,0 +1,48 @@
+/**
+ * The compute that runs the model: one ECS Fargate service per version. A version's
+ * service reads only that version's config and its own join to the traffic layer, so
+ * changing the canary's image never touches the stable service, and the other way round.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import { CanaryConfig, Version } from "../config/schema";
+import type { VersionJoin } from "../traffic/backend";
+import { modelContainer } from "./containers";
+import { FargateService } from "./service";
+
+export interface ModelServiceArgs {
+    config: CanaryConfig;
+    version: Version;
+    /** How this version's tasks join the traffic layer. */
+    join: VersionJoin;
+    clusterArn: pulumi.Input<string>;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
+    accountId: pulumi.Input<string>;
+    region: pulumi.Input<string>;
+}
+
+/** Declares one version's model service, its containers being the model server and whatever the join adds. */
+export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.ComponentResourceOptions): FargateService {
+    const { config, version, join } = args;
+    const v = config.versions[version];
+    return new FargateService(
+        name,
+        {
+            family: `${pulumi.getStack()}-${config.serviceName}-${version}`,
+            cpu: v.cpu,
+            memory: v.memory,
+            desiredCount: v.desiredCount,
+            image: v.image,
+            containers: (logs) => pulumi.jsonStringify(pulumi.output([modelContainer(config, version, join, logs), ...(join.sidecars?.(logs) ?? [])])),
+            join,
+            clusterArn: args.clusterArn,
+            subnetIds: args.subnetIds,
+            securityGroupIds: args.securityGroupIds,
+            accountId: args.accountId,
+            region: args.region,
+            logRetentionDays: config.logRetentionDays,
+            tags: { "ai-canary:version": version },
+        },
+        opts,
+    );
+}

@@ -1,0 +1,283 @@
+/**
+ * The stack's config: one schema for the settings every backend shares, and one member
+ * per traffic backend, keyed by `trafficBackend`, that adds that backend's own section
+ * (`appmesh.*` or `lattice.*`) and rules. `CanaryConfig` is inferred from it.
+ *
+ * `loadConfig` runs before any resource is declared and throws one `ConfigError` naming
+ * every problem, so `pulumi up` on bad config changes nothing.
+ */
+import { z } from "zod";
+import { boolean, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
+import { ConfigError, parseOrThrow, problemsOf } from "./errors";
+import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
+import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
+import { latticeRules, latticeSection } from "../traffic/lattice/config";
+import { rolloutSection } from "../../rollout/schedule";
+
+export const PROTOCOLS = ["http", "http2", "grpc"] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+export const VERSIONS = ["stable", "canary"] as const;
+export type Version = (typeof VERSIONS)[number];
+
+export const TRAFFIC_BACKENDS = ["appmesh", "lattice"] as const;
+
+// Lowercase because HTTP/2 and gRPC carry header names in lowercase; App Mesh caps names at 50.
+const HEADER_NAME = /^(?!grpc-)[a-z0-9][a-z0-9-]{0,49}$/;
+const HEADER_VALUE = /^[\x21-\x7e]{1,255}$/;
+const HTTP_PATH = /^\/[\x21-\x7e]{0,254}$/;
+const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/;
+const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+
+/** Retention periods CloudWatch Logs accepts. */
+const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+/** True when an image names a fixed tag (not `latest`) or a digest. */
+function isPinnedImage(image: string): boolean {
+    if (/@sha256:[0-9a-f]{64}$/.test(image)) return true;
+    const tag = image.slice(image.lastIndexOf("/") + 1).split(":")[1];
+    return tag !== undefined && tag !== "" && tag !== "latest";
+}
+
+/** Active health check against every task of a version (App Mesh: each caller's Envoy; Lattice: the target group). */
+const healthCheck = section(
+    {
+        /** HTTP path probed (App Mesh's gRPC health check uses the gRPC health protocol instead). */
+        path: matching(HTTP_PATH, "a path starting with '/'").default("/health"),
+        intervalSeconds: integer(5, 300).default(10),
+        timeoutSeconds: integer(2, 60).default(5),
+        healthyThreshold: integer(2, 10).default(2),
+        unhealthyThreshold: integer(2, 10).default(5),
+    },
+    {
+        rules: [
+            rule<{ timeoutSeconds: number; intervalSeconds: number }>(["timeoutSeconds", "intervalSeconds"], (h, report) => {
+                if (h.timeoutSeconds >= h.intervalSeconds) report("timeoutSeconds", h.timeoutSeconds, `less than intervalSeconds (${h.intervalSeconds})`);
+            }),
+        ],
+    },
+);
+
+/** What differs between the stable and the canary deployment. */
+const versionSection = (version: "stable" | "canary") =>
+    section(
+        {
+            /** Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`. */
+            image: matching(IMAGE, 'a container image reference, e.g. "repo/model-server:1.2.3"'),
+            /** Fargate CPU units (1024 = 1 vCPU) and memory (MiB) of one task. */
+            cpu: integer(256, 16384).default(4096),
+            memory: integer(512, 122880).default(16384),
+            desiredCount: integer(0, 100).default(version === "stable" ? 2 : 1),
+            /** Environment of the model server container, e.g. `MODEL_ID`. */
+            environment: stringMap(ENV_NAME, "an environment variable name").default({}),
+        },
+        {
+            elsewhere: { discoveryName: `moved to appmesh.discoveryNames.${version} (App Mesh only)` },
+            rules: [
+                rule<{ cpu: number; memory: number }>(["cpu", "memory"], (v, report) => {
+                    if (!FARGATE_CPUS.includes(v.cpu)) report("cpu", v.cpu, `a Fargate CPU size: one of ${FARGATE_CPUS.join(", ")}`);
+                    else {
+                        const problem = fargateMemoryProblem(v.cpu, v.memory);
+                        if (problem) report("memory", v.memory, `a valid Fargate size: ${problem}`);
+                    }
+                }),
+            ],
+        },
+    );
+
+/** A VPC this stack creates, or one that already exists (`vpcId` with its subnets). */
+const network = section(
+    {
+        cidrBlock: matching(CIDR, 'an IPv4 CIDR block from /16 to /24, e.g. "10.0.0.0/16"').default("10.0.0.0/16"),
+        availabilityZones: integer(2, 4).optional(),
+        vpcId: matching(VPC_ID, 'a VPC id, e.g. "vpc-0123456789abcdef0"').optional(),
+        privateSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional(),
+        publicSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional(),
+    },
+    {
+        rules: [
+            rule<Record<string, unknown>>(["vpcId", "availabilityZones", "privateSubnetIds", "publicSubnetIds"], (n, report) => {
+                const existing = n.vpcId !== undefined;
+                for (const key of ["privateSubnetIds", "publicSubnetIds"]) {
+                    if (existing && n[key] === undefined) report(key, undefined, "a non-empty list of subnet ids of the VPC in vpcId (required with vpcId)");
+                    if (!existing && n[key] !== undefined) report(key, n[key], "no subnet ids unless vpcId names an existing VPC");
+                }
+                if (existing && n.availabilityZones !== undefined) report("availabilityZones", n.availabilityZones, "no availabilityZones with vpcId: the existing VPC's subnets decide");
+            }),
+        ],
+    },
+    // The rule above guarantees the subnets whenever vpcId is set.
+).transform(({ vpcId, cidrBlock, privateSubnetIds, publicSubnetIds, availabilityZones }) =>
+    vpcId && privateSubnetIds && publicSubnetIds
+        ? { existing: true as const, vpcId, cidrBlock, privateSubnetIds, publicSubnetIds }
+        : { existing: false as const, cidrBlock, availabilityZones: availabilityZones ?? 2 },
+);
+
+/** Thresholds of the canary's alarms. */
+const alarms = section(
+    {
+        /** Alarm when more than this percent of the canary's requests fail with 5xx. */
+        errorRatePercent: integer(1, 100).default(5),
+        /** Alarm when the canary's p99 request time exceeds this. */
+        p99LatencySeconds: integer(1, 3600).default(60),
+        /** Below this many requests in a period, the error rate is not judged. */
+        minRequests: integer(1, 100000).default(10),
+        periodSeconds: integer(60, 3600).default(60),
+        evaluationPeriods: integer(1, 60).default(3),
+    },
+    {
+        rules: [
+            rule<{ periodSeconds: number }>(["periodSeconds"], (a, report) => {
+                if (a.periodSeconds % 60 !== 0) report("periodSeconds", a.periodSeconds, "a multiple of 60");
+            }),
+        ],
+    },
+);
+
+/** Every backend's settings. */
+const shared = {
+    /** Percent of requests sent to the canary; the stable version gets the rest. */
+    canaryWeight: integer(0, 100),
+    /** DNS label of the inference service. */
+    serviceName: dnsLabel().default("inference"),
+    protocol: oneOf(PROTOCOLS).default("http"),
+    /** Port the model server listens on. */
+    port: integer(1025, 65535).default(8080),
+    /** Upper bound on one inference request, including a long generation. */
+    requestTimeoutSeconds: integer(1, 3600).default(300),
+    /** How long a request may go without a byte in either direction; default: the request timeout. */
+    idleTimeoutSeconds: integer(1, 3600).optional(),
+    /** A request carrying `pinHeader: pinValue` always goes to the canary. */
+    pinHeader: matching(HEADER_NAME, 'a lowercase header name of 1-50 letters, digits and \'-\', not starting with "grpc-"').default("x-canary"),
+    pinValue: matching(HEADER_VALUE, "1-255 visible ASCII characters").default("always"),
+    healthCheck,
+    stable: versionSection("stable"),
+    canary: versionSection("canary"),
+    network,
+    /** Seconds a model server may take to load before ECS replaces the task as unhealthy (see `modelHealthTiming`). */
+    modelLoadSeconds: integer(0, 3300).default(300),
+    logRetentionDays: field(`one of ${LOG_RETENTION_DAYS.join(", ")}`, (raw) => {
+        const days = Number(raw);
+        return LOG_RETENTION_DAYS.includes(days) && String(raw).trim() === String(days) ? days : undefined;
+    }).default(30),
+    /** Refuse images without a fixed tag or digest (`latest` or untagged). */
+    requirePinnedImages: boolean().default(false),
+    alarms,
+    rollout: rolloutSection,
+};
+
+interface Shared {
+    requestTimeoutSeconds: number;
+    idleTimeoutSeconds?: number;
+    requirePinnedImages: boolean;
+    stable: { image: string };
+    canary: { image: string };
+}
+
+const sharedRules = [
+    rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], (c, report) => {
+        // A model that thinks before its first token sends nothing for most of the request.
+        if (c.idleTimeoutSeconds !== undefined && c.idleTimeoutSeconds < c.requestTimeoutSeconds) {
+            report("idleTimeoutSeconds", c.idleTimeoutSeconds, `at least requestTimeoutSeconds (${c.requestTimeoutSeconds})`);
+        }
+    }),
+    rule<Shared>(["requirePinnedImages", "stable", "canary"], (c, report) => {
+        for (const version of VERSIONS) {
+            const { image } = c[version];
+            if (c.requirePinnedImages && !isPinnedImage(image)) {
+                report(`${version}.image`, image, 'a fixed tag or digest, not "latest" or untagged (requirePinnedImages is on)');
+            }
+        }
+    }),
+];
+
+/** App Mesh's settings, which used to sit at the top level: each one's new place. */
+const MOVED_TO_APPMESH = ["namespace", "createNamespace", "envoyImage", "maxRetries", "outlierDetection", "ingress"];
+
+/** Where keys that do not belong at the top level of a backend's config went. */
+function elsewhere(backend: (typeof TRAFFIC_BACKENDS)[number]): Elsewhere {
+    const other = backend === "appmesh" ? "lattice" : "appmesh";
+    return {
+        ...Object.fromEntries(MOVED_TO_APPMESH.map((key) => [key, `moved to appmesh.${key} (App Mesh only)`])),
+        [other]: `${other} settings only with trafficBackend "${other}"`,
+    };
+}
+
+/** One backend's member of the config: the shared settings plus its own section and rules. */
+function member<B extends (typeof TRAFFIC_BACKENDS)[number], S extends z.ZodType>(
+    backend: B,
+    ownSection: S,
+    ownRules: z.core.$ZodCheck<never>[],
+) {
+    const shape = { trafficBackend: z.literal(backend), ...shared, [backend]: ownSection } as typeof shared & { trafficBackend: z.ZodLiteral<B> } & Record<B, S>;
+    return z
+        .looseObject(shape)
+        .check(refuseUnknownKeys(Object.keys(shape), elsewhere(backend)), ...(sharedRules as z.core.$ZodCheck<object>[]), ...(ownRules as z.core.$ZodCheck<object>[]));
+}
+
+const stackSchema = z
+    .discriminatedUnion("trafficBackend", [member("appmesh", appMeshSection, appMeshRules), member("lattice", latticeSection, latticeRules)])
+    .transform(({ trafficBackend, ...c }) => {
+        const config = {
+            canaryWeight: c.canaryWeight,
+            serviceName: c.serviceName,
+            protocol: c.protocol,
+            port: c.port,
+            requestTimeoutSeconds: c.requestTimeoutSeconds,
+            idleTimeoutSeconds: c.idleTimeoutSeconds ?? c.requestTimeoutSeconds,
+            pinHeader: c.pinHeader,
+            pinValue: c.pinValue,
+            healthCheck: c.healthCheck,
+            versions: { stable: c.stable, canary: c.canary },
+            network: c.network,
+            modelLoadSeconds: c.modelLoadSeconds,
+            logRetentionDays: c.logRetentionDays,
+            requirePinnedImages: c.requirePinnedImages,
+            alarms: c.alarms,
+            rollout: c.rollout,
+        };
+        return trafficBackend === "appmesh"
+            ? { ...config, trafficBackend, appmesh: (c as { appmesh: z.output<typeof appMeshSection> }).appmesh }
+            : { ...config, trafficBackend, lattice: (c as { lattice: z.output<typeof latticeSection> }).lattice };
+    });
+
+/** The validated config of one stack: the shared settings, and those of its traffic backend. */
+export type CanaryConfig = z.output<typeof stackSchema>;
+export type AppMeshCanaryConfig = Extract<CanaryConfig, { trafficBackend: "appmesh" }>;
+export type LatticeCanaryConfig = Extract<CanaryConfig, { trafficBackend: "lattice" }>;
+export type VersionConfig = CanaryConfig["versions"][Version];
+export type NetworkConfig = CanaryConfig["network"];
+export type HealthCheckConfig = CanaryConfig["healthCheck"];
+export type AlarmConfig = CanaryConfig["alarms"];
+
+/** What every backend shares, to report alongside a `trafficBackend` no member matches. */
+const sharedOnly = z.looseObject(shared).check(...(sharedRules as z.core.$ZodCheck<object>[]));
+
+/**
+ * Reads and validates a stack's config: `raw` holds the project's keys without their
+ * `<project>:` prefix, with values as Pulumi hands them over (strings, structured
+ * values as JSON text). Throws a `ConfigError` naming every problem at once.
+ */
+export function loadConfig(raw: Record<string, unknown>): CanaryConfig {
+    // Structured values arrive as JSON text; read as values, they are shown as the user wrote them.
+    const values = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, structured(value)]));
+    const input = { ...values, trafficBackend: values.trafficBackend ?? "appmesh" };
+    if (!(TRAFFIC_BACKENDS as readonly unknown[]).includes(input.trafficBackend)) {
+        const problems = problemsOf(oneOf(TRAFFIC_BACKENDS).safeParse(input.trafficBackend, { reportInput: true }).error!.issues, "trafficBackend");
+        const rest = sharedOnly.safeParse(input, { reportInput: true });
+        throw new ConfigError([...problems, ...(rest.success ? [] : problemsOf(rest.error.issues))]);
+    }
+    return parseOrThrow(stackSchema, input);
+}
+
+function structured(value: unknown): unknown {
+    if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return value;
+    try {
+        return JSON.parse(value);
+    } catch {
+        return value;
+    }
+}

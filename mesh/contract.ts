@@ -1,0 +1,79 @@
+/**
+ * What the program and the rollout agree on: the project's name (the namespace of its
+ * config keys) and the stack outputs, as one schema the program's outputs are typed by
+ * and the rollout parses what it reads with.
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** The Pulumi project (`name` in Pulumi.yaml), which prefixes every config key: `<project>:canaryWeight`. */
+export const PROJECT = "ai-inference-canary";
+
+const name = z.string().min(1);
+
+const metricRef = z.object({ namespace: name, metricName: name, dimensions: z.record(z.string(), z.string()) });
+const versionMetrics = z.object({ requests: metricRef, errors: metricRef, latencyMs: metricRef });
+
+const shared = {
+    /** The name clients call. */
+    endpoint: name,
+    /** The weight deployed: what the traffic layer was told in the last successful update. */
+    canaryWeight: z.number().int().min(0).max(100),
+    stableWeight: z.number().int().min(0).max(100),
+    clusterName: name,
+    stableServiceName: name,
+    canaryServiceName: name,
+    vpcId: name,
+    canaryErrorRateAlarmName: name,
+    canaryLatencyAlarmName: name,
+    dashboardName: name,
+    /** Where the rollout reads each version's requests, 5xx and latency. */
+    versionMetrics: z.object({ stable: versionMetrics, canary: versionMetrics }),
+};
+
+const appMeshOutputs = z.object({
+    ...shared,
+    trafficBackend: z.literal("appmesh"),
+    meshName: name,
+    virtualServiceName: name,
+    virtualRouterName: name,
+    /** The route that carries the split. */
+    weightedRouteName: name,
+    pinRouteName: name,
+    stableVirtualNodeName: name,
+    canaryVirtualNodeName: name,
+    /** Present when the ingress gateway is enabled. */
+    ingressUrl: name.optional(),
+});
+
+const latticeOutputs = z.object({
+    ...shared,
+    trafficBackend: z.literal("lattice"),
+    serviceNetworkId: name,
+    latticeServiceArn: name,
+    /** The listener whose default action carries the split. */
+    listenerArn: name,
+    pinRuleArn: name,
+    stableTargetGroupArn: name,
+    canaryTargetGroupArn: name,
+});
+
+const stackOutputs = z.discriminatedUnion("trafficBackend", [appMeshOutputs, latticeOutputs]);
+
+export type StackOutputs = z.output<typeof stackOutputs>;
+export type AppMeshOutputs = z.output<typeof appMeshOutputs>;
+export type LatticeOutputs = z.output<typeof latticeOutputs>;
+export type VersionMetrics = z.output<typeof versionMetrics>;
+export type MetricRef = z.output<typeof metricRef>;
+
+/** The outputs as the program declares them: each value may still be an output of a resource. */
+export type Declared<T> = { [K in keyof T]: T[K] extends string | number | boolean | undefined ? pulumi.Input<T[K]> : Declared<T[K]> };
+
+/** A stack's outputs as read back (`pulumi stack output --json`), or an error naming what is missing or wrong. */
+export function parseStackOutputs(raw: unknown, stack: string): StackOutputs {
+    const result = stackOutputs.safeParse(raw);
+    if (result.success) return result.data;
+    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`).join("; ");
+    throw new Error(`stack ${stack}'s outputs are not what this version of the program exports (${problems}); run \`pulumi up\` on it with this version first`);
+}
+

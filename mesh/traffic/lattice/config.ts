@@ -1,0 +1,67 @@
+/**
+ * The VPC Lattice backend's settings (`lattice.*` in stack config), with the rules
+ * that tie them to the shared settings, kept beside the options they check.
+ */
+import { z } from "zod";
+import { dnsName, matching, oneOf, rule, section, stringList } from "../../config/fields";
+
+/** Lattice closes a connection after at most this many idle seconds. */
+export const LATTICE_MAX_IDLE_SECONDS = 600;
+
+const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
+const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
+
+export const latticeSection = section(
+    {
+        /** NONE: any client in an associated VPC may call; AWS_IAM: only `allowedPrincipals`, with SigV4-signed requests. */
+        authType: oneOf(["NONE", "AWS_IAM"]).default("NONE"),
+        /** IAM principal ARNs allowed to invoke the service when `authType` is AWS_IAM. */
+        allowedPrincipals: stringList(IAM_PRINCIPAL, "IAM principal ARNs").optional(),
+        /** A name clients call instead of the Lattice-generated DNS name; point it at the service with a CNAME. */
+        customDomainName: dnsName().optional(),
+        /** ACM certificate for `customDomainName`, needed by the HTTPS listener that HTTP/2 and gRPC use. */
+        certificateArn: matching(ACM_ARN, "an ACM certificate ARN").optional(),
+    },
+    {
+        rules: [
+            rule<{ authType: string; allowedPrincipals?: string[] }>(["authType", "allowedPrincipals"], (l, report) => {
+                if (l.authType === "AWS_IAM" && !l.allowedPrincipals) report("allowedPrincipals", undefined, "IAM principal ARNs that may invoke the service (required with authType AWS_IAM)");
+                if (l.authType === "NONE" && l.allowedPrincipals) report("allowedPrincipals", l.allowedPrincipals, "no principals unless authType is AWS_IAM");
+            }),
+            rule<{ customDomainName?: string; certificateArn?: string }>(["customDomainName", "certificateArn"], (l, report) => {
+                if (l.certificateArn && !l.customDomainName) report("certificateArn", l.certificateArn, "no certificate unless customDomainName is set");
+            }),
+        ],
+    },
+).transform((l) =>
+    l.authType === "AWS_IAM" && l.allowedPrincipals
+        ? { ...l, authType: "AWS_IAM" as const, allowedPrincipals: l.allowedPrincipals }
+        : { ...l, authType: "NONE" as const, allowedPrincipals: undefined },
+);
+
+export type LatticeConfig = z.output<typeof latticeSection>;
+
+/** The shared settings Lattice's rules read. */
+interface WithLattice {
+    protocol: string;
+    idleTimeoutSeconds?: number;
+    requestTimeoutSeconds: number;
+    lattice: LatticeConfig;
+}
+
+/** Rules between Lattice's settings and the shared ones. */
+export const latticeRules = [
+    rule<WithLattice>(["idleTimeoutSeconds", "requestTimeoutSeconds"], (c, report) => {
+        const idle = c.idleTimeoutSeconds ?? c.requestTimeoutSeconds;
+        if (idle > LATTICE_MAX_IDLE_SECONDS) {
+            const key = c.idleTimeoutSeconds === undefined ? "requestTimeoutSeconds" : "idleTimeoutSeconds";
+            report(key, idle, `at most ${LATTICE_MAX_IDLE_SECONDS} with trafficBackend "lattice", which closes connections idle longer`);
+        }
+    }),
+    rule<WithLattice>(["protocol", "lattice"], (c, report) => {
+        // HTTP/2 and gRPC ride the HTTPS listener, which needs a certificate for a custom name.
+        if (c.protocol !== "http" && c.lattice.customDomainName && !c.lattice.certificateArn) {
+            report("lattice.certificateArn", undefined, "an ACM certificate ARN for customDomainName (required for http2 and grpc)");
+        }
+    }),
+];
