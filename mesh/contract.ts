@@ -14,6 +14,16 @@ const name = z.string().min(1);
 const metricRef = z.object({ namespace: name, metricName: name, dimensions: z.record(z.string(), z.string()) });
 const versionMetrics = z.object({ requests: metricRef, errors: metricRef, latencyMs: metricRef });
 
+/** What a version runs, as deployed: the rollout plans from this, never from local config alone. */
+const deployedVersion = z.object({
+    /** `fingerprint(definitionOf(version))` of the config the last successful update deployed. */
+    fingerprint: name,
+    /** The task definition revision the version's ECS service was last given. */
+    taskDefinitionArn: name,
+    /** The version's service component: an update of that version alone changes only resources under it. */
+    serviceUrn: name,
+});
+
 const shared = {
     /** The name clients call. */
     endpoint: name,
@@ -27,6 +37,9 @@ const shared = {
     canaryErrorRateAlarmName: name,
     canaryLatencyAlarmName: name,
     dashboardName: name,
+    versions: z.object({ stable: deployedVersion, canary: deployedVersion }),
+    /** The one resource that carries the split: all a weight step may change. */
+    trafficResourceUrn: name,
     /** Where the rollout reads each version's requests, 5xx and latency. */
     versionMetrics: z.object({ stable: versionMetrics, canary: versionMetrics }),
 };

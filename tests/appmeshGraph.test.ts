@@ -135,6 +135,19 @@ describe("the App Mesh graph for the default config", () => {
             canaryErrorRateAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-errors").state.name,
             canaryLatencyAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-latency").state.name,
             dashboardName: "test-inference-canary",
+            trafficResourceUrn: g.urns.find((u) => u.endsWith("$aws:appmesh/route:Route::inference-appmesh-weighted")),
+            versions: {
+                stable: {
+                    fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+                    taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-stable").state.arn,
+                    serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-stable")),
+                },
+                canary: {
+                    fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+                    taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-canary").state.arn,
+                    serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-canary")),
+                },
+            },
             versionMetrics: {
                 stable: {
                     requests: { namespace: "AICanary/test-inference", metricName: "Requests", dimensions: { Version: "stable" } },

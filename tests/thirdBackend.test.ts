@@ -24,6 +24,7 @@ const albBackend: TrafficBackendKind = {
         );
         return {
             endpoint: pulumi.output("alb.example.internal"),
+            splitResource: groups.canary,
             join: (version) => ({
                 modelPortName: "http",
                 sidecars: () => [{ name: "proxy", image: "proxy:1", essential: true }],

@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import { CanaryConfig, Version, VERSIONS } from "../config/schema";
 import { Declared, StackOutputs } from "../contract";
 import { canaryModel, splitWeights } from "./model";
+import { definitionOf, fingerprint } from "./version";
 import { Network } from "./network";
 import { CanaryObservability } from "./observability";
 import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
@@ -29,10 +30,12 @@ export class InferenceCanary extends pulumi.ComponentResource {
     readonly observability: CanaryObservability;
     /** The stack outputs, as `StackOutputs` describes them. */
     readonly outputs: Declared<StackOutputs>;
+    private readonly config: CanaryConfig;
 
     constructor(name: string, args: InferenceCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:index:InferenceCanary", name, {}, opts);
         const { config } = args;
+        this.config = config;
         const model = canaryModel(config);
         const parent = { parent: this };
         const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
@@ -93,8 +96,22 @@ export class InferenceCanary extends pulumi.ComponentResource {
             canaryErrorRateAlarmName: this.observability.errorRateAlarm.name,
             canaryLatencyAlarmName: this.observability.latencyAlarm.name,
             dashboardName: this.observability.dashboard.dashboardName,
+            versions: {
+                stable: this.deployedVersion("stable"),
+                canary: this.deployedVersion("canary"),
+            },
+            trafficResourceUrn: this.traffic.splitResource.urn,
             versionMetrics: metrics,
         };
         this.registerOutputs(this.outputs);
+    }
+
+    private deployedVersion(version: Version) {
+        const service = this.services[version];
+        return {
+            fingerprint: fingerprint(definitionOf(this.config.versions[version])),
+            taskDefinitionArn: service.taskDefinition.arn,
+            serviceUrn: service.urn,
+        };
     }
 }

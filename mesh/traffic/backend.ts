@@ -49,6 +49,8 @@ export type BackendOutputs = Declared<OwnOutputs<AppMeshOutputs>> | Declared<Own
 export interface TrafficBackend {
     /** The name clients call. */
     readonly endpoint: pulumi.Output<string>;
+    /** The one resource that carries the split (a route, a listener): all a weight change may touch. */
+    readonly splitResource: pulumi.Resource;
     /** How one version's tasks join this traffic layer. */
     join(version: Version): VersionJoin;
     /** Where each version's request, 5xx and latency metrics live, declaring whatever produces them. */

@@ -14,24 +14,34 @@ export const STACK = "test";
 
 /**
  * The mock monitor's URNs carry only the parent's own type; the engine's carry the whole
- * chain of parent types (`a:A$b:B$aws:x:Y::name`), which is what `pulumi up` compares.
- * This monitor records the engine's URN of every registration beside the mock's.
+ * chain of parent types (`a:A$b:B$aws:x:Y::name`), which is what `pulumi up` compares
+ * and what a resource's `urn` output holds. This monitor answers with the engine's URN.
  */
 class EngineUrnMonitor extends MockMonitor {
-    /** Mock URN to the engine's qualified type (the parent chain and the type). */
+    /** URN to its qualified type (the parent chain and the type). */
     private readonly qualified = new Map<string, string>();
-    readonly urns: { urn: string; type: string; name: string }[] = [];
+    /** The engine's URN to the mock's, under which the mock keeps the resource. */
+    private readonly mockUrns = new Map<string, string>();
+    readonly urns: string[] = [];
 
     override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
         const parent = this.qualified.get(req.getParent());
         const type = parent ? `${parent}$${req.getType()}` : req.getType();
+        const urn = `urn:pulumi:${STACK}::${PROJECT}::${type}::${req.getName()}`;
         return super.registerResource(req, (err, response) => {
             if (response) {
-                this.qualified.set(response.getUrn(), type);
-                this.urns.push({ urn: `urn:pulumi:${STACK}::${PROJECT}::${type}::${req.getName()}`, type: req.getType(), name: req.getName() });
+                this.qualified.set(urn, type);
+                this.mockUrns.set(urn, response.getUrn());
+                this.urns.push(urn);
+                response.setUrn(urn);
             }
             callback(err, response);
         });
+    }
+
+    override registerResourceOutputs(req: any, callback: (err: any, response: any) => void): void {
+        req.setUrn(this.mockUrns.get(req.getUrn()) ?? req.getUrn());
+        super.registerResourceOutputs(req, callback);
     }
 }
 
@@ -109,7 +119,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
     const ofType = (type: string) => resources.filter((r) => r.type === type);
     const graph: Graph = {
         resources,
-        urns: monitor.urns.map((u) => u.urn).sort(),
+        urns: [...monitor.urns].sort(),
         outputs: outputs as Record<string, unknown>,
         calls: mocks.calls,
         ofType,

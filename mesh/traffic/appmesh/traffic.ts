@@ -33,6 +33,7 @@ export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficB
     readonly pinRoute: aws.appmesh.Route;
     readonly virtualService: aws.appmesh.VirtualService;
     readonly endpoint: pulumi.Output<string>;
+    readonly splitResource: pulumi.Resource;
     readonly outputs: BackendOutputs;
     private readonly model: CanaryModel<AppMeshCanaryConfig>;
     private readonly discovery: ServiceDiscovery;
@@ -68,6 +69,7 @@ export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficB
         this.router = new aws.appmesh.VirtualRouter(`${name}-router`, { meshName, spec: virtualRouterSpec(model) }, parent);
         const routeArgs = { meshName, virtualRouterName: this.router.name };
         this.weightedRoute = new aws.appmesh.Route(`${name}-weighted`, { ...routeArgs, spec: weightedRouteSpec(model, nodeNames) }, parent);
+        this.splitResource = this.weightedRoute;
         this.pinRoute = new aws.appmesh.Route(`${name}-pin`, { ...routeArgs, spec: pinRouteSpec(model, nodeNames.canary) }, parent);
 
         this.virtualService = new aws.appmesh.VirtualService(
@@ -154,6 +156,7 @@ export function appMeshBackend(config: AppMeshCanaryConfig): TrafficBackendKind 
             );
             return {
                 endpoint: traffic.endpoint,
+                splitResource: traffic.splitResource,
                 join: (version) => traffic.join(version),
                 versionMetrics: (...metricsArgs) => traffic.versionMetrics(...metricsArgs),
                 outputs: { ...traffic.outputs, ingressUrl: gateway.url },

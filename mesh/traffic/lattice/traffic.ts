@@ -30,6 +30,7 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
     readonly listener: aws.vpclattice.Listener;
     readonly pinRule: aws.vpclattice.ListenerRule;
     readonly endpoint: pulumi.Output<string>;
+    readonly splitResource: pulumi.Resource;
     readonly outputs: BackendOutputs;
 
     constructor(name: string, args: LatticeTrafficArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -105,6 +106,7 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
             },
             parent,
         );
+        this.splitResource = this.listener;
         this.pinRule = new aws.vpclattice.ListenerRule(
             `${name}-pin`,
             { serviceIdentifier: this.service.id, listenerIdentifier: this.listener.listenerId, ...pinRule(model, targetGroupIds.canary) },
