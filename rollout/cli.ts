@@ -1,87 +1,115 @@
 /**
- * `npm run rollout -- --stack <name>`: a progressive rollout of the stack's canary.
- * `npm run rollout -- --simulate <scenario|all>`: the same engine on synthetic data.
+ * The rollout's command line:
+ *   rollout run --stack NAME       a progressive rollout of the stack's canary
+ *   rollout status --stack NAME    what is deployed, who holds the stack, the last verdicts
+ *   rollout abort --stack NAME     make the running rollout roll back at its next sample
+ *   rollout guard --stack NAME     for a deploy job: refuse while a rollout runs, or when this config would undo one
+ *   rollout simulate [SCENARIO]    the same engine on synthetic data
+ * Run it as `./scripts/rollout ...`, which keeps exit codes and signals (npm does not).
  */
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as readline from "readline";
+import { parseArgs as parseNodeArgs } from "node:util";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { SSMClient } from "@aws-sdk/client-ssm";
 import { parseOrThrow } from "../mesh/config/errors";
-import { parseStackOutputs, PROJECT } from "../mesh/contract";
-import { EXIT_CODES, planRollout, RolloutOptions, runRollout } from "./engine";
+import { EXIT_CODES, RolloutResult, runRollout } from "./engine";
+import { planRollout, RolloutOptions } from "./plan";
 import { CloudWatchMetrics } from "./cloudwatch";
+import { EcsServices, LeaseHeld, SsmControl, trafficLayer } from "./aws";
 import { systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
 import { SCENARIOS, simulate, summaryLine } from "./simulate";
 
-const USAGE = `usage:
-  npm run rollout -- --stack <name> [--dry-run] [--yes] [--from-step N] [--to-step N]
-                     [--rollback-on-interrupt] [--report-dir DIR]
-  npm run rollout -- --simulate <${SCENARIOS.map((s) => s.name).join("|")}|all> [--report-dir DIR]`;
+const USAGE = `usage: rollout <command> [options]
+  run --stack NAME [--dry-run] [--yes] [--from-step N] [--to-step N] [--report-dir DIR] [--break-stale-lease]
+  status --stack NAME
+  abort --stack NAME
+  guard --stack NAME
+  simulate [${SCENARIOS.map((s) => s.name).join("|")}|all] [--report-dir DIR]
+exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
+3 held for lack of traffic; 4 refused (the stack is not where this config says, or another rollout holds it);
+130 interrupted (SIGINT), 143 terminated (SIGTERM)`;
 
 export type CliArgs =
-    | ({ mode: "rollout"; stack: string; dryRun: boolean; yes: boolean; reportDir: string } & RolloutOptions)
-    | { mode: "simulate"; scenarios: string[]; reportDir?: string }
-    | { mode: "help" };
+    | ({ command: "run"; stack: string; dryRun: boolean; yes: boolean; reportDir: string; breakStaleLease: boolean } & RolloutOptions)
+    | { command: "status" | "abort" | "guard"; stack: string }
+    | { command: "simulate"; scenarios: string[]; reportDir?: string }
+    | { command: "help" };
 
 export class CliError extends Error {}
 
+const OPTIONS = {
+    stack: { type: "string" },
+    "dry-run": { type: "boolean" },
+    yes: { type: "boolean" },
+    "from-step": { type: "string" },
+    "to-step": { type: "string" },
+    "report-dir": { type: "string" },
+    "break-stale-lease": { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+/** Which options each command takes. */
+const TAKES: Record<string, (keyof typeof OPTIONS)[]> = {
+    run: ["stack", "dry-run", "yes", "from-step", "to-step", "report-dir", "break-stale-lease"],
+    status: ["stack"],
+    abort: ["stack"],
+    guard: ["stack"],
+    simulate: ["report-dir"],
+};
+
 /** Parses the command line; throws `CliError` with what is wrong, before anything runs. */
 export function parseArgs(argv: string[]): CliArgs {
-    const flags = new Map<string, string | true>();
-    const withValue = new Set(["--stack", "--simulate", "--from-step", "--to-step", "--report-dir"]);
-    const bare = new Set(["--dry-run", "--yes", "--rollback-on-interrupt", "--help"]);
-    for (let i = 0; i < argv.length; i++) {
-        const arg = argv[i];
-        if (withValue.has(arg)) {
-            const value = argv[++i];
-            if (value === undefined || value.startsWith("--")) throw new CliError(`${arg} needs a value`);
-            flags.set(arg, value);
-        } else if (bare.has(arg)) {
-            flags.set(arg, true);
-        } else {
-            throw new CliError(`unknown argument ${JSON.stringify(arg)}`);
-        }
+    let parsed: ReturnType<typeof parseNodeArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
+    try {
+        parsed = parseNodeArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    } catch (e) {
+        throw new CliError((e as Error).message);
     }
-    if (flags.has("--help")) return { mode: "help" };
-
-    const simulateArg = flags.get("--simulate") as string | undefined;
-    const stack = flags.get("--stack") as string | undefined;
-    if (simulateArg !== undefined && stack !== undefined) throw new CliError("--simulate runs without a stack; drop --stack");
-    if (simulateArg !== undefined) {
-        for (const only of ["--dry-run", "--yes", "--from-step", "--to-step", "--rollback-on-interrupt"]) {
-            if (flags.has(only)) throw new CliError(`${only} is for a real rollout, not --simulate`);
-        }
+    const { values, positionals } = parsed;
+    const [command, ...rest] = positionals;
+    if (values.help || command === undefined || command === "help") return { command: "help" };
+    if (!(command in TAKES)) throw new CliError(`unknown command ${JSON.stringify(command)}; one of ${Object.keys(TAKES).join(", ")}`);
+    for (const option of Object.keys(values) as (keyof typeof OPTIONS)[]) {
+        if (option !== "help" && !TAKES[command].includes(option)) throw new CliError(`--${option} is not an option of ${command}`);
+    }
+    if (command === "simulate") {
         const names = SCENARIOS.map((s) => s.name);
-        if (simulateArg !== "all" && !names.includes(simulateArg)) {
-            throw new CliError(`unknown scenario ${JSON.stringify(simulateArg)}; one of ${names.join(", ")}, or all`);
+        const wanted = rest[0] ?? "all";
+        if (rest.length > 1 || (wanted !== "all" && !names.includes(wanted))) {
+            throw new CliError(`unknown scenario ${JSON.stringify(rest.join(" "))}; one of ${names.join(", ")}, or all`);
         }
-        return { mode: "simulate", scenarios: simulateArg === "all" ? names : [simulateArg], reportDir: flags.get("--report-dir") as string | undefined };
+        return { command, scenarios: wanted === "all" ? names : [wanted], reportDir: values["report-dir"] };
     }
-    if (stack === undefined) throw new CliError("--stack <name> is required (or --simulate <scenario>)");
+    if (rest.length > 0) throw new CliError(`${command} takes no arguments besides its options, got ${JSON.stringify(rest.join(" "))}`);
+    const stack = values.stack;
+    if (stack === undefined) throw new CliError(`${command} needs --stack NAME`);
+    if (command !== "run") return { command: command as "status" | "abort" | "guard", stack };
 
-    const step = (flag: string) => {
-        const raw = flags.get(flag) as string | undefined;
+    const step = (flag: "from-step" | "to-step") => {
+        const raw = values[flag];
         if (raw === undefined) return undefined;
-        if (!/^[1-9]\d*$/.test(raw)) throw new CliError(`${flag} takes a step number from 1, got ${JSON.stringify(raw)}`);
+        if (!/^[1-9]\d*$/.test(raw)) throw new CliError(`--${flag} takes a step number from 1, got ${JSON.stringify(raw)}`);
         return Number(raw);
     };
-    const fromStep = step("--from-step");
-    const toStep = step("--to-step");
-    if (fromStep !== undefined && toStep !== undefined && fromStep > toStep) {
-        throw new CliError(`--from-step ${fromStep} comes after --to-step ${toStep}`);
-    }
+    const fromStep = step("from-step");
+    const toStep = step("to-step");
+    if (fromStep !== undefined && toStep !== undefined && fromStep > toStep) throw new CliError(`--from-step ${fromStep} comes after --to-step ${toStep}`);
     return {
-        mode: "rollout",
+        command,
         stack,
-        dryRun: flags.has("--dry-run"),
-        yes: flags.has("--yes"),
+        dryRun: values["dry-run"] ?? false,
+        yes: values.yes ?? false,
         fromStep,
         toStep,
-        rollbackOnInterrupt: flags.has("--rollback-on-interrupt"),
-        reportDir: (flags.get("--report-dir") as string | undefined) ?? "rollout-reports",
+        reportDir: values["report-dir"] ?? "rollout-reports",
+        breakStaleLease: values["break-stale-lease"] ?? false,
     };
 }
 
@@ -94,14 +122,14 @@ export function checkSteps(args: RolloutOptions, schedule: RolloutSchedule): voi
     }
 }
 
-function writeReports(dir: string, base: string, markdown: string, json: string): void {
+function writeReports(dir: string, base: string, result: RolloutResult, title: string): void {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `${base}.md`), markdown);
-    fs.writeFileSync(path.join(dir, `${base}.json`), json);
+    fs.writeFileSync(path.join(dir, `${base}.md`), renderMarkdown(result, title));
+    fs.writeFileSync(path.join(dir, `${base}.json`), renderJson(result, title));
     console.log(`report: ${path.join(dir, base)}.md (and .json)`);
 }
 
-async function runSimulations(args: Extract<CliArgs, { mode: "simulate" }>): Promise<number> {
+async function runSimulations(args: Extract<CliArgs, { command: "simulate" }>): Promise<number> {
     let unexpected = 0;
     for (const name of args.scenarios) {
         const scenario = SCENARIOS.find((s) => s.name === name)!;
@@ -109,9 +137,7 @@ async function runSimulations(args: Extract<CliArgs, { mode: "simulate" }>): Pro
         const sim = await simulate(scenario, undefined, args.scenarios.length === 1 ? (line) => console.log(line) : () => {});
         console.log(summaryLine(sim));
         if (sim.result.outcome !== scenario.expected) unexpected++;
-        if (args.reportDir) {
-            writeReports(args.reportDir, `simulation-${name}`, renderMarkdown(sim.result, `simulation:${name}`), renderJson(sim.result, `simulation:${name}`));
-        }
+        if (args.reportDir) writeReports(args.reportDir, `simulation-${name}`, sim.result, `simulation:${name}`);
     }
     return unexpected === 0 ? 0 : 1;
 }
@@ -123,56 +149,159 @@ async function confirm(question: string): Promise<boolean> {
     return /^y(es)?$/i.test(answer.trim());
 }
 
-async function runRealRollout(args: Extract<CliArgs, { mode: "rollout" }>): Promise<number> {
-    const log = (line: string) => console.log(`[${new Date().toISOString().slice(11, 19)}] ${line}`);
-    const workDir = path.join(__dirname, "..");
-    const stack = await PulumiStack.select(args.stack, workDir, systemClock, log);
-    const rawConfig = await stack.rawConfig();
-    const schedule = parseOrThrow(rolloutSection, rawConfig[`${PROJECT}:rollout`], "rollout.");
+/** Who runs this rollout, as the lease and notifications name it. */
+const owner = () => process.env.ROLLOUT_OWNER ?? `${os.userInfo().username}@${os.hostname()} pid ${process.pid}`;
+
+/** `ROLLOUT_TIME_SCALE` runs time faster from `ROLLOUT_TIME_ORIGIN` (epoch ms): only end-to-end tests set them. */
+const clock = systemClock(Number(process.env.ROLLOUT_TIME_SCALE ?? 1), Number(process.env.ROLLOUT_TIME_ORIGIN ?? Date.now()));
+
+const workDir = path.join(__dirname, "..");
+
+/** Posts an event to a Slack-compatible webhook, if one is set; a failed post is logged, never fatal. */
+function webhook(stack: string, log: (line: string) => void): ((event: string) => void) | undefined {
+    const url = process.env.ROLLOUT_WEBHOOK_URL;
+    if (!url) return undefined;
+    return (event) => {
+        fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: `rollout of ${stack}: ${event}` }), signal: AbortSignal.timeout(5000) })
+            .then((r) => r.ok || log(`webhook answered ${r.status}`))
+            .catch((e) => log(`webhook failed: ${(e as Error).message}`));
+    };
+}
+
+async function withStack(name: string, signal?: AbortSignal) {
+    const log = (line: string) => console.log(`[${new Date(clock.now()).toISOString().slice(11, 19)}] ${line}`);
+    const stack = await PulumiStack.select(name, workDir, log, signal);
+    const region = await stack.region();
+    const control = new SsmControl(new SSMClient({ region }), name, owner(), clock);
+    return { stack, region, control, log };
+}
+
+async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promise<number> {
+    const controller = new AbortController();
+    let signalName: NodeJS.Signals | undefined;
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.on(sig, () => {
+            if (signalName) process.exit(sig === "SIGINT" ? 130 : 143);
+            signalName = sig;
+            console.log(`${sig}: stopping within seconds, leaving the weight as it is (again to quit now)`);
+            controller.abort();
+        });
+    }
+    const { stack, region, control, log } = await withStack(args.stack, controller.signal);
+    const schedule = parseOrThrow(rolloutSection, (await stack.rawConfig()).rollout, "rollout.");
     checkSteps(args, schedule);
-
-    const outputs = parseStackOutputs(await stack.outputs(), args.stack);
-    const metrics = outputs.versionMetrics;
-    const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName];
-
-    const state = await stack.read();
-    const plan = planRollout(schedule, state, args);
-    console.log(`stack ${args.stack}: canaryWeight ${state.canaryWeight}, stable ${state.versions.stable.image}, canary ${state.versions.canary.image}`);
-    console.log(
-        plan.nothingToDo
-            ? "plan: nothing to roll out"
-            : plan.finishPromotion
-              ? "plan: finish the promotion (wait for stable, then canaryWeight 0)"
-              : `plan: steps ${plan.steps.map((s) => `${s.weight}%`).join(" -> ")}, ${schedule.bakeSeconds} s bake each` +
-                (plan.promote ? ", then promote" : ", then stop"),
-    );
-    if (args.dryRun) return 0;
+    const outputs = await stack.outputs();
+    const plan = planRollout(schedule, await stack.deployed(), await stack.intended(), args);
+    console.log(`stack ${args.stack}: canaryWeight ${outputs.canaryWeight} deployed; plan: ${plan.kind === "run" ? plan.summary : plan.reason}`);
+    if (args.dryRun || plan.kind !== "run") return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
     if (!args.yes) {
         if (!process.stdin.isTTY) throw new CliError("not a terminal: pass --yes to run without a prompt");
         if (!(await confirm("Proceed? [y/N] "))) return 0;
     }
 
-    const controller = new AbortController();
-    process.on("SIGINT", () => {
-        if (controller.signal.aborted) process.exit(EXIT_CODES.interrupted);
-        log(args.rollbackOnInterrupt ? "interrupt: rolling back after the current update" : "interrupt: stopping after the current update (Ctrl-C again to quit now)");
-        controller.abort();
-    });
-    const cloudwatch = new CloudWatchMetrics(new CloudWatchClient({ region: rawConfig["aws:region"] }), metrics, alarms);
-    const result = await runRollout({ schedule, stack, metrics: cloudwatch, clock: systemClock, log, signal: controller.signal }, args);
-    const base = `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`;
-    writeReports(args.reportDir, base, renderMarkdown(result, args.stack), renderJson(result, args.stack));
-    return result.exitCode;
+    try {
+        await control.acquire(args.breakStaleLease);
+    } catch (e) {
+        if (!(e instanceof LeaseHeld)) throw e;
+        const stale = e.lease.expiresAt < clock.now() ? " (expired: pass --break-stale-lease if that runner is gone)" : "";
+        console.error(`refused: ${e.message}${stale}; nothing was changed`);
+        return EXIT_CODES.refused;
+    }
+    let result: RolloutResult;
+    try {
+        result = await runRollout(
+            {
+                schedule,
+                stack,
+                services: new EcsServices(new ECSClient({ region }), outputs, clock),
+                traffic: trafficLayer(outputs, region),
+                metrics: new CloudWatchMetrics(new CloudWatchClient({ region }), outputs.versionMetrics, [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName]),
+                control,
+                clock,
+                log,
+                notify: webhook(args.stack, log),
+                signal: controller.signal,
+            },
+            args,
+        );
+    } finally {
+        await control.release();
+    }
+    writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack);
+    console.log(`${result.outcome}: canaryWeight ${result.finalWeight ?? "unknown"} deployed on ${args.stack}`);
+    return result.outcome === "interrupted" && signalName === "SIGTERM" ? 143 : result.exitCode;
+}
+
+async function status(name: string): Promise<number> {
+    const { stack, control } = await withStack(name);
+    const outputs = await stack.outputs();
+    const lease = await control.lease();
+    const last = await control.status();
+    console.log(`stack ${name}: canaryWeight ${outputs.canaryWeight} deployed (${outputs.trafficBackend})`);
+    console.log(`  stable ${outputs.versions.stable.fingerprint}, canary ${outputs.versions.canary.fingerprint}${outputs.versions.stable.fingerprint === outputs.versions.canary.fingerprint ? " (the same)" : ""}`);
+    console.log(lease ? `  lease: held by ${lease.owner} until ${new Date(lease.expiresAt).toISOString()}` : "  lease: free (no rollout running)");
+    if (last) console.log(`  last status, ${new Date(last.at).toISOString()} by ${last.owner}:\n    ${last.status.split("\n").join("\n    ")}`);
+    return 0;
+}
+
+async function abort(name: string): Promise<number> {
+    const { control } = await withStack(name);
+    const lease = await control.lease();
+    if (!lease) {
+        console.log(`no rollout holds ${name}; nothing to abort`);
+        return 0;
+    }
+    await control.requestAbort(owner());
+    console.log(`abort requested: the rollout held by ${lease.owner} rolls back at its next sample`);
+    return 0;
+}
+
+/**
+ * For a deploy job: refuses while a rollout holds the stack, and refuses a config that
+ * would move the deployed weight or stable, or change the canary while it serves traffic
+ * (a stale branch would undo a rollout). A new canary at weight 0 passes.
+ */
+async function guard(name: string): Promise<number> {
+    const { stack, control } = await withStack(name);
+    const lease = await control.lease();
+    if (lease) {
+        console.error(`refused: a rollout held by ${lease.owner} is running on ${name}`);
+        return EXIT_CODES.refused;
+    }
+    const deployed = await stack.deployed();
+    const intended = await stack.intended();
+    const moves: string[] = [];
+    if (intended.canaryWeight !== deployed.canaryWeight) moves.push(`canaryWeight ${deployed.canaryWeight} -> ${intended.canaryWeight}`);
+    if (intended.fingerprints.stable !== deployed.versions.stable.fingerprint) moves.push("stable's definition");
+    if (deployed.canaryWeight > 0 && intended.fingerprints.canary !== deployed.versions.canary.fingerprint) moves.push(`the canary's definition while it serves ${deployed.canaryWeight}%`);
+    if (moves.length > 0) {
+        const last = await control.status();
+        const by = last ? ` (last rollout: ${last.owner}, ${new Date(last.at).toISOString()})` : "";
+        console.error(`refused: this config would change ${moves.join(" and ")} away from what is deployed${by}; commit the stack file the rollout left, or run a rollout`);
+        return EXIT_CODES.refused;
+    }
+    console.log(`guard: ${name} may be deployed from this config`);
+    return 0;
 }
 
 export async function main(argv: string[]): Promise<number> {
     try {
         const args = parseArgs(argv);
-        if (args.mode === "help") {
-            console.log(USAGE);
-            return 0;
+        switch (args.command) {
+            case "help":
+                console.log(USAGE);
+                return 0;
+            case "simulate":
+                return await runSimulations(args);
+            case "run":
+                return await runRealRollout(args);
+            case "status":
+                return await status(args.stack);
+            case "abort":
+                return await abort(args.stack);
+            case "guard":
+                return await guard(args.stack);
         }
-        return args.mode === "simulate" ? await runSimulations(args) : await runRealRollout(args);
     } catch (e) {
         console.error(e instanceof CliError ? `error: ${e.message}\n${USAGE}` : `error: ${(e as Error).message}`);
         return 2;

@@ -1,80 +1,45 @@
 /**
- * The progressive rollout: step the canary's weight, bake while sampling metrics, judge,
- * then roll back or move on, and promote at the end. Everything it touches comes in
- * through the ports, so the same engine drives a real stack and the simulator.
+ * The progressive rollout: run the plan's phases in order. Each weight step deploys the
+ * weight (an update that may change nothing else), verifies it at the traffic layer,
+ * bakes while sampling metrics and judges; a failure rolls back, and after the last step
+ * the promotion runs as explicit phases in an order that never sends a request to a
+ * version without healthy tasks. Everything it touches comes in through the ports.
  */
-import { Clock, ConcurrentUpdate, MetricsSample, MetricsSource, StackPort, StackState } from "./ports";
+import { Clock, ConcurrentUpdate, ControlPort, DeployedState, MetricsSample, MetricsSource, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
 import { judge, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
-
-export interface RolloutOptions {
-    /** Start at this step (1-based) instead of where the stack stands. */
-    fromStep?: number;
-    /** Stop after this step (1-based), leaving the weight there. */
-    toStep?: number;
-    /** On an interrupt, return traffic to stable instead of leaving the weight as it is. */
-    rollbackOnInterrupt?: boolean;
-}
+import { Phase, planRollout, RolloutOptions } from "./plan";
 
 export interface RolloutDeps {
     schedule: RolloutSchedule;
     stack: StackPort;
+    services: ServicesPort;
+    traffic: TrafficPort;
     metrics: MetricsSource;
+    control?: ControlPort;
     clock: Clock;
+    /** Every line: events and per-sample progress. */
     log: (line: string) => void;
-    /** Aborted on Ctrl-C. */
+    /** Events only (a step starts, passes, a rollback, the promotion, the outcome): for notifications. */
+    notify?: (event: string) => void;
+    /** Aborted on SIGINT or SIGTERM: the rollout stops within seconds, leaving the weight as it is. */
     signal?: AbortSignal;
 }
 
-export type Outcome = "promoted" | "paused" | "nothing-to-do" | "rolled-back" | "held" | "interrupted" | "failed";
+export type Outcome = "promoted" | "paused" | "nothing-to-do" | "rolled-back" | "held" | "interrupted" | "refused" | "failed";
 
+/** Exit codes, as the README documents them. */
 export const EXIT_CODES: Record<Outcome, number> = {
     promoted: 0,
     paused: 0,
     "nothing-to-do": 0,
     "rolled-back": 1,
     failed: 2,
+    refused: 4,
     held: 3,
     interrupted: 130,
 };
-
-export interface PlannedStep {
-    /** 1-based position in the schedule; 0 for a resumed weight the schedule does not list. */
-    index: number;
-    weight: number;
-}
-
-export interface Plan {
-    steps: PlannedStep[];
-    /** Promote once the steps pass (the last step is 100 and no `toStep` cut it short). */
-    promote: boolean;
-    /** The stable version already has the canary's settings at 100%: only the return to stable is left. */
-    finishPromotion: boolean;
-    nothingToDo: boolean;
-}
-
-/** Where a rollout stands and what is left, from the stack's own state: this is what makes a rerun resume. */
-export function planRollout(schedule: RolloutSchedule, state: StackState, options: RolloutOptions = {}): Plan {
-    const sameImage = state.versions.stable.image === state.versions.canary.image;
-    const w = state.canaryWeight;
-    const none: Plan = { steps: [], promote: false, finishPromotion: false, nothingToDo: false };
-    if (sameImage && w === 0) return { ...none, nothingToDo: true };
-    if (sameImage && w === 100) return { ...none, finishPromotion: true };
-
-    const indexed = schedule.steps.map((weight, i) => ({ index: i + 1, weight }));
-    let steps: PlannedStep[];
-    if (options.fromStep !== undefined) {
-        steps = indexed.slice(options.fromStep - 1);
-    } else {
-        steps = w === 0 ? indexed : indexed.filter((s) => s.weight >= w);
-        // A weight between steps (an earlier run stopped there) is baked again before going on.
-        if (w > 0 && !schedule.steps.includes(w)) steps.unshift({ index: 0, weight: w });
-    }
-    if (options.toStep !== undefined) steps = steps.filter((s) => s.index <= options.toStep!);
-    const promote = steps.length > 0 && steps[steps.length - 1].weight === 100 && (options.toStep ?? schedule.steps.length) >= schedule.steps.length;
-    return { ...none, steps, promote };
-}
 
 export interface SampleRecord {
     at: number;
@@ -98,57 +63,101 @@ export interface RolloutResult {
     exitCode: number;
     startedAt: number;
     endedAt: number;
+    /** The weight deployed when the rollout ended, as the stack's outputs report it. */
+    finalWeight?: number;
     steps: StepRecord[];
     samples: SampleRecord[];
     events: { at: number; message: string }[];
 }
 
-type BakeResult = Verdict | { kind: "interrupted" } | { kind: "timed-out"; reason: string };
+type BakeResult = Verdict | { kind: "timed-out"; reason: string };
 
-class Interrupted extends Error {}
+/** Someone asked the rollout to stop (a signal) or to roll back (`abort`). */
+class Stop extends Error {
+    constructor(readonly abortRequestedBy?: string) {
+        super(abortRequestedBy ? `aborted by ${abortRequestedBy}` : "interrupted");
+    }
+}
+
+/** How long the traffic layer may take to report a weight it was given. */
+const VERIFY_ATTEMPTS = 10;
+const VERIFY_INTERVAL_MS = 3_000;
 
 /** Runs the rollout to an outcome. Never throws: every failure becomes an outcome with a reason. */
 export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}): Promise<RolloutResult> {
-    const { schedule, stack, metrics, clock, log, signal } = deps;
+    const { schedule, stack, services, traffic, metrics, control, clock, log, notify, signal } = deps;
     const startedAt = clock.now();
     const steps: StepRecord[] = [];
     const samples: SampleRecord[] = [];
     const events: { at: number; message: string }[] = [];
+    let deployed: DeployedState | undefined;
+    let status = "starting";
+    /** The last few sample lines, published with the status so `status` shows the last verdicts. */
+    const recent: string[] = [];
+
     const event = (message: string) => {
         events.push({ at: clock.now(), message });
         log(message);
+        notify?.(message);
     };
     const finish = (outcome: Outcome, reason: string): RolloutResult => {
         event(`${outcome}: ${reason}`);
-        return { outcome, reason, exitCode: EXIT_CODES[outcome], startedAt, endedAt: clock.now(), steps, samples, events };
+        return { outcome, reason, exitCode: EXIT_CODES[outcome], startedAt, endedAt: clock.now(), finalWeight: deployed?.canaryWeight, steps, samples, events };
     };
-    const checkInterrupt = () => {
-        if (signal?.aborted) throw new Interrupted();
+    /** Stops here when a signal arrived or someone asked to abort; keeps the lease alive. */
+    const checkpoint = async () => {
+        if (signal?.aborted) throw new Stop();
+        const reply = await control?.heartbeat([status, ...recent].join("\n"));
+        if (reply?.abortRequestedBy) throw new Stop(reply.abortRequestedBy);
+    };
+    const wait = async (ms: number) => {
+        await clock.sleep(ms, signal);
+        await checkpoint();
+    };
+
+    const verifyWeight = async (weight: number) => {
+        for (let attempt = 1; ; attempt++) {
+            const seen = await traffic.canaryWeight();
+            if (seen === weight) return;
+            if (attempt === VERIFY_ATTEMPTS) throw new Error(`the traffic layer sends ${seen}% to the canary, not the ${weight}% just deployed`);
+            // No checkpoint here: a rollback verifies its weight too, and must not stop halfway.
+            await clock.sleep(VERIFY_INTERVAL_MS, signal);
+        }
+    };
+    const setWeight = async (weight: number) => {
+        status = `setting canaryWeight ${weight}`;
+        if (deployed?.canaryWeight !== weight) deployed = await stack.setWeight(weight);
+        await verifyWeight(weight);
+        event(`canaryWeight ${weight} deployed and verified at the traffic layer`);
     };
 
     const rollback = async (reason: string): Promise<RolloutResult> => {
         event(`rolling back: ${reason}`);
         try {
-            await stack.setWeight(0);
+            deployed = await stack.setWeight(0);
+            await verifyWeight(0);
         } catch (e) {
-            return finish("failed", `${reason}; the rollback's update failed too: ${(e as Error).message}`);
+            return finish("failed", `${reason}; the rollback failed too: ${(e as Error).message}`);
         }
         return finish("rolled-back", reason);
     };
 
-    const bake = async (step: PlannedStep): Promise<BakeResult> => {
+    const bake = async (step: { index: number; weight: number }): Promise<BakeResult> => {
         const stepStart = clock.now();
         const sampleMs = schedule.sampleSeconds * 1000;
         const bakeMs = schedule.bakeSeconds * 1000;
         for (;;) {
-            await clock.sleep(sampleMs);
-            if (signal?.aborted) return { kind: "interrupted" };
+            status = `step ${step.index || "(resumed)"} at ${step.weight}%: baking`;
+            await wait(sampleMs);
             const now = clock.now();
             // Each interval alone can fail the step at once; the pass needs the whole bake.
             const interval = await metrics.sample({ start: now - sampleMs, end: now });
             const verdict = judge(schedule, interval);
             samples.push({ at: now, step: step.index, weight: step.weight, sample: interval, verdict });
-            log(progressLine(step, schedule.steps.length, interval, verdict, now - stepStart));
+            const line = progressLine(step, schedule.steps.length, interval, verdict, now - stepStart);
+            log(line);
+            recent.push(line);
+            if (recent.length > 5) recent.shift();
             if (verdict.kind === "fail") return verdict;
             const elapsed = now - stepStart;
             if (elapsed < bakeMs) continue;
@@ -158,66 +167,89 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         }
     };
 
-    let state: StackState;
-    try {
-        state = await stack.read();
-    } catch (e) {
-        return finish("failed", `could not read the stack: ${(e as Error).message}`);
-    }
-    const plan = planRollout(schedule, state, options);
-    if (plan.nothingToDo) return finish("nothing-to-do", "the canary runs the stable image at weight 0; nothing to roll out");
+    const waitRunning = async (version: "stable" | "canary") => {
+        const arn = deployed!.versions[version].taskDefinitionArn;
+        status = `waiting for ECS to run ${version} ${arn}`;
+        event(`waiting until ECS runs the ${version} version's deployed revision (${arn.split("/").pop()}) in a completed deployment`);
+        await services.waitRunning(version, arn, signal);
+        await checkpoint();
+    };
 
-    let weight = state.canaryWeight;
-    // Once promotion starts, a failure must not send traffic back to a half-updated stable.
-    let promoting = plan.finishPromotion;
+    let promoting = false;
     try {
-        if (!plan.finishPromotion) {
-            for (const step of plan.steps) {
-                checkInterrupt();
-                const record: StepRecord = { index: step.index, weight: step.weight, startedAt: clock.now() };
-                steps.push(record);
-                event(`step ${step.index || "(resumed)"}/${schedule.steps.length}: canaryWeight ${step.weight}`);
-                if (weight !== step.weight) {
-                    await stack.setWeight(step.weight);
-                    weight = step.weight;
+        deployed = await stack.deployed();
+        const plan = planRollout(schedule, deployed, await stack.intended(), options);
+        if (plan.kind === "refuse") return finish("refused", plan.reason);
+        if (plan.kind === "nothing") return finish("nothing-to-do", plan.reason);
+        event(`plan: ${plan.summary}`);
+
+        let lastStep: Phase | undefined;
+        for (const phase of plan.phases) {
+            await checkpoint();
+            switch (phase.kind) {
+                case "deploy-canary":
+                    status = "deploying the canary's settings at weight 0";
+                    event("deploying the canary's new settings at weight 0 (only the canary's service changes)");
+                    deployed = await stack.deployCanary();
+                    break;
+                case "wait-canary":
+                    await waitRunning("canary");
+                    break;
+                case "step": {
+                    lastStep = phase;
+                    const record: StepRecord = { index: phase.index, weight: phase.weight, startedAt: clock.now() };
+                    steps.push(record);
+                    event(`step ${phase.index || "(resumed)"}/${schedule.steps.length}: canaryWeight ${phase.weight}`);
+                    await setWeight(phase.weight);
+                    const result = await bake(phase);
+                    record.endedAt = clock.now();
+                    if (result.kind === "timed-out") {
+                        record.verdict = { kind: "insufficient", reason: result.reason };
+                        const reason = `not enough canary traffic after ${schedule.bakeSeconds + schedule.trafficWaitSeconds} s at ${phase.weight}%: ${result.reason}`;
+                        if (schedule.onLowTraffic === "rollback") return await rollback(reason);
+                        return finish("held", `${reason}; holding at ${phase.weight}% (rerun to continue)`);
+                    }
+                    record.verdict = result;
+                    if (result.kind === "fail") return await rollback(`step ${phase.index || "(resumed)"} at ${phase.weight}%: ${result.reason}`);
+                    break;
                 }
-                const result = await bake(step);
-                record.endedAt = clock.now();
-                if (result.kind === "interrupted") throw new Interrupted();
-                if (result.kind === "timed-out") {
-                    record.verdict = { kind: "insufficient", reason: result.reason };
-                    const reason = `not enough canary traffic after ${schedule.bakeSeconds + schedule.trafficWaitSeconds} s at ${step.weight}%: ${result.reason}`;
-                    if (schedule.onLowTraffic === "rollback") return await rollback(reason);
-                    return finish("held", `${reason}; holding at ${step.weight}% (rerun to continue)`);
-                }
-                record.verdict = result;
-                if (result.kind === "fail") return await rollback(`step ${step.index} at ${step.weight}%: ${result.reason}`);
+                case "verify-canary-full":
+                    await verifyWeight(100);
+                    break;
+                case "promote":
+                    promoting = true;
+                    status = "promoting";
+                    event("promoting: stable takes the canary's definition while the canary serves 100% (only stable's service changes)");
+                    deployed = await stack.promote();
+                    break;
+                case "wait-stable":
+                    promoting = true;
+                    await waitRunning("stable");
+                    break;
+                case "return-to-stable":
+                    event("returning traffic to the promoted stable (canaryWeight 0)");
+                    await setWeight(0);
+                    return finish("promoted", "every step passed; stable runs the canary's definition and serves all traffic");
             }
-            if (!plan.promote) return finish("paused", `stopped after step ${plan.steps.at(-1)?.index} at ${weight}% as asked`);
-            checkInterrupt();
-            promoting = true;
-            event("promoting: the stable version takes the canary's settings while the canary serves 100%");
-            await stack.promoteCanarySettings();
         }
-        event("waiting for the stable version's new tasks to be healthy");
-        await stack.waitHealthy("stable");
-        checkInterrupt();
-        event("returning traffic to stable (canaryWeight 0)");
-        await stack.setWeight(0);
-        return finish("promoted", "every step passed; stable now runs the canary's image");
+        const last = lastStep?.kind === "step" ? lastStep : undefined;
+        return finish("paused", `stopped after step ${last?.index} at ${deployed.canaryWeight}% as asked`);
     } catch (e) {
-        // Ctrl-C also reaches the `pulumi` child, which cancels its update: that failure is the interrupt.
-        if (e instanceof Interrupted || signal?.aborted) {
-            if (options.rollbackOnInterrupt && !promoting) return await rollback("interrupted");
-            return finish("interrupted", `interrupted at ${weight}%; the stack holds the state, so rerunning resumes`);
+        if (e instanceof Stop && e.abortRequestedBy && !promoting) return await rollback(e.message);
+        // SIGINT also reaches the `pulumi` child, which cancels its update: that failure is the interrupt.
+        if (signal?.aborted || e instanceof Stop) {
+            return finish("interrupted", `interrupted at ${deployed?.canaryWeight ?? "?"}%; the stack holds the state, so rerunning resumes`);
         }
+        if (e instanceof UpdateRefused) return finish("refused", e.message);
         if (e instanceof ConcurrentUpdate) {
             return finish("failed", `another update is running on this stack, so this run stopped without retrying (${e.message}). Rerun when it finishes.`);
         }
         if (promoting) {
             // Rolling back now would send traffic to a stable version that may be half-updated.
-            return finish("failed", `promotion did not finish: ${(e as Error).message}; traffic stays on the canary at ${weight}%. Rerun to finish the promotion.`);
+            return finish("failed", `promotion did not finish: ${(e as Error).message}; traffic stays on the canary at ${deployed?.canaryWeight}%. Rerun to finish the promotion.`);
         }
-        return await rollback(`${(e as Error).name}: ${(e as Error).message}`);
+        if (deployed === undefined) return finish("failed", `could not read the stack: ${(e as Error).message}`);
+        if (deployed.canaryWeight === 0) return finish("failed", (e as Error).message);
+        return await rollback((e as Error).message);
     }
 }

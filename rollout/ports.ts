@@ -1,7 +1,7 @@
 /**
  * What the rollout engine needs from the world, as small interfaces. The real adapters
- * (`pulumiStack.ts`, `cloudwatch.ts`) and the simulator (`simulate.ts`) implement them,
- * so the engine runs the same against AWS and against synthetic data.
+ * (`pulumiStack.ts`, `aws.ts`, `cloudwatch.ts`) and the simulator (`simulate.ts`)
+ * implement them, so the engine runs the same against AWS and against synthetic data.
  */
 import { Version } from "../mesh/config/schema";
 
@@ -30,21 +30,58 @@ export interface MetricsSource {
     sample(window: MetricsWindow): Promise<MetricsSample>;
 }
 
-/** What the stack holds now: the rollout's whole state lives here, so a rerun resumes. */
-export interface StackState {
-    canaryWeight: number;
-    /** The config objects of each version (`stable`, `canary`): image, cpu, memory, ... */
-    versions: Record<Version, Record<string, unknown>>;
+/** One version as the last successful update deployed it (the stack's outputs). */
+export interface DeployedVersion {
+    fingerprint: string;
+    taskDefinitionArn: string;
 }
 
+/** What is deployed: the rollout plans from this, never from local config alone. */
+export interface DeployedState {
+    canaryWeight: number;
+    versions: Record<Version, DeployedVersion>;
+}
+
+/** What the local config (the stack file this runner would deploy) says. */
+export interface IntendedState {
+    canaryWeight: number;
+    /** `fingerprint(definitionOf(version))` of each version's config. */
+    fingerprints: Record<Version, string>;
+}
+
+/**
+ * The stack. Each update is guarded: before it deploys, it refuses (with `UpdateRefused`,
+ * naming them) when anything but what it is for would change.
+ */
 export interface StackPort {
-    read(): Promise<StackState>;
-    /** Sets `canaryWeight` and deploys; throws `UpdateFailed` or `ConcurrentUpdate`. */
-    setWeight(weight: number): Promise<void>;
-    /** Gives the stable version the canary's settings (keeping its own task count) and deploys. */
-    promoteCanarySettings(): Promise<void>;
-    /** Resolves once the version's service runs its desired count of healthy tasks. */
-    waitHealthy(version: Version): Promise<void>;
+    deployed(): Promise<DeployedState>;
+    intended(): Promise<IntendedState>;
+    /** Sets `canaryWeight` and deploys; only the resource that carries the split may change. */
+    setWeight(weight: number): Promise<DeployedState>;
+    /** Deploys the canary's settings as the config has them; only the canary's service may change. */
+    deployCanary(): Promise<DeployedState>;
+    /** Gives stable the canary's definition (not its task count) and deploys; only stable's service may change. */
+    promote(): Promise<DeployedState>;
+}
+
+/** The ECS services that run the versions. */
+export interface ServicesPort {
+    /**
+     * Resolves once the version's service runs `taskDefinitionArn` in a COMPLETED PRIMARY
+     * deployment; throws `ServiceRolledBack` when ECS's circuit breaker rolled it back.
+     */
+    waitRunning(version: Version, taskDefinitionArn: string, signal?: AbortSignal): Promise<void>;
+}
+
+/** The traffic layer itself (App Mesh route, Lattice listener), read back after every weight change. */
+export interface TrafficPort {
+    canaryWeight(): Promise<number>;
+}
+
+/** Where a rollout in progress is visible to others, and how they reach it. */
+export interface ControlPort {
+    /** Called at every sample and wait: keeps the lease, publishes `status`, and returns an abort request if one was made. */
+    heartbeat(status: string): Promise<{ abortRequestedBy?: string }>;
 }
 
 /** `pulumi up` failed; the stack is as the failed update left it. */
@@ -52,6 +89,14 @@ export class UpdateFailed extends Error {
     constructor(message: string) {
         super(message);
         this.name = "UpdateFailed";
+    }
+}
+
+/** An update would have changed more than it was for; nothing was deployed. */
+export class UpdateRefused extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "UpdateRefused";
     }
 }
 
@@ -63,12 +108,38 @@ export class ConcurrentUpdate extends Error {
     }
 }
 
-export interface Clock {
-    now(): number;
-    sleep(ms: number): Promise<void>;
+/** ECS rolled a version's new deployment back (deployment circuit breaker). */
+export class ServiceRolledBack extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ServiceRolledBack";
+    }
 }
 
-export const systemClock: Clock = {
-    now: () => Date.now(),
-    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-};
+export interface Clock {
+    now(): number;
+    /** Waits `ms`, or less when `signal` aborts. */
+    sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/**
+ * Real time, or time run `scale` times faster from `origin` (epoch ms): end-to-end tests
+ * compress a rollout this way, through the same code path, with every process of a test
+ * sharing one origin.
+ */
+export function systemClock(scale = 1, origin = Date.now()): Clock {
+    return {
+        now: () => origin + (Date.now() - origin) * scale,
+        sleep: (ms, signal) =>
+            new Promise((resolve) => {
+                if (signal?.aborted) return resolve();
+                const timer = setTimeout(done, ms / scale);
+                function done() {
+                    clearTimeout(timer);
+                    signal?.removeEventListener("abort", done);
+                    resolve();
+                }
+                signal?.addEventListener("abort", done, { once: true });
+            }),
+    };
+}

@@ -1,16 +1,15 @@
 /**
  * The stack port on a real stack, through the Pulumi Automation API over the program
- * on disk, so a rollout deploys exactly what CI deploys. Thin on purpose: the decisions
- * are the engine's.
+ * on disk, so a rollout deploys exactly what CI deploys. Every update is guarded: a
+ * preview first lists what would change, and the update runs only when nothing but
+ * what it is for would (the split for a weight step, one version's service for a
+ * version update); otherwise it refuses, naming the rest.
  */
-import { ConcurrentUpdateError, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
-import { Version, VERSIONS } from "../mesh/config/schema";
-import { parseStackOutputs, PROJECT } from "../mesh/contract";
-import { Clock, ConcurrentUpdate, StackPort, StackState, UpdateFailed } from "./ports";
-
-/** Config keys of one version that promotion copies; the stable version keeps its own task count. */
-const KEPT_BY_STABLE = ["desiredCount"];
+import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { loadConfig, Version } from "../mesh/config/schema";
+import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
+import { definitionOf, fingerprint } from "../mesh/canary/version";
+import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
 
 /** Leaf paths of a config object, as `pulumi config set --path` spells them. */
 export function configPaths(prefix: string, value: unknown): [string, string][] {
@@ -19,85 +18,150 @@ export function configPaths(prefix: string, value: unknown): [string, string][] 
 }
 
 /** The parts of an Automation API stack this adapter uses. */
-export type AutomationStack = Pick<Stack, "name" | "getAllConfig" | "setConfig" | "removeConfig" | "up" | "outputs">;
+export type AutomationStack = Pick<Stack, "name" | "getAllConfig" | "setConfig" | "removeConfig" | "preview" | "up" | "outputs">;
+
+/** What an update may change, given each resource's URN and its parents' (from the preview's events). */
+type Allowed = (urn: string, ancestors: string[]) => boolean;
+
+/** A missing CLI or login surfaces as a spawn or backend error; say what to install or set instead. */
+export function explainStartupError(e: unknown): Error {
+    const text = String((e as Error)?.message ?? e);
+    if (/ENOENT/.test(text) && /pulumi/.test(text)) {
+        return new Error("the Pulumi CLI is not on PATH: install it (curl -fsSL https://get.pulumi.com | sh) and try again");
+    }
+    if (/PULUMI_ACCESS_TOKEN|pulumi login|not logged in|no credentials/i.test(text)) {
+        return new Error("the Pulumi CLI is not logged in: run `pulumi login` (or set PULUMI_ACCESS_TOKEN) and try again");
+    }
+    if (/no stack named|stack .* not found/i.test(text)) return new Error(`${text.split("\n")[0]}: create it with \`pulumi stack init\` and \`pulumi up\` first`);
+    return e instanceof Error ? e : new Error(text);
+}
 
 export class PulumiStack implements StackPort {
     constructor(
         private readonly stack: AutomationStack,
-        private readonly ecs: Pick<ECSClient, "send">,
-        private readonly clock: Clock,
         private readonly log: (line: string) => void,
+        /** Where the CLI's own output goes while an update runs. */
+        private readonly stream: (text: string) => void = (text) => process.stdout.write(text),
+        private readonly signal?: AbortSignal,
     ) {}
 
-    static async select(stackName: string, workDir: string, clock: Clock, log: (line: string) => void): Promise<PulumiStack> {
-        const stack = await LocalWorkspace.selectStack({ stackName, workDir });
-        const region = (await stack.getAllConfig())["aws:region"]?.value;
-        return new PulumiStack(stack, new ECSClient({ region }), clock, log);
+    static async select(stackName: string, workDir: string, log: (line: string) => void, signal?: AbortSignal): Promise<PulumiStack> {
+        try {
+            return new PulumiStack(await LocalWorkspace.selectStack({ stackName, workDir }), log, undefined, signal);
+        } catch (e) {
+            throw explainStartupError(e);
+        }
     }
 
-    /** The stack's config as plain strings, keyed `<namespace>:<key>`, as the program sees it. */
+    /** The project's config as the program would read it: keys without the `<project>:` prefix. */
     async rawConfig(): Promise<Record<string, string>> {
         const config = await this.stack.getAllConfig();
-        return Object.fromEntries(Object.entries(config).map(([key, v]) => [key, v.value]));
+        const prefix = `${PROJECT}:`;
+        return Object.fromEntries(Object.entries(config).filter(([key]) => key.startsWith(prefix)).map(([key, v]) => [key.slice(prefix.length), v.value]));
     }
 
-    async outputs(): Promise<Record<string, unknown>> {
+    async region(): Promise<string | undefined> {
+        return (await this.stack.getAllConfig())["aws:region"]?.value;
+    }
+
+    async outputs(): Promise<StackOutputs> {
         const outputs = await this.stack.outputs();
-        return Object.fromEntries(Object.entries(outputs).map(([key, v]) => [key, v.value]));
+        return parseStackOutputs(Object.fromEntries(Object.entries(outputs).map(([key, v]) => [key, v.value])), this.stack.name);
     }
 
-    async read(): Promise<StackState> {
-        const config = await this.stack.getAllConfig();
-        const value = (key: string) => config[`${PROJECT}:${key}`]?.value;
-        const versions = {} as Record<Version, Record<string, unknown>>;
-        for (const v of VERSIONS) versions[v] = JSON.parse(value(v) ?? "{}");
-        return { canaryWeight: Number(value("canaryWeight") ?? 0), versions };
+    async deployed(): Promise<DeployedState> {
+        const { canaryWeight, versions } = await this.outputs();
+        return { canaryWeight, versions };
     }
 
-    async setWeight(weight: number): Promise<void> {
+    async intended(): Promise<IntendedState> {
+        const config = loadConfig(await this.rawConfig());
+        const print = (v: Version) => fingerprint(definitionOf(config.versions[v]));
+        return { canaryWeight: config.canaryWeight, fingerprints: { stable: print("stable"), canary: print("canary") } };
+    }
+
+    async setWeight(weight: number): Promise<DeployedState> {
+        const { trafficResourceUrn } = await this.outputs();
         await this.stack.setConfig(`${PROJECT}:canaryWeight`, { value: String(weight) });
-        await this.up(`canaryWeight ${weight}`);
+        await this.guardedUp(`canaryWeight ${weight}`, "the resource that carries the split", (urn) => urn === trafficResourceUrn);
+        return this.deployed();
     }
 
-    async promoteCanarySettings(): Promise<void> {
-        const { versions } = await this.read();
-        const promoted: Record<string, unknown> = { ...versions.canary };
-        for (const key of KEPT_BY_STABLE) {
-            if (key in versions.stable) promoted[key] = versions.stable[key];
-            else delete promoted[key];
-        }
+    async deployCanary(): Promise<DeployedState> {
+        return this.deployVersion("canary", "deploy the canary's settings");
+    }
+
+    async promote(): Promise<DeployedState> {
+        const raw = await this.rawConfig();
+        const config = loadConfig(raw);
+        const stable = JSON.parse(raw.stable) as Record<string, unknown>;
+        // Stable keeps what sizes it (its task count); everything that defines a version comes from the canary.
+        const promoted = { ...stable, ...definitionOf(config.versions.canary) };
         // Set the new values first and only then drop stale keys, so a crash never leaves stable without an image.
         const next = configPaths(`${PROJECT}:stable`, promoted);
         for (const [path, value] of next) await this.stack.setConfig(path, { value }, true);
         const kept = new Set(next.map(([path]) => path));
-        for (const [path] of configPaths(`${PROJECT}:stable`, versions.stable)) {
+        for (const [path] of configPaths(`${PROJECT}:stable`, stable)) {
             if (!kept.has(path)) await this.stack.removeConfig(path, true);
         }
-        await this.up("promote the canary's settings to stable");
+        return this.deployVersion("stable", "promote the canary's definition to stable");
     }
 
-    async waitHealthy(version: Version): Promise<void> {
-        const outputs = parseStackOutputs(await this.outputs(), this.stack.name);
-        const cluster = outputs.clusterName;
-        const service = outputs[`${version}ServiceName`];
-        const deadline = this.clock.now() + 30 * 60_000;
-        while (this.clock.now() < deadline) {
-            const { services } = await this.ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
-            const primary = services?.[0]?.deployments?.find((d) => d.status === "PRIMARY");
-            if (primary?.rolloutState === "COMPLETED" && (primary.runningCount ?? 0) >= (primary.desiredCount ?? 1)) return;
-            if (primary?.rolloutState === "FAILED") throw new UpdateFailed(`the ${version} service's deployment failed: ${primary.rolloutStateReason}`);
-            await this.clock.sleep(15_000);
+    private async deployVersion(version: Version, what: string): Promise<DeployedState> {
+        const { versions } = await this.outputs();
+        const service = versions[version].serviceUrn;
+        await this.guardedUp(what, `the ${version} service`, (_urn, ancestors) => ancestors.includes(service));
+        return this.deployed();
+    }
+
+    /** Previews, refuses if anything outside `allowed` would change, then updates, reporting the engine's diagnostics on failure. */
+    private async guardedUp(what: string, allowedText: string, allowed: Allowed): Promise<void> {
+        const parents = new Map<string, string>();
+        const changed: string[] = [];
+        await this.run(`pulumi preview (${what})`, () =>
+            this.stack.preview({
+                signal: this.signal,
+                onEvent: (event: EngineEvent) => {
+                    const m = event.resourcePreEvent?.metadata;
+                    if (!m) return;
+                    const parent = m.new?.parent ?? m.old?.parent;
+                    if (parent) parents.set(m.urn, parent);
+                    if (m.op !== "same" && m.op !== "read" && m.type !== "pulumi:pulumi:Stack") changed.push(`${m.op} ${m.urn}`);
+                },
+            }),
+        );
+        const ancestors = (urn: string): string[] => {
+            const parent = parents.get(urn);
+            return parent ? [parent, ...ancestors(parent)] : [];
+        };
+        const outside = changed.filter((entry) => {
+            const urn = entry.slice(entry.indexOf(" ") + 1);
+            return !allowed(urn, ancestors(urn));
+        });
+        if (outside.length > 0) {
+            throw new UpdateRefused(`refused to ${what}: besides ${allowedText}, the update would ${outside.join(", ")}; nothing was deployed`);
         }
-        throw new UpdateFailed(`the ${version} service was not healthy within 30 minutes`);
+        const failures: string[] = [];
+        await this.run(`pulumi up (${what})`, () => this.stack.up({ signal: this.signal, onOutput: this.stream, onEvent: (e) => collectFailures(e, failures) }), failures);
     }
 
-    private async up(what: string): Promise<void> {
-        this.log(`pulumi up (${what})`);
+    /** Runs a CLI command; a failure names its cause from the engine's diagnostics when there are any. */
+    private async run<T>(what: string, command: () => Promise<T>, failures: string[] = []): Promise<T> {
+        this.log(what);
         try {
-            await this.stack.up({ onOutput: (out) => process.stdout.write(out) });
+            return await command();
         } catch (e) {
             if (e instanceof ConcurrentUpdateError) throw new ConcurrentUpdate((e as Error).message.split("\n")[0]);
-            throw new UpdateFailed(`pulumi up (${what}) failed: ${(e as Error).message.split("\n").slice(0, 5).join(" ")}`);
+            const cause = failures.length > 0 ? failures.join("; ") : (e as Error).message.split("\n").slice(0, 3).join(" ");
+            throw new UpdateFailed(`${what} failed: ${cause}`);
         }
     }
+}
+
+/** The failing resource and the provider's error, from the engine's events: the thrown error carries little. */
+function collectFailures(event: EngineEvent, failures: string[]): void {
+    const d = event.diagnosticEvent;
+    if (d?.severity === "error") failures.push(`${d.urn ? `${d.urn.split("::").pop()}: ` : ""}${d.message.trim()}`);
+    const failed = event.resOpFailedEvent?.metadata;
+    if (failed && !failures.some((f) => f.startsWith(`${failed.urn.split("::").pop()}:`))) failures.push(`${failed.op} of ${failed.urn} failed`);
 }

@@ -3,7 +3,7 @@
  * Markdown report (a table per step, charts of weight, error rate and latency over time)
  * with the same data as JSON beside it for machines.
  */
-import type { PlannedStep, RolloutResult, SampleRecord } from "./engine";
+import type { RolloutResult, SampleRecord } from "./engine";
 import { errorRate, Verdict } from "./judge";
 import { MetricsSample, VersionSample } from "./ports";
 import { VERSIONS } from "../mesh/config/schema";
@@ -15,7 +15,7 @@ const describe = (v: VersionSample) => `${v.requests} req ${pct(errorRate(v))} 5
 const verdictText = (v?: Verdict) => (v === undefined ? "-" : v.kind === "pass" ? "pass" : `${v.kind}: ${v.reason}`);
 
 /** One line per sample: where the rollout is and how both versions did in the last interval. */
-export function progressLine(step: PlannedStep, totalSteps: number, sample: MetricsSample, verdict: Verdict, elapsedMs: number): string {
+export function progressLine(step: { index: number; weight: number }, totalSteps: number, sample: MetricsSample, verdict: Verdict, elapsedMs: number): string {
     const label = step.index === 0 ? "resumed" : `${step.index}/${totalSteps}`;
     return (
         `step ${label} weight ${step.weight}% +${minutes(elapsedMs)} | ` +

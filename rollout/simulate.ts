@@ -4,9 +4,8 @@
  * engine and its benchmark: how fast each kind of bad canary is caught, and how many
  * requests the canary served while bad.
  */
-import { Version } from "../mesh/config/schema";
 import { runRollout, RolloutResult } from "./engine";
-import { Clock, MetricsSample, MetricsSource, MetricsWindow, StackPort, StackState, UpdateFailed } from "./ports";
+import { Clock, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, ServicesPort, StackPort, TrafficPort, UpdateFailed } from "./ports";
 import { DEFAULT_SCHEDULE, RolloutSchedule } from "./schedule";
 
 /** How one version behaves: 5xx fraction and p99, given the canary weight at the time. */
@@ -66,43 +65,60 @@ export class VirtualClock implements Clock {
     now(): number {
         return this.t;
     }
-    async sleep(ms: number): Promise<void> {
-        this.t += ms;
+    async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+        if (!signal?.aborted) this.t += ms;
     }
 }
 
-/** An in-memory stack: the weight timeline is what the metrics are drawn from. */
-export class SimulatedStack implements StackPort {
+/**
+ * An in-memory stack, its services and its traffic layer: the weight timeline is what
+ * the metrics are drawn from. Updates take time, as real ones do.
+ */
+export class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
     /** [time, weight] from the start; the weight in force at t is the last entry at or before t. */
     readonly weights: [number, number][];
-    private state: StackState;
+    private state: DeployedState;
+    private revision = 1;
 
-    constructor(private readonly clock: VirtualClock, private readonly scenario: Scenario, initial?: StackState) {
-        this.state = initial ?? {
-            canaryWeight: 0,
-            versions: { stable: { image: "llm:1.4.0", desiredCount: 2 }, canary: { image: "llm:1.5.0", desiredCount: 1 } },
-        };
-        this.weights = [[clock.now(), this.state.canaryWeight]];
+    constructor(private readonly clock: VirtualClock, private readonly scenario: Scenario) {
+        const version = (fingerprint: string) => ({ fingerprint, taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}` });
+        this.state = { canaryWeight: 0, versions: { stable: version("llm:1.4.0"), canary: version("llm:1.5.0") } };
+        this.weights = [[clock.now(), 0]];
     }
 
-    async read(): Promise<StackState> {
+    async deployed(): Promise<DeployedState> {
         return structuredClone(this.state);
     }
 
-    async setWeight(weight: number): Promise<void> {
+    async intended(): Promise<IntendedState> {
+        const { stable, canary } = this.state.versions;
+        return { canaryWeight: this.state.canaryWeight, fingerprints: { stable: stable.fingerprint, canary: canary.fingerprint } };
+    }
+
+    async setWeight(weight: number): Promise<DeployedState> {
         await this.clock.sleep(45_000); // a weight-only update touches one resource
         if (weight === this.scenario.failUpAt) throw new UpdateFailed(`simulated: updating the route to ${weight}% failed`);
         this.state.canaryWeight = weight;
         this.weights.push([this.clock.now(), weight]);
+        return this.deployed();
     }
 
-    async promoteCanarySettings(): Promise<void> {
+    async deployCanary(): Promise<DeployedState> {
+        return this.deployed();
+    }
+
+    async promote(): Promise<DeployedState> {
         await this.clock.sleep(60_000);
-        this.state.versions.stable = { ...this.state.versions.canary, desiredCount: this.state.versions.stable.desiredCount };
+        this.state.versions.stable = { fingerprint: this.state.versions.canary.fingerprint, taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}` };
+        return this.deployed();
     }
 
-    async waitHealthy(_version: Version): Promise<void> {
+    async waitRunning(): Promise<void> {
         await this.clock.sleep(300_000); // model load
+    }
+
+    async canaryWeight(): Promise<number> {
+        return this.state.canaryWeight;
     }
 
     weightAt(t: number): number {
@@ -156,7 +172,7 @@ const isBad = (b: Behaviour) => b.errorRate > HEALTHY.errorRate * 2 || b.p99Ms >
 export async function simulate(scenario: Scenario, schedule: RolloutSchedule = SIMULATION_SCHEDULE, log: (line: string) => void = () => {}): Promise<SimulationResult> {
     const clock = new VirtualClock();
     const stack = new SimulatedStack(clock, scenario);
-    const result = await runRollout({ schedule, stack, metrics: new SyntheticMetrics(stack, scenario), clock, log });
+    const result = await runRollout({ schedule, stack, services: stack, traffic: stack, metrics: new SyntheticMetrics(stack, scenario), clock, log });
 
     let badCanaryRequests = 0;
     let badSince: number | undefined;

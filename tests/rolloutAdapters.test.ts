@@ -4,13 +4,13 @@
  * a promotion makes.
  */
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { DescribeServicesCommand } from "@aws-sdk/client-ecs";
 import { CloudWatchMetrics, metricQueries, periodFor } from "../rollout/cloudwatch";
-import { configPaths, PulumiStack, AutomationStack } from "../rollout/pulumiStack";
+import { AutomationStack, configPaths, explainStartupError, PulumiStack } from "../rollout/pulumiStack";
+import { AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, rolloutParameter, SsmControl } from "../rollout/aws";
 import { VirtualClock } from "../rollout/simulate";
 import { deploy } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
-import { PROJECT } from "../mesh/contract";
+import { parseStackOutputs, PROJECT } from "../mesh/contract";
 
 const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 5) };
 
@@ -102,11 +102,14 @@ describe("CloudWatchMetrics", () => {
 describe("PulumiStack", () => {
     const P = PROJECT;
     /** The outputs a real run of the program exports, as `pulumi stack output --json` would give them. */
-    let outputs: Record<string, unknown>;
+    let outputs: Record<string, any>;
     beforeAll(async () => {
         outputs = (await deploy(BASE_CONFIG)).outputs;
     });
-    function fakeStack(config: Record<string, string>) {
+    const resource = (urn: string, op: string, parent: string) => ({ resourcePreEvent: { metadata: { op, urn, type: urn.split("::")[2].split("$").pop(), new: { parent } } } });
+
+    /** An Automation API stack whose preview reports `changes` ([urn, op, parent]) and whose up can fail with engine diagnostics. */
+    function fakeStack(config: Record<string, string>, changes: [string, string, string][] = [], upFailure?: { urn: string; message: string }) {
         const calls: string[] = [];
         const stack: AutomationStack = {
             name: "test",
@@ -118,50 +121,84 @@ describe("PulumiStack", () => {
             removeConfig: async (key, path) => {
                 calls.push(`rm ${key}${path ? " (path)" : ""}`);
             },
-            up: (async () => {
+            preview: (async (opts) => {
+                calls.push("preview");
+                for (const [urn, op, parent] of changes) opts!.onEvent!(resource(urn, op, parent) as any);
+                return {} as any;
+            }) as AutomationStack["preview"],
+            up: (async (opts) => {
                 calls.push("up");
+                if (upFailure) {
+                    opts!.onEvent!({ diagnosticEvent: { urn: upFailure.urn, message: upFailure.message, severity: "error", color: "never" } } as any);
+                    throw new Error("code: 255\n stdout: Updating (test):\n stderr: Command failed with exit code 255");
+                }
                 return {} as any;
             }) as AutomationStack["up"],
             outputs: async () => Object.fromEntries(Object.entries(outputs).map(([k, value]) => [k, { value, secret: false }])),
         };
         return { stack, calls };
     }
-    const ecs = (rolloutState: string) => ({
-        send: jest.fn(async (_c: DescribeServicesCommand) => ({
-            services: [{ deployments: [{ status: "PRIMARY", rolloutState, runningCount: 2, desiredCount: 2, rolloutStateReason: "circuit breaker" }] }],
-        })),
+    const adapter = (stack: AutomationStack) => new PulumiStack(stack, () => {}, () => {});
+    const base = { [`${P}:canaryWeight`]: "10", [`${P}:stable`]: BASE_CONFIG.stable, [`${P}:canary`]: BASE_CONFIG.canary };
+
+    test("the deployed state comes from the outputs, the intended one from config", async () => {
+        const { stack } = fakeStack({ ...base, [`${P}:canaryWeight`]: "25" });
+        const pulumiStack = adapter(stack);
+        expect(await pulumiStack.deployed()).toEqual({ canaryWeight: 10, versions: outputs.versions });
+        const intended = await pulumiStack.intended();
+        expect(intended.canaryWeight).toBe(25);
+        expect(intended.fingerprints).toEqual({ stable: outputs.versions.stable.fingerprint, canary: outputs.versions.canary.fingerprint });
     });
 
-    test("setWeight sets canaryWeight and runs up", async () => {
-        const { stack, calls } = fakeStack({ [`${P}:canaryWeight`]: "0" });
-        await new PulumiStack(stack, ecs("COMPLETED") as any, new VirtualClock(), () => {}).setWeight(25);
-        expect(calls).toEqual([`set ${P}:canaryWeight=25`, "up"]);
+    test("a weight step previews, and updates when only the split would change", async () => {
+        const { stack, calls } = fakeStack(base, [[outputs.trafficResourceUrn, "update", "urn:parent"]]);
+        await adapter(stack).setWeight(25);
+        expect(calls).toEqual([`set ${P}:canaryWeight=25`, "preview", "up"]);
     });
 
-    test("promotion gives stable the canary's settings but keeps stable's task count, setting before removing", async () => {
-        const { stack, calls } = fakeStack({
-            [`${P}:canaryWeight`]: "100",
-            [`${P}:stable`]: JSON.stringify({ image: "llm:1", desiredCount: 4, environment: { OLD: "x" } }),
-            [`${P}:canary`]: JSON.stringify({ image: "llm:2", desiredCount: 1, cpu: 8192 }),
-        });
-        await new PulumiStack(stack, ecs("COMPLETED") as any, new VirtualClock(), () => {}).promoteCanarySettings();
+    test("a weight step that would change anything else is refused before any update, naming it", async () => {
+        const taskDef = "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/taskDefinition:TaskDefinition::inference-canary";
+        const { stack, calls } = fakeStack(base, [
+            [outputs.trafficResourceUrn, "update", "urn:parent"],
+            [taskDef, "replace", outputs.versions.canary.serviceUrn],
+        ]);
+        await expect(adapter(stack).setWeight(25)).rejects.toThrow(`besides the resource that carries the split, the update would replace ${taskDef}; nothing was deployed`);
+        expect(calls).not.toContain("up");
+    });
+
+    test("promotion copies what defines the canary onto stable, keeps stable's task count, and may change only stable's service", async () => {
+        const stableOf = (child: string) => [child, "update", outputs.versions.stable.serviceUrn] as [string, string, string];
+        const { stack, calls } = fakeStack(
+            {
+                ...base,
+                [`${P}:canaryWeight`]: "100",
+                [`${P}:stable`]: JSON.stringify({ image: "repo/llm:1", desiredCount: 4, environment: { OLD: "x" } }),
+                [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", desiredCount: 1, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m" } }),
+            },
+            [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/taskDefinition:TaskDefinition::inference-stable"), stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")],
+        );
+        await adapter(stack).promote();
         expect(calls).toEqual([
-            `set ${P}:stable.image=llm:2 (path)`,
+            `set ${P}:stable.image=repo/llm:2 (path)`,
             `set ${P}:stable.desiredCount=4 (path)`,
+            `set ${P}:stable.environment.MODEL_ID=m (path)`,
             `set ${P}:stable.cpu=8192 (path)`,
+            `set ${P}:stable.memory=32768 (path)`,
             `rm ${P}:stable.environment.OLD (path)`,
+            "preview",
             "up",
         ]);
     });
 
-    test("waitHealthy returns once the primary deployment completed, and fails on a failed one", async () => {
-        const { stack } = fakeStack({});
-        await expect(new PulumiStack(stack, ecs("COMPLETED") as any, new VirtualClock(), () => {}).waitHealthy("stable")).resolves.toBeUndefined();
-        await expect(new PulumiStack(stack, ecs("FAILED") as any, new VirtualClock(), () => {}).waitHealthy("stable")).rejects.toThrow(
-            /deployment failed: circuit breaker/,
+    test("a failed update names the failing resource and AWS's error, from the engine's events", async () => {
+        const route = "urn:pulumi:test::ai-inference-canary::ai-canary:traffic:AppMeshTraffic$aws:appmesh/route:Route::inference-appmesh-weighted";
+        const { stack } = fakeStack(base, [[outputs.trafficResourceUrn, "update", "urn:parent"]], {
+            urn: route,
+            message: "updating App Mesh Route: BadRequestException: weights must add up to 100",
+        });
+        await expect(adapter(stack).setWeight(25)).rejects.toThrow(
+            "pulumi up (canaryWeight 25) failed: inference-appmesh-weighted: updating App Mesh Route: BadRequestException: weights must add up to 100",
         );
-        const slow = new PulumiStack(stack, ecs("IN_PROGRESS") as any, new VirtualClock(), () => {});
-        await expect(slow.waitHealthy("stable")).rejects.toThrow(/not healthy within 30 minutes/);
     });
 
     test("configPaths flattens a version object into --path keys", () => {
@@ -170,5 +207,120 @@ describe("PulumiStack", () => {
             ["p:stable.environment.A", "1"],
             ["p:stable.environment.B", "2"],
         ]);
+    });
+
+    test("a missing CLI or login is explained, not reported as spawn ENOENT", () => {
+        expect(explainStartupError(new Error("spawn pulumi ENOENT")).message).toContain("the Pulumi CLI is not on PATH: install it");
+        expect(explainStartupError(new Error("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions")).message).toContain("run `pulumi login`");
+    });
+});
+
+describe("ECS", () => {
+    const OUT = { clusterName: "c", stableServiceName: "s", canaryServiceName: "k" };
+    const ecs = (...responses: object[][]) => {
+        const send = jest.fn();
+        // The last answer repeats, as a service that stays where it is.
+        send.mockResolvedValue({ services: [{ deployments: responses.at(-1) }] });
+        for (const deployments of responses) send.mockResolvedValueOnce({ services: [{ deployments }] });
+        return { send } as any;
+    };
+    const primary = (taskDefinition: string, rolloutState: string) => ({ status: "PRIMARY", taskDefinition, rolloutState, runningCount: 2, desiredCount: 2 });
+
+    test("waits until the PRIMARY deployment runs the deployed revision and is COMPLETED", async () => {
+        const client = ecs([primary("td:1", "COMPLETED"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "IN_PROGRESS" }], [primary("td:2", "IN_PROGRESS")], [primary("td:2", "COMPLETED")]);
+        await new EcsServices(client, OUT, new VirtualClock()).waitRunning("canary", "td:2");
+        expect(client.send).toHaveBeenCalledTimes(3);
+    });
+
+    test("an old revision COMPLETED does not count as the new one running", async () => {
+        const client = ecs([primary("td:1", "COMPLETED"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "IN_PROGRESS" }]);
+        await expect(new EcsServices(client, OUT, new VirtualClock(), 1_000).waitRunning("stable", "td:2")).rejects.toThrow(/did not run revision td:2/);
+    });
+
+    test("a circuit-breaker rollback is named", async () => {
+        const client = ecs([primary("td:1", "IN_PROGRESS"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start" }]);
+        await expect(new EcsServices(client, OUT, new VirtualClock()).waitRunning("canary", "td:2")).rejects.toThrow(
+            "ECS did not keep the canary service on the deployed revision td:2: it runs td:1 (ECS deployment circuit breaker: tasks failed to start)",
+        );
+    });
+});
+
+describe("the traffic layer, read back", () => {
+    test("App Mesh: the canary node's share of the weighted route", async () => {
+        const g = await deploy(BASE_CONFIG);
+        const out = parseStackOutputs(g.outputs, "test") as any;
+        const send = jest.fn().mockResolvedValue({
+            route: { spec: { httpRoute: { action: { weightedTargets: [{ virtualNode: out.stableVirtualNodeName, weight: 75 }, { virtualNode: out.canaryVirtualNodeName, weight: 25 }] } } } },
+        });
+        expect(await new AppMeshRoute({ send } as any, out).canaryWeight()).toBe(25);
+        expect(send.mock.calls[0][0].input).toEqual({ meshName: out.meshName, virtualRouterName: out.virtualRouterName, routeName: out.weightedRouteName });
+    });
+
+    test("Lattice: the canary target group's share of the listener's default action, by id or ARN", async () => {
+        const g = await deploy({ ...BASE_CONFIG, trafficBackend: "lattice" });
+        const out = parseStackOutputs(g.outputs, "test") as any;
+        const canaryId = out.canaryTargetGroupArn.split("/").pop();
+        const send = jest.fn().mockResolvedValue({
+            defaultAction: { forward: { targetGroups: [{ targetGroupIdentifier: out.stableTargetGroupArn, weight: 90 }, { targetGroupIdentifier: canaryId, weight: 10 }] } },
+        });
+        expect(await new LatticeListener({ send } as any, out).canaryWeight()).toBe(10);
+        expect(send.mock.calls[0][0].input).toEqual({ serviceIdentifier: out.latticeServiceArn, listenerIdentifier: out.listenerArn });
+    });
+});
+
+describe("the lease, status and abort in SSM", () => {
+    /** SSM's semantics where they matter: a create without overwrite fails on an existing name. */
+    function fakeSsm() {
+        const params = new Map<string, string>();
+        const send = jest.fn(async (command: any) => {
+            const input = command.input;
+            switch (command.constructor.name) {
+                case "PutParameterCommand":
+                    if (!input.Overwrite && params.has(input.Name)) throw Object.assign(new Error("exists"), { name: "ParameterAlreadyExists" });
+                    params.set(input.Name, input.Value);
+                    return {};
+                case "GetParameterCommand":
+                    if (!params.has(input.Name)) throw Object.assign(new Error("not found"), { name: "ParameterNotFound" });
+                    return { Parameter: { Value: params.get(input.Name) } };
+                case "DeleteParameterCommand":
+                    if (!params.delete(input.Name)) throw Object.assign(new Error("not found"), { name: "ParameterNotFound" });
+                    return {};
+            }
+            throw new Error(`unexpected ${command.constructor.name}`);
+        });
+        return { send, params } as any;
+    }
+
+    test("one rollout holds the lease; a second is refused, naming the first; release frees it", async () => {
+        const ssm = fakeSsm();
+        const clock = new VirtualClock();
+        const first = new SsmControl(ssm, "dev", "alice@a", clock);
+        const second = new SsmControl(ssm, "dev", "bob@b", clock);
+        await first.acquire();
+        await expect(second.acquire()).rejects.toThrow("another rollout holds this stack: alice@a");
+        expect(ssm.params.has(rolloutParameter("dev", "lease"))).toBe(true);
+        await first.release();
+        await expect(second.acquire()).resolves.toBeUndefined();
+    });
+
+    test("a stale lease is broken only when asked", async () => {
+        const ssm = fakeSsm();
+        const clock = new VirtualClock();
+        await new SsmControl(ssm, "dev", "crashed@ci", clock, 60_000).acquire();
+        await clock.sleep(120_000);
+        const next = new SsmControl(ssm, "dev", "bob@b", clock);
+        await expect(next.acquire()).rejects.toBeInstanceOf(LeaseHeld);
+        await expect(next.acquire(true)).resolves.toBeUndefined();
+    });
+
+    test("an abort request reaches the holder's next heartbeat, which also publishes its status", async () => {
+        const ssm = fakeSsm();
+        const clock = new VirtualClock();
+        const holder = new SsmControl(ssm, "dev", "alice@a", clock);
+        await holder.acquire();
+        expect(await holder.heartbeat("step 1 at 10%: baking")).toEqual({});
+        await new SsmControl(ssm, "dev", "ops@laptop", clock).requestAbort("ops@laptop");
+        expect(await holder.heartbeat("step 1 at 10%: baking")).toEqual({ abortRequestedBy: "ops@laptop" });
+        expect((await holder.status())?.status).toBe("step 1 at 10%: baking");
     });
 });

@@ -7,36 +7,41 @@ import { SCENARIOS, simulate } from "../rollout/simulate";
 import { STACKS, stackConfig } from "./harness/stacks";
 
 describe("parseArgs", () => {
-    test("a real rollout", () => {
-        expect(parseArgs(["--stack", "prod", "--yes", "--from-step", "2", "--to-step", "4", "--rollback-on-interrupt"])).toEqual({
-            mode: "rollout",
+    test("run, with the standard parser's forms", () => {
+        expect(parseArgs(["run", "--stack=prod", "--yes", "--from-step", "2", "--to-step=4"])).toEqual({
+            command: "run",
             stack: "prod",
             dryRun: false,
             yes: true,
             fromStep: 2,
             toStep: 4,
-            rollbackOnInterrupt: true,
             reportDir: "rollout-reports",
+            breakStaleLease: false,
         });
-        expect(parseArgs(["--stack", "dev", "--dry-run"])).toMatchObject({ mode: "rollout", dryRun: true, yes: false });
+        expect(parseArgs(["run", "--stack", "dev", "--dry-run"])).toMatchObject({ command: "run", dryRun: true, yes: false });
     });
 
-    test("a simulation", () => {
-        expect(parseArgs(["--simulate", "all"])).toEqual({ mode: "simulate", scenarios: SCENARIOS.map((s) => s.name), reportDir: undefined });
-        expect(parseArgs(["--simulate", "error-spike", "--report-dir", "out"])).toEqual({ mode: "simulate", scenarios: ["error-spike"], reportDir: "out" });
+    test("status, abort, guard and simulate", () => {
+        expect(parseArgs(["status", "--stack", "dev"])).toEqual({ command: "status", stack: "dev" });
+        expect(parseArgs(["abort", "--stack=dev"])).toEqual({ command: "abort", stack: "dev" });
+        expect(parseArgs(["guard", "--stack", "dev"])).toEqual({ command: "guard", stack: "dev" });
+        expect(parseArgs(["simulate"])).toEqual({ command: "simulate", scenarios: SCENARIOS.map((s) => s.name), reportDir: undefined });
+        expect(parseArgs(["simulate", "error-spike", "--report-dir", "out"])).toEqual({ command: "simulate", scenarios: ["error-spike"], reportDir: "out" });
+        expect(parseArgs(["-h"])).toEqual({ command: "help" });
+        expect(parseArgs(["run", "--help"])).toEqual({ command: "help" });
     });
 
     test.each([
-        [[], "--stack <name> is required"],
-        [["--stack"], "--stack needs a value"],
-        [["--stack", "--yes"], "--stack needs a value"],
-        [["--stack", "dev", "--force"], 'unknown argument "--force"'],
-        [["--stack", "dev", "--from-step", "0"], "--from-step takes a step number from 1"],
-        [["--stack", "dev", "--to-step", "two"], "--to-step takes a step number from 1"],
-        [["--stack", "dev", "--from-step", "3", "--to-step", "2"], "--from-step 3 comes after --to-step 2"],
-        [["--simulate", "meteor"], 'unknown scenario "meteor"'],
-        [["--simulate", "healthy", "--stack", "dev"], "--simulate runs without a stack"],
-        [["--simulate", "healthy", "--yes"], "--yes is for a real rollout"],
+        [["deploy"], 'unknown command "deploy"'],
+        [["run"], "run needs --stack NAME"],
+        [["run", "--stack"], "argument missing"],
+        [["run", "--stack", "dev", "--force"], "Unknown option '--force'"],
+        [["run", "--stack", "dev", "--from-step", "0"], "--from-step takes a step number from 1"],
+        [["run", "--stack", "dev", "--to-step", "two"], "--to-step takes a step number from 1"],
+        [["run", "--stack", "dev", "--from-step", "3", "--to-step", "2"], "--from-step 3 comes after --to-step 2"],
+        [["status", "--stack", "dev", "--yes"], "--yes is not an option of status"],
+        [["simulate", "meteor"], 'unknown scenario "meteor"'],
+        [["simulate", "healthy", "--stack", "dev"], "--stack is not an option of simulate"],
     ])("%j is refused: %s", (argv, message) => {
         expect(() => parseArgs(argv as string[])).toThrow(CliError);
         expect(() => parseArgs(argv as string[])).toThrow(message);
@@ -58,14 +63,14 @@ describe("main", () => {
     });
     afterEach(() => jest.restoreAllMocks());
 
-    test("--simulate all runs every scenario to its expected outcome and exits 0", async () => {
-        expect(await main(["--simulate", "all"])).toBe(0);
+    test("simulate runs every scenario to its expected outcome and exits 0", async () => {
+        expect(await main(["simulate", "all"])).toBe(0);
         for (const s of SCENARIOS) expect(out.join("\n")).toMatch(new RegExp(`^${s.name} +${s.expected} +decided after`, "m"));
     });
 
     test("a bad argument exits 2 with the usage", async () => {
-        expect(await main(["--stack", "dev", "--bogus"])).toBe(2);
-        expect(out.join("\n")).toContain('error: unknown argument "--bogus"');
+        expect(await main(["run", "--stack", "dev", "--bogus"])).toBe(2);
+        expect(out.join("\n")).toContain("error: Unknown option '--bogus'");
         expect(out.join("\n")).toContain("usage:");
     });
 });
@@ -121,7 +126,7 @@ describe("report", () => {
         expect(md).toMatch(/^\| 1 \| 5% \| .* \| pass \|$/m);
         expect(md).toMatch(/^\| 3 \| 25% \| .* \| fail: canary 5xx rate 15\.00% is above 2\.00% \|$/m);
         expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(2);
-        expect(md).toContain("- +24m rolled-back: step 3 at 25%");
+        expect(md).toContain("- +29m rolled-back: step 3 at 25%");
         const json = JSON.parse(renderJson(result, "prod"));
         expect(json).toMatchObject({ stack: "prod", outcome: "rolled-back", exitCode: 1 });
         expect(json.samples).toHaveLength(result.samples.length);

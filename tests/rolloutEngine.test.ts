@@ -1,9 +1,26 @@
 /**
- * The rollout engine on a fake clock, stack and metrics: every path it can take.
+ * The rollout engine and its plan on a fake clock, stack, services, traffic layer and
+ * metrics: every path it can take.
  */
-import { planRollout, runRollout, RolloutOptions } from "../rollout/engine";
+import { runRollout } from "../rollout/engine";
+import { planRollout, RolloutOptions } from "../rollout/plan";
 import { judge } from "../rollout/judge";
-import { ConcurrentUpdate, MetricsSample, MetricsSource, MetricsWindow, StackPort, StackState, UpdateFailed, VersionSample } from "../rollout/ports";
+import {
+    ConcurrentUpdate,
+    ControlPort,
+    DeployedState,
+    IntendedState,
+    MetricsSample,
+    MetricsSource,
+    MetricsWindow,
+    ServiceRolledBack,
+    ServicesPort,
+    StackPort,
+    TrafficPort,
+    UpdateFailed,
+    UpdateRefused,
+    VersionSample,
+} from "../rollout/ports";
 import { SCENARIOS, simulate, SIMULATION_SCHEDULE, VirtualClock } from "../rollout/simulate";
 import { RolloutSchedule } from "../rollout/schedule";
 
@@ -12,34 +29,68 @@ const GOOD: VersionSample = { requests: 500, errors: 1, p99Ms: 8000 };
 const BAD: VersionSample = { requests: 500, errors: 100, p99Ms: 8000 };
 const QUIET: VersionSample = { requests: 3, errors: 0, p99Ms: 8000 };
 
-/** A stack that records every call, can fail chosen updates, and reports health on demand. */
-class FakeStack implements StackPort {
+const deployedAt = (canaryWeight: number, stable = "v1", canary = "v2"): DeployedState => ({
+    canaryWeight,
+    versions: { stable: { fingerprint: stable, taskDefinitionArn: `td/${stable}:1` }, canary: { fingerprint: canary, taskDefinitionArn: `td/${canary}:1` } },
+});
+const intendedAt = (canaryWeight: number, stable = "v1", canary = "v2"): IntendedState => ({ canaryWeight, fingerprints: { stable, canary } });
+
+/**
+ * A stack whose config and deployment are separate, as on disk and in the backend: an
+ * update copies the config's part it is for, and can be made to fail or be refused.
+ */
+class FakeStack implements StackPort, ServicesPort, TrafficPort {
     calls: string[] = [];
     failWeights = new Set<number>();
+    refuseWeights = new Set<number>();
     concurrentAt?: number;
     failPromotion = false;
-    constructor(public state: StackState, private readonly clock: VirtualClock) {}
-    async read() {
-        return structuredClone(this.state);
+    rolledBack?: "stable" | "canary";
+    /** What the traffic layer reports, when it lags behind or disagrees with the update. */
+    trafficOverride?: number;
+    constructor(
+        public deployedState: DeployedState,
+        public intendedState: IntendedState,
+        private readonly clock: VirtualClock,
+    ) {}
+    async deployed() {
+        return structuredClone(this.deployedState);
+    }
+    async intended() {
+        return structuredClone(this.intendedState);
     }
     async setWeight(w: number) {
         this.calls.push(`weight ${w}`);
+        this.intendedState.canaryWeight = w;
         await this.clock.sleep(30_000);
         if (w === this.concurrentAt) throw new ConcurrentUpdate("update already in progress");
-        if (this.failWeights.has(w)) throw new UpdateFailed(`up to ${w} failed`);
-        this.state.canaryWeight = w;
+        if (this.refuseWeights.has(w)) throw new UpdateRefused(`refused: the update would also replace the canary's task definition`);
+        if (this.failWeights.has(w)) throw new UpdateFailed(`up to ${w} failed: aws:appmesh/route:Route inference-appmesh-weighted: BadRequestException`);
+        this.deployedState.canaryWeight = w;
+        return this.deployed();
     }
-    async promoteCanarySettings() {
+    async deployCanary() {
+        this.calls.push("deploy canary");
+        this.deployedState.versions.canary = { fingerprint: this.intendedState.fingerprints.canary, taskDefinitionArn: "td/canary:2" };
+        return this.deployed();
+    }
+    async promote() {
         this.calls.push("promote");
+        this.intendedState.fingerprints.stable = this.intendedState.fingerprints.canary;
         if (this.failPromotion) throw new UpdateFailed("promotion update failed");
-        this.state.versions.stable = { ...this.state.versions.canary };
+        this.deployedState.versions.stable = { fingerprint: this.intendedState.fingerprints.canary, taskDefinitionArn: "td/stable:2" };
+        return this.deployed();
     }
-    async waitHealthy(version: string) {
-        this.calls.push(`healthy ${version}`);
+    async waitRunning(version: "stable" | "canary", arn: string) {
+        this.calls.push(`running ${version} ${arn}`);
+        if (this.rolledBack === version) throw new ServiceRolledBack(`ECS did not keep the ${version} service on the deployed revision`);
+    }
+    async canaryWeight() {
+        return this.trafficOverride ?? this.deployedState.canaryWeight;
     }
 }
 
-/** Metrics whose canary behaviour is a function of the stack's current weight. */
+/** Metrics whose canary behaviour is a function of the weight deployed. */
 class FakeMetrics implements MetricsSource {
     windows: MetricsWindow[] = [];
     constructor(
@@ -49,84 +100,113 @@ class FakeMetrics implements MetricsSource {
     ) {}
     async sample(window: MetricsWindow): Promise<MetricsSample> {
         this.windows.push(window);
-        const w = this.stack.state.canaryWeight;
+        const w = this.stack.deployedState.canaryWeight;
         return { window, versions: { stable: GOOD, canary: this.canaryAt(w) }, firingAlarms: this.alarmsAt(w) };
     }
 }
 
-const fresh = (weight = 0): StackState => ({
-    canaryWeight: weight,
-    versions: { stable: { image: "llm:1", desiredCount: 2 }, canary: { image: "llm:2", desiredCount: 1 } },
-});
+/** A lease that records heartbeats and answers with an abort after `abortAfter` of them. */
+class FakeControl implements ControlPort {
+    beats: string[] = [];
+    constructor(private readonly abortAfter = Infinity) {}
+    async heartbeat(status: string) {
+        this.beats.push(status);
+        return this.beats.length > this.abortAfter ? { abortRequestedBy: "ops@laptop" } : {};
+    }
+}
 
-function setup(canaryAt: (w: number) => VersionSample, state = fresh(), alarmsAt?: (w: number) => string[]) {
+function setup(canaryAt: (w: number) => VersionSample, deployed = deployedAt(0), intended = intendedAt(0), alarmsAt?: (w: number) => string[]) {
     const clock = new VirtualClock();
-    const stack = new FakeStack(state, clock);
+    const stack = new FakeStack(deployed, intended, clock);
     const metrics = new FakeMetrics(stack, canaryAt, alarmsAt);
     const lines: string[] = [];
-    const run = (options: RolloutOptions = {}, signal?: AbortSignal, schedule = SCHEDULE) =>
-        runRollout({ schedule, stack, metrics, clock, log: (l) => lines.push(l), signal }, options);
+    const run = (options: RolloutOptions = {}, signal?: AbortSignal, control?: ControlPort) =>
+        runRollout({ schedule: SCHEDULE, stack, services: stack, traffic: stack, metrics, control, clock, log: (l) => lines.push(l), signal }, options);
     return { clock, stack, metrics, lines, run };
 }
 
 describe("runRollout", () => {
-    test("a healthy canary steps through every weight, then promotes in a safe order", async () => {
+    test("a healthy canary: its revision running, then each weight deployed, verified and baked, then promotion in a safe order", async () => {
         const { stack, run, lines } = setup(() => GOOD);
         const result = await run();
         expect(result.outcome).toBe("promoted");
         expect(result.exitCode).toBe(0);
-        // Stable takes the canary's image while the canary serves 100%, and gets traffic back only once healthy.
-        expect(stack.calls).toEqual(["weight 10", "weight 50", "weight 100", "promote", "healthy stable", "weight 0"]);
+        // Stable takes the canary's definition while the canary serves 100%, and gets traffic back only once ECS runs it.
+        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 100", "promote", "running stable td/stable:2", "weight 0"]);
         expect(result.steps.map((s) => [s.weight, s.verdict?.kind])).toEqual([[10, "pass"], [50, "pass"], [100, "pass"]]);
+        expect(result.finalWeight).toBe(0);
         expect(lines.some((l) => /^step 1\/3 weight 10% .*canary 500 req 0\.20% 5xx p99 8\.0s/.test(l))).toBe(true);
     });
 
     test("each step bakes for the whole bake time before it passes", async () => {
         const { run, metrics } = setup(() => GOOD);
-        const result = await run();
-        const step = result.steps[0];
-        expect(step.endedAt! - step.startedAt).toBeGreaterThanOrEqual(SCHEDULE.bakeSeconds * 1000);
-        // Interval samples are one sample period long; the pass is judged over the whole bake.
-        expect(metrics.windows[0].end - metrics.windows[0].start).toBe(60_000);
-        expect(metrics.windows.some((w) => w.end - w.start >= SCHEDULE.bakeSeconds * 1000)).toBe(true);
+        await run({ toStep: 1 });
+        const intervals = metrics.windows.filter((w) => w.end - w.start === 60_000);
+        expect(intervals).toHaveLength(5);
+        const whole = metrics.windows.find((w) => w.end - w.start >= 300_000)!;
+        expect(whole.end - whole.start).toBe(300_000);
     });
 
     test("a failing gate rolls back at the next sample, not at the end of the bake", async () => {
-        const { stack, run } = setup((w) => (w >= 50 ? BAD : GOOD));
+        const { stack, run, metrics } = setup((w) => (w >= 50 ? BAD : GOOD));
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
         expect(result.exitCode).toBe(1);
-        expect(result.reason).toMatch(/step 2 at 50%: canary 5xx rate 20\.00% is above 2\.00%/);
-        expect(stack.calls).toEqual(["weight 10", "weight 50", "weight 0"]);
-        const badStep = result.steps[1];
-        // The fake update takes 30 s; then one sample period, far short of the 300 s bake.
-        expect(badStep.endedAt! - badStep.startedAt).toBe(30_000 + SCHEDULE.sampleSeconds * 1000);
+        expect(result.reason).toMatch(/^step 2 at 50%: canary 5xx rate 20\.00% is above 2\.00%/);
+        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 0"]);
+        expect(metrics.windows.filter((w) => w.end - w.start === 60_000)).toHaveLength(6);
+        expect(result.finalWeight).toBe(0);
     });
 
     test("a firing canary alarm rolls back even when the gates pass", async () => {
-        const { stack, run } = setup(() => GOOD, fresh(), (w) => (w === 10 ? ["canary-latency"] : []));
+        const { run } = setup(() => GOOD, deployedAt(0), intendedAt(0), (w) => (w === 50 ? ["canary-latency"] : []));
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
         expect(result.reason).toContain("alarm firing: canary-latency");
-        expect(stack.calls.at(-1)).toBe("weight 0");
     });
 
-    test("a failed up rolls back", async () => {
+    test("a failed up rolls back, naming the cause", async () => {
         const { stack, run } = setup(() => GOOD);
         stack.failWeights.add(50);
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
-        expect(result.reason).toContain("up to 50 failed");
-        expect(stack.calls).toEqual(["weight 10", "weight 50", "weight 0"]);
+        expect(result.reason).toContain("BadRequestException");
+        expect(stack.calls.slice(-2)).toEqual(["weight 50", "weight 0"]);
     });
 
     test("a rollback whose own update fails is reported as failed, with both reasons", async () => {
-        const { stack, run } = setup((w) => (w >= 10 ? BAD : GOOD));
+        const { stack, run } = setup(() => BAD);
         stack.failWeights.add(0);
         const result = await run();
         expect(result.outcome).toBe("failed");
-        expect(result.exitCode).toBe(2);
-        expect(result.reason).toMatch(/canary 5xx rate .*; the rollback's update failed too: up to 0 failed/);
+        expect(result.reason).toMatch(/canary 5xx rate .*; the rollback failed too: up to 0 failed/);
+    });
+
+    test("an update that would change more than the weight is refused: nothing deployed, no rollback", async () => {
+        const { stack, run } = setup(() => GOOD);
+        stack.refuseWeights.add(50);
+        const result = await run();
+        expect(result.outcome).toBe("refused");
+        expect(result.exitCode).toBe(4);
+        expect(stack.calls.at(-1)).toBe("weight 50");
+        expect(result.finalWeight).toBe(10);
+    });
+
+    test("a weight the traffic layer does not confirm fails the step and rolls back", async () => {
+        const { stack, run } = setup(() => GOOD);
+        stack.trafficOverride = 0;
+        const result = await run();
+        expect(result.outcome).toBe("rolled-back");
+        expect(result.reason).toContain("the traffic layer sends 0% to the canary, not the 10% just deployed");
+    });
+
+    test("an ECS rollback of the canary's deployment fails the rollout before any traffic moves", async () => {
+        const { stack, run } = setup(() => GOOD);
+        stack.rolledBack = "canary";
+        const result = await run();
+        expect(result.outcome).toBe("failed");
+        expect(result.reason).toContain("ECS did not keep the canary service on the deployed revision");
+        expect(stack.calls).toEqual(["running canary td/v2:1"]);
     });
 
     test("too little traffic is neither pass nor fail: it waits, then holds", async () => {
@@ -134,23 +214,23 @@ describe("runRollout", () => {
         const result = await run();
         expect(result.outcome).toBe("held");
         expect(result.exitCode).toBe(3);
-        expect(stack.calls).toEqual(["weight 10"]);
-        const step = result.steps[0];
-        expect(step.endedAt! - step.startedAt).toBeGreaterThanOrEqual((SCHEDULE.bakeSeconds + SCHEDULE.trafficWaitSeconds) * 1000);
-        expect(step.verdict?.kind).toBe("insufficient");
+        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10"]);
     });
 
     test("too little traffic rolls back when the schedule says so", async () => {
-        const { stack, run } = setup(() => QUIET);
-        const result = await run({}, undefined, { ...SCHEDULE, onLowTraffic: "rollback" });
+        const clock = new VirtualClock();
+        const stack = new FakeStack(deployedAt(0), intendedAt(0), clock);
+        const result = await runRollout({
+            schedule: { ...SCHEDULE, onLowTraffic: "rollback" },
+            stack,
+            services: stack,
+            traffic: stack,
+            metrics: new FakeMetrics(stack, () => QUIET),
+            clock,
+            log: () => {},
+        });
         expect(result.outcome).toBe("rolled-back");
-        expect(stack.calls).toEqual(["weight 10", "weight 0"]);
-    });
-
-    test("traffic that arrives during the wait lets the step pass", async () => {
-        let samples = 0;
-        const { run } = setup(() => (++samples > 8 ? GOOD : QUIET));
-        expect((await run()).outcome).toBe("promoted");
+        expect(stack.calls.at(-1)).toBe("weight 0");
     });
 
     test("a concurrent update is reported, not retried and not rolled back", async () => {
@@ -158,90 +238,95 @@ describe("runRollout", () => {
         stack.concurrentAt = 50;
         const result = await run();
         expect(result.outcome).toBe("failed");
-        expect(result.reason).toContain("another update is running on this stack");
-        expect(stack.calls).toEqual(["weight 10", "weight 50"]);
+        expect(result.reason).toContain("another update is running");
+        expect(stack.calls.at(-1)).toBe("weight 50");
     });
 
-    test("an interrupt leaves the weight where it is, so a rerun resumes", async () => {
+    test("a signal stops within the sample, leaving the weight as it is, so a rerun resumes", async () => {
+        const { stack, run, clock } = setup(() => GOOD);
         const controller = new AbortController();
-        const { stack, run } = setup((w) => {
-            if (w === 50) controller.abort();
-            return GOOD;
-        });
+        const sleep = clock.sleep.bind(clock);
+        clock.sleep = async (ms: number, signal?: AbortSignal) => {
+            if (clock.now() - Date.UTC(2026, 10, 26, 9) > 8 * 60_000) controller.abort();
+            return sleep(ms, signal);
+        };
         const result = await run({}, controller.signal);
         expect(result.outcome).toBe("interrupted");
         expect(result.exitCode).toBe(130);
-        expect(stack.state.canaryWeight).toBe(50);
-        expect(stack.calls).toEqual(["weight 10", "weight 50"]);
+        expect(stack.calls.at(-1)).not.toBe("weight 0");
     });
 
-    test("an interrupt rolls back when asked to", async () => {
-        const controller = new AbortController();
-        const { stack, run } = setup((w) => {
-            if (w === 50) controller.abort();
-            return GOOD;
-        });
-        const result = await run({ rollbackOnInterrupt: true }, controller.signal);
+    test("an abort request rolls back at the next heartbeat", async () => {
+        const { stack, run } = setup(() => GOOD);
+        const control = new FakeControl(4);
+        const result = await run({}, undefined, control);
         expect(result.outcome).toBe("rolled-back");
-        expect(result.reason).toBe("interrupted");
-        expect(stack.calls).toEqual(["weight 10", "weight 50", "weight 0"]);
+        expect(result.reason).toBe("aborted by ops@laptop");
+        expect(stack.calls.at(-1)).toBe("weight 0");
+        expect(control.beats.some((b) => b.startsWith("step 1 at 10%: baking"))).toBe(true);
     });
 
-    test("a failed promotion leaves traffic on the canary instead of on a half-updated stable", async () => {
+    test("a failed promotion leaves traffic on the canary; a rerun deploys stable, waits for it, then returns the weight", async () => {
         const { stack, run } = setup(() => GOOD);
         stack.failPromotion = true;
-        const result = await run();
-        expect(result.outcome).toBe("failed");
-        expect(result.reason).toContain("traffic stays on the canary at 100%");
-        expect(stack.calls).toEqual(["weight 10", "weight 50", "weight 100", "promote"]);
+        const first = await run();
+        expect(first.outcome).toBe("failed");
+        expect(first.reason).toContain("traffic stays on the canary at 100%");
+        expect(stack.deployedState.canaryWeight).toBe(100);
+        stack.failPromotion = false;
+        stack.calls = [];
+        const second = await run();
+        expect(second.outcome).toBe("promoted");
+        expect(stack.calls).toEqual(["promote", "running stable td/stable:2", "weight 0"]);
     });
 
-    test("resumes after a crash mid-step: re-bakes the weight the stack holds, then goes on", async () => {
-        const { stack, run } = setup(() => GOOD, fresh(50));
+    test("an environment-only change is a canary like any other: deployed at 0, then rolled out", async () => {
+        const { stack, run } = setup(() => GOOD, deployedAt(0, "v1", "v1"), intendedAt(0, "v1", "v1-new-env"));
         const result = await run();
         expect(result.outcome).toBe("promoted");
-        expect(result.steps.map((s) => s.weight)).toEqual([50, 100]);
-        // No update to 50: the stack is already there.
-        expect(stack.calls).toEqual(["weight 100", "promote", "healthy stable", "weight 0"]);
-    });
-
-    test("resumes an unfinished promotion without stepping again", async () => {
-        const state = fresh(100);
-        state.versions.stable = { ...state.versions.canary };
-        const { stack, run } = setup(() => GOOD, state);
-        expect((await run()).outcome).toBe("promoted");
-        expect(stack.calls).toEqual(["healthy stable", "weight 0"]);
-    });
-
-    test("does nothing when the canary already runs the stable image at 0%", async () => {
-        const state = fresh(0);
-        state.versions.canary = { ...state.versions.stable };
-        const { stack, run } = setup(() => GOOD, state);
-        const result = await run();
-        expect(result.outcome).toBe("nothing-to-do");
-        expect(stack.calls).toEqual([]);
+        expect(stack.calls.slice(0, 3)).toEqual(["deploy canary", "running canary td/canary:2", "weight 10"]);
     });
 
     test("--to-step stops at that step, without promoting", async () => {
         const { stack, run } = setup(() => GOOD);
         const result = await run({ toStep: 2 });
         expect(result.outcome).toBe("paused");
-        expect(stack.calls).toEqual(["weight 10", "weight 50"]);
+        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50"]);
     });
 });
 
-describe("planRollout", () => {
+describe("planRollout: from what is deployed and what the config says", () => {
+    const phases = (deployed: DeployedState, intended: IntendedState, options: RolloutOptions = {}) => {
+        const plan = planRollout(SCHEDULE, deployed, intended, options);
+        return plan.kind === "run" ? plan.summary : `${plan.kind}: ${plan.reason}`;
+    };
     test.each([
-        [0, {}, [10, 50, 100], true],
-        [10, {}, [10, 50, 100], true],
-        [30, {}, [30, 50, 100], true],
-        [0, { fromStep: 2 }, [50, 100], true],
-        [0, { toStep: 1 }, [10], false],
-        [0, { fromStep: 2, toStep: 2 }, [50], false],
-    ] as [number, RolloutOptions, number[], boolean][])("at %d%% with %j: steps %j, promote %s", (weight, options, steps, promote) => {
-        const plan = planRollout(SCHEDULE, fresh(weight), options);
-        expect(plan.steps.map((s) => s.weight)).toEqual(steps);
-        expect(plan.promote).toBe(promote);
+        ["a new rollout", deployedAt(0), intendedAt(0), {}, "wait-canary -> 10% -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        ["resumed mid-rollout at a step", deployedAt(50), intendedAt(50), {}, "wait-canary -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        ["resumed between steps", deployedAt(30), intendedAt(30), {}, "wait-canary -> 30% (resumed) -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        ["config ahead: an interrupted update to 100 is deployed and baked first", deployedAt(50), intendedAt(100), {}, "wait-canary -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        ["--from-step 2", deployedAt(0), intendedAt(0), { fromStep: 2 }, "wait-canary -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        ["--to-step 1", deployedAt(0), intendedAt(0), { toStep: 1 }, "wait-canary -> 10%"],
+        ["a promotion that did not deploy (config gave stable the canary's definition)", deployedAt(100), intendedAt(100, "v2", "v2"), {}, "verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        ["a promotion deployed but not returned", deployedAt(100, "v2", "v2"), intendedAt(100, "v2", "v2"), {}, "wait-stable -> return-to-stable"],
+        ["a new canary in config at 0", deployedAt(0, "v1", "v1"), intendedAt(0, "v1", "v3"), { toStep: 1 }, "deploy-canary -> wait-canary -> 10%"],
+    ] as [string, DeployedState, IntendedState, RolloutOptions, string][])("%s", (_name, deployed, intended, options, expected) => {
+        expect(phases(deployed, intended, options)).toBe(expected);
+    });
+
+    test.each([
+        ["config behind the deployment (a stale checkout)", deployedAt(50), intendedAt(10), /config says canaryWeight 10, but 50 is deployed/],
+        ["the canary edited mid-rollout", deployedAt(50), intendedAt(50, "v1", "v9"), /canary in the config \(v9\) differs from the deployed canary \(v2\) at weight 50/],
+        ["stable edited mid-rollout", deployedAt(50), intendedAt(50, "v8", "v2"), /stable in the config \(v8\) differs from the deployed stable \(v1\)/],
+        ["a promotion begun below 100%", deployedAt(50), intendedAt(50, "v2", "v2"), /canary serves 50%, not 100%/],
+        ["stable changed directly in config", deployedAt(0, "v1", "v1"), intendedAt(0, "v5", "v1"), /deploy stable with `pulumi up`/],
+    ] as [string, DeployedState, IntendedState, RegExp][])("refuses %s, naming the difference", (_name, deployed, intended, reason) => {
+        expect(phases(deployed, intended)).toMatch(/^refuse: /);
+        expect(phases(deployed, intended)).toMatch(reason);
+    });
+
+    test("nothing to roll out when the canary runs what stable runs, at 0", () => {
+        expect(phases(deployedAt(0, "v1", "v1"), intendedAt(0, "v1", "v1"))).toMatch(/^nothing: /);
     });
 });
 

@@ -1,0 +1,191 @@
+/**
+ * The rollout's AWS adapters, each thin: ECS (is a version running the revision the
+ * stack deployed?), the traffic layer (what weight does it really apply?), and SSM
+ * Parameter Store (the lease, the published status and the abort request that every
+ * runner of the stack sees).
+ */
+import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { AppMeshClient, DescribeRouteCommand } from "@aws-sdk/client-app-mesh";
+import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattice";
+import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { Version } from "../mesh/config/schema";
+import { PROJECT, StackOutputs } from "../mesh/contract";
+import { Clock, ControlPort, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed } from "./ports";
+
+type Send<C extends { send: unknown }> = Pick<C, "send">;
+
+/** ECS: waits until a version's service runs a given task definition revision in a COMPLETED PRIMARY deployment. */
+export class EcsServices implements ServicesPort {
+    constructor(
+        private readonly ecs: Send<ECSClient>,
+        private readonly outputs: Pick<StackOutputs, "clusterName" | "stableServiceName" | "canaryServiceName">,
+        private readonly clock: Clock,
+        /** How long a model may take to load on new tasks before the wait gives up. */
+        private readonly timeoutMs = 45 * 60_000,
+        private readonly pollMs = 15_000,
+    ) {}
+
+    async waitRunning(version: Version, taskDefinitionArn: string, signal?: AbortSignal): Promise<void> {
+        const cluster = this.outputs.clusterName;
+        const service = version === "stable" ? this.outputs.stableServiceName : this.outputs.canaryServiceName;
+        const deadline = this.clock.now() + this.timeoutMs;
+        const revision = (arn?: string) => arn?.split("/").pop();
+        for (;;) {
+            const { services } = await this.ecs.send(new DescribeServicesCommand({ cluster, services: [service] }));
+            const deployments = services?.[0]?.deployments ?? [];
+            const primary = deployments.find((d) => d.status === "PRIMARY");
+            const target = deployments.find((d) => d.taskDefinition === taskDefinitionArn);
+            if (primary?.taskDefinition === taskDefinitionArn && primary.rolloutState === "COMPLETED" && (primary.runningCount ?? 0) >= (primary.desiredCount ?? 0)) return;
+            if (target?.rolloutState === "FAILED" || (primary && primary.taskDefinition !== taskDefinitionArn && !target)) {
+                throw new ServiceRolledBack(
+                    `ECS did not keep the ${version} service on the deployed revision ${revision(taskDefinitionArn)}: it runs ${revision(primary?.taskDefinition)}` +
+                        (target?.rolloutStateReason ? ` (${target.rolloutStateReason})` : " (rolled back by the deployment circuit breaker, or changed outside Pulumi)"),
+                );
+            }
+            if (signal?.aborted) return;
+            if (this.clock.now() >= deadline) {
+                throw new UpdateFailed(`the ${version} service did not run revision ${revision(taskDefinitionArn)} in a completed deployment within ${this.timeoutMs / 60_000} minutes`);
+            }
+            await this.clock.sleep(this.pollMs, signal);
+        }
+    }
+}
+
+/** The canary's share as the traffic layer applies it: App Mesh's weighted route, or Lattice's listener. */
+export function trafficLayer(outputs: StackOutputs, region: string | undefined): TrafficPort {
+    if (outputs.trafficBackend === "appmesh") return new AppMeshRoute(new AppMeshClient({ region }), outputs);
+    return new LatticeListener(new VPCLatticeClient({ region }), outputs);
+}
+
+const percent = (canary: number, total: number) => (total === 0 ? 0 : Math.round((100 * canary) / total));
+
+export class AppMeshRoute implements TrafficPort {
+    constructor(
+        private readonly appmesh: Send<AppMeshClient>,
+        private readonly outputs: Extract<StackOutputs, { trafficBackend: "appmesh" }>,
+    ) {}
+
+    async canaryWeight(): Promise<number> {
+        const { route } = await this.appmesh.send(
+            new DescribeRouteCommand({ meshName: this.outputs.meshName, virtualRouterName: this.outputs.virtualRouterName, routeName: this.outputs.weightedRouteName }),
+        );
+        const spec = route?.spec;
+        const targets = (spec?.httpRoute ?? spec?.http2Route ?? spec?.grpcRoute)?.action?.weightedTargets ?? [];
+        const total = targets.reduce((n, t) => n + (t.weight ?? 0), 0);
+        return percent(targets.find((t) => t.virtualNode === this.outputs.canaryVirtualNodeName)?.weight ?? 0, total);
+    }
+}
+
+export class LatticeListener implements TrafficPort {
+    constructor(
+        private readonly lattice: Send<VPCLatticeClient>,
+        private readonly outputs: Extract<StackOutputs, { trafficBackend: "lattice" }>,
+    ) {}
+
+    async canaryWeight(): Promise<number> {
+        const listener = await this.lattice.send(
+            new GetListenerCommand({ serviceIdentifier: this.outputs.latticeServiceArn, listenerIdentifier: this.outputs.listenerArn }),
+        );
+        const groups = listener.defaultAction?.forward?.targetGroups ?? [];
+        // The listener may name a target group by id or by ARN; the ARN ends with the id.
+        const isCanary = (identifier?: string) => !!identifier && this.outputs.canaryTargetGroupArn.endsWith(identifier.split("/").pop()!);
+        const total = groups.reduce((n, g) => n + (g.weight ?? 0), 0);
+        return percent(groups.find((g) => isCanary(g.targetGroupIdentifier))?.weight ?? 0, total);
+    }
+}
+
+/** Parameter names of one stack's rollout: `/ai-inference-canary/<stack>/rollout/<name>`. */
+export const rolloutParameter = (stack: string, name: "lease" | "status" | "abort") => `/${PROJECT}/${stack}/rollout/${name}`;
+
+export interface Lease {
+    owner: string;
+    expiresAt: number;
+}
+
+/** Another rollout holds the stack. */
+export class LeaseHeld extends Error {
+    constructor(readonly lease: Lease) {
+        super(`another rollout holds this stack: ${lease.owner}, until ${new Date(lease.expiresAt).toISOString()}`);
+        this.name = "LeaseHeld";
+    }
+}
+
+/**
+ * One rollout per stack, through SSM Parameter Store: the lease is taken by creating its
+ * parameter without overwrite, which SSM does atomically (two runners at the same instant:
+ * one creates it, the other gets ParameterAlreadyExists). It names its owner and expires
+ * unless renewed at every heartbeat; a stale one is broken only on request.
+ */
+export class SsmControl implements ControlPort {
+    constructor(
+        private readonly ssm: Send<SSMClient>,
+        private readonly stack: string,
+        private readonly owner: string,
+        private readonly clock: Clock,
+        private readonly ttlMs = 15 * 60_000,
+    ) {}
+
+    private async get(name: "lease" | "status" | "abort"): Promise<string | undefined> {
+        try {
+            const { Parameter } = await this.ssm.send(new GetParameterCommand({ Name: rolloutParameter(this.stack, name) }));
+            return Parameter?.Value;
+        } catch (e) {
+            if (e instanceof ParameterNotFound || (e as Error).name === "ParameterNotFound") return undefined;
+            throw e;
+        }
+    }
+
+    private put(name: "lease" | "status" | "abort", value: unknown, overwrite: boolean) {
+        return this.ssm.send(new PutParameterCommand({ Name: rolloutParameter(this.stack, name), Value: JSON.stringify(value), Type: "String", Overwrite: overwrite }));
+    }
+
+    private async delete(name: "lease" | "status" | "abort") {
+        try {
+            await this.ssm.send(new DeleteParameterCommand({ Name: rolloutParameter(this.stack, name) }));
+        } catch (e) {
+            if (!(e instanceof ParameterNotFound || (e as Error).name === "ParameterNotFound")) throw e;
+        }
+    }
+
+    async lease(): Promise<Lease | undefined> {
+        const value = await this.get("lease");
+        return value === undefined ? undefined : (JSON.parse(value) as Lease);
+    }
+
+    /** Takes the lease, or throws `LeaseHeld`; a stale lease is broken first when `breakStale`. */
+    async acquire(breakStale = false): Promise<void> {
+        const held = await this.lease();
+        if (held && breakStale && held.expiresAt < this.clock.now()) await this.delete("lease");
+        try {
+            await this.put("lease", { owner: this.owner, expiresAt: this.clock.now() + this.ttlMs }, false);
+        } catch (e) {
+            if (e instanceof ParameterAlreadyExists || (e as Error).name === "ParameterAlreadyExists") throw new LeaseHeld((await this.lease()) ?? { owner: "?", expiresAt: 0 });
+            throw e;
+        }
+        await this.delete("abort");
+    }
+
+    async heartbeat(status: string): Promise<{ abortRequestedBy?: string }> {
+        const held = await this.lease();
+        if (held?.owner !== this.owner) throw new Error(`this rollout lost its lease on the stack${held ? ` to ${held.owner}` : ""}`);
+        await this.put("lease", { owner: this.owner, expiresAt: this.clock.now() + this.ttlMs }, true);
+        await this.put("status", { owner: this.owner, at: this.clock.now(), status }, true);
+        const abort = await this.get("abort");
+        return abort === undefined ? {} : { abortRequestedBy: (JSON.parse(abort) as { by: string }).by };
+    }
+
+    async release(): Promise<void> {
+        await this.delete("abort");
+        const held = await this.lease();
+        if (held?.owner === this.owner) await this.delete("lease");
+    }
+
+    async requestAbort(by: string): Promise<void> {
+        await this.put("abort", { by, at: this.clock.now() }, true);
+    }
+
+    async status(): Promise<{ owner: string; at: number; status: string } | undefined> {
+        const value = await this.get("status");
+        return value === undefined ? undefined : JSON.parse(value);
+    }
+}
