@@ -155,7 +155,6 @@ const owner = () => process.env.ROLLOUT_OWNER ?? `${os.userInfo().username}@${os
 /** `ROLLOUT_TIME_SCALE` runs time faster from `ROLLOUT_TIME_ORIGIN` (epoch ms): only end-to-end tests set them. */
 const clock = systemClock(Number(process.env.ROLLOUT_TIME_SCALE ?? 1), Number(process.env.ROLLOUT_TIME_ORIGIN ?? Date.now()));
 
-const workDir = path.join(__dirname, "..");
 
 /** Posts an event to a Slack-compatible webhook, if one is set; a failed post is logged, never fatal. */
 function webhook(stack: string, log: (line: string) => void): ((event: string) => void) | undefined {
@@ -168,9 +167,11 @@ function webhook(stack: string, log: (line: string) => void): ((event: string) =
     };
 }
 
+/** The stack of the Pulumi project in the current directory. */
 async function withStack(name: string, signal?: AbortSignal) {
     const log = (line: string) => console.log(`[${new Date(clock.now()).toISOString().slice(11, 19)}] ${line}`);
-    const stack = await PulumiStack.select(name, workDir, log, signal);
+    if (!fs.existsSync(path.join(process.cwd(), "Pulumi.yaml"))) throw new CliError("run it from the project's directory (where Pulumi.yaml is)");
+    const stack = await PulumiStack.select(name, process.cwd(), log, signal);
     const region = await stack.region();
     const control = new SsmControl(new SSMClient({ region }), name, owner(), clock);
     return { stack, region, control, log };
@@ -192,8 +193,14 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
     checkSteps(args, schedule);
     const outputs = await stack.outputs();
     const plan = planRollout(schedule, await stack.deployed(), await stack.intended(), args);
+    /** The last line: the outcome and what is deployed, the same for every way a run ends. */
+    const last = (outcome: string, weight = outputs.canaryWeight) => console.log(`${outcome}: canaryWeight ${weight} deployed on ${args.stack}`);
     console.log(`stack ${args.stack}: canaryWeight ${outputs.canaryWeight} deployed; plan: ${plan.kind === "run" ? plan.summary : plan.reason}`);
-    if (args.dryRun || plan.kind !== "run") return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
+    if (plan.kind !== "run") {
+        last(plan.kind === "refuse" ? "refused" : "nothing-to-do");
+        return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
+    }
+    if (args.dryRun) return 0;
     if (!args.yes) {
         if (!process.stdin.isTTY) throw new CliError("not a terminal: pass --yes to run without a prompt");
         if (!(await confirm("Proceed? [y/N] "))) return 0;
@@ -204,7 +211,8 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
     } catch (e) {
         if (!(e instanceof LeaseHeld)) throw e;
         const stale = e.lease.expiresAt < clock.now() ? " (expired: pass --break-stale-lease if that runner is gone)" : "";
-        console.error(`refused: ${e.message}${stale}; nothing was changed`);
+        console.error(`${e.message}${stale}; nothing was changed`);
+        last("refused");
         return EXIT_CODES.refused;
     }
     let result: RolloutResult;
@@ -228,7 +236,7 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
         await control.release();
     }
     writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack);
-    console.log(`${result.outcome}: canaryWeight ${result.finalWeight ?? "unknown"} deployed on ${args.stack}`);
+    last(result.outcome, result.finalWeight);
     return result.outcome === "interrupted" && signalName === "SIGTERM" ? 143 : result.exitCode;
 }
 

@@ -10,7 +10,7 @@ import { EngineLikeMocks, Registered } from "./mocks";
 import { Declared, PROJECT, StackOutputs } from "../../mesh/contract";
 import program = require("../../index");
 
-export const STACK = "test";
+const STACK = "test";
 
 /**
  * The mock monitor's URNs carry only the parent's own type; the engine's carry the whole
@@ -18,21 +18,31 @@ export const STACK = "test";
  * and what a resource's `urn` output holds. This monitor answers with the engine's URN.
  */
 class EngineUrnMonitor extends MockMonitor {
+    constructor(
+        mocks: EngineLikeMocks,
+        private readonly stack: string,
+    ) {
+        super(mocks);
+    }
+
     /** URN to its qualified type (the parent chain and the type). */
     private readonly qualified = new Map<string, string>();
     /** The engine's URN to the mock's, under which the mock keeps the resource. */
     private readonly mockUrns = new Map<string, string>();
     readonly urns: string[] = [];
+    /** Every registration with its parent, as the engine's events report them. */
+    readonly registrations: Registration[] = [];
 
     override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
         const parent = this.qualified.get(req.getParent());
         const type = parent ? `${parent}$${req.getType()}` : req.getType();
-        const urn = `urn:pulumi:${STACK}::${PROJECT}::${type}::${req.getName()}`;
+        const urn = `urn:pulumi:${this.stack}::${PROJECT}::${type}::${req.getName()}`;
         return super.registerResource(req, (err, response) => {
             if (response) {
                 this.qualified.set(urn, type);
                 this.mockUrns.set(urn, response.getUrn());
                 this.urns.push(urn);
+                this.registrations.push({ urn, parent: req.getParent() || undefined, type: req.getType(), name: req.getName(), custom: req.getCustom() });
                 response.setUrn(urn);
             }
             callback(err, response);
@@ -45,8 +55,18 @@ class EngineUrnMonitor extends MockMonitor {
     }
 }
 
+export interface Registration {
+    urn: string;
+    parent?: string;
+    type: string;
+    name: string;
+    custom: boolean;
+}
+
 export interface Graph {
     resources: Registered[];
+    /** Every resource and component in registration order, with its engine URN and parent. */
+    registrations: Registration[];
     /** The engine's URN of every resource and component, sorted. */
     urns: string[];
     /** The program's stack outputs, resolved (empty in a preview, where they are unknown). */
@@ -96,14 +116,17 @@ export interface RunOptions {
     preview?: boolean;
     /** What to run in place of `index.ts`, e.g. the component with a test-only backend. */
     program?: () => Declared<StackOutputs>;
+    /** The stack's name (default "test"): it appears in URNs and in names the program derives from it. */
+    stack?: string;
 }
 
 /** Runs `index.ts` with `config` (keys without the project prefix, values as `pulumi config set` stores them). */
 export async function runProgram(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
     const mocks = new EngineLikeMocks(options.preview);
-    await pulumi.runtime.setMocks(mocks, PROJECT, STACK, options.preview);
-    const monitor = new EngineUrnMonitor(mocks);
-    pulumi.runtime.setMockOptions(monitor, PROJECT, STACK, options.preview);
+    const stack = options.stack ?? STACK;
+    await pulumi.runtime.setMocks(mocks, PROJECT, stack, options.preview);
+    const monitor = new EngineUrnMonitor(mocks, stack);
+    pulumi.runtime.setMockOptions(monitor, PROJECT, stack, options.preview);
     pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])));
     let declared: Declared<StackOutputs> | undefined;
     let error: Error | undefined;
@@ -119,6 +142,7 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
     const ofType = (type: string) => resources.filter((r) => r.type === type);
     const graph: Graph = {
         resources,
+        registrations: monitor.registrations,
         urns: [...monitor.urns].sort(),
         outputs: outputs as Record<string, unknown>,
         calls: mocks.calls,

@@ -1,0 +1,112 @@
+/**
+ * The rollout CLI end to end: a real `rollout run` (Automation API, AWS SDK clients) against
+ * the stand-in `pulumi` and AWS endpoint. Each test asserts what is deployed at the end,
+ * and that the CLI's last line says the same.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { BASE_STACK, World } from "./harness";
+import { PROJECT } from "../../mesh/contract";
+
+let world: World;
+afterEach(async () => {
+    await world?.close();
+});
+
+const RUN = ["run", "--stack", "e2e", "--yes"];
+const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server";
+
+test("a healthy canary is stepped, verified, baked and promoted: stable runs the canary's image and serves everything", async () => {
+    world = await new World().start();
+    const run = await world.cli(RUN);
+    expect(run.code).toBe(0);
+    expect(run.lastLine).toBe("promoted: canaryWeight 0 deployed on e2e");
+    expect(world.deployed()).toEqual({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.5.0`, canaryImage: `${ECR}:1.5.0`, sameDefinition: true });
+    for (const w of [10, 50, 100, 0]) expect(run.output).toContain(`canaryWeight ${w} deployed and verified at the traffic layer`);
+    // The promoted stable kept its own task count.
+    expect(String((world.readConfig()[`${PROJECT}:stable`] as { desiredCount: unknown }).desiredCount)).toBe("2");
+    const texts = world.aws.webhooks.map((w) => (w as { text: string }).text);
+    expect(texts).toContain("rollout of e2e: step 1/3: canaryWeight 10");
+    expect(texts.at(-1)).toMatch(/^rollout of e2e: promoted: /);
+});
+
+test("a failed up mid-rollout is reported with the failing resource and AWS's error, and rolled back", async () => {
+    world = await new World().start();
+    world.faults({ failUpdateOf: { resource: "inference-lattice-listener", whenWeight: 50, message: "ValidationException: target group tg-0abc is not in the service's VPC" } });
+    const run = await world.cli(RUN);
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/rolling back: pulumi up \(canaryWeight 50\) failed: inference-lattice-listener: updating urn .*ValidationException: target group tg-0abc is not in the service's VPC/);
+    expect(run.lastLine).toBe("rolled-back: canaryWeight 0 deployed on e2e");
+    expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });
+});
+
+test("interrupted during an up, then resumed: the weight the config claims is deployed and baked before anything else", async () => {
+    world = await new World().start();
+    world.faults({ applyDelayMs: 4000 });
+    const first = await world.cli(RUN, { when: /pulumi up \(canaryWeight 50\)/, act: (child) => child.kill("SIGINT") });
+    expect(first.code).toBe(130);
+    expect(first.lastLine).toBe("interrupted: canaryWeight 10 deployed on e2e");
+    expect(world.readConfig()[`${PROJECT}:canaryWeight`]).toBe("50");
+    expect(world.deployed()).toMatchObject({ canaryWeight: 10, trafficWeight: 10 });
+
+    world.faults({});
+    const second = await world.cli(RUN);
+    expect(second.output).toContain("plan: wait-canary -> 50% -> 100% -> verify-canary-full");
+    const firstSample = second.output.search(/step 2\/3 weight 50% \+/);
+    expect(firstSample).toBeGreaterThan(0);
+    expect(firstSample).toBeLessThan(second.output.indexOf("step 3/3: canaryWeight 100"));
+    expect(second.lastLine).toBe("promoted: canaryWeight 0 deployed on e2e");
+    expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.5.0` });
+});
+
+test("a failed promotion keeps traffic on the canary; the rerun runs stable's new revision before the weight returns", async () => {
+    world = await new World().start();
+    world.faults({ failUpdateOf: { resource: "inference-stable", message: "ClientException: Too many concurrent attempts to create a new revision" } });
+    const first = await world.cli(RUN);
+    expect(first.code).toBe(2);
+    expect(first.output).toContain("promotion did not finish: pulumi up (promote the canary's definition to stable) failed: inference-stable: creating urn");
+    expect(first.lastLine).toBe("failed: canaryWeight 100 deployed on e2e");
+    expect(world.deployed()).toMatchObject({ canaryWeight: 100, trafficWeight: 100, stableImage: `${ECR}:1.4.0` });
+
+    world.faults({ loadSeconds: 600 });
+    const second = await world.cli(RUN);
+    expect(second.output).toContain("plan: verify-canary-full -> promote -> wait-stable -> return-to-stable");
+    expect(second.lastLine).toBe("promoted: canaryWeight 0 deployed on e2e");
+    const state = world.stackState();
+    const stableService = String(state.outputs.stableServiceName);
+    const promotedAt = state.deployments[stableService].at(-1)!.at;
+    const returnedAt = state.split.at(-1)!.at;
+    // ECS needed 600 s to load the model; the weight went back to stable only after that.
+    expect(returnedAt - promotedAt).toBeGreaterThanOrEqual(600_000);
+    expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.5.0` });
+});
+
+test("a canary whose ECS deployment rolls back fails the rollout before it gets traffic, naming the rollback", async () => {
+    world = await new World().start();
+    world.faults({ failingImages: [`${ECR}:1.6.0`] });
+    world.writeConfig({ ...BASE_STACK, [`${PROJECT}:canary`]: { ...(BASE_STACK[`${PROJECT}:canary`] as object), image: `${ECR}:1.6.0` } });
+    const run = await world.cli(RUN);
+    expect(run.code).toBe(2);
+    expect(run.output).toContain("deploying the canary's new settings at weight 0");
+    expect(run.output).toMatch(/ECS did not keep the canary service on the deployed revision .*ECS deployment circuit breaker: tasks failed to start/);
+    expect(run.lastLine).toBe("failed: canaryWeight 0 deployed on e2e");
+    expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0 });
+});
+
+test("SIGTERM mid-bake stops within seconds: the report is written, the weight stays, exit 143", async () => {
+    world = await new World().start();
+    let sentAt = 0;
+    const run = await world.cli(RUN, {
+        when: /step 1\/3 weight 10% \+1m/,
+        act: (child) => {
+            sentAt = Date.now();
+            child.kill("SIGTERM");
+        },
+    });
+    expect(Date.now() - sentAt).toBeLessThan(5000);
+    expect(run.code).toBe(143);
+    expect(run.lastLine).toBe("interrupted: canaryWeight 10 deployed on e2e");
+    const reports = fs.readdirSync(path.join(world.project, "rollout-reports"));
+    expect(reports.filter((f) => f.endsWith(".md"))).toHaveLength(1);
+    expect(world.deployed()).toMatchObject({ canaryWeight: 10, trafficWeight: 10 });
+});

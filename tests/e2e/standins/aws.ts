@@ -1,0 +1,200 @@
+/**
+ * A stand-in AWS endpoint on 127.0.0.1 for the rollout's SDK clients (pointed at it with
+ * `AWS_ENDPOINT_URL`): ECS DescribeServices, CloudWatch GetMetricData and DescribeAlarms,
+ * App Mesh DescribeRoute, VPC Lattice GetListener, and SSM Put/Get/DeleteParameter, each
+ * in the wire protocol its client speaks. It answers from what the stand-in `pulumi`
+ * deployed, no kinder than AWS: a new ECS revision is IN_PROGRESS until its model has
+ * loaded, the circuit breaker rolls back failing images, metric data arrives late, and
+ * SSM refuses to create a parameter that exists. It also records webhook posts.
+ */
+import * as http from "http";
+import { AddressInfo } from "net";
+import { clock, readFaults, readStack, readTraffic, stateDir, StackState, weightAt } from "./world";
+import * as fs from "fs";
+
+export interface AwsStandIn {
+    url: string;
+    /** Bodies posted to `/webhook`. */
+    webhooks: unknown[];
+    close(): Promise<void>;
+}
+
+/** Every stack the stand-in pulumi deployed. */
+function stacks(): StackState[] {
+    return fs
+        .readdirSync(stateDir())
+        .filter((f) => /^stack-.*\.json$/.test(f))
+        .map((f) => readStack(f.slice(6, -5)))
+        .filter((s): s is StackState => s !== undefined);
+}
+
+class AwsError extends Error {
+    constructor(
+        readonly type: string,
+        message: string,
+        readonly status = 400,
+    ) {
+        super(message);
+    }
+}
+
+function describeServices(input: { services: string[] }) {
+    const now = clock().now();
+    const faults = readFaults();
+    const loadMs = (faults.loadSeconds ?? 120) * 1000;
+    const services = input.services.map((name) => {
+        const state = stacks().find((s) => s.deployments[name]);
+        if (!state) throw new AwsError("ServiceNotFoundException", `service ${name} not found`);
+        const list = state.deployments[name];
+        const service = state.resources.find((r) => r.type === "aws:ecs/service:Service" && r.state.name === name)!;
+        const desired = Number((service.inputs as { desiredCount?: number }).desiredCount ?? 1);
+        const last = list.at(-1)!;
+        const previous = list.at(-2);
+        const deployment = (status: string, taskDefinition: string, rolloutState: string, runningCount: number, rolloutStateReason?: string) => ({
+            status,
+            taskDefinition,
+            rolloutState,
+            runningCount,
+            desiredCount: desired,
+            ...(rolloutStateReason ? { rolloutStateReason } : {}),
+        });
+        let deployments;
+        if (now < last.at + loadMs) {
+            deployments = [deployment("PRIMARY", last.taskDefinition, "IN_PROGRESS", 0), ...(previous ? [deployment("ACTIVE", previous.taskDefinition, "COMPLETED", desired)] : [])];
+        } else if (previous && faults.failingImages?.includes(last.image)) {
+            deployments = [
+                deployment("PRIMARY", previous.taskDefinition, "COMPLETED", desired),
+                deployment("ACTIVE", last.taskDefinition, "FAILED", 0, "ECS deployment circuit breaker: tasks failed to start."),
+            ];
+        } else {
+            deployments = [deployment("PRIMARY", last.taskDefinition, "COMPLETED", desired)];
+        }
+        return { serviceName: name, deployments };
+    });
+    return { services, failures: [] };
+}
+
+interface MetricQuery {
+    Id: string;
+    MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] }; Period: number; Stat: string };
+}
+
+/** Each version's share of the traffic model, integrated second by second over what CloudWatch has ingested so far. */
+function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: number; EndTime: number }) {
+    const traffic = readTraffic();
+    const now = clock().now();
+    const start = input.StartTime * 1000;
+    const visibleEnd = Math.min(input.EndTime * 1000, now - traffic.delaySeconds * 1000);
+    const results = input.MetricDataQueries.map((q) => {
+        const m = q.MetricStat.Metric;
+        const dims = Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value]));
+        for (const state of stacks()) {
+            const metrics = (state.outputs as { versionMetrics?: Record<string, Record<string, { namespace: string; metricName: string; dimensions: Record<string, string> }>> }).versionMetrics ?? {};
+            for (const [version, fields] of Object.entries(metrics)) {
+                for (const [field, ref] of Object.entries(fields)) {
+                    if (ref.namespace !== m.Namespace || ref.metricName !== m.MetricName || JSON.stringify(ref.dimensions) !== JSON.stringify(dims)) continue;
+                    const behaviour = traffic[version as "stable" | "canary"];
+                    let requests = 0;
+                    for (let t = start; t < visibleEnd; t += 1000) {
+                        const w = weightAt(state, t);
+                        requests += (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100;
+                    }
+                    if (requests < 1) return { Id: q.Id, Values: [], Timestamps: [], StatusCode: "Complete" };
+                    const value = field === "requests" ? Math.round(requests) : field === "errors" ? Math.round(requests * behaviour.errorRate) : behaviour.p99Ms;
+                    return { Id: q.Id, Values: [value], Timestamps: [input.StartTime], StatusCode: "Complete" };
+                }
+            }
+        }
+        return { Id: q.Id, Values: [], Timestamps: [], StatusCode: "Complete" };
+    });
+    return { MetricDataResults: results, Messages: [] };
+}
+
+/** SSM, with parameters by name: creating one that exists fails unless overwriting. */
+function ssm(parameters: Map<string, string>, operation: string, input: { Name: string; Value?: string; Overwrite?: boolean }) {
+    switch (operation) {
+        case "PutParameter":
+            if (parameters.has(input.Name) && !input.Overwrite) throw new AwsError("ParameterAlreadyExists", `The parameter ${input.Name} already exists.`);
+            parameters.set(input.Name, input.Value ?? "");
+            return { Version: 1, Tier: "Standard" };
+        case "GetParameter":
+            if (!parameters.has(input.Name)) throw new AwsError("ParameterNotFound", `Parameter ${input.Name} not found.`);
+            return { Parameter: { Name: input.Name, Type: "String", Value: parameters.get(input.Name), Version: 1 } };
+        case "DeleteParameter":
+            if (!parameters.delete(input.Name)) throw new AwsError("ParameterNotFound", `Parameter ${input.Name} not found.`);
+            return {};
+    }
+    throw new AwsError("InvalidAction", `SSM ${operation} is not served by the stand-in`);
+}
+
+function resourceWhere(type: string, match: (state: Record<string, unknown>) => boolean) {
+    for (const state of stacks()) {
+        const found = state.resources.find((r) => r.type === type && match(r.state));
+        if (found) return found;
+    }
+    throw new AwsError("NotFoundException", `no ${type} matches`, 404);
+}
+
+function route(request: http.IncomingMessage, body: string, parameters: Map<string, string>): unknown {
+    const target = request.headers["x-amz-target"] as string | undefined;
+    const url = new URL(request.url ?? "/", "http://localhost");
+    if (target) {
+        const [service, operation] = target.split(".");
+        const input = JSON.parse(body || "{}");
+        if (service === "AmazonEC2ContainerServiceV20141113" && operation === "DescribeServices") return describeServices(input);
+        if (service === "GraniteServiceVersion20100801" && operation === "GetMetricData") return getMetricData(input);
+        if (service === "GraniteServiceVersion20100801" && operation === "DescribeAlarms") {
+            return { MetricAlarms: (input.AlarmNames ?? []).map((AlarmName: string) => ({ AlarmName, StateValue: "OK" })) };
+        }
+        if (service === "AmazonSSM") return ssm(parameters, operation, input);
+        throw new AwsError("UnknownOperationException", `${target} is not served by the stand-in`);
+    }
+    const mesh = /^\/v20190125\/meshes\/([^/]+)\/virtualRouter\/([^/]+)\/routes\/([^/]+)$/.exec(url.pathname);
+    if (request.method === "GET" && mesh) {
+        const [, meshName, virtualRouterName, routeName] = mesh.map(decodeURIComponent);
+        const found = resourceWhere("aws:appmesh/route:Route", (s) => s.name === routeName && s.meshName === meshName && s.virtualRouterName === virtualRouterName);
+        // DescribeRoute's output is its `route` member alone (the HTTP payload).
+        return { meshName, virtualRouterName, routeName, spec: (found.inputs as { spec: unknown }).spec };
+    }
+    const listener = /^\/services\/([^/]+)\/listeners\/([^/]+)$/.exec(url.pathname);
+    if (request.method === "GET" && listener) {
+        const listenerArn = decodeURIComponent(listener[2]);
+        const found = resourceWhere("aws:vpclattice/listener:Listener", (s) => s.arn === listenerArn);
+        const forwards = (found.inputs as { defaultAction: { forwards: { targetGroups: unknown[] }[] } }).defaultAction.forwards;
+        return { arn: listenerArn, defaultAction: { forward: { targetGroups: forwards[0].targetGroups } } };
+    }
+    throw new AwsError("UnknownOperationException", `${request.method} ${url.pathname} is not served by the stand-in`, 404);
+}
+
+/** Starts the endpoint on an ephemeral port of 127.0.0.1. */
+export async function startAwsStandIn(): Promise<AwsStandIn> {
+    const webhooks: unknown[] = [];
+    const parameters = new Map<string, string>();
+    const server = http.createServer((request, response) => {
+        let body = "";
+        request.on("data", (chunk) => (body += chunk));
+        request.on("end", () => {
+            const json = (status: number, value: unknown, type?: string) => {
+                response.writeHead(status, { "content-type": "application/x-amz-json-1.1", ...(type ? { "x-amzn-errortype": type } : {}) });
+                response.end(JSON.stringify(value));
+            };
+            if (request.url === "/webhook") {
+                webhooks.push(JSON.parse(body));
+                return json(200, {});
+            }
+            try {
+                json(200, route(request, body, parameters));
+            } catch (e) {
+                if (e instanceof AwsError) json(e.status, { __type: e.type, message: e.message }, e.type);
+                else json(500, { __type: "InternalFailure", message: String(e) }, "InternalFailure");
+            }
+        });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return {
+        url: `http://127.0.0.1:${port}`,
+        webhooks,
+        close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+}

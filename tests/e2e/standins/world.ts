@@ -1,0 +1,97 @@
+/**
+ * The stand-ins' shared world, in files under `STANDIN_STATE_DIR`: what the stand-in
+ * `pulumi` deployed per stack (resources, outputs, history), what that means in AWS (the
+ * split's timeline, each ECS service's deployments), the traffic the stand-in CloudWatch
+ * reports, and the faults a test injects. Both stand-ins read the clock the CLI reads.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { systemClock } from "../../../rollout/ports";
+
+export const stateDir = () => {
+    const dir = process.env.STANDIN_STATE_DIR;
+    if (!dir) throw new Error("STANDIN_STATE_DIR is not set");
+    return dir;
+};
+
+/** The clock every process of a test shares (the CLI reads the same variables). */
+export const clock = () => systemClock(Number(process.env.ROLLOUT_TIME_SCALE ?? 1), Number(process.env.ROLLOUT_TIME_ORIGIN ?? Date.now()));
+
+export interface DeployedResource {
+    urn: string;
+    parent?: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    inputs: Record<string, unknown>;
+    state: Record<string, unknown>;
+}
+
+export interface EcsDeployment {
+    taskDefinition: string;
+    image: string;
+    /** Virtual time the update gave the service this revision. */
+    at: number;
+}
+
+export interface StackState {
+    outputs: Record<string, unknown>;
+    resources: DeployedResource[];
+    /** Virtual times at which the canary's share changed at the traffic layer. */
+    split: { at: number; canaryWeight: number }[];
+    /** Per ECS service name, the revisions it was given, oldest first. */
+    deployments: Record<string, EcsDeployment[]>;
+    history: { version: number; kind: string; result: string; startTime: string; endTime: string; resourceChanges: Record<string, number> }[];
+}
+
+/** What the stand-in CloudWatch reports, per version: traffic shares follow the split. */
+export interface Traffic {
+    requestsPerSecond: number;
+    /** How long after a minute closes its data becomes visible, as CloudWatch's ingestion delay. */
+    delaySeconds: number;
+    stable: { errorRate: number; p99Ms: number };
+    canary: { errorRate: number; p99Ms: number };
+}
+
+/** What a test makes go wrong. */
+export interface Faults {
+    /** An update fails when it would change this resource (by logical name), with AWS's message; only at `whenWeight`, if given. */
+    failUpdateOf?: { resource: string; message: string; whenWeight?: number };
+    /** Real milliseconds each changed resource takes to apply: room to interrupt an update. */
+    applyDelayMs?: number;
+    /** ECS's circuit breaker rolls back a deployment of these images. */
+    failingImages?: string[];
+    /** Virtual seconds a new revision takes to become COMPLETED (model load). */
+    loadSeconds?: number;
+}
+
+const file = (name: string) => path.join(stateDir(), name);
+
+export function readJson<T>(name: string, fallback: T): T {
+    try {
+        return JSON.parse(fs.readFileSync(file(name), "utf8")) as T;
+    } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return fallback;
+        throw e;
+    }
+}
+
+/** Written whole and renamed into place, so a reader never sees half a file. */
+export function writeJson(name: string, value: unknown): void {
+    const tmp = file(`${name}.${process.pid}.tmp`);
+    fs.writeFileSync(tmp, JSON.stringify(value, null, 1));
+    fs.renameSync(tmp, file(name));
+}
+
+export const readStack = (stack: string) => readJson<StackState | undefined>(`stack-${stack}.json`, undefined);
+export const writeStack = (stack: string, state: StackState) => writeJson(`stack-${stack}.json`, state);
+export const readFaults = () => readJson<Faults>("faults.json", {});
+export const readTraffic = () =>
+    readJson<Traffic>("traffic.json", { requestsPerSecond: 20, delaySeconds: 60, stable: { errorRate: 0.002, p99Ms: 8000 }, canary: { errorRate: 0.003, p99Ms: 8500 } });
+
+/** The canary's share at virtual time `t`. */
+export function weightAt(state: StackState, t: number): number {
+    let weight = 0;
+    for (const change of state.split) if (change.at <= t) weight = change.canaryWeight;
+    return weight;
+}
