@@ -12,7 +12,7 @@ import { AwsStandIn, startAwsStandIn } from "./standins/aws";
 import { Faults, readStack, StackState, Traffic, weightAt, writeStack } from "./standins/world";
 import { PROJECT } from "../../mesh/contract";
 
-const ROOT = path.join(__dirname, "..", "..");
+export const ROOT = path.join(__dirname, "..", "..");
 const BUILD = path.join(ROOT, ".e2e-build");
 
 /** Virtual seconds per real second: a 2-minute bake takes one real second. */
@@ -123,9 +123,9 @@ export class World {
     }
 
     /** Runs the CLI to its end; `during` may act on it once its output matches `when` (e.g. send a signal). */
-    cli(args: string[], during?: { when: RegExp; act: (child: ChildProcess) => void }, env: NodeJS.ProcessEnv = {}): Promise<CliRun> {
+    cli(args: string[], during?: { when: RegExp; act: (child: ChildProcess) => void }, env: NodeJS.ProcessEnv = {}, cwd = this.project): Promise<CliRun> {
         return new Promise((resolve, reject) => {
-            const child = spawn("node", [path.join(BUILD, "rollout/cli.js"), ...args], { cwd: this.project, env: { ...this.env, ...env } });
+            const child = spawn("node", [path.join(BUILD, "rollout/cli.js"), ...args], { cwd, env: { ...this.env, ...env } });
             let output = "";
             let acted = false;
             const onData = (chunk: Buffer) => {
@@ -147,6 +147,12 @@ export class World {
                 resolve({ code, signal, output, lastLine: lines.at(-1) ?? "" });
             });
         });
+    }
+
+    /** Runs a command to its end in `cwd` (the project by default), with the world's environment. */
+    run(command: string, args: string[], cwd = this.project): { status: number | null; output: string } {
+        const result = spawnSync(command, args, { cwd, env: this.env, encoding: "utf8" });
+        return { status: result.status, output: `${result.stdout}${result.stderr}` };
     }
 
     async close(): Promise<void> {
