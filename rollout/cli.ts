@@ -311,9 +311,17 @@ export async function main(argv: string[]): Promise<number> {
                 return await guard(args.stack);
         }
     } catch (e) {
-        console.error(e instanceof CliError ? `error: ${e.message}\n${USAGE}` : `error: ${(e as Error).message}`);
+        console.error(e instanceof CliError ? `error: ${e.message}\n${USAGE}` : `error: ${describeError(e as Error)}`);
         return 2;
     }
+}
+
+/** What to do about an error a person cannot act on as the SDK words it. */
+export function describeError(e: Error): string {
+    if (e.name === "CredentialsProviderError") {
+        return "no AWS credentials: set AWS_PROFILE (and `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for the stack's account";
+    }
+    return e.message;
 }
 
 if (require.main === module) {

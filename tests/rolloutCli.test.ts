@@ -1,4 +1,4 @@
-import { checkSteps, CliError, main, parseArgs } from "../rollout/cli";
+import { checkSteps, CliError, describeError, main, parseArgs } from "../rollout/cli";
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../rollout/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
@@ -66,6 +66,11 @@ describe("main", () => {
     test("simulate runs every scenario to its expected outcome and exits 0", async () => {
         expect(await main(["simulate", "all"])).toBe(0);
         for (const s of SCENARIOS) expect(out.join("\n")).toMatch(new RegExp(`^${s.name} +${s.expected} +decided after`, "m"));
+    });
+
+    test("missing AWS credentials say what to set", () => {
+        const e = Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
+        expect(describeError(e)).toContain("no AWS credentials: set AWS_PROFILE");
     });
 
     test("a bad argument exits 2 with the usage", async () => {
