@@ -15,7 +15,10 @@ import { parseArgs as parseNodeArgs } from "node:util";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { SSMClient } from "@aws-sdk/client-ssm";
+import * as yaml from "js-yaml";
 import { parseOrThrow } from "../mesh/config/errors";
+import { loadConfig } from "../mesh/config/schema";
+import { PROJECT } from "../mesh/contract";
 import { EXIT_CODES, RolloutResult, runRollout } from "./engine";
 import { planRollout, RolloutOptions } from "./plan";
 import { CloudWatchMetrics } from "./cloudwatch";
@@ -24,22 +27,23 @@ import { systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
-import { SCENARIOS, simulate, summaryLine } from "./simulate";
+import { benchmark, benchmarkTable, SCENARIOS, simulate, summaryLine } from "./simulate";
 
 const USAGE = `usage: rollout <command> [options]
   run --stack NAME [--dry-run] [--yes] [--from-step N] [--to-step N] [--report-dir DIR] [--break-stale-lease]
   status --stack NAME
   abort --stack NAME
   guard --stack NAME
-  simulate [${SCENARIOS.map((s) => s.name).join("|")}|all] [--report-dir DIR]
+  simulate [${SCENARIOS.map((s) => s.name).join("|")}|all] [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
 exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
 3 held for lack of traffic; 4 refused (the stack is not where this config says, or another rollout holds it);
-130 interrupted (SIGINT), 143 terminated (SIGTERM)`;
+130 interrupted (SIGINT), 143 terminated (SIGTERM). simulate: 0 when every single run ended as its
+scenario expects (with --runs above 1 it measures: 0 unless an argument is wrong)`;
 
 export type CliArgs =
     | ({ command: "run"; stack: string; dryRun: boolean; yes: boolean; reportDir: string; breakStaleLease: boolean } & RolloutOptions)
     | { command: "status" | "abort" | "guard"; stack: string }
-    | { command: "simulate"; scenarios: string[]; reportDir?: string }
+    | { command: "simulate"; scenarios: string[]; runs: number; seed: number; stack?: string; compare: boolean; reportDir?: string }
     | { command: "help" };
 
 export class CliError extends Error {}
@@ -52,6 +56,9 @@ const OPTIONS = {
     "to-step": { type: "string" },
     "report-dir": { type: "string" },
     "break-stale-lease": { type: "boolean" },
+    runs: { type: "string" },
+    seed: { type: "string" },
+    compare: { type: "boolean" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -61,7 +68,7 @@ const TAKES: Record<string, (keyof typeof OPTIONS)[]> = {
     status: ["stack"],
     abort: ["stack"],
     guard: ["stack"],
-    simulate: ["report-dir"],
+    simulate: ["report-dir", "runs", "seed", "stack", "compare"],
 };
 
 /** Parses the command line; throws `CliError` with what is wrong, before anything runs. */
@@ -85,7 +92,21 @@ export function parseArgs(argv: string[]): CliArgs {
         if (rest.length > 1 || (wanted !== "all" && !names.includes(wanted))) {
             throw new CliError(`unknown scenario ${JSON.stringify(rest.join(" "))}; one of ${names.join(", ")}, or all`);
         }
-        return { command, scenarios: wanted === "all" ? names : [wanted], reportDir: values["report-dir"] };
+        const count = (flag: "runs" | "seed", fallback: number) => {
+            const raw = values[flag];
+            if (raw === undefined) return fallback;
+            if (!/^[1-9]\d*$/.test(raw)) throw new CliError(`--${flag} takes a whole number from 1, got ${JSON.stringify(raw)}`);
+            return Number(raw);
+        };
+        return {
+            command,
+            scenarios: wanted === "all" ? names : [wanted],
+            runs: count("runs", 1),
+            seed: count("seed", 1),
+            stack: values.stack,
+            compare: values.compare ?? false,
+            reportDir: values["report-dir"],
+        };
     }
     if (rest.length > 0) throw new CliError(`${command} takes no arguments besides its options, got ${JSON.stringify(rest.join(" "))}`);
     const stack = values.stack;
@@ -129,15 +150,39 @@ function writeReports(dir: string, base: string, result: RolloutResult, title: s
     console.log(`report: ${path.join(dir, base)}.md (and .json)`);
 }
 
+/** A stack's own schedule, from `Pulumi.<stack>.yaml` in the current directory: try its gates before relying on them. */
+function stackSchedule(stack: string): RolloutSchedule {
+    const file = path.join(process.cwd(), `Pulumi.${stack}.yaml`);
+    if (!fs.existsSync(file)) throw new CliError(`no ${path.basename(file)} in the current directory`);
+    const config = (yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
+    const prefix = `${PROJECT}:`;
+    const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), typeof v === "object" ? JSON.stringify(v) : v]));
+    return loadConfig(raw).rollout;
+}
+
 async function runSimulations(args: Extract<CliArgs, { command: "simulate" }>): Promise<number> {
+    const schedule = args.stack ? stackSchedule(args.stack) : undefined;
+    const scenarios = args.scenarios.map((name) => SCENARIOS.find((s) => s.name === name)!);
+    if (args.runs > 1) {
+        const title = (gates: string) => `${gates}, ${args.runs} seeded rollouts per scenario (seeds ${args.seed}-${args.seed + args.runs - 1}), schedule of ${args.stack ?? "the defaults"}:`;
+        const rows = [];
+        for (const scenario of scenarios) rows.push(await benchmark(scenario, args.runs, { schedule, seed: args.seed }));
+        console.log(benchmarkTable(rows, title("Sequential gates")));
+        if (args.compare) {
+            const legacy = [];
+            for (const scenario of scenarios) legacy.push(await benchmark(scenario, args.runs, { schedule, seed: args.seed, legacy: true }));
+            console.log(`\n${benchmarkTable(legacy, title("The gates before (fixed thresholds per interval)"))}`);
+        }
+        return 0;
+    }
     let unexpected = 0;
-    for (const name of args.scenarios) {
-        const scenario = SCENARIOS.find((s) => s.name === name)!;
+    for (const scenario of scenarios) {
         console.log(`\n== ${scenario.name}: ${scenario.description}`);
-        const sim = await simulate(scenario, undefined, args.scenarios.length === 1 ? (line) => console.log(line) : () => {});
+        const log = scenarios.length === 1 ? (line: string) => console.log(line) : () => {};
+        const sim = await simulate(scenario, { schedule, seed: args.seed, log });
         console.log(summaryLine(sim));
         if (sim.result.outcome !== scenario.expected) unexpected++;
-        if (args.reportDir) writeReports(args.reportDir, `simulation-${name}`, sim.result, `simulation:${name}`);
+        if (args.reportDir) writeReports(args.reportDir, `simulation-${scenario.name}`, sim.result, `simulation:${scenario.name}`);
     }
     return unexpected === 0 ? 0 : 1;
 }
@@ -223,7 +268,12 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
                 stack,
                 services: new EcsServices(new ECSClient({ region }), outputs, clock),
                 traffic: trafficLayer(outputs, region),
-                metrics: new CloudWatchMetrics(new CloudWatchClient({ region }), outputs.versionMetrics, [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName]),
+                metrics: new CloudWatchMetrics(
+                    new CloudWatchClient({ region }),
+                    outputs.versionMetrics,
+                    [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName],
+                    schedule.slowRequestSeconds * 1000,
+                ),
                 control,
                 clock,
                 log,

@@ -13,18 +13,27 @@ import { Version, VERSIONS } from "../mesh/config/schema";
 import type { MetricRef, VersionMetrics } from "../mesh/contract";
 import { MetricsSample, MetricsSource, MetricsWindow, VersionSample } from "./ports";
 
-const STATS = { requests: "Sum", errors: "Sum", latencyMs: "p99" } as const;
-type Field = keyof typeof STATS;
+/** What each version's sample needs: its statistic, and the metric it is read from. */
+const QUERIES = (slowMs: number) =>
+    ({
+        requests: { metric: "requests", stat: "Sum" },
+        errors: { metric: "errors", stat: "Sum" },
+        // Trimmed count above a value: the requests slower than the threshold (needs one value per request, as metric filters publish).
+        slow: { metric: "latencyMs", stat: `TC(${slowMs}:)` },
+        latencyMs: { metric: "latencyMs", stat: "p99" },
+    }) as const;
+type Field = keyof ReturnType<typeof QUERIES>;
 
 /** One period covering the whole window (CloudWatch periods are multiples of 60 s). */
 export const periodFor = (window: MetricsWindow) => Math.max(60, Math.ceil((window.end - window.start) / 60000) * 60);
 
 /** GetMetricData queries for both versions: ids `<version>_<field>`. */
-export function metricQueries(metrics: Record<Version, VersionMetrics>, window: MetricsWindow): MetricDataQuery[] {
+export function metricQueries(metrics: Record<Version, VersionMetrics>, window: MetricsWindow, slowMs: number): MetricDataQuery[] {
     const period = periodFor(window);
+    const queries = QUERIES(slowMs);
     return VERSIONS.flatMap((version) =>
-        (Object.keys(STATS) as Field[]).map((field) => {
-            const m: MetricRef = metrics[version][field];
+        (Object.keys(queries) as Field[]).map((field) => {
+            const m: MetricRef = metrics[version][queries[field].metric];
             return {
                 Id: `${version}_${field}`,
                 ReturnData: true,
@@ -35,7 +44,7 @@ export function metricQueries(metrics: Record<Version, VersionMetrics>, window: 
                         Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value: String(Value) })),
                     },
                     Period: period,
-                    Stat: STATS[field],
+                    Stat: queries[field].stat,
                 },
             };
         }),
@@ -47,12 +56,14 @@ export class CloudWatchMetrics implements MetricsSource {
         private readonly client: Pick<CloudWatchClient, "send">,
         private readonly metrics: Record<Version, VersionMetrics>,
         private readonly alarmNames: string[],
+        /** A request slower than this counts as slow. */
+        private readonly slowMs: number,
     ) {}
 
     async sample(window: MetricsWindow): Promise<MetricsSample> {
         const data = await this.client.send(
             new GetMetricDataCommand({
-                MetricDataQueries: metricQueries(this.metrics, window),
+                MetricDataQueries: metricQueries(this.metrics, window, this.slowMs),
                 StartTime: new Date(window.start),
                 EndTime: new Date(window.end),
                 ScanBy: "TimestampDescending",
@@ -68,6 +79,7 @@ export class CloudWatchMetrics implements MetricsSource {
             versions[version] = {
                 requests: sum(`${version}_requests`),
                 errors: sum(`${version}_errors`),
+                slow: sum(`${version}_slow`),
                 p99Ms: worst(`${version}_latencyMs`),
             };
         }

@@ -6,7 +6,7 @@
  * version without healthy tasks. Everything it touches comes in through the ports.
  */
 import { Clock, ConcurrentUpdate, ControlPort, DeployedState, MetricsSample, MetricsSource, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
-import { judge, Verdict } from "./judge";
+import { Evidence, Judge, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
 import { Phase, planRollout, RolloutOptions } from "./plan";
@@ -25,6 +25,15 @@ export interface RolloutDeps {
     notify?: (event: string) => void;
     /** Aborted on SIGINT or SIGTERM: the rollout stops within seconds, leaving the weight as it is. */
     signal?: AbortSignal;
+    /** The gates, when not the sequential tests (the benchmark compares them with earlier gates). */
+    judge?: JudgeLike;
+}
+
+/** What the engine asks of its gates. */
+export interface JudgeLike {
+    observe(sample: MetricsSample): Verdict;
+    newStep(): void;
+    standing(): Evidence[];
 }
 
 export type Outcome = "promoted" | "paused" | "nothing-to-do" | "rolled-back" | "held" | "interrupted" | "refused" | "failed";
@@ -47,6 +56,8 @@ export interface SampleRecord {
     weight: number;
     sample: MetricsSample;
     verdict: Verdict;
+    /** Each test's evidence against its threshold after this sample. */
+    evidence: Evidence[];
 }
 
 export interface StepRecord {
@@ -70,7 +81,7 @@ export interface RolloutResult {
     events: { at: number; message: string }[];
 }
 
-type BakeResult = Verdict | { kind: "timed-out"; reason: string };
+type BakeResult = Verdict | { kind: "timed-out"; reason: string } | { kind: "outage"; reason: string };
 
 /** Someone asked the rollout to stop (a signal) or to roll back (`abort`). */
 class Stop extends Error {
@@ -142,28 +153,60 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         return finish("rolled-back", reason);
     };
 
-    const bake = async (step: { index: number; weight: number }): Promise<BakeResult> => {
-        const stepStart = clock.now();
-        const sampleMs = schedule.sampleSeconds * 1000;
+    const judge = deps.judge ?? new Judge(schedule);
+    const delayMs = schedule.metricsDelaySeconds * 1000;
+    /** Reads a window, retrying a failed read with backoff; undefined when every try failed. */
+    const read = async (window: { start: number; end: number }) => {
+        for (const backoffMs of [5_000, 15_000, 0]) {
+            try {
+                return await metrics.sample(window);
+            } catch (e) {
+                log(`reading metrics failed: ${(e as Error).message}${backoffMs ? `; retrying in ${backoffMs / 1000} s` : ""}`);
+                if (backoffMs) await wait(backoffMs);
+            }
+        }
+        return undefined;
+    };
+
+    /**
+     * Bakes a step. Metrics are complete `metricsDelaySeconds` after the fact, so each read
+     * covers the stretch up to that point, and the bake counts from the first data that
+     * covers the new weight: "not ingested yet" is never mistaken for "no traffic".
+     */
+    const bake = async (step: { index: number; weight: number }, stepStart: number): Promise<BakeResult> => {
         const bakeMs = schedule.bakeSeconds * 1000;
+        judge.newStep();
+        let covered = stepStart;
+        let canaryRequests = 0;
+        let outageSince: number | undefined;
         for (;;) {
             status = `step ${step.index || "(resumed)"} at ${step.weight}%: baking`;
-            await wait(sampleMs);
-            const now = clock.now();
-            // Each interval alone can fail the step at once; the pass needs the whole bake.
-            const interval = await metrics.sample({ start: now - sampleMs, end: now });
-            const verdict = judge(schedule, interval);
-            samples.push({ at: now, step: step.index, weight: step.weight, sample: interval, verdict });
-            const line = progressLine(step, schedule.steps.length, interval, verdict, now - stepStart);
+            await wait(schedule.sampleSeconds * 1000);
+            const end = clock.now() - delayMs;
+            if (end <= covered) continue;
+            const sample = await read({ start: covered, end });
+            if (sample === undefined) {
+                outageSince ??= clock.now();
+                if (clock.now() - outageSince >= schedule.metricsOutageSeconds * 1000) {
+                    return { kind: "outage", reason: `metrics unreadable for ${Math.round((clock.now() - outageSince) / 1000)} s at ${step.weight}%` };
+                }
+                continue;
+            }
+            outageSince = undefined;
+            covered = end;
+            canaryRequests += sample.versions.canary.requests;
+            const verdict = judge.observe(sample);
+            samples.push({ at: clock.now(), step: step.index, weight: step.weight, sample, verdict, evidence: judge.standing() });
+            const line = progressLine(step, schedule.steps.length, sample, verdict, end - stepStart, judge.standing());
             log(line);
             recent.push(line);
             if (recent.length > 5) recent.shift();
             if (verdict.kind === "fail") return verdict;
-            const elapsed = now - stepStart;
-            if (elapsed < bakeMs) continue;
-            const whole = judge(schedule, await metrics.sample({ start: stepStart, end: now }));
-            if (whole.kind !== "insufficient") return whole;
-            if (elapsed >= bakeMs + schedule.trafficWaitSeconds * 1000) return { kind: "timed-out", reason: whole.reason };
+            const baked = end - stepStart;
+            if (baked < bakeMs) continue;
+            if (canaryRequests >= schedule.minRequests) return { kind: "pass" };
+            const reason = `the canary served ${canaryRequests} requests at this step; ${schedule.minRequests} needed to pass`;
+            if (baked >= bakeMs + schedule.trafficWaitSeconds * 1000) return { kind: "timed-out", reason };
         }
     };
 
@@ -201,10 +244,15 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                     steps.push(record);
                     event(`step ${phase.index || "(resumed)"}/${schedule.steps.length}: canaryWeight ${phase.weight}`);
                     await setWeight(phase.weight);
-                    const result = await bake(phase);
+                    const result = await bake(phase, clock.now());
                     record.endedAt = clock.now();
+                    if (result.kind === "outage") {
+                        record.verdict = { kind: "inconclusive", reason: result.reason };
+                        if (schedule.onMetricsOutage === "rollback") return await rollback(result.reason);
+                        return finish("held", `${result.reason}; holding at ${phase.weight}% (rerun to continue)`);
+                    }
                     if (result.kind === "timed-out") {
-                        record.verdict = { kind: "insufficient", reason: result.reason };
+                        record.verdict = { kind: "inconclusive", reason: result.reason };
                         const reason = `not enough canary traffic after ${schedule.bakeSeconds + schedule.trafficWaitSeconds} s at ${phase.weight}%: ${result.reason}`;
                         if (schedule.onLowTraffic === "rollback") return await rollback(reason);
                         return finish("held", `${reason}; holding at ${phase.weight}% (rerun to continue)`);

@@ -9,6 +9,8 @@ import { Version } from "../mesh/config/schema";
 export interface VersionSample {
     requests: number;
     errors: number;
+    /** Requests slower than the schedule's `slowRequestSeconds`. */
+    slow: number;
     /** p99 request time, or undefined when there were no requests. */
     p99Ms?: number;
 }

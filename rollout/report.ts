@@ -4,32 +4,47 @@
  * with the same data as JSON beside it for machines.
  */
 import type { RolloutResult, SampleRecord } from "./engine";
-import { errorRate, Verdict } from "./judge";
+import { errorRate, Evidence, Verdict } from "./judge";
 import { MetricsSample, VersionSample } from "./ports";
 import { VERSIONS } from "../mesh/config/schema";
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
 const minutes = (ms: number) => `${Math.round(ms / 60000)}m`;
-const describe = (v: VersionSample) => `${v.requests} req ${pct(errorRate(v))} 5xx p99 ${secs(v.p99Ms)}`;
+const describe = (v: VersionSample) => `${v.requests} req ${pct(errorRate(v))} 5xx ${v.slow} slow p99 ${secs(v.p99Ms)}`;
 const verdictText = (v?: Verdict) => (v === undefined ? "-" : v.kind === "pass" ? "pass" : `${v.kind}: ${v.reason}`);
 
 /** One line per sample: where the rollout is and how both versions did in the last interval. */
-export function progressLine(step: { index: number; weight: number }, totalSteps: number, sample: MetricsSample, verdict: Verdict, elapsedMs: number): string {
+/** The test nearest its threshold, as "evidence 3.2 of 300". */
+const strongest = (evidence: Evidence[]) => {
+    const top = [...evidence].sort((a, b) => b.evidence / b.threshold - a.evidence / a.threshold)[0];
+    return top ? ` | evidence ${top.evidence.toPrecision(2)} of ${top.threshold.toFixed(0)} (${top.test})` : "";
+};
+
+/** One line per sample: where the rollout is, how both versions did in the window, and the evidence so far. */
+export function progressLine(
+    step: { index: number; weight: number },
+    totalSteps: number,
+    sample: MetricsSample,
+    verdict: Verdict,
+    elapsedMs: number,
+    evidence: Evidence[],
+): string {
     const label = step.index === 0 ? "resumed" : `${step.index}/${totalSteps}`;
     return (
         `step ${label} weight ${step.weight}% +${minutes(elapsedMs)} | ` +
         VERSIONS.map((v) => `${v} ${describe(sample.versions[v])}`).join(" | ") +
-        ` | ${verdict.kind === "pass" ? "ok" : verdictText(verdict)}`
+        ` | ${verdict.kind === "pass" ? "ok" : verdictText(verdict)}${strongest(evidence)}`
     );
 }
 
 function sumOf(samples: SampleRecord[], version: "stable" | "canary"): VersionSample {
     const requests = samples.reduce((n, s) => n + s.sample.versions[version].requests, 0);
     const errors = samples.reduce((n, s) => n + s.sample.versions[version].errors, 0);
+    const slow = samples.reduce((n, s) => n + s.sample.versions[version].slow, 0);
     const p99s = samples.map((s) => s.sample.versions[version].p99Ms).filter((p): p is number => p !== undefined);
     // The worst interval's p99: an honest upper bound, since percentiles do not add up.
-    return { requests, errors, p99Ms: p99s.length ? Math.max(...p99s) : undefined };
+    return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined };
 }
 
 /** Mermaid line chart of one series over the sample times. */

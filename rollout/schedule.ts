@@ -4,34 +4,49 @@
  * schedule the rollout would refuse.
  */
 import { z } from "zod";
-import { integer, integerList, oneOf, rule, section } from "../mesh/config/fields";
+import { decimal, integer, integerList, oneOf, rule, section } from "../mesh/config/fields";
 
 export const DEFAULT_STEPS = [5, 10, 25, 50, 100];
+
+const SEQUENTIAL = "replaced by sequential tests with a controlled false-rollback rate";
 
 export const rolloutSection = section(
     {
         /** Canary weights to step through, ascending, ending at 100. */
         steps: integerList(1, 100).default(DEFAULT_STEPS),
-        /** How long each step bakes before it is judged. */
+        /** How long each step bakes, counted from the first metric data that covers its weight. */
         bakeSeconds: integer(60, 86400).default(600),
-        /** How often metrics are sampled while baking (each sample can fail the step at once). */
+        /** How often metrics are read while baking; every read is judged, without inflating the error rate. */
         sampleSeconds: integer(10, 3600).default(60),
-        /** Fail when the canary's 5xx rate exceeds this. */
-        maxErrorRatePercent: integer(0, 100).default(2),
-        /** Fail when the canary's p99 request time exceeds this. */
-        maxP99LatencySeconds: integer(1, 3600).default(60),
-        /** Fail when the canary's 5xx rate exceeds stable's by more than this many percentage points. */
-        maxErrorRateIncreasePoints: integer(0, 100).default(1),
-        /** Fail when the canary's p99 exceeds stable's by more than this percent. */
-        maxLatencyIncreasePercent: integer(0, 1000).default(25),
-        /** Fewer canary requests than this in a window is "not enough data", neither pass nor fail. */
-        minRequests: integer(1, 1_000_000).default(20),
+        /** The chance that a rollout of a canary no worse than tolerated is rolled back anyway, over the whole rollout. */
+        falseRollbackRate: decimal(0.0001, 0.2).default(0.01),
+        /** How much higher (percent) the canary's 5xx rate may be than stable's before it is a regression. */
+        errorRateIncreasePercent: integer(0, 1000).default(0),
+        /** A request slower than this is slow; the canary's rate of slow requests is compared with stable's. */
+        slowRequestSeconds: decimal(0.01, 3600).default(10),
+        /** How much higher (percent) the canary's rate of slow requests may be than stable's. */
+        slowRequestIncreasePercent: integer(0, 1000).default(0),
+        /** A canary 5xx rate above this fails whatever stable does: the gate that still judges at 100%. */
+        maxErrorRatePercent: decimal(0.1, 100).default(5),
+        /** Canary requests a step needs before it can pass; fewer is inconclusive, neither pass nor fail. */
+        minRequests: integer(1, 1_000_000).default(200),
+        /** How long after a minute closes its metrics are complete: windows are read this far in the past. */
+        metricsDelaySeconds: integer(0, 900).default(120),
         /** How long past the bake time to wait for enough traffic. */
         trafficWaitSeconds: integer(0, 86400).default(1800),
         /** What to do when the wait runs out: roll back, or hold the weight and stop (exit 3). */
         onLowTraffic: oneOf(["rollback", "hold"]).default("hold"),
+        /** How long metrics may be unreadable (each read retried with backoff) before the step ends. */
+        metricsOutageSeconds: integer(60, 86400).default(600),
+        /** What a sustained metrics outage does: roll back, or hold the weight and stop (exit 3). */
+        onMetricsOutage: oneOf(["rollback", "hold"]).default("hold"),
     },
     {
+        elsewhere: {
+            maxP99LatencySeconds: `${SEQUENTIAL}: set rollout.slowRequestSeconds and rollout.slowRequestIncreasePercent`,
+            maxLatencyIncreasePercent: `${SEQUENTIAL}: set rollout.slowRequestIncreasePercent`,
+            maxErrorRateIncreasePoints: `${SEQUENTIAL}: set rollout.errorRateIncreasePercent`,
+        },
         rules: [
             rule<{ steps: number[] }>(["steps"], (r, report) => {
                 const ascending = r.steps.every((w, i) => i === 0 || w > r.steps[i - 1]);

@@ -1,63 +1,80 @@
 /**
- * The rollout engine against a simulated stack and synthetic metrics on a virtual clock:
- * no AWS, no Pulumi CLI, and an hour of rollout in milliseconds. It is the demo of the
- * engine and its benchmark: how fast each kind of bad canary is caught, and how many
- * requests the canary served while bad.
+ * The rollout engine against a simulated stack and noisy, seeded traffic on a virtual
+ * clock: no AWS, no Pulumi CLI, and an hour of rollout in a millisecond. It is the demo
+ * of the engine and its benchmark: over many seeded rollouts per scenario, how often a
+ * healthy canary is rolled back anyway, how often a bad one is caught, how fast, and how
+ * many bad requests it served first.
+ *
+ * Traffic is drawn as real traffic is: Poisson request counts per window, binomial 5xx
+ * answers and slow requests, lognormal request times (the window's p99 is the order
+ * statistic of its requests, not an expected value), data that CloudWatch shows only
+ * after a delay, and reads that can fail.
  */
-import { runRollout, RolloutResult } from "./engine";
-import { Clock, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, ServicesPort, StackPort, TrafficPort, UpdateFailed } from "./ports";
+import { factory as mt19937 } from "@stdlib/random-base-mt19937";
+import { factory as poissonFactory } from "@stdlib/random-base-poisson";
+import { factory as binomialFactory } from "@stdlib/random-base-binomial";
+import { factory as betaFactory } from "@stdlib/random-base-beta";
+import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
+import normalCdf = require("@stdlib/stats-base-dists-normal-cdf");
+import { JudgeLike, runRollout, RolloutResult } from "./engine";
+import { Clock, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, ServicesPort, StackPort, TrafficPort, UpdateFailed, VersionSample } from "./ports";
 import { DEFAULT_SCHEDULE, RolloutSchedule } from "./schedule";
+import { Evidence, errorRate, Verdict } from "./judge";
 
-/** How one version behaves: 5xx fraction and p99, given the canary weight at the time. */
-interface Behaviour {
+/** How one version behaves: its 5xx fraction and its lognormal request time. */
+export interface Behaviour {
     errorRate: number;
-    p99Ms: number;
+    medianMs: number;
+    /** Spread of log request time. */
+    sigma: number;
 }
 
 export interface Scenario {
     name: string;
     description: string;
     /** Requests per second across both versions. */
-    totalRps: number;
+    requestsPerSecond: number;
     /** The canary's behaviour at a weight; stable always behaves like `STABLE`. */
     canary: (weight: number) => Behaviour;
+    /** Seconds until a minute's metrics are visible, as CloudWatch ingests them. */
+    delaySeconds: number;
+    /** Chance that a metrics read fails. */
+    readFailureRate?: number;
     /** `pulumi up` to this weight fails. */
     failUpAt?: number;
     /** The outcome the scenario is meant to end in. */
     expected: RolloutResult["outcome"];
 }
 
-const STABLE: Behaviour = { errorRate: 0.002, p99Ms: 8000 };
-const HEALTHY: Behaviour = { errorRate: 0.003, p99Ms: 8500 };
+/** The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median. */
+export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5 };
+const BROKEN_ERRORS: Behaviour = { ...STABLE, errorRate: 0.015 };
+const SLOW: Behaviour = { ...STABLE, medianMs: STABLE.medianMs * 1.8 };
 
 export const SCENARIOS: Scenario[] = [
-    { name: "healthy", description: "a good canary: promoted", totalRps: 20, canary: () => HEALTHY, expected: "promoted" },
+    { name: "healthy", description: "a canary that behaves exactly like stable, 10 req/s", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 0, expected: "promoted" },
+    { name: "healthy-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
+    { name: "healthy-busy", description: "a healthy canary at 100 req/s", requestsPerSecond: 100, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
+    { name: "errors-5x", description: "the canary answers 1.5% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 0, expected: "rolled-back" },
+    { name: "errors-5x-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 120, expected: "rolled-back" },
     {
-        name: "error-spike",
-        description: "the canary fails 15% of requests from 25% weight on (load-dependent bug)",
-        totalRps: 20,
-        canary: (w) => (w >= 25 ? { errorRate: 0.15, p99Ms: 8500 } : HEALTHY),
+        name: "errors-under-load",
+        description: "1.5% 5xx only from 50% weight on (a bug that needs load)",
+        requestsPerSecond: 10,
+        canary: (w) => (w >= 50 ? BROKEN_ERRORS : STABLE),
+        delaySeconds: 120,
         expected: "rolled-back",
     },
-    {
-        name: "latency-regression",
-        description: "the canary answers correctly but 70% slower",
-        totalRps: 20,
-        canary: () => ({ errorRate: 0.002, p99Ms: 13600 }),
-        expected: "rolled-back",
-    },
-    {
-        name: "low-traffic",
-        description: "almost no traffic: the engine waits, then holds (rollout.onLowTraffic)",
-        totalRps: 0.02,
-        canary: () => HEALTHY,
-        expected: "held",
-    },
-    { name: "failed-up", description: "`pulumi up` fails at the 25% step", totalRps: 20, canary: () => HEALTHY, failUpAt: 25, expected: "rolled-back" },
+    { name: "latency-1.8x", description: "the canary's request times are 1.8x stable's", requestsPerSecond: 10, canary: () => SLOW, delaySeconds: 0, expected: "rolled-back" },
+    { name: "latency-1.8x-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => SLOW, delaySeconds: 120, expected: "rolled-back" },
+    { name: "broken", description: "most canary requests fail: caught within minutes", requestsPerSecond: 10, canary: () => ({ ...STABLE, errorRate: 0.6 }), delaySeconds: 120, expected: "rolled-back" },
+    { name: "low-traffic", description: "one request a minute: inconclusive, so it holds (rollout.onLowTraffic)", requestsPerSecond: 1 / 60, canary: () => STABLE, delaySeconds: 120, expected: "held" },
+    { name: "failed-reads", description: "a third of metric reads fail: retried, a healthy canary still promoted", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, readFailureRate: 0.33, expected: "promoted" },
+    { name: "failed-up", description: "`pulumi up` fails at the 25% step", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, failUpAt: 25, expected: "rolled-back" },
 ];
 
-/** The simulation runs the default schedule, so what it shows is what a stack gets unless it says otherwise. */
-export const SIMULATION_SCHEDULE: RolloutSchedule = DEFAULT_SCHEDULE;
+/** Whether a canary behaviour is worse than stable: what the benchmark counts as a bad request served. */
+const isBad = (b: Behaviour) => b.errorRate > STABLE.errorRate || b.medianMs > STABLE.medianMs;
 
 /** Time only moves when the engine sleeps (or a simulated update takes time). */
 export class VirtualClock implements Clock {
@@ -121,38 +138,99 @@ export class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
         return this.state.canaryWeight;
     }
 
-    weightAt(t: number): number {
-        let w = this.weights[0][1];
-        for (const [at, weight] of this.weights) if (at <= t) w = weight;
-        return w;
+    /** Seconds each weight was in force within [start, end). */
+    exposure(start: number, end: number): Map<number, number> {
+        const out = new Map<number, number>();
+        this.weights.forEach(([at, weight], i) => {
+            const from = Math.max(start, at);
+            const to = Math.min(end, this.weights[i + 1]?.[0] ?? Infinity);
+            if (to > from) out.set(weight, (out.get(weight) ?? 0) + (to - from) / 1000);
+        });
+        return out;
     }
 }
 
-/** Deterministic synthetic metrics: each version's share of traffic times its behaviour. */
-export class SyntheticMetrics implements MetricsSource {
-    constructor(private readonly stack: SimulatedStack, private readonly scenario: Scenario) {}
+/** Seeded random draws: each rollout of a benchmark gets its own reproducible stream. */
+class Draws {
+    readonly uniform: () => number;
+    readonly poisson: (mean: number) => number;
+    readonly binomial: (n: number, p: number) => number;
+    readonly beta: (a: number, b: number) => number;
+
+    constructor(seed: number) {
+        const prng = (mt19937({ seed }) as unknown as { normalized: () => number }).normalized;
+        this.uniform = prng;
+        this.poisson = poissonFactory({ prng });
+        this.binomial = binomialFactory({ prng });
+        this.beta = betaFactory({ prng });
+    }
+}
+
+/**
+ * What CloudWatch would return for a window: each version's requests, 5xx, slow requests
+ * and p99, drawn from its behaviour at the weights in force, and only the part of the
+ * window already ingested (`delaySeconds`). A read fails with `readFailureRate`.
+ */
+export class NoisyMetrics implements MetricsSource {
+    constructor(
+        private readonly stack: SimulatedStack,
+        private readonly clock: VirtualClock,
+        private readonly scenario: Scenario,
+        private readonly draws: Draws,
+        private readonly slowMs: number,
+    ) {}
 
     async sample(window: MetricsWindow): Promise<MetricsSample> {
-        const totals = { stable: { requests: 0, errors: 0, p99: 0 }, canary: { requests: 0, errors: 0, p99: 0 } };
-        // Integrate second by second, since the weight may change inside the window.
-        for (let t = window.start; t < window.end; t += 1000) {
-            const w = this.stack.weightAt(t);
-            for (const [version, share, b] of [
-                ["stable", (100 - w) / 100, STABLE],
-                ["canary", w / 100, this.scenario.canary(w)],
-            ] as const) {
-                const requests = this.scenario.totalRps * share;
-                totals[version].requests += requests;
-                totals[version].errors += requests * b.errorRate;
-                if (requests > 0) totals[version].p99 = Math.max(totals[version].p99, b.p99Ms);
+        if (this.scenario.readFailureRate && this.draws.uniform() < this.scenario.readFailureRate) throw new Error("simulated: GetMetricData throttled");
+        const visibleEnd = Math.min(window.end, this.clock.now() - this.scenario.delaySeconds * 1000);
+        const exposure = this.stack.exposure(window.start, visibleEnd);
+        const version = (pick: (weight: number) => Behaviour, share: (weight: number) => number): VersionSample => {
+            let requests = 0;
+            let errors = 0;
+            let slow = 0;
+            let p99Ms: number | undefined;
+            for (const [weight, seconds] of exposure) {
+                const b = pick(weight);
+                const mean = this.scenario.requestsPerSecond * share(weight) * seconds;
+                const n = mean > 0 ? this.draws.poisson(mean) : 0;
+                if (n === 0) continue;
+                requests += n;
+                errors += this.draws.binomial(n, b.errorRate);
+                slow += this.draws.binomial(n, 1 - normalCdf(Math.log(this.slowMs / b.medianMs) / b.sigma, 0, 1));
+                // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
+                const k = Math.ceil(0.99 * n);
+                p99Ms = Math.max(p99Ms ?? 0, b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1)));
             }
+            return { requests, errors, slow, p99Ms };
+        };
+        return {
+            window,
+            versions: { stable: version(() => STABLE, (w) => (100 - w) / 100), canary: version(this.scenario.canary, (w) => w / 100) },
+            firingAlarms: [],
+        };
+    }
+}
+
+/**
+ * The gates before sequential testing, kept to compare against on the same seeds: a
+ * window fails on a canary 5xx rate above 2%, 1 point above stable's, a p99 above 60 s or
+ * 25% above stable's, each judged from 20 requests.
+ */
+export class LegacyJudge implements JudgeLike {
+    observe(sample: MetricsSample): Verdict {
+        const { canary, stable } = sample.versions;
+        if (canary.requests < 20) return { kind: "pass" };
+        if (errorRate(canary) > 2) return { kind: "fail", reason: "canary 5xx rate above 2%" };
+        if (canary.p99Ms !== undefined && canary.p99Ms > 60_000) return { kind: "fail", reason: "canary p99 above 60 s" };
+        if (stable.requests >= 20) {
+            if (errorRate(canary) - errorRate(stable) > 1) return { kind: "fail", reason: "canary 5xx rate 1 point above stable's" };
+            if (canary.p99Ms !== undefined && stable.p99Ms !== undefined && canary.p99Ms > stable.p99Ms * 1.25) return { kind: "fail", reason: "canary p99 25% above stable's" };
         }
-        const version = (v: { requests: number; errors: number; p99: number }) => ({
-            requests: Math.floor(v.requests),
-            errors: Math.floor(v.errors),
-            p99Ms: v.requests >= 1 ? v.p99 : undefined,
-        });
-        return { window, versions: { stable: version(totals.stable), canary: version(totals.canary) }, firingAlarms: [] };
+        return { kind: "pass" };
+    }
+    newStep(): void {}
+    standing(): Evidence[] {
+        return [];
     }
 }
 
@@ -161,45 +239,94 @@ export interface SimulationResult {
     result: RolloutResult;
     /** From the start of the rollout to its outcome, in virtual time. */
     timeToDecisionMs: number;
-    /** Requests the canary served while it was misbehaving. */
+    /** Requests the canary served while it was worse than stable. */
     badCanaryRequests: number;
-    /** From the first bad request to traffic leaving the canary, or undefined if it never went bad. */
-    exposureMs?: number;
 }
 
-const isBad = (b: Behaviour) => b.errorRate > HEALTHY.errorRate * 2 || b.p99Ms > HEALTHY.p99Ms * 1.2;
+export interface SimulationOptions {
+    schedule?: RolloutSchedule;
+    seed?: number;
+    /** Judge with the gates before sequential testing instead. */
+    legacy?: boolean;
+    log?: (line: string) => void;
+}
 
-export async function simulate(scenario: Scenario, schedule: RolloutSchedule = SIMULATION_SCHEDULE, log: (line: string) => void = () => {}): Promise<SimulationResult> {
+export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
+    const schedule = options.schedule ?? DEFAULT_SCHEDULE;
     const clock = new VirtualClock();
     const stack = new SimulatedStack(clock, scenario);
-    const result = await runRollout({ schedule, stack, services: stack, traffic: stack, metrics: new SyntheticMetrics(stack, scenario), clock, log });
-
+    const draws = new Draws(options.seed ?? 1);
+    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000);
+    const result = await runRollout({
+        schedule,
+        stack,
+        services: stack,
+        traffic: stack,
+        metrics,
+        clock,
+        log: options.log ?? (() => {}),
+        ...(options.legacy ? { judge: new LegacyJudge() } : {}),
+    });
     let badCanaryRequests = 0;
-    let badSince: number | undefined;
-    let exposureEnd: number | undefined;
-    for (let t = result.startedAt; t < result.endedAt; t += 1000) {
-        const w = stack.weightAt(t);
-        if (w > 0 && isBad(scenario.canary(w))) {
-            badCanaryRequests += (scenario.totalRps * w) / 100;
-            badSince ??= t;
-            exposureEnd = t + 1000;
-        }
+    for (const [weight, seconds] of stack.exposure(result.startedAt, result.endedAt)) {
+        if (weight > 0 && isBad(scenario.canary(weight))) badCanaryRequests += (scenario.requestsPerSecond * weight * seconds) / 100;
+    }
+    return { scenario, result, timeToDecisionMs: result.endedAt - result.startedAt, badCanaryRequests: Math.round(badCanaryRequests) };
+}
+
+/** A scenario's figures over many seeded rollouts. */
+export interface BenchmarkRow {
+    scenario: string;
+    runs: number;
+    outcomes: Partial<Record<RolloutResult["outcome"], number>>;
+    /** Share of runs that ended as the scenario expects. */
+    expectedRate: number;
+    meanMinutesToDecision: number;
+    meanBadRequests: number;
+}
+
+/** Runs `runs` rollouts of a scenario on seeds `seed`, `seed + 1`, ... */
+export async function benchmark(scenario: Scenario, runs: number, options: SimulationOptions = {}): Promise<BenchmarkRow> {
+    const outcomes: BenchmarkRow["outcomes"] = {};
+    let minutes = 0;
+    let bad = 0;
+    for (let i = 0; i < runs; i++) {
+        const sim = await simulate(scenario, { ...options, seed: (options.seed ?? 1) + i, log: undefined });
+        outcomes[sim.result.outcome] = (outcomes[sim.result.outcome] ?? 0) + 1;
+        minutes += sim.timeToDecisionMs / 60_000;
+        bad += sim.badCanaryRequests;
     }
     return {
-        scenario,
-        result,
-        timeToDecisionMs: result.endedAt - result.startedAt,
-        badCanaryRequests: Math.round(badCanaryRequests),
-        exposureMs: badSince !== undefined ? exposureEnd! - badSince : undefined,
+        scenario: scenario.name,
+        runs,
+        outcomes,
+        expectedRate: (outcomes[scenario.expected] ?? 0) / runs,
+        meanMinutesToDecision: minutes / runs,
+        meanBadRequests: bad / runs,
     };
+}
+
+export function benchmarkTable(rows: BenchmarkRow[], title: string): string {
+    const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
+    const lines = [
+        `${title}`,
+        "| scenario | runs | expected | as expected | promoted | rolled back | held | failed | mean time to decision | mean bad requests served |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ];
+    for (const r of rows) {
+        const s = SCENARIOS.find((x) => x.name === r.scenario)!;
+        const share = (o: RolloutResult["outcome"]) => pct((r.outcomes[o] ?? 0) / r.runs);
+        lines.push(
+            `| ${r.scenario} | ${r.runs} | ${s.expected} | ${pct(r.expectedRate)} | ${share("promoted")} | ${share("rolled-back")} | ${share("held")} | ${share("failed")} | ${r.meanMinutesToDecision.toFixed(1)} min | ${r.meanBadRequests.toFixed(0)} |`,
+        );
+    }
+    return lines.join("\n");
 }
 
 export function summaryLine(s: SimulationResult): string {
     const min = (ms: number) => `${(ms / 60000).toFixed(1)} min`;
     return (
-        `${s.scenario.name.padEnd(19)} ${s.result.outcome.padEnd(12)} decided after ${min(s.timeToDecisionMs).padStart(9)}; ` +
-        `bad canary served ${String(s.badCanaryRequests).padStart(5)} requests` +
-        (s.exposureMs !== undefined ? ` over ${min(s.exposureMs)}` : "") +
-        ` | ${s.result.reason}`
+        `${s.scenario.name.padEnd(20)} ${s.result.outcome.padEnd(12)} decided after ${min(s.timeToDecisionMs).padStart(9)}; ` +
+        `bad canary served ${String(s.badCanaryRequests).padStart(5)} requests | ${s.result.reason}`
     );
 }

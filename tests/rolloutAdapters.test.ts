@@ -17,33 +17,37 @@ const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 2
 describe("CloudWatch queries, per backend", () => {
     test("App Mesh: the access-log metrics in the stack's namespace, by Version", async () => {
         const g = await deploy(BASE_CONFIG);
-        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW);
+        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, 10_000);
         expect(queries.map((q) => q.Id)).toEqual([
             "stable_requests",
             "stable_errors",
+            "stable_slow",
             "stable_latencyMs",
             "canary_requests",
             "canary_errors",
+            "canary_slow",
             "canary_latencyMs",
         ]);
-        expect(queries[4].MetricStat).toEqual({
+        expect(queries[5].MetricStat).toEqual({
             Metric: { Namespace: "AICanary/test-inference", MetricName: "Errors5xx", Dimensions: [{ Name: "Version", Value: "canary" }] },
             Period: 300,
             Stat: "Sum",
         });
-        expect(queries[5].MetricStat?.Stat).toBe("p99");
+        // Requests slower than 10 s: a trimmed count of the request times above it.
+        expect(queries[6].MetricStat).toMatchObject({ Metric: { MetricName: "RequestTime" }, Stat: "TC(10000:)" });
+        expect(queries[7].MetricStat?.Stat).toBe("p99");
     });
 
     test("Lattice: the target groups' own metrics, by the version's target group id", async () => {
         const g = await deploy({ ...BASE_CONFIG, trafficBackend: "lattice" });
         const canaryTg = g.one("aws:vpclattice/targetGroup:TargetGroup", "-canary").id;
-        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW);
-        expect(queries[3].MetricStat?.Metric).toEqual({
+        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, 10_000);
+        expect(queries[4].MetricStat?.Metric).toEqual({
             Namespace: "AWS/VpcLattice",
             MetricName: "TotalRequestCount",
             Dimensions: [{ Name: "TargetGroup", Value: canaryTg }],
         });
-        expect(queries[5].MetricStat).toMatchObject({ Metric: { MetricName: "RequestTime" }, Stat: "p99" });
+        expect(queries[7].MetricStat).toMatchObject({ Metric: { MetricName: "RequestTime" }, Stat: "p99" });
     });
 
     test("one period covers the window", () => {
@@ -77,6 +81,7 @@ describe("CloudWatchMetrics", () => {
                         MetricDataResults: [
                             { Id: "stable_requests", Values: [600, 400] },
                             { Id: "stable_errors", Values: [1] },
+                            { Id: "stable_slow", Values: [1, 2] },
                             { Id: "stable_latencyMs", Values: [7000, 9000] },
                             { Id: "canary_requests", Values: [] },
                         ],
@@ -85,16 +90,16 @@ describe("CloudWatchMetrics", () => {
                 return { MetricAlarms: [{ AlarmName: "errors", StateValue: "ALARM" }, { AlarmName: "latency", StateValue: "OK" }] };
             }),
         };
-        const sample = await new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"]).sample(WINDOW);
+        const sample = await new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"], 10_000).sample(WINDOW);
         expect(sample.versions).toEqual({
-            stable: { requests: 1000, errors: 1, p99Ms: 9000 },
-            canary: { requests: 0, errors: 0, p99Ms: undefined },
+            stable: { requests: 1000, errors: 1, slow: 3, p99Ms: 9000 },
+            canary: { requests: 0, errors: 0, slow: 0, p99Ms: undefined },
         });
         expect(sample.firingAlarms).toEqual(["errors"]);
         const [metricData, alarms] = sent as [GetMetricDataCommand, DescribeAlarmsCommand];
         expect(metricData.input.StartTime).toEqual(new Date(WINDOW.start));
         expect(metricData.input.EndTime).toEqual(new Date(WINDOW.end));
-        expect(metricData.input.MetricDataQueries).toHaveLength(6);
+        expect(metricData.input.MetricDataQueries).toHaveLength(8);
         expect(alarms.input.AlarmNames).toEqual(["errors", "latency"]);
     });
 });

@@ -25,8 +25,16 @@ describe("parseArgs", () => {
         expect(parseArgs(["status", "--stack", "dev"])).toEqual({ command: "status", stack: "dev" });
         expect(parseArgs(["abort", "--stack=dev"])).toEqual({ command: "abort", stack: "dev" });
         expect(parseArgs(["guard", "--stack", "dev"])).toEqual({ command: "guard", stack: "dev" });
-        expect(parseArgs(["simulate"])).toEqual({ command: "simulate", scenarios: SCENARIOS.map((s) => s.name), reportDir: undefined });
-        expect(parseArgs(["simulate", "error-spike", "--report-dir", "out"])).toEqual({ command: "simulate", scenarios: ["error-spike"], reportDir: "out" });
+        expect(parseArgs(["simulate"])).toEqual({ command: "simulate", scenarios: SCENARIOS.map((s) => s.name), runs: 1, seed: 1, compare: false });
+        expect(parseArgs(["simulate", "errors-5x", "--runs=2000", "--seed", "7", "--stack", "prod", "--compare", "--report-dir", "out"])).toEqual({
+            command: "simulate",
+            scenarios: ["errors-5x"],
+            runs: 2000,
+            seed: 7,
+            stack: "prod",
+            compare: true,
+            reportDir: "out",
+        });
         expect(parseArgs(["-h"])).toEqual({ command: "help" });
         expect(parseArgs(["run", "--help"])).toEqual({ command: "help" });
     });
@@ -41,7 +49,8 @@ describe("parseArgs", () => {
         [["run", "--stack", "dev", "--from-step", "3", "--to-step", "2"], "--from-step 3 comes after --to-step 2"],
         [["status", "--stack", "dev", "--yes"], "--yes is not an option of status"],
         [["simulate", "meteor"], 'unknown scenario "meteor"'],
-        [["simulate", "healthy", "--stack", "dev"], "--stack is not an option of simulate"],
+        [["simulate", "healthy", "--yes"], "--yes is not an option of simulate"],
+        [["simulate", "healthy", "--runs", "0"], "--runs takes a whole number from 1"],
     ])("%j is refused: %s", (argv, message) => {
         expect(() => parseArgs(argv as string[])).toThrow(CliError);
         expect(() => parseArgs(argv as string[])).toThrow(message);
@@ -86,13 +95,17 @@ describe("the rollout schedule", () => {
             steps: DEFAULT_STEPS,
             bakeSeconds: 600,
             sampleSeconds: 60,
-            maxErrorRatePercent: 2,
-            maxP99LatencySeconds: 60,
-            maxErrorRateIncreasePoints: 1,
-            maxLatencyIncreasePercent: 25,
-            minRequests: 20,
+            falseRollbackRate: 0.01,
+            errorRateIncreasePercent: 0,
+            slowRequestSeconds: 10,
+            slowRequestIncreasePercent: 0,
+            maxErrorRatePercent: 5,
+            minRequests: 200,
+            metricsDelaySeconds: 120,
             trafficWaitSeconds: 1800,
             onLowTraffic: "hold",
+            metricsOutageSeconds: 600,
+            onMetricsOutage: "hold",
         });
     });
 
@@ -104,6 +117,8 @@ describe("the rollout schedule", () => {
         [{ bakeSeconds: 120, sampleSeconds: 300 }, "rollout.sampleSeconds"],
         [{ onLowTraffic: "proceed" }, "rollout.onLowTraffic"],
         [{ minRequests: 0 }, "rollout.minRequests"],
+        [{ falseRollbackRate: 0.5 }, "rollout.falseRollbackRate"],
+        [{ maxP99LatencySeconds: 60 }, "rollout.maxP99LatencySeconds"],
     ])("refuses %j, naming %s", (rollout, key) => {
         try {
             parseOrThrow(rolloutSection, JSON.stringify(rollout), "rollout.");
@@ -125,13 +140,13 @@ describe("the rollout schedule", () => {
 
 describe("report", () => {
     test("Markdown has a row per step, charts, and events; JSON carries the same result", async () => {
-        const { result } = await simulate(SCENARIOS.find((s) => s.name === "error-spike")!);
+        const { result } = await simulate(SCENARIOS.find((s) => s.name === "errors-under-load")!);
         const md = renderMarkdown(result, "prod");
         expect(md).toContain("# Canary rollout of `prod`: rolled-back");
         expect(md).toMatch(/^\| 1 \| 5% \| .* \| pass \|$/m);
-        expect(md).toMatch(/^\| 3 \| 25% \| .* \| fail: canary 5xx rate 15\.00% is above 2\.00% \|$/m);
+        expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: evidence .* reached 300 \|$/m);
         expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(2);
-        expect(md).toContain("- +29m rolled-back: step 3 at 25%");
+        expect(md).toMatch(/- \+\d+m rolled-back: step 4 at 50%/);
         const json = JSON.parse(renderJson(result, "prod"));
         expect(json).toMatchObject({ stack: "prod", outcome: "rolled-back", exitCode: 1 });
         expect(json.samples).toHaveLength(result.samples.length);

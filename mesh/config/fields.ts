@@ -48,6 +48,15 @@ export function integer(min: number, max: number, reserved?: { values: number[];
     });
 }
 
+/** A number in [min, max], decimals allowed. */
+export function decimal(min: number, max: number) {
+    return field(`a number from ${min} to ${max}`, (raw) => {
+        const text = typeof raw === "number" ? String(raw) : typeof raw === "string" ? raw.trim() : "";
+        const value = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+        return value >= min && value <= max ? value : undefined;
+    });
+}
+
 /** One of a fixed set of strings. */
 export function oneOf<const T extends string>(allowed: readonly T[]) {
     return field(`one of ${allowed.map((a) => `"${a}"`).join(", ")}`, (raw) =>

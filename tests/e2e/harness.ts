@@ -28,7 +28,7 @@ export const BASE_STACK: Record<string, unknown> = {
     [`${PROJECT}:canaryWeight`]: "0",
     [`${PROJECT}:stable`]: { image: `${ECR}:1.4.0`, cpu: 4096, memory: 16384, desiredCount: 2, environment: { MODEL_ID: "llama-3.2-1b" } },
     [`${PROJECT}:canary`]: { image: `${ECR}:1.5.0`, cpu: 4096, memory: 16384, desiredCount: 1, environment: { MODEL_ID: "llama-3.2-1b" } },
-    [`${PROJECT}:rollout`]: { steps: [10, 50, 100], bakeSeconds: 120, sampleSeconds: 60, minRequests: 5, trafficWaitSeconds: 120 },
+    [`${PROJECT}:rollout`]: { steps: [10, 50, 100], bakeSeconds: 120, sampleSeconds: 60, minRequests: 5, trafficWaitSeconds: 120, metricsDelaySeconds: 60 },
 };
 
 export interface CliRun {
@@ -97,7 +97,12 @@ export class World {
     }
 
     traffic(traffic: Partial<Traffic>): void {
-        const base: Traffic = { requestsPerSecond: 20, delaySeconds: 60, stable: { errorRate: 0.002, p99Ms: 8000 }, canary: { errorRate: 0.003, p99Ms: 8500 } };
+        const base: Traffic = {
+            requestsPerSecond: 20,
+            delaySeconds: 60,
+            stable: { errorRate: 0.002, p99Ms: 8000, slowRate: 0.01 },
+            canary: { errorRate: 0.002, p99Ms: 8200, slowRate: 0.01 },
+        };
         fs.writeFileSync(path.join(this.state, "traffic.json"), JSON.stringify({ ...base, ...traffic }));
     }
 

@@ -100,7 +100,13 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
                         requests += (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100;
                     }
                     if (requests < 1) return { Id: q.Id, Values: [], Timestamps: [], StatusCode: "Complete" };
-                    const value = field === "requests" ? Math.round(requests) : field === "errors" ? Math.round(requests * behaviour.errorRate) : behaviour.p99Ms;
+                    const stat = q.MetricStat.Stat;
+                    const value =
+                        stat === "Sum" ? Math.round(requests * (field === "errors" ? behaviour.errorRate : 1))
+                        : /^TC\(\d+(\.\d+)?:\)$/.test(stat) ? Math.round(requests * behaviour.slowRate)
+                        : stat === "p99" ? behaviour.p99Ms
+                        : NaN;
+                    if (Number.isNaN(value)) throw new AwsError("InvalidParameterCombination", `the stand-in does not compute ${stat}`);
                     return { Id: q.Id, Values: [value], Timestamps: [input.StartTime], StatusCode: "Complete" };
                 }
             }

@@ -44,13 +44,20 @@ export interface StackState {
     history: { version: number; kind: string; result: string; startTime: string; endTime: string; resourceChanges: Record<string, number> }[];
 }
 
+/** One version's answers: its 5xx share, its p99, and the share of requests slower than any `TC(x:)` asks about. */
+export interface Behaviour {
+    errorRate: number;
+    p99Ms: number;
+    slowRate: number;
+}
+
 /** What the stand-in CloudWatch reports, per version: traffic shares follow the split. */
 export interface Traffic {
     requestsPerSecond: number;
     /** How long after a minute closes its data becomes visible, as CloudWatch's ingestion delay. */
     delaySeconds: number;
-    stable: { errorRate: number; p99Ms: number };
-    canary: { errorRate: number; p99Ms: number };
+    stable: Behaviour;
+    canary: Behaviour;
 }
 
 /** What a test makes go wrong. */
@@ -87,7 +94,12 @@ export const readStack = (stack: string) => readJson<StackState | undefined>(`st
 export const writeStack = (stack: string, state: StackState) => writeJson(`stack-${stack}.json`, state);
 export const readFaults = () => readJson<Faults>("faults.json", {});
 export const readTraffic = () =>
-    readJson<Traffic>("traffic.json", { requestsPerSecond: 20, delaySeconds: 60, stable: { errorRate: 0.002, p99Ms: 8000 }, canary: { errorRate: 0.003, p99Ms: 8500 } });
+    readJson<Traffic>("traffic.json", {
+        requestsPerSecond: 20,
+        delaySeconds: 60,
+        stable: { errorRate: 0.002, p99Ms: 8000, slowRate: 0.01 },
+        canary: { errorRate: 0.002, p99Ms: 8200, slowRate: 0.01 },
+    });
 
 /** The canary's share at virtual time `t`. */
 export function weightAt(state: StackState, t: number): number {

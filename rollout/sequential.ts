@@ -1,0 +1,115 @@
+/**
+ * Anytime-valid sequential tests (mixture sequential probability ratio tests, as in
+ * Lindon, Sanden and Shirikian, "Rapid Regression Detection in Software Deployments
+ * through Sequential Testing", KDD 2022). Each accumulates likelihood ratios averaged
+ * over a grid of alternatives: a nonnegative supermartingale with initial value 1 while
+ * the null holds, so by Ville's inequality it ever reaches 1/alpha with probability at
+ * most alpha, and checking after every sample does not inflate the false-rollback rate.
+ *
+ * A canary can be fine at 5% and fail only under load at 50%: evidence carried from the
+ * quiet steps would then have to be climbed back first. So each test also averages over
+ * *when* it started: half the weight on the test from the first step, which gathers the
+ * most evidence against a canary that is bad throughout, and the other half shared by one
+ * component per later step, each 1 until its step begins. A weighted average of test
+ * supermartingales, weights fixed in advance, is one itself, so the guarantee holds, and a
+ * regression that starts at a later step is judged on that step's data.
+ */
+
+/** Alternatives to the null's boundary value, as multiples of it: the mixture's grid. */
+const MULTIPLES = [1.25, 1.5, 2, 3, 5, 10];
+
+const logMeanExp = (xs: number[]) => {
+    const max = Math.max(...xs);
+    return max + Math.log(xs.reduce((sum, x) => sum + Math.exp(x - max), 0) / xs.length);
+};
+
+abstract class MixtureTest {
+    /** Per started component (the first, then one per `restart`), the log likelihood ratio of each alternative. */
+    private readonly components: number[][] = [];
+
+    /**
+     * @param starts how many components there will be at most (the steps of a rollout), fixed
+     * before any data: those not started yet count as 1.
+     */
+    constructor(
+        protected readonly alternatives: number[],
+        readonly alpha: number,
+        private readonly starts = 1,
+    ) {
+        this.restart();
+    }
+
+    /** Starts a component here (a new step): it judges only what comes next. */
+    restart(): void {
+        if (this.components.length < this.starts) this.components.push(this.alternatives.map(() => 0));
+    }
+
+    protected add(logRatio: (alternative: number) => number): void {
+        const step = this.alternatives.map(logRatio);
+        for (const component of this.components) step.forEach((x, i) => (component[i] += x));
+    }
+
+    /** The e-value: how many times likelier the data are under a regression than under the null. */
+    get evidence(): number {
+        const values = this.components.map((c) => Math.exp(logMeanExp(c)));
+        if (this.starts === 1) return values[0];
+        const later = 0.5 / (this.starts - 1);
+        const pending = this.starts - this.components.length;
+        return 0.5 * values[0] + later * (values.slice(1).reduce((a, b) => a + b, 0) + pending);
+    }
+
+    get threshold(): number {
+        return 1 / this.alpha;
+    }
+
+    get rejected(): boolean {
+        return this.evidence >= this.threshold;
+    }
+}
+
+/**
+ * Is the canary's rate of some event (5xx answers, slow requests) more than `ratio`
+ * times stable's? Given the events both versions had in a window, the canary's share of
+ * them is binomial, with probability `r·nc / (r·nc + ns)` when its rate is r times
+ * stable's (nc, ns: each version's requests): a question the traffic split cannot bias.
+ * A window with no stable traffic carries no evidence either way.
+ */
+export class RateRatioTest extends MixtureTest {
+    constructor(
+        readonly ratio: number,
+        alpha: number,
+        starts = 1,
+    ) {
+        super(MULTIPLES.map((m) => m * ratio), alpha, starts);
+    }
+
+    observe(canary: { events: number; requests: number }, stable: { events: number; requests: number }): void {
+        if (canary.requests === 0 || stable.requests === 0 || canary.events + stable.events === 0) return;
+        const share = (r: number) => (r * canary.requests) / (r * canary.requests + stable.requests);
+        const q0 = share(this.ratio);
+        this.add((r) => {
+            const q = share(r);
+            return canary.events * Math.log(q / q0) + stable.events * Math.log((1 - q) / (1 - q0));
+        });
+    }
+}
+
+/**
+ * Is the canary's rate of an event above `limit`, whatever stable does? Each request is
+ * a Bernoulli trial. This one still judges when stable serves nothing (the last step).
+ */
+export class RateLimitTest extends MixtureTest {
+    constructor(
+        readonly limit: number,
+        alpha: number,
+        starts = 1,
+    ) {
+        super(MULTIPLES.map((m) => m * limit).filter((p) => p < 1), alpha, starts);
+    }
+
+    observe(events: number, requests: number): void {
+        if (requests === 0) return;
+        const p0 = this.limit;
+        this.add((p) => events * Math.log(p / p0) + (requests - events) * Math.log((1 - p) / (1 - p0)));
+    }
+}
