@@ -1,0 +1,41 @@
+/**
+ * A small seeded slice of the verdict benchmark, checked against committed figures
+ * (.ci/bench-baseline.json): CI fails when a scenario ends as expected less often than
+ * the baseline says, or a bad canary serves more bad requests. The slice is seeded, so
+ * its figures change only when the judge or the simulation does; when a change improves
+ * them, `--write` records the new figures. The full run is `npm run bench`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { benchmark, BenchmarkRow, benchmarkTable, SCENARIOS } from "../rollout/simulate";
+
+const SLICE = ["healthy-delayed", "errors-5x-delayed", "latency-1.8x-delayed", "errors-under-load", "broken", "failed-reads"];
+const RUNS = 300;
+const BASELINE = path.join(__dirname, "bench-baseline.json");
+
+async function main(): Promise<number> {
+    const rows: BenchmarkRow[] = [];
+    for (const name of SLICE) rows.push(await benchmark(SCENARIOS.find((s) => s.name === name)!, RUNS, { seed: 1 }));
+    console.log(benchmarkTable(rows, `Benchmark slice: ${RUNS} seeded rollouts per scenario (seeds 1-${RUNS}), default schedule`));
+    if (process.argv.includes("--write")) {
+        fs.writeFileSync(BASELINE, `${JSON.stringify(rows, null, 2)}\n`);
+        console.log(`wrote ${BASELINE}`);
+        return 0;
+    }
+    const baseline = JSON.parse(fs.readFileSync(BASELINE, "utf8")) as BenchmarkRow[];
+    const regressions: string[] = [];
+    for (const row of rows) {
+        const base = baseline.find((b) => b.scenario === row.scenario);
+        if (!base) {
+            regressions.push(`${row.scenario}: no baseline (run with --write)`);
+            continue;
+        }
+        if (row.expectedRate < base.expectedRate) regressions.push(`${row.scenario}: ended as expected in ${row.expectedRate} of runs, baseline ${base.expectedRate}`);
+        if (row.meanBadRequests > base.meanBadRequests * 1.05 + 1) regressions.push(`${row.scenario}: served ${row.meanBadRequests.toFixed(0)} bad requests on average, baseline ${base.meanBadRequests.toFixed(0)}`);
+    }
+    for (const r of regressions) console.error(`regression: ${r}`);
+    console.log(regressions.length === 0 ? "benchmark slice: no regression against the baseline" : `benchmark slice: ${regressions.length} regression(s)`);
+    return regressions.length === 0 ? 0 : 1;
+}
+
+main().then((code) => process.exit(code));
