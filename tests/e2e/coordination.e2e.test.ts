@@ -2,7 +2,7 @@
  * One rollout per stack, `abort` and `status` from other processes, and what promotion
  * leaves of settings that do not define a version, end to end.
  */
-import { BASE_STACK, World } from "./harness";
+import { BASE_STACK, ECR, RUN, World } from "./harness";
 import { PROJECT } from "../../mesh/contract";
 
 let world: World;
@@ -10,8 +10,6 @@ afterEach(async () => {
     await world?.close();
 });
 
-const RUN = ["run", "--stack", "e2e", "--yes"];
-const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server";
 
 test("two rollouts started at the same instant: exactly one proceeds, the other is refused and changes nothing", async () => {
     world = await new World().start();

@@ -19,7 +19,9 @@ const BUILD = path.join(ROOT, ".e2e-build");
 export const SCALE = 120;
 
 export const STACK = "e2e";
-const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server";
+export const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server";
+/** A rollout of the test stack, without a prompt. */
+export const RUN = ["run", "--stack", STACK, "--yes"];
 
 /** A dev-sized Lattice stack with a short schedule: stable 1.4.0 serving, canary 1.5.0 deployed at weight 0. */
 export const BASE_STACK: Record<string, unknown> = {

@@ -5,7 +5,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { BASE_STACK, World } from "./harness";
+import { BASE_STACK, ECR, RUN, World } from "./harness";
 import { PROJECT } from "../../mesh/contract";
 
 let world: World;
@@ -13,8 +13,6 @@ afterEach(async () => {
     await world?.close();
 });
 
-const RUN = ["run", "--stack", "e2e", "--yes"];
-const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server";
 
 test("a healthy canary is stepped, verified, baked and promoted: stable runs the canary's image and serves everything", async () => {
     world = await new World().start();
