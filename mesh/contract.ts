@@ -12,7 +12,14 @@ export const PROJECT = "ai-inference-canary";
 const name = z.string().min(1);
 
 const metricRef = z.object({ namespace: name, metricName: name, dimensions: z.record(z.string(), z.string()) });
-const versionMetrics = z.object({ requests: metricRef, errors: metricRef, latencyMs: metricRef });
+const versionMetrics = z.object({
+    requests: metricRef,
+    errors: metricRef,
+    /** Total request time. */
+    latencyMs: metricRef,
+    /** Time to the first response byte (time to first token, for a streaming server), where the backend measures it. */
+    firstByteMs: metricRef.optional(),
+});
 
 /** What a version runs, as deployed: the rollout plans from this, never from local config alone. */
 const deployedVersion = z.object({

@@ -272,7 +272,7 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
                     new CloudWatchClient({ region }),
                     outputs.versionMetrics,
                     [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName],
-                    schedule.slowRequestSeconds * 1000,
+                    { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" },
                 ),
                 control,
                 clock,

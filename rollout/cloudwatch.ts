@@ -13,13 +13,19 @@ import { Version, VERSIONS } from "../mesh/config/schema";
 import type { MetricRef, VersionMetrics } from "../mesh/contract";
 import { MetricsSample, MetricsSource, MetricsWindow, VersionSample } from "./ports";
 
+/** How a sample counts slow requests: above this many milliseconds of this latency. */
+export interface SlowRequests {
+    thresholdMs: number;
+    metric: "latencyMs" | "firstByteMs";
+}
+
 /** What each version's sample needs: its statistic, and the metric it is read from. */
-const QUERIES = (slowMs: number) =>
+const QUERIES = (slow: SlowRequests) =>
     ({
         requests: { metric: "requests", stat: "Sum" },
         errors: { metric: "errors", stat: "Sum" },
         // Trimmed count above a value: the requests slower than the threshold (needs one value per request, as metric filters publish).
-        slow: { metric: "latencyMs", stat: `TC(${slowMs}:)` },
+        slow: { metric: slow.metric, stat: `TC(${slow.thresholdMs}:)` },
         latencyMs: { metric: "latencyMs", stat: "p99" },
     }) as const;
 type Field = keyof ReturnType<typeof QUERIES>;
@@ -28,12 +34,13 @@ type Field = keyof ReturnType<typeof QUERIES>;
 export const periodFor = (window: MetricsWindow) => Math.max(60, Math.ceil((window.end - window.start) / 60000) * 60);
 
 /** GetMetricData queries for both versions: ids `<version>_<field>`. */
-export function metricQueries(metrics: Record<Version, VersionMetrics>, window: MetricsWindow, slowMs: number): MetricDataQuery[] {
+export function metricQueries(metrics: Record<Version, VersionMetrics>, window: MetricsWindow, slow: SlowRequests): MetricDataQuery[] {
     const period = periodFor(window);
-    const queries = QUERIES(slowMs);
+    const queries = QUERIES(slow);
     return VERSIONS.flatMap((version) =>
         (Object.keys(queries) as Field[]).map((field) => {
-            const m: MetricRef = metrics[version][queries[field].metric];
+            const m: MetricRef | undefined = metrics[version][queries[field].metric];
+            if (!m) throw new Error(`the stack publishes no ${queries[field].metric} metric for the ${version} version`);
             return {
                 Id: `${version}_${field}`,
                 ReturnData: true,
@@ -56,14 +63,13 @@ export class CloudWatchMetrics implements MetricsSource {
         private readonly client: Pick<CloudWatchClient, "send">,
         private readonly metrics: Record<Version, VersionMetrics>,
         private readonly alarmNames: string[],
-        /** A request slower than this counts as slow. */
-        private readonly slowMs: number,
+        private readonly slow: SlowRequests,
     ) {}
 
     async sample(window: MetricsWindow): Promise<MetricsSample> {
         const data = await this.client.send(
             new GetMetricDataCommand({
-                MetricDataQueries: metricQueries(this.metrics, window, this.slowMs),
+                MetricDataQueries: metricQueries(this.metrics, window, this.slow),
                 StartTime: new Date(window.start),
                 EndTime: new Date(window.end),
                 ScanBy: "TimestampDescending",

@@ -22,7 +22,13 @@ export const rolloutSection = section(
         falseRollbackRate: decimal(0.0001, 0.2).default(0.01),
         /** How much higher (percent) the canary's 5xx rate may be than stable's before it is a regression. */
         errorRateIncreasePercent: integer(0, 1000).default(0),
-        /** A request slower than this is slow; the canary's rate of slow requests is compared with stable's. */
+        /**
+         * Which latency the slow-request gate reads: the total request time, or the time to
+         * the first response byte (time to first token, for a streaming server; App Mesh only),
+         * which does not grow with the length of the answer.
+         */
+        latencyMetric: oneOf(["total", "firstByte"]).default("total"),
+        /** A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's. */
         slowRequestSeconds: decimal(0.01, 3600).default(10),
         /** How much higher (percent) the canary's rate of slow requests may be than stable's. */
         slowRequestIncreasePercent: integer(0, 1000).default(0),

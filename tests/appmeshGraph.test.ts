@@ -92,7 +92,7 @@ describe("the App Mesh graph for the default config", () => {
             expect(listener.outlierDetection).toMatchObject({ maxServerErrors: 5, maxEjectionPercent: 50 });
             expect(node.inputs.spec.logging.accessLog.file.path).toBe("/dev/stdout");
             const fields = Object.fromEntries(node.inputs.spec.logging.accessLog.file.format.jsons.map((j: any) => [j.key, j.value]));
-            expect(fields).toMatchObject({ version: node.name.split("-").pop(), code: "%RESPONSE_CODE%", duration: "%DURATION%" });
+            expect(fields).toMatchObject({ version: node.name.split("-").pop(), code: "%RESPONSE_CODE%", duration: "%DURATION%", response_duration: "%RESPONSE_DURATION%" });
         }
     });
 
@@ -153,11 +153,13 @@ describe("the App Mesh graph for the default config", () => {
                     requests: { namespace: "AICanary/test-inference", metricName: "Requests", dimensions: { Version: "stable" } },
                     errors: { namespace: "AICanary/test-inference", metricName: "Errors5xx", dimensions: { Version: "stable" } },
                     latencyMs: { namespace: "AICanary/test-inference", metricName: "RequestTime", dimensions: { Version: "stable" } },
+                    firstByteMs: { namespace: "AICanary/test-inference", metricName: "TimeToFirstByte", dimensions: { Version: "stable" } },
                 },
                 canary: {
                     requests: { namespace: "AICanary/test-inference", metricName: "Requests", dimensions: { Version: "canary" } },
                     errors: { namespace: "AICanary/test-inference", metricName: "Errors5xx", dimensions: { Version: "canary" } },
                     latencyMs: { namespace: "AICanary/test-inference", metricName: "RequestTime", dimensions: { Version: "canary" } },
+                    firstByteMs: { namespace: "AICanary/test-inference", metricName: "TimeToFirstByte", dimensions: { Version: "canary" } },
                 },
             },
         });

@@ -100,7 +100,7 @@ describe("per-version metrics and canary alarms", () => {
         for (const version of ["stable", "canary"]) {
             const logGroup = g.one(T.logGroup, `-${version}`);
             const filters = g.ofType(T.filter).filter((f) => f.name.includes(`-${version}-`));
-            expect(filters.map((f) => f.inputs.metricTransformation.name)).toEqual(["Requests", "Errors5xx", "RequestTime"]);
+            expect(filters.map((f) => f.inputs.metricTransformation.name)).toEqual(["Requests", "Errors5xx", "RequestTime", "TimeToFirstByte"]);
             for (const f of filters) {
                 expect(f.inputs.logGroupName).toBe(logGroup.state.name);
                 expect(f.inputs.pattern).toContain(`$.version = "${version}"`);
@@ -109,6 +109,7 @@ describe("per-version metrics and canary alarms", () => {
             expect(filters[0].inputs.pattern).toBe(`{ $.version = "${version}" }`);
             expect(filters[1].inputs.pattern).toBe(`{ ($.version = "${version}") && (($.code >= 500) || ($.code = "5*")) }`);
             expect(filters[2].inputs.metricTransformation).toMatchObject({ value: "$.duration", unit: "Milliseconds" });
+            expect(filters[3].inputs.metricTransformation).toMatchObject({ value: "$.response_duration", unit: "Milliseconds" });
         }
     });
 
@@ -133,7 +134,7 @@ describe("per-version metrics and canary alarms", () => {
 
     test("the dashboard shows stable and canary side by side", () => {
         const body = JSON.parse(g.one(T.dashboard).inputs.dashboardBody);
-        expect(body.widgets).toHaveLength(3);
+        expect(body.widgets.map((w: any) => w.properties.title)).toEqual(["Requests", "5xx responses", "p99 request time (ms)", "p99 time to first byte (ms)"]);
         for (const widget of body.widgets) {
             expect(widget.properties.metrics.map((m: any[]) => m[3])).toEqual(["stable", "canary"]);
         }

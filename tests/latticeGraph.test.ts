@@ -222,6 +222,7 @@ describe("Lattice config refusals", () => {
         [{ requestTimeoutSeconds: "900" }, "requestTimeoutSeconds"],
         [{ idleTimeoutSeconds: "900", requestTimeoutSeconds: "300" }, "idleTimeoutSeconds"],
         [{ lattice: JSON.stringify({ authType: "AWS_IAM" }) }, "lattice.allowedPrincipals"],
+        [{ rollout: JSON.stringify({ latencyMetric: "firstByte" }) }, "rollout.latencyMetric"],
         [{ protocol: "grpc", lattice: JSON.stringify({ customDomainName: "llm.example.internal" }) }, "lattice.certificateArn"],
     ])("%j is refused at start, naming %s", (overrides, key) => {
         const raw: Record<string, string> = { ...LATTICE, ...overrides };

@@ -17,7 +17,7 @@ const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 2
 describe("CloudWatch queries, per backend", () => {
     test("App Mesh: the access-log metrics in the stack's namespace, by Version", async () => {
         const g = await deploy(BASE_CONFIG);
-        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, 10_000);
+        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, { thresholdMs: 10_000, metric: "latencyMs" });
         expect(queries.map((q) => q.Id)).toEqual([
             "stable_requests",
             "stable_errors",
@@ -36,12 +36,15 @@ describe("CloudWatch queries, per backend", () => {
         // Requests slower than 10 s: a trimmed count of the request times above it.
         expect(queries[6].MetricStat).toMatchObject({ Metric: { MetricName: "RequestTime" }, Stat: "TC(10000:)" });
         expect(queries[7].MetricStat?.Stat).toBe("p99");
+        // Time to first byte, for streaming servers: the same count over Envoy's response duration.
+        const firstByte = metricQueries(g.outputs.versionMetrics as any, WINDOW, { thresholdMs: 2_000, metric: "firstByteMs" });
+        expect(firstByte[6].MetricStat).toMatchObject({ Metric: { MetricName: "TimeToFirstByte" }, Stat: "TC(2000:)" });
     });
 
     test("Lattice: the target groups' own metrics, by the version's target group id", async () => {
         const g = await deploy({ ...BASE_CONFIG, trafficBackend: "lattice" });
         const canaryTg = g.one("aws:vpclattice/targetGroup:TargetGroup", "-canary").id;
-        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, 10_000);
+        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, { thresholdMs: 10_000, metric: "latencyMs" });
         expect(queries[4].MetricStat?.Metric).toEqual({
             Namespace: "AWS/VpcLattice",
             MetricName: "TotalRequestCount",
@@ -90,7 +93,7 @@ describe("CloudWatchMetrics", () => {
                 return { MetricAlarms: [{ AlarmName: "errors", StateValue: "ALARM" }, { AlarmName: "latency", StateValue: "OK" }] };
             }),
         };
-        const sample = await new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"], 10_000).sample(WINDOW);
+        const sample = await new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"], { thresholdMs: 10_000, metric: "latencyMs" }).sample(WINDOW);
         expect(sample.versions).toEqual({
             stable: { requests: 1000, errors: 1, slow: 3, p99Ms: 9000 },
             canary: { requests: 0, errors: 0, slow: 0, p99Ms: undefined },

@@ -100,6 +100,7 @@ describe("the rollout schedule", () => {
             slowRequestSeconds: 10,
             slowRequestIncreasePercent: 0,
             maxErrorRatePercent: 5,
+            latencyMetric: "total",
             minRequests: 200,
             metricsDelaySeconds: 120,
             trafficWaitSeconds: 1800,

@@ -89,7 +89,10 @@ export class CanaryObservability extends pulumi.ComponentResource {
     }
 }
 
-/** Three graphs, each with stable and canary as two lines: requests, 5xx count and p99 latency. */
+/**
+ * Graphs, each with stable and canary as two lines: requests, 5xx count, p99 request
+ * time and, where the backend measures it, p99 time to first byte, three to a row.
+ */
 export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: pulumi.Input<string>, period: number) {
     const line = (m: MetricRef, stat: string, label: string) => [
         m.namespace,
@@ -97,24 +100,22 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
         ...Object.entries(m.dimensions).flat(),
         { stat, label, period },
     ];
-    const widget = (title: string, pick: (v: VersionMetrics) => MetricRef, stat: string, x: number) => ({
-        type: "metric",
-        x,
-        y: 0,
-        width: 8,
-        height: 6,
-        properties: {
-            title,
-            region,
-            view: "timeSeries",
-            metrics: VERSIONS.map((version) => line(pick(metrics[version]), stat, version)),
-        },
-    });
-    return pulumi.jsonStringify({
-        widgets: [
-            widget("Requests", (v) => v.requests, "Sum", 0),
-            widget("5xx responses", (v) => v.errors, "Sum", 8),
-            widget("p99 request time (ms)", (v) => v.latencyMs, "p99", 16),
-        ],
-    });
+    const graphs: [string, (v: VersionMetrics) => MetricRef | undefined, string][] = [
+        ["Requests", (v) => v.requests, "Sum"],
+        ["5xx responses", (v) => v.errors, "Sum"],
+        ["p99 request time (ms)", (v) => v.latencyMs, "p99"],
+        ["p99 time to first byte (ms)", (v) => v.firstByteMs, "p99"],
+    ];
+    const widgets = graphs
+        .map(([title, pick, stat]) => ({ title, stat, refs: VERSIONS.map((version) => [version, pick(metrics[version])] as const) }))
+        .filter((g) => g.refs.every(([, ref]) => ref !== undefined))
+        .map((g, i) => ({
+            type: "metric",
+            x: (i % 3) * 8,
+            y: Math.floor(i / 3) * 6,
+            width: 8,
+            height: 6,
+            properties: { title: g.title, region, view: "timeSeries", metrics: g.refs.map(([version, ref]) => line(ref as MetricRef, g.stat, version)) },
+        }));
+    return pulumi.jsonStringify({ widgets });
 }

@@ -22,11 +22,12 @@ export interface AccessLogMetricsArgs {
  */
 const SERVER_ERROR = `($.code >= 500) || ($.code = "5*")`;
 
-/** Metric name, extra condition and value of the three metrics every access-log line feeds. */
+/** Metric name, extra condition and value of the metrics every access-log line feeds. */
 const ACCESS_LOG_METRICS = {
     requests: { metricName: "Requests", condition: undefined, value: "1", unit: "Count" },
     errors: { metricName: "Errors5xx", condition: SERVER_ERROR, value: "1", unit: "Count" },
     latencyMs: { metricName: "RequestTime", condition: undefined, value: "$.duration", unit: "Milliseconds" },
+    firstByteMs: { metricName: "TimeToFirstByte", condition: undefined, value: "$.response_duration", unit: "Milliseconds" },
 } as const;
 
 /** Matches only this version's Envoy access-log lines, not the model server's own logs in the same group. */
@@ -40,8 +41,8 @@ export class AccessLogMetrics extends pulumi.ComponentResource {
         super("ai-canary:traffic:AccessLogMetrics", name, {}, opts);
         this.metrics = {} as Record<Version, Declared<VersionMetrics>>;
         for (const version of VERSIONS) {
-            const refs = {} as Declared<VersionMetrics>;
-            for (const [key, m] of Object.entries(ACCESS_LOG_METRICS) as [keyof VersionMetrics, (typeof ACCESS_LOG_METRICS)[keyof VersionMetrics]][]) {
+            const refs = {} as Required<Declared<VersionMetrics>>;
+            for (const [key, m] of Object.entries(ACCESS_LOG_METRICS) as [keyof typeof ACCESS_LOG_METRICS, (typeof ACCESS_LOG_METRICS)[keyof typeof ACCESS_LOG_METRICS]][]) {
                 new aws.cloudwatch.LogMetricFilter(
                     `${name}-${version}-${m.metricName.toLowerCase()}`,
                     {

@@ -61,8 +61,9 @@ export function portMapping(model: CanaryModel) {
 
 /**
  * Envoy's access log as JSON, one line per request. The version is a literal so that
- * CloudWatch metric filters can tell stable from canary; `code` and `duration` are the
- * fields the per-version request, error and latency metrics are built from.
+ * CloudWatch metric filters can tell stable from canary; `code`, `duration` and
+ * `response_duration` are the fields the per-version request, error, latency and
+ * time-to-first-byte metrics are built from.
  */
 export function accessLogFormat(version: Version) {
     return {
@@ -75,6 +76,8 @@ export function accessLogFormat(version: Version) {
             { key: "code", value: "%RESPONSE_CODE%" },
             { key: "flags", value: "%RESPONSE_FLAGS%" },
             { key: "duration", value: "%DURATION%" },
+            // Until the first response byte from the model server: for a streaming server, time to first token.
+            { key: "response_duration", value: "%RESPONSE_DURATION%" },
             { key: "bytes_received", value: "%BYTES_RECEIVED%" },
             { key: "bytes_sent", value: "%BYTES_SENT%" },
             { key: "request_id", value: "%REQ(X-REQUEST-ID)%" },

@@ -44,6 +44,7 @@ export type LatticeConfig = z.output<typeof latticeSection>;
 /** The shared settings Lattice's rules read. */
 interface WithLattice {
     protocol: string;
+    rollout: { latencyMetric: string };
     idleTimeoutSeconds?: number;
     requestTimeoutSeconds: number;
     lattice: LatticeConfig;
@@ -56,6 +57,11 @@ export const latticeRules = [
         if (idle > LATTICE_MAX_IDLE_SECONDS) {
             const key = c.idleTimeoutSeconds === undefined ? "requestTimeoutSeconds" : "idleTimeoutSeconds";
             report(key, idle, `at most ${LATTICE_MAX_IDLE_SECONDS} with trafficBackend "lattice", which closes connections idle longer`);
+        }
+    }),
+    rule<WithLattice>(["rollout"], (c, report) => {
+        if (c.rollout.latencyMetric === "firstByte") {
+            report("rollout.latencyMetric", "firstByte", '"total" with trafficBackend "lattice", whose metrics measure whole requests only');
         }
     }),
     rule<WithLattice>(["protocol", "lattice"], (c, report) => {
