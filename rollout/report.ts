@@ -47,20 +47,32 @@ function sumOf(samples: SampleRecord[], version: "stable" | "canary"): VersionSa
     return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined };
 }
 
-/** Mermaid line chart of one series over the sample times. */
-function chart(title: string, result: RolloutResult, yLabel: string, series: [string, (s: SampleRecord) => number][]): string {
-    const times = result.samples.map((s) => `"${minutes(s.at - result.startedAt)}"`);
-    const lines = series.map(([, pick]) => `    line [${result.samples.map((s) => +pick(s).toFixed(2)).join(", ")}]`);
+/** Minutes and seconds, since start: a report of a 10-minute bake needs more than whole minutes. */
+const clockTime = (ms: number) => `${Math.floor(ms / 60000)}:${String(Math.round((ms % 60000) / 1000)).padStart(2, "0")}`;
+
+/**
+ * A Mermaid line chart. A series is drawn only over the samples where every series has a
+ * value (`undefined` is "no data", never 0), so a missing minute is a gap in the time axis,
+ * not a drop to zero; the legend names the lines in Mermaid's colour order.
+ */
+function chart(title: string, result: RolloutResult, yLabel: string, series: [string, (s: SampleRecord) => number | undefined][]): string {
+    const points = result.samples.filter((s) => series.every(([, pick]) => pick(s) !== undefined));
+    if (points.length === 0) return `_${title}: no sample had data for every line._`;
+    const times = points.map((s) => `"${clockTime(s.at - result.startedAt)}"`);
+    const lines = series.map(([, pick]) => `    line [${points.map((s) => +pick(s)!.toFixed(3)).join(", ")}]`);
     return [
         "```mermaid",
         "xychart-beta",
-        `    title "${title} (${series.map(([name]) => name).join(", ")})"`,
+        `    title "${title}"`,
         `    x-axis [${times.join(", ")}]`,
         `    y-axis "${yLabel}"`,
         ...lines,
         "```",
+        `Lines, in order: ${series.map(([name], i) => `${i + 1}. ${name}`).join("; ")}.${points.length < result.samples.length ? ` ${result.samples.length - points.length} sample(s) without data for every line are left out.` : ""}`,
     ].join("\n");
 }
+
+const rateOf = (v: VersionSample, count: number) => (v.requests > 0 ? (100 * count) / v.requests : undefined);
 
 export function renderMarkdown(result: RolloutResult, stackName: string): string {
     const out: string[] = [
@@ -68,40 +80,62 @@ export function renderMarkdown(result: RolloutResult, stackName: string): string
         "",
         `**${result.reason}**`,
         "",
-        `Started ${new Date(result.startedAt).toISOString()}, took ${minutes(result.endedAt - result.startedAt)}, exit code ${result.exitCode}.`,
+        `Started ${new Date(result.startedAt).toISOString()}, took ${clockTime(result.endedAt - result.startedAt)} (min:s), exit code ${result.exitCode}` +
+            `${result.finalWeight !== undefined ? `; canaryWeight ${result.finalWeight} deployed at the end` : ""}.`,
         "",
         "## Steps",
         "",
-        "| step | weight | baked | canary requests | canary 5xx | canary worst p99 | stable 5xx | stable worst p99 | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "Counts are the sums of the step's samples below; the verdict is the sequential tests' at the step's end.",
+        "",
+        "| step | weight | baked (min:s) | canary requests | canary 5xx | canary slow | canary worst p99 | stable requests | stable 5xx | stable slow | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ];
     for (const step of result.steps) {
         const own = result.samples.filter((s) => s.step === step.index && s.weight === step.weight && s.at >= step.startedAt);
         const canary = sumOf(own, "canary");
         const stable = sumOf(own, "stable");
         out.push(
-            `| ${step.index || "resumed"} | ${step.weight}% | ${minutes((step.endedAt ?? result.endedAt) - step.startedAt)} | ${canary.requests} | ` +
-                `${pct(errorRate(canary))} | ${secs(canary.p99Ms)} | ${pct(errorRate(stable))} | ${secs(stable.p99Ms)} | ${verdictText(step.verdict)} |`,
+            `| ${step.index || "resumed"} | ${step.weight}% | ${clockTime((step.endedAt ?? result.endedAt) - step.startedAt)} | ${canary.requests} | ` +
+                `${canary.errors} (${pct(errorRate(canary))}) | ${canary.slow} | ${secs(canary.p99Ms)} | ${stable.requests} | ${stable.errors} (${pct(errorRate(stable))}) | ${stable.slow} | ${verdictText(step.verdict)} |`,
         );
     }
     if (result.samples.length > 0) {
+        const tests = result.samples[0].evidence.map((e) => e.test);
         out.push(
+            "",
+            "## Samples",
+            "",
+            "Each sample covers the data that arrived since the one before. Evidence is each test's e-value against its threshold: the canary fails when one reaches it.",
+            "",
+            `| time (min:s) | step | weight | canary req / 5xx / slow | stable req / 5xx / slow | ${tests.map((t) => `evidence: ${t}`).join(" | ")} | verdict |`,
+            `| --- | --- | --- | --- | --- | ${tests.map(() => "---").join(" | ")} | --- |`,
+            ...result.samples.map((s) => {
+                const v = (x: VersionSample) => `${x.requests} / ${x.errors} / ${x.slow}`;
+                const evidence = s.evidence.map((e) => `${e.evidence.toPrecision(3)} of ${e.threshold.toFixed(0)}`);
+                return `| ${clockTime(s.at - result.startedAt)} | ${s.step || "resumed"} | ${s.weight}% | ${v(s.sample.versions.canary)} | ${v(s.sample.versions.stable)} | ${evidence.join(" | ")} | ${verdictText(s.verdict)} |`;
+            }),
             "",
             "## Over time",
             "",
-            chart("Canary weight and 5xx rate", result, "percent", [
-                ["weight %", (s) => s.weight],
-                ["canary 5xx %", (s) => errorRate(s.sample.versions.canary)],
-                ["stable 5xx %", (s) => errorRate(s.sample.versions.stable)],
+            chart("Canary weight (percent of requests)", result, "percent", [["canary weight", (s) => s.weight]]),
+            "",
+            chart("5xx rate (percent of each version's requests)", result, "percent", [
+                ["canary", (s) => rateOf(s.sample.versions.canary, s.sample.versions.canary.errors)],
+                ["stable", (s) => rateOf(s.sample.versions.stable, s.sample.versions.stable.errors)],
             ]),
             "",
-            chart("p99 request time", result, "seconds", [
-                ["canary", (s) => (s.sample.versions.canary.p99Ms ?? 0) / 1000],
-                ["stable", (s) => (s.sample.versions.stable.p99Ms ?? 0) / 1000],
+            chart("Slow requests (percent of each version's requests)", result, "percent", [
+                ["canary", (s) => rateOf(s.sample.versions.canary, s.sample.versions.canary.slow)],
+                ["stable", (s) => rateOf(s.sample.versions.stable, s.sample.versions.stable.slow)],
+            ]),
+            "",
+            chart("p99 request time of each sample (seconds)", result, "seconds", [
+                ["canary", (s) => (s.sample.versions.canary.p99Ms === undefined ? undefined : s.sample.versions.canary.p99Ms / 1000)],
+                ["stable", (s) => (s.sample.versions.stable.p99Ms === undefined ? undefined : s.sample.versions.stable.p99Ms / 1000)],
             ]),
         );
     }
-    out.push("", "## Events", "", ...result.events.map((e) => `- +${minutes(e.at - result.startedAt)} ${e.message}`), "");
+    out.push("", "## Events", "", ...result.events.map((e) => `- ${clockTime(e.at - result.startedAt)} ${e.message}`), "");
     return out.join("\n");
 }
 

@@ -146,10 +146,23 @@ describe("report", () => {
         expect(md).toContain("# Canary rollout of `prod`: rolled-back");
         expect(md).toMatch(/^\| 1 \| 5% \| .* \| pass \|$/m);
         expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: evidence .* reached 300 \|$/m);
-        expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(2);
-        expect(md).toMatch(/- \+\d+m rolled-back: step 4 at 50%/);
-        const json = JSON.parse(renderJson(result, "prod"));
-        expect(json).toMatchObject({ stack: "prod", outcome: "rolled-back", exitCode: 1 });
+        expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(4);
+        expect(md).toMatch(/^- \d+:\d\d rolled-back: step 4 at 50%/m);
+        // Table, samples and verdict agree: the step's canary requests are the sum of its samples'.
+        const step4 = result.samples.filter((s) => s.step === 4).reduce((n, s) => n + s.sample.versions.canary.requests, 0);
+        expect(md).toMatch(new RegExp(`^\\| 4 \\| 50% \\| [0-9:]+ \\| ${step4} \\|`, "m"));
+        expect(md).toContain("| evidence: canary 5xx rate above stable's |");
+    });
+
+    test("minutes without data are gaps, not zeros", async () => {
+        const { result } = await simulate(SCENARIOS.find((s) => s.name === "healthy")!);
+        const md = renderMarkdown(result, "dev");
+        // At 100% stable serves nothing: its 5xx rate and p99 have no value there, so those samples leave the charts.
+        const atFull = result.samples.filter((s) => s.weight === 100).length;
+        expect(atFull).toBeGreaterThan(0);
+        expect(md).toContain(`${atFull} sample(s) without data for every line are left out.`);
+        const json = JSON.parse(renderJson(result, "dev"));
+        expect(json).toMatchObject({ stack: "dev", outcome: "promoted", exitCode: 0 });
         expect(json.samples).toHaveLength(result.samples.length);
     });
 });
