@@ -47,6 +47,15 @@ const shared = {
     versions: z.object({ stable: deployedVersion, canary: deployedVersion }),
     /** The one resource that carries the split: all a weight step may change. */
     trafficResourceUrn: name,
+    /** The evaluation task the rollout runs before the canary gets traffic, when one is configured. */
+    evaluation: z
+        .object({
+            taskDefinitionArn: name,
+            subnetIds: z.array(name),
+            securityGroupIds: z.array(name),
+            timeoutSeconds: z.number().int(),
+        })
+        .optional(),
     /** Where the rollout reads each version's requests, 5xx and latency. */
     versionMetrics: z.object({ stable: versionMetrics, canary: versionMetrics }),
 };
@@ -87,7 +96,7 @@ export type VersionMetrics = z.output<typeof versionMetrics>;
 export type MetricRef = z.output<typeof metricRef>;
 
 /** The outputs as the program declares them: each value may still be an output of a resource. */
-export type Declared<T> = { [K in keyof T]: T[K] extends string | number | boolean | undefined ? pulumi.Input<T[K]> : Declared<T[K]> };
+export type Declared<T> = { [K in keyof T]: NonNullable<T[K]> extends string | number | boolean | readonly unknown[] ? pulumi.Input<T[K]> : Declared<T[K]> };
 
 /** A stack's outputs as read back (`pulumi stack output --json`), or an error naming what is missing or wrong. */
 export function parseStackOutputs(raw: unknown, stack: string): StackOutputs {

@@ -4,7 +4,7 @@
  * Parameter Store (the lease, the published status and the abort request that every
  * runner of the stack sees).
  */
-import { DescribeServicesCommand, ECSClient } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { AppMeshClient, DescribeRouteCommand } from "@aws-sdk/client-app-mesh";
 import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattice";
 import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
@@ -18,7 +18,7 @@ type Send<C extends { send: unknown }> = Pick<C, "send">;
 export class EcsServices implements ServicesPort {
     constructor(
         private readonly ecs: Send<ECSClient>,
-        private readonly outputs: Pick<StackOutputs, "clusterName" | "stableServiceName" | "canaryServiceName">,
+        private readonly outputs: Pick<StackOutputs, "clusterName" | "stableServiceName" | "canaryServiceName" | "evaluation">,
         private readonly clock: Clock,
         /** How long a model may take to load on new tasks before the wait gives up. */
         private readonly timeoutMs = 45 * 60_000,
@@ -48,6 +48,49 @@ export class EcsServices implements ServicesPort {
             }
             await this.clock.sleep(this.pollMs, signal);
         }
+    }
+
+    evaluate(signal?: AbortSignal): Promise<{ exitCode?: number; reason: string }> {
+        return runEvaluation(this.ecs, this.outputs, this.clock, this.pollMs, signal);
+    }
+}
+
+/** Runs the evaluation task once (Fargate, in the stack's private subnets) and waits for it to stop. */
+async function runEvaluation(
+    ecs: Send<ECSClient>,
+    outputs: Pick<StackOutputs, "clusterName" | "evaluation">,
+    clock: Clock,
+    pollMs: number,
+    signal?: AbortSignal,
+): Promise<{ exitCode?: number; reason: string }> {
+    const evaluation = outputs.evaluation;
+    if (!evaluation) return { exitCode: 0, reason: "the stack declares no evaluation" };
+    const cluster = outputs.clusterName;
+    const started = await ecs.send(
+        new RunTaskCommand({
+            cluster,
+            taskDefinition: evaluation.taskDefinitionArn,
+            launchType: "FARGATE",
+            count: 1,
+            startedBy: "ai-canary-rollout",
+            networkConfiguration: { awsvpcConfiguration: { subnets: evaluation.subnetIds, securityGroups: evaluation.securityGroupIds, assignPublicIp: "DISABLED" } },
+        }),
+    );
+    const taskArn = started.tasks?.[0]?.taskArn;
+    if (!taskArn) return { reason: `ECS did not start the evaluation: ${started.failures?.map((f) => f.reason).join(", ") || "no task"}` };
+    const deadline = clock.now() + evaluation.timeoutSeconds * 1000;
+    for (;;) {
+        const { tasks } = await ecs.send(new DescribeTasksCommand({ cluster, tasks: [taskArn] }));
+        const task = tasks?.[0];
+        if (task?.lastStatus === "STOPPED") {
+            const exitCode = task.containers?.find((c) => c.name === "evaluation")?.exitCode;
+            return { exitCode, reason: exitCode === undefined ? `the task stopped without running: ${task.stoppedReason}` : `exit code ${exitCode}` };
+        }
+        if (clock.now() >= deadline || signal?.aborted) {
+            await ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: "the rollout's evaluation timed out or was interrupted" }));
+            return { reason: signal?.aborted ? "interrupted" : `no result within ${evaluation.timeoutSeconds} s; the task was stopped` };
+        }
+        await clock.sleep(pollMs, signal);
     }
 }
 

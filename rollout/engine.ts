@@ -238,6 +238,15 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                 case "wait-canary":
                     await waitRunning("canary");
                     break;
+                case "evaluate": {
+                    status = "running the evaluation";
+                    event("running the evaluation task against the canary (pinned), before it gets traffic");
+                    const evaluation = await services.evaluate(signal);
+                    await checkpoint();
+                    if (evaluation.exitCode !== 0) return finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic`);
+                    event(`the evaluation passed (${evaluation.reason})`);
+                    break;
+                }
                 case "step": {
                     lastStep = phase;
                     const record: StepRecord = { index: phase.index, weight: phase.weight, startedAt: clock.now() };

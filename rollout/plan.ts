@@ -23,6 +23,8 @@ export type Phase =
     | { kind: "deploy-canary" }
     /** Wait until ECS runs the canary's deployed revision: a step judges the canary the stack says it runs. */
     | { kind: "wait-canary" }
+    /** Run the stack's evaluation task against the canary (pinned); a failure stops the rollout at weight 0. */
+    | { kind: "evaluate" }
     /** Set the weight (unless deployed already), verify it at the traffic layer, bake and judge. `index` 0: a resumed weight. */
     | { kind: "step"; index: number; weight: number }
     /** Check the traffic layer really sends everything to the canary before stable changes. */
@@ -75,11 +77,11 @@ export function planRollout(schedule: RolloutSchedule, deployed: DeployedState, 
             return run([{ kind: "wait-stable" }, { kind: "return-to-stable" }]);
         }
         if (w !== 0) return { kind: "refuse", reason: `the canary in the config differs from the deployed canary while it serves ${w}%; finish or roll back the deployed rollout first` };
-        return planSteps(schedule, 0, intended, [{ kind: "deploy-canary" }], options, run);
+        return planSteps(schedule, deployed, intended, [{ kind: "deploy-canary" }], options, run);
     }
 
     if (i.canary !== d.canary) {
-        if (w === 0 && i.stable === d.stable) return planSteps(schedule, 0, intended, [{ kind: "deploy-canary" }], options, run);
+        if (w === 0 && i.stable === d.stable) return planSteps(schedule, deployed, intended, [{ kind: "deploy-canary" }], options, run);
         return {
             kind: "refuse",
             reason: `the canary in the config (${i.canary}) differs from the deployed canary (${d.canary}) at weight ${w}: a change made mid-rollout is not deployed unjudged; restore it, or roll back first`,
@@ -91,17 +93,18 @@ export function planRollout(schedule: RolloutSchedule, deployed: DeployedState, 
         return run(PROMOTION);
     }
     if (i.stable !== d.stable) return { kind: "refuse", reason: `stable in the config (${i.stable}) differs from the deployed stable (${d.stable}) mid-rollout` };
-    return planSteps(schedule, w, intended, [], options, run);
+    return planSteps(schedule, deployed, intended, [], options, run);
 }
 
 function planSteps(
     schedule: RolloutSchedule,
-    w: number,
+    deployed: DeployedState,
     intended: IntendedState,
     before: Phase[],
     options: RolloutOptions,
     run: (phases: Phase[]) => Plan,
 ): Plan {
+    const w = deployed.canaryWeight;
     if (intended.canaryWeight < w) {
         return {
             kind: "refuse",
@@ -110,5 +113,7 @@ function planSteps(
     }
     // The config is ahead: an update to that weight was interrupted. Deploy and bake it first.
     const { phases, promote } = stepsFrom(schedule, Math.max(intended.canaryWeight, w), options);
-    return run([...before, { kind: "wait-canary" }, ...phases, ...(promote ? PROMOTION : [])]);
+    // The evaluation judges a canary before any traffic; a rollout resumed mid-way is past that.
+    const evaluate: Phase[] = deployed.evaluates && w === 0 ? [{ kind: "evaluate" }] : [];
+    return run([...before, { kind: "wait-canary" }, ...evaluate, ...phases, ...(promote ? PROMOTION : [])]);
 }

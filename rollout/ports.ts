@@ -42,6 +42,8 @@ export interface DeployedVersion {
 export interface DeployedState {
     canaryWeight: number;
     versions: Record<Version, DeployedVersion>;
+    /** Whether the stack declares an evaluation to run before the canary gets traffic. */
+    evaluates?: boolean;
 }
 
 /** What the local config (the stack file this runner would deploy) says. */
@@ -73,6 +75,8 @@ export interface ServicesPort {
      * deployment; throws `ServiceRolledBack` when ECS's circuit breaker rolled it back.
      */
     waitRunning(version: Version, taskDefinitionArn: string, signal?: AbortSignal): Promise<void>;
+    /** Runs the stack's evaluation task once and waits for it: its exit code (undefined if it never ran to an exit) and why. */
+    evaluate(signal?: AbortSignal): Promise<{ exitCode?: number; reason: string }>;
 }
 
 /** The traffic layer itself (App Mesh route, Lattice listener), read back after every weight change. */

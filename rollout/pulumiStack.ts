@@ -70,8 +70,8 @@ export class PulumiStack implements StackPort {
     }
 
     async deployed(): Promise<DeployedState> {
-        const { canaryWeight, versions } = await this.outputs();
-        return { canaryWeight, versions };
+        const { canaryWeight, versions, evaluation } = await this.outputs();
+        return { canaryWeight, versions, evaluates: evaluation !== undefined };
     }
 
     async intended(): Promise<IntendedState> {

@@ -134,6 +134,10 @@ export class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
         await this.clock.sleep(300_000); // model load
     }
 
+    async evaluate(): Promise<{ exitCode: number; reason: string }> {
+        return { exitCode: 0, reason: "no evaluation in the simulation" };
+    }
+
     async canaryWeight(): Promise<number> {
         return this.state.canaryWeight;
     }

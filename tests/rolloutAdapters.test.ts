@@ -152,7 +152,7 @@ describe("PulumiStack", () => {
     test("the deployed state comes from the outputs, the intended one from config", async () => {
         const { stack } = fakeStack({ ...base, [`${P}:canaryWeight`]: "25" });
         const pulumiStack = adapter(stack);
-        expect(await pulumiStack.deployed()).toEqual({ canaryWeight: 10, versions: outputs.versions });
+        expect(await pulumiStack.deployed()).toEqual({ canaryWeight: 10, versions: outputs.versions, evaluates: false });
         const intended = await pulumiStack.intended();
         expect(intended.canaryWeight).toBe(25);
         expect(intended.fingerprints).toEqual({ stable: outputs.versions.stable.fingerprint, canary: outputs.versions.canary.fingerprint });
@@ -250,6 +250,42 @@ describe("ECS", () => {
         await expect(new EcsServices(client, OUT, new VirtualClock()).waitRunning("canary", "td:2")).rejects.toThrow(
             "ECS did not keep the canary service on the deployed revision td:2: it runs td:1 (ECS deployment circuit breaker: tasks failed to start)",
         );
+    });
+});
+
+describe("the evaluation task", () => {
+    const OUT = {
+        clusterName: "c",
+        evaluation: { taskDefinitionArn: "arn:aws:ecs:us-west-2:123456789012:task-definition/test-inference-evaluation:3", subnetIds: ["subnet-a"], securityGroupIds: ["sg-1"], timeoutSeconds: 600 },
+    };
+    const ecs = (...answers: object[]) => {
+        const send = jest.fn();
+        for (const a of answers) send.mockResolvedValueOnce(a);
+        send.mockResolvedValue(answers.at(-1));
+        return send;
+    };
+
+    test("runs once on Fargate in the stack's subnets, waits for it to stop, and reports the evaluation container's exit code", async () => {
+        const send = ecs(
+            { tasks: [{ taskArn: "t1" }] },
+            { tasks: [{ lastStatus: "RUNNING" }] },
+            { tasks: [{ lastStatus: "STOPPED", containers: [{ name: "envoy", exitCode: 0 }, { name: "evaluation", exitCode: 2 }] }] },
+        );
+        const result = await new EcsServices({ send } as any, OUT as any, new VirtualClock()).evaluate();
+        expect(result).toEqual({ exitCode: 2, reason: "exit code 2" });
+        expect(send.mock.calls[0][0].input).toMatchObject({
+            cluster: "c",
+            taskDefinition: OUT.evaluation.taskDefinitionArn,
+            launchType: "FARGATE",
+            networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-a"], securityGroups: ["sg-1"], assignPublicIp: "DISABLED" } },
+        });
+    });
+
+    test("one that runs past its timeout is stopped, and fails", async () => {
+        const send = ecs({ tasks: [{ taskArn: "t1" }] }, { tasks: [{ lastStatus: "RUNNING" }] });
+        const result = await new EcsServices({ send } as any, OUT as any, new VirtualClock()).evaluate();
+        expect(result).toEqual({ reason: "no result within 600 s; the task was stopped" });
+        expect(send.mock.calls.at(-1)[0].constructor.name).toBe("StopTaskCommand");
     });
 });
 

@@ -51,6 +51,7 @@ class FakeStack implements StackPort, ServicesPort, TrafficPort {
     rolledBack?: "stable" | "canary";
     /** What the traffic layer reports, when it lags behind or disagrees with the update. */
     trafficOverride?: number;
+    evaluationExitCode = 0;
     constructor(
         public deployedState: DeployedState,
         public intendedState: IntendedState,
@@ -90,6 +91,10 @@ class FakeStack implements StackPort, ServicesPort, TrafficPort {
     }
     async canaryWeight() {
         return this.trafficOverride ?? this.deployedState.canaryWeight;
+    }
+    async evaluate() {
+        this.calls.push("evaluate");
+        return { exitCode: this.evaluationExitCode, reason: `exit code ${this.evaluationExitCode}` };
     }
 }
 
@@ -326,6 +331,22 @@ describe("runRollout", () => {
         expect(stack.calls.slice(0, 3)).toEqual(["deploy canary", "running canary td/canary:2", "weight 10"]);
     });
 
+    test("a failing evaluation stops the rollout before the canary gets any traffic", async () => {
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluates: true });
+        stack.evaluationExitCode = 3;
+        const result = await run();
+        expect(result.outcome).toBe("failed");
+        expect(result.reason).toBe("the evaluation failed (exit code 3); the canary got no traffic");
+        expect(stack.calls).toEqual(["running canary td/v2:1", "evaluate"]);
+        expect(result.finalWeight).toBe(0);
+    });
+
+    test("a passing evaluation lets the steps begin", async () => {
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluates: true });
+        expect((await run({ toStep: 1 })).outcome).toBe("paused");
+        expect(stack.calls).toEqual(["running canary td/v2:1", "evaluate", "weight 10"]);
+    });
+
     test("--to-step stops at that step, without promoting", async () => {
         const { stack, run } = setup(() => GOOD);
         const result = await run({ toStep: 2 });
@@ -349,6 +370,8 @@ describe("planRollout: from what is deployed and what the config says", () => {
         ["a promotion that did not deploy (config gave stable the canary's definition)", deployedAt(100), intendedAt(100, "v2", "v2"), {}, "verify-canary-full -> promote -> wait-stable -> return-to-stable"],
         ["a promotion deployed but not returned", deployedAt(100, "v2", "v2"), intendedAt(100, "v2", "v2"), {}, "wait-stable -> return-to-stable"],
         ["a new canary in config at 0", deployedAt(0, "v1", "v1"), intendedAt(0, "v1", "v3"), { toStep: 1 }, "deploy-canary -> wait-canary -> 10%"],
+        ["with an evaluation, before the first step", { ...deployedAt(0), evaluates: true }, intendedAt(0), { toStep: 1 }, "wait-canary -> evaluate -> 10%"],
+        ["with an evaluation, resumed mid-rollout: past it", { ...deployedAt(50), evaluates: true }, intendedAt(50), { toStep: 2 }, "wait-canary -> 50%"],
     ] as [string, DeployedState, IntendedState, RolloutOptions, string][])("%s", (_name, deployed, intended, options, expected) => {
         expect(phases(deployed, intended, options)).toBe(expected);
     });

@@ -31,6 +31,7 @@ const albBackend: TrafficBackendKind = {
                 taskPolicy: pulumi.jsonStringify({ Version: "2012-10-17", Statement: [] }),
                 service: () => ({ loadBalancers: [{ targetGroupArn: groups[version].arn, containerName: "model", containerPort: 8080 }] }),
             }),
+            client: () => ({ join: {}, url: pulumi.output("http://alb.example.internal") }),
             versionMetrics: () => ({ stable: metricsOf(groups.stable), canary: metricsOf(groups.canary) }),
             // The outputs contract knows two backends; a real third one would add its own member there.
             outputs: {

@@ -13,7 +13,8 @@ import { Network } from "./network";
 import { CanaryObservability } from "./observability";
 import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
 import { modelService } from "../compute/modelService";
-import { FargateService } from "../compute/service";
+import { FargateService, FargateTask } from "../compute/service";
+import { evaluationContainer } from "../compute/containers";
 
 export interface InferenceCanaryArgs {
     /** Validated stack config, from `loadConfig`. */
@@ -28,6 +29,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
     readonly cluster: aws.ecs.Cluster;
     readonly services: Record<Version, FargateService>;
     readonly observability: CanaryObservability;
+    /** The evaluation the rollout runs before the canary gets traffic, when configured. */
+    readonly evaluation?: FargateTask;
     /** The stack outputs, as `StackOutputs` describes them. */
     readonly outputs: Declared<StackOutputs>;
     private readonly config: CanaryConfig;
@@ -83,6 +86,28 @@ export class InferenceCanary extends pulumi.ComponentResource {
             parent,
         );
 
+        if (config.evaluation) {
+            const evaluation = config.evaluation;
+            const client = this.traffic.client(`${name}-evaluation`, parent);
+            this.evaluation = new FargateTask(
+                `${name}-evaluation`,
+                {
+                    family: `${pulumi.getStack()}-${config.serviceName}-evaluation`,
+                    cpu: evaluation.cpu,
+                    memory: evaluation.memory,
+                    image: evaluation.image,
+                    containers: (logs) =>
+                        pulumi.jsonStringify(pulumi.output([evaluationContainer(config, evaluation, client.join, client.url, logs), ...(client.join.sidecars?.(logs) ?? [])])),
+                    join: client.join,
+                    accountId,
+                    region,
+                    logRetentionDays: config.logRetentionDays,
+                    tags: { "ai-canary:role": "evaluation" },
+                },
+                parent,
+            );
+        }
+
         const weights = splitWeights(config.canaryWeight);
         this.outputs = {
             ...this.traffic.outputs,
@@ -101,6 +126,16 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 canary: this.deployedVersion("canary"),
             },
             trafficResourceUrn: this.traffic.splitResource.urn,
+            ...(this.evaluation && config.evaluation
+                ? {
+                      evaluation: {
+                          taskDefinitionArn: this.evaluation.taskDefinition.arn,
+                          subnetIds: this.network.privateSubnetIds,
+                          securityGroupIds: pulumi.output([this.network.taskSecurityGroup.id]),
+                          timeoutSeconds: config.evaluation.timeoutSeconds,
+                      },
+                  }
+                : {}),
             versionMetrics: metrics,
         };
         this.registerOutputs(this.outputs);

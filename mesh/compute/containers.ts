@@ -4,7 +4,7 @@
  * containers beside the model server (`VersionJoin.sidecars`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryConfig, Version } from "../config/schema";
+import { CanaryConfig, EvaluationConfig, Version } from "../config/schema";
 import type { VersionJoin } from "../traffic/backend";
 
 /** One entry of a task definition's `containerDefinitions`; values may still be outputs. */
@@ -64,6 +64,32 @@ export function modelContainer(config: CanaryConfig, version: Version, join: Ver
                   },
               }
             : {}),
+        ...(join.modelDependsOn ? { dependsOn: join.modelDependsOn } : {}),
+    };
+}
+
+/**
+ * The evaluation: the user's image, told where the service is and how to reach the canary
+ * at any weight (send `PIN_HEADER: PIN_VALUE`), started after whatever the traffic layer's
+ * join needs first.
+ */
+export function evaluationContainer(
+    config: CanaryConfig,
+    evaluation: EvaluationConfig,
+    join: VersionJoin,
+    url: pulumi.Input<string>,
+    logs: LogTarget,
+): ContainerDefinition {
+    const environment: Record<string, pulumi.Input<string>> = { ...evaluation.environment, SERVICE_URL: url, PIN_HEADER: config.pinHeader, PIN_VALUE: config.pinValue };
+    return {
+        name: "evaluation",
+        image: evaluation.image,
+        essential: true,
+        ...(evaluation.command ? { command: evaluation.command } : {}),
+        environment: Object.entries(environment)
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([name, value]) => ({ name, value })),
+        logConfiguration: logsTo(logs, "evaluation"),
         ...(join.modelDependsOn ? { dependsOn: join.modelDependsOn } : {}),
     };
 }

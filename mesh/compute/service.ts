@@ -1,7 +1,8 @@
 /**
- * One ECS Fargate service with its own log group, execution role and (when it needs
- * one) task role. The model services and the App Mesh ingress gateway are both built
- * from it, so every task gets the same least-privilege roles and bounded log retention.
+ * ECS Fargate tasks with their own log group, execution role and (when they need one)
+ * task role: as a long-running service (the model services, the App Mesh ingress
+ * gateway), or as a task definition the rollout runs once (the evaluation). Every task
+ * gets the same least-privilege roles and bounded log retention.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -27,36 +28,39 @@ export interface TaskJoin {
     service?(scope: ServiceScope): ServiceAttachment;
 }
 
-export interface FargateServiceArgs {
+export interface FargateTaskArgs {
     /** Task definition family; account-wide, so it should carry the stack name. */
     family: string;
     /** CPU units and memory (MiB) of one task, a valid Fargate size. */
     cpu: number;
     memory: number;
-    desiredCount: number;
     /** Container definitions (JSON), given where the service's containers log. */
     containers: (logs: LogTarget) => pulumi.Input<string>;
     /** The image the tasks pull; a private ECR image's repository is the only one the execution role may read. */
     image: string;
     join: TaskJoin;
-    clusterArn: pulumi.Input<string>;
-    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     accountId: pulumi.Input<string>;
     region: pulumi.Input<string>;
     logRetentionDays: number;
     tags: Record<string, string>;
 }
 
-export class FargateService extends pulumi.ComponentResource {
+export interface FargateServiceArgs extends FargateTaskArgs {
+    desiredCount: number;
+    clusterArn: pulumi.Input<string>;
+    subnetIds: pulumi.Input<pulumi.Input<string>[]>;
+    securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
+}
+
+/** A task definition with its log group and roles, run by whoever runs it. */
+export class FargateTask extends pulumi.ComponentResource {
     readonly logGroup: aws.cloudwatch.LogGroup;
     readonly taskRole?: aws.iam.Role;
     readonly executionRole: aws.iam.Role;
     readonly taskDefinition: aws.ecs.TaskDefinition;
-    readonly service: aws.ecs.Service;
 
-    constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-canary:compute:FargateService", name, {}, opts);
+    constructor(name: string, args: FargateTaskArgs, opts?: pulumi.ComponentResourceOptions, type = "ai-canary:compute:FargateTask") {
+        super(type, name, {}, opts);
         const parent = { parent: this };
         const { tags, join } = args;
 
@@ -91,6 +95,19 @@ export class FargateService extends pulumi.ComponentResource {
             },
             parent,
         );
+        // A subclass registers its own outputs once it has declared the rest.
+        if (new.target === FargateTask) this.registerOutputs({ taskDefinitionArn: this.taskDefinition.arn });
+    }
+}
+
+/** A long-running service of the task: ECS keeps `desiredCount` healthy tasks and rolls back a failing deployment. */
+export class FargateService extends FargateTask {
+    readonly service: aws.ecs.Service;
+
+    constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super(name, args, opts, "ai-canary:compute:FargateService");
+        const parent = { parent: this };
+        const { tags, join } = args;
 
         this.service = new aws.ecs.Service(
             name,

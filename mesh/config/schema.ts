@@ -42,6 +42,15 @@ function isPinnedImage(image: string): boolean {
     return tag !== undefined && tag !== "" && tag !== "latest";
 }
 
+/** `cpu` and `memory` of a task are a Fargate size: a bad cpu is reported as cpu, a bad memory for a good cpu as memory. */
+const fargateSize = rule<{ cpu: number; memory: number }>(["cpu", "memory"], (v, report) => {
+    if (!FARGATE_CPUS.includes(v.cpu)) report("cpu", v.cpu, `a Fargate CPU size: one of ${FARGATE_CPUS.join(", ")}`);
+    else {
+        const problem = fargateMemoryProblem(v.cpu, v.memory);
+        if (problem) report("memory", v.memory, `a valid Fargate size: ${problem}`);
+    }
+});
+
 /** Active health check against every task of a version (App Mesh: each caller's Envoy; Lattice: the target group). */
 const healthCheck = section(
     {
@@ -77,16 +86,34 @@ const versionSection = (version: "stable" | "canary") =>
         {
             elsewhere: { discoveryName: `moved to appmesh.discoveryNames.${version} (App Mesh only)` },
             rules: [
-                rule<{ cpu: number; memory: number }>(["cpu", "memory"], (v, report) => {
-                    if (!FARGATE_CPUS.includes(v.cpu)) report("cpu", v.cpu, `a Fargate CPU size: one of ${FARGATE_CPUS.join(", ")}`);
-                    else {
-                        const problem = fargateMemoryProblem(v.cpu, v.memory);
-                        if (problem) report("memory", v.memory, `a valid Fargate size: ${problem}`);
-                    }
-                }),
+                fargateSize,
             ],
         },
     );
+
+/**
+ * An optional check of the canary before it gets traffic: the user's evaluation image
+ * (an eval suite, smoke tests), run once as an ECS task inside the stack's network, with
+ * the service's address and the pin header in its environment. A non-zero exit stops
+ * the rollout with the weight at 0.
+ */
+const evaluation = section(
+    {
+        image: matching(IMAGE, 'a container image reference, e.g. "repo/llm-evals:1.0"'),
+        /** Overrides the image's command. */
+        command: stringList(/^.+$/, "arguments").optional(),
+        environment: stringMap(ENV_NAME, "an environment variable name").default({}),
+        cpu: integer(256, 16384).default(1024),
+        memory: integer(512, 122880).default(2048),
+        /** How long the evaluation may run before the rollout stops it and fails. */
+        timeoutSeconds: integer(60, 86400).default(1800),
+    },
+    {
+        rules: [
+            fargateSize,
+        ],
+    },
+);
 
 /** A VPC this stack creates, or one that already exists (`vpcId` with its subnets). */
 const network = section(
@@ -166,6 +193,7 @@ const shared = {
     /** Refuse images without a fixed tag or digest (`latest` or untagged). */
     requirePinnedImages: boolean().default(false),
     alarms,
+    evaluation: evaluation.optional(),
     rollout: rolloutSection,
 };
 
@@ -237,6 +265,7 @@ const stackSchema = z
             logRetentionDays: c.logRetentionDays,
             requirePinnedImages: c.requirePinnedImages,
             alarms: c.alarms,
+            evaluation: c.evaluation,
             rollout: c.rollout,
         };
         return trafficBackend === "appmesh"
@@ -252,6 +281,7 @@ export type VersionConfig = CanaryConfig["versions"][Version];
 export type NetworkConfig = CanaryConfig["network"];
 export type HealthCheckConfig = CanaryConfig["healthCheck"];
 export type AlarmConfig = CanaryConfig["alarms"];
+export type EvaluationConfig = NonNullable<CanaryConfig["evaluation"]>;
 
 /** What every backend shares, to report alongside a `trafficBackend` no member matches. */
 const sharedOnly = z.looseObject(shared).check(...(sharedRules as z.core.$ZodCheck<object>[]));

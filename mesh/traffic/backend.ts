@@ -53,6 +53,8 @@ export interface TrafficBackend {
     readonly splitResource: pulumi.Resource;
     /** How one version's tasks join this traffic layer. */
     join(version: Version): VersionJoin;
+    /** How a one-off client task (the evaluation) joins the traffic layer as a caller, and the URL it calls. */
+    client(name: string, opts: pulumi.ComponentResourceOptions): { join: VersionJoin; url: pulumi.Output<string> };
     /** Where each version's request, 5xx and latency metrics live, declaring whatever produces them. */
     versionMetrics(name: string, logGroupNames: Record<Version, pulumi.Input<string>>, opts: pulumi.ComponentResourceOptions): Record<Version, Declared<VersionMetrics>>;
     readonly outputs: BackendOutputs;

@@ -108,3 +108,19 @@ test("SIGTERM mid-bake stops within seconds: the report is written, the weight s
     expect(reports.filter((f) => f.endsWith(".md"))).toHaveLength(1);
     expect(world.deployed()).toMatchObject({ canaryWeight: 10, trafficWeight: 10 });
 });
+
+test("a failing evaluation stops the rollout before the canary gets traffic; once it passes, the steps begin", async () => {
+    world = await new World().start({ ...BASE_STACK, [`${PROJECT}:evaluation`]: { image: `${ECR}-evals:1.0`, timeoutSeconds: 900 } });
+    world.faults({ evaluationExitCode: 1 });
+    const failed = await world.cli(RUN);
+    expect(failed.code).toBe(2);
+    expect(failed.output).toContain("plan: wait-canary -> evaluate -> 10%");
+    expect(failed.output).toContain("the evaluation failed (exit code 1); the canary got no traffic");
+    expect(failed.lastLine).toBe("failed: canaryWeight 0 deployed on e2e");
+    expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0 });
+
+    world.faults({ evaluationExitCode: 0 });
+    const passed = await world.cli([...RUN, "--to-step", "1"]);
+    expect(passed.output).toContain("the evaluation passed (exit code 0)");
+    expect(passed.lastLine).toBe("paused: canaryWeight 10 deployed on e2e");
+});

@@ -115,6 +115,29 @@ export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficB
         };
     }
 
+    /**
+     * A caller of the virtual service: its own virtual node, with the virtual service as
+     * its one backend (the mesh lets nothing else out), and an Envoy sidecar bound to it.
+     */
+    client(name: string, opts: pulumi.ComponentResourceOptions): { join: VersionJoin; url: pulumi.Output<string> } {
+        const { config } = this.model;
+        const node = new aws.appmesh.VirtualNode(
+            name,
+            { meshName: this.mesh.name, spec: { backends: [{ virtualService: { virtualServiceName: this.virtualService.name } }] } },
+            opts,
+        );
+        const scheme = config.protocol === "grpc" ? "grpc" : "http";
+        return {
+            join: {
+                modelDependsOn: [{ containerName: "envoy", condition: "HEALTHY" }],
+                sidecars: (logs) => [envoyContainer(config.appmesh.envoyImage, node.arn, logs)],
+                proxyConfiguration: appMeshProxyConfiguration(config.port),
+                taskPolicy: envoyPolicy(node.arn),
+            },
+            url: pulumi.interpolate`${scheme}://${this.virtualService.name}:${config.port}`,
+        };
+    }
+
     /** From the JSON access log each version's Envoy writes to its task log group. */
     versionMetrics(
         name: string,
@@ -158,6 +181,7 @@ export function appMeshBackend(config: AppMeshCanaryConfig): TrafficBackendKind 
                 endpoint: traffic.endpoint,
                 splitResource: traffic.splitResource,
                 join: (version) => traffic.join(version),
+                client: (...clientArgs) => traffic.client(...clientArgs),
                 versionMetrics: (...metricsArgs) => traffic.versionMetrics(...metricsArgs),
                 outputs: { ...traffic.outputs, ingressUrl: gateway.url },
             };

@@ -32,11 +32,13 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
     readonly endpoint: pulumi.Output<string>;
     readonly splitResource: pulumi.Resource;
     readonly outputs: BackendOutputs;
+    private readonly config: LatticeCanaryConfig;
 
     constructor(name: string, args: LatticeTrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:traffic:LatticeTraffic", name, {}, opts);
         const { model, network } = args;
         const { config } = model;
+        this.config = config;
         const { lattice } = config;
         const parent = { parent: this };
 
@@ -144,6 +146,12 @@ export class LatticeTraffic extends pulumi.ComponentResource implements TrafficB
                 return { vpcLatticeConfigurations: [{ roleArn: role.arn, targetGroupArn, portName: MODEL_PORT_NAME }] };
             },
         };
+    }
+
+    /** A caller in the VPC the service network is associated with needs nothing but the address. */
+    client(): { join: VersionJoin; url: pulumi.Output<string> } {
+        const { protocol, port } = listenerProtocol(this.config);
+        return { join: {}, url: pulumi.interpolate`${protocol.toLowerCase()}://${this.endpoint}:${port}` };
     }
 
     /** Lattice publishes per-target-group metrics itself, so nothing is declared. */

@@ -1,7 +1,8 @@
 /**
  * A stand-in AWS endpoint on 127.0.0.1 for the rollout's SDK clients (pointed at it with
  * `AWS_ENDPOINT_URL`): ECS DescribeServices, CloudWatch GetMetricData and DescribeAlarms,
- * App Mesh DescribeRoute, VPC Lattice GetListener, and SSM Put/Get/DeleteParameter, each
+ * ECS RunTask, DescribeTasks and StopTask (the evaluation), App Mesh DescribeRoute, VPC
+ * Lattice GetListener, and SSM Put/Get/DeleteParameter, each
  * in the wire protocol its client speaks. It answers from what the stand-in `pulumi`
  * deployed, no kinder than AWS: a new ECS revision is IN_PROGRESS until its model has
  * loaded, the circuit breaker rolls back failing images, metric data arrives late, and
@@ -141,13 +142,44 @@ function resourceWhere(type: string, match: (state: Record<string, unknown>) => 
     throw new AwsError("NotFoundException", `no ${type} matches`, 404);
 }
 
-function route(request: http.IncomingMessage, body: string, parameters: Map<string, string>): unknown {
+/** One-off tasks (the evaluation): started at a virtual time, stopped with the exit code faults.json gives once they have run. */
+function ecsTasks(tasks: Map<string, number>, operation: string, input: { cluster?: string; taskDefinition?: string; tasks?: string[]; task?: string }) {
+    const now = clock().now();
+    const faults = readFaults();
+    switch (operation) {
+        case "RunTask": {
+            const taskArn = `arn:aws:ecs:us-west-2:123456789012:task/${input.cluster}/${tasks.size + 1}`;
+            tasks.set(taskArn, now);
+            return { tasks: [{ taskArn, lastStatus: "PROVISIONING", taskDefinitionArn: input.taskDefinition }], failures: [] };
+        }
+        case "DescribeTasks":
+            return {
+                tasks: (input.tasks ?? []).map((taskArn) => {
+                    const started = tasks.get(taskArn);
+                    if (started === undefined) throw new AwsError("InvalidParameterException", `no task ${taskArn}`);
+                    if (started === -1 || now >= started + (faults.evaluationSeconds ?? 300) * 1000) {
+                        const exitCode = started === -1 ? undefined : (faults.evaluationExitCode ?? 0);
+                        return { taskArn, lastStatus: "STOPPED", stoppedReason: started === -1 ? "Task stopped by user" : "Essential container in task exited", containers: [{ name: "evaluation", exitCode }] };
+                    }
+                    return { taskArn, lastStatus: "RUNNING", containers: [{ name: "evaluation" }] };
+                }),
+                failures: [],
+            };
+        case "StopTask":
+            tasks.set(input.task ?? "", -1);
+            return { task: { taskArn: input.task, lastStatus: "STOPPED" } };
+    }
+    throw new AwsError("UnknownOperationException", `ECS ${operation} is not served by the stand-in`);
+}
+
+function route(request: http.IncomingMessage, body: string, parameters: Map<string, string>, tasks: Map<string, number>): unknown {
     const target = request.headers["x-amz-target"] as string | undefined;
     const url = new URL(request.url ?? "/", "http://localhost");
     if (target) {
         const [service, operation] = target.split(".");
         const input = JSON.parse(body || "{}");
         if (service === "AmazonEC2ContainerServiceV20141113" && operation === "DescribeServices") return describeServices(input);
+        if (service === "AmazonEC2ContainerServiceV20141113") return ecsTasks(tasks, operation, input);
         if (service === "GraniteServiceVersion20100801" && operation === "GetMetricData") return getMetricData(input);
         if (service === "GraniteServiceVersion20100801" && operation === "DescribeAlarms") {
             return { MetricAlarms: (input.AlarmNames ?? []).map((AlarmName: string) => ({ AlarmName, StateValue: "OK" })) };
@@ -176,6 +208,7 @@ function route(request: http.IncomingMessage, body: string, parameters: Map<stri
 export async function startAwsStandIn(): Promise<AwsStandIn> {
     const webhooks: unknown[] = [];
     const parameters = new Map<string, string>();
+    const tasks = new Map<string, number>();
     const server = http.createServer((request, response) => {
         let body = "";
         request.on("data", (chunk) => (body += chunk));
@@ -189,7 +222,7 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
                 return json(200, {});
             }
             try {
-                json(200, route(request, body, parameters));
+                json(200, route(request, body, parameters, tasks));
             } catch (e) {
                 if (e instanceof AwsError) json(e.status, { __type: e.type, message: e.message }, e.type);
                 else json(500, { __type: "InternalFailure", message: String(e) }, "InternalFailure");

@@ -70,6 +70,9 @@ export interface Faults {
     failingImages?: string[];
     /** Virtual seconds a new revision takes to become COMPLETED (model load). */
     loadSeconds?: number;
+    /** The evaluation task's exit code (default 0), and how many virtual seconds it runs (default 300). */
+    evaluationExitCode?: number;
+    evaluationSeconds?: number;
 }
 
 const file = (name: string) => path.join(stateDir(), name);
