@@ -47,7 +47,7 @@ export interface Scenario {
 }
 
 /** The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median. */
-export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5 };
+const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5 };
 const BROKEN_ERRORS: Behaviour = { ...STABLE, errorRate: 0.015 };
 const SLOW: Behaviour = { ...STABLE, medianMs: STABLE.medianMs * 1.8 };
 
@@ -91,7 +91,7 @@ export class VirtualClock implements Clock {
  * An in-memory stack, its services and its traffic layer: the weight timeline is what
  * the metrics are drawn from. Updates take time, as real ones do.
  */
-export class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
+class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
     /** [time, weight] from the start; the weight in force at t is the last entry at or before t. */
     readonly weights: [number, number][];
     private state: DeployedState;
@@ -175,7 +175,7 @@ class Draws {
  * and p99, drawn from its behaviour at the weights in force, and only the part of the
  * window already ingested (`delaySeconds`). A read fails with `readFailureRate`.
  */
-export class NoisyMetrics implements MetricsSource {
+class NoisyMetrics implements MetricsSource {
     constructor(
         private readonly stack: SimulatedStack,
         private readonly clock: VirtualClock,
@@ -220,7 +220,7 @@ export class NoisyMetrics implements MetricsSource {
  * window fails on a canary 5xx rate above 2%, 1 point above stable's, a p99 above 60 s or
  * 25% above stable's, each judged from 20 requests.
  */
-export class LegacyJudge implements JudgeLike {
+class LegacyJudge implements JudgeLike {
     observe(sample: MetricsSample): Verdict {
         const { canary, stable } = sample.versions;
         if (canary.requests < 20) return { kind: "pass" };

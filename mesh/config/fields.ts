@@ -172,7 +172,7 @@ export function rule<T>(reads: string[], check: (value: T, report: (key: string,
 }
 
 /** The word a typo most likely meant, when one is close enough to be a good guess. */
-export function closest(word: string, candidates: string[]): string | undefined {
+function closest(word: string, candidates: string[]): string | undefined {
     const distance = (a: string, b: string) => {
         const row = Array.from({ length: b.length + 1 }, (_, j) => j);
         for (let i = 1; i <= a.length; i++) {

@@ -14,13 +14,13 @@ import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
 import { rolloutSection } from "../../rollout/schedule";
 
-export const PROTOCOLS = ["http", "http2", "grpc"] as const;
+const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export const VERSIONS = ["stable", "canary"] as const;
 export type Version = (typeof VERSIONS)[number];
 
-export const TRAFFIC_BACKENDS = ["appmesh", "lattice"] as const;
+const TRAFFIC_BACKENDS = ["appmesh", "lattice"] as const;
 
 // Lowercase because HTTP/2 and gRPC carry header names in lowercase; App Mesh caps names at 50.
 const HEADER_NAME = /^(?!grpc-)[a-z0-9][a-z0-9-]{0,49}$/;
@@ -279,7 +279,6 @@ export type AppMeshCanaryConfig = Extract<CanaryConfig, { trafficBackend: "appme
 export type LatticeCanaryConfig = Extract<CanaryConfig, { trafficBackend: "lattice" }>;
 export type VersionConfig = CanaryConfig["versions"][Version];
 export type NetworkConfig = CanaryConfig["network"];
-export type HealthCheckConfig = CanaryConfig["healthCheck"];
 export type AlarmConfig = CanaryConfig["alarms"];
 export type EvaluationConfig = NonNullable<CanaryConfig["evaluation"]>;
 

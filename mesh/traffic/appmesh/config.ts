@@ -6,7 +6,7 @@ import { z } from "zod";
 import { boolean, dnsLabel, dnsName, integer, matching, rule, section, stringList } from "../../config/fields";
 
 /** Ports Envoy itself binds in every task (admin, ingress, egress): the model server may not use them. */
-export const ENVOY_PORTS = [9901, 15000, 15001];
+const ENVOY_PORTS = [9901, 15000, 15001];
 
 const DEFAULT_ENVOY_IMAGE = "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-prod";
 const ENVOY_IMAGE = /^[a-z0-9.\-/]+\/aws-appmesh-envoy:v\d+\.\d+\.\d+\.\d+-prod$/;

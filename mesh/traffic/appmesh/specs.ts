@@ -19,7 +19,7 @@ export const PIN_ROUTE_PRIORITY = 10;
 export const WEIGHTED_ROUTE_PRIORITY = 100;
 
 /** The route spec member for each listener protocol; router, nodes and routes must agree. */
-export const ROUTE_KIND: Record<Protocol, "httpRoute" | "http2Route" | "grpcRoute"> = {
+const ROUTE_KIND: Record<Protocol, "httpRoute" | "http2Route" | "grpcRoute"> = {
     http: "httpRoute",
     http2: "http2Route",
     grpc: "grpcRoute",

@@ -24,7 +24,7 @@ interface AppMeshTrafficArgs {
     discovery: ServiceDiscovery;
 }
 
-export class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend {
+class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend {
     readonly mesh: aws.appmesh.Mesh;
     readonly nodes: Record<Version, aws.appmesh.VirtualNode>;
     readonly router: aws.appmesh.VirtualRouter;

@@ -13,10 +13,10 @@ import { LATTICE_MAX_IDLE_SECONDS } from "./config";
 type Input<T> = pulumi.Input<T>;
 
 /** Lattice evaluates rules by priority (1 first) before the default action; the pin is the only rule. */
-export const PIN_RULE_PRIORITY = 10;
+const PIN_RULE_PRIORITY = 10;
 
 /** Target-group protocol version per listener protocol. */
-export const PROTOCOL_VERSION = { http: "HTTP1", http2: "HTTP2", grpc: "GRPC" } as const;
+const PROTOCOL_VERSION = { http: "HTTP1", http2: "HTTP2", grpc: "GRPC" } as const;
 
 /**
  * HTTP/1.1 gets a plain HTTP listener on the model's port; HTTP/2 and gRPC need the

@@ -22,7 +22,7 @@ interface LatticeTrafficArgs {
 /** Name of the model server's port mapping, by which ECS registers it in a Lattice target group. */
 const MODEL_PORT_NAME = "model";
 
-export class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend {
+class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend {
     readonly serviceNetwork: aws.vpclattice.ServiceNetwork;
     readonly service: aws.vpclattice.Service;
     readonly targetGroups: Record<Version, aws.vpclattice.TargetGroup>;
