@@ -10,7 +10,7 @@ import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattic
 import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Version } from "../mesh/config/schema";
 import { PROJECT, StackOutputs } from "../mesh/contract";
-import { Clock, ControlPort, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed } from "./ports";
+import { Clock, ControlPort, LeaseLost, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed } from "./ports";
 
 type Send<C extends { send: unknown }> = Pick<C, "send">;
 
@@ -210,7 +210,7 @@ export class SsmControl implements ControlPort {
 
     async heartbeat(status: string): Promise<{ abortRequestedBy?: string }> {
         const held = await this.lease();
-        if (held?.owner !== this.owner) throw new Error(`this rollout lost its lease on the stack${held ? ` to ${held.owner}` : ""}`);
+        if (held?.owner !== this.owner) throw new LeaseLost(`this rollout lost its lease on the stack${held ? ` to ${held.owner}` : ""}`);
         await this.put("lease", { owner: this.owner, expiresAt: this.clock.now() + this.ttlMs }, true);
         await this.put("status", { owner: this.owner, at: this.clock.now(), status }, true);
         const abort = await this.get("abort");

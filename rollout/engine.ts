@@ -5,7 +5,7 @@
  * the promotion runs as explicit phases in an order that never sends a request to a
  * version without healthy tasks. Everything it touches comes in through the ports.
  */
-import { Clock, ConcurrentUpdate, ControlPort, DeployedState, MetricsSample, MetricsSource, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
+import { Clock, ConcurrentUpdate, ControlPort, DeployedState, LeaseLost, MetricsSample, MetricsSource, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
 import { Evidence, Judge, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
@@ -298,6 +298,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
             return finish("interrupted", `interrupted at ${deployed?.canaryWeight ?? "?"}%; the stack holds the state, so rerunning resumes`);
         }
         if (e instanceof UpdateRefused) return finish("refused", e.message);
+        if (e instanceof LeaseLost) return finish("failed", `${e.message}; stopped without changing anything more, at ${deployed?.canaryWeight}%`);
         if (e instanceof ConcurrentUpdate) {
             return finish("failed", `another update is running on this stack, so this run stopped without retrying (${e.message}). Rerun when it finishes.`);
         }

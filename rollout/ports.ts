@@ -114,6 +114,14 @@ export class ConcurrentUpdate extends Error {
     }
 }
 
+/** Another runner took this rollout's lease (it was broken as stale): this one must change nothing more. */
+export class LeaseLost extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "LeaseLost";
+    }
+}
+
 /** ECS rolled a version's new deployment back (deployment circuit breaker). */
 export class ServiceRolledBack extends Error {
     constructor(message: string) {

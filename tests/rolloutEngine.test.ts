@@ -13,6 +13,7 @@ import {
     ControlPort,
     DeployedState,
     IntendedState,
+    LeaseLost,
     MetricsSample,
     MetricsSource,
     MetricsWindow,
@@ -329,6 +330,19 @@ describe("runRollout", () => {
         const result = await run();
         expect(result.outcome).toBe("promoted");
         expect(stack.calls.slice(0, 3)).toEqual(["deploy canary", "running canary td/canary:2", "weight 10"]);
+    });
+
+    test("a rollout that lost its lease (broken as stale by another runner) stops without touching the stack", async () => {
+        const { stack, run } = setup(() => GOOD);
+        const control: ControlPort = {
+            heartbeat: async () => {
+                throw new LeaseLost("this rollout lost its lease on the stack to runner-b");
+            },
+        };
+        const result = await run({}, undefined, control);
+        expect(result.outcome).toBe("failed");
+        expect(result.reason).toBe("this rollout lost its lease on the stack to runner-b; stopped without changing anything more, at 0%");
+        expect(stack.calls).toEqual([]);
     });
 
     test("a failing evaluation stops the rollout before the canary gets any traffic", async () => {
