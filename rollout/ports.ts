@@ -90,45 +90,28 @@ export interface ControlPort {
     heartbeat(status: string): Promise<{ abortRequestedBy?: string }>;
 }
 
-/** `pulumi up` failed; the stack is as the failed update left it. */
-export class UpdateFailed extends Error {
+/** An error the engine tells apart by its class, named after it. */
+class RolloutError extends Error {
     constructor(message: string) {
         super(message);
-        this.name = "UpdateFailed";
+        this.name = new.target.name;
     }
 }
+
+/** `pulumi up` failed; the stack is as the failed update left it. */
+export class UpdateFailed extends RolloutError {}
 
 /** An update would have changed more than it was for; nothing was deployed. */
-export class UpdateRefused extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "UpdateRefused";
-    }
-}
+export class UpdateRefused extends RolloutError {}
 
 /** Someone else is updating the stack; retrying blindly could fight them. */
-export class ConcurrentUpdate extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "ConcurrentUpdate";
-    }
-}
+export class ConcurrentUpdate extends RolloutError {}
 
 /** Another runner took this rollout's lease (it was broken as stale): this one must change nothing more. */
-export class LeaseLost extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "LeaseLost";
-    }
-}
+export class LeaseLost extends RolloutError {}
 
 /** ECS rolled a version's new deployment back (deployment circuit breaker). */
-export class ServiceRolledBack extends Error {
-    constructor(message: string) {
-        super(message);
-        this.name = "ServiceRolledBack";
-    }
-}
+export class ServiceRolledBack extends RolloutError {}
 
 export interface Clock {
     now(): number;
