@@ -16,6 +16,8 @@ export = (): Declared<StackOutputs> => {
             .filter(([key]) => key.startsWith(prefix))
             .map(([key, value]) => [key.slice(prefix.length), value]),
     );
-    const config = loadConfig(raw);
+    // The SDK has no public way to ask which keys were set with --secret; its own check is this.
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret ?? (() => false);
+    const config = loadConfig(raw, Object.keys(raw).filter((key) => isSecret(`${prefix}${key}`)));
     return new InferenceCanary("inference", { config, traffic: trafficBackendFor(config) }).outputs;
 };

@@ -8,7 +8,7 @@
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { loadConfig, Version } from "../mesh/config/schema";
 import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
-import { definitionOf, fingerprint } from "../mesh/canary/version";
+import { definitionOf, fingerprint, promotedStable } from "../mesh/canary/version";
 import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
 
 /** Leaf paths of a config object, as `pulumi config set --path` spells them. */
@@ -95,8 +95,7 @@ export class PulumiStack implements StackPort {
         const raw = await this.rawConfig();
         const config = loadConfig(raw);
         const stable = JSON.parse(raw.stable) as Record<string, unknown>;
-        // Stable keeps what sizes it (its task count); everything that defines a version comes from the canary.
-        const promoted = { ...stable, ...definitionOf(config.versions.canary) };
+        const promoted = promotedStable(stable, config.versions.canary);
         // Set the new values first and only then drop stale keys, so a crash never leaves stable without an image.
         const next = configPaths(`${PROJECT}:stable`, promoted);
         for (const [path, value] of next) await this.stack.setConfig(path, { value }, true);

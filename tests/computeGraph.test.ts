@@ -2,7 +2,7 @@
  * The compute graph: one ECS Fargate service per version, each joined to its own
  * virtual node, under the same engine-like mocks as the App Mesh graph.
  */
-import { changedBetween, deploy, Graph } from "./harness/program";
+import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
 import { modelHealthTiming } from "../mesh/compute/containers";
 import { Registered } from "./harness/mocks";
@@ -245,5 +245,47 @@ describe("model load time", () => {
         expect(t.startPeriod).toBeLessThanOrEqual(300);
         expect(t.interval).toBeLessThanOrEqual(300);
         expect(t.retries).toBeLessThanOrEqual(10);
+    });
+});
+
+describe("secrets by reference", () => {
+    const TOKEN = "arn:aws:secretsmanager:us-west-2:123456789012:secret:hf-token-AbCdEf";
+    const PARAM = "arn:aws:ssm:us-west-2:123456789012:parameter/llm/api-key";
+    const KEY = "arn:aws:kms:us-west-2:123456789012:key/0b2f7c4e-1d3a-4e5f-9a8b-7c6d5e4f3a2b";
+    let g: Graph;
+    beforeAll(async () => {
+        g = await deploy({
+            ...BASE_CONFIG,
+            canary: JSON.stringify({ image: "repo/llm:2", environment: { MODEL_ID: "m" }, secrets: { HF_TOKEN: TOKEN, API_KEY: PARAM }, secretsKmsKeyArn: KEY }),
+        });
+    });
+
+    test("reach the container only by reference, never in its environment", () => {
+        const model = container(g, "canary", "model");
+        expect(model.secrets).toEqual([
+            { name: "API_KEY", valueFrom: PARAM },
+            { name: "HF_TOKEN", valueFrom: TOKEN },
+        ]);
+        expect(model.environment).toEqual([{ name: "MODEL_ID", value: "m" }]);
+        expect(container(g, "stable", "model")).not.toHaveProperty("secrets");
+    });
+
+    test("only that version's execution role may read them, and decrypt with their key", () => {
+        const canary = statements(g.one(T.rolePolicy, "-canary-execution"));
+        expect(canary).toContainEqual({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: [TOKEN] });
+        expect(canary).toContainEqual({ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: [PARAM] });
+        expect(canary).toContainEqual({ Effect: "Allow", Action: ["kms:Decrypt"], Resource: KEY });
+        const stable = JSON.stringify(statements(g.one(T.rolePolicy, "-stable-execution")));
+        for (const arn of [TOKEN, PARAM, KEY]) expect(stable).not.toContain(arn);
+        for (const p of g.ofType(T.rolePolicy).filter((r) => r.name.endsWith("-task"))) expect(JSON.stringify(statements(p))).not.toContain("secretsmanager");
+    });
+
+    test("a value set with --secret in a version's config is refused before anything is declared, pointing to secrets", async () => {
+        const run = await runProgram(
+            { ...BASE_CONFIG, canary: JSON.stringify({ image: "repo/llm:2", environment: { HF_TOKEN: "hf_abc" } }) },
+            { secretKeys: ["canary"] },
+        );
+        expect(run.error?.message).toContain('- canary: got "(a secret)"; expected no secret values: canary is written into a task definition in plain text; keep the secret in Secrets Manager or SSM and name it in canary.secrets');
+        expect(run.graph.resources).toEqual([]);
     });
 });

@@ -37,8 +37,8 @@ describe("loadConfig", () => {
             pinValue: "always",
             healthCheck: { path: "/health", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 5 },
             versions: {
-                stable: { image: "repo/llm:1.0", cpu: 4096, memory: 16384, desiredCount: 2, environment: {} },
-                canary: { image: "repo/llm:1.1", cpu: 4096, memory: 16384, desiredCount: 1, environment: {} },
+                stable: { image: "repo/llm:1.0", cpu: 4096, memory: 16384, desiredCount: 2, environment: {}, secrets: {} },
+                canary: { image: "repo/llm:1.1", cpu: 4096, memory: 16384, desiredCount: 1, environment: {}, secrets: {} },
             },
             network: { existing: false, cidrBlock: "10.0.0.0/16", availabilityZones: 2 },
             modelLoadSeconds: 300,
@@ -129,6 +129,8 @@ describe("loadConfig", () => {
         ["canary", JSON.stringify({ image: "r/m:1", desiredCount: -1 }), "an integer from 0 to 100"],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { "BAD-NAME": "x" } }), "an environment variable name"],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
+        ["canary", JSON.stringify({ image: "r/m:1", secrets: { HF_TOKEN: "hf_abc123" } }), "Secrets Manager secret or SSM parameter ARNs"],
+        ["canary", JSON.stringify({ image: "r/m:1", environment: { HF_TOKEN: "x" }, secrets: { HF_TOKEN: "arn:aws:ssm:us-west-2:123456789012:parameter/t" } }), "a name not also in environment"],
         ["requirePinnedImages", "yes", "true or false"],
         ["appmesh", JSON.stringify({ envoyImage: "envoyproxy/envoy:latest" }), "pinned -prod tag"],
         ["modelLoadSeconds", "3600", "an integer from 0 to 3300"],
@@ -195,7 +197,7 @@ describe("loadConfig", () => {
         [{ rolout: "{}" }, "rolout", 'did you mean "rollout"?'],
         [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, canary, canaryWeight,"],
         [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: healthyThreshold, intervalSeconds, path'],
-        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: cpu, desiredCount, environment, image, memory)"],
+        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: cpu, desiredCount, environment, image, memory, secrets, secretsKmsKeyArn)"],
     ])("an unknown key is refused, with the keys that apply: %j", (raw, key, expected) => {
         expect(problemsOf({ canaryWeight: "1", ...raw })).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
     });

@@ -187,11 +187,11 @@ describe("PulumiStack", () => {
         );
         await adapter(stack).promote();
         expect(calls).toEqual([
-            `set ${P}:stable.image=repo/llm:2 (path)`,
             `set ${P}:stable.desiredCount=4 (path)`,
-            `set ${P}:stable.environment.MODEL_ID=m (path)`,
+            `set ${P}:stable.image=repo/llm:2 (path)`,
             `set ${P}:stable.cpu=8192 (path)`,
             `set ${P}:stable.memory=32768 (path)`,
+            `set ${P}:stable.environment.MODEL_ID=m (path)`,
             `rm ${P}:stable.environment.OLD (path)`,
             "preview",
             "up",

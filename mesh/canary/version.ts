@@ -8,13 +8,24 @@ import * as crypto from "crypto";
 import { VersionConfig } from "../config/schema";
 
 /** The fields of a version's config that define what it serves. */
-const DEFINING_FIELDS = ["image", "cpu", "memory", "environment"] as const satisfies readonly (keyof VersionConfig)[];
+const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "secrets", "secretsKmsKeyArn"] as const satisfies readonly (keyof VersionConfig)[];
 
-export type VersionDefinition = Pick<VersionConfig, (typeof DEFINING_FIELDS)[number]>;
+export type VersionDefinition = Partial<Pick<VersionConfig, (typeof DEFINING_FIELDS)[number]>>;
+
+/** Fields added after the first four: left out while unused, so they do not change existing fingerprints. */
+const LATER_FIELDS = new Set<string>(["secrets", "secretsKmsKeyArn"]);
+const unused = (value: unknown) => value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0);
 
 /** What defines a version: what promotion copies from canary to stable, and what the fingerprint covers. */
 export function definitionOf(version: VersionDefinition): VersionDefinition {
-    return Object.fromEntries(DEFINING_FIELDS.map((field) => [field, version[field]])) as VersionDefinition;
+    const fields = DEFINING_FIELDS.filter((field) => !(LATER_FIELDS.has(field) && unused(version[field])));
+    return Object.fromEntries(fields.map((field) => [field, version[field]])) as VersionDefinition;
+}
+
+/** Stable's config once promoted: what defines the canary, and stable's own sizing (its task count). */
+export function promotedStable(stable: Record<string, unknown>, canary: VersionDefinition): Record<string, unknown> {
+    const own = Object.fromEntries(Object.entries(stable).filter(([key]) => !(DEFINING_FIELDS as readonly string[]).includes(key)));
+    return { ...own, ...definitionOf(canary) };
 }
 
 /** JSON with object keys sorted, so equal definitions give equal text whatever their key order. */

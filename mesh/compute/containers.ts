@@ -51,6 +51,14 @@ export function modelContainer(config: CanaryConfig, version: Version, join: Ver
         environment: Object.entries(v.environment)
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([name, value]) => ({ name, value })),
+        // By reference: ECS reads each when a task starts; the task definition never holds the value.
+        ...(Object.keys(v.secrets).length > 0
+            ? {
+                  secrets: Object.entries(v.secrets)
+                      .sort(([a], [b]) => a.localeCompare(b))
+                      .map(([name, valueFrom]) => ({ name, valueFrom })),
+              }
+            : {}),
         logConfiguration: logsTo(logs, "model"),
         // gRPC servers answer the gRPC health protocol, which curl cannot speak.
         ...(config.protocol !== "grpc"

@@ -33,12 +33,19 @@ function ecrRepositoryArn(image: string): string | undefined {
     return m ? `arn:aws:ecr:${m[2]}:${m[1]}:repository/${m[3]}` : undefined;
 }
 
+/** Secrets a task's containers get by reference, and the KMS key they are encrypted with when not AWS's default. */
+export interface SecretReferences {
+    arns: string[];
+    kmsKeyArn?: string;
+}
+
 /**
- * The execution role: write to the service's own log group and, for a private ECR
- * image, pull from that one repository. `ecr:GetAuthorizationToken` has no resource
- * type in IAM, so it is the one action that must name `*`.
+ * The execution role: write to the service's own log group, for a private ECR image pull
+ * from that one repository, and read exactly the secrets its containers name.
+ * `ecr:GetAuthorizationToken` has no resource type in IAM, so it is the one action that
+ * must name `*`.
  */
-export function executionPolicy(logGroupArn: pulumi.Input<string>, image: string): pulumi.Output<string> {
+export function executionPolicy(logGroupArn: pulumi.Input<string>, image: string, secrets: SecretReferences = { arns: [] }): pulumi.Output<string> {
     const statements: Statement[] = [
         {
             Effect: "Allow",
@@ -53,5 +60,10 @@ export function executionPolicy(logGroupArn: pulumi.Input<string>, image: string
             { Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], Resource: repository },
         );
     }
+    const secretsManager = secrets.arns.filter((arn) => arn.includes(":secretsmanager:"));
+    const parameters = secrets.arns.filter((arn) => arn.includes(":ssm:"));
+    if (secretsManager.length > 0) statements.push({ Effect: "Allow", Action: ["secretsmanager:GetSecretValue"], Resource: secretsManager });
+    if (parameters.length > 0) statements.push({ Effect: "Allow", Action: ["ssm:GetParameters"], Resource: parameters });
+    if (secrets.kmsKeyArn) statements.push({ Effect: "Allow", Action: ["kms:Decrypt"], Resource: secrets.kmsKeyArn });
     return policyDocument(statements);
 }

@@ -33,6 +33,7 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             memory: v.memory,
             desiredCount: v.desiredCount,
             image: v.image,
+            secrets: { arns: Object.values(v.secrets), kmsKeyArn: v.secretsKmsKeyArn },
             containers: (logs) => pulumi.jsonStringify(pulumi.output([modelContainer(config, version, join, logs), ...(join.sidecars?.(logs) ?? [])])),
             join,
             clusterArn: args.clusterArn,

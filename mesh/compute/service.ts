@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { executionPolicy, serviceTrustPolicy } from "./iam";
+import { executionPolicy, SecretReferences, serviceTrustPolicy } from "./iam";
 import { LogTarget } from "./containers";
 import type { ServiceAttachment } from "../traffic/backend";
 
@@ -38,6 +38,8 @@ export interface FargateTaskArgs {
     containers: (logs: LogTarget) => pulumi.Input<string>;
     /** The image the tasks pull; a private ECR image's repository is the only one the execution role may read. */
     image: string;
+    /** Secrets the containers name by reference: the only ones the execution role may read. */
+    secrets?: SecretReferences;
     join: TaskJoin;
     accountId: pulumi.Input<string>;
     region: pulumi.Input<string>;
@@ -74,7 +76,7 @@ export class FargateTask extends pulumi.ComponentResource {
         this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
         new aws.iam.RolePolicy(
             `${name}-execution`,
-            { role: this.executionRole.id, policy: executionPolicy(this.logGroup.arn, args.image) },
+            { role: this.executionRole.id, policy: executionPolicy(this.logGroup.arn, args.image, args.secrets) },
             parent,
         );
 

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { boolean, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
-import { ConfigError, parseOrThrow, problemsOf } from "./errors";
+import { ConfigError, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
@@ -28,12 +28,23 @@ const HEADER_VALUE = /^[\x21-\x7e]{1,255}$/;
 const HTTP_PATH = /^\/[\x21-\x7e]{0,254}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** A Secrets Manager secret or an SSM parameter, by ARN: what ECS can inject as a container secret. */
+const SECRET_ARN = /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|ssm:[a-z0-9-]+:\d{12}:parameter\/[\w/.-]+)$/;
+const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
 
 /** Retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+
+function safeJson(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return undefined;
+    }
+}
 
 /** True when an image names a fixed tag (not `latest`) or a digest. */
 function isPinnedImage(image: string): boolean {
@@ -82,11 +93,29 @@ const versionSection = (version: "stable" | "canary") =>
             desiredCount: integer(0, 100).default(version === "stable" ? 2 : 1),
             /** Environment of the model server container, e.g. `MODEL_ID`. */
             environment: stringMap(ENV_NAME, "an environment variable name").default({}),
+            /**
+             * Secrets by reference, e.g. `HF_TOKEN`: ECS reads each from Secrets Manager or SSM
+             * into the container's environment when a task starts; only this version's
+             * execution role may read them. Never put a secret in `environment`.
+             */
+            secrets: field("an object of environment variable names to Secrets Manager secret or SSM parameter ARNs", (raw) => {
+                const value = raw === undefined ? {} : typeof raw === "string" ? safeJson(raw) : raw;
+                if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
+                const entries = Object.entries(value);
+                return entries.every(([k, v]) => ENV_NAME.test(k) && typeof v === "string" && SECRET_ARN.test(v)) ? (value as Record<string, string>) : undefined;
+            }).default({}),
+            /** The KMS key the secrets are encrypted with, when it is not AWS's default key: the execution role may decrypt with it. */
+            secretsKmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional(),
         },
         {
             elsewhere: { discoveryName: `moved to appmesh.discoveryNames.${version} (App Mesh only)` },
             rules: [
                 fargateSize,
+                rule<{ environment: Record<string, string>; secrets: Record<string, string> }>(["environment", "secrets"], (v, report) => {
+                    for (const name of Object.keys(v.secrets).filter((n) => n in v.environment)) {
+                        report(`secrets.${name}`, v.secrets[name], `a name not also in environment (${name} is set there)`);
+                    }
+                }),
             ],
         },
     );
@@ -285,12 +314,25 @@ export type EvaluationConfig = NonNullable<CanaryConfig["evaluation"]>;
 /** What every backend shares, to report alongside a `trafficBackend` no member matches. */
 const sharedOnly = z.looseObject(shared).check(...(sharedRules as z.core.$ZodCheck<object>[]));
 
+/** Keys whose values reach containers' plain environment: a secret there would be readable by anyone who can describe the task definition. */
+const PLAIN_TO_CONTAINERS = ["stable", "canary", "evaluation"];
+
 /**
  * Reads and validates a stack's config: `raw` holds the project's keys without their
  * `<project>:` prefix, with values as Pulumi hands them over (strings, structured
- * values as JSON text). Throws a `ConfigError` naming every problem at once.
+ * values as JSON text); `secretKeys` are those set with `pulumi config set --secret`.
+ * Throws a `ConfigError` naming every problem at once.
  */
-export function loadConfig(raw: Record<string, unknown>): CanaryConfig {
+export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = []): CanaryConfig {
+    const secretProblems = secretKeys
+        .filter((key) => PLAIN_TO_CONTAINERS.includes(key))
+        .map((key) => ({
+            key,
+            got: "(a secret)",
+            expected:
+                `no secret values: ${key} is written into a task definition in plain text; keep the secret in Secrets Manager or SSM and ` +
+                (key === "evaluation" ? "have the evaluation read it at run time" : `name it in ${key}.secrets`),
+        }));
     // Structured values arrive as JSON text; read as values, they are shown as the user wrote them.
     const values = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, structured(value)]));
     const input = { ...values, trafficBackend: values.trafficBackend ?? "appmesh" };
@@ -299,7 +341,10 @@ export function loadConfig(raw: Record<string, unknown>): CanaryConfig {
         const rest = sharedOnly.safeParse(input, { reportInput: true });
         throw new ConfigError([...problems, ...(rest.success ? [] : problemsOf(rest.error.issues))]);
     }
-    return parseOrThrow(stackSchema, input);
+    const result = stackSchema.safeParse(input, { reportInput: true });
+    const problems = [...secretProblems, ...(result.success ? [] : problemsOf(result.error.issues))];
+    if (problems.length > 0 || !result.success) throw new ConfigError(problems);
+    return result.data;
 }
 
 function structured(value: unknown): unknown {

@@ -118,6 +118,8 @@ export interface RunOptions {
     program?: () => Declared<StackOutputs>;
     /** The stack's name (default "test"): it appears in URNs and in names the program derives from it. */
     stack?: string;
+    /** Keys set with `pulumi config set --secret`. */
+    secretKeys?: string[];
 }
 
 /** Runs `index.ts` with `config` (keys without the project prefix, values as `pulumi config set` stores them). */
@@ -127,7 +129,11 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
     await pulumi.runtime.setMocks(mocks, PROJECT, stack, options.preview);
     const monitor = new EngineUrnMonitor(mocks, stack);
     pulumi.runtime.setMockOptions(monitor, PROJECT, stack, options.preview);
-    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [k.includes(":") ? k : `${PROJECT}:${k}`, v])));
+    const qualified = (k: string) => (k.includes(":") ? k : `${PROJECT}:${k}`);
+    pulumi.runtime.setAllConfig(
+        Object.fromEntries(Object.entries(config).map(([k, v]) => [qualified(k), v])),
+        (options.secretKeys ?? []).map(qualified),
+    );
     let declared: Declared<StackOutputs> | undefined;
     let error: Error | undefined;
     try {
