@@ -197,7 +197,7 @@ describe("loadConfig", () => {
         [{ rolout: "{}" }, "rolout", 'did you mean "rollout"?'],
         [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, canary, canaryWeight,"],
         [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: healthyThreshold, intervalSeconds, path'],
-        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: cpu, desiredCount, environment, image, memory, secrets, secretsKmsKeyArn)"],
+        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: cpu, desiredCount, environment, image, memory, secrets, secretsKmsKeyArn, weights)"],
     ])("an unknown key is refused, with the keys that apply: %j", (raw, key, expected) => {
         expect(problemsOf({ canaryWeight: "1", ...raw })).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
     });

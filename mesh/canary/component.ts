@@ -57,6 +57,19 @@ export class InferenceCanary extends pulumi.ComponentResource {
             parent,
         );
 
+        // Weights from S3 travel through a gateway endpoint: no NAT, no internet, and S3's own endpoint policy.
+        if (VERSIONS.some((v) => config.versions[v].weights)) {
+            const routeTables = aws.ec2.getRouteTablesOutput(
+                { vpcId: this.network.vpcId, filters: [{ name: "association.subnet-id", values: this.network.privateSubnetIds }] },
+                parent,
+            );
+            new aws.ec2.VpcEndpoint(
+                `${name}-s3`,
+                { vpcId: this.network.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`, vpcEndpointType: "Gateway", routeTableIds: routeTables.ids },
+                parent,
+            );
+        }
+
         this.services = {} as Record<Version, FargateService>;
         for (const version of VERSIONS) {
             this.services[version] = modelService(

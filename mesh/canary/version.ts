@@ -8,12 +8,12 @@ import * as crypto from "crypto";
 import { VersionConfig } from "../config/schema";
 
 /** The fields of a version's config that define what it serves. */
-const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "secrets", "secretsKmsKeyArn"] as const satisfies readonly (keyof VersionConfig)[];
+const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "secrets", "secretsKmsKeyArn", "weights"] as const satisfies readonly (keyof VersionConfig)[];
 
 export type VersionDefinition = Partial<Pick<VersionConfig, (typeof DEFINING_FIELDS)[number]>>;
 
 /** Fields added after the first four: left out while unused, so they do not change existing fingerprints. */
-const LATER_FIELDS = new Set<string>(["secrets", "secretsKmsKeyArn"]);
+const LATER_FIELDS = new Set<string>(["secrets", "secretsKmsKeyArn", "weights"]);
 const unused = (value: unknown) => value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0);
 
 /** What defines a version: what promotion copies from canary to stable, and what the fingerprint covers. */

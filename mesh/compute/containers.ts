@@ -4,7 +4,7 @@
  * containers beside the model server (`VersionJoin.sidecars`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryConfig, EvaluationConfig, Version } from "../config/schema";
+import { CanaryConfig, EvaluationConfig, Version, WeightsConfig } from "../config/schema";
 import type { VersionJoin } from "../traffic/backend";
 
 /** One entry of a task definition's `containerDefinitions`; values may still be outputs. */
@@ -39,16 +39,44 @@ export function modelHealthTiming(modelLoadSeconds: number): { startPeriod: numb
     return { startPeriod, interval, retries: Math.min(ECS_MAX_RETRIES, Math.ceil(beyond / interval)) };
 }
 
+/** Where the model server finds weights fetched from S3 (`MODEL_DIR`), read-only. */
+export const WEIGHTS_DIR = "/models";
+const WEIGHTS_VOLUME = "weights";
+/** The AWS CLI that fetches weights, version pinned. */
+const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35";
+
+/**
+ * Fetches a version's weights from S3 into the task's storage, and exits: the model
+ * server starts only once it has succeeded. It runs as the traffic layer's bypass user
+ * where there is one, so a proxy that lets nothing else out does not stand in its way.
+ */
+export function weightsContainer(weights: WeightsConfig, join: VersionJoin, logs: LogTarget): ContainerDefinition {
+    return {
+        name: WEIGHTS_VOLUME,
+        image: AWS_CLI_IMAGE,
+        essential: false,
+        ...(join.bypassUser ? { user: join.bypassUser } : {}),
+        command: ["s3", "sync", weights.source, WEIGHTS_DIR, "--only-show-errors"],
+        mountPoints: [{ sourceVolume: WEIGHTS_VOLUME, containerPath: WEIGHTS_DIR }],
+        logConfiguration: logsTo(logs, "weights"),
+    };
+}
+
+/** The task's storage and volume for weights from S3, when the version has them. */
+export const weightsStorage = (weights?: WeightsConfig) => (weights ? { sizeInGib: weights.storageGiB, volume: WEIGHTS_VOLUME } : undefined);
+
 /** The model server: its own version's image, environment and a health check that waits for the model to load. */
 export function modelContainer(config: CanaryConfig, version: Version, join: VersionJoin, logs: LogTarget): ContainerDefinition {
     const v = config.versions[version];
     const timing = modelHealthTiming(config.modelLoadSeconds);
+    const environment: Record<string, string> = v.weights ? { ...v.environment, MODEL_DIR: WEIGHTS_DIR } : v.environment;
+    const dependsOn = [...(v.weights ? [{ containerName: WEIGHTS_VOLUME, condition: "SUCCESS" }] : []), ...(join.modelDependsOn ?? [])];
     return {
         name: "model",
         image: v.image,
         essential: true,
         portMappings: [{ ...(join.modelPortName ? { name: join.modelPortName } : {}), containerPort: config.port, protocol: "tcp" }],
-        environment: Object.entries(v.environment)
+        environment: Object.entries(environment)
             .sort(([a], [b]) => a.localeCompare(b))
             .map(([name, value]) => ({ name, value })),
         // By reference: ECS reads each when a task starts; the task definition never holds the value.
@@ -72,7 +100,8 @@ export function modelContainer(config: CanaryConfig, version: Version, join: Ver
                   },
               }
             : {}),
-        ...(join.modelDependsOn ? { dependsOn: join.modelDependsOn } : {}),
+        ...(v.weights ? { mountPoints: [{ sourceVolume: WEIGHTS_VOLUME, containerPath: WEIGHTS_DIR, readOnly: true }] } : {}),
+        ...(dependsOn.length > 0 ? { dependsOn } : {}),
     };
 }
 

@@ -67,3 +67,18 @@ export function executionPolicy(logGroupArn: pulumi.Input<string>, image: string
     if (secrets.kmsKeyArn) statements.push({ Effect: "Allow", Action: ["kms:Decrypt"], Resource: secrets.kmsKeyArn });
     return policyDocument(statements);
 }
+
+/**
+ * The task role's read of a version's weights: list that prefix of the bucket and get its
+ * objects, and nothing else in S3 (and decrypt with their KMS key, if one is named).
+ */
+export function weightsReadPolicy(bucket: string, prefix: string, kmsKeyArn?: string): pulumi.Output<string> {
+    return pulumi.jsonStringify({
+        Version: "2012-10-17",
+        Statement: [
+            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${bucket}`, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}/*`] } } },
+            { Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${bucket}/${prefix}/*` },
+            ...(kmsKeyArn ? [{ Effect: "Allow", Action: ["kms:Decrypt"], Resource: kmsKeyArn }] : []),
+        ],
+    });
+}

@@ -4,9 +4,10 @@
  * changing the canary's image never touches the stable service, and the other way round.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryConfig, Version } from "../config/schema";
+import { CanaryConfig, s3Location, Version } from "../config/schema";
 import type { VersionJoin } from "../traffic/backend";
-import { modelContainer } from "./containers";
+import { modelContainer, weightsContainer, weightsStorage } from "./containers";
+import { weightsReadPolicy } from "./iam";
 import { FargateService } from "./service";
 
 export interface ModelServiceArgs {
@@ -34,7 +35,16 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             desiredCount: v.desiredCount,
             image: v.image,
             secrets: { arns: Object.values(v.secrets), kmsKeyArn: v.secretsKmsKeyArn },
-            containers: (logs) => pulumi.jsonStringify(pulumi.output([modelContainer(config, version, join, logs), ...(join.sidecars?.(logs) ?? [])])),
+            storage: weightsStorage(v.weights),
+            readPolicy: v.weights ? weightsReadPolicy(s3Location(v.weights.source).bucket, s3Location(v.weights.source).prefix, v.weights.kmsKeyArn) : undefined,
+            containers: (logs) =>
+                pulumi.jsonStringify(
+                    pulumi.output([
+                        modelContainer(config, version, join, logs),
+                        ...(v.weights ? [weightsContainer(v.weights, join, logs)] : []),
+                        ...(join.sidecars?.(logs) ?? []),
+                    ]),
+                ),
             join,
             clusterArn: args.clusterArn,
             subnetIds: args.subnetIds,

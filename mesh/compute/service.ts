@@ -40,6 +40,10 @@ export interface FargateTaskArgs {
     image: string;
     /** Secrets the containers name by reference: the only ones the execution role may read. */
     secrets?: SecretReferences;
+    /** Storage of the task's own (Fargate ephemeral storage, GiB) and the volume on it the containers share. */
+    storage?: { sizeInGib: number; volume: string };
+    /** What the tasks' code may read besides what the join allows (e.g. model weights), as a policy document. */
+    readPolicy?: pulumi.Input<string>;
     join: TaskJoin;
     accountId: pulumi.Input<string>;
     region: pulumi.Input<string>;
@@ -69,9 +73,10 @@ export class FargateTask extends pulumi.ComponentResource {
         this.logGroup = new aws.cloudwatch.LogGroup(name, { retentionInDays: args.logRetentionDays, tags }, parent);
 
         const assumeRolePolicy = serviceTrustPolicy("ecs-tasks.amazonaws.com", args.accountId);
-        if (join.taskPolicy) {
+        if (join.taskPolicy || args.readPolicy) {
             this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, parent);
-            new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: join.taskPolicy }, parent);
+            if (join.taskPolicy) new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: join.taskPolicy }, parent);
+            if (args.readPolicy) new aws.iam.RolePolicy(`${name}-read`, { role: this.taskRole.id, policy: args.readPolicy }, parent);
         }
         this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
         new aws.iam.RolePolicy(
@@ -93,6 +98,7 @@ export class FargateTask extends pulumi.ComponentResource {
                 taskRoleArn: this.taskRole?.arn,
                 containerDefinitions: args.containers({ logGroupName: this.logGroup.name, region: args.region }),
                 proxyConfiguration: join.proxyConfiguration,
+                ...(args.storage ? { ephemeralStorage: { sizeInGib: args.storage.sizeInGib }, volumes: [{ name: args.storage.volume }] } : {}),
                 tags,
             },
             parent,

@@ -28,6 +28,8 @@ const HEADER_VALUE = /^[\x21-\x7e]{1,255}$/;
 const HTTP_PATH = /^\/[\x21-\x7e]{0,254}$/;
 const IMAGE = /^[a-z0-9][a-z0-9._\-/:@]*$/i;
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** `s3://bucket/prefix`: a bucket name as S3 allows it, and a prefix without a leading or trailing slash. */
+const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([\w!\-.*'()/]+[^/])$/;
 /** A Secrets Manager secret or an SSM parameter, by ARN: what ECS can inject as a container secret. */
 const SECRET_ARN = /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|ssm:[a-z0-9-]+:\d{12}:parameter\/[\w/.-]+)$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
@@ -60,6 +62,20 @@ const fargateSize = rule<{ cpu: number; memory: number }>(["cpu", "memory"], (v,
         const problem = fargateMemoryProblem(v.cpu, v.memory);
         if (problem) report("memory", v.memory, `a valid Fargate size: ${problem}`);
     }
+});
+
+/**
+ * Model weights that live in S3 rather than in the image: fetched into the task's own
+ * storage before the model server starts, through the VPC's S3 gateway endpoint, by a
+ * role that may read that prefix only.
+ */
+const weights = section({
+    /** `s3://bucket/prefix` of the model's files. */
+    source: matching(S3_URI, 'an S3 URI of a bucket and a prefix, e.g. "s3://my-models/llama-3.1-8b-instruct"'),
+    /** The KMS key the objects are encrypted with, when not S3's own: the fetch may decrypt with it. */
+    kmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional(),
+    /** The task's storage for the weights, in GiB (Fargate: 21-200): room for the model and the server's own files. */
+    storageGiB: integer(21, 200).default(100),
 });
 
 /** Active health check against every task of a version (App Mesh: each caller's Envoy; Lattice: the target group). */
@@ -106,6 +122,8 @@ const versionSection = (version: "stable" | "canary") =>
             }).default({}),
             /** The KMS key the secrets are encrypted with, when it is not AWS's default key: the execution role may decrypt with it. */
             secretsKmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional(),
+            /** Model weights from S3, when they are not baked into the image. */
+            weights: weights.optional(),
         },
         {
             elsewhere: { discoveryName: `moved to appmesh.discoveryNames.${version} (App Mesh only)` },
@@ -310,6 +328,13 @@ export type VersionConfig = CanaryConfig["versions"][Version];
 export type NetworkConfig = CanaryConfig["network"];
 export type AlarmConfig = CanaryConfig["alarms"];
 export type EvaluationConfig = NonNullable<CanaryConfig["evaluation"]>;
+export type WeightsConfig = NonNullable<VersionConfig["weights"]>;
+
+/** The bucket and prefix of an `s3://bucket/prefix` the config accepted. */
+export function s3Location(source: string): { bucket: string; prefix: string } {
+    const [, bucket, prefix] = S3_URI.exec(source) ?? [];
+    return { bucket, prefix };
+}
 
 /** What every backend shares, to report alongside a `trafficBackend` no member matches. */
 const sharedOnly = z.looseObject(shared).check(...(sharedRules as z.core.$ZodCheck<object>[]));

@@ -28,6 +28,8 @@ export interface VersionJoin extends TaskJoin {
     modelDependsOn?: { containerName: string; condition: string }[];
     /** Containers that run beside the model server (e.g. a proxy), given where they log. */
     sidecars?(logs: LogTarget): ContainerDefinition[];
+    /** A container that runs as this user is not redirected through the traffic layer's proxy (App Mesh: Envoy's ignored UID). */
+    bypassUser?: string;
 }
 
 /** What a backend is given to declare its resources. */

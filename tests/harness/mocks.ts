@@ -158,6 +158,8 @@ export class EngineLikeMocks implements pulumi.runtime.Mocks {
                 return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDTEST" };
             case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
                 return { id: `pl-${suffix(String(args.inputs.name))}`, name: args.inputs.name, addressFamily: "IPv4" };
+            case "aws:ec2/getRouteTables:getRouteTables":
+                return { id: "rtbs", ids: (args.inputs.filters?.[0]?.values ?? []).map((subnet: string) => `rtb-${suffix(subnet)}`), vpcId: args.inputs.vpcId };
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com" };
             default:

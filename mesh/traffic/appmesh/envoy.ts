@@ -8,7 +8,7 @@ import { ContainerDefinition, LogTarget, logsTo } from "../../compute/containers
 import { policyDocument } from "../../compute/iam";
 
 /** Envoy runs as this user; the proxy configuration exempts its own traffic from redirection. */
-const ENVOY_UID = "1337";
+export const ENVOY_UID = "1337";
 const ENVOY_INGRESS_PORT = 15000;
 const ENVOY_EGRESS_PORT = 15001;
 /** ECS task metadata and EC2 instance metadata: must bypass Envoy or credentials break. */

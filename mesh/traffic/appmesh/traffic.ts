@@ -13,7 +13,7 @@ import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind, Versio
 import { AccessLogMetrics } from "./accessLogMetrics";
 import { ServiceDiscovery } from "./discovery";
 import { IngressGateway } from "./ingress";
-import { appMeshProxyConfiguration, envoyContainer, envoyPolicy } from "./envoy";
+import { appMeshProxyConfiguration, ENVOY_UID, envoyContainer, envoyPolicy } from "./envoy";
 import { pinRouteSpec, virtualNodeSpec, virtualRouterSpec, virtualServiceDnsName, weightedRouteSpec } from "./specs";
 
 interface AppMeshTrafficArgs {
@@ -109,6 +109,8 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
             // Outbound calls made before Envoy is ready would fail, since iptables already redirect them.
             modelDependsOn: [{ containerName: "envoy", condition: "HEALTHY" }],
             sidecars: (logs) => [envoyContainer(envoyImage, nodeArn, logs)],
+            // The weights fetch runs as Envoy's ignored user: to S3, through the gateway endpoint, and nowhere else the mesh would refuse.
+            bypassUser: ENVOY_UID,
             proxyConfiguration: appMeshProxyConfiguration(this.model.config.port),
             taskPolicy: envoyPolicy(nodeArn),
             service: () => ({ serviceRegistries: { registryArn } }),
