@@ -43,7 +43,7 @@ export function modelHealthTiming(modelLoadSeconds: number): { startPeriod: numb
 export const WEIGHTS_DIR = "/models";
 const WEIGHTS_VOLUME = "weights";
 /** The AWS CLI that fetches weights, version pinned. */
-const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.22.35";
+const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.26";
 
 /**
  * Fetches a version's weights from S3 into the task's storage, and exits: the model
