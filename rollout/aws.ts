@@ -10,7 +10,7 @@ import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattic
 import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Version } from "../mesh/config/schema";
 import { PROJECT, StackOutputs } from "../mesh/contract";
-import { Clock, ControlPort, LeaseLost, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed } from "./ports";
+import { Clock, ControlPort, LeaseLost, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed, Waiting } from "./ports";
 
 type Send<C extends { send: unknown }> = Pick<C, "send">;
 
@@ -25,7 +25,7 @@ export class EcsServices implements ServicesPort {
         private readonly pollMs = 15_000,
     ) {}
 
-    async waitRunning(version: Version, taskDefinitionArn: string, signal?: AbortSignal): Promise<void> {
+    async waitRunning(version: Version, taskDefinitionArn: string, { signal, heartbeat }: Waiting = {}): Promise<void> {
         const cluster = this.outputs.clusterName;
         const service = version === "stable" ? this.outputs.stableServiceName : this.outputs.canaryServiceName;
         const deadline = this.clock.now() + this.timeoutMs;
@@ -47,11 +47,12 @@ export class EcsServices implements ServicesPort {
                 throw new UpdateFailed(`the ${version} service did not run revision ${revision(taskDefinitionArn)} in a completed deployment within ${this.timeoutMs / 60_000} minutes`);
             }
             await this.clock.sleep(this.pollMs, signal);
+            await heartbeat?.();
         }
     }
 
-    evaluate(signal?: AbortSignal): Promise<{ exitCode?: number; reason: string }> {
-        return runEvaluation(this.ecs, this.outputs, this.clock, this.pollMs, signal);
+    evaluate(waiting: Waiting = {}): Promise<{ exitCode?: number; reason: string }> {
+        return runEvaluation(this.ecs, this.outputs, this.clock, this.pollMs, waiting);
     }
 }
 
@@ -61,7 +62,7 @@ async function runEvaluation(
     outputs: Pick<StackOutputs, "clusterName" | "evaluation">,
     clock: Clock,
     pollMs: number,
-    signal?: AbortSignal,
+    { signal, heartbeat }: Waiting,
 ): Promise<{ exitCode?: number; reason: string }> {
     const evaluation = outputs.evaluation;
     if (!evaluation) return { exitCode: 0, reason: "the stack declares no evaluation" };
@@ -86,11 +87,19 @@ async function runEvaluation(
             const exitCode = task.containers?.find((c) => c.name === "evaluation")?.exitCode;
             return { exitCode, reason: exitCode === undefined ? `the task stopped without running: ${task.stoppedReason}` : `exit code ${exitCode}` };
         }
+        const stop = () => ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: "the rollout's evaluation timed out or was interrupted" }));
         if (clock.now() >= deadline || signal?.aborted) {
-            await ecs.send(new StopTaskCommand({ cluster, task: taskArn, reason: "the rollout's evaluation timed out or was interrupted" }));
+            await stop();
             return { reason: signal?.aborted ? "interrupted" : `no result within ${evaluation.timeoutSeconds} s; the task was stopped` };
         }
         await clock.sleep(pollMs, signal);
+        try {
+            await heartbeat?.();
+        } catch (e) {
+            // The rollout is stopping (an abort, a lost lease): the evaluation must not run on without it.
+            await stop();
+            throw e;
+        }
     }
 }
 

@@ -214,7 +214,8 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         const arn = deployed!.versions[version].taskDefinitionArn;
         status = `waiting for ECS to run ${version} ${arn}`;
         event(`waiting until ECS runs the ${version} version's deployed revision (${arn.split("/").pop()}) in a completed deployment`);
-        await services.waitRunning(version, arn, signal);
+        // A model can take most of an hour to load: the lease is renewed, and an abort heard, meanwhile.
+        await services.waitRunning(version, arn, { signal, heartbeat: checkpoint });
         await checkpoint();
     };
 
@@ -241,7 +242,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                 case "evaluate": {
                     status = "running the evaluation";
                     event("running the evaluation task against the canary (pinned), before it gets traffic");
-                    const evaluation = await services.evaluate(signal);
+                    const evaluation = await services.evaluate({ signal, heartbeat: checkpoint });
                     await checkpoint();
                     if (evaluation.exitCode !== 0) return finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic`);
                     event(`the evaluation passed (${evaluation.reason})`);

@@ -68,15 +68,21 @@ export interface StackPort {
     promote(): Promise<DeployedState>;
 }
 
+/** How a long wait stays answerable: `signal` cuts its sleeps short, `heartbeat` runs at every poll (it keeps the lease, and throws to stop the wait). */
+export interface Waiting {
+    signal?: AbortSignal;
+    heartbeat?: () => Promise<void>;
+}
+
 /** The ECS services that run the versions. */
 export interface ServicesPort {
     /**
      * Resolves once the version's service runs `taskDefinitionArn` in a COMPLETED PRIMARY
      * deployment; throws `ServiceRolledBack` when ECS's circuit breaker rolled it back.
      */
-    waitRunning(version: Version, taskDefinitionArn: string, signal?: AbortSignal): Promise<void>;
+    waitRunning(version: Version, taskDefinitionArn: string, waiting?: Waiting): Promise<void>;
     /** Runs the stack's evaluation task once and waits for it: its exit code (undefined if it never ran to an exit) and why. */
-    evaluate(signal?: AbortSignal): Promise<{ exitCode?: number; reason: string }>;
+    evaluate(waiting?: Waiting): Promise<{ exitCode?: number; reason: string }>;
 }
 
 /** The traffic layer itself (App Mesh route, Lattice listener), read back after every weight change. */

@@ -245,6 +245,16 @@ describe("ECS", () => {
         await expect(new EcsServices(client, OUT, new VirtualClock(), 1_000).waitRunning("stable", "td:2")).rejects.toThrow(/did not run revision td:2/);
     });
 
+    test("a long wait keeps the lease at every poll, and stops when the heartbeat says so", async () => {
+        const loading = [primary("td:1", "COMPLETED"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "IN_PROGRESS" }];
+        let beats = 0;
+        const heartbeat = async () => {
+            if (++beats === 3) throw new Error("aborted by ops@laptop");
+        };
+        await expect(new EcsServices(ecs(loading), OUT, new VirtualClock()).waitRunning("canary", "td:2", { heartbeat })).rejects.toThrow("aborted by ops@laptop");
+        expect(beats).toBe(3);
+    });
+
     test("a circuit-breaker rollback is named", async () => {
         const client = ecs([primary("td:1", "IN_PROGRESS"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start" }]);
         await expect(new EcsServices(client, OUT, new VirtualClock()).waitRunning("canary", "td:2")).rejects.toThrow(
@@ -279,6 +289,15 @@ describe("the evaluation task", () => {
             launchType: "FARGATE",
             networkConfiguration: { awsvpcConfiguration: { subnets: ["subnet-a"], securityGroups: ["sg-1"], assignPublicIp: "DISABLED" } },
         });
+    });
+
+    test("a rollout that stops while the evaluation runs stops the task too", async () => {
+        const send = ecs({ tasks: [{ taskArn: "t1" }] }, { tasks: [{ lastStatus: "RUNNING" }] });
+        const heartbeat = async () => {
+            throw new Error("interrupted");
+        };
+        await expect(new EcsServices({ send } as any, OUT as any, new VirtualClock()).evaluate({ heartbeat })).rejects.toThrow("interrupted");
+        expect(send.mock.calls.at(-1)[0].constructor.name).toBe("StopTaskCommand");
     });
 
     test("one that runs past its timeout is stopped, and fails", async () => {

@@ -5,7 +5,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-type Statement = { Effect: "Allow"; Action: string[]; Resource: pulumi.Input<string> | pulumi.Input<string>[] };
+type Statement = {
+    Effect: "Allow";
+    Action: string[];
+    Resource: pulumi.Input<string> | pulumi.Input<string>[];
+    Condition?: Record<string, Record<string, string[]>>;
+};
 
 /** An IAM policy document of Allow statements. */
 export const policyDocument = (statements: Statement[]) => pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
@@ -73,12 +78,9 @@ export function executionPolicy(logGroupArn: pulumi.Input<string>, image: string
  * objects, and nothing else in S3 (and decrypt with their KMS key, if one is named).
  */
 export function weightsReadPolicy(bucket: string, prefix: string, kmsKeyArn?: string): pulumi.Output<string> {
-    return pulumi.jsonStringify({
-        Version: "2012-10-17",
-        Statement: [
-            { Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${bucket}`, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}/*`] } } },
-            { Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${bucket}/${prefix}/*` },
-            ...(kmsKeyArn ? [{ Effect: "Allow", Action: ["kms:Decrypt"], Resource: kmsKeyArn }] : []),
-        ],
-    });
+    return policyDocument([
+        { Effect: "Allow", Action: ["s3:ListBucket"], Resource: `arn:aws:s3:::${bucket}`, Condition: { StringLike: { "s3:prefix": [prefix, `${prefix}/*`] } } },
+        { Effect: "Allow", Action: ["s3:GetObject"], Resource: `arn:aws:s3:::${bucket}/${prefix}/*` },
+        ...(kmsKeyArn ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: kmsKeyArn }] : []),
+    ]);
 }

@@ -1,7 +1,7 @@
 /**
  * App Mesh specs for the canary, as plain data. Nothing here declares a resource,
  * so every rule (route type per protocol, timeouts, retry events, priorities) is
- * tested directly; `appmesh.ts` only feeds these specs to the provider.
+ * tested directly; `traffic.ts` only feeds these specs to the provider.
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";

@@ -1,6 +1,6 @@
 /**
  * VPC Lattice specs for the canary, as plain data: the listener's weighted default
- * action, the pin rule, and the per-version target group config. `lattice.ts` only
+ * action, the pin rule, and the per-version target group config. `traffic.ts` only
  * feeds these to the provider.
  */
 import * as pulumi from "@pulumi/pulumi";

@@ -4,9 +4,13 @@
  * ECS RunTask, DescribeTasks and StopTask (the evaluation), App Mesh DescribeRoute, VPC
  * Lattice GetListener, and SSM Put/Get/DeleteParameter, each
  * in the wire protocol its client speaks. It answers from what the stand-in `pulumi`
- * deployed, no kinder than AWS: a new ECS revision is IN_PROGRESS until its model has
- * loaded, the circuit breaker rolls back failing images, metric data arrives late, and
- * SSM refuses to create a parameter that exists. It also records webhook posts.
+ * deployed, and is no kinder than AWS where the rollout's mechanics are concerned: a new
+ * ECS revision is IN_PROGRESS until its model has loaded, the circuit breaker rolls back
+ * failing images, metric data arrives late, and SSM refuses to create a parameter that
+ * exists. Its counts are the traffic model's expected values, not draws: these tests are
+ * about what the CLI deploys and says, and noise would only make them flaky; the noisy,
+ * seeded traffic the gates are measured on is the benchmark's (`rollout/simulate.ts`).
+ * It also records webhook posts.
  */
 import * as http from "http";
 import { AddressInfo } from "net";
