@@ -4,6 +4,10 @@
  * the baseline says, or a bad canary serves more bad requests. The slice is seeded, so
  * its figures change only when the judge or the simulation does; when a change improves
  * them, `--write` records the new figures. The full run is `npm run bench`.
+ *
+ * It also holds the gates near the bound: on the constant regressions, a judge that knows
+ * the answer (the oracle in `simulate.ts`) serves the fewest bad requests any gate at a
+ * 0.5% false-rollback rate can, and the gates may serve at most `OVER_ORACLE` times that.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -11,6 +15,8 @@ import { benchmark, BenchmarkRow, benchmarkTable, SCENARIOS } from "../rollout/s
 
 const SLICE = ["healthy-delayed", "errors-5x-delayed", "latency-1.8x-delayed", "errors-under-load", "broken", "failed-reads"];
 const RUNS = 300;
+const NEAR_ORACLE = ["errors-5x-delayed", "latency-1.8x-delayed"];
+const OVER_ORACLE = 1.5;
 const BASELINE = path.join(__dirname, "bench-baseline.json");
 
 async function main(): Promise<number> {
@@ -32,6 +38,13 @@ async function main(): Promise<number> {
         }
         if (row.expectedRate < base.expectedRate) regressions.push(`${row.scenario}: ended as expected in ${row.expectedRate} of runs, baseline ${base.expectedRate}`);
         if (row.meanBadRequests > base.meanBadRequests * 1.05 + 1) regressions.push(`${row.scenario}: served ${row.meanBadRequests.toFixed(0)} bad requests on average, baseline ${base.meanBadRequests.toFixed(0)}`);
+    }
+    for (const name of NEAR_ORACLE) {
+        const oracle = await benchmark(SCENARIOS.find((s) => s.name === name)!, RUNS, { seed: 1, gates: "oracle" });
+        const gates = rows.find((r) => r.scenario === name)!;
+        const ratio = gates.meanBadRequests / oracle.meanBadRequests;
+        console.log(`${name}: the gates serve ${gates.meanBadRequests.toFixed(0)} bad requests, the oracle bound ${oracle.meanBadRequests.toFixed(0)} (${ratio.toFixed(2)}x)`);
+        if (ratio > OVER_ORACLE) regressions.push(`${name}: ${ratio.toFixed(2)}x the oracle's bad requests, at most ${OVER_ORACLE}x`);
     }
     for (const r of regressions) console.error(`regression: ${r}`);
     console.log(regressions.length === 0 ? "benchmark slice: no regression against the baseline" : `benchmark slice: ${regressions.length} regression(s)`);

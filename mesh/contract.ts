@@ -27,8 +27,22 @@ const deployedVersion = z.object({
     fingerprint: name,
     /** The task definition revision the version's ECS service was last given. */
     taskDefinitionArn: name,
-    /** The version's service component: an update of that version alone changes only resources under it. */
+    /** The version's service component: an update of that version alone changes only resources under it (and its GPU capacity). */
     serviceUrn: name,
+    /** The version's own GPU instances (their component), when it runs on GPUs. */
+    capacityUrn: name.optional(),
+    /** Its task count's bounds, as deployed: the rollout sizes the canary from these. */
+    scaling: z.object({
+        /** The minimum in force: the canary's is raised by the rollout while it has traffic. */
+        minCount: z.number().int().min(0),
+        /** The minimum the config gives the version at rest. */
+        restingMinCount: z.number().int().min(0),
+        maxCount: z.number().int().min(1),
+        /** The load one task is sized for. */
+        requestsPerTaskPerMinute: z.number().positive(),
+        /** The scalable target: all a capacity step may change. */
+        targetUrn: name,
+    }),
 });
 
 const shared = {

@@ -4,7 +4,7 @@
  * Parameter Store (the lease, the published status and the abort request that every
  * runner of the stack sees).
  */
-import { DescribeServicesCommand, DescribeTasksCommand, ECSClient, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { AppMeshClient, DescribeRouteCommand } from "@aws-sdk/client-app-mesh";
 import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattice";
 import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
@@ -45,6 +45,32 @@ export class EcsServices implements ServicesPort {
             if (signal?.aborted) return;
             if (this.clock.now() >= deadline) {
                 throw new UpdateFailed(`the ${version} service did not run revision ${revision(taskDefinitionArn)} in a completed deployment within ${this.timeoutMs / 60_000} minutes`);
+            }
+            await this.clock.sleep(this.pollMs, signal);
+            await heartbeat?.();
+        }
+    }
+
+    /**
+     * Counts the version's running tasks of the revision that pass their health checks.
+     * ECS says UNKNOWN both while a health check is still in its start period and when a
+     * container has none (a gRPC server), so the task definition decides which it means.
+     */
+    async waitHealthy(version: Version, taskDefinitionArn: string, count: number, { signal, heartbeat }: Waiting = {}): Promise<void> {
+        const cluster = this.outputs.clusterName;
+        const serviceName = version === "stable" ? this.outputs.stableServiceName : this.outputs.canaryServiceName;
+        const { taskDefinition } = await this.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
+        const checked = (taskDefinition?.containerDefinitions ?? []).some((c) => c.essential !== false && c.healthCheck);
+        const deadline = this.clock.now() + this.timeoutMs;
+        for (;;) {
+            const { taskArns = [] } = await this.ecs.send(new ListTasksCommand({ cluster, serviceName, desiredStatus: "RUNNING" }));
+            // DescribeTasks takes at most 100 tasks; a version never runs more (its maxCount is at most 100).
+            const { tasks = [] } = taskArns.length > 0 ? await this.ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns })) : {};
+            const healthy = tasks.filter((t) => t.taskDefinitionArn === taskDefinitionArn && t.lastStatus === "RUNNING" && (!checked || t.healthStatus === "HEALTHY")).length;
+            if (healthy >= count) return;
+            if (signal?.aborted) return;
+            if (this.clock.now() >= deadline) {
+                throw new UpdateFailed(`the ${version} service had ${healthy} healthy tasks, not ${count}, after ${this.timeoutMs / 60_000} minutes (GPU capacity or quota?)`);
             }
             await this.clock.sleep(this.pollMs, signal);
             await heartbeat?.();

@@ -27,7 +27,7 @@ import { systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
-import { benchmark, benchmarkTable, SCENARIOS, simulate, summaryLine } from "./simulate";
+import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "./simulate";
 
 const USAGE = `usage: rollout <command> [options]
   run --stack NAME [--dry-run] [--yes] [--from-step N] [--to-step N] [--report-dir DIR] [--break-stale-lease]
@@ -169,9 +169,15 @@ async function runSimulations(args: Extract<CliArgs, { command: "simulate" }>): 
         for (const scenario of scenarios) rows.push(await benchmark(scenario, args.runs, { schedule, seed: args.seed }));
         console.log(benchmarkTable(rows, title("Sequential gates")));
         if (args.compare) {
-            const legacy = [];
-            for (const scenario of scenarios) legacy.push(await benchmark(scenario, args.runs, { schedule, seed: args.seed, legacy: true }));
-            console.log(`\n${benchmarkTable(legacy, title("The gates before (fixed thresholds per interval)"))}`);
+            const others: [Gates, string][] = [
+                ["legacy", "The gates before (fixed thresholds per interval)"],
+                ["oracle", "The bound: an oracle that knows both ways the canary can be bad, at a 0.5% false-rollback rate"],
+            ];
+            for (const [gates, heading] of others) {
+                const compared = [];
+                for (const scenario of scenarios) compared.push(await benchmark(scenario, args.runs, { schedule, seed: args.seed, gates }));
+                console.log(`\n${benchmarkTable(compared, title(heading))}`);
+            }
         }
         return 0;
     }

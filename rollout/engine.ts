@@ -1,6 +1,8 @@
 /**
- * The progressive rollout: run the plan's phases in order. Each weight step deploys the
- * weight (an update that may change nothing else), verifies it at the traffic layer,
+ * The progressive rollout: run the plan's phases in order. Each weight step first raises
+ * the canary's minimum task count to its share of the current load and waits for those
+ * tasks to be healthy (its own update, changing only the canary's scalable target), then
+ * deploys the weight (an update that may change nothing else), verifies it at the traffic layer,
  * bakes while sampling metrics and judges; a failure rolls back, and after the last step
  * the promotion runs as explicit phases in an order that never sends a request to a
  * version without healthy tasks. Everything it touches comes in through the ports.
@@ -10,6 +12,7 @@ import { Evidence, Judge, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
 import { Phase, planRollout, RolloutOptions } from "./plan";
+import { canaryCapacity } from "./capacity";
 
 export interface RolloutDeps {
     schedule: RolloutSchedule;
@@ -93,6 +96,8 @@ class Stop extends Error {
 /** How long the traffic layer may take to report a weight it was given. */
 const VERIFY_ATTEMPTS = 10;
 const VERIFY_INTERVAL_MS = 3_000;
+/** The stretch of traffic the canary's capacity is sized from, ending where metrics are complete. */
+const LOAD_WINDOW_MS = 5 * 60_000;
 
 /** Runs the rollout to an outcome. Never throws: every failure becomes an outcome with a reason. */
 export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}): Promise<RolloutResult> {
@@ -142,6 +147,19 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         event(`canaryWeight ${weight} deployed and verified at the traffic layer`);
     };
 
+    /** Once the canary has no traffic, its minimum goes back to its resting value; says what stayed if that failed. */
+    const releaseCanary = async (): Promise<string> => {
+        const scaling = deployed?.canaryScaling;
+        if (!scaling || scaling.minCount === scaling.restingMinCount) return "";
+        try {
+            event(`returning the canary's minimum task count from ${scaling.minCount} to ${scaling.restingMinCount}`);
+            deployed = await stack.setCanaryMinCount(undefined);
+            return "";
+        } catch (e) {
+            return `; the canary's minimum task count stays at ${scaling.minCount} (${(e as Error).message}), which the next run returns to ${scaling.restingMinCount}`;
+        }
+    };
+
     const rollback = async (reason: string): Promise<RolloutResult> => {
         event(`rolling back: ${reason}`);
         try {
@@ -150,7 +168,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         } catch (e) {
             return finish("failed", `${reason}; the rollback failed too: ${(e as Error).message}`);
         }
-        return finish("rolled-back", reason);
+        return finish("rolled-back", `${reason}${await releaseCanary()}`);
     };
 
     const judge = deps.judge ?? new Judge(schedule);
@@ -210,6 +228,33 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         }
     };
 
+    /**
+     * Before the canary's share grows: raise its minimum task count to that share of the
+     * current load, and wait until that many tasks are healthy. Never lowered mid-rollout.
+     */
+    const sizeCanary = async (weight: number) => {
+        const scaling = deployed?.canaryScaling;
+        if (!scaling) return;
+        const end = clock.now() - delayMs;
+        const load = await read({ start: end - LOAD_WINDOW_MS, end });
+        if (!load) {
+            event(`the current load is unreadable, so the canary keeps its minimum of ${scaling.minCount} tasks (autoscaling still follows its load)`);
+            return;
+        }
+        const perMinute = ((load.versions.stable.requests + load.versions.canary.requests) * 60_000) / LOAD_WINDOW_MS;
+        const { count, capped } = canaryCapacity(perMinute, weight, scaling);
+        if (capped) event(`${weight}% of ${Math.round(perMinute)} requests a minute needs more canary tasks than its maxCount (${scaling.maxCount}); the step goes ahead with ${count}`);
+        if (count <= scaling.minCount) return;
+        status = `raising the canary's minimum task count to ${count}`;
+        event(`raising the canary's minimum task count from ${scaling.minCount} to ${count} for ${weight}% of ${Math.round(perMinute)} requests a minute (only its scalable target changes)`);
+        deployed = await stack.setCanaryMinCount(count);
+        const arn = deployed.versions.canary.taskDefinitionArn;
+        status = `waiting for ${count} healthy canary tasks`;
+        await services.waitHealthy("canary", arn, count, { signal, heartbeat: checkpoint });
+        await checkpoint();
+        event(`${count} canary tasks are healthy`);
+    };
+
     const waitRunning = async (version: "stable" | "canary") => {
         const arn = deployed!.versions[version].taskDefinitionArn;
         status = `waiting for ECS to run ${version} ${arn}`;
@@ -253,6 +298,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                     const record: StepRecord = { index: phase.index, weight: phase.weight, startedAt: clock.now() };
                     steps.push(record);
                     event(`step ${phase.index || "(resumed)"}/${schedule.steps.length}: canaryWeight ${phase.weight}`);
+                    await sizeCanary(phase.weight);
                     await setWeight(phase.weight);
                     const result = await bake(phase, clock.now());
                     record.endedAt = clock.now();
@@ -287,7 +333,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                 case "return-to-stable":
                     event("returning traffic to the promoted stable (canaryWeight 0)");
                     await setWeight(0);
-                    return finish("promoted", "every step passed; stable runs the canary's definition and serves all traffic");
+                    return finish("promoted", `every step passed; stable runs the canary's definition and serves all traffic${await releaseCanary()}`);
             }
         }
         const last = lastStep?.kind === "step" ? lastStep : undefined;

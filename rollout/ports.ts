@@ -38,10 +38,23 @@ export interface DeployedVersion {
     taskDefinitionArn: string;
 }
 
+/** A version's task-count bounds as deployed (Service Auto Scaling works between them). */
+export interface DeployedScaling {
+    /** The minimum in force (the canary's, as the rollout raised it). */
+    minCount: number;
+    /** The minimum the config gives the version at rest. */
+    restingMinCount: number;
+    maxCount: number;
+    /** The load one task is sized for. */
+    requestsPerTaskPerMinute: number;
+}
+
 /** What is deployed: the rollout plans from this, never from local config alone. */
 export interface DeployedState {
     canaryWeight: number;
     versions: Record<Version, DeployedVersion>;
+    /** The canary's scaling, when its capacity follows its weight. */
+    canaryScaling?: DeployedScaling;
     /** Whether the stack declares an evaluation to run before the canary gets traffic. */
     evaluates?: boolean;
 }
@@ -64,8 +77,13 @@ export interface StackPort {
     setWeight(weight: number): Promise<DeployedState>;
     /** Deploys the canary's settings as the config has them; only the canary's service may change. */
     deployCanary(): Promise<DeployedState>;
-    /** Gives stable the canary's definition (not its task count) and deploys; only stable's service may change. */
+    /** Gives stable the canary's definition (not its scaling bounds) and deploys; only stable's service may change. */
     promote(): Promise<DeployedState>;
+    /**
+     * Raises the canary's minimum task count to `count` (or, with undefined, returns it to its
+     * resting value) and deploys; only the canary's scalable target may change.
+     */
+    setCanaryMinCount(count: number | undefined): Promise<DeployedState>;
 }
 
 /** How a long wait stays answerable: `signal` cuts its sleeps short, `heartbeat` runs at every poll (it keeps the lease, and throws to stop the wait). */
@@ -81,6 +99,8 @@ export interface ServicesPort {
      * deployment; throws `ServiceRolledBack` when ECS's circuit breaker rolled it back.
      */
     waitRunning(version: Version, taskDefinitionArn: string, waiting?: Waiting): Promise<void>;
+    /** Resolves once at least `count` tasks of the version's revision `taskDefinitionArn` run and pass their health checks. */
+    waitHealthy(version: Version, taskDefinitionArn: string, count: number, waiting?: Waiting): Promise<void>;
     /** Runs the stack's evaluation task once and waits for it: its exit code (undefined if it never ran to an exit) and why. */
     evaluate(waiting?: Waiting): Promise<{ exitCode?: number; reason: string }>;
 }

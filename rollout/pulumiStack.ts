@@ -2,8 +2,9 @@
  * The stack port on a real stack, through the Pulumi Automation API over the program
  * on disk, so a rollout deploys exactly what CI deploys. Every update is guarded: a
  * preview first lists what would change, and the update runs only when nothing but
- * what it is for would (the split for a weight step, one version's service for a
- * version update); otherwise it refuses, naming the rest.
+ * what it is for would (the split for a weight step, the canary's scalable target for a
+ * capacity step, one version's service and GPU capacity for a version update);
+ * otherwise it refuses, naming the rest.
  */
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { loadConfig, Version } from "../mesh/config/schema";
@@ -71,7 +72,8 @@ export class PulumiStack implements StackPort {
 
     async deployed(): Promise<DeployedState> {
         const { canaryWeight, versions, evaluation } = await this.outputs();
-        return { canaryWeight, versions, evaluates: evaluation !== undefined };
+        const { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } = versions.canary.scaling;
+        return { canaryWeight, versions, evaluates: evaluation !== undefined, canaryScaling: { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } };
     }
 
     async intended(): Promise<IntendedState> {
@@ -84,6 +86,16 @@ export class PulumiStack implements StackPort {
         const { trafficResourceUrn } = await this.outputs();
         await this.stack.setConfig(`${PROJECT}:canaryWeight`, { value: String(weight) });
         await this.guardedUp(`canaryWeight ${weight}`, "the resource that carries the split", (urn) => urn === trafficResourceUrn);
+        return this.deployed();
+    }
+
+    async setCanaryMinCount(count: number | undefined): Promise<DeployedState> {
+        const { versions } = await this.outputs();
+        const key = `${PROJECT}:canaryMinCount`;
+        if (count === undefined) await this.stack.removeConfig(key);
+        else await this.stack.setConfig(key, { value: String(count) });
+        const what = count === undefined ? "return the canary's minimum task count to its resting value" : `raise the canary's minimum task count to ${count}`;
+        await this.guardedUp(what, "the canary's scalable target", (urn) => urn === versions.canary.scaling.targetUrn);
         return this.deployed();
     }
 
@@ -108,8 +120,8 @@ export class PulumiStack implements StackPort {
 
     private async deployVersion(version: Version, what: string): Promise<DeployedState> {
         const { versions } = await this.outputs();
-        const service = versions[version].serviceUrn;
-        await this.guardedUp(what, `the ${version} service`, (_urn, ancestors) => ancestors.includes(service));
+        const own = [versions[version].serviceUrn, ...(versions[version].capacityUrn ? [versions[version].capacityUrn] : [])];
+        await this.guardedUp(what, `the ${version} service`, (_urn, ancestors) => ancestors.some((a) => own.includes(a)));
         return this.deployed();
     }
 

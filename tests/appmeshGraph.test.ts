@@ -141,11 +141,25 @@ describe("the App Mesh graph for the default config", () => {
                     fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
                     taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-stable").state.arn,
                     serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-stable")),
+                    scaling: {
+                        minCount: 2,
+                        restingMinCount: 2,
+                        maxCount: 4,
+                        requestsPerTaskPerMinute: 60,
+                        targetUrn: g.urns.find((u) => u.endsWith("$aws:appautoscaling/target:Target::inference-stable-scaling")),
+                    },
                 },
                 canary: {
                     fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
                     taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-canary").state.arn,
                     serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-canary")),
+                    scaling: {
+                        minCount: 1,
+                        restingMinCount: 1,
+                        maxCount: 4,
+                        requestsPerTaskPerMinute: 60,
+                        targetUrn: g.urns.find((u) => u.endsWith("$aws:appautoscaling/target:Target::inference-canary-scaling")),
+                    },
                 },
             },
             versionMetrics: {

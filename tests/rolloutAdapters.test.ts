@@ -152,7 +152,12 @@ describe("PulumiStack", () => {
     test("the deployed state comes from the outputs, the intended one from config", async () => {
         const { stack } = fakeStack({ ...base, [`${P}:canaryWeight`]: "25" });
         const pulumiStack = adapter(stack);
-        expect(await pulumiStack.deployed()).toEqual({ canaryWeight: 10, versions: outputs.versions, evaluates: false });
+        expect(await pulumiStack.deployed()).toEqual({
+            canaryWeight: 10,
+            versions: outputs.versions,
+            evaluates: false,
+            canaryScaling: { minCount: 1, restingMinCount: 1, maxCount: 4, requestsPerTaskPerMinute: 60 },
+        });
         const intended = await pulumiStack.intended();
         expect(intended.canaryWeight).toBe(25);
         expect(intended.fingerprints).toEqual({ stable: outputs.versions.stable.fingerprint, canary: outputs.versions.canary.fingerprint });
@@ -162,6 +167,24 @@ describe("PulumiStack", () => {
         const { stack, calls } = fakeStack(base, [[outputs.trafficResourceUrn, "update", "urn:parent"]]);
         await adapter(stack).setWeight(25);
         expect(calls).toEqual([`set ${P}:canaryWeight=25`, "preview", "up"]);
+    });
+
+    test("a capacity step sets canaryMinCount and updates when only the canary's scalable target would change; back to rest removes the key", async () => {
+        const target = outputs.versions.canary.scaling.targetUrn;
+        const { stack, calls } = fakeStack(base, [[target, "update", outputs.versions.canary.serviceUrn]]);
+        await adapter(stack).setCanaryMinCount(3);
+        await adapter(stack).setCanaryMinCount(undefined);
+        expect(calls).toEqual([`set ${P}:canaryMinCount=3`, "preview", "up", `rm ${P}:canaryMinCount`, "preview", "up"]);
+    });
+
+    test("a capacity step that would change the service itself is refused, naming it", async () => {
+        const service = "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/service:Service::inference-canary";
+        const { stack, calls } = fakeStack(base, [
+            [outputs.versions.canary.scaling.targetUrn, "update", outputs.versions.canary.serviceUrn],
+            [service, "update", outputs.versions.canary.serviceUrn],
+        ]);
+        await expect(adapter(stack).setCanaryMinCount(3)).rejects.toThrow(`besides the canary's scalable target, the update would update ${service}; nothing was deployed`);
+        expect(calls).not.toContain("up");
     });
 
     test("a weight step that would change anything else is refused before any update, naming it", async () => {
@@ -174,20 +197,20 @@ describe("PulumiStack", () => {
         expect(calls).not.toContain("up");
     });
 
-    test("promotion copies what defines the canary onto stable, keeps stable's task count, and may change only stable's service", async () => {
+    test("promotion copies what defines the canary onto stable, keeps stable's scaling bounds, and may change only stable's service", async () => {
         const stableOf = (child: string) => [child, "update", outputs.versions.stable.serviceUrn] as [string, string, string];
         const { stack, calls } = fakeStack(
             {
                 ...base,
                 [`${P}:canaryWeight`]: "100",
-                [`${P}:stable`]: JSON.stringify({ image: "repo/llm:1", desiredCount: 4, environment: { OLD: "x" } }),
-                [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", desiredCount: 1, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m" } }),
+                [`${P}:stable`]: JSON.stringify({ image: "repo/llm:1", scaling: { minCount: 4 }, environment: { OLD: "x" } }),
+                [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", scaling: { minCount: 1 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m" } }),
             },
             [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/taskDefinition:TaskDefinition::inference-stable"), stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")],
         );
         await adapter(stack).promote();
         expect(calls).toEqual([
-            `set ${P}:stable.desiredCount=4 (path)`,
+            `set ${P}:stable.scaling.minCount=4 (path)`,
             `set ${P}:stable.image=repo/llm:2 (path)`,
             `set ${P}:stable.cpu=8192 (path)`,
             `set ${P}:stable.memory=32768 (path)`,
@@ -260,6 +283,38 @@ describe("ECS", () => {
         await expect(new EcsServices(client, OUT, new VirtualClock()).waitRunning("canary", "td:2")).rejects.toThrow(
             "ECS did not keep the canary service on the deployed revision td:2: it runs td:1 (ECS deployment circuit breaker: tasks failed to start)",
         );
+    });
+});
+
+describe("ECS: healthy tasks of a raised minimum", () => {
+    const OUT = { clusterName: "c", stableServiceName: "s", canaryServiceName: "k" };
+    const task = (healthStatus: string, taskDefinitionArn = "td:2") => ({ taskArn: `t-${Math.random()}`, taskDefinitionArn, lastStatus: "RUNNING", healthStatus });
+    /** ECS answers: the task definition first, then ListTasks and DescribeTasks per poll. */
+    const ecs = (healthCheck: boolean, ...polls: object[][]) => {
+        const send = jest.fn(async (command: { constructor: { name: string } }) => {
+            if (command.constructor.name === "DescribeTaskDefinitionCommand") return { taskDefinition: { containerDefinitions: [{ name: "model", essential: true, ...(healthCheck ? { healthCheck: {} } : {}) }] } };
+            const poll = polls.length > 1 ? polls[0] : polls.at(-1)!;
+            if (command.constructor.name === "ListTasksCommand") return { taskArns: poll.map((_, i) => `t${i}`) };
+            if (polls.length > 1) polls.shift();
+            return { tasks: poll };
+        });
+        return { send } as any;
+    };
+
+    test("counts only tasks of the revision that pass their health check: UNKNOWN is a task still loading", async () => {
+        const client = ecs(true, [task("HEALTHY"), task("UNKNOWN"), task("UNKNOWN")], [task("HEALTHY"), task("HEALTHY"), task("HEALTHY", "td:1"), task("UNKNOWN")], [task("HEALTHY"), task("HEALTHY"), task("HEALTHY")]);
+        await new EcsServices(client, OUT, new VirtualClock()).waitHealthy("canary", "td:2", 3);
+        expect(client.send.mock.calls.filter(([c]: any[]) => c.constructor.name === "ListTasksCommand")).toHaveLength(3);
+    });
+
+    test("a model server without a container health check (gRPC) counts once its tasks run", async () => {
+        const client = ecs(false, [task("UNKNOWN"), task("UNKNOWN")]);
+        await new EcsServices(client, OUT, new VirtualClock()).waitHealthy("canary", "td:2", 2);
+    });
+
+    test("gives up after the timeout, saying how many were healthy", async () => {
+        const client = ecs(true, [task("HEALTHY"), task("UNKNOWN")]);
+        await expect(new EcsServices(client, OUT, new VirtualClock(), 60_000).waitHealthy("canary", "td:2", 2)).rejects.toThrow("the canary service had 1 healthy tasks, not 2, after 1 minutes");
     });
 });
 

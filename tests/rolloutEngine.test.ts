@@ -3,6 +3,7 @@
  * metrics: every path it can take.
  */
 import { runRollout } from "../rollout/engine";
+import { canaryCapacity } from "../rollout/capacity";
 import { planRollout, RolloutOptions } from "../rollout/plan";
 import { Judge } from "../rollout/judge";
 import { RateLimitTest, RateRatioTest } from "../rollout/sequential";
@@ -53,6 +54,7 @@ class FakeStack implements StackPort, ServicesPort, TrafficPort {
     /** What the traffic layer reports, when it lags behind or disagrees with the update. */
     trafficOverride?: number;
     evaluationExitCode = 0;
+    refuseCapacity = false;
     constructor(
         public deployedState: DeployedState,
         public intendedState: IntendedState,
@@ -85,6 +87,16 @@ class FakeStack implements StackPort, ServicesPort, TrafficPort {
         if (this.failPromotion) throw new UpdateFailed("promotion update failed");
         this.deployedState.versions.stable = { fingerprint: this.intendedState.fingerprints.canary, taskDefinitionArn: "td/stable:2" };
         return this.deployed();
+    }
+    async setCanaryMinCount(count: number | undefined) {
+        this.calls.push(`canary min ${count ?? "resting"}`);
+        if (this.refuseCapacity) throw new UpdateRefused("refused to raise the canary's minimum task count: besides the canary's scalable target, the update would update its task definition");
+        const scaling = this.deployedState.canaryScaling!;
+        scaling.minCount = count ?? scaling.restingMinCount;
+        return this.deployed();
+    }
+    async waitHealthy(version: "stable" | "canary", arn: string, count: number) {
+        this.calls.push(`healthy ${version} ${arn} x${count}`);
     }
     async waitRunning(version: "stable" | "canary", arn: string) {
         this.calls.push(`running ${version} ${arn}`);
@@ -366,6 +378,68 @@ describe("runRollout", () => {
         const result = await run({ toStep: 2 });
         expect(result.outcome).toBe("paused");
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50"]);
+    });
+});
+
+describe("capacity follows weight", () => {
+    /** 1,000 requests a window (stable and canary 500 each) is 200 a minute over the 5-minute load window; 20 per task. */
+    const scaled = (): DeployedState => ({ ...deployedAt(0), canaryScaling: { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 } });
+
+    test("before each step the canary's minimum is raised to its share of the load and its tasks are healthy, then the weight moves; at the end it returns to rest", async () => {
+        const { stack, run } = setup(() => GOOD, scaled());
+        const result = await run();
+        expect(result.outcome).toBe("promoted");
+        expect(stack.calls).toEqual([
+            "running canary td/v2:1",
+            // 10% of 200 a minute is one task: the resting minimum already.
+            "weight 10",
+            "canary min 5",
+            "healthy canary td/v2:1 x5",
+            "weight 50",
+            // 100% needs 10: capped at maxCount.
+            "canary min 8",
+            "healthy canary td/v2:1 x8",
+            "weight 100",
+            "promote",
+            "running stable td/stable:2",
+            "weight 0",
+            "canary min resting",
+        ]);
+        expect(stack.deployedState.canaryScaling?.minCount).toBe(1);
+        expect(result.events.map((e) => e.message)).toEqual(expect.arrayContaining([expect.stringContaining("needs more canary tasks than its maxCount (8); the step goes ahead with 8")]));
+    });
+
+    test("a rollback returns the canary's minimum to rest once it has no traffic", async () => {
+        const { stack, run } = setup((w) => (w >= 50 ? BAD : GOOD), scaled());
+        const result = await run();
+        expect(result.outcome).toBe("rolled-back");
+        expect(stack.calls.slice(-2)).toEqual(["weight 0", "canary min resting"]);
+    });
+
+    test("a capacity step that would change more than the scalable target is refused before the weight moves", async () => {
+        const { stack, run } = setup(() => GOOD, scaled());
+        stack.refuseCapacity = true;
+        const result = await run();
+        expect(result.outcome).toBe("refused");
+        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "canary min 5"]);
+        expect(stack.deployedState.canaryWeight).toBe(10);
+    });
+
+    test("without deployed scaling (fixed capacity) no capacity step runs", async () => {
+        const { stack, run } = setup(() => GOOD);
+        await run();
+        expect(stack.calls.filter((c) => c.startsWith("canary min") || c.startsWith("healthy"))).toEqual([]);
+    });
+
+    test.each([
+        // requests a minute, weight, expected count, capped
+        [0, 50, 1, false],
+        [200, 5, 1, false],
+        [200, 50, 5, false],
+        [201, 50, 6, false],
+        [200, 100, 8, true],
+    ])("%d requests a minute at %d%%: %d tasks (capped: %s)", (load, weight, count, capped) => {
+        expect(canaryCapacity(load, weight, { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 })).toEqual({ count, capped });
     });
 });
 

@@ -34,6 +34,34 @@ describe.each(STACKS)("stack %s", (stack) => {
         expect(outputs).toMatchObject({ trafficBackend, canaryWeight, stableWeight: 100 - canaryWeight });
     });
 
+    test("each version has a scalable target on its service and a target-tracking policy on requests per task", () => {
+        const cluster = up.one("aws:ecs/cluster:Cluster").state.name;
+        for (const version of ["stable", "canary"]) {
+            const service = up.one("aws:ecs/service:Service", `-${version}`);
+            const target = up.one("aws:appautoscaling/target:Target", `-${version}-scaling`);
+            expect(target.inputs).toMatchObject({ serviceNamespace: "ecs", scalableDimension: "ecs:service:DesiredCount", resourceId: `service/${cluster}/${service.state.name}` });
+            expect(target.inputs.minCapacity).toBeLessThanOrEqual(target.inputs.maxCapacity);
+            const policy = up.one("aws:appautoscaling/policy:Policy", `-${version}-scaling`);
+            expect(policy.inputs.resourceId).toBe(target.inputs.resourceId);
+            const [requests, tasks, perTask] = policy.inputs.targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.metrics;
+            const metric = (up.outputs as { versionMetrics: Record<string, { requests: { namespace: string; metricName: string; dimensions: Record<string, string> } }> }).versionMetrics[version].requests;
+            expect(requests.metricStat).toEqual({
+                stat: "Sum",
+                metric: { namespace: metric.namespace, metricName: metric.metricName, dimensions: Object.entries(metric.dimensions).map(([name, value]) => ({ name, value })) },
+            });
+            expect(tasks.metricStat.metric).toEqual({
+                namespace: "ECS/ContainerInsights",
+                metricName: "RunningTaskCount",
+                dimensions: [
+                    { name: "ClusterName", value: cluster },
+                    { name: "ServiceName", value: service.state.name },
+                ],
+            });
+            expect(perTask).toMatchObject({ expression: "FILL(requests, 0) / tasks", returnData: true });
+            expect([requests.returnData, tasks.returnData]).toEqual([false, false]);
+        }
+    });
+
     test("previews with unknown ids, ARNs and outputs, declaring the same resources", async () => {
         const preview = await runProgram(config, { preview: true });
         expect(preview.error).toBeUndefined();

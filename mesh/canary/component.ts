@@ -13,7 +13,10 @@ import { Network } from "./network";
 import { CanaryObservability } from "./observability";
 import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
 import { modelService } from "../compute/modelService";
-import { FargateService, FargateTask } from "../compute/service";
+import { GpuCapacity } from "../compute/gpuCapacity";
+import { minCount, taskScaling } from "../compute/scaling";
+import { Placement } from "../compute/service";
+import { EcsService, EcsTask } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
 
 export interface InferenceCanaryArgs {
@@ -27,10 +30,13 @@ export class InferenceCanary extends pulumi.ComponentResource {
     readonly network: Network;
     readonly traffic: TrafficBackend;
     readonly cluster: aws.ecs.Cluster;
-    readonly services: Record<Version, FargateService>;
+    readonly services: Record<Version, EcsService>;
+    /** Each GPU version's own instances. */
+    readonly gpuCapacity: Partial<Record<Version, GpuCapacity>> = {};
+    readonly scalingTargets: Record<Version, aws.appautoscaling.Target>;
     readonly observability: CanaryObservability;
     /** The evaluation the rollout runs before the canary gets traffic, when configured. */
-    readonly evaluation?: FargateTask;
+    readonly evaluation?: EcsTask;
     /** The stack outputs, as `StackOutputs` describes them. */
     readonly outputs: Declared<StackOutputs>;
     private readonly config: CanaryConfig;
@@ -70,7 +76,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
             );
         }
 
-        this.services = {} as Record<Version, FargateService>;
+        const placements = this.gpuPlacements(name, accountId);
+        this.services = {} as Record<Version, EcsService>;
         for (const version of VERSIONS) {
             this.services[version] = modelService(
                 `${name}-${version}`,
@@ -83,6 +90,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     securityGroupIds: [this.network.taskSecurityGroup.id],
                     accountId,
                     region,
+                    placement: placements[version],
                 },
                 parent,
             );
@@ -93,6 +101,24 @@ export class InferenceCanary extends pulumi.ComponentResource {
             { stable: this.services.stable.logGroup.name, canary: this.services.canary.logGroup.name },
             parent,
         );
+        // Under each version's service: a version's update, and a capacity step, change nothing else.
+        this.scalingTargets = {} as Record<Version, aws.appautoscaling.Target>;
+        for (const version of VERSIONS) {
+            const { scaling } = config.versions[version];
+            this.scalingTargets[version] = taskScaling(
+                `${name}-${version}-scaling`,
+                {
+                    clusterName: this.cluster.name,
+                    serviceName: this.services[version].service.name,
+                    minCount: minCount(config, version),
+                    maxCount: scaling.maxCount,
+                    requestsPerTaskPerMinute: scaling.requestsPerTaskPerMinute,
+                    requests: metrics[version].requests,
+                },
+                { parent: this.services[version] },
+            );
+        }
+
         this.observability = new CanaryObservability(
             `${name}-observability`,
             { dashboardName: `${serviceId}-canary`, alarms: config.alarms, metrics, region },
@@ -102,7 +128,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
         if (config.evaluation) {
             const evaluation = config.evaluation;
             const client = this.traffic.client(`${name}-evaluation`, parent);
-            this.evaluation = new FargateTask(
+            this.evaluation = new EcsTask(
                 `${name}-evaluation`,
                 {
                     family: `${pulumi.getStack()}-${config.serviceName}-evaluation`,
@@ -154,12 +180,58 @@ export class InferenceCanary extends pulumi.ComponentResource {
         this.registerOutputs(this.outputs);
     }
 
+    /**
+     * Where each version's tasks run: Fargate, or the version's own GPU instances, whose
+     * capacity providers the cluster must know before a service may use them.
+     */
+    private gpuPlacements(name: string, accountId: pulumi.Input<string>): Record<Version, Placement> {
+        const parent = { parent: this };
+        for (const version of VERSIONS) {
+            const v = this.config.versions[version];
+            if (v.compute !== "gpu" || !v.gpu) continue;
+            this.gpuCapacity[version] = new GpuCapacity(
+                `${name}-${version}-gpu`,
+                {
+                    instanceType: v.gpu.instanceType,
+                    volumeGiB: v.gpu.volumeGiB,
+                    maxInstances: v.scaling.maxCount,
+                    clusterName: this.cluster.name,
+                    clusterArn: this.cluster.arn,
+                    vpcId: this.network.vpcId,
+                    subnetIds: this.network.privateSubnetIds,
+                    accountId,
+                    tags: { "ai-canary:version": version },
+                },
+                parent,
+            );
+        }
+        const providers = VERSIONS.flatMap((version) => this.gpuCapacity[version]?.capacityProvider ?? []);
+        const association =
+            providers.length > 0
+                ? new aws.ecs.ClusterCapacityProviders(`${name}-capacity`, { clusterName: this.cluster.name, capacityProviders: ["FARGATE", ...providers.map((p) => p.name)] }, parent)
+                : undefined;
+        const placement = (version: Version): Placement => {
+            const gpu = this.gpuCapacity[version];
+            return gpu && association ? { kind: "gpu", capacityProviderName: gpu.capacityProvider.name, dependsOn: [association] } : { kind: "fargate" };
+        };
+        return { stable: placement("stable"), canary: placement("canary") };
+    }
+
     private deployedVersion(version: Version) {
         const service = this.services[version];
+        const { scaling } = this.config.versions[version];
         return {
             fingerprint: fingerprint(definitionOf(this.config.versions[version])),
             taskDefinitionArn: service.taskDefinition.arn,
             serviceUrn: service.urn,
+            ...(this.gpuCapacity[version] ? { capacityUrn: this.gpuCapacity[version].urn } : {}),
+            scaling: {
+                minCount: minCount(this.config, version),
+                restingMinCount: scaling.minCount,
+                maxCount: scaling.maxCount,
+                requestsPerTaskPerMinute: scaling.requestsPerTaskPerMinute,
+                targetUrn: this.scalingTargets[version].urn,
+            },
         };
     }
 }

@@ -1,28 +1,35 @@
 /**
  * What defines a version: the one rule the program (its fingerprint output) and the
- * rollout (what promotion copies, what counts as a new canary) share. Task counts and
- * capacity bounds are not part of it: they size a version, they do not change what it
- * serves.
+ * rollout (what promotion copies, what counts as a new canary) share: image, command,
+ * model weights, environment, secrets, compute kind and size. Scaling bounds are not part of
+ * it: they size a version, they do not change what it serves.
  */
 import * as crypto from "crypto";
 import { VersionConfig } from "../config/schema";
 
 /** The fields of a version's config that define what it serves. */
-const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "secrets", "secretsKmsKeyArn", "weights"] as const satisfies readonly (keyof VersionConfig)[];
+const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "secrets", "secretsKmsKeyArn", "weights", "compute", "gpu", "command"] as const satisfies readonly (keyof VersionConfig)[];
 
 export type VersionDefinition = Partial<Pick<VersionConfig, (typeof DEFINING_FIELDS)[number]>>;
 
-/** Fields added after the first four: left out while unused, so they do not change existing fingerprints. */
-const LATER_FIELDS = new Set<string>(["secrets", "secretsKmsKeyArn", "weights"]);
-const unused = (value: unknown) => value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0);
+/** Fields added after the first four: left out while unused (or at their default), so they do not change existing fingerprints. */
+const empty = (value: unknown) => value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0);
+const LATER_FIELDS: Record<string, (value: unknown) => boolean> = {
+    secrets: empty,
+    secretsKmsKeyArn: empty,
+    weights: empty,
+    compute: (value) => value === undefined || value === "fargate",
+    gpu: empty,
+    command: empty,
+};
 
 /** What defines a version: what promotion copies from canary to stable, and what the fingerprint covers. */
 export function definitionOf(version: VersionDefinition): VersionDefinition {
-    const fields = DEFINING_FIELDS.filter((field) => !(LATER_FIELDS.has(field) && unused(version[field])));
+    const fields = DEFINING_FIELDS.filter((field) => !LATER_FIELDS[field]?.(version[field]));
     return Object.fromEntries(fields.map((field) => [field, version[field]])) as VersionDefinition;
 }
 
-/** Stable's config once promoted: what defines the canary, and stable's own sizing (its task count). */
+/** Stable's config once promoted: what defines the canary, and stable's own sizing (its scaling bounds). */
 export function promotedStable(stable: Record<string, unknown>, canary: VersionDefinition): Record<string, unknown> {
     const own = Object.fromEntries(Object.entries(stable).filter(([key]) => !(DEFINING_FIELDS as readonly string[]).includes(key)));
     return { ...own, ...definitionOf(canary) };

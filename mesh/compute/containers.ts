@@ -39,6 +39,15 @@ export function modelHealthTiming(modelLoadSeconds: number): { startPeriod: numb
     return { startPeriod, interval, retries: Math.min(ECS_MAX_RETRIES, Math.ceil(beyond / interval)) };
 }
 
+/**
+ * How long a version's model may take to load: the stack's `modelLoadSeconds`, or by
+ * default 300 s on Fargate and 900 s on GPUs, where a new instance, a large image and tens
+ * of GB of weights come first. Per version, so a canary moving to GPUs leaves stable as it is.
+ */
+export function modelLoadSecondsOf(config: CanaryConfig, version: Version): number {
+    return config.modelLoadSeconds ?? (config.versions[version].compute === "gpu" ? 900 : 300);
+}
+
 /** Where the model server finds weights fetched from S3 (`MODEL_DIR`), read-only. */
 export const WEIGHTS_DIR = "/models";
 const WEIGHTS_VOLUME = "weights";
@@ -68,13 +77,14 @@ export const weightsStorage = (weights?: WeightsConfig) => (weights ? { sizeInGi
 /** The model server: its own version's image, environment and a health check that waits for the model to load. */
 export function modelContainer(config: CanaryConfig, version: Version, join: VersionJoin, logs: LogTarget): ContainerDefinition {
     const v = config.versions[version];
-    const timing = modelHealthTiming(config.modelLoadSeconds);
+    const timing = modelHealthTiming(modelLoadSecondsOf(config, version));
     const environment: Record<string, string> = v.weights ? { ...v.environment, MODEL_DIR: WEIGHTS_DIR } : v.environment;
     const dependsOn = [...(v.weights ? [{ containerName: WEIGHTS_VOLUME, condition: "SUCCESS" }] : []), ...(join.modelDependsOn ?? [])];
     return {
         name: "model",
         image: v.image,
         essential: true,
+        ...(v.command ? { command: v.command } : {}),
         portMappings: [{ ...(join.modelPortName ? { name: join.modelPortName } : {}), containerPort: config.port, protocol: "tcp" }],
         environment: Object.entries(environment)
             .sort(([a], [b]) => a.localeCompare(b))
@@ -101,6 +111,7 @@ export function modelContainer(config: CanaryConfig, version: Version, join: Ver
               }
             : {}),
         ...(v.weights ? { mountPoints: [{ sourceVolume: WEIGHTS_VOLUME, containerPath: WEIGHTS_DIR, readOnly: true }] } : {}),
+        ...(v.compute === "gpu" && v.gpu ? { resourceRequirements: [{ type: "GPU", value: String(v.gpu.gpusPerTask) }] } : {}),
         ...(dependsOn.length > 0 ? { dependsOn } : {}),
     };
 }

@@ -84,3 +84,18 @@ export function weightsReadPolicy(bucket: string, prefix: string, kmsKeyArn?: st
         ...(kmsKeyArn ? [{ Effect: "Allow" as const, Action: ["kms:Decrypt"], Resource: kmsKeyArn }] : []),
     ]);
 }
+
+/**
+ * A GPU instance's role: what the ECS agent on it calls, on its own cluster and container
+ * instances only. Tasks pull images and log through their execution roles, so the
+ * instance needs none of that (and `ECS_AWSVPC_BLOCK_IMDS` keeps tasks from borrowing its
+ * credentials). `ecs:DiscoverPollEndpoint` has no resource type in IAM.
+ */
+export function containerInstancePolicy(clusterArn: pulumi.Input<string>): pulumi.Output<string> {
+    const instances = pulumi.output(clusterArn).apply((arn) => arn.replace(":cluster/", ":container-instance/") + "/*");
+    return policyDocument([
+        { Effect: "Allow", Action: ["ecs:DiscoverPollEndpoint"], Resource: "*" },
+        { Effect: "Allow", Action: ["ecs:RegisterContainerInstance", "ecs:DeregisterContainerInstance", "ecs:SubmitContainerStateChange", "ecs:SubmitTaskStateChange", "ecs:SubmitAttachmentStateChanges"], Resource: clusterArn },
+        { Effect: "Allow", Action: ["ecs:Poll", "ecs:StartTelemetrySession", "ecs:UpdateContainerInstancesState", "ecs:TagResource"], Resource: instances },
+    ]);
+}

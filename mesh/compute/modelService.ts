@@ -1,14 +1,15 @@
 /**
- * The compute that runs the model: one ECS Fargate service per version. A version's
- * service reads only that version's config and its own join to the traffic layer, so
- * changing the canary's image never touches the stable service, and the other way round.
+ * The compute that runs the model: one ECS service per version, on Fargate or on GPU
+ * instances of its own. A version's service reads only that version's config and its own
+ * join to the traffic layer, so changing the canary's image never touches the stable
+ * service, and the other way round.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryConfig, s3Location, Version } from "../config/schema";
 import type { VersionJoin } from "../traffic/backend";
 import { modelContainer, weightsContainer, weightsStorage } from "./containers";
 import { weightsReadPolicy } from "./iam";
-import { FargateService } from "./service";
+import { EcsService, Placement } from "./service";
 
 export interface ModelServiceArgs {
     config: CanaryConfig;
@@ -20,19 +21,24 @@ export interface ModelServiceArgs {
     securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     accountId: pulumi.Input<string>;
     region: pulumi.Input<string>;
+    /** Where the version's tasks run (its own GPU capacity, when it has any). */
+    placement: Placement;
 }
 
 /** Declares one version's model service, its containers being the model server and whatever the join adds. */
-export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.ComponentResourceOptions): FargateService {
+export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.ComponentResourceOptions): EcsService {
     const { config, version, join } = args;
     const v = config.versions[version];
-    return new FargateService(
+    return new EcsService(
         name,
         {
             family: `${pulumi.getStack()}-${config.serviceName}-${version}`,
             cpu: v.cpu,
             memory: v.memory,
-            desiredCount: v.desiredCount,
+            // The count at creation only; the raised canary minimum reaches the scalable target alone, so a capacity step leaves the service as it is.
+            desiredCount: v.scaling.minCount,
+            autoscaled: true,
+            placement: args.placement,
             image: v.image,
             secrets: { arns: Object.values(v.secrets), kmsKeyArn: v.secretsKmsKeyArn },
             storage: weightsStorage(v.weights),

@@ -1,8 +1,12 @@
 /**
- * ECS Fargate tasks with their own log group, execution role and (when they need one)
- * task role: as a long-running service (the model services, the App Mesh ingress
- * gateway), or as a task definition the rollout runs once (the evaluation). Every task
- * gets the same least-privilege roles and bounded log retention.
+ * ECS tasks with their own log group, execution role and (when they need one) task role:
+ * as a long-running service (the model services, the App Mesh ingress gateway), or as a
+ * task definition the rollout runs once (the evaluation). They run on Fargate, or on a
+ * version's own GPU instances through its capacity provider. Every task gets the same
+ * least-privilege roles and bounded log retention.
+ *
+ * The components' type tokens keep their first names ("FargateTask", "FargateService"):
+ * a new token would change every URN under them, and Pulumi would replace the services.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -28,10 +32,13 @@ export interface TaskJoin {
     service?(scope: ServiceScope): ServiceAttachment;
 }
 
-export interface FargateTaskArgs {
+/** Where a task runs: Fargate, or EC2 GPU instances reached through a capacity provider. */
+export type Placement = { kind: "fargate" } | { kind: "gpu"; capacityProviderName: pulumi.Input<string>; dependsOn: pulumi.Resource[] };
+
+export interface EcsTaskArgs {
     /** Task definition family; account-wide, so it should carry the stack name. */
     family: string;
-    /** CPU units and memory (MiB) of one task, a valid Fargate size. */
+    /** CPU units and memory (MiB) of one task: a valid Fargate size, or what it reserves on its instance. */
     cpu: number;
     memory: number;
     /** Container definitions (JSON), given where the service's containers log. */
@@ -40,7 +47,7 @@ export interface FargateTaskArgs {
     image: string;
     /** Secrets the containers name by reference: the only ones the execution role may read. */
     secrets?: SecretReferences;
-    /** Storage of the task's own (Fargate ephemeral storage, GiB) and the volume on it the containers share. */
+    /** Storage of the task's own (Fargate ephemeral storage, GiB; on EC2 the instance's volume) and the volume on it the containers share. */
     storage?: { sizeInGib: number; volume: string };
     /** What the tasks' code may read besides what the join allows (e.g. model weights), as a policy document. */
     readPolicy?: pulumi.Input<string>;
@@ -51,24 +58,28 @@ export interface FargateTaskArgs {
     tags: Record<string, string>;
 }
 
-export interface FargateServiceArgs extends FargateTaskArgs {
+export interface EcsServiceArgs extends EcsTaskArgs {
     desiredCount: number;
+    /** Service Auto Scaling owns the task count: `desiredCount` is only the count at creation. */
+    autoscaled?: boolean;
+    placement?: Placement;
     clusterArn: pulumi.Input<string>;
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
 }
 
 /** A task definition with its log group and roles, run by whoever runs it. */
-export class FargateTask extends pulumi.ComponentResource {
+export class EcsTask extends pulumi.ComponentResource {
     readonly logGroup: aws.cloudwatch.LogGroup;
     readonly taskRole?: aws.iam.Role;
     readonly executionRole: aws.iam.Role;
     readonly taskDefinition: aws.ecs.TaskDefinition;
 
-    constructor(name: string, args: FargateTaskArgs, opts?: pulumi.ComponentResourceOptions, type = "ai-canary:compute:FargateTask") {
+    constructor(name: string, args: EcsTaskArgs & { placement?: Placement }, opts?: pulumi.ComponentResourceOptions, type = "ai-canary:compute:FargateTask") {
         super(type, name, {}, opts);
         const parent = { parent: this };
         const { tags, join } = args;
+        const onGpu = args.placement?.kind === "gpu";
 
         this.logGroup = new aws.cloudwatch.LogGroup(name, { retentionInDays: args.logRetentionDays, tags }, parent);
 
@@ -91,31 +102,34 @@ export class FargateTask extends pulumi.ComponentResource {
                 family: args.family,
                 cpu: String(args.cpu),
                 memory: String(args.memory),
+                // awsvpc on EC2 too: each task has its own interface and security group, as the traffic backends expect.
                 networkMode: "awsvpc",
-                requiresCompatibilities: ["FARGATE"],
+                requiresCompatibilities: [onGpu ? "EC2" : "FARGATE"],
                 runtimePlatform: { operatingSystemFamily: "LINUX", cpuArchitecture: "X86_64" },
                 executionRoleArn: this.executionRole.arn,
                 taskRoleArn: this.taskRole?.arn,
                 containerDefinitions: args.containers({ logGroupName: this.logGroup.name, region: args.region }),
                 proxyConfiguration: join.proxyConfiguration,
-                ...(args.storage ? { ephemeralStorage: { sizeInGib: args.storage.sizeInGib }, volumes: [{ name: args.storage.volume }] } : {}),
+                // On EC2 a volume without a host path lives on the instance's own disk, sized by its launch template.
+                ...(args.storage ? { ...(onGpu ? {} : { ephemeralStorage: { sizeInGib: args.storage.sizeInGib } }), volumes: [{ name: args.storage.volume }] } : {}),
                 tags,
             },
             parent,
         );
         // A subclass registers its own outputs once it has declared the rest.
-        if (new.target === FargateTask) this.registerOutputs({ taskDefinitionArn: this.taskDefinition.arn });
+        if (new.target === EcsTask) this.registerOutputs({ taskDefinitionArn: this.taskDefinition.arn });
     }
 }
 
-/** A long-running service of the task: ECS keeps `desiredCount` healthy tasks and rolls back a failing deployment. */
-export class FargateService extends FargateTask {
+/** A long-running service of the task: ECS keeps its tasks healthy and rolls back a failing deployment. */
+export class EcsService extends EcsTask {
     readonly service: aws.ecs.Service;
 
-    constructor(name: string, args: FargateServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: EcsServiceArgs, opts?: pulumi.ComponentResourceOptions) {
         super(name, args, opts, "ai-canary:compute:FargateService");
         const parent = { parent: this };
         const { tags, join } = args;
+        const placement = args.placement ?? { kind: "fargate" };
 
         this.service = new aws.ecs.Service(
             name,
@@ -123,7 +137,9 @@ export class FargateService extends FargateTask {
                 cluster: args.clusterArn,
                 taskDefinition: this.taskDefinition.arn,
                 desiredCount: args.desiredCount,
-                launchType: "FARGATE",
+                ...(placement.kind === "gpu"
+                    ? { capacityProviderStrategies: [{ capacityProvider: placement.capacityProviderName, weight: 1, base: 0 }] }
+                    : { launchType: "FARGATE" }),
                 networkConfiguration: { subnets: args.subnetIds, securityGroups: args.securityGroupIds, assignPublicIp: false },
                 ...join.service?.({ name, opts: parent, accountId: args.accountId, tags }),
                 // Keep serving on the old tasks until new ones pass their health checks.
@@ -133,7 +149,12 @@ export class FargateService extends FargateTask {
                 propagateTags: "SERVICE",
                 tags,
             },
-            parent,
+            {
+                ...parent,
+                // An update must not reset the count Service Auto Scaling has set.
+                ...(args.autoscaled ? { ignoreChanges: ["desiredCount"] } : {}),
+                ...(placement.kind === "gpu" ? { dependsOn: placement.dependsOn } : {}),
+            },
         );
 
         this.registerOutputs({ serviceName: this.service.name });

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { boolean, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
 import { ConfigError, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
+import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
 import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
 import { rolloutSection } from "../../rollout/schedule";
@@ -55,14 +56,56 @@ function isPinnedImage(image: string): boolean {
     return tag !== undefined && tag !== "" && tag !== "latest";
 }
 
-/** `cpu` and `memory` of a task are a Fargate size: a bad cpu is reported as cpu, a bad memory for a good cpu as memory. */
-const fargateSize = rule<{ cpu: number; memory: number }>(["cpu", "memory"], (v, report) => {
+/** Whether `cpu` and `memory` are a Fargate size: a bad cpu is reported as cpu, a bad memory for a good cpu as memory. */
+function checkFargateSize(v: { cpu: number; memory: number }, report: (key: string, got: unknown, expected: string) => void) {
     if (!FARGATE_CPUS.includes(v.cpu)) report("cpu", v.cpu, `a Fargate CPU size: one of ${FARGATE_CPUS.join(", ")}`);
     else {
         const problem = fargateMemoryProblem(v.cpu, v.memory);
         if (problem) report("memory", v.memory, `a valid Fargate size: ${problem}`);
     }
+}
+
+const fargateSize = rule<{ cpu: number; memory: number }>(["cpu", "memory"], checkFargateSize);
+
+/** Fargate's limit on a task's ephemeral storage, GiB. */
+const FARGATE_MAX_STORAGE_GIB = 200;
+/** Room a GPU instance's volume keeps besides the weights: the OS and the images (a vLLM image alone is about 10 GB). */
+const GPU_VOLUME_HEADROOM_GIB = 50;
+
+/**
+ * A GPU version runs on EC2 instances of its own (an Auto Scaling group with the ECS
+ * GPU-optimized AMI, a capacity provider with managed scaling).
+ */
+const gpu = section({
+    /** The instance type of the version's capacity: a g5, g6, g6e, p4d or p5 size. */
+    instanceType: oneOf(GPU_INSTANCE_TYPES),
+    /** GPUs each task reserves (ECS `resourceRequirements`). */
+    gpusPerTask: integer(1, 8).default(1),
+    /** Each instance's root volume (gp3, encrypted), GiB: images, and weights fetched from S3. */
+    volumeGiB: integer(30, 16384).default(200),
 });
+
+/**
+ * Service Auto Scaling owns a version's task count: between `minCount` and `maxCount`,
+ * tracking `requestsPerTaskPerMinute`, computed from the requests the traffic layer
+ * already counts per version. The rollout raises the canary's minimum before each step.
+ */
+const scaling = (version: "stable" | "canary") =>
+    section(
+        {
+            minCount: integer(0, 100).default(version === "stable" ? 2 : 1),
+            maxCount: integer(1, 100).default(4),
+            /** The load one task is sized for: scaling adds tasks above it and removes them below. */
+            requestsPerTaskPerMinute: integer(1, 1_000_000).default(60),
+        },
+        {
+            rules: [
+                rule<{ minCount: number; maxCount: number }>(["minCount", "maxCount"], (s, report) => {
+                    if (s.minCount > s.maxCount) report("minCount", s.minCount, `at most maxCount (${s.maxCount})`);
+                }),
+            ],
+        },
+    );
 
 /**
  * Model weights that live in S3 rather than in the image: fetched into the task's own
@@ -74,8 +117,8 @@ const weights = section({
     source: matching(S3_URI, 'an S3 URI of a bucket and a prefix, e.g. "s3://my-models/llama-3.1-8b-instruct"'),
     /** The KMS key the objects are encrypted with, when not S3's own: the fetch may decrypt with it. */
     kmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional(),
-    /** The task's storage for the weights, in GiB (Fargate: 21-200): room for the model and the server's own files. */
-    storageGiB: integer(21, 200).default(100),
+    /** The task's storage for the weights, in GiB (Fargate: 21-200; GPU: within gpu.volumeGiB): room for the model and the server's own files. */
+    storageGiB: integer(21, 16384).default(100),
 });
 
 /** Active health check against every task of a version (App Mesh: each caller's Envoy; Lattice: the target group). */
@@ -97,16 +140,29 @@ const healthCheck = section(
     },
 );
 
+interface VersionCompute {
+    compute: "fargate" | "gpu";
+    cpu: number;
+    memory: number;
+    gpu?: { instanceType: string; gpusPerTask: number; volumeGiB: number };
+    weights?: { storageGiB: number };
+}
+
 /** What differs between the stable and the canary deployment. */
 const versionSection = (version: "stable" | "canary") =>
     section(
         {
             /** Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`. */
             image: matching(IMAGE, 'a container image reference, e.g. "repo/model-server:1.2.3"'),
-            /** Fargate CPU units (1024 = 1 vCPU) and memory (MiB) of one task. */
-            cpu: integer(256, 16384).default(4096),
-            memory: integer(512, 122880).default(16384),
-            desiredCount: integer(0, 100).default(version === "stable" ? 2 : 1),
+            /** Where the version runs: Fargate (CPU only), or EC2 GPU instances of its own (`gpu`). */
+            compute: oneOf(["fargate", "gpu"]).default("fargate"),
+            /** CPU units (1024 = 1 vCPU) and memory (MiB) of one task: a Fargate size, or what one task reserves on its GPU instance. */
+            cpu: integer(256, 196608).default(4096),
+            memory: integer(512, 2_097_152).default(16384),
+            gpu: gpu.optional(),
+            scaling: scaling(version),
+            /** Arguments that replace the image's command, e.g. vLLM's `["--model", "/models"]`. */
+            command: stringList(/^.+$/, "arguments").optional(),
             /** Environment of the model server container, e.g. `MODEL_ID`. */
             environment: stringMap(ENV_NAME, "an environment variable name").default({}),
             /**
@@ -126,9 +182,26 @@ const versionSection = (version: "stable" | "canary") =>
             weights: weights.optional(),
         },
         {
-            elsewhere: { discoveryName: `moved to appmesh.discoveryNames.${version} (App Mesh only)` },
+            elsewhere: {
+                discoveryName: `moved to appmesh.discoveryNames.${version} (App Mesh only)`,
+                desiredCount: `moved to scaling.minCount: Service Auto Scaling owns the task count, between scaling.minCount and scaling.maxCount`,
+            },
             rules: [
-                fargateSize,
+                rule<VersionCompute>(["compute", "cpu", "memory", "gpu", "weights"], (v, report) => {
+                    if (v.compute === "fargate") {
+                        checkFargateSize(v, report);
+                        if (v.gpu) report("gpu", v.gpu, 'no gpu section unless compute is "gpu"');
+                        if (v.weights && v.weights.storageGiB > FARGATE_MAX_STORAGE_GIB) {
+                            report("weights.storageGiB", v.weights.storageGiB, `at most ${FARGATE_MAX_STORAGE_GIB} on Fargate (its task storage limit); use compute "gpu" for larger models`);
+                        }
+                        return;
+                    }
+                    if (!v.gpu) return report("gpu", undefined, 'a gpu section with instanceType (required with compute "gpu"), e.g. { "instanceType": "g6.xlarge" }');
+                    for (const p of gpuTaskProblems(v.gpu.instanceType, { cpu: v.cpu, memory: v.memory, gpus: v.gpu.gpusPerTask })) report(p.key, p.got, p.expected);
+                    if (v.weights && v.weights.storageGiB > v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB) {
+                        report("weights.storageGiB", v.weights.storageGiB, `at most gpu.volumeGiB - ${GPU_VOLUME_HEADROOM_GIB} (${v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB}), leaving room for the images`);
+                    }
+                }),
                 rule<{ environment: Record<string, string>; secrets: Record<string, string> }>(["environment", "secrets"], (v, report) => {
                     for (const name of Object.keys(v.secrets).filter((n) => n in v.environment)) {
                         report(`secrets.${name}`, v.secrets[name], `a name not also in environment (${name} is set there)`);
@@ -231,8 +304,16 @@ const shared = {
     stable: versionSection("stable"),
     canary: versionSection("canary"),
     network,
-    /** Seconds a model server may take to load before ECS replaces the task as unhealthy (see `modelHealthTiming`). */
-    modelLoadSeconds: integer(0, 3300).default(300),
+    /**
+     * Seconds a model server may take to load before ECS replaces the task as unhealthy (see
+     * `modelHealthTiming`); by default per version, 300 on Fargate and 900 on GPUs.
+     */
+    modelLoadSeconds: integer(0, 3300).optional(),
+    /**
+     * Set by the rollout, not by hand: the canary's minimum task count while a rollout sends
+     * it traffic (its share of the current load); unset, `canary.scaling.minCount` holds.
+     */
+    canaryMinCount: integer(0, 100).optional(),
     logRetentionDays: field(`one of ${LOG_RETENTION_DAYS.join(", ")}`, (raw) => {
         const days = Number(raw);
         return LOG_RETENTION_DAYS.includes(days) && String(raw).trim() === String(days) ? days : undefined;
@@ -245,14 +326,20 @@ const shared = {
 };
 
 interface Shared {
+    canaryMinCount?: number;
+    canary: { image: string; scaling: { maxCount: number } };
     requestTimeoutSeconds: number;
     idleTimeoutSeconds?: number;
     requirePinnedImages: boolean;
     stable: { image: string };
-    canary: { image: string };
 }
 
 const sharedRules = [
+    rule<Shared>(["canaryMinCount", "canary"], (c, report) => {
+        if (c.canaryMinCount !== undefined && c.canaryMinCount > c.canary.scaling.maxCount) {
+            report("canaryMinCount", c.canaryMinCount, `at most canary.scaling.maxCount (${c.canary.scaling.maxCount})`);
+        }
+    }),
     rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], (c, report) => {
         // A model that thinks before its first token sends nothing for most of the request.
         if (c.idleTimeoutSeconds !== undefined && c.idleTimeoutSeconds < c.requestTimeoutSeconds) {
@@ -309,6 +396,7 @@ const stackSchema = z
             versions: { stable: c.stable, canary: c.canary },
             network: c.network,
             modelLoadSeconds: c.modelLoadSeconds,
+            canaryMinCount: c.canaryMinCount,
             logRetentionDays: c.logRetentionDays,
             requirePinnedImages: c.requirePinnedImages,
             alarms: c.alarms,

@@ -62,19 +62,19 @@ test("an environment-only change is a canary like any other; on App Mesh, explic
         ...BASE_STACK,
         [`${PROJECT}:trafficBackend`]: "appmesh",
         [`${PROJECT}:appmesh`]: appmesh,
-        [`${PROJECT}:stable`]: { ...version, desiredCount: 2 },
-        [`${PROJECT}:canary`]: { ...version, desiredCount: 1 },
+        [`${PROJECT}:stable`]: { ...version, scaling: { minCount: 2 } },
+        [`${PROJECT}:canary`]: { ...version, scaling: { minCount: 1 } },
     };
     world = await new World().start(config);
     expect((await world.cli(RUN)).lastLine).toBe("nothing-to-do: canaryWeight 0 deployed on e2e");
 
-    world.writeConfig({ ...config, [`${PROJECT}:canary`]: { ...version, desiredCount: 1, environment: { MODEL_ID: "llama-3.2-3b" } } });
+    world.writeConfig({ ...config, [`${PROJECT}:canary`]: { ...version, scaling: { minCount: 1 }, environment: { MODEL_ID: "llama-3.2-3b" } } });
     const run = await world.cli(RUN);
     expect(run.output).toContain("plan: deploy-canary -> wait-canary -> 10%");
     expect(run.lastLine).toBe("promoted: canaryWeight 0 deployed on e2e");
     const after = world.readConfig();
     expect(after[`${PROJECT}:stable`]).toMatchObject({ environment: { MODEL_ID: "llama-3.2-3b" } });
-    expect(String((after[`${PROJECT}:stable`] as { desiredCount: unknown }).desiredCount)).toBe("2");
+    expect(String((after[`${PROJECT}:stable`] as { scaling: { minCount: unknown } }).scaling.minCount)).toBe("2");
     expect(after[`${PROJECT}:appmesh`]).toEqual(appmesh);
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, sameDefinition: true });
 });

@@ -21,8 +21,19 @@ test("a healthy canary is stepped, verified, baked and promoted: stable runs the
     expect(run.lastLine).toBe("promoted: canaryWeight 0 deployed on e2e");
     expect(world.deployed()).toEqual({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.5.0`, canaryImage: `${ECR}:1.5.0`, sameDefinition: true });
     for (const w of [10, 50, 100, 0]) expect(run.output).toContain(`canaryWeight ${w} deployed and verified at the traffic layer`);
-    // The promoted stable kept its own task count.
-    expect(String((world.readConfig()[`${PROJECT}:stable`] as { desiredCount: unknown }).desiredCount)).toBe("2");
+    // The promoted stable kept its own scaling bounds.
+    expect(String((world.readConfig()[`${PROJECT}:stable`] as { scaling: { minCount: unknown } }).scaling.minCount)).toBe("2");
+    // Capacity followed weight: 10% of 1,200 requests a minute needs 2 tasks of 60, 50% needs 10 (capped at 4), each
+    // raised and healthy before the weight moved; back to rest at the end.
+    const order = (text: string) => run.output.indexOf(text);
+    expect(order("raising the canary's minimum task count from 1 to 2")).toBeGreaterThan(-1);
+    expect(order("raising the canary's minimum task count from 1 to 2")).toBeLessThan(order("2 canary tasks are healthy"));
+    expect(order("2 canary tasks are healthy")).toBeLessThan(order("canaryWeight 10 deployed and verified"));
+    expect(order("raising the canary's minimum task count from 2 to 4")).toBeGreaterThan(order("canaryWeight 10 deployed and verified"));
+    expect(order("4 canary tasks are healthy")).toBeLessThan(order("canaryWeight 50 deployed and verified"));
+    expect(run.output).toContain("pulumi preview (raise the canary's minimum task count to 4)");
+    expect(order("returning the canary's minimum task count from 4 to 1")).toBeGreaterThan(order("canaryWeight 0 deployed and verified"));
+    expect(world.readConfig()).not.toHaveProperty(`${PROJECT}:canaryMinCount`);
     const texts = world.aws.webhooks.map((w) => (w as { text: string }).text);
     expect(texts).toContain("rollout of e2e: step 1/3: canaryWeight 10");
     expect(texts.at(-1)).toMatch(/^rollout of e2e: promoted: /);

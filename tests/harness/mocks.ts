@@ -61,6 +61,7 @@ const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
         dnsEntries: [{ domainName: `${name}-0${suffix(name)}.7d67968.vpc-lattice-svcs.${REGION}.on.aws`, hostedZoneId: "Z07129721W2WQF3AVFD1E" }],
     }),
     "aws:vpclattice/listener:Listener": (name) => ({ listenerId: `listener-${suffix(name)}` }),
+    "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
     // awsx components register as one resource under mocks; these are the outputs a real VPC reports.
     "awsx:ec2:Vpc": (name) => ({
         vpcId: `vpc-${suffix(name)}`,

@@ -14,7 +14,7 @@ import { AppMeshCanaryConfig } from "../../config/schema";
 import { IngressConfig } from "./config";
 import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
-import { FargateService } from "../../compute/service";
+import { EcsService } from "../../compute/service";
 import { envoyContainer, envoyPolicy } from "./envoy";
 import { GATEWAY_PORT, gatewayRouteSpec, virtualGatewaySpec } from "./specs";
 
@@ -37,7 +37,7 @@ export class IngressGateway extends pulumi.ComponentResource {
     readonly virtualGateway: aws.appmesh.VirtualGateway;
     readonly gatewayRoute: aws.appmesh.GatewayRoute;
     readonly loadBalancer: aws.lb.LoadBalancer;
-    readonly gateway: FargateService;
+    readonly gateway: EcsService;
     /** Where outside callers send requests. */
     readonly url: pulumi.Output<string>;
 
@@ -153,7 +153,7 @@ export class IngressGateway extends pulumi.ComponentResource {
             parent,
         );
 
-        this.gateway = new FargateService(
+        this.gateway = new EcsService(
             `${name}-envoy`,
             {
                 family: `${pulumi.getStack()}-${config.serviceName}-gateway`,

@@ -1,12 +1,13 @@
 /**
  * A stand-in AWS endpoint on 127.0.0.1 for the rollout's SDK clients (pointed at it with
  * `AWS_ENDPOINT_URL`): ECS DescribeServices, CloudWatch GetMetricData and DescribeAlarms,
- * ECS RunTask, DescribeTasks and StopTask (the evaluation), App Mesh DescribeRoute, VPC
+ * ECS RunTask, DescribeTasks and StopTask (the evaluation), ECS ListTasks, DescribeTasks
+ * and DescribeTaskDefinition (a service's healthy tasks), App Mesh DescribeRoute, VPC
  * Lattice GetListener, and SSM Put/Get/DeleteParameter, each
  * in the wire protocol its client speaks. It answers from what the stand-in `pulumi`
  * deployed, and is no kinder than AWS where the rollout's mechanics are concerned: a new
- * ECS revision is IN_PROGRESS until its model has loaded, the circuit breaker rolls back
- * failing images, metric data arrives late, and SSM refuses to create a parameter that
+ * ECS revision is IN_PROGRESS until its model has loaded, new tasks of a raised minimum
+ * are unhealthy until theirs has, the circuit breaker rolls back failing images, metric data arrives late, and SSM refuses to create a parameter that
  * exists. Its counts are the traffic model's expected values, not draws: these tests are
  * about what the CLI deploys and says, and noise would only make them flaky; the noisy,
  * seeded traffic the gates are measured on is the benchmark's (`rollout/simulate.ts`).
@@ -52,7 +53,7 @@ function describeServices(input: { services: string[] }) {
         if (!state) throw new AwsError("ServiceNotFoundException", `service ${name} not found`);
         const list = state.deployments[name];
         const service = state.resources.find((r) => r.type === "aws:ecs/service:Service" && r.state.name === name)!;
-        const desired = Number((service.inputs as { desiredCount?: number }).desiredCount ?? 1);
+        const desired = Math.max(Number((service.inputs as { desiredCount?: number }).desiredCount ?? 1), state.capacity?.[name]?.at(-1)?.minCount ?? 0);
         const last = list.at(-1)!;
         const previous = list.at(-2);
         const deployment = (status: string, taskDefinition: string, rolloutState: string, runningCount: number, rolloutStateReason?: string) => ({
@@ -146,8 +147,35 @@ function resourceWhere(type: string, match: (state: Record<string, unknown>) => 
     throw new AwsError("NotFoundException", `no ${type} matches`, 404);
 }
 
+/**
+ * A service's running tasks: its minimum task count, of which those added by the last
+ * raise are still loading (health UNKNOWN) until the model load time has passed.
+ */
+function serviceTasks(cluster: string, serviceName: string) {
+    const now = clock().now();
+    const loadMs = (readFaults().loadSeconds ?? 120) * 1000;
+    const state = stacks().find((s) => s.deployments[serviceName]);
+    if (!state) throw new AwsError("ServiceNotFoundException", `service ${serviceName} not found`);
+    const changes = state.capacity?.[serviceName] ?? [];
+    const last = changes.at(-1);
+    const count = last?.minCount ?? 1;
+    const loaded = last && now < last.at + loadMs ? (changes.at(-2)?.minCount ?? 0) : count;
+    const taskDefinitionArn = state.deployments[serviceName].at(-1)!.taskDefinition;
+    return Array.from({ length: count }, (_, i) => ({
+        taskArn: `arn:aws:ecs:us-west-2:123456789012:task/${cluster}/${serviceName}/${i + 1}`,
+        taskDefinitionArn,
+        lastStatus: "RUNNING",
+        healthStatus: i < loaded ? "HEALTHY" : "UNKNOWN",
+    }));
+}
+
+function describeTaskDefinition(input: { taskDefinition: string }) {
+    const found = resourceWhere("aws:ecs/taskDefinition:TaskDefinition", (s) => s.arn === input.taskDefinition);
+    return { taskDefinition: { taskDefinitionArn: input.taskDefinition, containerDefinitions: JSON.parse(String(found.inputs.containerDefinitions)) } };
+}
+
 /** One-off tasks (the evaluation): started at a virtual time, stopped with the exit code faults.json gives once they have run. */
-function ecsTasks(tasks: Map<string, number>, operation: string, input: { cluster?: string; taskDefinition?: string; tasks?: string[]; task?: string }) {
+function ecsTasks(tasks: Map<string, number>, operation: string, input: { cluster?: string; serviceName?: string; taskDefinition?: string; tasks?: string[]; task?: string }) {
     const now = clock().now();
     const faults = readFaults();
     switch (operation) {
@@ -156,9 +184,15 @@ function ecsTasks(tasks: Map<string, number>, operation: string, input: { cluste
             tasks.set(taskArn, now);
             return { tasks: [{ taskArn, lastStatus: "PROVISIONING", taskDefinitionArn: input.taskDefinition }], failures: [] };
         }
+        case "ListTasks":
+            return { taskArns: serviceTasks(String(input.cluster), String(input.serviceName)).map((t) => t.taskArn) };
+        case "DescribeTaskDefinition":
+            return describeTaskDefinition(input as { taskDefinition: string });
         case "DescribeTasks":
             return {
                 tasks: (input.tasks ?? []).map((taskArn) => {
+                    const service = /task\/([^/]+)\/([^/]+)\/\d+$/.exec(taskArn);
+                    if (service) return serviceTasks(service[1], service[2]).find((t) => t.taskArn === taskArn) ?? { taskArn, lastStatus: "STOPPED" };
                     const started = tasks.get(taskArn);
                     if (started === undefined) throw new AwsError("InvalidParameterException", `no task ${taskArn}`);
                     if (started === -1 || now >= started + (faults.evaluationSeconds ?? 300) * 1000) {

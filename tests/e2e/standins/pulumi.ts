@@ -260,7 +260,7 @@ async function up(stack: string, events: Events): Promise<void> {
     out(`Resources: ${Object.entries(summary(result.steps)).map(([op, n]) => `${n} ${op}`).join(", ")}`);
 }
 
-/** What a landed change means in AWS: the split moves, a service starts a new deployment. */
+/** What a landed change means in AWS: the split moves, a service starts a new deployment, a service's minimum task count changes. */
 function observe(state: StackState, applied: Map<string, DeployedResource>, resource: DeployedResource, at: number): void {
     const inputs = resource.inputs as any;
     if (resource.type === "aws:appmesh/route:Route" && resource.name.endsWith("-weighted")) {
@@ -269,6 +269,11 @@ function observe(state: StackState, applied: Map<string, DeployedResource>, reso
     }
     if (resource.type === "aws:vpclattice/listener:Listener") {
         state.split.push({ at, canaryWeight: inputs.defaultAction.forwards[0].targetGroups[1].weight });
+    }
+    if (resource.type === "aws:appautoscaling/target:Target") {
+        const service = String(inputs.resourceId).split("/").pop()!;
+        const list = ((state.capacity ??= {})[service] ??= []);
+        if (list.at(-1)?.minCount !== inputs.minCapacity) list.push({ at, minCount: Number(inputs.minCapacity) });
     }
     if (resource.type === "aws:ecs/service:Service") {
         const name = String(resource.state.name);

@@ -41,6 +41,8 @@ export interface StackState {
     split: { at: number; canaryWeight: number }[];
     /** Per ECS service name, the revisions it was given, oldest first. */
     deployments: Record<string, EcsDeployment[]>;
+    /** Per ECS service name, the minimum task counts its scalable target was given, oldest first. */
+    capacity?: Record<string, { at: number; minCount: number }[]>;
     history: { version: number; kind: string; result: string; startTime: string; endTime: string; resourceChanges: Record<string, number> }[];
 }
 
