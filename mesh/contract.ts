@@ -19,6 +19,17 @@ const versionMetrics = z.object({
     latencyMs: metricRef,
     /** Time to the first response byte (time to first token, for a streaming server), where the backend measures it. */
     firstByteMs: metricRef.optional(),
+    /** The model server's own metrics (`metrics.prometheus`), and GPU utilisation on GPU instances, where there are any. */
+    server: z
+        .object({
+            timeToFirstToken: metricRef,
+            interTokenLatency: metricRef,
+            queueDepth: metricRef,
+            generatedTokens: metricRef,
+            gpuUtilization: metricRef,
+        })
+        .partial()
+        .optional(),
 });
 
 /** What a version runs, as deployed: the rollout plans from this, never from local config alone. */
@@ -57,6 +68,8 @@ const shared = {
     vpcId: name,
     canaryErrorRateAlarmName: name,
     canaryLatencyAlarmName: name,
+    /** The canary's alarms on the model server's own metrics (`alarms.timeToFirstTokenIncreasePercent`, ...): the rollout fails the canary when one fires. */
+    canaryServerAlarmNames: z.array(name).optional(),
     dashboardName: name,
     versions: z.object({ stable: deployedVersion, canary: deployedVersion }),
     /** The one resource that carries the split: all a weight step may change. */
@@ -108,6 +121,7 @@ export type AppMeshOutputs = z.output<typeof appMeshOutputs>;
 export type LatticeOutputs = z.output<typeof latticeOutputs>;
 export type VersionMetrics = z.output<typeof versionMetrics>;
 export type MetricRef = z.output<typeof metricRef>;
+export type ServerMetricRefs = NonNullable<VersionMetrics["server"]>;
 
 /** The outputs as the program declares them: each value may still be an output of a resource. */
 export type Declared<T> = { [K in keyof T]: NonNullable<T[K]> extends string | number | boolean | readonly unknown[] ? pulumi.Input<T[K]> : Declared<T[K]> };

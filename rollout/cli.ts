@@ -277,7 +277,7 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
                 metrics: new CloudWatchMetrics(
                     new CloudWatchClient({ region }),
                     outputs.versionMetrics,
-                    [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName],
+                    [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])],
                     { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" },
                 ),
                 control,

@@ -46,6 +46,7 @@ describe("loadConfig", () => {
             logRetentionDays: 30,
             requirePinnedImages: false,
             alarms: { errorRatePercent: 5, p99LatencySeconds: 60, minRequests: 10, periodSeconds: 60, evaluationPeriods: 3 },
+            metrics: {},
             rollout: DEFAULT_SCHEDULE,
             appmesh: {
                 namespace: "ai.internal",
@@ -57,6 +58,14 @@ describe("loadConfig", () => {
                 discoveryNames: {},
             },
         });
+    });
+
+    test("an alarm on a server metric needs a series for it: the preset's, or one named", () => {
+        const tgi = (names = {}) => ({ canaryWeight: "1", metrics: JSON.stringify({ prometheus: { server: "tgi", names } }), alarms: JSON.stringify({ timeToFirstTokenIncreasePercent: 50 }) });
+        expect(problemsOf(tgi())).toEqual([
+            { key: "alarms.timeToFirstTokenIncreasePercent", got: 50, expected: 'a series for timeToFirstToken: server "tgi" has none; name it in metrics.prometheus.names.timeToFirstToken' },
+        ]);
+        expect(load(tgi({ timeToFirstToken: "tgi_request_first_token_seconds" })).metrics.prometheus).toMatchObject({ server: "tgi", path: "/metrics", intervalSeconds: 15 });
     });
 
     test("a Lattice stack carries Lattice's settings and none of App Mesh's", () => {
@@ -144,6 +153,10 @@ describe("loadConfig", () => {
         ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
         ["canary", JSON.stringify({ image: "r/m:1", secrets: { HF_TOKEN: "hf_abc123" } }), "Secrets Manager secret or SSM parameter ARNs"],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { HF_TOKEN: "x" }, secrets: { HF_TOKEN: "arn:aws:ssm:us-west-2:123456789012:parameter/t" } }), "a name not also in environment"],
+        ["metrics", JSON.stringify({ prometheus: { server: "custom" } }), 'at least one series name with server "custom"'],
+        ["metrics", JSON.stringify({ prometheus: { names: { queueDepth: "queue depth" } } }), "a Prometheus metric name"],
+        ["metrics", JSON.stringify({ prometheus: { server: "sglang" } }), 'one of "vllm", "tgi", "triton", "custom"'],
+        ["alarms", JSON.stringify({ queueDepth: 8 }), "metrics.prometheus set: the alarm reads the model server's own metrics"],
         ["requirePinnedImages", "yes", "true or false"],
         ["appmesh", JSON.stringify({ envoyImage: "envoyproxy/envoy:latest" }), "pinned -prod tag"],
         ["modelLoadSeconds", "3600", "an integer from 0 to 3300"],

@@ -8,6 +8,7 @@ import { BASE_CONFIG, stackConfig } from "./harness/stacks";
 import { Registered } from "./harness/mocks";
 import { GPU_AMI_PARAMETER } from "../mesh/compute/gpuCapacity";
 import { modelHealthTiming } from "../mesh/compute/containers";
+import { collectorConfig, collectorContainer } from "../mesh/compute/serverMetrics";
 
 const T = {
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
@@ -24,6 +25,9 @@ const T = {
     target: "aws:appautoscaling/target:Target",
     policy: "aws:appautoscaling/policy:Policy",
     endpoint: "aws:ec2/vpcEndpoint:VpcEndpoint",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    dashboard: "aws:cloudwatch/dashboard:Dashboard",
+    logGroup: "aws:cloudwatch/logGroup:LogGroup",
     vpc: "awsx:ec2:Vpc",
 };
 const VERSIONS = ["stable", "canary"] as const;
@@ -118,6 +122,62 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
         }
     });
 
+    test("vLLM's own metrics: a collector beside each model scrapes it over localhost and writes EMF to its version's log group, the only stream its role may write", () => {
+        for (const version of VERSIONS) {
+            const containers = JSON.parse(g.one(T.taskDef, `-${version}`).inputs.containerDefinitions);
+            const collector = containers.find((c: any) => c.name === "metrics");
+            expect(collector).toMatchObject({ essential: false, image: expect.stringMatching(/aws-otel-collector:v\d+\.\d+\.\d+$/) });
+            expect(collector.user).toBeUndefined();
+            const config = JSON.parse(collector.environment.find((e: any) => e.name === "AOT_CONFIG_CONTENT").value);
+            const scrape = config.receivers.prometheus.config.scrape_configs[0];
+            expect(scrape).toMatchObject({ metrics_path: "/metrics", static_configs: [{ targets: ["localhost:8000"] }] });
+            expect(new RegExp(`^${scrape.metric_relabel_configs[0].regex}$`).test("vllm:time_to_first_token_seconds_sum")).toBe(true);
+            expect(new RegExp(`^${scrape.metric_relabel_configs[0].regex}$`).test("vllm:cache_config_info")).toBe(false);
+            expect(config.processors.metricstransform.transforms).toContainEqual({ include: "vllm:num_requests_waiting", action: "update", new_name: "QueueDepth" });
+            expect(config.processors.resource.attributes).toEqual([{ key: "Version", value: version, action: "insert" }]);
+            const logGroup = g.one(T.logGroup, `-${version}`);
+            expect(config.exporters.awsemf).toMatchObject({ namespace: "AICanary/test-inference", log_group_name: logGroup.state.name, log_stream_name: "server-metrics" });
+            expect(JSON.stringify(config)).not.toContain("$");
+            expect(statements(g.one(T.rolePolicy, `-${version}-metrics`))).toEqual([
+                { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroup.state.arn}:log-stream:server-metrics` },
+            ]);
+        }
+    });
+
+    test("GPU utilisation from each instance's CloudWatch agent, allowed to publish to the stack's namespace only", () => {
+        for (const version of VERSIONS) {
+            const userData = Buffer.from(g.one(T.launchTemplate, `-${version}-gpu`).inputs.userData, "base64").toString();
+            expect(userData).toContain("dnf install -y amazon-cloudwatch-agent");
+            const agent = JSON.parse(/<<'AGENT'\n(.*)\nAGENT/s.exec(userData)![1]);
+            expect(agent.metrics).toMatchObject({ namespace: "AICanary/test-inference", aggregation_dimensions: [["Version"]] });
+            expect(agent.metrics.metrics_collected.nvidia_gpu.append_dimensions).toEqual({ Version: version });
+            expect(statements(g.one(T.rolePolicy, `-${version}-gpu-gpu-metrics`))).toEqual([
+                { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": ["AICanary/test-inference"] } } },
+            ]);
+        }
+    });
+
+    test("the dashboard graphs the server's metrics and GPU utilisation stable against canary; the alarms the rollout reads compare the canary with stable", () => {
+        const outputs = g.outputs as any;
+        for (const version of VERSIONS) {
+            expect(outputs.versionMetrics[version].server).toEqual({
+                timeToFirstToken: { namespace: "AICanary/test-inference", metricName: "TimeToFirstToken", dimensions: { Version: version } },
+                interTokenLatency: { namespace: "AICanary/test-inference", metricName: "InterTokenLatency", dimensions: { Version: version } },
+                queueDepth: { namespace: "AICanary/test-inference", metricName: "QueueDepth", dimensions: { Version: version } },
+                generatedTokens: { namespace: "AICanary/test-inference", metricName: "GeneratedTokens", dimensions: { Version: version } },
+                gpuUtilization: { namespace: "AICanary/test-inference", metricName: "nvidia_smi_utilization_gpu", dimensions: { Version: version } },
+            });
+        }
+        const widgets = JSON.parse(g.one(T.dashboard).inputs.dashboardBody).widgets.map((w: any) => w.properties.title);
+        expect(widgets).toEqual(expect.arrayContaining(["Average time to first token", "Requests waiting (queue depth)", "Generated tokens", "GPU utilisation (%)"]));
+        const ttft = g.one(T.alarm, "-canary-time-to-first-token");
+        expect(ttft.inputs.threshold).toBe(50);
+        expect(ttft.inputs.metricQueries.map((q: any) => q.id)).toEqual(["canary", "stable", "value"]);
+        expect(ttft.inputs.metricQueries[2].expression).toBe("IF(stable > 0, 100 * (canary - stable) / stable, 0)");
+        expect(g.one(T.alarm, "-canary-queue-depth").inputs.threshold).toBe(20);
+        expect(outputs.canaryServerAlarmNames).toEqual([ttft.state.name, g.one(T.alarm, "-canary-queue-depth").state.name]);
+    });
+
     test("a new instance type for the canary changes its launch template, not stable's instances", async () => {
         const gpu = stackConfig("gpu");
         const after = await deploy({ ...gpu, canary: JSON.stringify({ ...JSON.parse(gpu.canary), gpu: { instanceType: "g6e.xlarge" } }) });
@@ -151,5 +211,13 @@ describe("capacity steps and GPU canaries", () => {
         expect(after.ofType(T.group).map((r) => r.name)).toEqual(["inference-canary-gpu"]);
         expect(after.one(T.service, "-stable").inputs.launchType).toBe("FARGATE");
         expect(JSON.stringify(after.one(T.taskDef, "-stable").inputs)).toBe(JSON.stringify(base.one(T.taskDef, "-stable").inputs));
+    });
+});
+
+describe("the metrics collector on App Mesh", () => {
+    test("runs as Envoy's ignored user, so it reaches CloudWatch while the mesh's egress stays shut", () => {
+        const args = { prometheus: { server: "vllm" as const, path: "/metrics", intervalSeconds: 15, names: {} }, modelPort: 8080, version: "canary", namespace: "AICanary/x", logs: { logGroupName: "g", region: "us-west-2" } };
+        expect(collectorContainer(args, "1337").user).toBe("1337");
+        expect(collectorConfig({ ...args, prometheus: { ...args.prometheus, port: 9400 } }).receivers.prometheus.config.scrape_configs[0].static_configs).toEqual([{ targets: ["localhost:9400"] }]);
     });
 });

@@ -15,6 +15,7 @@ import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
 import { modelService } from "../compute/modelService";
 import { GpuCapacity } from "../compute/gpuCapacity";
 import { minCount, taskScaling } from "../compute/scaling";
+import { serverMetricRefs } from "../compute/serverMetrics";
 import { Placement } from "../compute/service";
 import { EcsService, EcsTask } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
@@ -57,11 +58,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
             parent,
         );
         this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
-        this.traffic = args.traffic.declare(
-            name,
-            { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace: `AICanary/${serviceId}` },
-            parent,
-        );
+        const metricNamespace = `AICanary/${serviceId}`;
+        this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace }, parent);
 
         // Weights from S3 travel through a gateway endpoint: no NAT, no internet, and S3's own endpoint policy.
         if (VERSIONS.some((v) => config.versions[v].weights)) {
@@ -76,7 +74,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
             );
         }
 
-        const placements = this.gpuPlacements(name, accountId);
+        const placements = this.gpuPlacements(name, accountId, metricNamespace);
         this.services = {} as Record<Version, EcsService>;
         for (const version of VERSIONS) {
             this.services[version] = modelService(
@@ -91,16 +89,22 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     accountId,
                     region,
                     placement: placements[version],
+                    metricNamespace,
                 },
                 parent,
             );
         }
 
-        const metrics = this.traffic.versionMetrics(
+        const trafficMetrics = this.traffic.versionMetrics(
             `${name}-metrics`,
             { stable: this.services.stable.logGroup.name, canary: this.services.canary.logGroup.name },
             parent,
         );
+        const withServer = (version: Version) => {
+            const server = serverMetricRefs(config, metricNamespace, version);
+            return server ? { ...trafficMetrics[version], server } : trafficMetrics[version];
+        };
+        const metrics = { stable: withServer("stable"), canary: withServer("canary") };
         // Under each version's service: a version's update, and a capacity step, change nothing else.
         this.scalingTargets = {} as Record<Version, aws.appautoscaling.Target>;
         for (const version of VERSIONS) {
@@ -159,6 +163,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
             vpcId: this.network.vpcId,
             canaryErrorRateAlarmName: this.observability.errorRateAlarm.name,
             canaryLatencyAlarmName: this.observability.latencyAlarm.name,
+            ...(this.observability.serverAlarms.length > 0 ? { canaryServerAlarmNames: pulumi.all(this.observability.serverAlarms.map((a) => a.name)) } : {}),
             dashboardName: this.observability.dashboard.dashboardName,
             versions: {
                 stable: this.deployedVersion("stable"),
@@ -184,7 +189,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
      * Where each version's tasks run: Fargate, or the version's own GPU instances, whose
      * capacity providers the cluster must know before a service may use them.
      */
-    private gpuPlacements(name: string, accountId: pulumi.Input<string>): Record<Version, Placement> {
+    private gpuPlacements(name: string, accountId: pulumi.Input<string>, metricNamespace: string): Record<Version, Placement> {
         const parent = { parent: this };
         for (const version of VERSIONS) {
             const v = this.config.versions[version];
@@ -200,6 +205,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     vpcId: this.network.vpcId,
                     subnetIds: this.network.privateSubnetIds,
                     accountId,
+                    metrics: { namespace: metricNamespace, version },
                     tags: { "ai-canary:version": version },
                 },
                 parent,

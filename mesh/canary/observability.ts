@@ -7,6 +7,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AlarmConfig, Version, VERSIONS } from "../config/schema";
 import * as contract from "../contract";
+import { SERVER_METRIC_INFO } from "../compute/serverMetrics";
+
+const SERVER_GRAPHS = Object.entries(SERVER_METRIC_INFO) as [keyof typeof SERVER_METRIC_INFO, (typeof SERVER_METRIC_INFO)[keyof typeof SERVER_METRIC_INFO]][];
 
 type MetricRef = contract.Declared<contract.MetricRef>;
 type VersionMetrics = contract.Declared<contract.VersionMetrics>;
@@ -37,6 +40,8 @@ export class CanaryObservability extends pulumi.ComponentResource {
     readonly errorRateAlarm: aws.cloudwatch.MetricAlarm;
     readonly latencyAlarm: aws.cloudwatch.MetricAlarm;
     readonly dashboard: aws.cloudwatch.Dashboard;
+    /** Alarms on the model server's own metrics, canary against stable (or a limit), as configured. */
+    readonly serverAlarms: aws.cloudwatch.MetricAlarm[] = [];
 
     constructor(name: string, args: CanaryObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:observability:CanaryObservability", name, {}, opts);
@@ -79,6 +84,26 @@ export class CanaryObservability extends pulumi.ComponentResource {
             parent,
         );
 
+        for (const spec of serverAlarmSpecs(alarms, metrics)) {
+            this.serverAlarms.push(
+                new aws.cloudwatch.MetricAlarm(
+                    `${name}-canary-${spec.suffix}`,
+                    {
+                        alarmDescription: spec.description,
+                        comparisonOperator: "GreaterThanThreshold",
+                        threshold: spec.threshold,
+                        evaluationPeriods: alarms.evaluationPeriods,
+                        treatMissingData: "notBreaching",
+                        metricQueries: [
+                            ...spec.queries.map(([id, ref]) => query(id, ref, spec.stat, period)),
+                            { id: "value", expression: spec.expression, label: spec.description, returnData: true },
+                        ],
+                    },
+                    parent,
+                ),
+            );
+        }
+
         this.dashboard = new aws.cloudwatch.Dashboard(
             name,
             { dashboardName: args.dashboardName, dashboardBody: dashboardBody(metrics, args.region, period) },
@@ -89,9 +114,58 @@ export class CanaryObservability extends pulumi.ComponentResource {
     }
 }
 
+interface ServerAlarmSpec {
+    suffix: string;
+    description: string;
+    stat: string;
+    queries: [string, MetricRef][];
+    expression: string;
+    threshold: number;
+}
+
+/**
+ * The alarms `alarms.*` asks of the server's metrics: the canary's average time to first
+ * token or inter-token latency more than a percentage above stable's (counted only while
+ * stable reports it), and its queue depth above a limit.
+ */
+function serverAlarmSpecs(alarms: AlarmConfig, metrics: Record<Version, VersionMetrics>): ServerAlarmSpec[] {
+    const specs: ServerAlarmSpec[] = [];
+    const relative = (key: "timeToFirstToken" | "interTokenLatency", percent: number | undefined, what: string) => {
+        const canary = metrics.canary.server?.[key];
+        const stable = metrics.stable.server?.[key];
+        if (percent === undefined || !canary || !stable) return;
+        specs.push({
+            suffix: key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`),
+            description: `Canary average ${what} more than ${percent}% above stable's`,
+            stat: SERVER_METRIC_INFO[key].stat,
+            queries: [
+                ["canary", canary as MetricRef],
+                ["stable", stable as MetricRef],
+            ],
+            expression: "IF(stable > 0, 100 * (canary - stable) / stable, 0)",
+            threshold: percent,
+        });
+    };
+    relative("timeToFirstToken", alarms.timeToFirstTokenIncreasePercent, "time to first token");
+    relative("interTokenLatency", alarms.interTokenLatencyIncreasePercent, "inter-token latency");
+    const queue = metrics.canary.server?.queueDepth;
+    if (alarms.queueDepth !== undefined && queue) {
+        specs.push({
+            suffix: "queue-depth",
+            description: `Canary average queue depth above ${alarms.queueDepth}`,
+            stat: SERVER_METRIC_INFO.queueDepth.stat,
+            queries: [["canary", queue as MetricRef]],
+            expression: "canary",
+            threshold: alarms.queueDepth,
+        });
+    }
+    return specs;
+}
+
 /**
  * Graphs, each with stable and canary as two lines: requests, 5xx count, p99 request
- * time and, where the backend measures it, p99 time to first byte, three to a row.
+ * time and, where the backend measures it, p99 time to first byte, then the model
+ * server's own metrics and GPU utilisation where there are any, three to a row.
  */
 export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: pulumi.Input<string>, period: number) {
     const line = (m: MetricRef, stat: string, label: string) => [
@@ -105,6 +179,7 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
         ["5xx responses", (v) => v.errors, "Sum"],
         ["p99 request time (ms)", (v) => v.latencyMs, "p99"],
         ["p99 time to first byte (ms)", (v) => v.firstByteMs, "p99"],
+        ...SERVER_GRAPHS.map(([key, info]): [string, (v: VersionMetrics) => MetricRef | undefined, string] => [info.title, (v) => v.server?.[key], info.stat]),
     ];
     const widgets = graphs
         .map(([title, pick, stat]) => ({ title, stat, refs: VERSIONS.map((version) => [version, pick(metrics[version])] as const) }))

@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { containerInstancePolicy, serviceTrustPolicy } from "./iam";
+import { containerInstancePolicy, putMetricDataPolicy, serviceTrustPolicy } from "./iam";
 
 /** AWS's public parameter naming the current ECS GPU-optimized Amazon Linux 2023 AMI (NVIDIA driver, container toolkit). */
 export const GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id";
@@ -23,7 +23,26 @@ export interface GpuCapacityArgs {
     vpcId: pulumi.Input<string>;
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     accountId: pulumi.Input<string>;
+    /** Where the host's CloudWatch agent publishes GPU utilisation, and the version it is labelled with. */
+    metrics: { namespace: string; version: string };
     tags: Record<string, string>;
+}
+
+/**
+ * The host's CloudWatch agent: GPU utilisation from nvidia-smi every minute, one series per
+ * version (its instances aggregated), in the stack's namespace. Tasks cannot see the GPUs
+ * they did not reserve, so the instance measures them.
+ */
+export function gpuAgentConfig(metrics: GpuCapacityArgs["metrics"]) {
+    return {
+        metrics: {
+            namespace: metrics.namespace,
+            aggregation_dimensions: [["Version"]],
+            metrics_collected: {
+                nvidia_gpu: { measurement: ["utilization_gpu", "memory_used", "memory_total"], metrics_collection_interval: 60, append_dimensions: { Version: metrics.version } },
+            },
+        },
+    };
 }
 
 export class GpuCapacity extends pulumi.ComponentResource {
@@ -36,6 +55,7 @@ export class GpuCapacity extends pulumi.ComponentResource {
 
         const role = new aws.iam.Role(`${name}-instance`, { assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com", args.accountId), tags }, parent);
         new aws.iam.RolePolicy(`${name}-instance`, { role: role.id, policy: containerInstancePolicy(args.clusterArn) }, parent);
+        new aws.iam.RolePolicy(`${name}-gpu-metrics`, { role: role.id, policy: putMetricDataPolicy(args.metrics.namespace) }, parent);
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name, tags }, parent);
 
         // Tasks have their own network interfaces (awsvpc) and security group; the instance itself takes no connections.
@@ -57,6 +77,11 @@ ECS_ENABLE_GPU_SUPPORT=true
 ECS_AWSVPC_BLOCK_IMDS=true
 ECS_CONTAINER_STOP_TIMEOUT=120s
 CONFIG
+dnf install -y amazon-cloudwatch-agent
+cat > /opt/aws/amazon-cloudwatch-agent/etc/gpu.json <<'AGENT'
+${JSON.stringify(gpuAgentConfig(args.metrics))}
+AGENT
+/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/gpu.json
 `;
         const launchTemplate = new aws.ec2.LaunchTemplate(
             name,

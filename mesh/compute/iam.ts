@@ -99,3 +99,13 @@ export function containerInstancePolicy(clusterArn: pulumi.Input<string>): pulum
         { Effect: "Allow", Action: ["ecs:Poll", "ecs:StartTelemetrySession", "ecs:UpdateContainerInstancesState", "ecs:TagResource"], Resource: instances },
     ]);
 }
+
+/** Writing one log stream of a log group, and nothing else in CloudWatch Logs (the metrics collector's embedded-metric-format events). */
+export function logStreamWritePolicy(logGroupArn: pulumi.Input<string>, stream: string): pulumi.Output<string> {
+    return policyDocument([{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroupArn}:log-stream:${stream}` }]);
+}
+
+/** Publishing metrics to one CloudWatch namespace (PutMetricData has no resource type, so the namespace is a condition). */
+export function putMetricDataPolicy(namespace: string): pulumi.Output<string> {
+    return policyDocument([{ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": [namespace] } } }]);
+}

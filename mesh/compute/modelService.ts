@@ -10,6 +10,7 @@ import type { VersionJoin } from "../traffic/backend";
 import { modelContainer, weightsContainer, weightsStorage } from "./containers";
 import { weightsReadPolicy } from "./iam";
 import { EcsService, Placement } from "./service";
+import { collectorContainer, SERVER_METRICS_STREAM } from "./serverMetrics";
 
 export interface ModelServiceArgs {
     config: CanaryConfig;
@@ -23,12 +24,15 @@ export interface ModelServiceArgs {
     region: pulumi.Input<string>;
     /** Where the version's tasks run (its own GPU capacity, when it has any). */
     placement: Placement;
+    /** CloudWatch namespace of the metrics the stack publishes itself. */
+    metricNamespace: string;
 }
 
 /** Declares one version's model service, its containers being the model server and whatever the join adds. */
 export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.ComponentResourceOptions): EcsService {
     const { config, version, join } = args;
     const v = config.versions[version];
+    const prometheus = config.metrics.prometheus;
     return new EcsService(
         name,
         {
@@ -42,12 +46,14 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             image: v.image,
             secrets: { arns: Object.values(v.secrets), kmsKeyArn: v.secretsKmsKeyArn },
             storage: weightsStorage(v.weights),
+            metricsStream: prometheus ? SERVER_METRICS_STREAM : undefined,
             readPolicy: v.weights ? weightsReadPolicy(s3Location(v.weights.source).bucket, s3Location(v.weights.source).prefix, v.weights.kmsKeyArn) : undefined,
             containers: (logs) =>
                 pulumi.jsonStringify(
                     pulumi.output([
                         modelContainer(config, version, join, logs),
                         ...(v.weights ? [weightsContainer(v.weights, join, logs)] : []),
+                        ...(prometheus ? [collectorContainer({ prometheus, modelPort: config.port, version, namespace: args.metricNamespace, logs }, join.bypassUser)] : []),
                         ...(join.sidecars?.(logs) ?? []),
                     ]),
                 ),

@@ -10,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { executionPolicy, SecretReferences, serviceTrustPolicy } from "./iam";
+import { executionPolicy, logStreamWritePolicy, SecretReferences, serviceTrustPolicy } from "./iam";
 import { LogTarget } from "./containers";
 import type { ServiceAttachment } from "../traffic/backend";
 
@@ -51,6 +51,8 @@ export interface EcsTaskArgs {
     storage?: { sizeInGib: number; volume: string };
     /** What the tasks' code may read besides what the join allows (e.g. model weights), as a policy document. */
     readPolicy?: pulumi.Input<string>;
+    /** A log stream of the task's own log group its code writes to (the metrics collector's). */
+    metricsStream?: string;
     join: TaskJoin;
     accountId: pulumi.Input<string>;
     region: pulumi.Input<string>;
@@ -84,10 +86,13 @@ export class EcsTask extends pulumi.ComponentResource {
         this.logGroup = new aws.cloudwatch.LogGroup(name, { retentionInDays: args.logRetentionDays, tags }, parent);
 
         const assumeRolePolicy = serviceTrustPolicy("ecs-tasks.amazonaws.com", args.accountId);
-        if (join.taskPolicy || args.readPolicy) {
+        if (join.taskPolicy || args.readPolicy || args.metricsStream) {
             this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, parent);
             if (join.taskPolicy) new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: join.taskPolicy }, parent);
             if (args.readPolicy) new aws.iam.RolePolicy(`${name}-read`, { role: this.taskRole.id, policy: args.readPolicy }, parent);
+            if (args.metricsStream) {
+                new aws.iam.RolePolicy(`${name}-metrics`, { role: this.taskRole.id, policy: logStreamWritePolicy(this.logGroup.arn, args.metricsStream) }, parent);
+            }
         }
         this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
         new aws.iam.RolePolicy(

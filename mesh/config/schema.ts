@@ -7,13 +7,14 @@
  * every problem, so `pulumi up` on bad config changes nothing.
  */
 import { z } from "zod";
-import { boolean, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
+import { boolean, decimal, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
 import { ConfigError, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
 import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
 import { rolloutSection } from "../../rollout/schedule";
+import { serverMetricNames } from "../compute/serverMetrics";
 
 const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -263,6 +264,43 @@ const network = section(
         : { existing: false as const, cidrBlock, availabilityZones: availabilityZones ?? 2 },
 );
 
+/** Prometheus series names, as servers spell them (vLLM's have colons). */
+const PROMETHEUS_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const prometheusName = () => matching(PROMETHEUS_NAME, 'a Prometheus metric name, e.g. "vllm:num_requests_waiting"').optional();
+
+/**
+ * The model server's own Prometheus metrics, scraped beside it per version and published
+ * to CloudWatch (`mesh/compute/serverMetrics.ts`).
+ */
+const prometheus = section(
+    {
+        /** Which server's metric names to read: a preset, or `custom` with `names`. */
+        server: oneOf(["vllm", "tgi", "triton", "custom"]).default("vllm"),
+        /** Port of the metrics endpoint; default: the model server's own port. */
+        port: integer(1025, 65535).optional(),
+        path: matching(HTTP_PATH, "a path starting with '/'").default("/metrics"),
+        intervalSeconds: integer(10, 300).default(15),
+        /** Series names that replace or add to the preset's. */
+        names: section({
+            timeToFirstToken: prometheusName(),
+            interTokenLatency: prometheusName(),
+            queueDepth: prometheusName(),
+            generatedTokens: prometheusName(),
+        }).default({}),
+    },
+    {
+        rules: [
+            rule<{ server: string; names: Record<string, string | undefined> }>(["server", "names"], (p, report) => {
+                if (p.server === "custom" && Object.values(p.names).every((n) => n === undefined)) {
+                    report("names", p.names, 'at least one series name with server "custom", e.g. { "queueDepth": "my_server_queue_size" }');
+                }
+            }),
+        ],
+    },
+);
+
+const metrics = section({ prometheus: prometheus.optional() });
+
 /** Thresholds of the canary's alarms. */
 const alarms = section(
     {
@@ -274,6 +312,12 @@ const alarms = section(
         minRequests: integer(1, 100000).default(10),
         periodSeconds: integer(60, 3600).default(60),
         evaluationPeriods: integer(1, 60).default(3),
+        /** Alarm when the canary's average time to first token is this many percent above stable's (needs metrics.prometheus). */
+        timeToFirstTokenIncreasePercent: integer(1, 1000).optional(),
+        /** The same for inter-token latency. */
+        interTokenLatencyIncreasePercent: integer(1, 1000).optional(),
+        /** Alarm when the canary's average queue depth is above this. */
+        queueDepth: decimal(0.1, 100000).optional(),
     },
     {
         rules: [
@@ -321,9 +365,13 @@ const shared = {
     /** Refuse images without a fixed tag or digest (`latest` or untagged). */
     requirePinnedImages: boolean().default(false),
     alarms,
+    /** The model server's own metrics, when it exports them. */
+    metrics: metrics.default({}),
     evaluation: evaluation.optional(),
     rollout: rolloutSection,
 };
+
+type PrometheusInput = z.output<typeof prometheus>;
 
 interface Shared {
     canaryMinCount?: number;
@@ -334,7 +382,20 @@ interface Shared {
     stable: { image: string };
 }
 
+/** Which server-metric alarm reads which series. */
+const SERVER_ALARMS = { timeToFirstTokenIncreasePercent: "timeToFirstToken", interTokenLatencyIncreasePercent: "interTokenLatency", queueDepth: "queueDepth" } as const;
+
 const sharedRules = [
+    rule<{ alarms: Record<string, unknown>; metrics: { prometheus?: PrometheusInput } }>(["alarms", "metrics"], (c, report) => {
+        for (const [key, metric] of Object.entries(SERVER_ALARMS)) {
+            if (c.alarms[key] === undefined) continue;
+            const prometheus = c.metrics.prometheus;
+            if (!prometheus) report(`alarms.${key}`, c.alarms[key], "metrics.prometheus set: the alarm reads the model server's own metrics");
+            else if (!serverMetricNames(prometheus)[metric]) {
+                report(`alarms.${key}`, c.alarms[key], `a series for ${metric}: server "${prometheus.server}" has none; name it in metrics.prometheus.names.${metric}`);
+            }
+        }
+    }),
     rule<Shared>(["canaryMinCount", "canary"], (c, report) => {
         if (c.canaryMinCount !== undefined && c.canaryMinCount > c.canary.scaling.maxCount) {
             report("canaryMinCount", c.canaryMinCount, `at most canary.scaling.maxCount (${c.canary.scaling.maxCount})`);
@@ -400,6 +461,7 @@ const stackSchema = z
             logRetentionDays: c.logRetentionDays,
             requirePinnedImages: c.requirePinnedImages,
             alarms: c.alarms,
+            metrics: c.metrics,
             evaluation: c.evaluation,
             rollout: c.rollout,
         };
@@ -417,6 +479,7 @@ export type NetworkConfig = CanaryConfig["network"];
 export type AlarmConfig = CanaryConfig["alarms"];
 export type EvaluationConfig = NonNullable<CanaryConfig["evaluation"]>;
 export type WeightsConfig = NonNullable<VersionConfig["weights"]>;
+export type PrometheusConfig = NonNullable<CanaryConfig["metrics"]["prometheus"]>;
 
 /** The bucket and prefix of an `s3://bucket/prefix` the config accepted. */
 export function s3Location(source: string): { bucket: string; prefix: string } {
