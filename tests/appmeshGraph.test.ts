@@ -43,6 +43,25 @@ describe("the App Mesh graph for the default config", () => {
 
     test("the mesh only lets nodes reach declared backends", () => {
         expect(g.one(T.mesh).inputs.spec.egressFilter.type).toBe("DROP_ALL");
+        for (const node of g.ofType(T.node)) expect(node.inputs.spec.backends).toBeUndefined();
+    });
+
+    test("a model hub, only when configured: each egress host a virtual service of its own name, provided by a DNS node on 443, a backend of both versions and of nothing else; no task changes", async () => {
+        const hosts = ["huggingface.co", "cdn-lfs.hf.co"];
+        const after = await deploy({ ...BASE_CONFIG, canaryWeight: "25", appmesh: JSON.stringify({ egressHosts: hosts }) });
+        hosts.forEach((host, i) => {
+            const node = after.one(T.node, `-egress-${i + 1}`);
+            expect(node.inputs.spec).toEqual({ listeners: [{ portMapping: { port: 443, protocol: "tcp" } }], serviceDiscovery: { dns: { hostname: host } } });
+            const service = after.one(T.service, `-egress-${i + 1}`);
+            expect(service.inputs).toMatchObject({ name: host, meshName: after.one(T.mesh).state.name, spec: { provider: { virtualNode: { virtualNodeName: node.state.name } } } });
+        });
+        for (const version of ["stable", "canary"]) {
+            expect(after.one(T.node, `appmesh-${version}`).inputs.spec.backends).toEqual(hosts.map((virtualServiceName) => ({ virtualService: { virtualServiceName } })));
+        }
+        expect(changedBetween(g, { ...after, resources: after.resources.filter((r) => !r.name.includes("-egress-")) })).toEqual([
+            `${T.node}::inference-appmesh-canary`,
+            `${T.node}::inference-appmesh-stable`,
+        ]);
     });
 
     test("every reference is the referenced resource's real name", () => {

@@ -56,6 +56,7 @@ describe("loadConfig", () => {
                 outlierDetection: { maxServerErrors: 5, intervalSeconds: 10, baseEjectionSeconds: 30, maxEjectionPercent: 50 },
                 ingress: { enabled: false, port: 80, desiredCount: 2 },
                 discoveryNames: {},
+                egressHosts: [],
             },
         });
     });
@@ -159,6 +160,8 @@ describe("loadConfig", () => {
         ["alarms", JSON.stringify({ queueDepth: 8 }), "metrics.prometheus set: the alarm reads the model server's own metrics"],
         ["requirePinnedImages", "yes", "true or false"],
         ["appmesh", JSON.stringify({ envoyImage: "envoyproxy/envoy:latest" }), "pinned -prod tag"],
+        ["appmesh", JSON.stringify({ egressHosts: ["https://huggingface.co"] }), 'public DNS names, e.g. ["huggingface.co"]'],
+        ["appmesh", JSON.stringify({ egressHosts: "huggingface.co" }), 'public DNS names, e.g. ["huggingface.co"]'],
         ["modelLoadSeconds", "3600", "an integer from 0 to 3300"],
         ["logRetentionDays", "10", "one of 1, 3, 5, 7, 14, 30"],
         ["network", JSON.stringify({ cidrBlock: "10.0.0.0/8" }), "an IPv4 CIDR block from /16 to /24"],

@@ -12,6 +12,8 @@ const DEFAULT_ENVOY_IMAGE = "public.ecr.aws/appmesh/aws-appmesh-envoy:v1.29.6.0-
 const ENVOY_IMAGE = /^[a-z0-9.\-/]+\/aws-appmesh-envoy:v\d+\.\d+\.\d+\.\d+-prod$/;
 const ANY_CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(\d|[12]\d|3[0-2])$/;
 const GRPC_SERVICE = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$/;
+/** A public DNS name with at least two labels. */
+const EGRESS_HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 
 /** Ejects a task that keeps answering 5xx, so one bad replica does not poison a canary step. */
 const outlierDetection = section({
@@ -62,6 +64,12 @@ export const appMeshSection = section({
     outlierDetection,
     ingress,
     discoveryNames,
+    /**
+     * Hosts outside the mesh the model servers may call on 443 (TLS passes through Envoy),
+     * e.g. a model hub for a server that downloads its model at start: each becomes a
+     * backend of both versions' nodes. The mesh lets nothing else out.
+     */
+    egressHosts: stringList(EGRESS_HOST, 'public DNS names, e.g. ["huggingface.co"]').default([]),
 });
 
 export type AppMeshConfig = z.output<typeof appMeshSection>;

@@ -91,6 +91,8 @@ export interface NodeDiscovery {
     namespaceName: Input<string>;
     /** The version's Cloud Map service name. */
     serviceName: Input<string>;
+    /** Virtual services of the hosts outside the mesh the version may call. */
+    egressServiceNames?: Input<string>[];
 }
 
 /** One version's virtual node: listener, health check, timeouts, outlier detection, discovery, access log. */
@@ -127,8 +129,20 @@ export function virtualNodeSpec(
             },
         ],
         serviceDiscovery: { awsCloudMap: { namespaceName: discovery.namespaceName, serviceName: discovery.serviceName } },
+        // The mesh's DROP_ALL egress lets a node reach its backends only: the egress hosts, when there are any.
+        ...(discovery.egressServiceNames && discovery.egressServiceNames.length > 0
+            ? { backends: discovery.egressServiceNames.map((virtualServiceName) => ({ virtualService: { virtualServiceName } })) }
+            : {}),
         logging: { accessLog: { file: { path: "/dev/stdout", format: accessLogFormat(version) } } },
     };
+}
+
+/** The port an egress host is reached on: TLS, which Envoy passes through as TCP. */
+const EGRESS_PORT = 443;
+
+/** A host outside the mesh, as the mesh sees it: a node found by DNS, listening on 443. */
+export function egressNodeSpec(host: string): aws.types.input.appmesh.VirtualNodeSpec {
+    return { listeners: [{ portMapping: { port: EGRESS_PORT, protocol: "tcp" } }], serviceDiscovery: { dns: { hostname: host } } };
 }
 
 export function virtualRouterSpec(model: CanaryModel): aws.types.input.appmesh.VirtualRouterSpec {

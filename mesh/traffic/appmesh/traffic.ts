@@ -14,7 +14,7 @@ import { AccessLogMetrics } from "./accessLogMetrics";
 import { ServiceDiscovery } from "./discovery";
 import { IngressGateway } from "./ingress";
 import { appMeshProxyConfiguration, ENVOY_UID, envoyContainer, envoyPolicy } from "./envoy";
-import { pinRouteSpec, virtualNodeSpec, virtualRouterSpec, virtualServiceDnsName, weightedRouteSpec } from "./specs";
+import { egressNodeSpec, pinRouteSpec, virtualNodeSpec, virtualRouterSpec, virtualServiceDnsName, weightedRouteSpec } from "./specs";
 
 interface AppMeshTrafficArgs {
     model: CanaryModel<AppMeshCanaryConfig>;
@@ -50,6 +50,17 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
         this.mesh = new aws.appmesh.Mesh(`${name}-mesh`, { spec: { egressFilter: { type: "DROP_ALL" } } }, parent);
         const meshName = this.mesh.name;
 
+        const egressServiceNames = model.config.appmesh.egressHosts.map((host, i) => {
+            const node = new aws.appmesh.VirtualNode(`${name}-egress-${i + 1}`, { meshName, spec: egressNodeSpec(host) }, parent);
+            const service = new aws.appmesh.VirtualService(
+                `${name}-egress-${i + 1}`,
+                // Named after the host: the name the model server resolves and calls.
+                { meshName, name: host, spec: { provider: { virtualNode: { virtualNodeName: node.name } } } },
+                parent,
+            );
+            return service.name;
+        });
+
         this.nodes = {} as Record<Version, aws.appmesh.VirtualNode>;
         for (const version of VERSIONS) {
             this.nodes[version] = new aws.appmesh.VirtualNode(
@@ -59,6 +70,7 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
                     spec: virtualNodeSpec(model, version, {
                         namespaceName: discovery.namespaceName,
                         serviceName: discovery.services[version].name,
+                        egressServiceNames,
                     }),
                 },
                 parent,
