@@ -23,7 +23,7 @@ import { EXIT_CODES, RolloutResult, runRollout } from "./engine";
 import { planRollout, RolloutOptions } from "./plan";
 import { CloudWatchMetrics } from "./cloudwatch";
 import { EcsServices, LeaseHeld, SsmControl, trafficLayer } from "./aws";
-import { systemClock } from "./ports";
+import { DeployedState, IntendedState, systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
@@ -325,6 +325,23 @@ async function abort(name: string): Promise<number> {
  * would move the deployed weight or stable, or change the canary while it serves traffic
  * (a stale branch would undo a rollout). A new canary at weight 0 passes.
  */
+/**
+ * What a deploy of this config would move away from what a rollout left deployed: the
+ * weight, stable's definition, and while the canary serves traffic its definition and the
+ * minimum task count the rollout raised for it.
+ */
+export function undeployedMoves(deployed: DeployedState, intended: IntendedState): string[] {
+    const moves: string[] = [];
+    if (intended.canaryWeight !== deployed.canaryWeight) moves.push(`canaryWeight ${deployed.canaryWeight} -> ${intended.canaryWeight}`);
+    if (intended.fingerprints.stable !== deployed.versions.stable.fingerprint) moves.push("stable's definition");
+    if (deployed.canaryWeight > 0 && intended.fingerprints.canary !== deployed.versions.canary.fingerprint) moves.push(`the canary's definition while it serves ${deployed.canaryWeight}%`);
+    const raised = deployed.canaryScaling?.minCount ?? 0;
+    if (deployed.canaryWeight > 0 && intended.canaryMinCount !== undefined && intended.canaryMinCount < raised) {
+        moves.push(`the canary's minimum task count ${raised} -> ${intended.canaryMinCount} while it serves ${deployed.canaryWeight}%`);
+    }
+    return moves;
+}
+
 async function guard(name: string): Promise<number> {
     const { stack, control } = await withStack(name);
     const lease = await control.lease();
@@ -332,12 +349,7 @@ async function guard(name: string): Promise<number> {
         console.error(`refused: a rollout held by ${lease.owner} is running on ${name}`);
         return EXIT_CODES.refused;
     }
-    const deployed = await stack.deployed();
-    const intended = await stack.intended();
-    const moves: string[] = [];
-    if (intended.canaryWeight !== deployed.canaryWeight) moves.push(`canaryWeight ${deployed.canaryWeight} -> ${intended.canaryWeight}`);
-    if (intended.fingerprints.stable !== deployed.versions.stable.fingerprint) moves.push("stable's definition");
-    if (deployed.canaryWeight > 0 && intended.fingerprints.canary !== deployed.versions.canary.fingerprint) moves.push(`the canary's definition while it serves ${deployed.canaryWeight}%`);
+    const moves = undeployedMoves(await stack.deployed(), await stack.intended());
     if (moves.length > 0) {
         const last = await control.status();
         const by = last ? ` (last rollout: ${last.owner}, ${new Date(last.at).toISOString()})` : "";

@@ -64,6 +64,8 @@ export interface IntendedState {
     canaryWeight: number;
     /** `fingerprint(definitionOf(version))` of each version's config. */
     fingerprints: Record<Version, string>;
+    /** The canary's least task count the config would deploy. */
+    canaryMinCount?: number;
 }
 
 /**

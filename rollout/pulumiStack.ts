@@ -7,7 +7,7 @@
  * otherwise it refuses, naming the rest.
  */
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { loadConfig, Version } from "../mesh/config/schema";
+import { loadConfig, minCount, Version } from "../mesh/config/schema";
 import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
 import { definitionOf, fingerprint, promotedStable } from "../mesh/canary/version";
 import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
@@ -79,7 +79,7 @@ export class PulumiStack implements StackPort {
     async intended(): Promise<IntendedState> {
         const config = loadConfig(await this.rawConfig());
         const print = (v: Version) => fingerprint(definitionOf(config.versions[v]));
-        return { canaryWeight: config.canaryWeight, fingerprints: { stable: print("stable"), canary: print("canary") } };
+        return { canaryWeight: config.canaryWeight, fingerprints: { stable: print("stable"), canary: print("canary") }, canaryMinCount: minCount(config, "canary") };
     }
 
     async setWeight(weight: number): Promise<DeployedState> {

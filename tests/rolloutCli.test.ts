@@ -1,4 +1,4 @@
-import { checkSteps, CliError, describeError, main, parseArgs } from "../rollout/cli";
+import { checkSteps, CliError, describeError, main, parseArgs, undeployedMoves } from "../rollout/cli";
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../rollout/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
@@ -60,6 +60,25 @@ describe("parseArgs", () => {
         const schedule = DEFAULT_SCHEDULE;
         expect(() => checkSteps({ toStep: 6 }, schedule)).toThrow("--to-step 6: the schedule has 5 steps (5, 10, 25, 50, 100)");
         expect(() => checkSteps({ fromStep: 5 }, schedule)).not.toThrow();
+    });
+});
+
+describe("the deploy job's guard", () => {
+    const deployed = (canaryWeight: number, minCount = 1) => ({
+        canaryWeight,
+        versions: { stable: { fingerprint: "s", taskDefinitionArn: "td/s:1" }, canary: { fingerprint: "c", taskDefinitionArn: "td/c:1" } },
+        canaryScaling: { minCount, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 60 },
+    });
+    const intended = (canaryWeight: number, canaryMinCount = 1, canary = "c") => ({ canaryWeight, fingerprints: { stable: "s", canary }, canaryMinCount });
+
+    test.each([
+        ["the config the rollout left", deployed(50, 4), intended(50, 4), []],
+        ["a stale weight", deployed(50, 4), intended(0, 4), ["canaryWeight 50 -> 0"]],
+        ["the canary's raised minimum dropped while it serves traffic", deployed(50, 4), intended(50, 1), ["the canary's minimum task count 4 -> 1 while it serves 50%"]],
+        ["a lower minimum at weight 0: nothing serves on it", deployed(0, 4), intended(0, 1), []],
+        ["a new canary while it serves traffic", deployed(10), intended(10, 1, "c2"), ["the canary's definition while it serves 10%"]],
+    ])("%s", (_what, d, i, moves) => {
+        expect(undeployedMoves(d, i)).toEqual(moves);
     });
 });
 

@@ -5,7 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { CanaryConfig, Version, VERSIONS } from "../config/schema";
+import { CanaryConfig, minCount, Version, VERSIONS } from "../config/schema";
 import { Declared, StackOutputs } from "../contract";
 import { canaryModel, splitWeights } from "./model";
 import { definitionOf, fingerprint } from "./version";
@@ -14,7 +14,7 @@ import { CanaryObservability } from "./observability";
 import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
 import { modelService } from "../compute/modelService";
 import { GpuCapacity } from "../compute/gpuCapacity";
-import { minCount, taskScaling } from "../compute/scaling";
+import { taskScaling } from "../compute/scaling";
 import { serverMetricRefs } from "../compute/serverMetrics";
 import { Placement } from "../compute/service";
 import { EcsService, EcsTask } from "../compute/service";

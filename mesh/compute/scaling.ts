@@ -7,13 +7,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Declared, MetricRef } from "../contract";
-import { CanaryConfig, Version } from "../config/schema";
-
-/** A version's least task count: its configured minimum, or for the canary what the rollout raised it to. */
-export function minCount(config: CanaryConfig, version: Version): number {
-    const own = config.versions[version].scaling.minCount;
-    return version === "canary" && config.canaryMinCount !== undefined ? Math.max(own, config.canaryMinCount) : own;
-}
 
 export interface TaskScalingArgs {
     clusterName: pulumi.Input<string>;

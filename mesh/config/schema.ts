@@ -481,6 +481,12 @@ export type EvaluationConfig = NonNullable<CanaryConfig["evaluation"]>;
 export type WeightsConfig = NonNullable<VersionConfig["weights"]>;
 export type PrometheusConfig = NonNullable<CanaryConfig["metrics"]["prometheus"]>;
 
+/** A version's least task count: its configured minimum, or for the canary what the rollout raised it to. */
+export function minCount(config: CanaryConfig, version: Version): number {
+    const own = config.versions[version].scaling.minCount;
+    return version === "canary" && config.canaryMinCount !== undefined ? Math.max(own, config.canaryMinCount) : own;
+}
+
 /** The bucket and prefix of an `s3://bucket/prefix` the config accepted. */
 export function s3Location(source: string): { bucket: string; prefix: string } {
     const [, bucket, prefix] = S3_URI.exec(source) ?? [];
