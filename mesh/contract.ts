@@ -11,6 +11,10 @@ export const PROJECT = "ai-inference-canary";
 
 const name = z.string().min(1);
 
+/** When the rollout runs the stack's evaluation: before the canary gets traffic, after each step's bake, before the promotion. */
+export const EVALUATION_MOMENTS = ["beforeTraffic", "eachStep", "beforePromotion"] as const;
+export type EvaluationMoment = (typeof EVALUATION_MOMENTS)[number];
+
 const metricRef = z.object({ namespace: name, metricName: name, dimensions: z.record(z.string(), z.string()) });
 const versionMetrics = z.object({
     requests: metricRef,
@@ -81,6 +85,7 @@ const shared = {
             subnetIds: z.array(name),
             securityGroupIds: z.array(name),
             timeoutSeconds: z.number().int(),
+            when: z.array(z.enum(EVALUATION_MOMENTS)).optional(),
         })
         .optional(),
     /** Where the rollout reads each version's requests, 5xx and latency. */

@@ -285,11 +285,15 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                     await waitRunning("canary");
                     break;
                 case "evaluate": {
-                    status = "running the evaluation";
-                    event("running the evaluation task against the canary (pinned), before it gets traffic");
+                    const when = { beforeTraffic: "before it gets traffic", eachStep: `after the ${deployed.canaryWeight}% step`, beforePromotion: "before the promotion" }[phase.moment];
+                    status = `running the evaluation ${when}`;
+                    event(`running the evaluation task against the canary (pinned), ${when}`);
                     const evaluation = await services.evaluate({ signal, heartbeat: checkpoint });
                     await checkpoint();
-                    if (evaluation.exitCode !== 0) return finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic`);
+                    if (evaluation.exitCode !== 0) {
+                        if (deployed.canaryWeight > 0) return await rollback(`the evaluation ${when} failed (${evaluation.reason})`);
+                        return finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic`);
+                    }
                     event(`the evaluation passed (${evaluation.reason})`);
                     break;
                 }

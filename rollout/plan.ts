@@ -10,6 +10,7 @@
  */
 import { RolloutSchedule } from "./schedule";
 import { DeployedState, IntendedState } from "./ports";
+import type { EvaluationMoment } from "../mesh/contract";
 
 export interface RolloutOptions {
     /** Start at this step (1-based) instead of where the stack stands. */
@@ -23,8 +24,11 @@ export type Phase =
     | { kind: "deploy-canary" }
     /** Wait until ECS runs the canary's deployed revision: a step judges the canary the stack says it runs. */
     | { kind: "wait-canary" }
-    /** Run the stack's evaluation task against the canary (pinned); a failure stops the rollout at weight 0. */
-    | { kind: "evaluate" }
+    /**
+     * Run the stack's evaluation task against the canary (pinned): before traffic a failure
+     * stops the rollout at weight 0; after a step, or before the promotion, it rolls back.
+     */
+    | { kind: "evaluate"; moment: EvaluationMoment }
     /** Set the weight (unless deployed already), verify it at the traffic layer, bake and judge. `index` 0: a resumed weight. */
     | { kind: "step"; index: number; weight: number }
     /** Check the traffic layer really sends everything to the canary before stable changes. */
@@ -113,7 +117,11 @@ function planSteps(
     }
     // The config is ahead: an update to that weight was interrupted. Deploy and bake it first.
     const { phases, promote } = stepsFrom(schedule, Math.max(intended.canaryWeight, w), options);
-    // The evaluation judges a canary before any traffic; a rollout resumed mid-way is past that.
-    const evaluate: Phase[] = deployed.evaluates && w === 0 ? [{ kind: "evaluate" }] : [];
-    return run([...before, { kind: "wait-canary" }, ...evaluate, ...phases, ...(promote ? PROMOTION : [])]);
+    const at = (moment: EvaluationMoment): Phase[] => (deployed.evaluations?.includes(moment) ? [{ kind: "evaluate", moment }] : []);
+    // Before any traffic only: a rollout resumed mid-way is past that.
+    const beforeTraffic = w === 0 ? at("beforeTraffic") : [];
+    const stepped = phases.flatMap((p) => [p, ...at("eachStep")]);
+    // After the last step's own evaluation, the canary has just been evaluated before the promotion.
+    const beforePromotion = stepped.at(-1)?.kind === "evaluate" ? [] : at("beforePromotion");
+    return run([...before, { kind: "wait-canary" }, ...beforeTraffic, ...stepped, ...(promote ? [...beforePromotion, ...PROMOTION] : [])]);
 }

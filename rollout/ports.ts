@@ -4,6 +4,7 @@
  * implement them, so the engine runs the same against AWS and against synthetic data.
  */
 import { Version } from "../mesh/config/schema";
+import type { EvaluationMoment } from "../mesh/contract";
 
 /** Traffic a version served in a window, as CloudWatch reports it. */
 export interface VersionSample {
@@ -55,8 +56,8 @@ export interface DeployedState {
     versions: Record<Version, DeployedVersion>;
     /** The canary's scaling, when its capacity follows its weight. */
     canaryScaling?: DeployedScaling;
-    /** Whether the stack declares an evaluation to run before the canary gets traffic. */
-    evaluates?: boolean;
+    /** When the stack's evaluation runs, if it declares one. */
+    evaluations?: EvaluationMoment[];
 }
 
 /** What the local config (the stack file this runner would deploy) says. */

@@ -73,7 +73,7 @@ export class PulumiStack implements StackPort {
     async deployed(): Promise<DeployedState> {
         const { canaryWeight, versions, evaluation } = await this.outputs();
         const { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } = versions.canary.scaling;
-        return { canaryWeight, versions, evaluates: evaluation !== undefined, canaryScaling: { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } };
+        return { canaryWeight, versions, ...(evaluation ? { evaluations: evaluation.when ?? ["beforeTraffic"] } : {}), canaryScaling: { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } };
     }
 
     async intended(): Promise<IntendedState> {

@@ -158,6 +158,7 @@ describe("loadConfig", () => {
         ["metrics", JSON.stringify({ prometheus: { names: { queueDepth: "queue depth" } } }), "a Prometheus metric name"],
         ["metrics", JSON.stringify({ prometheus: { server: "sglang" } }), 'one of "vllm", "tgi", "triton", "custom"'],
         ["alarms", JSON.stringify({ queueDepth: 8 }), "metrics.prometheus set: the alarm reads the model server's own metrics"],
+        ["evaluation", JSON.stringify({ image: "r/evals:1", when: ["afterPromotion"] }), 'moments among "beforeTraffic", "eachStep", "beforePromotion"'],
         ["requirePinnedImages", "yes", "true or false"],
         ["appmesh", JSON.stringify({ envoyImage: "envoyproxy/envoy:latest" }), "pinned -prod tag"],
         ["appmesh", JSON.stringify({ egressHosts: ["https://huggingface.co"] }), 'public DNS names, e.g. ["huggingface.co"]'],

@@ -42,6 +42,7 @@ describe("on App Mesh", () => {
             subnetIds: g.one("awsx:ec2:Vpc").state.privateSubnetIds,
             securityGroupIds: [g.one("aws:ec2/securityGroup:SecurityGroup", "-network-tasks").id],
             timeoutSeconds: 1800,
+            when: ["beforeTraffic"],
         });
     });
 });

@@ -155,7 +155,6 @@ describe("PulumiStack", () => {
         expect(await pulumiStack.deployed()).toEqual({
             canaryWeight: 10,
             versions: outputs.versions,
-            evaluates: false,
             canaryScaling: { minCount: 1, restingMinCount: 1, maxCount: 4, requestsPerTaskPerMinute: 60 },
         });
         const intended = await pulumiStack.intended();

@@ -358,7 +358,7 @@ describe("runRollout", () => {
     });
 
     test("a failing evaluation stops the rollout before the canary gets any traffic", async () => {
-        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluates: true });
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforeTraffic"] });
         stack.evaluationExitCode = 3;
         const result = await run();
         expect(result.outcome).toBe("failed");
@@ -368,9 +368,27 @@ describe("runRollout", () => {
     });
 
     test("a passing evaluation lets the steps begin", async () => {
-        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluates: true });
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforeTraffic"] });
         expect((await run({ toStep: 1 })).outcome).toBe("paused");
         expect(stack.calls).toEqual(["running canary td/v2:1", "evaluate", "weight 10"]);
+    });
+
+    test("an evaluation that fails after a step rolls the canary back, naming the step", async () => {
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["eachStep"] });
+        stack.evaluationExitCode = 1;
+        const result = await run();
+        expect(result.outcome).toBe("rolled-back");
+        expect(result.reason).toBe("the evaluation after the 10% step failed (exit code 1)");
+        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "evaluate", "weight 0"]);
+    });
+
+    test("an evaluation that fails before the promotion rolls back instead of promoting", async () => {
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforePromotion"] });
+        stack.evaluationExitCode = 1;
+        const result = await run();
+        expect(result.outcome).toBe("rolled-back");
+        expect(result.reason).toBe("the evaluation before the promotion failed (exit code 1)");
+        expect(stack.calls).not.toContain("promote");
     });
 
     test("--to-step stops at that step, without promoting", async () => {
@@ -458,8 +476,17 @@ describe("planRollout: from what is deployed and what the config says", () => {
         ["a promotion that did not deploy (config gave stable the canary's definition)", deployedAt(100), intendedAt(100, "v2", "v2"), {}, "verify-canary-full -> promote -> wait-stable -> return-to-stable"],
         ["a promotion deployed but not returned", deployedAt(100, "v2", "v2"), intendedAt(100, "v2", "v2"), {}, "wait-stable -> return-to-stable"],
         ["a new canary in config at 0", deployedAt(0, "v1", "v1"), intendedAt(0, "v1", "v3"), { toStep: 1 }, "deploy-canary -> wait-canary -> 10%"],
-        ["with an evaluation, before the first step", { ...deployedAt(0), evaluates: true }, intendedAt(0), { toStep: 1 }, "wait-canary -> evaluate -> 10%"],
-        ["with an evaluation, resumed mid-rollout: past it", { ...deployedAt(50), evaluates: true }, intendedAt(50), { toStep: 2 }, "wait-canary -> 50%"],
+        ["with an evaluation, before the first step", { ...deployedAt(0), evaluations: ["beforeTraffic"] }, intendedAt(0), { toStep: 1 }, "wait-canary -> evaluate -> 10%"],
+        ["with an evaluation, resumed mid-rollout: past it", { ...deployedAt(50), evaluations: ["beforeTraffic"] }, intendedAt(50), { toStep: 2 }, "wait-canary -> 50%"],
+        [
+            "with an evaluation before traffic, after each step and before the promotion",
+            { ...deployedAt(0), evaluations: ["beforeTraffic", "eachStep", "beforePromotion"] },
+            intendedAt(0),
+            {},
+            "wait-canary -> evaluate -> 10% -> evaluate -> 50% -> evaluate -> 100% -> evaluate -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
+        ["before the promotion only, resumed at 50%", { ...deployedAt(50), evaluations: ["beforePromotion"] }, intendedAt(50), {}, "wait-canary -> 50% -> 100% -> evaluate -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        ["before the promotion, but stopping short of it", { ...deployedAt(0), evaluations: ["beforePromotion"] }, intendedAt(0), { toStep: 2 }, "wait-canary -> 10% -> 50%"],
     ] as [string, DeployedState, IntendedState, RolloutOptions, string][])("%s", (_name, deployed, intended, options, expected) => {
         expect(phases(deployed, intended, options)).toBe(expected);
     });

@@ -177,6 +177,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                           subnetIds: this.network.privateSubnetIds,
                           securityGroupIds: pulumi.output([this.network.taskSecurityGroup.id]),
                           timeoutSeconds: config.evaluation.timeoutSeconds,
+                          when: config.evaluation.when,
                       },
                   }
                 : {}),

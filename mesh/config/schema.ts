@@ -15,6 +15,7 @@ import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
 import { rolloutSection } from "../../rollout/schedule";
 import { serverMetricNames } from "../compute/serverMetrics";
+import { EVALUATION_MOMENTS, EvaluationMoment } from "../contract";
 
 const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
@@ -228,6 +229,10 @@ const evaluation = section(
         memory: integer(512, 122880).default(2048),
         /** How long the evaluation may run before the rollout stops it and fails. */
         timeoutSeconds: integer(60, 86400).default(1800),
+        /** When the rollout runs it: before the canary gets traffic, after each step's bake, before the promotion. */
+        when: stringList(new RegExp(`^(${EVALUATION_MOMENTS.join("|")})$`), `moments among ${EVALUATION_MOMENTS.map((m) => `"${m}"`).join(", ")}`)
+            .transform((list) => [...new Set(list)] as EvaluationMoment[])
+            .default(["beforeTraffic"]),
     },
     {
         rules: [
