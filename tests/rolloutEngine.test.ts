@@ -357,13 +357,22 @@ describe("runRollout", () => {
         expect(stack.calls).toEqual([]);
     });
 
-    test("a failing evaluation stops the rollout before the canary gets any traffic", async () => {
-        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforeTraffic"] });
+    test.each([
+        // moment, outcome, reason, the calls
+        ["beforeTraffic", "failed", "the evaluation failed (exit code 3); the canary got no traffic", ["running canary td/v2:1", "evaluate"]],
+        ["eachStep", "rolled-back", "the evaluation after the 10% step failed (exit code 3)", ["running canary td/v2:1", "weight 10", "evaluate", "weight 0"]],
+        [
+            "beforePromotion",
+            "rolled-back",
+            "the evaluation before the promotion failed (exit code 3)",
+            ["running canary td/v2:1", "weight 10", "weight 50", "weight 100", "evaluate", "weight 0"],
+        ],
+    ] as const)("an evaluation that fails %s: %s", async (moment, outcome, reason, calls) => {
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: [moment] });
         stack.evaluationExitCode = 3;
         const result = await run();
-        expect(result.outcome).toBe("failed");
-        expect(result.reason).toBe("the evaluation failed (exit code 3); the canary got no traffic");
-        expect(stack.calls).toEqual(["running canary td/v2:1", "evaluate"]);
+        expect([result.outcome, result.reason]).toEqual([outcome, reason]);
+        expect(stack.calls).toEqual(calls);
         expect(result.finalWeight).toBe(0);
     });
 
@@ -371,24 +380,6 @@ describe("runRollout", () => {
         const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforeTraffic"] });
         expect((await run({ toStep: 1 })).outcome).toBe("paused");
         expect(stack.calls).toEqual(["running canary td/v2:1", "evaluate", "weight 10"]);
-    });
-
-    test("an evaluation that fails after a step rolls the canary back, naming the step", async () => {
-        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["eachStep"] });
-        stack.evaluationExitCode = 1;
-        const result = await run();
-        expect(result.outcome).toBe("rolled-back");
-        expect(result.reason).toBe("the evaluation after the 10% step failed (exit code 1)");
-        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "evaluate", "weight 0"]);
-    });
-
-    test("an evaluation that fails before the promotion rolls back instead of promoting", async () => {
-        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforePromotion"] });
-        stack.evaluationExitCode = 1;
-        const result = await run();
-        expect(result.outcome).toBe("rolled-back");
-        expect(result.reason).toBe("the evaluation before the promotion failed (exit code 1)");
-        expect(stack.calls).not.toContain("promote");
     });
 
     test("--to-step stops at that step, without promoting", async () => {
