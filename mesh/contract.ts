@@ -44,8 +44,8 @@ const deployedVersion = z.object({
     taskDefinitionArn: name,
     /** The version's service component: an update of that version alone changes only resources under it (and its GPU capacity). */
     serviceUrn: name,
-    /** The version's own GPU instances (their component), when it runs on GPUs. */
-    capacityUrn: name.optional(),
+    /** The version's own GPU instances (their component), where they are or would be: an update of the version may change what is under it. */
+    capacityUrn: name,
     /** Its task count's bounds, as deployed: the rollout sizes the canary from these. */
     scaling: z.object({
         /** The minimum in force: the canary's is raised by the rollout while it has traffic. */
@@ -78,6 +78,8 @@ const shared = {
     versions: z.object({ stable: deployedVersion, canary: deployedVersion }),
     /** The one resource that carries the split: all a weight step may change. */
     trafficResourceUrn: name,
+    /** The cluster's list of capacity providers (where it is or would be): it changes when a version moves between Fargate and GPUs. */
+    capacityProvidersUrn: name,
     /** The evaluation task the rollout runs before the canary gets traffic, when one is configured. */
     evaluation: z
         .object({

@@ -119,9 +119,9 @@ export class PulumiStack implements StackPort {
     }
 
     private async deployVersion(version: Version, what: string): Promise<DeployedState> {
-        const { versions } = await this.outputs();
-        const own = [versions[version].serviceUrn, ...(versions[version].capacityUrn ? [versions[version].capacityUrn] : [])];
-        await this.guardedUp(what, `the ${version} service`, (_urn, ancestors) => ancestors.some((a) => own.includes(a)));
+        const { versions, capacityProvidersUrn } = await this.outputs();
+        const own = [versions[version].serviceUrn, versions[version].capacityUrn];
+        await this.guardedUp(what, `the ${version} service and its GPU capacity`, (urn, ancestors) => urn === capacityProvidersUrn || ancestors.some((a) => own.includes(a)));
         return this.deployed();
     }
 

@@ -155,11 +155,14 @@ describe("the App Mesh graph for the default config", () => {
             canaryLatencyAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-latency").state.name,
             dashboardName: "test-inference-canary",
             trafficResourceUrn: g.urns.find((u) => u.endsWith("$aws:appmesh/route:Route::inference-appmesh-weighted")),
+            capacityProvidersUrn: "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$aws:ecs/clusterCapacityProviders:ClusterCapacityProviders::inference-capacity",
             versions: {
                 stable: {
                     fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
                     taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-stable").state.arn,
                     serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-stable")),
+                    // Where a GPU version's capacity would be: no such resource here.
+                    capacityUrn: `urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:GpuCapacity::inference-stable-gpu`,
                     scaling: {
                         minCount: 2,
                         restingMinCount: 2,
@@ -172,6 +175,8 @@ describe("the App Mesh graph for the default config", () => {
                     fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
                     taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-canary").state.arn,
                     serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-canary")),
+                    // Where a GPU version's capacity would be: no such resource here.
+                    capacityUrn: `urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:GpuCapacity::inference-canary-gpu`,
                     scaling: {
                         minCount: 1,
                         restingMinCount: 1,

@@ -63,6 +63,13 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
         expect(g.calls.map((c) => c.token)).not.toContain("aws:ssm/getParameter:getParameter");
     });
 
+    test("the outputs point at each version's GPU capacity and the cluster's capacity providers by their engine URNs", () => {
+        const outputs = g.outputs as any;
+        for (const version of VERSIONS) expect(g.urns).toContain(outputs.versions[version].capacityUrn);
+        expect(g.urns).toContain(outputs.capacityProvidersUrn);
+        expect(outputs.versions.canary.capacityUrn).toMatch(/\$ai-canary:compute:GpuCapacity::inference-canary-gpu$/);
+    });
+
     test("an Auto Scaling group per version, empty until ECS needs it, managed by a capacity provider the cluster knows", () => {
         for (const version of VERSIONS) {
             const group = g.one(T.group, `-${version}-gpu`);

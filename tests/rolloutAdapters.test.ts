@@ -220,6 +220,52 @@ describe("PulumiStack", () => {
         ]);
     });
 
+    test("promotion copies the compute kind and size (a canary on GPUs makes stable a GPU version), never the scaling bounds; a Fargate canary drops stable's GPU settings", async () => {
+        const stableOf = (child: string) => [child, "update", outputs.versions.stable.serviceUrn] as [string, string, string];
+        const gpu = { image: "repo/llm:2", compute: "gpu", cpu: 4096, memory: 14336, gpu: { instanceType: "g6e.xlarge" }, scaling: { minCount: 1, maxCount: 8 } };
+        const fargate = { image: "repo/llm:1", scaling: { minCount: 4, maxCount: 6 } };
+        const promote = async (stable: object, canary: object) => {
+            const { stack, calls } = fakeStack(
+                { ...base, [`${P}:canaryWeight`]: "100", [`${P}:stable`]: JSON.stringify(stable), [`${P}:canary`]: JSON.stringify(canary) },
+                [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")],
+            );
+            await adapter(stack).promote();
+            return calls;
+        };
+        expect(await promote(fargate, gpu)).toEqual([
+            `set ${P}:stable.scaling.minCount=4 (path)`,
+            `set ${P}:stable.scaling.maxCount=6 (path)`,
+            `set ${P}:stable.image=repo/llm:2 (path)`,
+            `set ${P}:stable.cpu=4096 (path)`,
+            `set ${P}:stable.memory=14336 (path)`,
+            `set ${P}:stable.compute=gpu (path)`,
+            `set ${P}:stable.gpu.instanceType=g6e.xlarge (path)`,
+            `set ${P}:stable.gpu.gpusPerTask=1 (path)`,
+            `set ${P}:stable.gpu.volumeGiB=200 (path)`,
+            "preview",
+            "up",
+        ]);
+        const back = await promote({ ...gpu, image: "repo/llm:1", scaling: { minCount: 4, maxCount: 6 } }, { ...fargate, image: "repo/llm:3" });
+        expect(back).toEqual(expect.arrayContaining([`rm ${P}:stable.compute (path)`, `rm ${P}:stable.gpu.instanceType (path)`, `set ${P}:stable.scaling.maxCount=6 (path)`]));
+        expect(back).not.toContainEqual(expect.stringContaining("stable.scaling.maxCount=8"));
+    });
+
+    test("a promotion that moves stable to GPUs may create its GPU capacity and change the cluster's capacity providers, and nothing of the canary's", async () => {
+        const stable = outputs.versions.stable;
+        const created = [
+            [`${stable.capacityUrn}$aws:autoscaling/group:Group::inference-stable-gpu`, "create", stable.capacityUrn],
+            [outputs.capacityProvidersUrn, "create", "urn:parent"],
+            [`${stable.serviceUrn}$aws:ecs/service:Service::inference-stable`, "update", stable.serviceUrn],
+        ] as [string, string, string][];
+        const config = { ...base, [`${P}:canaryWeight`]: "100", [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", compute: "gpu", memory: 14336, gpu: { instanceType: "g6.xlarge" } }) };
+        const { stack, calls } = fakeStack({ ...config }, created);
+        await adapter(stack).promote();
+        expect(calls.slice(-2)).toEqual(["preview", "up"]);
+        const canaryCapacity = `${outputs.versions.canary.capacityUrn}$aws:ec2/launchTemplate:LaunchTemplate::inference-canary-gpu`;
+        const refused = fakeStack({ ...config }, [...created, [canaryCapacity, "update", outputs.versions.canary.capacityUrn]]);
+        await expect(adapter(refused.stack).promote()).rejects.toThrow(`besides the stable service and its GPU capacity, the update would update ${canaryCapacity}`);
+    });
+
     test("a failed update names the failing resource and AWS's error, from the engine's events", async () => {
         const route = "urn:pulumi:test::ai-inference-canary::ai-canary:traffic:AppMeshTraffic$aws:appmesh/route:Route::inference-appmesh-weighted";
         const { stack } = fakeStack(base, [[outputs.trafficResourceUrn, "update", "urn:parent"]], {

@@ -20,6 +20,10 @@ import { Placement } from "../compute/service";
 import { EcsService, EcsTask } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
 
+/** A version's GPU capacity, and the cluster's list of capacity providers: named once, as the outputs point at them whether they exist yet or not. */
+const gpuCapacityName = (name: string, version: Version) => `${name}-${version}-gpu`;
+const capacityProvidersName = (name: string) => `${name}-capacity`;
+
 export interface InferenceCanaryArgs {
     /** Validated stack config, from `loadConfig`. */
     config: CanaryConfig;
@@ -41,11 +45,13 @@ export class InferenceCanary extends pulumi.ComponentResource {
     /** The stack outputs, as `StackOutputs` describes them. */
     readonly outputs: Declared<StackOutputs>;
     private readonly config: CanaryConfig;
+    private readonly name: string;
 
     constructor(name: string, args: InferenceCanaryArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:index:InferenceCanary", name, {}, opts);
         const { config } = args;
         this.config = config;
+        this.name = name;
         const model = canaryModel(config);
         const parent = { parent: this };
         const accountId = aws.getCallerIdentityOutput({}, parent).accountId;
@@ -170,6 +176,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 canary: this.deployedVersion("canary"),
             },
             trafficResourceUrn: this.traffic.splitResource.urn,
+            capacityProvidersUrn: pulumi.createUrn(capacityProvidersName(name), "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", this),
             ...(this.evaluation && config.evaluation
                 ? {
                       evaluation: {
@@ -196,7 +203,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
             const v = this.config.versions[version];
             if (v.compute !== "gpu" || !v.gpu) continue;
             this.gpuCapacity[version] = new GpuCapacity(
-                `${name}-${version}-gpu`,
+                gpuCapacityName(name, version),
                 {
                     instanceType: v.gpu.instanceType,
                     volumeGiB: v.gpu.volumeGiB,
@@ -215,7 +222,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
         const providers = VERSIONS.flatMap((version) => this.gpuCapacity[version]?.capacityProvider ?? []);
         const association =
             providers.length > 0
-                ? new aws.ecs.ClusterCapacityProviders(`${name}-capacity`, { clusterName: this.cluster.name, capacityProviders: ["FARGATE", ...providers.map((p) => p.name)] }, parent)
+                ? new aws.ecs.ClusterCapacityProviders(capacityProvidersName(name), { clusterName: this.cluster.name, capacityProviders: ["FARGATE", ...providers.map((p) => p.name)] }, parent)
                 : undefined;
         const placement = (version: Version): Placement => {
             const gpu = this.gpuCapacity[version];
@@ -231,7 +238,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
             fingerprint: fingerprint(definitionOf(this.config.versions[version])),
             taskDefinitionArn: service.taskDefinition.arn,
             serviceUrn: service.urn,
-            ...(this.gpuCapacity[version] ? { capacityUrn: this.gpuCapacity[version].urn } : {}),
+            // Where its GPU capacity is, or would be: a version update that moves it to GPUs creates it there.
+            capacityUrn: pulumi.createUrn(gpuCapacityName(this.name, version), "ai-canary:compute:GpuCapacity", this),
             scaling: {
                 minCount: minCount(this.config, version),
                 restingMinCount: scaling.minCount,
