@@ -13,7 +13,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { benchmark, BenchmarkRow, benchmarkTable, SCENARIOS } from "../rollout/simulate";
 
-const SLICE = ["healthy-delayed", "errors-5x-delayed", "latency-1.8x-delayed", "errors-under-load", "broken", "failed-reads"];
+const SLICE = ["healthy-delayed", "errors-5x-delayed", "latency-1.8x-delayed", "errors-under-load", "broken", "failed-reads", "overload-fixed-capacity", "overload-capacity-follows"];
 const RUNS = 300;
 const NEAR_ORACLE = ["errors-5x-delayed", "latency-1.8x-delayed"];
 const OVER_ORACLE = 1.5;
