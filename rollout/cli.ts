@@ -327,17 +327,21 @@ async function abort(name: string): Promise<number> {
  */
 /**
  * What a deploy of this config would move away from what a rollout left deployed: the
- * weight, stable's definition, and while the canary serves traffic its definition and the
- * minimum task count the rollout raised for it.
+ * weight, stable's definition, the canary's definition while it serves traffic, and the
+ * minimum task count the rollout raised for a version while that version serves traffic.
  */
 export function undeployedMoves(deployed: DeployedState, intended: IntendedState): string[] {
     const moves: string[] = [];
     if (intended.canaryWeight !== deployed.canaryWeight) moves.push(`canaryWeight ${deployed.canaryWeight} -> ${intended.canaryWeight}`);
     if (intended.fingerprints.stable !== deployed.versions.stable.fingerprint) moves.push("stable's definition");
     if (deployed.canaryWeight > 0 && intended.fingerprints.canary !== deployed.versions.canary.fingerprint) moves.push(`the canary's definition while it serves ${deployed.canaryWeight}%`);
-    const raised = deployed.canaryScaling?.minCount ?? 0;
-    if (deployed.canaryWeight > 0 && intended.canaryMinCount !== undefined && intended.canaryMinCount < raised) {
-        moves.push(`the canary's minimum task count ${raised} -> ${intended.canaryMinCount} while it serves ${deployed.canaryWeight}%`);
+    const share = { stable: 100 - deployed.canaryWeight, canary: deployed.canaryWeight };
+    for (const version of ["stable", "canary"] as const) {
+        const raised = deployed.scaling?.[version].minCount ?? 0;
+        const intendedMin = intended.minCounts?.[version];
+        if (share[version] > 0 && intendedMin !== undefined && intendedMin < raised) {
+            moves.push(`the ${version}'s minimum task count ${raised} -> ${intendedMin} while it serves ${share[version]}%`);
+        }
     }
     return moves;
 }

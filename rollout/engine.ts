@@ -1,7 +1,8 @@
 /**
  * The progressive rollout: run the plan's phases in order. Each weight step first raises
  * the canary's minimum task count to its share of the current load and waits for those
- * tasks to be healthy (its own update, changing only the canary's scalable target), then
+ * tasks to be healthy (its own update, changing only the canary's scalable target; the
+ * return to a promoted stable does the same for stable), then
  * deploys the weight (an update that may change nothing else), verifies it at the traffic layer,
  * bakes while sampling metrics and judges; a failure rolls back, and after the last step
  * the promotion runs as explicit phases in an order that never sends a request to a
@@ -12,7 +13,8 @@ import { Evidence, Judge, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
 import { Phase, planRollout, RolloutOptions } from "./plan";
-import { canaryCapacity } from "./capacity";
+import { capacityFor } from "./capacity";
+import { Version } from "../mesh/config/schema";
 
 export interface RolloutDeps {
     schedule: RolloutSchedule;
@@ -147,18 +149,19 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         event(`canaryWeight ${weight} deployed and verified at the traffic layer`);
     };
 
-    /** Once the canary has no traffic, its minimum goes back to its resting value; says what stayed if that failed. */
-    const releaseCanary = async (): Promise<string> => {
-        const scaling = deployed?.canaryScaling;
+    /** Once the rollout is done with a version's share, its minimum goes back to its resting value; says what stayed if that failed. */
+    const release = async (version: Version): Promise<string> => {
+        const scaling = deployed?.scaling?.[version];
         if (!scaling || scaling.minCount === scaling.restingMinCount) return "";
         try {
-            event(`returning the canary's minimum task count from ${scaling.minCount} to ${scaling.restingMinCount}`);
-            deployed = await stack.setCanaryMinCount(undefined);
+            event(`returning the ${version}'s minimum task count from ${scaling.minCount} to ${scaling.restingMinCount}`);
+            deployed = await stack.setMinCount(version, undefined);
             return "";
         } catch (e) {
-            return `; the canary's minimum task count stays at ${scaling.minCount} (${(e as Error).message}), which the next run returns to ${scaling.restingMinCount}`;
+            return `; the ${version}'s minimum task count stays at ${scaling.minCount} (${(e as Error).message}), which the next run returns to ${scaling.restingMinCount}`;
         }
     };
+    const releaseAll = async () => (await release("canary")) + (await release("stable"));
 
     const rollback = async (reason: string): Promise<RolloutResult> => {
         event(`rolling back: ${reason}`);
@@ -168,7 +171,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         } catch (e) {
             return finish("failed", `${reason}; the rollback failed too: ${(e as Error).message}`);
         }
-        return finish("rolled-back", `${reason}${await releaseCanary()}`);
+        return finish("rolled-back", `${reason}${await releaseAll()}`);
     };
 
     const judge = deps.judge ?? new Judge(schedule);
@@ -229,30 +232,36 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
     };
 
     /**
-     * Before the canary's share grows: raise its minimum task count to that share of the
-     * current load, and wait until that many tasks are healthy. Never lowered mid-rollout.
+     * Before a version's share grows to `share` percent: raise its minimum task count to that
+     * share of the current load, and wait until that many of its tasks are healthy. Never
+     * lowered mid-rollout.
      */
-    const sizeCanary = async (weight: number) => {
-        const scaling = deployed?.canaryScaling;
+    const sizeFor = async (version: Version, share: number) => {
+        const scaling = deployed?.scaling?.[version];
         if (!scaling) return;
         const end = clock.now() - delayMs;
         const load = await read({ start: end - LOAD_WINDOW_MS, end });
         if (!load) {
-            event(`the current load is unreadable, so the canary keeps its minimum of ${scaling.minCount} tasks (autoscaling still follows its load)`);
+            event(`the current load is unreadable, so the ${version} keeps its minimum of ${scaling.minCount} tasks (autoscaling still follows its load)`);
             return;
         }
         const perMinute = ((load.versions.stable.requests + load.versions.canary.requests) * 60_000) / LOAD_WINDOW_MS;
-        const { count, capped } = canaryCapacity(perMinute, weight, scaling);
-        if (capped) event(`${weight}% of ${Math.round(perMinute)} requests a minute needs more canary tasks than its maxCount (${scaling.maxCount}); the step goes ahead with ${count}`);
-        if (count <= scaling.minCount) return;
-        status = `raising the canary's minimum task count to ${count}`;
-        event(`raising the canary's minimum task count from ${scaling.minCount} to ${count} for ${weight}% of ${Math.round(perMinute)} requests a minute (only its scalable target changes)`);
-        deployed = await stack.setCanaryMinCount(count);
-        const arn = deployed.versions.canary.taskDefinitionArn;
-        status = `waiting for ${count} healthy canary tasks`;
-        await services.waitHealthy("canary", arn, count, { signal, heartbeat: checkpoint });
+        const { count, capped } = capacityFor(perMinute, share, scaling);
+        if (capped) event(`${share}% of ${Math.round(perMinute)} requests a minute needs more ${version} tasks than its maxCount (${scaling.maxCount}); going ahead with ${count}`);
+        await raiseTo(version, count, `${share}% of ${Math.round(perMinute)} requests a minute`);
+    };
+    /** Raises a version's minimum task count (never lowers it) and waits until that many of its tasks are healthy. */
+    const raiseTo = async (version: Version, count: number, why: string) => {
+        const scaling = deployed?.scaling?.[version];
+        if (!scaling || count <= scaling.minCount) return;
+        status = `raising the ${version}'s minimum task count to ${count}`;
+        event(`raising the ${version}'s minimum task count from ${scaling.minCount} to ${count} for ${why} (only its scalable target changes)`);
+        const raised = await stack.setMinCount(version, count);
+        deployed = raised;
+        status = `waiting for ${count} healthy ${version} tasks`;
+        await services.waitHealthy(version, raised.versions[version].taskDefinitionArn, count, { signal, heartbeat: checkpoint });
         await checkpoint();
-        event(`${count} canary tasks are healthy`);
+        event(`${count} ${version} tasks are healthy`);
     };
 
     const waitRunning = async (version: "stable" | "canary") => {
@@ -285,6 +294,8 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                     await waitRunning("canary");
                     break;
                 case "evaluate": {
+                    // A canary that rests at zero tasks runs one for its evaluation.
+                    await raiseTo("canary", 1, "its evaluation");
                     const when = { beforeTraffic: "before it gets traffic", eachStep: `after the ${deployed.canaryWeight}% step`, beforePromotion: "before the promotion" }[phase.moment];
                     status = `running the evaluation ${when}`;
                     event(`running the evaluation task against the canary (pinned), ${when}`);
@@ -302,7 +313,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                     const record: StepRecord = { index: phase.index, weight: phase.weight, startedAt: clock.now() };
                     steps.push(record);
                     event(`step ${phase.index || "(resumed)"}/${schedule.steps.length}: canaryWeight ${phase.weight}`);
-                    await sizeCanary(phase.weight);
+                    await sizeFor("canary", phase.weight);
                     await setWeight(phase.weight);
                     const result = await bake(phase, clock.now());
                     record.endedAt = clock.now();
@@ -335,9 +346,10 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                     await waitRunning("stable");
                     break;
                 case "return-to-stable":
+                    await sizeFor("stable", 100);
                     event("returning traffic to the promoted stable (canaryWeight 0)");
                     await setWeight(0);
-                    return finish("promoted", `every step passed; stable runs the canary's definition and serves all traffic${await releaseCanary()}`);
+                    return finish("promoted", `every step passed; stable runs the canary's definition and serves all traffic${await releaseAll()}`);
             }
         }
         const last = lastStep?.kind === "step" ? lastStep : undefined;

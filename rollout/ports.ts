@@ -41,7 +41,7 @@ export interface DeployedVersion {
 
 /** A version's task-count bounds as deployed (Service Auto Scaling works between them). */
 export interface DeployedScaling {
-    /** The minimum in force (the canary's, as the rollout raised it). */
+    /** The minimum in force (as the rollout raised it, while it does). */
     minCount: number;
     /** The minimum the config gives the version at rest. */
     restingMinCount: number;
@@ -54,8 +54,8 @@ export interface DeployedScaling {
 export interface DeployedState {
     canaryWeight: number;
     versions: Record<Version, DeployedVersion>;
-    /** The canary's scaling, when its capacity follows its weight. */
-    canaryScaling?: DeployedScaling;
+    /** Each version's scaling, when capacity follows weight. */
+    scaling?: Record<Version, DeployedScaling>;
     /** When the stack's evaluation runs, if it declares one. */
     evaluations?: EvaluationMoment[];
 }
@@ -65,8 +65,8 @@ export interface IntendedState {
     canaryWeight: number;
     /** `fingerprint(definitionOf(version))` of each version's config. */
     fingerprints: Record<Version, string>;
-    /** The canary's least task count the config would deploy. */
-    canaryMinCount?: number;
+    /** Each version's least task count the config would deploy. */
+    minCounts?: Record<Version, number>;
 }
 
 /**
@@ -83,10 +83,10 @@ export interface StackPort {
     /** Gives stable the canary's definition (not its scaling bounds) and deploys; only stable's service may change. */
     promote(): Promise<DeployedState>;
     /**
-     * Raises the canary's minimum task count to `count` (or, with undefined, returns it to its
-     * resting value) and deploys; only the canary's scalable target may change.
+     * Raises a version's minimum task count to `count` (or, with undefined, returns it to its
+     * resting value) and deploys; only that version's scalable target may change.
      */
-    setCanaryMinCount(count: number | undefined): Promise<DeployedState>;
+    setMinCount(version: Version, count: number | undefined): Promise<DeployedState>;
 }
 
 /** How a long wait stays answerable: `signal` cuts its sleeps short, `heartbeat` runs at every poll (it keeps the lease, and throws to stop the wait). */

@@ -7,7 +7,7 @@
  * otherwise it refuses, naming the rest.
  */
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { loadConfig, minCount, Version } from "../mesh/config/schema";
+import { loadConfig, minCount, RAISED_MIN_KEY, Version } from "../mesh/config/schema";
 import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
 import { definitionOf, fingerprint, promotedStable } from "../mesh/canary/version";
 import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
@@ -72,14 +72,17 @@ export class PulumiStack implements StackPort {
 
     async deployed(): Promise<DeployedState> {
         const { canaryWeight, versions, evaluation } = await this.outputs();
-        const { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } = versions.canary.scaling;
-        return { canaryWeight, versions, ...(evaluation ? { evaluations: evaluation.when ?? ["beforeTraffic"] } : {}), canaryScaling: { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } };
+        const bounds = (v: Version) => {
+            const { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } = versions[v].scaling;
+            return { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute };
+        };
+        return { canaryWeight, versions, ...(evaluation ? { evaluations: evaluation.when ?? ["beforeTraffic"] } : {}), scaling: { stable: bounds("stable"), canary: bounds("canary") } };
     }
 
     async intended(): Promise<IntendedState> {
         const config = loadConfig(await this.rawConfig());
         const print = (v: Version) => fingerprint(definitionOf(config.versions[v]));
-        return { canaryWeight: config.canaryWeight, fingerprints: { stable: print("stable"), canary: print("canary") }, canaryMinCount: minCount(config, "canary") };
+        return { canaryWeight: config.canaryWeight, fingerprints: { stable: print("stable"), canary: print("canary") }, minCounts: { stable: minCount(config, "stable"), canary: minCount(config, "canary") } };
     }
 
     async setWeight(weight: number): Promise<DeployedState> {
@@ -89,13 +92,13 @@ export class PulumiStack implements StackPort {
         return this.deployed();
     }
 
-    async setCanaryMinCount(count: number | undefined): Promise<DeployedState> {
+    async setMinCount(version: Version, count: number | undefined): Promise<DeployedState> {
         const { versions } = await this.outputs();
-        const key = `${PROJECT}:canaryMinCount`;
+        const key = `${PROJECT}:${RAISED_MIN_KEY[version]}`;
         if (count === undefined) await this.stack.removeConfig(key);
         else await this.stack.setConfig(key, { value: String(count) });
-        const what = count === undefined ? "return the canary's minimum task count to its resting value" : `raise the canary's minimum task count to ${count}`;
-        await this.guardedUp(what, "the canary's scalable target", (urn) => urn === versions.canary.scaling.targetUrn);
+        const what = count === undefined ? `return the ${version}'s minimum task count to its resting value` : `raise the ${version}'s minimum task count to ${count}`;
+        await this.guardedUp(what, `the ${version}'s scalable target`, (urn) => urn === versions[version].scaling.targetUrn);
         return this.deployed();
     }
 

@@ -48,7 +48,7 @@ export interface Scenario {
      * and fails what comes beyond it (an overloaded model server answers 503). With
      * `scaling`, the deployed stack lets capacity follow weight; without, it stays fixed.
      */
-    capacity?: { tasks: number; perTaskRequestsPerSecond: number; scaling?: DeployedScaling };
+    capacity?: { tasks: number; perTaskRequestsPerSecond: number; scaling?: Record<Version, DeployedScaling> };
     /** The outcome the scenario is meant to end in. */
     expected: RolloutResult["outcome"];
 }
@@ -93,7 +93,14 @@ export const SCENARIOS: Scenario[] = [
         requestsPerSecond: 10,
         canary: () => STABLE,
         delaySeconds: 120,
-        capacity: { tasks: 1, perTaskRequestsPerSecond: 3, scaling: { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 120 } },
+        capacity: {
+            tasks: 1,
+            perTaskRequestsPerSecond: 3,
+            scaling: {
+                stable: { minCount: 4, restingMinCount: 4, maxCount: 8, requestsPerTaskPerMinute: 120 },
+                canary: { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 120 },
+            },
+        },
         expected: "promoted",
     },
 ];
@@ -135,7 +142,7 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
     constructor(private readonly clock: VirtualClock, private readonly scenario: Scenario) {
         const version = (fingerprint: string) => ({ fingerprint, taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}` });
         this.state = { canaryWeight: 0, versions: { stable: version("llm:1.4.0"), canary: version("llm:1.5.0") } };
-        if (scenario.capacity?.scaling) this.state.canaryScaling = { ...scenario.capacity.scaling };
+        if (scenario.capacity?.scaling) this.state.scaling = structuredClone(scenario.capacity.scaling);
         this.timeline = [[clock.now(), 0, scenario.capacity?.tasks ?? 1]];
     }
 
@@ -164,17 +171,17 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
         return this.deployed();
     }
 
-    async setCanaryMinCount(count: number | undefined): Promise<DeployedState> {
+    async setMinCount(version: Version, count: number | undefined): Promise<DeployedState> {
         await this.clock.sleep(45_000); // one scalable target
-        const scaling = this.state.canaryScaling!;
+        const scaling = this.state.scaling![version];
         scaling.minCount = count ?? scaling.restingMinCount;
         return this.deployed();
     }
 
-    /** New tasks take the model's load time; then the canary has its minimum. */
-    async waitHealthy(_version: Version, _arn: string, count: number): Promise<void> {
+    /** New tasks take the model's load time; then the version has its minimum (only the canary's tasks are modelled). */
+    async waitHealthy(version: Version, _arn: string, count: number): Promise<void> {
         await this.clock.sleep(300_000);
-        this.change(this.state.canaryWeight, Math.max(this.canaryTasks, count));
+        if (version === "canary") this.change(this.state.canaryWeight, Math.max(this.canaryTasks, count));
     }
 
     async deployCanary(): Promise<DeployedState> {

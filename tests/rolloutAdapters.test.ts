@@ -155,7 +155,10 @@ describe("PulumiStack", () => {
         expect(await pulumiStack.deployed()).toEqual({
             canaryWeight: 10,
             versions: outputs.versions,
-            canaryScaling: { minCount: 1, restingMinCount: 1, maxCount: 4, requestsPerTaskPerMinute: 60 },
+            scaling: {
+                stable: { minCount: 2, restingMinCount: 2, maxCount: 4, requestsPerTaskPerMinute: 60 },
+                canary: { minCount: 1, restingMinCount: 1, maxCount: 4, requestsPerTaskPerMinute: 60 },
+            },
         });
         const intended = await pulumiStack.intended();
         expect(intended.canaryWeight).toBe(25);
@@ -171,9 +174,12 @@ describe("PulumiStack", () => {
     test("a capacity step sets canaryMinCount and updates when only the canary's scalable target would change; back to rest removes the key", async () => {
         const target = outputs.versions.canary.scaling.targetUrn;
         const { stack, calls } = fakeStack(base, [[target, "update", outputs.versions.canary.serviceUrn]]);
-        await adapter(stack).setCanaryMinCount(3);
-        await adapter(stack).setCanaryMinCount(undefined);
+        await adapter(stack).setMinCount("canary", 3);
+        await adapter(stack).setMinCount("canary", undefined);
         expect(calls).toEqual([`set ${P}:canaryMinCount=3`, "preview", "up", `rm ${P}:canaryMinCount`, "preview", "up"]);
+        const stable = fakeStack(base, [[outputs.versions.stable.scaling.targetUrn, "update", outputs.versions.stable.serviceUrn]]);
+        await adapter(stable.stack).setMinCount("stable", 4);
+        expect(stable.calls).toEqual([`set ${P}:stableMinCount=4`, "preview", "up"]);
     });
 
     test("a capacity step that would change the service itself is refused, naming it", async () => {
@@ -182,7 +188,7 @@ describe("PulumiStack", () => {
             [outputs.versions.canary.scaling.targetUrn, "update", outputs.versions.canary.serviceUrn],
             [service, "update", outputs.versions.canary.serviceUrn],
         ]);
-        await expect(adapter(stack).setCanaryMinCount(3)).rejects.toThrow(`besides the canary's scalable target, the update would update ${service}; nothing was deployed`);
+        await expect(adapter(stack).setMinCount("canary", 3)).rejects.toThrow(`besides the canary's scalable target, the update would update ${service}; nothing was deployed`);
         expect(calls).not.toContain("up");
     });
 

@@ -64,12 +64,13 @@ describe("parseArgs", () => {
 });
 
 describe("the deploy job's guard", () => {
-    const deployed = (canaryWeight: number, minCount = 1) => ({
+    const bounds = (minCount: number) => ({ minCount, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 60 });
+    const deployed = (canaryWeight: number, minCount = 1, stableMin = 1) => ({
         canaryWeight,
         versions: { stable: { fingerprint: "s", taskDefinitionArn: "td/s:1" }, canary: { fingerprint: "c", taskDefinitionArn: "td/c:1" } },
-        canaryScaling: { minCount, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 60 },
+        scaling: { stable: bounds(stableMin), canary: bounds(minCount) },
     });
-    const intended = (canaryWeight: number, canaryMinCount = 1, canary = "c") => ({ canaryWeight, fingerprints: { stable: "s", canary }, canaryMinCount });
+    const intended = (canaryWeight: number, canaryMin = 1, canary = "c", stableMin = 1) => ({ canaryWeight, fingerprints: { stable: "s", canary }, minCounts: { stable: stableMin, canary: canaryMin } });
 
     test.each([
         ["the config the rollout left", deployed(50, 4), intended(50, 4), []],
@@ -77,6 +78,8 @@ describe("the deploy job's guard", () => {
         ["the canary's raised minimum dropped while it serves traffic", deployed(50, 4), intended(50, 1), ["the canary's minimum task count 4 -> 1 while it serves 50%"]],
         ["a lower minimum at weight 0: nothing serves on it", deployed(0, 4), intended(0, 1), []],
         ["a new canary while it serves traffic", deployed(10), intended(10, 1, "c2"), ["the canary's definition while it serves 10%"]],
+        ["stable's raised minimum dropped as traffic returns to it", deployed(0, 1, 6), intended(0, 1, "c", 1), ["the stable's minimum task count 6 -> 1 while it serves 100%"]],
+        ["stable's raised minimum at 100% canary: nothing serves on it", deployed(100, 4, 6), intended(100, 4, "c", 1), []],
     ])("%s", (_what, d, i, moves) => {
         expect(undeployedMoves(d, i)).toEqual(moves);
     });

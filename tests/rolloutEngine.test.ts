@@ -3,7 +3,7 @@
  * metrics: every path it can take.
  */
 import { runRollout } from "../rollout/engine";
-import { canaryCapacity } from "../rollout/capacity";
+import { capacityFor } from "../rollout/capacity";
 import { planRollout, RolloutOptions } from "../rollout/plan";
 import { Judge } from "../rollout/judge";
 import { RateLimitTest, RateRatioTest } from "../rollout/sequential";
@@ -88,10 +88,10 @@ class FakeStack implements StackPort, ServicesPort, TrafficPort {
         this.deployedState.versions.stable = { fingerprint: this.intendedState.fingerprints.canary, taskDefinitionArn: "td/stable:2" };
         return this.deployed();
     }
-    async setCanaryMinCount(count: number | undefined) {
-        this.calls.push(`canary min ${count ?? "resting"}`);
-        if (this.refuseCapacity) throw new UpdateRefused("refused to raise the canary's minimum task count: besides the canary's scalable target, the update would update its task definition");
-        const scaling = this.deployedState.canaryScaling!;
+    async setMinCount(version: "stable" | "canary", count: number | undefined) {
+        this.calls.push(`${version} min ${count ?? "resting"}`);
+        if (this.refuseCapacity) throw new UpdateRefused(`refused to raise the ${version}'s minimum task count: besides its scalable target, the update would update its task definition`);
+        const scaling = this.deployedState.scaling![version];
         scaling.minCount = count ?? scaling.restingMinCount;
         return this.deployed();
     }
@@ -392,7 +392,13 @@ describe("runRollout", () => {
 
 describe("capacity follows weight", () => {
     /** 1,000 requests a window (stable and canary 500 each) is 200 a minute over the 5-minute load window; 20 per task. */
-    const scaled = (): DeployedState => ({ ...deployedAt(0), canaryScaling: { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 } });
+    const scaled = (): DeployedState => ({
+        ...deployedAt(0),
+        scaling: {
+            stable: { minCount: 6, restingMinCount: 6, maxCount: 12, requestsPerTaskPerMinute: 20 },
+            canary: { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 },
+        },
+    });
 
     test("before each step the canary's minimum is raised to its share of the load and its tasks are healthy, then the weight moves; at the end it returns to rest", async () => {
         const { stack, run } = setup(() => GOOD, scaled());
@@ -411,11 +417,15 @@ describe("capacity follows weight", () => {
             "weight 100",
             "promote",
             "running stable td/stable:2",
+            // Stable scaled in while the canary served everything: all of the load needs 10 of its tasks first.
+            "stable min 10",
+            "healthy stable td/stable:2 x10",
             "weight 0",
             "canary min resting",
+            "stable min resting",
         ]);
-        expect(stack.deployedState.canaryScaling?.minCount).toBe(1);
-        expect(result.events.map((e) => e.message)).toEqual(expect.arrayContaining([expect.stringContaining("needs more canary tasks than its maxCount (8); the step goes ahead with 8")]));
+        expect([stack.deployedState.scaling?.canary.minCount, stack.deployedState.scaling?.stable.minCount]).toEqual([1, 6]);
+        expect(result.events.map((e) => e.message)).toEqual(expect.arrayContaining([expect.stringContaining("needs more canary tasks than its maxCount (8); going ahead with 8")]));
     });
 
     test("a rollback returns the canary's minimum to rest once it has no traffic", async () => {
@@ -434,21 +444,30 @@ describe("capacity follows weight", () => {
         expect(stack.deployedState.canaryWeight).toBe(10);
     });
 
+    test("a canary resting at zero tasks gets one for its evaluation, and its share before each step", async () => {
+        const deployed = scaled();
+        deployed.scaling!.canary = { minCount: 0, restingMinCount: 0, maxCount: 8, requestsPerTaskPerMinute: 1000 };
+        const { stack, run } = setup(() => GOOD, { ...deployed, evaluations: ["beforeTraffic"] });
+        await run({ toStep: 1 });
+        expect(stack.calls).toEqual(["running canary td/v2:1", "canary min 1", "healthy canary td/v2:1 x1", "evaluate", "weight 10"]);
+    });
+
     test("without deployed scaling (fixed capacity) no capacity step runs", async () => {
         const { stack, run } = setup(() => GOOD);
         await run();
-        expect(stack.calls.filter((c) => c.startsWith("canary min") || c.startsWith("healthy"))).toEqual([]);
+        expect(stack.calls.filter((c) => c.includes(" min ") || c.startsWith("healthy"))).toEqual([]);
     });
 
     test.each([
         // requests a minute, weight, expected count, capped
         [0, 50, 1, false],
+        [0, 0, 1, false],
         [200, 5, 1, false],
         [200, 50, 5, false],
         [201, 50, 6, false],
         [200, 100, 8, true],
     ])("%d requests a minute at %d%%: %d tasks (capped: %s)", (load, weight, count, capped) => {
-        expect(canaryCapacity(load, weight, { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 })).toEqual({ count, capped });
+        expect(capacityFor(load, weight, { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 })).toEqual({ count, capped });
     });
 });
 

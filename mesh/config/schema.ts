@@ -359,10 +359,11 @@ const shared = {
      */
     modelLoadSeconds: integer(0, 3300).optional(),
     /**
-     * Set by the rollout, not by hand: the canary's minimum task count while a rollout sends
-     * it traffic (its share of the current load); unset, `canary.scaling.minCount` holds.
+     * Set by the rollout, not by hand: a version's minimum task count while a rollout moves
+     * traffic onto it (its share of the current load); unset, its `scaling.minCount` holds.
      */
     canaryMinCount: integer(0, 100).optional(),
+    stableMinCount: integer(0, 100).optional(),
     logRetentionDays: field(`one of ${LOG_RETENTION_DAYS.join(", ")}`, (raw) => {
         const days = Number(raw);
         return LOG_RETENTION_DAYS.includes(days) && String(raw).trim() === String(days) ? days : undefined;
@@ -380,11 +381,12 @@ type PrometheusInput = z.output<typeof prometheus>;
 
 interface Shared {
     canaryMinCount?: number;
+    stableMinCount?: number;
     canary: { image: string; scaling: { maxCount: number } };
     requestTimeoutSeconds: number;
     idleTimeoutSeconds?: number;
     requirePinnedImages: boolean;
-    stable: { image: string };
+    stable: { image: string; scaling: { maxCount: number } };
 }
 
 /** Which server-metric alarm reads which series. */
@@ -401,9 +403,11 @@ const sharedRules = [
             }
         }
     }),
-    rule<Shared>(["canaryMinCount", "canary"], (c, report) => {
-        if (c.canaryMinCount !== undefined && c.canaryMinCount > c.canary.scaling.maxCount) {
-            report("canaryMinCount", c.canaryMinCount, `at most canary.scaling.maxCount (${c.canary.scaling.maxCount})`);
+    rule<Shared>(["canaryMinCount", "stableMinCount", "stable", "canary"], (c, report) => {
+        for (const version of VERSIONS) {
+            const raised = c[RAISED_MIN_KEY[version]];
+            const { maxCount } = c[version].scaling;
+            if (raised !== undefined && raised > maxCount) report(RAISED_MIN_KEY[version], raised, `at most ${version}.scaling.maxCount (${maxCount})`);
         }
     }),
     rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], (c, report) => {
@@ -462,7 +466,7 @@ const stackSchema = z
             versions: { stable: c.stable, canary: c.canary },
             network: c.network,
             modelLoadSeconds: c.modelLoadSeconds,
-            canaryMinCount: c.canaryMinCount,
+            raisedMinCounts: { stable: c.stableMinCount, canary: c.canaryMinCount },
             logRetentionDays: c.logRetentionDays,
             requirePinnedImages: c.requirePinnedImages,
             alarms: c.alarms,
@@ -486,10 +490,12 @@ export type EvaluationConfig = NonNullable<CanaryConfig["evaluation"]>;
 export type WeightsConfig = NonNullable<VersionConfig["weights"]>;
 export type PrometheusConfig = NonNullable<CanaryConfig["metrics"]["prometheus"]>;
 
-/** A version's least task count: its configured minimum, or for the canary what the rollout raised it to. */
+/** The stack config key the rollout sets to raise a version's minimum task count. */
+export const RAISED_MIN_KEY = { stable: "stableMinCount", canary: "canaryMinCount" } as const satisfies Record<Version, string>;
+
+/** A version's least task count: its configured minimum, or what the rollout raised it to. */
 export function minCount(config: CanaryConfig, version: Version): number {
-    const own = config.versions[version].scaling.minCount;
-    return version === "canary" && config.canaryMinCount !== undefined ? Math.max(own, config.canaryMinCount) : own;
+    return Math.max(config.versions[version].scaling.minCount, config.raisedMinCounts[version] ?? 0);
 }
 
 /** The bucket and prefix of an `s3://bucket/prefix` the config accepted. */

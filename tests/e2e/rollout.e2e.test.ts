@@ -33,7 +33,12 @@ test("a healthy canary is stepped, verified, baked and promoted: stable runs the
     expect(order("4 canary tasks are healthy")).toBeLessThan(order("canaryWeight 50 deployed and verified"));
     expect(run.output).toContain("pulumi preview (raise the canary's minimum task count to 4)");
     expect(order("returning the canary's minimum task count from 4 to 1")).toBeGreaterThan(order("canaryWeight 0 deployed and verified"));
+    // Stable scaled in while the canary served everything: it is raised for all of the load before it gets it back.
+    expect(order("raising the stable's minimum task count from 2 to 4")).toBeGreaterThan(order("promoting"));
+    expect(order("4 stable tasks are healthy")).toBeLessThan(order("canaryWeight 0 deployed and verified"));
+    expect(order("returning the stable's minimum task count from 4 to 2")).toBeGreaterThan(order("canaryWeight 0 deployed and verified"));
     expect(world.readConfig()).not.toHaveProperty(`${PROJECT}:canaryMinCount`);
+    expect(world.readConfig()).not.toHaveProperty(`${PROJECT}:stableMinCount`);
     const texts = world.aws.webhooks.map((w) => (w as { text: string }).text);
     expect(texts).toContain("rollout of e2e: step 1/3: canaryWeight 10");
     expect(texts.at(-1)).toMatch(/^rollout of e2e: promoted: /);
