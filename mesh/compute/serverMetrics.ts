@@ -21,7 +21,7 @@ export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metri
     timeToFirstToken: { metricName: "TimeToFirstToken", stat: "Average", title: "Average time to first token" },
     interTokenLatency: { metricName: "InterTokenLatency", stat: "Average", title: "Average inter-token latency" },
     queueDepth: { metricName: "QueueDepth", stat: "Average", title: "Requests waiting (queue depth)" },
-    generatedTokens: { metricName: "GeneratedTokens", stat: "Sum", title: "Generated tokens" },
+    generatedTokens: { metricName: "GeneratedTokens", stat: "Sum", title: "Generated tokens per minute" },
     gpuUtilization: { metricName: "nvidia_smi_utilization_gpu", stat: "Average", title: "GPU utilisation (%)" },
 };
 
