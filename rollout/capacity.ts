@@ -8,7 +8,7 @@
  */
 import { DeployedScaling } from "./ports";
 
-export interface Capacity {
+interface Capacity {
     /** The version's minimum task count for its new share. */
     count: number;
     /** The share needed more tasks than `maxCount` allows: the step goes ahead at the maximum. */

@@ -33,7 +33,7 @@ export interface GpuCapacityArgs {
  * version (its instances aggregated), in the stack's namespace. Tasks cannot see the GPUs
  * they did not reserve, so the instance measures them.
  */
-export function gpuAgentConfig(metrics: GpuCapacityArgs["metrics"]) {
+function gpuAgentConfig(metrics: GpuCapacityArgs["metrics"]) {
     return {
         metrics: {
             namespace: metrics.namespace,

@@ -31,7 +31,7 @@ const G_SIZES: Size[] = [
     ["48xlarge", 8, 192, 768],
 ];
 
-export const GPU_INSTANCES: Record<string, GpuInstance> = {
+const GPU_INSTANCES: Record<string, GpuInstance> = {
     ...family("g5", "NVIDIA A10G, 24 GB", G_SIZES),
     ...family("g6", "NVIDIA L4, 24 GB", G_SIZES),
     ...family("g6e", "NVIDIA L40S, 48 GB", G_SIZES.map(([size, gpus, vcpus, memoryGiB]) => [size, gpus, vcpus, memoryGiB * 2])),

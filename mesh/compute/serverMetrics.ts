@@ -13,8 +13,8 @@ import type { CanaryConfig, PrometheusConfig, Version } from "../config/schema";
 import type { ServerMetricRefs } from "../contract";
 import { ContainerDefinition, LogTarget, logsTo } from "./containers";
 
-export const SERVER_METRICS = ["timeToFirstToken", "interTokenLatency", "queueDepth", "generatedTokens"] as const;
-export type ServerMetric = (typeof SERVER_METRICS)[number];
+const SERVER_METRICS = ["timeToFirstToken", "interTokenLatency", "queueDepth", "generatedTokens"] as const;
+type ServerMetric = (typeof SERVER_METRICS)[number];
 
 /** CloudWatch's name of each series, and the statistic that reads a minute of it. */
 export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metricName: string; stat: string; title: string }> = {
@@ -30,7 +30,7 @@ export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metri
  * overrides or adds to them. TGI and Triton report no time to first token in a form that
  * compares across requests, so their presets leave it out.
  */
-export const SERVER_PRESETS: Record<PrometheusConfig["server"], Partial<Record<ServerMetric, string>>> = {
+const SERVER_PRESETS: Record<PrometheusConfig["server"], Partial<Record<ServerMetric, string>>> = {
     vllm: {
         timeToFirstToken: "vllm:time_to_first_token_seconds",
         interTokenLatency: "vllm:time_per_output_token_seconds",
