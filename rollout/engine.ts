@@ -2,9 +2,9 @@
  * The progressive rollout: run the plan's phases in order. Each weight step first raises
  * the canary's minimum task count to its share of the current load and waits for those
  * tasks to be healthy (its own update, changing only the canary's scalable target; the
- * return to a promoted stable does the same for stable), then
- * deploys the weight (an update that may change nothing else), verifies it at the traffic layer,
- * bakes while sampling metrics and judges; a failure rolls back, and after the last step
+ * return to a promoted stable does the same for stable), then deploys the weight (an
+ * update that may change nothing else), verifies it at the traffic layer, bakes while
+ * sampling metrics and judges; a failure rolls back, and after the last step
  * the promotion runs as explicit phases in an order that never sends a request to a
  * version without healthy tasks. Everything it touches comes in through the ports.
  */
@@ -303,7 +303,7 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                     await checkpoint();
                     if (evaluation.exitCode !== 0) {
                         if (deployed.canaryWeight > 0) return await rollback(`the evaluation ${when} failed (${evaluation.reason})`);
-                        return finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic`);
+                        return finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic${await releaseAll()}`);
                     }
                     event(`the evaluation passed (${evaluation.reason})`);
                     break;

@@ -452,6 +452,16 @@ describe("capacity follows weight", () => {
         expect(stack.calls).toEqual(["running canary td/v2:1", "canary min 1", "healthy canary td/v2:1 x1", "evaluate", "weight 10"]);
     });
 
+    test("a canary raised for an evaluation that fails goes back to rest", async () => {
+        const deployed = scaled();
+        deployed.scaling!.canary = { minCount: 0, restingMinCount: 0, maxCount: 8, requestsPerTaskPerMinute: 1000 };
+        const { stack, run } = setup(() => GOOD, { ...deployed, evaluations: ["beforeTraffic"] });
+        stack.evaluationExitCode = 2;
+        const result = await run();
+        expect(result.outcome).toBe("failed");
+        expect(stack.calls.slice(-2)).toEqual(["evaluate", "canary min resting"]);
+    });
+
     test("without deployed scaling (fixed capacity) no capacity step runs", async () => {
         const { stack, run } = setup(() => GOOD);
         await run();
