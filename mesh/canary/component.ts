@@ -1,7 +1,8 @@
 /**
  * `InferenceCanary`: the whole canary for one AI inference service, from a validated
  * config: the network, the traffic backend that renders the canary model, one ECS
- * service per version joined to that backend, and the canary's alarms and dashboard.
+ * service per version joined to that backend (on Fargate or on its own GPU instances,
+ * its task count owned by Service Auto Scaling), and the canary's alarms and dashboard.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -16,8 +17,7 @@ import { modelService } from "../compute/modelService";
 import { GpuCapacity } from "../compute/gpuCapacity";
 import { taskScaling } from "../compute/scaling";
 import { serverMetricRefs } from "../compute/serverMetrics";
-import { Placement } from "../compute/service";
-import { EcsService, EcsTask } from "../compute/service";
+import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
 
 /** A version's GPU capacity, and the cluster's list of capacity providers: named once, as the outputs point at them whether they exist yet or not. */
