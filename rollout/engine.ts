@@ -98,7 +98,7 @@ class Stop extends Error {
 /** How long the traffic layer may take to report a weight it was given. */
 const VERIFY_ATTEMPTS = 10;
 const VERIFY_INTERVAL_MS = 3_000;
-/** The stretch of traffic the canary's capacity is sized from, ending where metrics are complete. */
+/** The stretch of traffic a version's capacity is sized from, ending where metrics are complete. */
 const LOAD_WINDOW_MS = 5 * 60_000;
 
 /** Runs the rollout to an outcome. Never throws: every failure becomes an outcome with a reason. */

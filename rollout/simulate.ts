@@ -115,6 +115,9 @@ function underLoad(scenario: Scenario, weight: number, tasks: number): Behaviour
     return served >= 1 ? b : { ...b, errorRate: 1 - served * (1 - b.errorRate) };
 }
 
+/** The share of a behaviour's requests slower than `slowMs`: its lognormal tail. */
+const slowShare = (b: Behaviour, slowMs: number) => 1 - normalCdf(Math.log(slowMs / b.medianMs) / b.sigma, 0, 1);
+
 /** Whether a canary behaviour is worse than stable: what the benchmark counts as a bad request served. */
 const isBad = (b: Behaviour) => b.errorRate > STABLE.errorRate || b.medianMs > STABLE.medianMs;
 
@@ -262,7 +265,7 @@ class NoisyMetrics implements MetricsSource {
                 if (n === 0) continue;
                 requests += n;
                 errors += this.draws.binomial(n, b.errorRate);
-                slow += this.draws.binomial(n, 1 - normalCdf(Math.log(this.slowMs / b.medianMs) / b.sigma, 0, 1));
+                slow += this.draws.binomial(n, slowShare(b, this.slowMs));
                 // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
                 const k = Math.ceil(0.99 * n);
                 p99Ms = Math.max(p99Ms ?? 0, b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1)));
@@ -313,10 +316,9 @@ class OracleJudge implements JudgeLike {
     private readonly tests: { name: string; null0: number; alternative: number; count: (v: VersionSample) => number; logRatio: number }[];
 
     constructor(slowMs: number) {
-        const slowShare = (b: Behaviour) => 1 - normalCdf(Math.log(slowMs / b.medianMs) / b.sigma, 0, 1);
         this.tests = [
             { name: "canary 5xx rate 1.5%, not 0.3%", null0: STABLE.errorRate, alternative: BROKEN_ERRORS.errorRate, count: (v) => v.errors, logRatio: 0 },
-            { name: "canary request times 1.8x stable's", null0: slowShare(STABLE), alternative: slowShare(SLOW), count: (v) => v.slow, logRatio: 0 },
+            { name: "canary request times 1.8x stable's", null0: slowShare(STABLE, slowMs), alternative: slowShare(SLOW, slowMs), count: (v) => v.slow, logRatio: 0 },
         ];
     }
 

@@ -134,6 +134,21 @@ describe("the App Mesh graph for the default config", () => {
         expect(g.outputs.virtualServiceName).toBe("inference.ai.internal");
     });
 
+    /** What the outputs say of one version: its revision and service, where its GPU capacity would be (none here), its scaling bounds. */
+    const deployedVersion = (version: string, minCount: number) => ({
+        fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
+        taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", `-${version}`).state.arn,
+        serviceUrn: g.urns.find((u) => u.endsWith(`ai-canary:compute:FargateService::inference-${version}`)),
+        capacityUrn: `urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:GpuCapacity::inference-${version}-gpu`,
+        scaling: {
+            minCount,
+            restingMinCount: minCount,
+            maxCount: 4,
+            requestsPerTaskPerMinute: 60,
+            targetUrn: g.urns.find((u) => u.endsWith(`$aws:appautoscaling/target:Target::inference-${version}-scaling`)),
+        },
+    });
+
     test("stack outputs name the real resources and the split", () => {
         expect(g.outputs).toEqual({
             trafficBackend: "appmesh",
@@ -156,36 +171,7 @@ describe("the App Mesh graph for the default config", () => {
             dashboardName: "test-inference-canary",
             trafficResourceUrn: g.urns.find((u) => u.endsWith("$aws:appmesh/route:Route::inference-appmesh-weighted")),
             capacityProvidersUrn: "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$aws:ecs/clusterCapacityProviders:ClusterCapacityProviders::inference-capacity",
-            versions: {
-                stable: {
-                    fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
-                    taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-stable").state.arn,
-                    serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-stable")),
-                    // Where a GPU version's capacity would be: no such resource here.
-                    capacityUrn: `urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:GpuCapacity::inference-stable-gpu`,
-                    scaling: {
-                        minCount: 2,
-                        restingMinCount: 2,
-                        maxCount: 4,
-                        requestsPerTaskPerMinute: 60,
-                        targetUrn: g.urns.find((u) => u.endsWith("$aws:appautoscaling/target:Target::inference-stable-scaling")),
-                    },
-                },
-                canary: {
-                    fingerprint: expect.stringMatching(/^[0-9a-f]{16}$/),
-                    taskDefinitionArn: g.one("aws:ecs/taskDefinition:TaskDefinition", "-canary").state.arn,
-                    serviceUrn: g.urns.find((u) => u.endsWith("ai-canary:compute:FargateService::inference-canary")),
-                    // Where a GPU version's capacity would be: no such resource here.
-                    capacityUrn: `urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:GpuCapacity::inference-canary-gpu`,
-                    scaling: {
-                        minCount: 1,
-                        restingMinCount: 1,
-                        maxCount: 4,
-                        requestsPerTaskPerMinute: 60,
-                        targetUrn: g.urns.find((u) => u.endsWith("$aws:appautoscaling/target:Target::inference-canary-scaling")),
-                    },
-                },
-            },
+            versions: { stable: deployedVersion("stable", 2), canary: deployedVersion("canary", 1) },
             versionMetrics: {
                 stable: {
                     requests: { namespace: "AICanary/test-inference", metricName: "Requests", dimensions: { Version: "stable" } },
