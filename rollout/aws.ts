@@ -56,21 +56,25 @@ export class EcsServices implements ServicesPort {
      * ECS says UNKNOWN both while a health check is still in its start period and when a
      * container has none (a gRPC server), so the task definition decides which it means.
      */
-    async waitHealthy(version: Version, taskDefinitionArn: string, count: number, { signal, heartbeat }: Waiting = {}): Promise<void> {
+    async waitHealthy(version: Version, taskDefinitionArn: string, count: number, { signal, heartbeat, progress }: Waiting = {}): Promise<void> {
         const cluster = this.outputs.clusterName;
         const serviceName = version === "stable" ? this.outputs.stableServiceName : this.outputs.canaryServiceName;
         const { taskDefinition } = await this.ecs.send(new DescribeTaskDefinitionCommand({ taskDefinition: taskDefinitionArn }));
         const checked = (taskDefinition?.containerDefinitions ?? []).some((c) => c.essential !== false && c.healthCheck);
         const deadline = this.clock.now() + this.timeoutMs;
+        let said = "";
         for (;;) {
             const { taskArns = [] } = await this.ecs.send(new ListTasksCommand({ cluster, serviceName, desiredStatus: "RUNNING" }));
             // DescribeTasks takes at most 100 tasks; a version never runs more (its maxCount is at most 100).
             const { tasks = [] } = taskArns.length > 0 ? await this.ecs.send(new DescribeTasksCommand({ cluster, tasks: taskArns })) : {};
-            const healthy = tasks.filter((t) => t.taskDefinitionArn === taskDefinitionArn && t.lastStatus === "RUNNING" && (!checked || t.healthStatus === "HEALTHY")).length;
+            const own = tasks.filter((t) => t.taskDefinitionArn === taskDefinitionArn);
+            const healthy = own.filter((t) => t.lastStatus === "RUNNING" && (!checked || t.healthStatus === "HEALTHY")).length;
             if (healthy >= count) return;
+            const line = `waiting for ${count} healthy ${version} tasks: ${healthy} healthy` + placementNote(own, this.clock.now());
+            if (line !== said) progress?.((said = line));
             if (signal?.aborted) return;
             if (this.clock.now() >= deadline) {
-                throw new UpdateFailed(`the ${version} service had ${healthy} healthy tasks, not ${count}, after ${this.timeoutMs / 60_000} minutes (GPU capacity or quota?)`);
+                throw new UpdateFailed(`the ${version} service had ${healthy} healthy tasks, not ${count}, after ${this.timeoutMs / 60_000} minutes${placementNote(own, this.clock.now()) || " (the model did not load in time?)"}`);
             }
             await this.clock.sleep(this.pollMs, signal);
             await heartbeat?.();
@@ -80,6 +84,21 @@ export class EcsServices implements ServicesPort {
     evaluate(waiting: Waiting = {}): Promise<{ exitCode?: number; reason: string }> {
         return runEvaluation(this.ecs, this.outputs, this.clock, this.pollMs, waiting);
     }
+}
+
+/**
+ * Tasks that ECS has accepted but not placed: with a capacity provider they wait in
+ * PROVISIONING until an instance with room registers (ECS developer guide, "Amazon ECS
+ * managed scaling behavior"); for a GPU version that means instances launching, or none to
+ * be had (the account's G/P instance vCPU quota, or the AZ's capacity). Said in the wait's
+ * progress line and in its timeout, never waited out in silence.
+ */
+function placementNote(tasks: { lastStatus?: string; createdAt?: Date }[], now: number): string {
+    const waiting = tasks.filter((t) => t.lastStatus === "PROVISIONING" || t.lastStatus === "PENDING");
+    if (waiting.length === 0) return "";
+    const since = Math.min(...waiting.map((t) => t.createdAt?.getTime() ?? now));
+    const minutes = Math.floor((now - since) / 60_000);
+    return `, ${waiting.length} waiting for capacity (PROVISIONING for ${minutes} min: GPU instances still launching, or the instance quota or the Availability Zone's capacity exhausted)`;
 }
 
 /** Runs the evaluation task once (Fargate, in the stack's private subnets) and waits for it to stop. */

@@ -259,7 +259,11 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
         const raised = await stack.setMinCount(version, count);
         deployed = raised;
         status = `waiting for ${count} healthy ${version} tasks`;
-        await services.waitHealthy(version, raised.versions[version].taskDefinitionArn, count, { signal, heartbeat: checkpoint });
+        const progress = (line: string) => {
+            status = line;
+            log(line);
+        };
+        await services.waitHealthy(version, raised.versions[version].taskDefinitionArn, count, { signal, heartbeat: checkpoint, progress });
         await checkpoint();
         event(`${count} ${version} tasks are healthy`);
     };

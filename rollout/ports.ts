@@ -89,10 +89,15 @@ export interface StackPort {
     setMinCount(version: Version, count: number | undefined): Promise<DeployedState>;
 }
 
-/** How a long wait stays answerable: `signal` cuts its sleeps short, `heartbeat` runs at every poll (it keeps the lease, and throws to stop the wait). */
+/**
+ * How a long wait stays answerable: `signal` cuts its sleeps short, `heartbeat` runs at
+ * every poll (it keeps the lease, and throws to stop the wait), `progress` hears what the
+ * wait is stuck on whenever that changes.
+ */
 export interface Waiting {
     signal?: AbortSignal;
     heartbeat?: () => Promise<void>;
+    progress?: (line: string) => void;
 }
 
 /** The ECS services that run the versions. */

@@ -12,14 +12,19 @@ import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
 import { definitionOf, fingerprint, promotedStable } from "../mesh/canary/version";
 import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
 
-/** Leaf paths of a config object, as `pulumi config set --path` spells them. */
-export function configPaths(prefix: string, value: unknown): [string, string][] {
-    if (typeof value !== "object" || value === null) return [[prefix, String(value)]];
-    return Object.entries(value).flatMap(([k, v]) => configPaths(`${prefix}.${k}`, v));
+/**
+ * One config key set to a whole structured value, as `pulumi config set-all --json` takes it
+ * (the shape `pulumi config --json` prints). Unlike `config set --path` leaf by leaf, it
+ * round-trips every field's type (`--path` turns "8000" into a number and reads `.0` as a
+ * map key, not an index) and replaces the key in one write, so no stale field survives and
+ * no crash leaves the value half-written.
+ */
+export function wholeValueJson(key: string, value: object): string {
+    return JSON.stringify({ [key]: { value: JSON.stringify(value), objectValue: value, secret: false } });
 }
 
 /** The parts of an Automation API stack this adapter uses. */
-export type AutomationStack = Pick<Stack, "name" | "getAllConfig" | "setConfig" | "removeConfig" | "preview" | "up" | "outputs">;
+export type AutomationStack = Pick<Stack, "name" | "getAllConfig" | "setConfig" | "setAllConfigJson" | "removeConfig" | "preview" | "up" | "outputs">;
 
 /** What an update may change, given each resource's URN and its parents' (from the preview's events). */
 type Allowed = (urn: string, ancestors: string[]) => boolean;
@@ -111,13 +116,7 @@ export class PulumiStack implements StackPort {
         const config = loadConfig(raw);
         const stable = JSON.parse(raw.stable) as Record<string, unknown>;
         const promoted = promotedStable(stable, config.versions.canary);
-        // Set the new values first and only then drop stale keys, so a crash never leaves stable without an image.
-        const next = configPaths(`${PROJECT}:stable`, promoted);
-        for (const [path, value] of next) await this.stack.setConfig(path, { value }, true);
-        const kept = new Set(next.map(([path]) => path));
-        for (const [path] of configPaths(`${PROJECT}:stable`, stable)) {
-            if (!kept.has(path)) await this.stack.removeConfig(path, true);
-        }
+        await this.stack.setAllConfigJson(wholeValueJson(`${PROJECT}:stable`, promoted));
         return this.deployVersion("stable", "promote the canary's definition to stable");
     }
 

@@ -40,7 +40,7 @@ describe("loadConfig", () => {
                 stable: { image: "repo/llm:1.0", compute: "fargate", cpu: 4096, memory: 16384, scaling: { minCount: 2, maxCount: 4, requestsPerTaskPerMinute: 60 }, environment: {}, secrets: {} },
                 canary: { image: "repo/llm:1.1", compute: "fargate", cpu: 4096, memory: 16384, scaling: { minCount: 1, maxCount: 4, requestsPerTaskPerMinute: 60 }, environment: {}, secrets: {} },
             },
-            network: { existing: false, cidrBlock: "10.0.0.0/16", availabilityZones: 2 },
+            network: { existing: false, cidrBlock: "10.0.0.0/16", availabilityZones: 2, s3GatewayEndpoint: "create" },
             modelLoadSeconds: undefined,
             raisedMinCounts: { stable: undefined, canary: undefined },
             logRetentionDays: 30,
@@ -207,7 +207,7 @@ describe("loadConfig", () => {
 
     test("an existing VPC is used as named", () => {
         const network = { vpcId: "vpc-0123456789abcdef0", cidrBlock: "172.31.0.0/16", privateSubnetIds: ["subnet-0123456789abcdef0"], publicSubnetIds: ["subnet-0123456789abcdef1"] };
-        expect(load({ canaryWeight: "1", network }).network).toEqual({ existing: true, ...network });
+        expect(load({ canaryWeight: "1", network }).network).toEqual({ existing: true, ...network, s3GatewayEndpoint: "create" });
     });
 
     test("gRPC ingress needs the gRPC service name the gateway routes, and only gRPC takes one", () => {

@@ -73,7 +73,8 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
     test("an Auto Scaling group per version, empty until ECS needs it, managed by a capacity provider the cluster knows", () => {
         for (const version of VERSIONS) {
             const group = g.one(T.group, `-${version}-gpu`);
-            expect(group.inputs).toMatchObject({ minSize: 0, maxSize: 4, protectFromScaleIn: true, vpcZoneIdentifiers: g.one(T.vpc).state.privateSubnetIds });
+            // maxCount 4, one task per g6.xlarge, and a deployment runs the new tasks beside the old (200%): 8 instances.
+            expect(group.inputs).toMatchObject({ minSize: 0, maxSize: 8, protectFromScaleIn: true, vpcZoneIdentifiers: g.one(T.vpc).state.privateSubnetIds });
             expect(group.inputs.launchTemplate).toEqual({ id: g.one(T.launchTemplate, `-${version}-gpu`).id, version: "1" });
             expect(group.inputs.tags).toContainEqual({ key: "AmazonECSManaged", value: "true", propagateAtLaunch: true });
             const provider = g.one(T.provider, `-${version}-gpu`);

@@ -5,7 +5,7 @@
  */
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchMetrics, metricQueries, periodFor } from "../rollout/cloudwatch";
-import { AutomationStack, configPaths, explainStartupError, PulumiStack } from "../rollout/pulumiStack";
+import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/pulumiStack";
 import { AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, rolloutParameter, SsmControl } from "../rollout/aws";
 import { VirtualClock } from "../rollout/simulate";
 import { deploy } from "./harness/program";
@@ -126,6 +126,12 @@ describe("PulumiStack", () => {
                 calls.push(`set ${key}=${value.value}${path ? " (path)" : ""}`);
                 if (!path) config[key] = value.value;
             },
+            setAllConfigJson: async (json) => {
+                for (const [key, entry] of Object.entries(JSON.parse(json) as Record<string, { value: string; objectValue: unknown }>)) {
+                    calls.push(`set-all ${key}`);
+                    config[key] = JSON.stringify(entry.objectValue);
+                }
+            },
             removeConfig: async (key, path) => {
                 calls.push(`rm ${key}${path ? " (path)" : ""}`);
             },
@@ -204,26 +210,19 @@ describe("PulumiStack", () => {
 
     test("promotion copies what defines the canary onto stable, keeps stable's scaling bounds, and may change only stable's service", async () => {
         const stableOf = (child: string) => [child, "update", outputs.versions.stable.serviceUrn] as [string, string, string];
-        const { stack, calls } = fakeStack(
-            {
+        const config: Record<string, string> = {
                 ...base,
                 [`${P}:canaryWeight`]: "100",
                 [`${P}:stable`]: JSON.stringify({ image: "repo/llm:1", scaling: { minCount: 4 }, environment: { OLD: "x" } }),
                 [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", scaling: { minCount: 1 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m" } }),
-            },
+        };
+        const { stack, calls } = fakeStack(
+            config,
             [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/taskDefinition:TaskDefinition::inference-stable"), stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")],
         );
         await adapter(stack).promote();
-        expect(calls).toEqual([
-            `set ${P}:stable.scaling.minCount=4 (path)`,
-            `set ${P}:stable.image=repo/llm:2 (path)`,
-            `set ${P}:stable.cpu=8192 (path)`,
-            `set ${P}:stable.memory=32768 (path)`,
-            `set ${P}:stable.environment.MODEL_ID=m (path)`,
-            `rm ${P}:stable.environment.OLD (path)`,
-            "preview",
-            "up",
-        ]);
+        expect(calls).toEqual([`set-all ${P}:stable`, "preview", "up"]);
+        expect(JSON.parse(config[`${P}:stable`])).toEqual({ image: "repo/llm:2", scaling: { minCount: 4 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m" } });
     });
 
     test("promotion copies the compute kind and size (a canary on GPUs makes stable a GPU version), never the scaling bounds; a Fargate canary drops stable's GPU settings", async () => {
@@ -231,29 +230,25 @@ describe("PulumiStack", () => {
         const gpu = { image: "repo/llm:2", compute: "gpu", cpu: 4096, memory: 14336, gpu: { instanceType: "g6e.xlarge" }, scaling: { minCount: 1, maxCount: 8 } };
         const fargate = { image: "repo/llm:1", scaling: { minCount: 4, maxCount: 6 } };
         const promote = async (stable: object, canary: object) => {
-            const { stack, calls } = fakeStack(
-                { ...base, [`${P}:canaryWeight`]: "100", [`${P}:stable`]: JSON.stringify(stable), [`${P}:canary`]: JSON.stringify(canary) },
-                [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")],
-            );
+            const config: Record<string, string> = { ...base, [`${P}:canaryWeight`]: "100", [`${P}:stable`]: JSON.stringify(stable), [`${P}:canary`]: JSON.stringify(canary) };
+            const { stack } = fakeStack(config, [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")]);
             await adapter(stack).promote();
-            return calls;
+            return JSON.parse(config[`${P}:stable`]);
         };
-        expect(await promote(fargate, gpu)).toEqual([
-            `set ${P}:stable.scaling.minCount=4 (path)`,
-            `set ${P}:stable.scaling.maxCount=6 (path)`,
-            `set ${P}:stable.image=repo/llm:2 (path)`,
-            `set ${P}:stable.cpu=4096 (path)`,
-            `set ${P}:stable.memory=14336 (path)`,
-            `set ${P}:stable.compute=gpu (path)`,
-            `set ${P}:stable.gpu.instanceType=g6e.xlarge (path)`,
-            `set ${P}:stable.gpu.gpusPerTask=1 (path)`,
-            `set ${P}:stable.gpu.volumeGiB=200 (path)`,
-            "preview",
-            "up",
-        ]);
+        expect(await promote(fargate, gpu)).toEqual({
+            image: "repo/llm:2",
+            compute: "gpu",
+            cpu: 4096,
+            memory: 14336,
+            gpu: { instanceType: "g6e.xlarge", gpusPerTask: 1, volumeGiB: 200 },
+            environment: {},
+            scaling: { minCount: 4, maxCount: 6 },
+        });
         const back = await promote({ ...gpu, image: "repo/llm:1", scaling: { minCount: 4, maxCount: 6 } }, { ...fargate, image: "repo/llm:3" });
-        expect(back).toEqual(expect.arrayContaining([`rm ${P}:stable.compute (path)`, `rm ${P}:stable.gpu.instanceType (path)`, `set ${P}:stable.scaling.maxCount=6 (path)`]));
-        expect(back).not.toContainEqual(expect.stringContaining("stable.scaling.maxCount=8"));
+        // A Fargate canary's definition names no compute kind (Fargate is the default) and no GPU: stable loses both.
+        expect(back).not.toHaveProperty("gpu");
+        expect(back).not.toHaveProperty("compute");
+        expect(back).toMatchObject({ image: "repo/llm:3", scaling: { minCount: 4, maxCount: 6 } });
     });
 
     test("a promotion that moves stable to GPUs may create its GPU capacity and change the cluster's capacity providers, and nothing of the canary's", async () => {
@@ -283,12 +278,10 @@ describe("PulumiStack", () => {
         );
     });
 
-    test("configPaths flattens a version object into --path keys", () => {
-        expect(configPaths("p:stable", { image: "i", environment: { A: "1", B: 2 } })).toEqual([
-            ["p:stable.image", "i"],
-            ["p:stable.environment.A", "1"],
-            ["p:stable.environment.B", "2"],
-        ]);
+    test("wholeValueJson is the shape `pulumi config --json` prints: the value as JSON text and as the object", () => {
+        expect(JSON.parse(wholeValueJson("p:stable", { command: ["--port", "8000"], scaling: { minCount: 2 } }))).toEqual({
+            "p:stable": { value: '{"command":["--port","8000"],"scaling":{"minCount":2}}', objectValue: { command: ["--port", "8000"], scaling: { minCount: 2 } }, secret: false },
+        });
     });
 
     test("a missing CLI or login is explained, not reported as spawn ENOENT", () => {

@@ -15,6 +15,7 @@ import { CanaryObservability } from "./observability";
 import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
 import { modelService } from "../compute/modelService";
 import { GpuCapacity } from "../compute/gpuCapacity";
+import { instancesForDeployment } from "../compute/gpuInstances";
 import { taskScaling } from "../compute/scaling";
 import { serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
@@ -68,19 +69,15 @@ export class InferenceCanary extends pulumi.ComponentResource {
         this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace }, parent);
 
         // Weights from S3 travel through a gateway endpoint: no NAT, no internet, and S3's own endpoint policy.
-        if (VERSIONS.some((v) => config.versions[v].weights)) {
-            const routeTables = aws.ec2.getRouteTablesOutput(
-                { vpcId: this.network.vpcId, filters: [{ name: "association.subnet-id", values: this.network.privateSubnetIds }] },
-                parent,
-            );
+        if (VERSIONS.some((v) => config.versions[v].weights) && config.network.s3GatewayEndpoint === "create") {
             new aws.ec2.VpcEndpoint(
                 `${name}-s3`,
-                { vpcId: this.network.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`, vpcEndpointType: "Gateway", routeTableIds: routeTables.ids },
+                { vpcId: this.network.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`, vpcEndpointType: "Gateway", routeTableIds: this.privateRouteTableIds(parent) },
                 parent,
             );
         }
 
-        const placements = this.gpuPlacements(name, accountId, metricNamespace);
+        const placements = this.gpuPlacements(name, metricNamespace);
         this.services = {} as Record<Version, EcsService>;
         for (const version of VERSIONS) {
             this.services[version] = modelService(
@@ -197,7 +194,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
      * Where each version's tasks run: Fargate, or the version's own GPU instances, whose
      * capacity providers the cluster must know before a service may use them.
      */
-    private gpuPlacements(name: string, accountId: pulumi.Input<string>, metricNamespace: string): Record<Version, Placement> {
+    private gpuPlacements(name: string, metricNamespace: string): Record<Version, Placement> {
         const parent = { parent: this };
         for (const version of VERSIONS) {
             const v = this.config.versions[version];
@@ -207,12 +204,11 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 {
                     instanceType: v.gpu.instanceType,
                     volumeGiB: v.gpu.volumeGiB,
-                    maxInstances: v.scaling.maxCount,
+                    maxInstances: instancesForDeployment(v.gpu.instanceType, { cpu: v.cpu, memory: v.memory, gpus: v.gpu.gpusPerTask }, v.scaling.maxCount),
                     clusterName: this.cluster.name,
                     clusterArn: this.cluster.arn,
                     vpcId: this.network.vpcId,
                     subnetIds: this.network.privateSubnetIds,
-                    accountId,
                     metrics: { namespace: metricNamespace, version },
                     tags: { "ai-canary:version": version },
                 },
@@ -229,6 +225,21 @@ export class InferenceCanary extends pulumi.ComponentResource {
             return gpu && association ? { kind: "gpu", capacityProviderName: gpu.capacityProvider.name, dependsOn: [association] } : { kind: "fargate" };
         };
         return { stable: placement("stable"), canary: placement("canary") };
+    }
+
+    /**
+     * The route tables the private subnets use. DescribeRouteTables' `association.subnet-id`
+     * lists only explicit associations; a subnet of an existing VPC may have none and use
+     * the VPC's main route table, so that one is included too (a new VPC associates each
+     * subnet explicitly).
+     */
+    private privateRouteTableIds(parent: pulumi.InvokeOptions): pulumi.Output<string[]> {
+        const lookup = (filter: { name: string; values: pulumi.Input<pulumi.Input<string>[]> }) =>
+            aws.ec2.getRouteTablesOutput({ vpcId: this.network.vpcId, filters: [filter] }, parent).ids;
+        const explicit = lookup({ name: "association.subnet-id", values: this.network.privateSubnetIds });
+        if (!this.config.network.existing) return explicit;
+        const main = lookup({ name: "association.main", values: ["true"] });
+        return pulumi.all([explicit, main]).apply(([a, b]) => [...new Set([...a, ...b])]);
     }
 
     private deployedVersion(version: Version) {

@@ -8,6 +8,7 @@ import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import { NetworkConfig } from "../config/schema";
 import { TaskIngressSource } from "../traffic/backend";
+import { ec2Description } from "../awsText";
 
 export interface NetworkArgs {
     config: NetworkConfig;
@@ -59,11 +60,11 @@ export class Network extends pulumi.ComponentResource {
                 vpcId: this.vpcId,
                 // The group's description is immutable (changing it replaces the group and every
                 // task using it), so it keeps its first wording; the rules say who is admitted.
-                description: "Model server tasks: the app port from inside the VPC only",
+                description: ec2Description("Model server tasks: the app port from inside the VPC only"),
                 ingress: [{ ...args.appIngress, protocol: "tcp", fromPort: args.appPort, toPort: args.appPort }],
                 egress: [
                     {
-                        description: "image pulls, CloudWatch and the traffic layer's control plane",
+                        description: ec2Description("image pulls, CloudWatch and the traffic layer control plane"),
                         protocol: "-1",
                         fromPort: 0,
                         toPort: 0,

@@ -58,6 +58,12 @@ const AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.26";
  * Fetches a version's weights from S3 into the task's storage, and exits: the model
  * server starts only once it has succeeded. It runs as the traffic layer's bypass user
  * where there is one, so a proxy that lets nothing else out does not stand in its way.
+ *
+ * The region is set here, not left to the platform: on EC2 only ECS agents from 1.104.0
+ * inject `AWS_REGION`, and with `ECS_AWSVPC_BLOCK_IMDS` the CLI cannot ask the instance,
+ * so an older agent would send the sync to S3's global endpoint through the NAT gateway
+ * instead of the regional one behind the VPC's gateway endpoint. ECS never overrides what
+ * a task definition sets.
  */
 export function weightsContainer(weights: WeightsConfig, join: VersionJoin, logs: LogTarget): ContainerDefinition {
     return {
@@ -66,6 +72,10 @@ export function weightsContainer(weights: WeightsConfig, join: VersionJoin, logs
         essential: false,
         ...(join.bypassUser ? { user: join.bypassUser } : {}),
         command: ["s3", "sync", weights.source, WEIGHTS_DIR, "--only-show-errors"],
+        environment: [
+            { name: "AWS_REGION", value: logs.region },
+            { name: "AWS_DEFAULT_REGION", value: logs.region },
+        ],
         mountPoints: [{ sourceVolume: WEIGHTS_VOLUME, containerPath: WEIGHTS_DIR }],
         logConfiguration: logsTo(logs, "weights"),
     };

@@ -7,7 +7,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { containerInstancePolicy, putMetricDataPolicy, serviceTrustPolicy } from "./iam";
+import { containerInstancePolicy, containerInstanceTrustPolicy, putMetricDataPolicy } from "./iam";
+import { ec2Description } from "../awsText";
 
 /** AWS's public parameter naming the current ECS GPU-optimized Amazon Linux 2023 AMI (NVIDIA driver, container toolkit). */
 export const GPU_AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/gpu/recommended/image_id";
@@ -16,13 +17,12 @@ export interface GpuCapacityArgs {
     instanceType: string;
     /** Root volume of each instance, GiB. */
     volumeGiB: number;
-    /** Instances at most: one per task the version may scale to is always enough. */
+    /** Instances at most: enough for a deployment at the version's largest size (`instancesForDeployment`). */
     maxInstances: number;
     clusterName: pulumi.Input<string>;
     clusterArn: pulumi.Input<string>;
     vpcId: pulumi.Input<string>;
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    accountId: pulumi.Input<string>;
     /** Where the host's CloudWatch agent publishes GPU utilisation, and the version it is labelled with. */
     metrics: { namespace: string; version: string };
     tags: Record<string, string>;
@@ -53,7 +53,7 @@ export class GpuCapacity extends pulumi.ComponentResource {
         const parent = { parent: this };
         const { tags } = args;
 
-        const role = new aws.iam.Role(`${name}-instance`, { assumeRolePolicy: serviceTrustPolicy("ec2.amazonaws.com", args.accountId), tags }, parent);
+        const role = new aws.iam.Role(`${name}-instance`, { assumeRolePolicy: containerInstanceTrustPolicy(), tags }, parent);
         new aws.iam.RolePolicy(`${name}-instance`, { role: role.id, policy: containerInstancePolicy(args.clusterArn) }, parent);
         new aws.iam.RolePolicy(`${name}-gpu-metrics`, { role: role.id, policy: putMetricDataPolicy(args.metrics.namespace) }, parent);
         const profile = new aws.iam.InstanceProfile(`${name}-instance`, { role: role.name, tags }, parent);
@@ -63,8 +63,8 @@ export class GpuCapacity extends pulumi.ComponentResource {
             `${name}-instances`,
             {
                 vpcId: args.vpcId,
-                description: "GPU container instances: no inbound; the ECS agent reaches AWS over HTTPS",
-                egress: [{ description: "ECS, ECR and CloudWatch APIs", protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }],
+                description: ec2Description("GPU container instances: no inbound; the ECS agent reaches AWS over HTTPS"),
+                egress: [{ description: ec2Description("ECS, ECR and CloudWatch APIs"), protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }],
                 tags,
             },
             parent,

@@ -47,8 +47,43 @@ export const GPU_INSTANCE_TYPES = Object.keys(GPU_INSTANCES);
  */
 const RESERVED_MIB = 2048;
 
+/** A task's reservation on its instance. */
+interface GpuTask {
+    cpu: number;
+    memory: number;
+    gpus: number;
+}
+
+/**
+ * How a version's ECS service deploys: new tasks start beside the old ones (up to
+ * `maximumPercent` of the desired count) and the old ones stop only once the new ones are
+ * healthy (`minimumHealthyPercent` 100), so a version never serves from fewer tasks than
+ * it had, even one that runs a single task.
+ */
+export const DEPLOYMENT = { minimumHealthyPercent: 100, maximumPercent: 200 } as const;
+
+/** How many of a version's tasks one instance holds: whichever of GPUs, CPU and memory runs out first. */
+export function tasksPerInstance(instanceType: string, task: GpuTask): number {
+    const instance = GPU_INSTANCES[instanceType];
+    return Math.max(
+        1,
+        Math.min(Math.floor(instance.gpus / task.gpus), Math.floor((instance.vcpus * 1024) / task.cpu), Math.floor((instance.memoryGiB * 1024 - RESERVED_MIB) / task.memory)),
+    );
+}
+
+/**
+ * Instances a version's Auto Scaling group may grow to: enough for a deployment at the
+ * version's largest size, when the old and the new tasks run side by side
+ * (ECS `DeploymentConfiguration.maximumPercent`: "provided that the cluster resources
+ * required to do this are available"). With fewer, the new tasks wait in PROVISIONING
+ * and the deployment never completes.
+ */
+export function instancesForDeployment(instanceType: string, task: GpuTask, maxCount: number): number {
+    return Math.ceil((maxCount * DEPLOYMENT.maximumPercent) / 100 / tasksPerInstance(instanceType, task));
+}
+
 /** Why a task of `cpu` units, `memory` MiB and `gpus` GPUs does not fit `instanceType`, per key; empty when it fits. */
-export function gpuTaskProblems(instanceType: string, task: { cpu: number; memory: number; gpus: number }): { key: string; got: number; expected: string }[] {
+export function gpuTaskProblems(instanceType: string, task: GpuTask): { key: string; got: number; expected: string }[] {
     const instance = GPU_INSTANCES[instanceType];
     const problems = [];
     if (task.gpus > instance.gpus) problems.push({ key: "gpu.gpusPerTask", got: task.gpus, expected: `at most ${instance.gpus}, the GPUs of one ${instanceType}` });

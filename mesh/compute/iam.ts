@@ -15,7 +15,11 @@ type Statement = {
 /** An IAM policy document of Allow statements. */
 export const policyDocument = (statements: Statement[]) => pulumi.jsonStringify({ Version: "2012-10-17", Statement: statements });
 
-/** Trust policy for a role an AWS service assumes on this account's behalf, and only this account's. */
+/**
+ * Trust policy for a role an AWS service assumes on this account's behalf, and only this
+ * account's: for services that set `aws:SourceAccount` when they assume it (ECS tasks, ECS
+ * itself), not for EC2 instance profiles (`containerInstanceTrustPolicy`).
+ */
 export function serviceTrustPolicy(service: string, accountId: pulumi.Input<string>): pulumi.Output<string> {
     return pulumi.jsonStringify({
         Version: "2012-10-17",
@@ -27,6 +31,19 @@ export function serviceTrustPolicy(service: string, accountId: pulumi.Input<stri
                 Condition: { StringEquals: { "aws:SourceAccount": accountId } },
             },
         ],
+    });
+}
+
+/**
+ * Trust policy of an ECS container instance's role, as AWS documents it ("Amazon ECS
+ * container instance IAM role"): EC2 may assume it, with no condition. EC2 sets no
+ * `aws:SourceAccount` when an instance profile's role is assumed, and a `StringEquals` on
+ * a missing key fails closed: the instance would get no credentials and never register.
+ */
+export function containerInstanceTrustPolicy(): string {
+    return JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
     });
 }
 

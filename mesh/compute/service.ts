@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { executionPolicy, logStreamWritePolicy, SecretReferences, serviceTrustPolicy } from "./iam";
 import { LogTarget } from "./containers";
+import { DEPLOYMENT } from "./gpuInstances";
 import type { ServiceAttachment } from "../traffic/backend";
 
 /** Where a service's own resources are declared: a backend declares what its join needs here. */
@@ -147,9 +148,9 @@ export class EcsService extends EcsTask {
                     : { launchType: "FARGATE" }),
                 networkConfiguration: { subnets: args.subnetIds, securityGroups: args.securityGroupIds, assignPublicIp: false },
                 ...join.service?.({ name, opts: parent, accountId: args.accountId, tags }),
-                // Keep serving on the old tasks until new ones pass their health checks.
-                deploymentMinimumHealthyPercent: 100,
-                deploymentMaximumPercent: 200,
+                // Keep serving on the old tasks until new ones pass their health checks (GPU capacity is sized for it).
+                deploymentMinimumHealthyPercent: DEPLOYMENT.minimumHealthyPercent,
+                deploymentMaximumPercent: DEPLOYMENT.maximumPercent,
                 deploymentCircuitBreaker: { enable: true, rollback: true },
                 propagateTags: "SERVICE",
                 tags,

@@ -90,7 +90,8 @@ const gpu = section({
 /**
  * Service Auto Scaling owns a version's task count: between `minCount` and `maxCount`,
  * tracking `requestsPerTaskPerMinute`, computed from the requests the traffic layer
- * already counts per version. The rollout raises the canary's minimum before each step.
+ * already counts per version. The rollout raises the canary's minimum before each step,
+ * which is also what brings a canary resting at 0 tasks up before it gets any traffic.
  */
 const scaling = (version: "stable" | "canary") =>
     section(
@@ -104,6 +105,9 @@ const scaling = (version: "stable" | "canary") =>
             rules: [
                 rule<{ minCount: number; maxCount: number }>(["minCount", "maxCount"], (s, report) => {
                     if (s.minCount > s.maxCount) report("minCount", s.minCount, `at most maxCount (${s.maxCount})`);
+                    // Target tracking divides requests by running tasks: with none running it has no data and never scales out.
+                    // A canary may rest at 0 because the rollout gives it tasks before any traffic; stable serves everyone.
+                    if (version === "stable" && s.minCount < 1) report("minCount", s.minCount, "at least 1 for stable: it serves all traffic, and autoscaling cannot scale a version out from zero tasks");
                 }),
             ],
         },
@@ -249,24 +253,31 @@ const network = section(
         vpcId: matching(VPC_ID, 'a VPC id, e.g. "vpc-0123456789abcdef0"').optional(),
         privateSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional(),
         publicSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional(),
+        /**
+         * Weights from S3 need the VPC's S3 gateway endpoint on the private subnets' route
+         * tables: `create` declares one; `existing` uses the one an existing VPC already has
+         * (AWS refuses a second endpoint for S3 on the same route tables).
+         */
+        s3GatewayEndpoint: oneOf(["create", "existing"]).default("create"),
     },
     {
         rules: [
-            rule<Record<string, unknown>>(["vpcId", "availabilityZones", "privateSubnetIds", "publicSubnetIds"], (n, report) => {
+            rule<Record<string, unknown>>(["vpcId", "availabilityZones", "privateSubnetIds", "publicSubnetIds", "s3GatewayEndpoint"], (n, report) => {
                 const existing = n.vpcId !== undefined;
                 for (const key of ["privateSubnetIds", "publicSubnetIds"]) {
                     if (existing && n[key] === undefined) report(key, undefined, "a non-empty list of subnet ids of the VPC in vpcId (required with vpcId)");
                     if (!existing && n[key] !== undefined) report(key, n[key], "no subnet ids unless vpcId names an existing VPC");
                 }
                 if (existing && n.availabilityZones !== undefined) report("availabilityZones", n.availabilityZones, "no availabilityZones with vpcId: the existing VPC's subnets decide");
+                if (!existing && n.s3GatewayEndpoint === "existing") report("s3GatewayEndpoint", n.s3GatewayEndpoint, '"create" unless vpcId names an existing VPC: a new VPC has no endpoint yet');
             }),
         ],
     },
     // The rule above guarantees the subnets whenever vpcId is set.
-).transform(({ vpcId, cidrBlock, privateSubnetIds, publicSubnetIds, availabilityZones }) =>
+).transform(({ vpcId, cidrBlock, privateSubnetIds, publicSubnetIds, availabilityZones, s3GatewayEndpoint }) =>
     vpcId && privateSubnetIds && publicSubnetIds
-        ? { existing: true as const, vpcId, cidrBlock, privateSubnetIds, publicSubnetIds }
-        : { existing: false as const, cidrBlock, availabilityZones: availabilityZones ?? 2 },
+        ? { existing: true as const, vpcId, cidrBlock, privateSubnetIds, publicSubnetIds, s3GatewayEndpoint }
+        : { existing: false as const, cidrBlock, availabilityZones: availabilityZones ?? 2, s3GatewayEndpoint },
 );
 
 /** Prometheus series names, as servers spell them (vLLM's have colons). */

@@ -140,3 +140,37 @@ test("a failing evaluation stops the rollout before the canary gets traffic; onc
     expect(passed.output).toContain("the evaluation passed (exit code 0)");
     expect(passed.lastLine).toBe("paused: canaryWeight 10 deployed on e2e");
 });
+
+test("versions with every field of their definition set are promoted end to end: the command's strings stay strings", async () => {
+    const kms = "arn:aws:kms:us-west-2:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
+    const version = (tag: string, minCount: number) => ({
+        image: `${ECR}:${tag}`,
+        compute: "gpu",
+        gpu: { instanceType: "g6.xlarge", gpusPerTask: 1, volumeGiB: 200 },
+        cpu: 3584,
+        memory: 14336,
+        scaling: { minCount, maxCount: 4, requestsPerTaskPerMinute: 60 },
+        command: ["--model", "/models", "--port", "8000", "--gpu-memory-utilization", "0.90"],
+        environment: { MODEL_ID: "llama-3.1-8b", MAX_BATCH: "16" },
+        secrets: { HF_TOKEN: "arn:aws:secretsmanager:us-west-2:123456789012:secret:hf-token-AbCdEf" },
+        secretsKmsKeyArn: kms,
+        weights: { source: `s3://my-model-bucket/llama-3.1-8b-${tag}`, storageGiB: 40, kmsKeyArn: kms },
+    });
+    world = await new World().start({ ...BASE_STACK, [`${PROJECT}:stable`]: version("1.4.0", 2), [`${PROJECT}:canary`]: version("1.5.0", 1) });
+    const run = await world.cli(RUN);
+    expect(run.lastLine).toBe("promoted: canaryWeight 0 deployed on e2e");
+    expect(world.deployed()).toMatchObject({ canaryWeight: 0, stableImage: `${ECR}:1.5.0`, sameDefinition: true });
+    // Stable is the canary's definition with its own scaling bounds, every value of the type it was written as.
+    expect(world.readConfig()[`${PROJECT}:stable`]).toEqual({ ...version("1.5.0", 2), scaling: { minCount: 2, maxCount: 4, requestsPerTaskPerMinute: 60 } });
+});
+
+test("tasks that ECS cannot place wait in PROVISIONING: the progress line says so, and the wait ends", async () => {
+    world = await new World().start();
+    // ECS can place 2 canary tasks; the 50% step needs 4.
+    world.faults({ capacityTasks: 2 });
+    const run = await world.cli(RUN);
+    expect(run.output).toMatch(/waiting for 4 healthy canary tasks: 2 healthy, 2 waiting for capacity \(PROVISIONING for \d+ min: GPU instances still launching, or the instance quota/);
+    expect(run.output).toMatch(/the canary service had 2 healthy tasks, not 4, after 45 minutes, 2 waiting for capacity/);
+    expect(run.code).not.toBe(0);
+    expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });
+});

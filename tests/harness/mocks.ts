@@ -11,6 +11,9 @@ import * as pulumi from "@pulumi/pulumi";
 
 export const REGION = "us-west-2";
 export const ACCOUNT = "123456789012";
+/** Subnets of an existing VPC that have no route table of their own and use the VPC's main one. */
+export const IMPLICIT_SUBNETS = ["subnet-0feed0feed0feed01"];
+export const MAIN_ROUTE_TABLE = "rtb-0main0main0main01";
 
 export interface Registered {
     type: string;
@@ -159,8 +162,16 @@ export class EngineLikeMocks implements pulumi.runtime.Mocks {
                 return { accountId: ACCOUNT, arn: `arn:aws:iam::${ACCOUNT}:user/test`, userId: "AIDTEST" };
             case "aws:ec2/getManagedPrefixList:getManagedPrefixList":
                 return { id: `pl-${suffix(String(args.inputs.name))}`, name: args.inputs.name, addressFamily: "IPv4" };
-            case "aws:ec2/getRouteTables:getRouteTables":
-                return { id: "rtbs", ids: (args.inputs.filters?.[0]?.values ?? []).map((subnet: string) => `rtb-${suffix(subnet)}`), vpcId: args.inputs.vpcId };
+            case "aws:ec2/getRouteTables:getRouteTables": {
+                // As DescribeRouteTables filters: `association.subnet-id` lists only explicit associations
+                // (a subnet in IMPLICIT_SUBNETS has none and uses the main route table); `association.main` the main one.
+                const [filter] = args.inputs.filters ?? [];
+                const ids =
+                    filter?.name === "association.main"
+                        ? [MAIN_ROUTE_TABLE]
+                        : (filter?.values ?? []).filter((subnet: string) => !IMPLICIT_SUBNETS.includes(subnet)).map((subnet: string) => `rtb-${suffix(subnet)}`);
+                return { id: "rtbs", ids, vpcId: args.inputs.vpcId };
+            }
             case "aws:index/getPartition:getPartition":
                 return { partition: "aws", dnsSuffix: "amazonaws.com" };
             default:

@@ -30,9 +30,16 @@ const ACCESS_LOG_METRICS = {
     firstByteMs: { metricName: "TimeToFirstByte", condition: undefined, value: "$.response_duration", unit: "Milliseconds" },
 } as const;
 
-/** Matches only this version's Envoy access-log lines, not the model server's own logs in the same group. */
-const accessLogPattern = (version: Version, condition?: string) =>
-    condition ? `{ ($.version = "${version}") && (${condition}) }` : `{ $.version = "${version}" }`;
+/**
+ * Matches only this version's Envoy access-log lines, not the model server's own logs in
+ * the same group; and, when the metric's value is a field, only lines that carry it: a
+ * metric filter's value must be a field its pattern matched (CloudWatch Logs, "Publishing
+ * numerical values found in log events": name it in the pattern, if only as `$.f = *`).
+ */
+export function accessLogPattern(version: Version, condition: string | undefined, value: string): string {
+    const terms = [`$.version = "${version}"`, ...(condition ? [condition] : []), ...(value.startsWith("$.") ? [`${value} = *`] : [])];
+    return terms.length === 1 ? `{ ${terms[0]} }` : `{ ${terms.map((t) => `(${t})`).join(" && ")} }`;
+}
 
 export class AccessLogMetrics extends pulumi.ComponentResource {
     readonly metrics: Record<Version, Declared<VersionMetrics>>;
@@ -47,7 +54,7 @@ export class AccessLogMetrics extends pulumi.ComponentResource {
                     `${name}-${version}-${m.metricName.toLowerCase()}`,
                     {
                         logGroupName: args.logGroupNames[version],
-                        pattern: accessLogPattern(version, m.condition),
+                        pattern: accessLogPattern(version, m.condition, m.value),
                         metricTransformation: {
                             namespace: args.namespace,
                             name: m.metricName,

@@ -17,6 +17,7 @@ import { Network } from "../../canary/network";
 import { EcsService } from "../../compute/service";
 import { envoyContainer, envoyPolicy } from "./envoy";
 import { GATEWAY_PORT, gatewayRouteSpec, virtualGatewaySpec } from "./specs";
+import { ec2Description } from "../../awsText";
 
 export interface IngressGatewayArgs {
     model: CanaryModel<AppMeshCanaryConfig>;
@@ -68,10 +69,10 @@ export class IngressGateway extends pulumi.ComponentResource {
             `${name}-lb`,
             {
                 vpcId: network.vpcId,
-                description: "Public inference endpoint: the listener port from the allowed CIDRs",
+                description: ec2Description("Public inference endpoint: the listener port from the allowed CIDRs"),
                 ingress: [
                     {
-                        description: "inference callers",
+                        description: ec2Description("inference callers"),
                         protocol: "tcp",
                         fromPort: ingress.port,
                         toPort: ingress.port,
@@ -80,7 +81,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 ],
                 egress: [
                     {
-                        description: "to the gateway tasks",
+                        description: ec2Description("to the gateway tasks"),
                         protocol: "tcp",
                         fromPort: GATEWAY_PORT,
                         toPort: GATEWAY_PORT,
@@ -94,10 +95,10 @@ export class IngressGateway extends pulumi.ComponentResource {
             `${name}-tasks`,
             {
                 vpcId: network.vpcId,
-                description: "Ingress gateway Envoy: the gateway port from the load balancer only",
+                description: ec2Description("Ingress gateway Envoy: the gateway port from the load balancer only"),
                 ingress: [
                     {
-                        description: "from the load balancer",
+                        description: ec2Description("from the load balancer"),
                         protocol: "tcp",
                         fromPort: GATEWAY_PORT,
                         toPort: GATEWAY_PORT,
@@ -106,7 +107,7 @@ export class IngressGateway extends pulumi.ComponentResource {
                 ],
                 egress: [
                     {
-                        description: "to the model tasks, the App Mesh control plane and CloudWatch",
+                        description: ec2Description("to the model tasks, the App Mesh control plane and CloudWatch"),
                         protocol: "-1",
                         fromPort: 0,
                         toPort: 0,

@@ -15,6 +15,7 @@ import { ServiceDiscovery } from "./discovery";
 import { IngressGateway } from "./ingress";
 import { appMeshProxyConfiguration, ENVOY_UID, envoyContainer, envoyPolicy } from "./envoy";
 import { egressNodeSpec, pinRouteSpec, virtualNodeSpec, virtualRouterSpec, virtualServiceDnsName, weightedRouteSpec } from "./specs";
+import { ec2Description } from "../../awsText";
 
 interface AppMeshTrafficArgs {
     model: CanaryModel<AppMeshCanaryConfig>;
@@ -169,7 +170,7 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
 export function appMeshBackend(config: AppMeshCanaryConfig): TrafficBackendKind {
     return {
         // Envoy redirects the inbound connection to itself inside the task, so the group sees the app port from anywhere in the VPC.
-        taskIngress: () => ({ description: "inference requests from inside the VPC (Envoy redirects them to itself)", cidrBlocks: [config.network.cidrBlock] }),
+        taskIngress: () => ({ description: ec2Description("inference requests from inside the VPC (Envoy redirects them to itself)"), cidrBlocks: [config.network.cidrBlock] }),
         declare(name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions): TrafficBackend {
             const model: CanaryModel<AppMeshCanaryConfig> = { ...args.model, config };
             const { network } = args;

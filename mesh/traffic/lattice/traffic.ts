@@ -13,6 +13,7 @@ import { Declared, VersionMetrics } from "../../contract";
 import { serviceTrustPolicy } from "../../compute/iam";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind, VersionJoin } from "../backend";
 import { authPolicy, latticeIdleTimeout, latticeRegistrationPolicy, listenerProtocol, pinRule, targetGroupConfig, weightedDefaultAction } from "./specs";
+import { ec2Description } from "../../awsText";
 
 interface LatticeTrafficArgs {
     model: CanaryModel<LatticeCanaryConfig>;
@@ -47,10 +48,10 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
             `${name}-clients`,
             {
                 vpcId: network.vpcId,
-                description: "VPC Lattice service network: callers inside the VPC",
+                description: ec2Description("VPC Lattice service network: callers inside the VPC"),
                 ingress: [
                     {
-                        description: "inference callers in the VPC",
+                        description: ec2Description("inference callers in the VPC"),
                         protocol: "tcp",
                         fromPort: listenerProtocol(config).port,
                         toPort: listenerProtocol(config).port,
@@ -176,7 +177,7 @@ export function latticeBackend(config: LatticeCanaryConfig): TrafficBackendKind 
         // Lattice reaches targets from its managed prefix list, so the tasks admit that list and nothing else.
         taskIngress(region, opts) {
             const prefixList = aws.ec2.getManagedPrefixListOutput({ name: pulumi.interpolate`com.amazonaws.${region}.vpc-lattice` }, opts);
-            return { description: "inference requests from VPC Lattice", prefixListIds: [prefixList.id] };
+            return { description: ec2Description("inference requests from VPC Lattice"), prefixListIds: [prefixList.id] };
         },
         declare: (name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions) =>
             new LatticeTraffic(`${name}-lattice`, { model: { ...args.model, config }, network: args.network }, opts),

@@ -148,12 +148,17 @@ function resourceWhere(type: string, match: (state: Record<string, unknown>) => 
 }
 
 /**
- * A service's running tasks: its minimum task count, of which those added by the last
- * raise are still loading (health UNKNOWN) until the model load time has passed.
+ * A service's tasks: its minimum task count, of which those added by the last raise are
+ * still loading (health UNKNOWN) until the model load time has passed, and those beyond
+ * what capacity allows (`faults.capacityTasks`) wait in PROVISIONING, as ECS keeps tasks a
+ * capacity provider has no instance for (ECS developer guide, "Amazon ECS managed scaling
+ * behavior": provisioning tasks); ListTasks with desiredStatus RUNNING lists them too.
  */
 function serviceTasks(cluster: string, serviceName: string) {
     const now = clock().now();
-    const loadMs = (readFaults().loadSeconds ?? 120) * 1000;
+    const faults = readFaults();
+    const loadMs = (faults.loadSeconds ?? 120) * 1000;
+    const placeable = faults.capacityTasks ?? Infinity;
     const state = stacks().find((s) => s.deployments[serviceName]);
     if (!state) throw new AwsError("ServiceNotFoundException", `service ${serviceName} not found`);
     const changes = state.capacity?.[serviceName] ?? [];
@@ -164,8 +169,8 @@ function serviceTasks(cluster: string, serviceName: string) {
     return Array.from({ length: count }, (_, i) => ({
         taskArn: `arn:aws:ecs:us-west-2:123456789012:task/${cluster}/${serviceName}/${i + 1}`,
         taskDefinitionArn,
-        lastStatus: "RUNNING",
-        healthStatus: i < loaded ? "HEALTHY" : "UNKNOWN",
+        createdAt: (i < (changes.at(-2)?.minCount ?? 0) ? 0 : (last?.at ?? 0)) / 1000,
+        ...(i < placeable ? { lastStatus: "RUNNING", healthStatus: i < loaded ? "HEALTHY" : "UNKNOWN" } : { lastStatus: "PROVISIONING", healthStatus: "UNKNOWN" }),
     }));
 }
 

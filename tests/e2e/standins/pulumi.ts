@@ -1,6 +1,7 @@
 /**
  * A stand-in `pulumi` CLI for end-to-end tests of the rollout: it answers exactly the
- * subcommands the Automation API runs (`version`, `stack select`, `config ...`,
+ * subcommands the Automation API runs (`version`, `stack select`, `config ...` with
+ * Pulumi's own path syntax and value typing (`pulumiConfig.ts`),
  * `preview`, `up`, `stack output`, `stack history`), edits `Pulumi.<stack>.yaml` in the
  * work dir as the real CLI does, and computes what an update deploys by running the real
  * program (`index.ts`) under the test mocks, diffing against what it deployed before.
@@ -13,6 +14,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import type * as grpc from "@grpc/grpc-js";
 import { clock, DeployedResource, readFaults, readStack, stateDir, StackState, writeStack } from "./world";
+import { ConfigCommandError, ConfigDoc, removeConfigValue, setAllConfigJson, setConfigValue } from "./pulumiConfig";
 
 /** The CLI version the pinned SDK expects; above 3.205 the engine events go to a gRPC server. */
 const VERSION = "3.276.0";
@@ -58,34 +60,14 @@ function writeStackFile(stack: string, doc: { config: Record<string, unknown> })
     fs.writeFileSync(stackFile(stack), yaml.dump(doc, { lineWidth: 200 }));
 }
 
-/** `project:key.a.b` as the top-level key and the path below it. */
-function splitKey(key: string, isPath: boolean): [string, string[]] {
-    if (!isPath) return [key, []];
-    const [top, ...rest] = key.split(".");
-    return [top, rest];
-}
-
-function setConfig(stack: string, key: string, value: string, isPath: boolean): void {
+/** Runs one config edit on the stack file as the CLI would, or fails as it would. */
+function editConfig(stack: string, edit: (config: ConfigDoc) => ConfigDoc): void {
     const doc = readStackFile(stack);
-    doc.config ??= {};
-    const [top, rest] = splitKey(key, isPath);
-    if (rest.length === 0) doc.config[top] = value;
-    else {
-        let node = (doc.config[top] ??= {}) as Record<string, unknown>;
-        for (const part of rest.slice(0, -1)) node = (node[part] ??= {}) as Record<string, unknown>;
-        node[rest.at(-1)!] = value;
-    }
-    writeStackFile(stack, doc);
-}
-
-function removeConfig(stack: string, key: string, isPath: boolean): void {
-    const doc = readStackFile(stack);
-    const [top, rest] = splitKey(key, isPath);
-    if (rest.length === 0) delete doc.config[top];
-    else {
-        let node = doc.config[top] as Record<string, unknown> | undefined;
-        for (const part of rest.slice(0, -1)) node = node?.[part] as Record<string, unknown> | undefined;
-        if (node) delete node[rest.at(-1)!];
+    try {
+        doc.config = edit(doc.config);
+    } catch (e) {
+        if (e instanceof ConfigCommandError) fail(e.message);
+        throw e;
     }
     writeStackFile(stack, doc);
 }
@@ -304,8 +286,13 @@ async function main(argv: string[]): Promise<void> {
         );
         return out(JSON.stringify(json));
     }
-    if (command === "config set") return setConfig(stack, positional[2], positional[3], flags.has("--path"));
-    if (command === "config rm") return removeConfig(stack, positional[2], flags.has("--path"));
+    if (command === "config set") return editConfig(stack, (c) => setConfigValue(c, positional[2], positional[3], flags.has("--path")));
+    if (command === "config rm") return editConfig(stack, (c) => removeConfigValue(c, positional[2], flags.has("--path")));
+    if (command === "config set-all" && flags.has("--json")) {
+        // `--json` takes the next argument here; the CLI refuses it with `--path`.
+        if (flags.has("--path")) fail("--path cannot be used with --json");
+        return editConfig(stack, (c) => setAllConfigJson(c, argv[argv.indexOf("--json") + 1]));
+    }
     if (command === "stack output") return out(JSON.stringify(readStack(stack)?.outputs ?? {}));
     if (command === "stack history") return out(JSON.stringify([...(readStack(stack)?.history ?? [])].reverse().slice(0, 1)));
     const events = new Events(flags.get("--event-log") as string | undefined);

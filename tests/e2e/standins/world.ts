@@ -70,6 +70,8 @@ export interface Faults {
     applyDelayMs?: number;
     /** ECS's circuit breaker rolls back a deployment of these images. */
     failingImages?: string[];
+    /** The most tasks of one service ECS can place (instances it can get); the rest wait in PROVISIONING. */
+    capacityTasks?: number;
     /** Virtual seconds a new revision takes to become COMPLETED (model load). */
     loadSeconds?: number;
     /** The evaluation task's exit code (default 0), and how many virtual seconds it runs (default 300). */
