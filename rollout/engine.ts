@@ -43,7 +43,7 @@ export interface JudgeLike {
 
 export type Outcome = "promoted" | "paused" | "nothing-to-do" | "rolled-back" | "held" | "interrupted" | "refused" | "failed";
 
-/** Exit codes, as the README documents them. */
+/** Exit codes, as docs/rollout.md documents them. */
 export const EXIT_CODES: Record<Outcome, number> = {
     promoted: 0,
     paused: 0,

@@ -12,40 +12,21 @@ const SEQUENTIAL = "replaced by sequential tests with a controlled false-rollbac
 
 export const rolloutSection = section(
     {
-        /** Canary weights to step through, ascending, ending at 100. */
-        steps: integerList(1, 100).default(DEFAULT_STEPS),
-        /** How long each step bakes, counted from the first metric data that covers its weight. */
-        bakeSeconds: integer(60, 86400).default(600),
-        /** How often metrics are read while baking; every read is judged, without inflating the error rate. */
-        sampleSeconds: integer(10, 3600).default(60),
-        /** The chance that a rollout of a canary no worse than tolerated is rolled back anyway, over the whole rollout. */
-        falseRollbackRate: decimal(0.0001, 0.2).default(0.01),
-        /** How much higher (percent) the canary's 5xx rate may be than stable's before it is a regression. */
-        errorRateIncreasePercent: integer(0, 1000).default(0),
-        /**
-         * Which latency the slow-request gate reads: the total request time, or the time to
-         * the first response byte (time to first token, for a streaming server; App Mesh only),
-         * which does not grow with the length of the answer.
-         */
-        latencyMetric: oneOf(["total", "firstByte"]).default("total"),
-        /** A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's. */
-        slowRequestSeconds: decimal(0.01, 3600).default(10),
-        /** How much higher (percent) the canary's rate of slow requests may be than stable's. */
-        slowRequestIncreasePercent: integer(0, 1000).default(0),
-        /** A canary 5xx rate above this fails whatever stable does: the gate that still judges at 100%. */
-        maxErrorRatePercent: decimal(0.1, 100).default(5),
-        /** Canary requests a step needs before it can pass; fewer is inconclusive, neither pass nor fail. */
-        minRequests: integer(1, 1_000_000).default(200),
-        /** How long after a minute closes its metrics are complete: windows are read this far in the past. */
-        metricsDelaySeconds: integer(0, 900).default(120),
-        /** How long past the bake time to wait for enough traffic. */
-        trafficWaitSeconds: integer(0, 86400).default(1800),
-        /** What to do when the wait runs out: roll back, or hold the weight and stop (exit 3). */
-        onLowTraffic: oneOf(["rollback", "hold"]).default("hold"),
-        /** How long metrics may be unreadable (each read retried with backoff) before the step ends. */
-        metricsOutageSeconds: integer(60, 86400).default(600),
-        /** What a sustained metrics outage does: roll back, or hold the weight and stop (exit 3). */
-        onMetricsOutage: oneOf(["rollback", "hold"]).default("hold"),
+        steps: integerList(1, 100).default(DEFAULT_STEPS).describe("Canary weights to step through, ascending, ending at 100."),
+        bakeSeconds: integer(60, 86400).default(600).describe("How long each step bakes, counted from the first metric data that covers its weight."),
+        sampleSeconds: integer(10, 3600).default(60).describe("How often metrics are read while baking; every read is judged, without inflating the error rate."),
+        falseRollbackRate: decimal(0.0001, 0.2).default(0.01).describe("The chance that a rollout of a canary no worse than tolerated is rolled back anyway, over the whole rollout."),
+        errorRateIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's 5xx rate may be than stable's before it is a regression."),
+        latencyMetric: oneOf(["total", "firstByte"]).default("total").describe("Which latency the slow-request gate reads: the total request time, or the time to the first response byte (time to first token, for a streaming server; App Mesh only), which does not grow with the length of the answer."),
+        slowRequestSeconds: decimal(0.01, 3600).default(10).describe("A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's."),
+        slowRequestIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's rate of slow requests may be than stable's."),
+        maxErrorRatePercent: decimal(0.1, 100).default(5).describe("A canary 5xx rate above this fails whatever stable does: the gate that still judges at 100%."),
+        minRequests: integer(1, 1_000_000).default(200).describe("Canary requests a step needs before it can pass; fewer is inconclusive, neither pass nor fail."),
+        metricsDelaySeconds: integer(0, 900).default(120).describe("How long after a minute closes its metrics are complete: windows are read this far in the past."),
+        trafficWaitSeconds: integer(0, 86400).default(1800).describe("How long past the bake time to wait for enough traffic."),
+        onLowTraffic: oneOf(["rollback", "hold"]).default("hold").describe("What to do when the wait runs out: roll back, or hold the weight and stop (exit 3)."),
+        metricsOutageSeconds: integer(60, 86400).default(600).describe("How long metrics may be unreadable (each read retried with backoff) before the step ends."),
+        onMetricsOutage: oneOf(["rollback", "hold"]).default("hold").describe("What a sustained metrics outage does: roll back, or hold the weight and stop (exit 3)."),
     },
     {
         elsewhere: {
@@ -54,13 +35,13 @@ export const rolloutSection = section(
             maxErrorRateIncreasePoints: `${SEQUENTIAL}: set rollout.errorRateIncreasePercent`,
         },
         rules: [
-            rule<{ steps: number[] }>(["steps"], (r, report) => {
+            rule<{ steps: number[] }>(["steps"], "steps ascend strictly and end at 100", (r, report) => {
                 const ascending = r.steps.every((w, i) => i === 0 || w > r.steps[i - 1]);
                 if (!ascending || r.steps.at(-1) !== 100) {
                     report("steps", r.steps, "strictly ascending weights ending at 100, e.g. [5, 10, 25, 50, 100]");
                 }
             }),
-            rule<{ sampleSeconds: number; bakeSeconds: number }>(["sampleSeconds", "bakeSeconds"], (r, report) => {
+            rule<{ sampleSeconds: number; bakeSeconds: number }>(["sampleSeconds", "bakeSeconds"], "sampleSeconds is at most bakeSeconds", (r, report) => {
                 if (r.sampleSeconds > r.bakeSeconds) report("sampleSeconds", r.sampleSeconds, `at most bakeSeconds (${r.bakeSeconds})`);
             }),
         ],

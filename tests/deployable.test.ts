@@ -204,13 +204,17 @@ describe("config paths as the Pulumi CLI reads them (the stand-in's, from Pulumi
 
     const doc = { "p:stable": { image: "a", command: ["--port", "8000"] } };
     test("`.0` on an array is refused, as the CLI refuses it", () => {
-        expect(() => setConfigValue(doc, "p:stable.command.0", "--model", true)).toThrow("key for an array must be an int");
+        expect(() => setConfigValue(doc, "p:stable.command.0", "--model", true, "p")).toThrow("key for an array must be an int");
+    });
+    test("a key without a namespace is the project's, as the CLI reads it", () => {
+        expect(setConfigValue({}, "stable.image", "b", true, "p")).toEqual({ "p:stable": { image: "b" } });
+        expect(setConfigValue({}, "aws:region", "us-west-2", false, "p")).toEqual({ "aws:region": "us-west-2" });
     });
     test("an index sets the element, and turns a numeric string into a number that a string list refuses", () => {
-        const next = setConfigValue(doc, "p:stable.command[1]", "9000", true);
+        const next = setConfigValue(doc, "p:stable.command[1]", "9000", true, "p");
         expect(next["p:stable"]).toEqual({ image: "a", command: ["--port", 9000] });
         expect(() => loadConfig({ ...BASE_CONFIG, trafficBackend: "lattice", stable: JSON.stringify(next["p:stable"]) })).toThrow("stable.command");
-        expect(removeConfigValue(next, "p:stable.command[1]", true)["p:stable"]).toEqual({ image: "a", command: ["--port"] });
+        expect(removeConfigValue(next, "p:stable.command[1]", true, "p")["p:stable"]).toEqual({ image: "a", command: ["--port"] });
     });
     test("a whole value set as JSON round-trips every field's type and drops fields it does not name", () => {
         const promoted = { image: "b", command: ["--port", "8000", "--gpu-memory-utilization", "0.90"], scaling: { minCount: 2 }, environment: { N: "1" } };

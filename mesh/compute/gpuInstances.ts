@@ -9,7 +9,7 @@ interface GpuInstance {
     gpus: number;
     vcpus: number;
     memoryGiB: number;
-    /** The GPU and its memory, for messages and the README. */
+    /** The GPU and its memory, for messages and docs/compute.md. */
     gpu: string;
 }
 

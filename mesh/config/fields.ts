@@ -12,16 +12,22 @@ import { z } from "zod";
 /** A value parsed from raw config, or `undefined` when it is not acceptable. */
 type Parse<T> = (raw: unknown) => T | undefined;
 
-/** One config value: `expected` is what the user is told when `parse` refuses it. */
+/**
+ * One config value: `expected` is what the user is told when `parse` refuses it, and what
+ * the configuration reference lists as allowed (`allowedOf`).
+ */
 export function field<T>(expected: string, parse: Parse<T>) {
-    return z.unknown().transform((raw, ctx): T => {
-        const value = parse(raw);
-        if (value === undefined) {
-            ctx.addIssue({ code: "custom", message: expected, input: raw });
-            return z.NEVER;
-        }
-        return value;
-    });
+    return z
+        .unknown()
+        .transform((raw, ctx): T => {
+            const value = parse(raw);
+            if (value === undefined) {
+                ctx.addIssue({ code: "custom", message: expected, input: raw });
+                return z.NEVER;
+            }
+            return value;
+        })
+        .meta({ allowed: expected });
 }
 
 /** Structured values reach the program as JSON text at the top level and as values below it. */
@@ -95,10 +101,11 @@ export const integerList = (min: number, max: number) =>
 
 /** A map of names to string values (numbers and booleans are taken as their text), e.g. a container's environment. */
 export function stringMap(namePattern: RegExp, nameExpected: string) {
-    return z.unknown().transform((raw, ctx): Record<string, string> => {
+    const expected = `an object of ${nameExpected} to string values`;
+    return z.unknown().meta({ allowed: expected }).transform((raw, ctx): Record<string, string> => {
         const value = raw === undefined ? {} : asJson(raw);
         if (typeof value !== "object" || value === null || Array.isArray(value)) {
-            ctx.addIssue({ code: "custom", message: `an object of ${nameExpected} to string values`, input: raw });
+            ctx.addIssue({ code: "custom", message: expected, input: raw });
             return z.NEVER;
         }
         const out: Record<string, string> = {};
@@ -140,13 +147,33 @@ export function refuseUnknownKeys(known: string[], elsewhere: Elsewhere = {}) {
     );
 }
 
+/** A rule's own words, for the configuration reference: the keys it reads and what it requires. */
+export interface RuleDoc {
+    reads: string[];
+    text: string;
+}
+
+/** A check across fields, with its words. */
+export type Rule<T> = z.core.$ZodCheck<T> & { doc: RuleDoc };
+
+/** What the configuration reference reads from a schema: what is allowed, what it means, a section's fields and rules. */
+export interface FieldMeta {
+    allowed?: string;
+    description?: string;
+    fields?: z.ZodRawShape;
+    rules?: RuleDoc[];
+}
+
+/** A schema's reference metadata (zod's registry carries it through `.default()`, `.optional()` and `.describe()`). */
+export const metaOf = (schema: z.ZodType): FieldMeta => (z.globalRegistry.get(schema) ?? {}) as FieldMeta;
+
 /**
  * A structured value (`pulumi config set --path section.field value`), empty when
  * unset, whose fields are `shape`; any other field is refused.
  */
 export function section<S extends z.ZodRawShape>(
     shape: S,
-    options: { elsewhere?: Elsewhere; rules?: z.core.$ZodCheck<z.output<z.ZodObject<S>>>[] } = {},
+    options: { elsewhere?: Elsewhere; rules?: Rule<z.output<z.ZodObject<S>>>[] } = {},
 ) {
     const known = Object.keys(shape);
     return z
@@ -156,19 +183,22 @@ export function section<S extends z.ZodRawShape>(
                 .looseObject(shape, { error: "an object (set its fields with `pulumi config set --path <key>.<field> <value>`)" })
                 .check(refuseUnknownKeys(known, options.elsewhere), ...((options.rules ?? []) as z.core.$ZodCheck<object>[])),
         )
-        .transform((value) => Object.fromEntries(Object.entries(value).filter(([k]) => known.includes(k))) as Known<typeof value>);
+        .transform((value) => Object.fromEntries(Object.entries(value).filter(([k]) => known.includes(k))) as Known<typeof value>)
+        .meta({ allowed: "an object", fields: shape, rules: (options.rules ?? []).map((r) => r.doc) });
 }
 
 /**
- * A rule across fields of one object. It runs whenever the fields it `reads` are valid,
- * so it is reported beside unrelated problems; `report` names a key relative to the object.
+ * A rule across fields of one object, in words (`text`, for the configuration reference)
+ * and as a check. It runs whenever the fields it `reads` are valid, so it is reported
+ * beside unrelated problems; `report` names a key relative to the object.
  */
-export function rule<T>(reads: string[], check: (value: T, report: (key: string, got: unknown, expected: string) => void) => void) {
-    return z.superRefine<T>(
+export function rule<T>(reads: string[], text: string, check: (value: T, report: (key: string, got: unknown, expected: string) => void) => void): Rule<T> {
+    const refinement = z.superRefine<T>(
         (value, ctx) =>
             check(value, (key, got, expected) => ctx.addIssue({ code: "custom", path: key.split("."), input: got, message: expected })),
         { when: (payload) => !payload.issues.some((issue) => reads.includes(String(issue.path?.[0]))) },
     );
+    return Object.assign(refinement, { doc: { reads, text } });
 }
 
 /** The word a typo most likely meant, when one is close enough to be a good guess. */

@@ -67,7 +67,7 @@ function checkFargateSize(v: { cpu: number; memory: number }, report: (key: stri
     }
 }
 
-const fargateSize = rule<{ cpu: number; memory: number }>(["cpu", "memory"], checkFargateSize);
+const fargateSize = rule<{ cpu: number; memory: number }>(["cpu", "memory"], "cpu and memory are a Fargate size", checkFargateSize);
 
 /** Fargate's limit on a task's ephemeral storage, GiB. */
 const FARGATE_MAX_STORAGE_GIB = 200;
@@ -79,12 +79,9 @@ const GPU_VOLUME_HEADROOM_GIB = 50;
  * GPU-optimized AMI, a capacity provider with managed scaling).
  */
 const gpu = section({
-    /** The instance type of the version's capacity: a g5, g6, g6e, p4d or p5 size. */
-    instanceType: oneOf(GPU_INSTANCE_TYPES),
-    /** GPUs each task reserves (ECS `resourceRequirements`). */
-    gpusPerTask: integer(1, 8).default(1),
-    /** Each instance's root volume (gp3, encrypted), GiB: images, and weights fetched from S3. */
-    volumeGiB: integer(30, 16384).default(200),
+    instanceType: oneOf(GPU_INSTANCE_TYPES).describe("The instance type of the version's capacity: a g5, g6, g6e, p4d or p5 size."),
+    gpusPerTask: integer(1, 8).default(1).describe("GPUs each task reserves (ECS `resourceRequirements`)."),
+    volumeGiB: integer(30, 16384).default(200).describe("Each instance's root volume (gp3, encrypted), GiB: images, and weights fetched from S3."),
 });
 
 /**
@@ -96,14 +93,15 @@ const gpu = section({
 const scaling = (version: "stable" | "canary") =>
     section(
         {
-            minCount: integer(0, 100).default(version === "stable" ? 2 : 1),
-            maxCount: integer(1, 100).default(4),
-            /** The load one task is sized for: scaling adds tasks above it and removes them below. */
-            requestsPerTaskPerMinute: integer(1, 1_000_000).default(60),
+            minCount: integer(0, 100)
+                .default(version === "stable" ? 2 : 1)
+                .describe("The version's least task count at rest; autoscaling owns the count above it. A canary may rest at 0: the rollout gives it tasks before any traffic."),
+            maxCount: integer(1, 100).default(4).describe("The most tasks autoscaling, and the rollout, may run (on GPUs the instances are sized for a deployment at this count)."),
+            requestsPerTaskPerMinute: integer(1, 1_000_000).default(60).describe("The load one task is sized for: scaling adds tasks above it and removes them below."),
         },
         {
             rules: [
-                rule<{ minCount: number; maxCount: number }>(["minCount", "maxCount"], (s, report) => {
+                rule<{ minCount: number; maxCount: number }>(["minCount", "maxCount"], "minCount is at most maxCount, and at least 1 for stable", (s, report) => {
                     if (s.minCount > s.maxCount) report("minCount", s.minCount, `at most maxCount (${s.maxCount})`);
                     // Target tracking divides requests by running tasks: with none running it has no data and never scales out.
                     // A canary may rest at 0 because the rollout gives it tasks before any traffic; stable serves everyone.
@@ -119,27 +117,23 @@ const scaling = (version: "stable" | "canary") =>
  * role that may read that prefix only.
  */
 const weights = section({
-    /** `s3://bucket/prefix` of the model's files. */
-    source: matching(S3_URI, 'an S3 URI of a bucket and a prefix, e.g. "s3://my-models/llama-3.1-8b-instruct"'),
-    /** The KMS key the objects are encrypted with, when not S3's own: the fetch may decrypt with it. */
-    kmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional(),
-    /** The task's storage for the weights, in GiB (Fargate: 21-200; GPU: within gpu.volumeGiB): room for the model and the server's own files. */
-    storageGiB: integer(21, 16384).default(100),
+    source: matching(S3_URI, 'an S3 URI of a bucket and a prefix, e.g. "s3://my-models/llama-3.1-8b-instruct"').describe("`s3://bucket/prefix` of the model's files."),
+    kmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional().describe("The KMS key the objects are encrypted with, when not S3's own: the fetch may decrypt with it."),
+    storageGiB: integer(21, 16384).default(100).describe("The task's storage for the weights, in GiB (Fargate: 21-200; GPU: within gpu.volumeGiB): room for the model and the server's own files."),
 });
 
 /** Active health check against every task of a version (App Mesh: each caller's Envoy; Lattice: the target group). */
 const healthCheck = section(
     {
-        /** HTTP path probed (App Mesh's gRPC health check uses the gRPC health protocol instead). */
-        path: matching(HTTP_PATH, "a path starting with '/'").default("/health"),
-        intervalSeconds: integer(5, 300).default(10),
-        timeoutSeconds: integer(2, 60).default(5),
-        healthyThreshold: integer(2, 10).default(2),
-        unhealthyThreshold: integer(2, 10).default(5),
+        path: matching(HTTP_PATH, "a path starting with '/'").default("/health").describe("HTTP path probed (App Mesh's gRPC health check uses the gRPC health protocol instead)."),
+        intervalSeconds: integer(5, 300).default(10).describe("Seconds between checks."),
+        timeoutSeconds: integer(2, 60).default(5).describe("Seconds a check may take."),
+        healthyThreshold: integer(2, 10).default(2).describe("Passed checks in a row before a task counts as healthy."),
+        unhealthyThreshold: integer(2, 10).default(5).describe("Failed checks in a row before a task counts as unhealthy: 5 x 10 s tolerates a slow model."),
     },
     {
         rules: [
-            rule<{ timeoutSeconds: number; intervalSeconds: number }>(["timeoutSeconds", "intervalSeconds"], (h, report) => {
+            rule<{ timeoutSeconds: number; intervalSeconds: number }>(["timeoutSeconds", "intervalSeconds"], "timeoutSeconds is less than intervalSeconds", (h, report) => {
                 if (h.timeoutSeconds >= h.intervalSeconds) report("timeoutSeconds", h.timeoutSeconds, `less than intervalSeconds (${h.intervalSeconds})`);
             }),
         ],
@@ -158,34 +152,26 @@ interface VersionCompute {
 const versionSection = (version: "stable" | "canary") =>
     section(
         {
-            /** Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`. */
-            image: matching(IMAGE, 'a container image reference, e.g. "repo/model-server:1.2.3"'),
-            /** Where the version runs: Fargate (CPU only), or EC2 GPU instances of its own (`gpu`). */
-            compute: oneOf(["fargate", "gpu"]).default("fargate"),
-            /** CPU units (1024 = 1 vCPU) and memory (MiB) of one task: a Fargate size, or what one task reserves on its GPU instance. */
-            cpu: integer(256, 196608).default(4096),
-            memory: integer(512, 2_097_152).default(16384),
-            gpu: gpu.optional(),
-            scaling: scaling(version),
-            /** Arguments that replace the image's command, e.g. vLLM's `["--model", "/models"]`. */
-            command: stringList(/^.+$/, "arguments").optional(),
-            /** Environment of the model server container, e.g. `MODEL_ID`. */
-            environment: stringMap(ENV_NAME, "an environment variable name").default({}),
-            /**
-             * Secrets by reference, e.g. `HF_TOKEN`: ECS reads each from Secrets Manager or SSM
-             * into the container's environment when a task starts; only this version's
-             * execution role may read them. Never put a secret in `environment`.
-             */
+            image: matching(IMAGE, 'a container image reference, e.g. "repo/model-server:1.2.3"').describe("Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`."),
+            compute: oneOf(["fargate", "gpu"]).default("fargate").describe("Where the version runs: Fargate (CPU only), or EC2 GPU instances of its own (`gpu`)."),
+            cpu: integer(256, 196608).default(4096).describe("CPU units of one task (1024 = 1 vCPU): with memory, a Fargate size, or what one task reserves on its GPU instance."),
+            memory: integer(512, 2_097_152).default(16384).describe("Memory of one task, MiB (on GPU instances at most the instance's less 2 GiB for ECS)."),
+            gpu: gpu.optional().describe("The version's own EC2 GPU instances: required with compute `gpu`."),
+            scaling: scaling(version).describe("Service Auto Scaling of the version's task count, tracking requests per task."),
+            command: stringList(/^.+$/, "arguments").optional().describe("Arguments that replace the image's command, e.g. vLLM's `[\"--model\", \"/models\"]`."),
+            environment: stringMap(ENV_NAME, "an environment variable name").default({}).describe("Environment of the model server container, e.g. `MODEL_ID`."),
             secrets: field("an object of environment variable names to Secrets Manager secret or SSM parameter ARNs", (raw) => {
                 const value = raw === undefined ? {} : typeof raw === "string" ? safeJson(raw) : raw;
                 if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
                 const entries = Object.entries(value);
                 return entries.every(([k, v]) => ENV_NAME.test(k) && typeof v === "string" && SECRET_ARN.test(v)) ? (value as Record<string, string>) : undefined;
-            }).default({}),
-            /** The KMS key the secrets are encrypted with, when it is not AWS's default key: the execution role may decrypt with it. */
-            secretsKmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional(),
-            /** Model weights from S3, when they are not baked into the image. */
-            weights: weights.optional(),
+            })
+                .default({})
+                .describe(
+                    "Secrets by reference, e.g. `HF_TOKEN`: ECS reads each from Secrets Manager or SSM into the container's environment when a task starts; only this version's execution role may read them. Never put a secret in `environment`.",
+                ),
+            secretsKmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional().describe("The KMS key the secrets are encrypted with, when it is not AWS's default key: the execution role may decrypt with it."),
+            weights: weights.optional().describe("Model weights from S3, when they are not baked into the image."),
         },
         {
             elsewhere: {
@@ -193,7 +179,10 @@ const versionSection = (version: "stable" | "canary") =>
                 desiredCount: `moved to scaling.minCount: Service Auto Scaling owns the task count, between scaling.minCount and scaling.maxCount`,
             },
             rules: [
-                rule<VersionCompute>(["compute", "cpu", "memory", "gpu", "weights"], (v, report) => {
+                rule<VersionCompute>(
+                    ["compute", "cpu", "memory", "gpu", "weights"],
+                    "Fargate: cpu and memory are a Fargate size, no gpu section, weights.storageGiB at most 200. GPU: a gpu section; the task fits one instance (GPUs, CPU, memory less 2 GiB); weights.storageGiB at most gpu.volumeGiB - 50",
+                    (v, report) => {
                     if (v.compute === "fargate") {
                         checkFargateSize(v, report);
                         if (v.gpu) report("gpu", v.gpu, 'no gpu section unless compute is "gpu"');
@@ -207,8 +196,9 @@ const versionSection = (version: "stable" | "canary") =>
                     if (v.weights && v.weights.storageGiB > v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB) {
                         report("weights.storageGiB", v.weights.storageGiB, `at most gpu.volumeGiB - ${GPU_VOLUME_HEADROOM_GIB} (${v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB}), leaving room for the images`);
                     }
-                }),
-                rule<{ environment: Record<string, string>; secrets: Record<string, string> }>(["environment", "secrets"], (v, report) => {
+                    },
+                ),
+                rule<{ environment: Record<string, string>; secrets: Record<string, string> }>(["environment", "secrets"], "a name is in environment or in secrets, not both", (v, report) => {
                     for (const name of Object.keys(v.secrets).filter((n) => n in v.environment)) {
                         report(`secrets.${name}`, v.secrets[name], `a name not also in environment (${name} is set there)`);
                     }
@@ -225,18 +215,16 @@ const versionSection = (version: "stable" | "canary") =>
  */
 const evaluation = section(
     {
-        image: matching(IMAGE, 'a container image reference, e.g. "repo/llm-evals:1.0"'),
-        /** Overrides the image's command. */
-        command: stringList(/^.+$/, "arguments").optional(),
-        environment: stringMap(ENV_NAME, "an environment variable name").default({}),
-        cpu: integer(256, 16384).default(1024),
-        memory: integer(512, 122880).default(2048),
-        /** How long the evaluation may run before the rollout stops it and fails. */
-        timeoutSeconds: integer(60, 86400).default(1800),
-        /** When the rollout runs it: before the canary gets traffic, after each step's bake, before the promotion. */
+        image: matching(IMAGE, 'a container image reference, e.g. "repo/llm-evals:1.0"').describe("The evaluation's image: an eval suite or smoke tests, run as an ECS task in the stack's network."),
+        command: stringList(/^.+$/, "arguments").optional().describe("Overrides the image's command."),
+        environment: stringMap(ENV_NAME, "an environment variable name").default({}).describe("Its environment, besides `SERVICE_URL`, `PIN_HEADER` and `PIN_VALUE`, which it always gets."),
+        cpu: integer(256, 16384).default(1024).describe("CPU units of the task (with memory, a Fargate size)."),
+        memory: integer(512, 122880).default(2048).describe("Memory of the task, MiB."),
+        timeoutSeconds: integer(60, 86400).default(1800).describe("How long the evaluation may run before the rollout stops it and fails."),
         when: stringList(new RegExp(`^(${EVALUATION_MOMENTS.join("|")})$`), `moments among ${EVALUATION_MOMENTS.map((m) => `"${m}"`).join(", ")}`)
             .transform((list) => [...new Set(list)] as EvaluationMoment[])
-            .default(["beforeTraffic"]),
+            .default(["beforeTraffic"])
+            .describe("When the rollout runs it: before the canary gets traffic, after each step's bake, before the promotion."),
     },
     {
         rules: [
@@ -248,21 +236,19 @@ const evaluation = section(
 /** A VPC this stack creates, or one that already exists (`vpcId` with its subnets). */
 const network = section(
     {
-        cidrBlock: matching(CIDR, 'an IPv4 CIDR block from /16 to /24, e.g. "10.0.0.0/16"').default("10.0.0.0/16"),
-        availabilityZones: integer(2, 4).optional(),
-        vpcId: matching(VPC_ID, 'a VPC id, e.g. "vpc-0123456789abcdef0"').optional(),
-        privateSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional(),
-        publicSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional(),
-        /**
-         * Weights from S3 need the VPC's S3 gateway endpoint on the private subnets' route
-         * tables: `create` declares one; `existing` uses the one an existing VPC already has
-         * (AWS refuses a second endpoint for S3 on the same route tables).
-         */
-        s3GatewayEndpoint: oneOf(["create", "existing"]).default("create"),
+        cidrBlock: matching(CIDR, 'an IPv4 CIDR block from /16 to /24, e.g. "10.0.0.0/16"').default("10.0.0.0/16").describe("CIDR of the new VPC, or of the existing one."),
+        availabilityZones: integer(2, 4).optional().describe("Zones of a new VPC, one NAT gateway each; default 2."),
+        vpcId: matching(VPC_ID, 'a VPC id, e.g. "vpc-0123456789abcdef0"').optional().describe("An existing VPC to use instead of creating one."),
+        privateSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional().describe("The existing VPC's subnets for the tasks (required with vpcId)."),
+        publicSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional().describe("The existing VPC's public subnets (required with vpcId)."),
+        s3GatewayEndpoint: oneOf(["create", "existing"]).default("create").describe("Weights from S3 need the VPC's S3 gateway endpoint on the private subnets' route tables: `create` declares one; `existing` uses the one an existing VPC already has (AWS refuses a second endpoint for S3 on the same route tables)."),
     },
     {
         rules: [
-            rule<Record<string, unknown>>(["vpcId", "availabilityZones", "privateSubnetIds", "publicSubnetIds", "s3GatewayEndpoint"], (n, report) => {
+            rule<Record<string, unknown>>(
+                ["vpcId", "availabilityZones", "privateSubnetIds", "publicSubnetIds", "s3GatewayEndpoint"],
+                "with vpcId: both subnet lists, no availabilityZones; without it: no subnet lists, s3GatewayEndpoint create",
+                (n, report) => {
                 const existing = n.vpcId !== undefined;
                 for (const key of ["privateSubnetIds", "publicSubnetIds"]) {
                     if (existing && n[key] === undefined) report(key, undefined, "a non-empty list of subnet ids of the VPC in vpcId (required with vpcId)");
@@ -270,7 +256,8 @@ const network = section(
                 }
                 if (existing && n.availabilityZones !== undefined) report("availabilityZones", n.availabilityZones, "no availabilityZones with vpcId: the existing VPC's subnets decide");
                 if (!existing && n.s3GatewayEndpoint === "existing") report("s3GatewayEndpoint", n.s3GatewayEndpoint, '"create" unless vpcId names an existing VPC: a new VPC has no endpoint yet');
-            }),
+                },
+            ),
         ],
     },
     // The rule above guarantees the subnets whenever vpcId is set.
@@ -290,23 +277,22 @@ const prometheusName = () => matching(PROMETHEUS_NAME, 'a Prometheus metric name
  */
 const prometheus = section(
     {
-        /** Which server's metric names to read: a preset, or `custom` with `names`. */
-        server: oneOf(["vllm", "tgi", "triton", "custom"]).default("vllm"),
-        /** Port of the metrics endpoint; default: the model server's own port. */
-        port: integer(1025, 65535).optional(),
-        path: matching(HTTP_PATH, "a path starting with '/'").default("/metrics"),
-        intervalSeconds: integer(10, 300).default(15),
-        /** Series names that replace or add to the preset's. */
+        server: oneOf(["vllm", "tgi", "triton", "custom"]).default("vllm").describe("Which server's metric names to read: a preset, or `custom` with `names`."),
+        port: integer(1025, 65535).optional().describe("Port of the metrics endpoint; default: the model server's own port."),
+        path: matching(HTTP_PATH, "a path starting with '/'").default("/metrics").describe("Path of the metrics endpoint."),
+        intervalSeconds: integer(10, 300).default(15).describe("Seconds between scrapes."),
         names: section({
-            timeToFirstToken: prometheusName(),
-            interTokenLatency: prometheusName(),
-            queueDepth: prometheusName(),
-            generatedTokens: prometheusName(),
-        }).default({}),
+            timeToFirstToken: prometheusName().describe("The server's time-to-first-token histogram."),
+            interTokenLatency: prometheusName().describe("Its inter-token latency histogram."),
+            queueDepth: prometheusName().describe("Its gauge of requests waiting."),
+            generatedTokens: prometheusName().describe("Its counter of generated tokens."),
+        })
+            .default({})
+            .describe("Series names that replace or add to the preset's."),
     },
     {
         rules: [
-            rule<{ server: string; names: Record<string, string | undefined> }>(["server", "names"], (p, report) => {
+            rule<{ server: string; names: Record<string, string | undefined> }>(["server", "names"], 'server "custom" names at least one series', (p, report) => {
                 if (p.server === "custom" && Object.values(p.names).every((n) => n === undefined)) {
                     report("names", p.names, 'at least one series name with server "custom", e.g. { "queueDepth": "my_server_queue_size" }');
                 }
@@ -315,29 +301,25 @@ const prometheus = section(
     },
 );
 
-const metrics = section({ prometheus: prometheus.optional() });
+const metrics = section({
+    prometheus: prometheus.optional().describe("Scrape the model server's Prometheus metrics beside each version and publish them to CloudWatch (time to first token, inter-token latency, queue depth, tokens)."),
+});
 
 /** Thresholds of the canary's alarms. */
 const alarms = section(
     {
-        /** Alarm when more than this percent of the canary's requests fail with 5xx. */
-        errorRatePercent: integer(1, 100).default(5),
-        /** Alarm when the canary's p99 request time exceeds this. */
-        p99LatencySeconds: integer(1, 3600).default(60),
-        /** Below this many requests in a period, the error rate is not judged. */
-        minRequests: integer(1, 100000).default(10),
-        periodSeconds: integer(60, 3600).default(60),
-        evaluationPeriods: integer(1, 60).default(3),
-        /** Alarm when the canary's average time to first token is this many percent above stable's (needs metrics.prometheus). */
-        timeToFirstTokenIncreasePercent: integer(1, 1000).optional(),
-        /** The same for inter-token latency. */
-        interTokenLatencyIncreasePercent: integer(1, 1000).optional(),
-        /** Alarm when the canary's average queue depth is above this. */
-        queueDepth: decimal(0.1, 100000).optional(),
+        errorRatePercent: integer(1, 100).default(5).describe("Alarm when more than this percent of the canary's requests fail with 5xx."),
+        p99LatencySeconds: integer(1, 3600).default(60).describe("Alarm when the canary's p99 request time exceeds this."),
+        minRequests: integer(1, 100000).default(10).describe("Below this many requests in a period, the error rate is not judged."),
+        periodSeconds: integer(60, 3600).default(60).describe("The alarms' period."),
+        evaluationPeriods: integer(1, 60).default(3).describe("Periods in a row over the threshold before an alarm fires."),
+        timeToFirstTokenIncreasePercent: integer(1, 1000).optional().describe("Alarm when the canary's average time to first token is this many percent above stable's (needs metrics.prometheus)."),
+        interTokenLatencyIncreasePercent: integer(1, 1000).optional().describe("The same for inter-token latency."),
+        queueDepth: decimal(0.1, 100000).optional().describe("Alarm when the canary's average queue depth is above this."),
     },
     {
         rules: [
-            rule<{ periodSeconds: number }>(["periodSeconds"], (a, report) => {
+            rule<{ periodSeconds: number }>(["periodSeconds"], "periodSeconds is a multiple of 60", (a, report) => {
                 if (a.periodSeconds % 60 !== 0) report("periodSeconds", a.periodSeconds, "a multiple of 60");
             }),
         ],
@@ -346,46 +328,34 @@ const alarms = section(
 
 /** Every backend's settings. */
 const shared = {
-    /** Percent of requests sent to the canary; the stable version gets the rest. */
-    canaryWeight: integer(0, 100),
-    /** DNS label of the inference service. */
-    serviceName: dnsLabel().default("inference"),
-    protocol: oneOf(PROTOCOLS).default("http"),
-    /** Port the model server listens on. */
-    port: integer(1025, 65535).default(8080),
-    /** Upper bound on one inference request, including a long generation. */
-    requestTimeoutSeconds: integer(1, 3600).default(300),
-    /** How long a request may go without a byte in either direction; default: the request timeout. */
-    idleTimeoutSeconds: integer(1, 3600).optional(),
-    /** A request carrying `pinHeader: pinValue` always goes to the canary. */
-    pinHeader: matching(HEADER_NAME, 'a lowercase header name of 1-50 letters, digits and \'-\', not starting with "grpc-"').default("x-canary"),
-    pinValue: matching(HEADER_VALUE, "1-255 visible ASCII characters").default("always"),
-    healthCheck,
-    stable: versionSection("stable"),
-    canary: versionSection("canary"),
-    network,
-    /**
-     * Seconds a model server may take to load before ECS replaces the task as unhealthy (see
-     * `modelHealthTiming`); by default per version, 300 on Fargate and 900 on GPUs.
-     */
-    modelLoadSeconds: integer(0, 3300).optional(),
-    /**
-     * Set by the rollout, not by hand: a version's minimum task count while a rollout moves
-     * traffic onto it (its share of the current load); unset, its `scaling.minCount` holds.
-     */
-    canaryMinCount: integer(0, 100).optional(),
-    stableMinCount: integer(0, 100).optional(),
+    canaryWeight: integer(0, 100).describe("Percent of requests sent to the canary; the stable version gets the rest."),
+    serviceName: dnsLabel().default("inference").describe("DNS label of the inference service."),
+    protocol: oneOf(PROTOCOLS).default("http").describe("The service's protocol: it picks the route type and listener."),
+    port: integer(1025, 65535).default(8080).describe("Port the model server listens on."),
+    requestTimeoutSeconds: integer(1, 3600).default(300).describe("Upper bound on one inference request, including a long generation."),
+    idleTimeoutSeconds: integer(1, 3600).optional().describe("How long a request may go without a byte in either direction; default: the request timeout."),
+    pinHeader: matching(HEADER_NAME, 'a lowercase header name of 1-50 letters, digits and \'-\', not starting with "grpc-"').default("x-canary").describe("A request carrying `pinHeader: pinValue` always goes to the canary."),
+    pinValue: matching(HEADER_VALUE, "1-255 visible ASCII characters").default("always").describe("The pin header's value."),
+    healthCheck: healthCheck.describe("Active health check of every task of a version (App Mesh: each caller's Envoy; Lattice: the target group)."),
+    stable: versionSection("stable").describe("The version that serves everyone: what it runs and how it scales."),
+    canary: versionSection("canary").describe("The version being judged: the same fields as stable."),
+    network: network.describe("A VPC this stack creates, or an existing one (vpcId with its subnets)."),
+    modelLoadSeconds: integer(0, 3300).optional().describe("Seconds a model server may take to load before ECS replaces the task as unhealthy (see `modelHealthTiming`); by default per version, 300 on Fargate and 900 on GPUs."),
+    canaryMinCount: integer(0, 100).optional().describe("Set by the rollout, not by hand: a version's minimum task count while a rollout moves traffic onto it (its share of the current load); unset, its `scaling.minCount` holds."),
+    stableMinCount: integer(0, 100).optional().describe("The same for stable, while traffic returns to it after a promotion."),
     logRetentionDays: field(`one of ${LOG_RETENTION_DAYS.join(", ")}`, (raw) => {
         const days = Number(raw);
         return LOG_RETENTION_DAYS.includes(days) && String(raw).trim() === String(days) ? days : undefined;
-    }).default(30),
-    /** Refuse images without a fixed tag or digest (`latest` or untagged). */
-    requirePinnedImages: boolean().default(false),
-    alarms,
-    /** The model server's own metrics, when it exports them. */
-    metrics: metrics.default({}),
-    evaluation: evaluation.optional(),
-    rollout: rolloutSection,
+    })
+        .default(30)
+        .describe("Retention of every log group, days."),
+    requirePinnedImages: boolean().default(false).describe("Refuse images without a fixed tag or digest (`latest` or untagged)."),
+    alarms: alarms.describe("Thresholds of the canary's alarms (the rollout reads them too)."),
+    metrics: metrics.default({}).describe("The model server's own metrics, when it exports them."),
+    evaluation: evaluation
+        .optional()
+        .describe("An evaluation the rollout runs against the canary (before traffic by default): a non-zero exit stops or rolls back the rollout."),
+    rollout: rolloutSection.describe("The rollout's schedule and gates."),
 };
 
 type PrometheusInput = z.output<typeof prometheus>;
@@ -404,7 +374,7 @@ interface Shared {
 const SERVER_ALARMS = { timeToFirstTokenIncreasePercent: "timeToFirstToken", interTokenLatencyIncreasePercent: "interTokenLatency", queueDepth: "queueDepth" } as const;
 
 const sharedRules = [
-    rule<{ alarms: Record<string, unknown>; metrics: { prometheus?: PrometheusInput } }>(["alarms", "metrics"], (c, report) => {
+    rule<{ alarms: Record<string, unknown>; metrics: { prometheus?: PrometheusInput } }>(["alarms", "metrics"], "a server-metric alarm needs metrics.prometheus with that series", (c, report) => {
         for (const [key, metric] of Object.entries(SERVER_ALARMS)) {
             if (c.alarms[key] === undefined) continue;
             const prometheus = c.metrics.prometheus;
@@ -414,20 +384,20 @@ const sharedRules = [
             }
         }
     }),
-    rule<Shared>(["canaryMinCount", "stableMinCount", "stable", "canary"], (c, report) => {
+    rule<Shared>(["canaryMinCount", "stableMinCount", "stable", "canary"], "a raised minimum is at most that version's scaling.maxCount", (c, report) => {
         for (const version of VERSIONS) {
             const raised = c[RAISED_MIN_KEY[version]];
             const { maxCount } = c[version].scaling;
             if (raised !== undefined && raised > maxCount) report(RAISED_MIN_KEY[version], raised, `at most ${version}.scaling.maxCount (${maxCount})`);
         }
     }),
-    rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], (c, report) => {
+    rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], "idleTimeoutSeconds is at least requestTimeoutSeconds", (c, report) => {
         // A model that thinks before its first token sends nothing for most of the request.
         if (c.idleTimeoutSeconds !== undefined && c.idleTimeoutSeconds < c.requestTimeoutSeconds) {
             report("idleTimeoutSeconds", c.idleTimeoutSeconds, `at least requestTimeoutSeconds (${c.requestTimeoutSeconds})`);
         }
     }),
-    rule<Shared>(["requirePinnedImages", "stable", "canary"], (c, report) => {
+    rule<Shared>(["requirePinnedImages", "stable", "canary"], "with requirePinnedImages, both images name a fixed tag or a digest", (c, report) => {
         for (const version of VERSIONS) {
             const { image } = c[version];
             if (c.requirePinnedImages && !isPinnedImage(image)) {
@@ -489,6 +459,13 @@ const stackSchema = z
             ? { ...config, trafficBackend, appmesh: (c as { appmesh: z.output<typeof appMeshSection> }).appmesh }
             : { ...config, trafficBackend, lattice: (c as { lattice: z.output<typeof latticeSection> }).lattice };
     });
+
+/** What the configuration reference (`reference.ts`) is generated from: every key, with its words, and the rules across keys. */
+export const SCHEMA_PARTS = {
+    shared,
+    backends: { appmesh: appMeshSection, lattice: latticeSection },
+    rules: { shared: sharedRules, appmesh: appMeshRules, lattice: latticeRules },
+};
 
 /** The validated config of one stack: the shared settings, and those of its traffic backend. */
 export type CanaryConfig = z.output<typeof stackSchema>;

@@ -91,7 +91,11 @@ export class World {
     }
 
     readConfig(): Record<string, unknown> {
-        return (yaml.load(fs.readFileSync(path.join(this.project, `Pulumi.${STACK}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
+        return this.readConfigOf(STACK);
+    }
+
+    readConfigOf(stack: string): Record<string, unknown> {
+        return (yaml.load(fs.readFileSync(path.join(this.project, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
     }
 
     faults(faults: Faults): void {

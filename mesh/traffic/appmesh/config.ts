@@ -17,27 +17,24 @@ const EGRESS_HOST = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{
 
 /** Ejects a task that keeps answering 5xx, so one bad replica does not poison a canary step. */
 const outlierDetection = section({
-    maxServerErrors: integer(1, 1000).default(5),
-    intervalSeconds: integer(1, 300).default(10),
-    baseEjectionSeconds: integer(1, 3600).default(30),
-    maxEjectionPercent: integer(0, 100).default(50),
+    maxServerErrors: integer(1, 1000).default(5).describe("5xx answers in an interval before a task is ejected."),
+    intervalSeconds: integer(1, 300).default(10).describe("The interval the 5xx are counted over, seconds."),
+    baseEjectionSeconds: integer(1, 3600).default(30).describe("How long an ejected task stays out, seconds (longer each time)."),
+    maxEjectionPercent: integer(0, 100).default(50).describe("The most of a version's tasks ejected at once, percent."),
 });
 
 /** A public entry point for callers outside the mesh: a virtual gateway behind an NLB. */
 const ingress = section(
     {
-        enabled: boolean().default(false),
-        /** Port of the public load balancer listener. */
-        port: integer(1, 65535).default(80),
-        /** Who may reach the load balancer; required when enabled, so nothing is open to the world by default. */
-        allowedCidrs: stringList(ANY_CIDR, 'IPv4 CIDR blocks, e.g. ["203.0.113.0/24"]').optional(),
-        desiredCount: integer(1, 20).default(2),
-        /** gRPC gateway routes match on the gRPC service name, e.g. "inference.GRPCInferenceService". */
-        grpcServiceName: matching(GRPC_SERVICE, 'a gRPC service name, e.g. "inference.GRPCInferenceService"').optional(),
+        enabled: boolean().default(false).describe("A public entry point: a virtual gateway behind an NLB."),
+        port: integer(1, 65535).default(80).describe("Port of the public load balancer listener."),
+        allowedCidrs: stringList(ANY_CIDR, 'IPv4 CIDR blocks, e.g. ["203.0.113.0/24"]').optional().describe("Who may reach the load balancer; required when enabled, so nothing is open to the world by default."),
+        desiredCount: integer(1, 20).default(2).describe("Gateway tasks."),
+        grpcServiceName: matching(GRPC_SERVICE, 'a gRPC service name, e.g. "inference.GRPCInferenceService"').optional().describe("gRPC gateway routes match on the gRPC service name, e.g. \"inference.GRPCInferenceService\"."),
     },
     {
         rules: [
-            rule<{ enabled: boolean; allowedCidrs?: string[] }>(["enabled", "allowedCidrs"], (i, report) => {
+            rule<{ enabled: boolean; allowedCidrs?: string[] }>(["enabled", "allowedCidrs"], "enabled needs allowedCidrs", (i, report) => {
                 if (i.enabled && !i.allowedCidrs) {
                     report("allowedCidrs", undefined, 'who may reach the public endpoint when ingress is enabled, e.g. ["203.0.113.0/24"] (["0.0.0.0/0"] for anyone)');
                 }
@@ -50,26 +47,20 @@ const ingress = section(
 export type IngressConfig = Extract<AppMeshConfig["ingress"], { enabled: true }>;
 
 /** Cloud Map names the versions register under; default `<serviceName>-<version>`. */
-const discoveryNames = section({ stable: dnsLabel().optional(), canary: dnsLabel().optional() });
+const discoveryNames = section({
+    stable: dnsLabel().optional().describe("Stable's Cloud Map service; default `<serviceName>-stable`."),
+    canary: dnsLabel().optional().describe("The canary's; default `<serviceName>-canary`."),
+});
 
 export const appMeshSection = section({
-    /** Cloud Map private DNS namespace the versions register in; the virtual service is `<serviceName>.<namespace>`. */
-    namespace: dnsName().default("ai.internal"),
-    /** Create the namespace (true), or use an existing one of that name. */
-    createNamespace: boolean().default(true),
-    /** App Mesh Envoy image, version pinned. */
-    envoyImage: matching(ENVOY_IMAGE, "an App Mesh Envoy image with a pinned -prod tag").default(DEFAULT_ENVOY_IMAGE),
-    /** Retries of requests that provably never reached a model server; 0 turns retries off. */
-    maxRetries: integer(0, 5).default(2),
-    outlierDetection,
-    ingress,
-    discoveryNames,
-    /**
-     * Hosts outside the mesh the model servers may call on 443 (TLS passes through Envoy),
-     * e.g. a model hub for a server that downloads its model at start: each becomes a
-     * backend of both versions' nodes. The mesh lets nothing else out.
-     */
-    egressHosts: stringList(EGRESS_HOST, 'public DNS names, e.g. ["huggingface.co"]').default([]),
+    namespace: dnsName().default("ai.internal").describe("Cloud Map private DNS namespace the versions register in; the virtual service is `<serviceName>.<namespace>`."),
+    createNamespace: boolean().default(true).describe("Create the namespace (true), or use an existing one of that name."),
+    envoyImage: matching(ENVOY_IMAGE, "an App Mesh Envoy image with a pinned -prod tag").default(DEFAULT_ENVOY_IMAGE).describe("App Mesh Envoy image, version pinned."),
+    maxRetries: integer(0, 5).default(2).describe("Retries of requests that provably never reached a model server; 0 turns retries off."),
+    outlierDetection: outlierDetection.describe("Ejects a task that keeps answering 5xx, so one bad replica does not poison a canary step."),
+    ingress: ingress.describe("A public entry point for callers outside the mesh."),
+    discoveryNames: discoveryNames.describe("Cloud Map names the versions register under."),
+    egressHosts: stringList(EGRESS_HOST, 'public DNS names, e.g. ["huggingface.co"]').default([]).describe("Hosts outside the mesh the model servers may call on 443 (TLS passes through Envoy), e.g. a model hub for a server that downloads its model at start: each becomes a backend of both versions' nodes. The mesh lets nothing else out."),
 });
 
 export type AppMeshConfig = z.output<typeof appMeshSection>;
@@ -88,10 +79,10 @@ export const discoveryName = (c: { serviceName: string; appmesh: AppMeshConfig }
 
 /** Rules between App Mesh's settings and the shared ones. */
 export const appMeshRules = [
-    rule<WithAppMesh>(["port"], (c, report) => {
+    rule<WithAppMesh>(["port"], "port is not one of Envoy's (9901, 15000, 15001)", (c, report) => {
         if (ENVOY_PORTS.includes(c.port)) report("port", c.port, `a port Envoy does not use: not ${ENVOY_PORTS.join(", ")} with trafficBackend "appmesh"`);
     }),
-    rule<WithAppMesh>(["protocol", "appmesh"], (c, report) => {
+    rule<WithAppMesh>(["protocol", "appmesh"], "appmesh.ingress.grpcServiceName is set exactly when protocol is grpc and ingress is enabled", (c, report) => {
         const { enabled, grpcServiceName } = c.appmesh.ingress;
         if (c.protocol === "grpc" && enabled && !grpcServiceName) {
             report("appmesh.ingress.grpcServiceName", undefined, 'the gRPC service the gateway routes, e.g. "inference.GRPCInferenceService" (required for gRPC ingress)');
@@ -100,7 +91,7 @@ export const appMeshRules = [
             report("appmesh.ingress.grpcServiceName", grpcServiceName, 'no gRPC service name unless protocol is "grpc"');
         }
     }),
-    rule<WithAppMesh>(["serviceName", "appmesh"], (c, report) => {
+    rule<WithAppMesh>(["serviceName", "appmesh"], "the two discovery names differ from each other and from serviceName", (c, report) => {
         const names = [discoveryName(c, "stable"), discoveryName(c, "canary")];
         if (names.includes(c.serviceName) || names[0] === names[1]) {
             report("appmesh.discoveryNames.canary", names[1], "a name different from appmesh.discoveryNames.stable and serviceName");

@@ -271,14 +271,21 @@ function observe(state: StackState, applied: Map<string, DeployedResource>, reso
 
 async function main(argv: string[]): Promise<void> {
     const { positional, flags } = parse(argv);
-    const stack = (flags.get("--stack") as string | undefined) ?? "";
     const command = positional.slice(0, 2).join(" ");
     fs.appendFileSync(path.join(stateDir(), "pulumi-calls.log"), `${new Date().toISOString()} ${argv.join(" ")}\n`);
     if (positional[0] === "version") return out(`v${VERSION}`);
+    // As the CLI: `stack select NAME` (or `--stack`) remembers the stack for commands that name none.
+    const selectedFile = path.join(stateDir(), "selected-stack");
     if (command === "stack select") {
-        if (!readStack(stack)) fail(`no stack named '${stack}' found`);
-        return;
+        const name = positional[2] ?? (flags.get("--stack") as string);
+        if (!readStack(name)) {
+            if (!flags.has("--create")) fail(`no stack named '${name}' found`);
+            writeStack(name, { outputs: {}, resources: [], split: [], deployments: {}, history: [] });
+        }
+        return fs.writeFileSync(selectedFile, name);
     }
+    const stack = (flags.get("--stack") as string | undefined) ?? (fs.existsSync(selectedFile) ? fs.readFileSync(selectedFile, "utf8") : "");
+    if (!stack) fail("no stack selected; run `pulumi stack select` or pass --stack");
     if (positional[0] === "config" && positional.length === 1) {
         const config = readStackFile(stack).config ?? {};
         const json = Object.fromEntries(
@@ -286,8 +293,9 @@ async function main(argv: string[]): Promise<void> {
         );
         return out(JSON.stringify(json));
     }
-    if (command === "config set") return editConfig(stack, (c) => setConfigValue(c, positional[2], positional[3], flags.has("--path")));
-    if (command === "config rm") return editConfig(stack, (c) => removeConfigValue(c, positional[2], flags.has("--path")));
+    const project = (yaml.load(fs.readFileSync(path.join(process.cwd(), "Pulumi.yaml"), "utf8")) as { name: string }).name;
+    if (command === "config set") return editConfig(stack, (c) => setConfigValue(c, positional[2], positional[3], flags.has("--path"), project));
+    if (command === "config rm") return editConfig(stack, (c) => removeConfigValue(c, positional[2], flags.has("--path"), project));
     if (command === "config set-all" && flags.has("--json")) {
         // `--json` takes the next argument here; the CLI refuses it with `--path`.
         if (flags.has("--path")) fail("--path cannot be used with --json");

@@ -87,23 +87,32 @@ function setAt(container: unknown, path: Segment[], value: unknown, prefix: Segm
     return { ...map, [head]: setAt(map[head], rest, value, at, false) };
 }
 
-/** `pulumi config set [--path] KEY VALUE`. */
-export function setConfigValue(doc: ConfigDoc, key: string, value: string, isPath: boolean): ConfigDoc {
-    if (!isPath) return { ...doc, [key]: value };
-    const [top, ...path] = parsePropertyPath(key);
+/** `config.ParseKey`: a key without a namespace belongs to the project (`canaryWeight` is `<project>:canaryWeight`). */
+const qualified = (key: string, project: string) => (key.includes(":") ? key : `${project}:${key}`);
+
+/** The top-level key and the path below it, as the CLI reads KEY with and without `--path`. */
+function keyPath(key: string, isPath: boolean, project: string): [string, Segment[]] {
+    const [top, ...path] = isPath ? parsePropertyPath(key) : [key];
     if (typeof top !== "string") throw new ConfigCommandError(`invalid config key "${key}"`);
+    return [qualified(top, project), path];
+}
+
+/** `pulumi config set [--path] KEY VALUE`. */
+export function setConfigValue(doc: ConfigDoc, key: string, value: string, isPath: boolean, project: string): ConfigDoc {
+    const [top, path] = keyPath(key, isPath, project);
+    if (!isPath) return { ...doc, [top]: value };
     return { ...doc, [top]: setAt(doc[top], path, adjustObjectValue(value), [top], true) };
 }
 
 /** `pulumi config rm [--path] KEY`: removing what is not there is not an error. */
-export function removeConfigValue(doc: ConfigDoc, key: string, isPath: boolean): ConfigDoc {
-    const [top, ...path] = isPath ? parsePropertyPath(key) : [key];
+export function removeConfigValue(doc: ConfigDoc, key: string, isPath: boolean, project: string): ConfigDoc {
+    const [top, path] = keyPath(key, isPath, project);
     const copy = structuredClone(doc);
     if (path.length === 0) {
-        delete copy[top as string];
+        delete copy[top];
         return copy;
     }
-    let node: unknown = copy[top as string];
+    let node: unknown = copy[top];
     for (const segment of path.slice(0, -1)) node = (node as Record<string | number, unknown> | undefined)?.[segment];
     const last = path.at(-1)!;
     if (Array.isArray(node) && typeof last === "number") node.splice(last, 1);
