@@ -151,7 +151,7 @@ function writeReports(dir: string, base: string, result: RolloutResult, title: s
 }
 
 /** A stack's own schedule, from `Pulumi.<stack>.yaml` in the current directory: try its gates before relying on them. */
-function stackSchedule(stack: string): RolloutSchedule {
+export function stackSchedule(stack: string): RolloutSchedule {
     const file = path.join(process.cwd(), `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) throw new CliError(`no ${path.basename(file)} in the current directory`);
     const config = (yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};

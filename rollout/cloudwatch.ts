@@ -1,7 +1,8 @@
 /**
- * The metrics port on CloudWatch: each version's requests, 5xx and p99 from wherever the
- * stack's traffic backend publishes them (the stack output `versionMetrics` says where),
- * and the state of the stack's canary alarms. The query building is a pure function.
+ * The metrics port on CloudWatch: each version's requests, 5xx, slow requests and p99 a
+ * minute, from wherever the stack's traffic backend publishes them (the stack output
+ * `versionMetrics` says where), and the state of the stack's canary alarms. The query
+ * building is a pure function.
  */
 import {
     CloudWatchClient,
@@ -11,7 +12,8 @@ import {
 } from "@aws-sdk/client-cloudwatch";
 import { Version, VERSIONS } from "../mesh/config/schema";
 import type { MetricRef, VersionMetrics } from "../mesh/contract";
-import { MetricsSample, MetricsSource, MetricsWindow, VersionSample } from "./ports";
+import { MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "./ports";
+import { MINUTE_MS } from "./minutes";
 
 /** How a sample counts slow requests: above this many milliseconds of this latency. */
 export interface SlowRequests {
@@ -30,12 +32,8 @@ const QUERIES = (slow: SlowRequests) =>
     }) as const;
 type Field = keyof ReturnType<typeof QUERIES>;
 
-/** One period covering the whole window (CloudWatch periods are multiples of 60 s). */
-export const periodFor = (window: MetricsWindow) => Math.max(60, Math.ceil((window.end - window.start) / 60000) * 60);
-
-/** GetMetricData queries for both versions: ids `<version>_<field>`. */
-export function metricQueries(metrics: Record<Version, VersionMetrics>, window: MetricsWindow, slow: SlowRequests): MetricDataQuery[] {
-    const period = periodFor(window);
+/** GetMetricData queries for both versions, one bucket a minute: ids `<version>_<field>`. */
+export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: SlowRequests): MetricDataQuery[] {
     const queries = QUERIES(slow);
     return VERSIONS.flatMap((version) =>
         (Object.keys(queries) as Field[]).map((field) => {
@@ -50,7 +48,7 @@ export function metricQueries(metrics: Record<Version, VersionMetrics>, window: 
                         MetricName: m.metricName,
                         Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value: String(Value) })),
                     },
-                    Period: period,
+                    Period: MINUTE_MS / 1000,
                     Stat: queries[field].stat,
                 },
             };
@@ -66,31 +64,54 @@ export class CloudWatchMetrics implements MetricsSource {
         private readonly slow: SlowRequests,
     ) {}
 
-    async sample(window: MetricsWindow): Promise<MetricsSample> {
-        const data = await this.client.send(
-            new GetMetricDataCommand({
-                MetricDataQueries: metricQueries(this.metrics, window, this.slow),
-                StartTime: new Date(window.start),
-                EndTime: new Date(window.end),
-                ScanBy: "TimestampDescending",
-            }),
-        );
-        // A missing series means no data points: no requests, not an error. If the window
-        // straddles two periods, counts add up; percentiles do not, so the worse one stands.
-        const values = (id: string) => data.MetricDataResults?.find((r) => r.Id === id)?.Values ?? [];
-        const sum = (id: string) => Math.round(values(id).reduce((a, b) => a + b, 0));
-        const worst = (id: string) => (values(id).length ? Math.max(...values(id)) : undefined);
-        const versions = {} as Record<Version, VersionSample>;
-        for (const version of VERSIONS) {
-            versions[version] = {
-                requests: sum(`${version}_requests`),
-                errors: sum(`${version}_errors`),
-                slow: sum(`${version}_slow`),
-                p99Ms: worst(`${version}_latencyMs`),
+    /**
+     * One bucket a minute: `StartTime` and `EndTime` on whole minutes, so CloudWatch's
+     * rounding moves neither and each bucket is its own minute (`minutes.ts` decides which
+     * are complete). A version's minute without a request count is one CloudWatch has no
+     * data for; its other series default to 0 there.
+     */
+    async minutes(range: MetricsWindow): Promise<MinuteSample[]> {
+        if (range.start % MINUTE_MS !== 0 || range.end % MINUTE_MS !== 0) throw new Error("metric reads must start and end on whole minutes");
+        const results = new Map<string, Map<number, number>>();
+        let nextToken: string | undefined;
+        do {
+            const page = await this.client.send(
+                new GetMetricDataCommand({
+                    MetricDataQueries: metricQueries(this.metrics, this.slow),
+                    StartTime: new Date(range.start),
+                    EndTime: new Date(range.end),
+                    ScanBy: "TimestampAscending",
+                    NextToken: nextToken,
+                }),
+            );
+            for (const r of page.MetricDataResults ?? []) {
+                const byMinute = results.get(r.Id ?? "") ?? new Map<number, number>();
+                (r.Timestamps ?? []).forEach((t, i) => byMinute.set(new Date(t).getTime(), r.Values?.[i] ?? 0));
+                results.set(r.Id ?? "", byMinute);
+            }
+            nextToken = page.NextToken;
+        } while (nextToken);
+        const at = (id: string, start: number) => results.get(id)?.get(start);
+        const bucket = (version: Version, start: number): VersionSample | undefined => {
+            const requests = at(`${version}_requests`, start);
+            if (requests === undefined) return undefined;
+            const p99Ms = at(`${version}_latencyMs`, start);
+            return {
+                requests: Math.round(requests),
+                errors: Math.round(at(`${version}_errors`, start) ?? 0),
+                slow: Math.round(at(`${version}_slow`, start) ?? 0),
+                ...(p99Ms !== undefined ? { p99Ms } : {}),
             };
+        };
+        const out: MinuteSample[] = [];
+        for (let start = range.start; start < range.end; start += MINUTE_MS) {
+            out.push({ start, versions: { stable: bucket("stable", start), canary: bucket("canary", start) } });
         }
+        return out;
+    }
+
+    async firingAlarms(): Promise<string[]> {
         const alarms = await this.client.send(new DescribeAlarmsCommand({ AlarmNames: this.alarmNames }));
-        const firingAlarms = (alarms.MetricAlarms ?? []).filter((a) => a.StateValue === "ALARM").map((a) => a.AlarmName ?? "?");
-        return { window, versions, firingAlarms };
+        return (alarms.MetricAlarms ?? []).filter((a) => a.StateValue === "ALARM").map((a) => a.AlarmName ?? "?");
     }
 }

@@ -1,20 +1,24 @@
 /**
- * The progressive rollout: run the plan's phases in order. Each weight step first raises
- * the canary's minimum task count to its share of the current load and waits for those
- * tasks to be healthy (its own update, changing only the canary's scalable target; the
- * return to a promoted stable does the same for stable), then deploys the weight (an
- * update that may change nothing else), verifies it at the traffic layer, bakes while
- * sampling metrics and judges; a failure rolls back, and after the last step
- * the promotion runs as explicit phases in an order that never sends a request to a
- * version without healthy tasks. Everything it touches comes in through the ports.
+ * The progressive rollout: run the plan's phases in order, each a method over the
+ * rollout's explicit state. Each weight step first raises the canary's minimum task count
+ * to its share of the current load and waits for those tasks to be healthy (its own
+ * update, changing only the canary's scalable target; the return to a promoted stable
+ * does the same for stable), then deploys the weight (an update that may change nothing
+ * else), verifies it at the traffic layer, and bakes: every whole minute of metrics from
+ * the first step on is judged once (`minutes.ts`), and a step ends only once everything
+ * served up to its end is judged. A failure rolls back; after the last step the promotion
+ * runs as explicit phases in an order that never sends a request to a version without
+ * healthy tasks. Everything it touches comes in through the ports.
  */
 import { Clock, ConcurrentUpdate, ControlPort, DeployedState, LeaseLost, MetricsSample, MetricsSource, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
+import { Completeness, merge, minuteAfter, MinuteCursor, MINUTE_MS, recentLoad } from "./minutes";
 import { Evidence, Judge, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
-import { Phase, planRollout, RolloutOptions } from "./plan";
+import { Phase, Plan, planRollout, RolloutOptions } from "./plan";
 import { capacityFor } from "./capacity";
 import { Version } from "../mesh/config/schema";
+import type { EvaluationMoment } from "../mesh/contract";
 
 export interface RolloutDeps {
     schedule: RolloutSchedule;
@@ -63,12 +67,16 @@ export interface SampleRecord {
     verdict: Verdict;
     /** Each test's evidence against its threshold after this sample. */
     evidence: Evidence[];
+    /** Minutes of this sample judged at `metricsMaxLagSeconds` with what had arrived. */
+    late?: number;
 }
 
 export interface StepRecord {
     index: number;
     weight: number;
     startedAt: number;
+    /** When its bake was done: everything served before this was judged before the step ended. */
+    bakedAt?: number;
     endedAt?: number;
     verdict?: Verdict;
 }
@@ -98,115 +106,171 @@ class Stop extends Error {
 /** How long the traffic layer may take to report a weight it was given. */
 const VERIFY_ATTEMPTS = 10;
 const VERIFY_INTERVAL_MS = 3_000;
-/** The stretch of traffic a version's capacity is sized from, ending where metrics are complete. */
-const LOAD_WINDOW_MS = 5 * 60_000;
+/** The stretch of traffic a version's capacity is sized from: the last complete minutes. */
+const LOAD_MINUTES = 5;
+
+/** The weights that may have been in force from `at` on: both while an update moves the split, one once it is verified. */
+type WeightChange = { at: number; weights: number[] };
 
 /** Runs the rollout to an outcome. Never throws: every failure becomes an outcome with a reason. */
 export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}): Promise<RolloutResult> {
-    const { schedule, stack, services, traffic, metrics, control, clock, log, notify, signal } = deps;
-    const startedAt = clock.now();
-    const steps: StepRecord[] = [];
-    const samples: SampleRecord[] = [];
-    const events: { at: number; message: string }[] = [];
-    let deployed: DeployedState | undefined;
-    let status = "starting";
+    return new Rollout(deps).run(options);
+}
+
+/** One run of a rollout: the phases below share this state, and nothing else. */
+class Rollout {
+    private readonly startedAt: number;
+    private readonly steps: StepRecord[] = [];
+    private readonly samples: SampleRecord[] = [];
+    private readonly events: { at: number; message: string }[] = [];
+    /** What is deployed, as the last update's outputs say. */
+    private deployed?: DeployedState;
+    /** What the rollout is doing, published with the lease. */
+    private status = "starting";
     /** The last few sample lines, published with the status so `status` shows the last verdicts. */
-    const recent: string[] = [];
+    private readonly recent: string[] = [];
+    /** The weights in force over time, for which version may have traffic in a minute. */
+    private readonly weights: WeightChange[] = [];
+    /** Where the judged metrics end: created at the first step, then every minute is judged once. */
+    private cursor?: MinuteCursor;
+    /** Promotion has begun: a failure now leaves traffic on the canary rather than rolling back. */
+    private promoting = false;
+    private readonly judge: JudgeLike;
+    private readonly completeness: Completeness;
 
-    const event = (message: string) => {
-        events.push({ at: clock.now(), message });
-        log(message);
-        notify?.(message);
-    };
-    const finish = (outcome: Outcome, reason: string): RolloutResult => {
-        event(`${outcome}: ${reason}`);
-        return { outcome, reason, exitCode: EXIT_CODES[outcome], startedAt, endedAt: clock.now(), finalWeight: deployed?.canaryWeight, steps, samples, events };
-    };
-    /** Stops here when a signal arrived or someone asked to abort; keeps the lease alive. */
-    const checkpoint = async () => {
-        if (signal?.aborted) throw new Stop();
-        const reply = await control?.heartbeat([status, ...recent].join("\n"));
-        if (reply?.abortRequestedBy) throw new Stop(reply.abortRequestedBy);
-    };
-    const wait = async (ms: number) => {
-        await clock.sleep(ms, signal);
-        await checkpoint();
-    };
+    constructor(private readonly deps: RolloutDeps) {
+        this.startedAt = deps.clock.now();
+        this.judge = deps.judge ?? new Judge(deps.schedule);
+        this.completeness = { maxLagMs: deps.schedule.metricsMaxLagSeconds * 1000, hasShare: (version, start) => this.hasShare(version, start) };
+    }
 
-    const verifyWeight = async (weight: number) => {
-        for (let attempt = 1; ; attempt++) {
-            const seen = await traffic.canaryWeight();
-            if (seen === weight) return;
-            if (attempt === VERIFY_ATTEMPTS) throw new Error(`the traffic layer sends ${seen}% to the canary, not the ${weight}% just deployed`);
-            // No checkpoint here: a rollback verifies its weight too, and must not stop halfway.
-            await clock.sleep(VERIFY_INTERVAL_MS, signal);
-        }
-    };
-    const setWeight = async (weight: number) => {
-        status = `setting canaryWeight ${weight}`;
-        if (deployed?.canaryWeight !== weight) deployed = await stack.setWeight(weight);
-        await verifyWeight(weight);
-        event(`canaryWeight ${weight} deployed and verified at the traffic layer`);
-    };
-
-    /** Once the rollout is done with a version's share, its minimum goes back to its resting value; says what stayed if that failed. */
-    const release = async (version: Version): Promise<string> => {
-        const scaling = deployed?.scaling?.[version];
-        if (!scaling || scaling.minCount === scaling.restingMinCount) return "";
+    async run(options: RolloutOptions): Promise<RolloutResult> {
         try {
-            event(`returning the ${version}'s minimum task count from ${scaling.minCount} to ${scaling.restingMinCount}`);
-            deployed = await stack.setMinCount(version, undefined);
-            return "";
+            this.deployed = await this.deps.stack.deployed();
+            this.weights.push({ at: this.startedAt, weights: [this.deployed.canaryWeight] });
+            const plan = planRollout(this.deps.schedule, this.deployed, await this.deps.stack.intended(), options);
+            if (plan.kind === "refuse") return this.finish("refused", plan.reason);
+            if (plan.kind === "nothing") return this.finish("nothing-to-do", plan.reason);
+            this.event(`plan: ${plan.summary}`);
+            return await this.runPhases(plan);
         } catch (e) {
-            return `; the ${version}'s minimum task count stays at ${scaling.minCount} (${(e as Error).message}), which the next run returns to ${scaling.restingMinCount}`;
+            return await this.failure(e as Error);
         }
-    };
-    const releaseAll = async () => (await release("canary")) + (await release("stable"));
+    }
 
-    const rollback = async (reason: string): Promise<RolloutResult> => {
-        event(`rolling back: ${reason}`);
-        try {
-            deployed = await stack.setWeight(0);
-            await verifyWeight(0);
-        } catch (e) {
-            return finish("failed", `${reason}; the rollback failed too: ${(e as Error).message}`);
-        }
-        return finish("rolled-back", `${reason}${await releaseAll()}`);
-    };
-
-    const judge = deps.judge ?? new Judge(schedule);
-    const delayMs = schedule.metricsDelaySeconds * 1000;
-    /** Reads a window, retrying a failed read with backoff; undefined when every try failed. */
-    const read = async (window: { start: number; end: number }) => {
-        for (const backoffMs of [5_000, 15_000, 0]) {
-            try {
-                return await metrics.sample(window);
-            } catch (e) {
-                log(`reading metrics failed: ${(e as Error).message}${backoffMs ? `; retrying in ${backoffMs / 1000} s` : ""}`);
-                if (backoffMs) await wait(backoffMs);
+    private async runPhases(plan: Extract<Plan, { kind: "run" }>): Promise<RolloutResult> {
+        let lastStep: Extract<Phase, { kind: "step" }> | undefined;
+        for (const phase of plan.phases) {
+            await this.checkpoint();
+            switch (phase.kind) {
+                case "deploy-canary":
+                    this.status = "deploying the canary's settings at weight 0";
+                    this.event("deploying the canary's new settings at weight 0 (only the canary's service changes)");
+                    this.deployed = await this.deps.stack.deployCanary();
+                    break;
+                case "wait-canary":
+                    await this.waitRunning("canary");
+                    break;
+                case "evaluate": {
+                    const failed = await this.evaluate(phase.moment);
+                    if (failed) return failed;
+                    break;
+                }
+                case "step": {
+                    lastStep = phase;
+                    const ended = await this.step(phase);
+                    if (ended) return ended;
+                    break;
+                }
+                case "verify-canary-full":
+                    await this.verifyWeight(100);
+                    break;
+                case "promote":
+                    this.promoting = true;
+                    this.status = "promoting";
+                    this.event("promoting: stable takes the canary's definition while the canary serves 100% (only stable's service changes)");
+                    this.deployed = await this.deps.stack.promote();
+                    break;
+                case "wait-stable":
+                    this.promoting = true;
+                    await this.waitRunning("stable");
+                    break;
+                case "return-to-stable":
+                    await this.sizeFor("stable", 100);
+                    this.event("returning traffic to the promoted stable (canaryWeight 0)");
+                    await this.setWeight(0);
+                    return this.finish("promoted", `every step passed; stable runs the canary's definition and serves all traffic${await this.releaseAll()}`);
             }
         }
+        return this.finish("paused", `stopped after step ${lastStep?.index} at ${this.deployed!.canaryWeight}% as asked`);
+    }
+
+    // ----- phases -----
+
+    /** Runs the stack's evaluation; returns the outcome when it failed. */
+    private async evaluate(moment: EvaluationMoment): Promise<RolloutResult | undefined> {
+        // A canary that rests at zero tasks runs one for its evaluation.
+        await this.raiseTo("canary", 1, "its evaluation");
+        const weight = this.deployed!.canaryWeight;
+        const when = { beforeTraffic: "before it gets traffic", eachStep: `after the ${weight}% step`, beforePromotion: "before the promotion" }[moment];
+        this.status = `running the evaluation ${when}`;
+        this.event(`running the evaluation task against the canary (pinned), ${when}`);
+        const evaluation = await this.deps.services.evaluate({ signal: this.deps.signal, heartbeat: () => this.checkpoint() });
+        await this.checkpoint();
+        if (evaluation.exitCode === 0) {
+            this.event(`the evaluation passed (${evaluation.reason})`);
+            return undefined;
+        }
+        if (weight > 0) return this.rollback(`the evaluation ${when} failed (${evaluation.reason})`);
+        return this.finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic${await this.releaseAll()}`);
+    }
+
+    /** One weight step: capacity, the weight, the bake. Returns the outcome when the step ends the rollout. */
+    private async step(phase: Extract<Phase, { kind: "step" }>): Promise<RolloutResult | undefined> {
+        const { schedule } = this.deps;
+        const record: StepRecord = { index: phase.index, weight: phase.weight, startedAt: this.deps.clock.now() };
+        this.steps.push(record);
+        this.event(`step ${phase.index || "(resumed)"}/${schedule.steps.length}: canaryWeight ${phase.weight}`);
+        await this.sizeFor("canary", phase.weight);
+        // Judging starts as the first step's weight moves; from then on every minute is judged once.
+        this.cursor ??= new MinuteCursor(this.deps.metrics, this.deps.clock.now(), this.completeness);
+        await this.setWeight(phase.weight);
+        const result = await this.bake(phase, this.deps.clock.now(), record);
+        record.endedAt = this.deps.clock.now();
+        if (result.kind === "outage") {
+            record.verdict = { kind: "inconclusive", reason: result.reason };
+            if (schedule.onMetricsOutage === "rollback") return this.rollback(result.reason);
+            return this.finish("held", `${result.reason}; holding at ${phase.weight}% (rerun to continue)`);
+        }
+        if (result.kind === "timed-out") {
+            record.verdict = { kind: "inconclusive", reason: result.reason };
+            const reason = `not enough canary traffic after ${schedule.bakeSeconds + schedule.trafficWaitSeconds} s at ${phase.weight}%: ${result.reason}`;
+            if (schedule.onLowTraffic === "rollback") return this.rollback(reason);
+            return this.finish("held", `${reason}; holding at ${phase.weight}% (rerun to continue)`);
+        }
+        record.verdict = result;
+        if (result.kind === "fail") return this.rollback(`step ${phase.index || "(resumed)"} at ${phase.weight}%: ${result.reason}`);
         return undefined;
-    };
+    }
 
     /**
-     * Bakes a step. Metrics are complete `metricsDelaySeconds` after the fact, so each read
-     * covers the stretch up to that point, and the bake counts from the first data that
-     * covers the new weight: "not ingested yet" is never mistaken for "no traffic".
+     * Bakes a step: judges every minute as it becomes complete. The step passes once it has
+     * been at its weight for `bakeSeconds` with `minRequests` canary requests judged, and
+     * then only once every minute up to that moment is judged too, so nothing the canary
+     * served at this weight goes unjudged before the next weight or the promotion.
      */
-    const bake = async (step: { index: number; weight: number }, stepStart: number): Promise<BakeResult> => {
+    private async bake(step: { index: number; weight: number }, stepStart: number, record: StepRecord): Promise<BakeResult> {
+        const { schedule, clock } = this.deps;
         const bakeMs = schedule.bakeSeconds * 1000;
-        judge.newStep();
-        let covered = stepStart;
+        this.judge.newStep();
         let canaryRequests = 0;
         let outageSince: number | undefined;
+        let passedAt: number | undefined;
         for (;;) {
-            status = `step ${step.index || "(resumed)"} at ${step.weight}%: baking`;
-            await wait(schedule.sampleSeconds * 1000);
-            const end = clock.now() - delayMs;
-            if (end <= covered) continue;
-            const sample = await read({ start: covered, end });
-            if (sample === undefined) {
+            this.status = `step ${step.index || "(resumed)"} at ${step.weight}%: ${passedAt === undefined ? "baking" : "judging the last minutes of the step"}`;
+            await this.wait(schedule.sampleSeconds * 1000);
+            const read = await this.readMinutes();
+            if (read === undefined) {
                 outageSince ??= clock.now();
                 if (clock.now() - outageSince >= schedule.metricsOutageSeconds * 1000) {
                     return { kind: "outage", reason: `metrics unreadable for ${Math.round((clock.now() - outageSince) / 1000)} s at ${step.weight}%` };
@@ -214,167 +278,212 @@ export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}
                 continue;
             }
             outageSince = undefined;
-            covered = end;
-            canaryRequests += sample.versions.canary.requests;
-            const verdict = judge.observe(sample);
-            samples.push({ at: clock.now(), step: step.index, weight: step.weight, sample, verdict, evidence: judge.standing() });
-            const line = progressLine(step, schedule.steps.length, sample, verdict, end - stepStart, judge.standing());
-            log(line);
-            recent.push(line);
-            if (recent.length > 5) recent.shift();
-            if (verdict.kind === "fail") return verdict;
-            const baked = end - stepStart;
-            if (baked < bakeMs) continue;
-            if (canaryRequests >= schedule.minRequests) return { kind: "pass" };
-            const reason = `the canary served ${canaryRequests} requests at this step; ${schedule.minRequests} needed to pass`;
-            if (baked >= bakeMs + schedule.trafficWaitSeconds * 1000) return { kind: "timed-out", reason };
+            if (read.sample) {
+                canaryRequests += read.sample.versions.canary.requests;
+                const verdict = this.observe(step, stepStart, read.sample, read.late);
+                if (verdict.kind === "fail") return verdict;
+            }
+            const now = clock.now();
+            if (passedAt === undefined && now - stepStart >= bakeMs && canaryRequests >= schedule.minRequests) passedAt = record.bakedAt = now;
+            if (passedAt !== undefined && this.cursor!.next >= minuteAfter(passedAt)) return { kind: "pass" };
+            if (passedAt === undefined && now - stepStart >= bakeMs + schedule.trafficWaitSeconds * 1000) {
+                return { kind: "timed-out", reason: `the canary served ${canaryRequests} requests judged at this step; ${schedule.minRequests} needed to pass` };
+            }
         }
-    };
+    }
+
+    /** The minutes that became complete since the last read, summed, with the alarms; undefined when reading failed after retries. */
+    private async readMinutes(): Promise<{ sample?: MetricsSample; late: number } | undefined> {
+        for (const backoffMs of [5_000, 15_000, 0]) {
+            try {
+                const { minutes, late } = await this.cursor!.advance(this.deps.clock.now());
+                if (minutes.length === 0) return { late };
+                return { sample: merge(minutes, await this.deps.metrics.firingAlarms()), late };
+            } catch (e) {
+                this.deps.log(`reading metrics failed: ${(e as Error).message}${backoffMs ? `; retrying in ${backoffMs / 1000} s` : ""}`);
+                if (backoffMs) await this.wait(backoffMs);
+            }
+        }
+        return undefined;
+    }
+
+    /** Judges newly complete minutes and prints a line. */
+    private observe(step: { index: number; weight: number }, stepStart: number, sample: MetricsSample, late: number): Verdict {
+        const verdict = this.judge.observe(sample);
+        const evidence = this.judge.standing();
+        this.samples.push({ at: this.deps.clock.now(), step: step.index, weight: step.weight, sample, verdict, evidence, ...(late ? { late } : {}) });
+        const lateNote = late ? ` | ${late} minute(s) judged ${this.deps.schedule.metricsMaxLagSeconds} s late with what had arrived` : "";
+        const line = progressLine(step, this.deps.schedule.steps.length, sample, verdict, Math.max(0, sample.window.end - stepStart), evidence) + lateNote;
+        this.deps.log(line);
+        this.recent.push(line);
+        if (this.recent.length > 5) this.recent.shift();
+        return verdict;
+    }
 
     /**
      * Before a version's share grows to `share` percent: raise its minimum task count to that
      * share of the current load, and wait until that many of its tasks are healthy. Never
      * lowered mid-rollout.
      */
-    const sizeFor = async (version: Version, share: number) => {
-        const scaling = deployed?.scaling?.[version];
+    private async sizeFor(version: Version, share: number): Promise<void> {
+        const scaling = this.deployed?.scaling?.[version];
         if (!scaling) return;
-        const end = clock.now() - delayMs;
-        const load = await read({ start: end - LOAD_WINDOW_MS, end });
-        if (!load) {
-            event(`the current load is unreadable, so the ${version} keeps its minimum of ${scaling.minCount} tasks (autoscaling still follows its load)`);
+        let perMinute: number | undefined;
+        try {
+            perMinute = await recentLoad(this.deps.metrics, this.deps.clock.now(), LOAD_MINUTES, this.completeness);
+        } catch (e) {
+            this.deps.log(`reading the load failed: ${(e as Error).message}`);
+        }
+        if (perMinute === undefined) {
+            this.event(`the current load is unreadable, so the ${version} keeps its minimum of ${scaling.minCount} tasks (autoscaling still follows its load)`);
             return;
         }
-        const perMinute = ((load.versions.stable.requests + load.versions.canary.requests) * 60_000) / LOAD_WINDOW_MS;
         const { count, capped } = capacityFor(perMinute, share, scaling);
-        if (capped) event(`${share}% of ${Math.round(perMinute)} requests a minute needs more ${version} tasks than its maxCount (${scaling.maxCount}); going ahead with ${count}`);
-        await raiseTo(version, count, `${share}% of ${Math.round(perMinute)} requests a minute`);
-    };
+        if (capped) this.event(`${share}% of ${Math.round(perMinute)} requests a minute needs more ${version} tasks than its maxCount (${scaling.maxCount}); going ahead with ${count}`);
+        await this.raiseTo(version, count, `${share}% of ${Math.round(perMinute)} requests a minute`);
+    }
+
     /** Raises a version's minimum task count (never lowers it) and waits until that many of its tasks are healthy. */
-    const raiseTo = async (version: Version, count: number, why: string) => {
-        const scaling = deployed?.scaling?.[version];
+    private async raiseTo(version: Version, count: number, why: string): Promise<void> {
+        const scaling = this.deployed?.scaling?.[version];
         if (!scaling || count <= scaling.minCount) return;
-        status = `raising the ${version}'s minimum task count to ${count}`;
-        event(`raising the ${version}'s minimum task count from ${scaling.minCount} to ${count} for ${why} (only its scalable target changes)`);
-        const raised = await stack.setMinCount(version, count);
-        deployed = raised;
-        status = `waiting for ${count} healthy ${version} tasks`;
+        this.status = `raising the ${version}'s minimum task count to ${count}`;
+        this.event(`raising the ${version}'s minimum task count from ${scaling.minCount} to ${count} for ${why} (only its scalable target changes)`);
+        this.deployed = await this.deps.stack.setMinCount(version, count);
+        this.status = `waiting for ${count} healthy ${version} tasks`;
         const progress = (line: string) => {
-            status = line;
-            log(line);
+            this.status = line;
+            this.deps.log(line);
         };
-        await services.waitHealthy(version, raised.versions[version].taskDefinitionArn, count, { signal, heartbeat: checkpoint, progress });
-        await checkpoint();
-        event(`${count} ${version} tasks are healthy`);
-    };
+        const arn = this.deployed.versions[version].taskDefinitionArn;
+        await this.deps.services.waitHealthy(version, arn, count, { signal: this.deps.signal, heartbeat: () => this.checkpoint(), progress });
+        await this.checkpoint();
+        this.event(`${count} ${version} tasks are healthy`);
+    }
 
-    const waitRunning = async (version: "stable" | "canary") => {
-        const arn = deployed!.versions[version].taskDefinitionArn;
-        status = `waiting for ECS to run ${version} ${arn}`;
-        event(`waiting until ECS runs the ${version} version's deployed revision (${arn.split("/").pop()}) in a completed deployment`);
+    private async waitRunning(version: Version): Promise<void> {
+        const arn = this.deployed!.versions[version].taskDefinitionArn;
+        this.status = `waiting for ECS to run ${version} ${arn}`;
+        this.event(`waiting until ECS runs the ${version} version's deployed revision (${arn.split("/").pop()}) in a completed deployment`);
         // A model can take most of an hour to load: the lease is renewed, and an abort heard, meanwhile.
-        await services.waitRunning(version, arn, { signal, heartbeat: checkpoint });
-        await checkpoint();
-    };
+        await this.deps.services.waitRunning(version, arn, { signal: this.deps.signal, heartbeat: () => this.checkpoint() });
+        await this.checkpoint();
+    }
 
-    let promoting = false;
-    try {
-        deployed = await stack.deployed();
-        const plan = planRollout(schedule, deployed, await stack.intended(), options);
-        if (plan.kind === "refuse") return finish("refused", plan.reason);
-        if (plan.kind === "nothing") return finish("nothing-to-do", plan.reason);
-        event(`plan: ${plan.summary}`);
+    // ----- the split -----
 
-        let lastStep: Phase | undefined;
-        for (const phase of plan.phases) {
-            await checkpoint();
-            switch (phase.kind) {
-                case "deploy-canary":
-                    status = "deploying the canary's settings at weight 0";
-                    event("deploying the canary's new settings at weight 0 (only the canary's service changes)");
-                    deployed = await stack.deployCanary();
-                    break;
-                case "wait-canary":
-                    await waitRunning("canary");
-                    break;
-                case "evaluate": {
-                    // A canary that rests at zero tasks runs one for its evaluation.
-                    await raiseTo("canary", 1, "its evaluation");
-                    const when = { beforeTraffic: "before it gets traffic", eachStep: `after the ${deployed.canaryWeight}% step`, beforePromotion: "before the promotion" }[phase.moment];
-                    status = `running the evaluation ${when}`;
-                    event(`running the evaluation task against the canary (pinned), ${when}`);
-                    const evaluation = await services.evaluate({ signal, heartbeat: checkpoint });
-                    await checkpoint();
-                    if (evaluation.exitCode !== 0) {
-                        if (deployed.canaryWeight > 0) return await rollback(`the evaluation ${when} failed (${evaluation.reason})`);
-                        return finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic${await releaseAll()}`);
-                    }
-                    event(`the evaluation passed (${evaluation.reason})`);
-                    break;
-                }
-                case "step": {
-                    lastStep = phase;
-                    const record: StepRecord = { index: phase.index, weight: phase.weight, startedAt: clock.now() };
-                    steps.push(record);
-                    event(`step ${phase.index || "(resumed)"}/${schedule.steps.length}: canaryWeight ${phase.weight}`);
-                    await sizeFor("canary", phase.weight);
-                    await setWeight(phase.weight);
-                    const result = await bake(phase, clock.now());
-                    record.endedAt = clock.now();
-                    if (result.kind === "outage") {
-                        record.verdict = { kind: "inconclusive", reason: result.reason };
-                        if (schedule.onMetricsOutage === "rollback") return await rollback(result.reason);
-                        return finish("held", `${result.reason}; holding at ${phase.weight}% (rerun to continue)`);
-                    }
-                    if (result.kind === "timed-out") {
-                        record.verdict = { kind: "inconclusive", reason: result.reason };
-                        const reason = `not enough canary traffic after ${schedule.bakeSeconds + schedule.trafficWaitSeconds} s at ${phase.weight}%: ${result.reason}`;
-                        if (schedule.onLowTraffic === "rollback") return await rollback(reason);
-                        return finish("held", `${reason}; holding at ${phase.weight}% (rerun to continue)`);
-                    }
-                    record.verdict = result;
-                    if (result.kind === "fail") return await rollback(`step ${phase.index || "(resumed)"} at ${phase.weight}%: ${result.reason}`);
-                    break;
-                }
-                case "verify-canary-full":
-                    await verifyWeight(100);
-                    break;
-                case "promote":
-                    promoting = true;
-                    status = "promoting";
-                    event("promoting: stable takes the canary's definition while the canary serves 100% (only stable's service changes)");
-                    deployed = await stack.promote();
-                    break;
-                case "wait-stable":
-                    promoting = true;
-                    await waitRunning("stable");
-                    break;
-                case "return-to-stable":
-                    await sizeFor("stable", 100);
-                    event("returning traffic to the promoted stable (canaryWeight 0)");
-                    await setWeight(0);
-                    return finish("promoted", `every step passed; stable runs the canary's definition and serves all traffic${await releaseAll()}`);
+    private async setWeight(weight: number): Promise<void> {
+        this.status = `setting canaryWeight ${weight}`;
+        if (this.deployed?.canaryWeight !== weight) await this.moveSplit(weight);
+        await this.verifyWeight(weight);
+        this.event(`canaryWeight ${weight} deployed and verified at the traffic layer`);
+    }
+
+    /** Deploys a weight, noting that either weight may be in force until it is verified. */
+    private async moveSplit(weight: number): Promise<void> {
+        const from = this.deployed?.canaryWeight ?? 0;
+        this.weights.push({ at: this.deps.clock.now(), weights: [from, weight] });
+        this.deployed = await this.deps.stack.setWeight(weight);
+    }
+
+    private async verifyWeight(weight: number): Promise<void> {
+        for (let attempt = 1; ; attempt++) {
+            const seen = await this.deps.traffic.canaryWeight();
+            if (seen === weight) {
+                this.weights.push({ at: this.deps.clock.now(), weights: [weight] });
+                return;
             }
+            if (attempt === VERIFY_ATTEMPTS) throw new Error(`the traffic layer sends ${seen}% to the canary, not the ${weight}% just deployed`);
+            // No checkpoint here: a rollback verifies its weight too, and must not stop halfway.
+            await this.deps.clock.sleep(VERIFY_INTERVAL_MS, this.deps.signal);
         }
-        const last = lastStep?.kind === "step" ? lastStep : undefined;
-        return finish("paused", `stopped after step ${last?.index} at ${deployed.canaryWeight}% as asked`);
-    } catch (e) {
-        if (e instanceof Stop && e.abortRequestedBy && !promoting) return await rollback(e.message);
+    }
+
+    /** Whether a version may have served traffic in the minute starting at `start`. */
+    private hasShare(version: Version, start: number): boolean {
+        const end = start + MINUTE_MS;
+        return this.weights.some((change, i) => {
+            const until = this.weights[i + 1]?.at ?? Infinity;
+            if (change.at >= end || until <= start) return false;
+            return change.weights.some((w) => (version === "canary" ? w > 0 : w < 100));
+        });
+    }
+
+    // ----- endings -----
+
+    /** Once the rollout is done with a version's share, its minimum goes back to its resting value; says what stayed if that failed. */
+    private async release(version: Version): Promise<string> {
+        const scaling = this.deployed?.scaling?.[version];
+        if (!scaling || scaling.minCount === scaling.restingMinCount) return "";
+        try {
+            this.event(`returning the ${version}'s minimum task count from ${scaling.minCount} to ${scaling.restingMinCount}`);
+            this.deployed = await this.deps.stack.setMinCount(version, undefined);
+            return "";
+        } catch (e) {
+            return `; the ${version}'s minimum task count stays at ${scaling.minCount} (${(e as Error).message}), which the next run returns to ${scaling.restingMinCount}`;
+        }
+    }
+
+    private async releaseAll(): Promise<string> {
+        return (await this.release("canary")) + (await this.release("stable"));
+    }
+
+    private async rollback(reason: string): Promise<RolloutResult> {
+        this.event(`rolling back: ${reason}`);
+        try {
+            await this.moveSplit(0);
+            await this.verifyWeight(0);
+        } catch (e) {
+            return this.finish("failed", `${reason}; the rollback failed too: ${(e as Error).message}`);
+        }
+        return this.finish("rolled-back", `${reason}${await this.releaseAll()}`);
+    }
+
+    /** What an error means at the point it happened. */
+    private async failure(e: Error): Promise<RolloutResult> {
+        const { signal } = this.deps;
+        if (e instanceof Stop && e.abortRequestedBy && !this.promoting) return this.rollback(e.message);
         // SIGINT also reaches the `pulumi` child, which cancels its update: that failure is the interrupt.
         if (signal?.aborted || e instanceof Stop) {
-            return finish("interrupted", `interrupted at ${deployed?.canaryWeight ?? "?"}%; the stack holds the state, so rerunning resumes`);
+            return this.finish("interrupted", `interrupted at ${this.deployed?.canaryWeight ?? "?"}%; the stack holds the state, so rerunning resumes`);
         }
-        if (e instanceof UpdateRefused) return finish("refused", e.message);
-        if (e instanceof LeaseLost) return finish("failed", `${e.message}; stopped without changing anything more, at ${deployed?.canaryWeight}%`);
+        if (e instanceof UpdateRefused) return this.finish("refused", e.message);
+        if (e instanceof LeaseLost) return this.finish("failed", `${e.message}; stopped without changing anything more, at ${this.deployed?.canaryWeight}%`);
         if (e instanceof ConcurrentUpdate) {
-            return finish("failed", `another update is running on this stack, so this run stopped without retrying (${e.message}). Rerun when it finishes.`);
+            return this.finish("failed", `another update is running on this stack, so this run stopped without retrying (${e.message}). Rerun when it finishes.`);
         }
-        if (promoting) {
+        if (this.promoting) {
             // Rolling back now would send traffic to a stable version that may be half-updated.
-            return finish("failed", `promotion did not finish: ${(e as Error).message}; traffic stays on the canary at ${deployed?.canaryWeight}%. Rerun to finish the promotion.`);
+            return this.finish("failed", `promotion did not finish: ${e.message}; traffic stays on the canary at ${this.deployed?.canaryWeight}%. Rerun to finish the promotion.`);
         }
-        if (deployed === undefined) return finish("failed", `could not read the stack: ${(e as Error).message}`);
-        if (deployed.canaryWeight === 0) return finish("failed", (e as Error).message);
-        return await rollback((e as Error).message);
+        if (this.deployed === undefined) return this.finish("failed", `could not read the stack: ${e.message}`);
+        if (this.deployed.canaryWeight === 0) return this.finish("failed", e.message);
+        return this.rollback(e.message);
+    }
+
+    private finish(outcome: Outcome, reason: string): RolloutResult {
+        this.event(`${outcome}: ${reason}`);
+        const { startedAt, steps, samples, events } = this;
+        return { outcome, reason, exitCode: EXIT_CODES[outcome], startedAt, endedAt: this.deps.clock.now(), finalWeight: this.deployed?.canaryWeight, steps, samples, events };
+    }
+
+    // ----- time, the lease and the log -----
+
+    private event(message: string): void {
+        this.events.push({ at: this.deps.clock.now(), message });
+        this.deps.log(message);
+        this.deps.notify?.(message);
+    }
+
+    /** Stops here when a signal arrived or someone asked to abort; keeps the lease alive. */
+    private async checkpoint(): Promise<void> {
+        if (this.deps.signal?.aborted) throw new Stop();
+        const reply = await this.deps.control?.heartbeat([this.status, ...this.recent].join("\n"));
+        if (reply?.abortRequestedBy) throw new Stop(reply.abortRequestedBy);
+    }
+
+    private async wait(ms: number): Promise<void> {
+        await this.deps.clock.sleep(ms, this.deps.signal);
+        await this.checkpoint();
     }
 }

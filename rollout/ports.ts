@@ -22,6 +22,7 @@ export interface MetricsWindow {
     end: number;
 }
 
+/** Whole minutes summed for the judge (`minutes.ts`). */
 export interface MetricsSample {
     window: MetricsWindow;
     versions: Record<Version, VersionSample>;
@@ -29,8 +30,18 @@ export interface MetricsSample {
     firingAlarms: string[];
 }
 
+/** One whole minute as CloudWatch has it: each version's bucket, or undefined where it has no data point (yet, or at all). */
+export interface MinuteSample {
+    /** Epoch milliseconds, on a whole minute. */
+    start: number;
+    versions: Record<Version, VersionSample | undefined>;
+}
+
 export interface MetricsSource {
-    sample(window: MetricsWindow): Promise<MetricsSample>;
+    /** Every whole minute in [start, end) (both on whole minutes), oldest first, as CloudWatch has it now. */
+    minutes(range: MetricsWindow): Promise<MinuteSample[]>;
+    /** Names of the stack's canary alarms that are in ALARM. */
+    firingAlarms(): Promise<string[]>;
 }
 
 /** One version as the last successful update deployed it (the stack's outputs). */

@@ -47,6 +47,9 @@ function sumOf(samples: SampleRecord[], version: "stable" | "canary"): VersionSa
     return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined };
 }
 
+/** A whole minute's time of day, UTC (hh:mm). */
+const utcMinute = (t: number) => new Date(t).toISOString().slice(11, 16);
+
 /** Minutes and seconds, since start: a report of a 10-minute bake needs more than whole minutes. */
 const clockTime = (ms: number) => `${Math.floor(ms / 60000)}:${String(Math.round((ms % 60000) / 1000)).padStart(2, "0")}`;
 
@@ -105,14 +108,15 @@ export function renderMarkdown(result: RolloutResult, stackName: string): string
             "",
             "## Samples",
             "",
-            "Each sample covers the data that arrived since the one before. Evidence is each test's e-value against its threshold: the canary fails when one reaches it.",
+            "Each sample covers the whole minutes (UTC) that became complete since the one before: every minute from the first step on is judged once. Evidence is each test's e-value against its threshold: the canary fails when one reaches it. A minute judged at `metricsMaxLagSeconds` with what had arrived is marked late.",
             "",
-            `| time (min:s) | step | weight | canary req / 5xx / slow | stable req / 5xx / slow | ${tests.map((t) => `evidence: ${t}`).join(" | ")} | verdict |`,
-            `| --- | --- | --- | --- | --- | ${tests.map(() => "---").join(" | ")} | --- |`,
+            `| time (min:s) | minutes | step | weight | canary req / 5xx / slow | stable req / 5xx / slow | ${tests.map((t) => `evidence: ${t}`).join(" | ")} | verdict |`,
+            `| --- | --- | --- | --- | --- | --- | ${tests.map(() => "---").join(" | ")} | --- |`,
             ...result.samples.map((s) => {
                 const v = (x: VersionSample) => `${x.requests} / ${x.errors} / ${x.slow}`;
                 const evidence = s.evidence.map((e) => `${e.evidence.toPrecision(3)} of ${e.threshold.toFixed(0)}`);
-                return `| ${clockTime(s.at - result.startedAt)} | ${s.step || "resumed"} | ${s.weight}% | ${v(s.sample.versions.canary)} | ${v(s.sample.versions.stable)} | ${evidence.join(" | ")} | ${verdictText(s.verdict)} |`;
+                const minutes = `${utcMinute(s.sample.window.start)}-${utcMinute(s.sample.window.end)}${s.late ? ` (${s.late} late)` : ""}`;
+                return `| ${clockTime(s.at - result.startedAt)} | ${minutes} | ${s.step || "resumed"} | ${s.weight}% | ${v(s.sample.versions.canary)} | ${v(s.sample.versions.stable)} | ${evidence.join(" | ")} | ${verdictText(s.verdict)} |`;
             }),
             "",
             "## Over time",

@@ -22,7 +22,11 @@ export const rolloutSection = section(
         slowRequestIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's rate of slow requests may be than stable's."),
         maxErrorRatePercent: decimal(0.1, 100).default(5).describe("A canary 5xx rate above this fails whatever stable does: the gate that still judges at 100%."),
         minRequests: integer(1, 1_000_000).default(200).describe("Canary requests a step needs before it can pass; fewer is inconclusive, neither pass nor fail."),
-        metricsDelaySeconds: integer(0, 900).default(120).describe("How long after a minute closes its metrics are complete: windows are read this far in the past."),
+        metricsMaxLagSeconds: integer(60, 3600)
+            .default(300)
+            .describe(
+                "How late metrics may arrive: a whole minute is judged once a later minute has data, or this long after it closed, with what arrived (said in the progress line). CloudWatch's metric filters and Lattice's metrics usually arrive within 1-3 minutes.",
+            ),
         trafficWaitSeconds: integer(0, 86400).default(1800).describe("How long past the bake time to wait for enough traffic."),
         onLowTraffic: oneOf(["rollback", "hold"]).default("hold").describe("What to do when the wait runs out: roll back, or hold the weight and stop (exit 3)."),
         metricsOutageSeconds: integer(60, 86400).default(600).describe("How long metrics may be unreadable (each read retried with backoff) before the step ends."),
@@ -33,6 +37,7 @@ export const rolloutSection = section(
             maxP99LatencySeconds: `${SEQUENTIAL}: set rollout.slowRequestSeconds and rollout.slowRequestIncreasePercent`,
             maxLatencyIncreasePercent: `${SEQUENTIAL}: set rollout.slowRequestIncreasePercent`,
             maxErrorRateIncreasePoints: `${SEQUENTIAL}: set rollout.errorRateIncreasePercent`,
+            metricsDelaySeconds: "replaced by rollout.metricsMaxLagSeconds: every whole minute is judged once its data is complete, however late it arrives within that bound",
         },
         rules: [
             rule<{ steps: number[] }>(["steps"], "steps ascend strictly and end at 100", (r, report) => {

@@ -17,7 +17,8 @@ import { factory as betaFactory } from "@stdlib/random-base-beta";
 import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
 import normalCdf = require("@stdlib/stats-base-dists-normal-cdf");
 import { JudgeLike, runRollout, RolloutResult } from "./engine";
-import { Clock, DeployedScaling, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, ServicesPort, StackPort, TrafficPort, UpdateFailed, VersionSample } from "./ports";
+import { Clock, DeployedScaling, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateFailed, VersionSample } from "./ports";
+import { MINUTE_MS } from "./minutes";
 import { DEFAULT_SCHEDULE, RolloutSchedule } from "./schedule";
 import { Version } from "../mesh/config/schema";
 import { Evidence, errorRate, Verdict } from "./judge";
@@ -62,6 +63,7 @@ export const SCENARIOS: Scenario[] = [
     { name: "healthy", description: "a canary that behaves exactly like stable, 10 req/s", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 0, expected: "promoted" },
     { name: "healthy-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
     { name: "healthy-busy", description: "a healthy canary at 100 req/s", requestsPerSecond: 100, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
+    { name: "healthy-late", description: "a healthy canary whose metrics arrive 270 s late, within rollout.metricsMaxLagSeconds", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 270, expected: "promoted" },
     { name: "errors-5x", description: "the canary answers 1.5% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 0, expected: "rolled-back" },
     { name: "errors-5x-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 120, expected: "rolled-back" },
     {
@@ -235,12 +237,27 @@ class Draws {
     }
 }
 
+/** One version's traffic in part of a minute, as drawn so far. */
+interface Drawn {
+    requests: number;
+    errors: number;
+    slow: number;
+    p99Ms?: number;
+}
+
 /**
- * What CloudWatch would return for a window: each version's requests, 5xx, slow requests
- * and p99, drawn from its behaviour at the weights in force, and only the part of the
- * window already ingested (`delaySeconds`). A read fails with `readFailureRate`.
+ * CloudWatch as the rollout reads it, in whole minutes: each version's bucket holds the
+ * requests of that minute that have arrived (each request's data lands `delaySeconds`
+ * after it was served), so a bucket still filling shows part of its minute, and a minute
+ * with no request arrived yet has no data point. Each minute is drawn once, piece by
+ * piece as its requests arrive (Poisson counts add up), so every read of a minute sees
+ * the same requests: a read pattern that counts a bucket twice shows as requests judged
+ * above requests served. A read fails with `readFailureRate`.
  */
 class NoisyMetrics implements MetricsSource {
+    /** Per minute start: how far into the minute requests have been drawn, and what was drawn. */
+    private readonly drawn = new Map<number, { until: number; versions: Record<Version, Drawn> }>();
+
     constructor(
         private readonly stack: SimulatedStack,
         private readonly clock: VirtualClock,
@@ -249,34 +266,45 @@ class NoisyMetrics implements MetricsSource {
         private readonly slowMs: number,
     ) {}
 
-    async sample(window: MetricsWindow): Promise<MetricsSample> {
+    async minutes(range: MetricsWindow): Promise<MinuteSample[]> {
         if (this.scenario.readFailureRate && this.draws.uniform() < this.scenario.readFailureRate) throw new Error("simulated: GetMetricData throttled");
-        const visibleEnd = Math.min(window.end, this.clock.now() - this.scenario.delaySeconds * 1000);
-        const exposure = this.stack.exposure(window.start, visibleEnd);
-        const version = (pick: (weight: number, tasks: number) => Behaviour, share: (weight: number) => number): VersionSample => {
-            let requests = 0;
-            let errors = 0;
-            let slow = 0;
-            let p99Ms: number | undefined;
-            for (const { weight, tasks, seconds } of exposure) {
-                const b = pick(weight, tasks);
-                const mean = this.scenario.requestsPerSecond * share(weight) * seconds;
-                const n = mean > 0 ? this.draws.poisson(mean) : 0;
-                if (n === 0) continue;
-                requests += n;
-                errors += this.draws.binomial(n, b.errorRate);
-                slow += this.draws.binomial(n, slowShare(b, this.slowMs));
-                // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
-                const k = Math.ceil(0.99 * n);
-                p99Ms = Math.max(p99Ms ?? 0, b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1)));
+        const arrivedUntil = this.clock.now() - this.scenario.delaySeconds * 1000;
+        const out: MinuteSample[] = [];
+        for (let start = range.start; start < range.end; start += MINUTE_MS) {
+            const minute = this.drawn.get(start) ?? { until: start, versions: { stable: { requests: 0, errors: 0, slow: 0 }, canary: { requests: 0, errors: 0, slow: 0 } } };
+            const upTo = Math.min(start + MINUTE_MS, arrivedUntil);
+            if (upTo > minute.until) {
+                this.draw(minute.versions, minute.until, upTo);
+                minute.until = upTo;
             }
-            return { requests, errors, slow, p99Ms };
+            this.drawn.set(start, minute);
+            const bucket = (d: Drawn): VersionSample | undefined => (d.requests > 0 ? { ...d } : undefined);
+            out.push({ start, versions: { stable: bucket(minute.versions.stable), canary: bucket(minute.versions.canary) } });
+        }
+        return out;
+    }
+
+    async firingAlarms(): Promise<string[]> {
+        return [];
+    }
+
+    /** Adds the requests served in [from, to) to each version's draws, at the weights and task counts in force. */
+    private draw(versions: Record<Version, Drawn>, from: number, to: number): void {
+        const add = (into: Drawn, b: Behaviour, mean: number) => {
+            const n = mean > 0 ? this.draws.poisson(mean) : 0;
+            if (n === 0) return;
+            into.requests += n;
+            into.errors += this.draws.binomial(n, b.errorRate);
+            into.slow += this.draws.binomial(n, slowShare(b, this.slowMs));
+            // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
+            const k = Math.ceil(0.99 * n);
+            into.p99Ms = Math.max(into.p99Ms ?? 0, b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1)));
         };
-        return {
-            window,
-            versions: { stable: version(() => STABLE, (w) => (100 - w) / 100), canary: version((w, tasks) => underLoad(this.scenario, w, tasks), (w) => w / 100) },
-            firingAlarms: [],
-        };
+        for (const { weight, tasks, seconds } of this.stack.exposure(from, to)) {
+            const perSecond = this.scenario.requestsPerSecond * seconds;
+            add(versions.stable, STABLE, (perSecond * (100 - weight)) / 100);
+            add(versions.canary, underLoad(this.scenario, weight, tasks), (perSecond * weight) / 100);
+        }
     }
 }
 
@@ -350,6 +378,35 @@ export interface SimulationResult {
     timeToDecisionMs: number;
     /** Requests the canary served while it was worse than stable. */
     badCanaryRequests: number;
+    /** How much of the canary's traffic the judge saw (expected counts, from the weights in force). */
+    judged: JudgedTraffic;
+}
+
+/** Canary requests served and judged, in expected counts over the weights in force, and as the judge counted them. */
+export interface JudgedTraffic {
+    /** Served from the rollout's start to the end of its last step's bake (or of the step, when it did not finish baking). */
+    served: number;
+    /** Of those, the ones in minutes the judge judged. */
+    judgedOfServed: number;
+    /** In every minute the judge judged, expected. */
+    inJudgedMinutes: number;
+    /** In every minute the judge judged, as it counted them: above `inJudgedMinutes` if a minute was counted twice. */
+    countedByJudge: number;
+}
+
+/** What the judge saw of the canary's traffic in a finished simulated rollout. */
+function judgedTraffic(stack: SimulatedStack, scenario: Scenario, result: RolloutResult): JudgedTraffic {
+    const canary = (from: number, to: number) =>
+        to <= from ? 0 : stack.exposure(from, to).reduce((n, { weight, seconds }) => n + (scenario.requestsPerSecond * weight * seconds) / 100, 0);
+    const last = result.steps.at(-1);
+    const end = last?.bakedAt ?? last?.endedAt ?? result.endedAt;
+    const windows = result.samples.map((s) => s.sample.window);
+    return {
+        served: canary(result.startedAt, end),
+        judgedOfServed: windows.reduce((n, w) => n + canary(Math.max(w.start, result.startedAt), Math.min(w.end, end)), 0),
+        inJudgedMinutes: windows.reduce((n, w) => n + canary(w.start, w.end), 0),
+        countedByJudge: result.samples.reduce((n, s) => n + s.sample.versions.canary.requests, 0),
+    };
 }
 
 export type Gates = "sequential" | "legacy" | "oracle";
@@ -383,7 +440,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     for (const { weight, seconds } of stack.exposure(result.startedAt, result.endedAt)) {
         if (weight > 0 && isBad(scenario.canary(weight))) badCanaryRequests += (scenario.requestsPerSecond * weight * seconds) / 100;
     }
-    return { scenario, result, timeToDecisionMs: result.endedAt - result.startedAt, badCanaryRequests: Math.round(badCanaryRequests) };
+    return { scenario, result, timeToDecisionMs: result.endedAt - result.startedAt, badCanaryRequests: Math.round(badCanaryRequests), judged: judgedTraffic(stack, scenario, result) };
 }
 
 /** A scenario's figures over many seeded rollouts. */
@@ -395,6 +452,10 @@ export interface BenchmarkRow {
     expectedRate: number;
     meanMinutesToDecision: number;
     meanBadRequests: number;
+    /** Of the canary requests served from the first step to the end of the last, the share in judged minutes (all runs pooled). */
+    shareJudged: number;
+    /** Canary requests the judge counted per request in the minutes it judged (1 when each minute is counted once). */
+    judgedPerServed: number;
 }
 
 /** Runs `runs` rollouts of a scenario on seeds `seed`, `seed + 1`, ... */
@@ -402,11 +463,13 @@ export async function benchmark(scenario: Scenario, runs: number, options: Simul
     const outcomes: BenchmarkRow["outcomes"] = {};
     let minutes = 0;
     let bad = 0;
+    const judged: JudgedTraffic = { served: 0, judgedOfServed: 0, inJudgedMinutes: 0, countedByJudge: 0 };
     for (let i = 0; i < runs; i++) {
         const sim = await simulate(scenario, { ...options, seed: (options.seed ?? 1) + i, log: undefined });
         outcomes[sim.result.outcome] = (outcomes[sim.result.outcome] ?? 0) + 1;
         minutes += sim.timeToDecisionMs / 60_000;
         bad += sim.badCanaryRequests;
+        for (const key of Object.keys(judged) as (keyof JudgedTraffic)[]) judged[key] += sim.judged[key];
     }
     return {
         scenario: scenario.name,
@@ -415,6 +478,8 @@ export async function benchmark(scenario: Scenario, runs: number, options: Simul
         expectedRate: (outcomes[scenario.expected] ?? 0) / runs,
         meanMinutesToDecision: minutes / runs,
         meanBadRequests: bad / runs,
+        shareJudged: judged.served > 0 ? judged.judgedOfServed / judged.served : 1,
+        judgedPerServed: judged.inJudgedMinutes > 0 ? judged.countedByJudge / judged.inJudgedMinutes : 1,
     };
 }
 
@@ -422,14 +487,14 @@ export function benchmarkTable(rows: BenchmarkRow[], title: string): string {
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     const lines = [
         `${title}`,
-        "| scenario | runs | expected | as expected | promoted | rolled back | held | failed | mean time to decision | mean bad requests served |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| scenario | runs | expected | as expected | promoted | rolled back | held | failed | mean time to decision | mean bad requests served | canary requests judged | judged per served |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ];
     for (const r of rows) {
         const s = SCENARIOS.find((x) => x.name === r.scenario)!;
         const share = (o: RolloutResult["outcome"]) => pct((r.outcomes[o] ?? 0) / r.runs);
         lines.push(
-            `| ${r.scenario} | ${r.runs} | ${s.expected} | ${pct(r.expectedRate)} | ${share("promoted")} | ${share("rolled-back")} | ${share("held")} | ${share("failed")} | ${r.meanMinutesToDecision.toFixed(1)} min | ${r.meanBadRequests.toFixed(0)} |`,
+            `| ${r.scenario} | ${r.runs} | ${s.expected} | ${pct(r.expectedRate)} | ${share("promoted")} | ${share("rolled-back")} | ${share("held")} | ${share("failed")} | ${r.meanMinutesToDecision.toFixed(1)} min | ${r.meanBadRequests.toFixed(0)} | ${pct(r.shareJudged)} | ${r.judgedPerServed.toFixed(3)} |`,
         );
     }
     return lines.join("\n");

@@ -4,7 +4,7 @@
  * a promotion makes.
  */
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchMetrics, metricQueries, periodFor } from "../rollout/cloudwatch";
+import { CloudWatchMetrics, metricQueries } from "../rollout/cloudwatch";
 import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/pulumiStack";
 import { AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, rolloutParameter, SsmControl } from "../rollout/aws";
 import { VirtualClock } from "../rollout/simulate";
@@ -12,12 +12,12 @@ import { deploy } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
 import { parseStackOutputs, PROJECT } from "../mesh/contract";
 
-const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 5) };
+const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 3) };
 
 describe("CloudWatch queries, per backend", () => {
     test("App Mesh: the access-log metrics in the stack's namespace, by Version", async () => {
         const g = await deploy(BASE_CONFIG);
-        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, { thresholdMs: 10_000, metric: "latencyMs" });
+        const queries = metricQueries(g.outputs.versionMetrics as any, { thresholdMs: 10_000, metric: "latencyMs" });
         expect(queries.map((q) => q.Id)).toEqual([
             "stable_requests",
             "stable_errors",
@@ -30,33 +30,27 @@ describe("CloudWatch queries, per backend", () => {
         ]);
         expect(queries[5].MetricStat).toEqual({
             Metric: { Namespace: "AICanary/test-inference", MetricName: "Errors5xx", Dimensions: [{ Name: "Version", Value: "canary" }] },
-            Period: 300,
+            Period: 60,
             Stat: "Sum",
         });
         // Requests slower than 10 s: a trimmed count of the request times above it.
         expect(queries[6].MetricStat).toMatchObject({ Metric: { MetricName: "RequestTime" }, Stat: "TC(10000:)" });
         expect(queries[7].MetricStat?.Stat).toBe("p99");
         // Time to first byte, for streaming servers: the same count over Envoy's response duration.
-        const firstByte = metricQueries(g.outputs.versionMetrics as any, WINDOW, { thresholdMs: 2_000, metric: "firstByteMs" });
+        const firstByte = metricQueries(g.outputs.versionMetrics as any, { thresholdMs: 2_000, metric: "firstByteMs" });
         expect(firstByte[6].MetricStat).toMatchObject({ Metric: { MetricName: "TimeToFirstByte" }, Stat: "TC(2000:)" });
     });
 
     test("Lattice: the target groups' own metrics, by the version's target group id", async () => {
         const g = await deploy({ ...BASE_CONFIG, trafficBackend: "lattice" });
         const canaryTg = g.one("aws:vpclattice/targetGroup:TargetGroup", "-canary").id;
-        const queries = metricQueries(g.outputs.versionMetrics as any, WINDOW, { thresholdMs: 10_000, metric: "latencyMs" });
+        const queries = metricQueries(g.outputs.versionMetrics as any, { thresholdMs: 10_000, metric: "latencyMs" });
         expect(queries[4].MetricStat?.Metric).toEqual({
             Namespace: "AWS/VpcLattice",
             MetricName: "TotalRequestCount",
             Dimensions: [{ Name: "TargetGroup", Value: canaryTg }],
         });
         expect(queries[7].MetricStat).toMatchObject({ Metric: { MetricName: "RequestTime" }, Stat: "p99" });
-    });
-
-    test("one period covers the window", () => {
-        expect(periodFor({ start: 0, end: 30_000 })).toBe(60);
-        expect(periodFor({ start: 0, end: 600_000 })).toBe(600);
-        expect(periodFor({ start: 0, end: 610_000 })).toBe(660);
     });
 });
 
@@ -74,36 +68,42 @@ describe("CloudWatchMetrics", () => {
         },
     };
 
-    test("sums counts, keeps the worse p99, treats missing series as no traffic, and reads alarm states", async () => {
+    test("one bucket a minute on whole minutes: a version's minute without a request count has no data; pages are followed; alarm states read", async () => {
         const sent: unknown[] = [];
+        const t = (minute: number) => new Date(WINDOW.start + minute * 60_000);
         const client = {
             send: jest.fn(async (command: unknown) => {
                 sent.push(command);
                 if (command instanceof GetMetricDataCommand) {
-                    return {
-                        MetricDataResults: [
-                            { Id: "stable_requests", Values: [600, 400] },
-                            { Id: "stable_errors", Values: [1] },
-                            { Id: "stable_slow", Values: [1, 2] },
-                            { Id: "stable_latencyMs", Values: [7000, 9000] },
-                            { Id: "canary_requests", Values: [] },
-                        ],
-                    };
+                    if (!command.input.NextToken) {
+                        return {
+                            MetricDataResults: [
+                                { Id: "stable_requests", Timestamps: [t(0), t(1)], Values: [600, 400] },
+                                { Id: "stable_errors", Timestamps: [t(1)], Values: [1] },
+                                { Id: "stable_latencyMs", Timestamps: [t(0), t(1)], Values: [7000, 9000] },
+                            ],
+                            NextToken: "page-2",
+                        };
+                    }
+                    return { MetricDataResults: [{ Id: "stable_slow", Timestamps: [t(0)], Values: [2] }, { Id: "canary_requests", Timestamps: [t(1)], Values: [40] }] };
                 }
                 return { MetricAlarms: [{ AlarmName: "errors", StateValue: "ALARM" }, { AlarmName: "latency", StateValue: "OK" }] };
             }),
         };
-        const sample = await new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"], { thresholdMs: 10_000, metric: "latencyMs" }).sample(WINDOW);
-        expect(sample.versions).toEqual({
-            stable: { requests: 1000, errors: 1, slow: 3, p99Ms: 9000 },
-            canary: { requests: 0, errors: 0, slow: 0, p99Ms: undefined },
-        });
-        expect(sample.firingAlarms).toEqual(["errors"]);
-        const [metricData, alarms] = sent as [GetMetricDataCommand, DescribeAlarmsCommand];
-        expect(metricData.input.StartTime).toEqual(new Date(WINDOW.start));
-        expect(metricData.input.EndTime).toEqual(new Date(WINDOW.end));
-        expect(metricData.input.MetricDataQueries).toHaveLength(8);
+        const source = new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"], { thresholdMs: 10_000, metric: "latencyMs" });
+        expect(await source.minutes(WINDOW)).toEqual([
+            { start: WINDOW.start, versions: { stable: { requests: 600, errors: 0, slow: 2, p99Ms: 7000 }, canary: undefined } },
+            { start: WINDOW.start + 60_000, versions: { stable: { requests: 400, errors: 1, slow: 0, p99Ms: 9000 }, canary: { requests: 40, errors: 0, slow: 0 } } },
+            { start: WINDOW.start + 120_000, versions: { stable: undefined, canary: undefined } },
+        ]);
+        expect(await source.firingAlarms()).toEqual(["errors"]);
+        const [first, second, alarms] = sent as [GetMetricDataCommand, GetMetricDataCommand, DescribeAlarmsCommand];
+        expect(first.input.StartTime).toEqual(new Date(WINDOW.start));
+        expect(first.input.EndTime).toEqual(new Date(WINDOW.end));
+        expect(first.input.MetricDataQueries).toHaveLength(8);
+        expect(second.input.NextToken).toBe("page-2");
         expect(alarms.input.AlarmNames).toEqual(["errors", "latency"]);
+        await expect(source.minutes({ start: WINDOW.start + 1, end: WINDOW.end })).rejects.toThrow("whole minutes");
     });
 });
 

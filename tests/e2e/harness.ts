@@ -30,7 +30,7 @@ export const BASE_STACK: Record<string, unknown> = {
     [`${PROJECT}:canaryWeight`]: "0",
     [`${PROJECT}:stable`]: { image: `${ECR}:1.4.0`, cpu: 4096, memory: 16384, scaling: { minCount: 2 }, environment: { MODEL_ID: "llama-3.2-1b" } },
     [`${PROJECT}:canary`]: { image: `${ECR}:1.5.0`, cpu: 4096, memory: 16384, scaling: { minCount: 1 }, environment: { MODEL_ID: "llama-3.2-1b" } },
-    [`${PROJECT}:rollout`]: { steps: [10, 50, 100], bakeSeconds: 120, sampleSeconds: 60, minRequests: 5, trafficWaitSeconds: 120, metricsDelaySeconds: 60 },
+    [`${PROJECT}:rollout`]: { steps: [10, 50, 100], bakeSeconds: 120, sampleSeconds: 60, minRequests: 5, trafficWaitSeconds: 120 },
 };
 
 export interface CliRun {

@@ -85,13 +85,24 @@ interface MetricQuery {
     MetricStat: { Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: string }[] }; Period: number; Stat: string };
 }
 
-/** Each version's share of the traffic model, integrated second by second over what CloudWatch has ingested so far. */
-function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: number; EndTime: number }) {
+/**
+ * GetMetricData as the API reference describes it: `StartTime` is rounded down to the whole
+ * minute (data under 15 days old), `EndTime` is exclusive, and each returned value is a
+ * whole period's bucket timestamped at its start, a bucket still filling included. A
+ * request's data arrives `delaySeconds` after it was served, so the newest buckets hold
+ * part of their minute and the newest minutes none. Values are the traffic model's
+ * expected counts (rounded), per version from the weights in force second by second; the
+ * noisy, seeded draws that measure the gates are the benchmark's (`rollout/simulate.ts`).
+ */
+function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: number; EndTime: number; ScanBy?: string }) {
     const traffic = readTraffic();
     const now = clock().now();
-    const start = input.StartTime * 1000;
-    const visibleEnd = Math.min(input.EndTime * 1000, now - traffic.delaySeconds * 1000);
+    const start = Math.floor((input.StartTime * 1000) / 60_000) * 60_000;
+    const end = input.EndTime * 1000;
+    const arrivedUntil = now - traffic.delaySeconds * 1000;
     const results = input.MetricDataQueries.map((q) => {
+        const period = q.MetricStat.Period * 1000;
+        if (period % 60_000 !== 0) throw new AwsError("InvalidParameterValue", "The parameter Period must be a multiple of 60.");
         const m = q.MetricStat.Metric;
         const dims = Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value]));
         for (const state of stacks()) {
@@ -100,20 +111,30 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
                 for (const [field, ref] of Object.entries(fields)) {
                     if (ref.namespace !== m.Namespace || ref.metricName !== m.MetricName || JSON.stringify(ref.dimensions) !== JSON.stringify(dims)) continue;
                     const behaviour = traffic[version as "stable" | "canary"];
-                    let requests = 0;
-                    for (let t = start; t < visibleEnd; t += 1000) {
-                        const w = weightAt(state, t);
-                        requests += (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100;
-                    }
-                    if (requests < 1) return { Id: q.Id, Values: [], Timestamps: [], StatusCode: "Complete" };
                     const stat = q.MetricStat.Stat;
-                    const value =
-                        stat === "Sum" ? Math.round(requests * (field === "errors" ? behaviour.errorRate : 1))
-                        : /^TC\(\d+(\.\d+)?:\)$/.test(stat) ? Math.round(requests * behaviour.slowRate)
-                        : stat === "p99" ? behaviour.p99Ms
-                        : NaN;
-                    if (Number.isNaN(value)) throw new AwsError("InvalidParameterCombination", `the stand-in does not compute ${stat}`);
-                    return { Id: q.Id, Values: [value], Timestamps: [input.StartTime], StatusCode: "Complete" };
+                    const timestamps: number[] = [];
+                    const values: number[] = [];
+                    for (let bucket = start; bucket < end; bucket += period) {
+                        let requests = 0;
+                        for (let t = bucket; t < Math.min(bucket + period, arrivedUntil); t += 1000) {
+                            const w = weightAt(state, t);
+                            requests += (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100;
+                        }
+                        if (requests < 1) continue;
+                        const value =
+                            stat === "Sum" ? Math.round(requests * (field === "errors" ? behaviour.errorRate : 1))
+                            : /^TC\(\d+(\.\d+)?:\)$/.test(stat) ? Math.round(requests * behaviour.slowRate)
+                            : stat === "p99" ? behaviour.p99Ms
+                            : NaN;
+                        if (Number.isNaN(value)) throw new AwsError("InvalidParameterCombination", `the stand-in does not compute ${stat}`);
+                        timestamps.push(bucket / 1000);
+                        values.push(value);
+                    }
+                    if (input.ScanBy !== "TimestampAscending") {
+                        timestamps.reverse();
+                        values.reverse();
+                    }
+                    return { Id: q.Id, Values: values, Timestamps: timestamps, StatusCode: "Complete" };
                 }
             }
         }
