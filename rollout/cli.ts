@@ -171,7 +171,7 @@ async function runSimulations(args: Extract<CliArgs, { command: "simulate" }>): 
         if (args.compare) {
             const others: [Gates, string][] = [
                 ["legacy", "The gates before (fixed thresholds per interval)"],
-                ["oracle", "The bound: an oracle that knows both ways the canary can be bad, at a 0.5% false-rollback rate"],
+                ["ideal", "The ideal two-sample test: knows the regression's size, not stable's rate; the same false-rollback and miss rates"],
             ];
             for (const [gates, heading] of others) {
                 const compared = [];

@@ -10,9 +10,9 @@
  * runs as explicit phases in an order that never sends a request to a version without
  * healthy tasks. Everything it touches comes in through the ports.
  */
-import { Clock, ConcurrentUpdate, ControlPort, DeployedState, LeaseLost, MetricsSample, MetricsSource, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
+import { Clock, ConcurrentUpdate, ControlPort, DeployedState, LeaseLost, MetricsSample, MetricsSource, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
 import { Completeness, merge, minuteAfter, MinuteCursor, MINUTE_MS, recentLoad } from "./minutes";
-import { Evidence, Judge, Verdict } from "./judge";
+import { Evidence, Judge, StepRole, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
 import { Phase, Plan, planRollout, RolloutOptions } from "./plan";
@@ -40,9 +40,12 @@ export interface RolloutDeps {
 
 /** What the engine asks of its gates. */
 export interface JudgeLike {
-    observe(sample: MetricsSample): Verdict;
-    newStep(): void;
+    /** Judges a window; one in a step's warm-up only by the absolute limit. */
+    observe(sample: MetricsSample, warmup?: boolean): Verdict;
+    newStep(role: StepRole): void;
     standing(): Evidence[];
+    /** Whether the canary has shown it is within tolerance: what the last step before 100% needs to pass. */
+    acceptance(): { accepted: boolean; reason: string };
 }
 
 export type Outcome = "promoted" | "paused" | "nothing-to-do" | "rolled-back" | "held" | "interrupted" | "refused" | "failed";
@@ -111,6 +114,12 @@ const LOAD_MINUTES = 5;
 
 /** The weights that may have been in force from `at` on: both while an update moves the split, one once it is verified. */
 type WeightChange = { at: number; weights: number[] };
+
+/** A step's role: 100%; the last step before it, which must show the canary within tolerance; or one on the way. */
+function roleOf(weight: number, steps: number[]): StepRole {
+    if (weight === 100) return "full";
+    return steps.find((w) => w > weight) === 100 ? "last" : "ramp";
+}
 
 /** Runs the rollout to an outcome. Never throws: every failure becomes an outcome with a reason. */
 export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}): Promise<RolloutResult> {
@@ -244,7 +253,7 @@ class Rollout {
         }
         if (result.kind === "timed-out") {
             record.verdict = { kind: "inconclusive", reason: result.reason };
-            const reason = `not enough canary traffic after ${schedule.bakeSeconds + schedule.trafficWaitSeconds} s at ${phase.weight}%: ${result.reason}`;
+            const reason = `${result.reason} at ${phase.weight}%`;
             if (schedule.onLowTraffic === "rollback") return this.rollback(reason);
             return this.finish("held", `${reason}; holding at ${phase.weight}% (rerun to continue)`);
         }
@@ -262,7 +271,8 @@ class Rollout {
     private async bake(step: { index: number; weight: number }, stepStart: number, record: StepRecord): Promise<BakeResult> {
         const { schedule, clock } = this.deps;
         const bakeMs = schedule.bakeSeconds * 1000;
-        this.judge.newStep();
+        const role = roleOf(step.weight, schedule.steps);
+        this.judge.newStep(role);
         let canaryRequests = 0;
         let outageSince: number | undefined;
         let passedAt: number | undefined;
@@ -278,27 +288,42 @@ class Rollout {
                 continue;
             }
             outageSince = undefined;
-            if (read.sample) {
-                canaryRequests += read.sample.versions.canary.requests;
-                const verdict = this.observe(step, stepStart, read.sample, read.late);
+            // The canary's first minutes of traffic (this run's first step) are its warm-up: judged apart, by the absolute limit alone.
+            const warmEnd = this.steps.length === 1 ? stepStart + schedule.warmupSeconds * 1000 : -Infinity;
+            for (const part of [read.minutes.filter((m) => m.start < warmEnd), read.minutes.filter((m) => m.start >= warmEnd)]) {
+                if (part.length === 0) continue;
+                const sample = merge(part, read.firingAlarms);
+                canaryRequests += sample.versions.canary.requests;
+                const verdict = this.observe(step, stepStart, sample, read.late, part[0].start < warmEnd);
                 if (verdict.kind === "fail") return verdict;
             }
             const now = clock.now();
-            if (passedAt === undefined && now - stepStart >= bakeMs && canaryRequests >= schedule.minRequests) passedAt = record.bakedAt = now;
+            const baked = now - stepStart >= bakeMs;
+            const enoughTraffic = canaryRequests >= schedule.minRequests;
+            // Only the last step before 100% must show the canary within tolerance: the rollout's acceptance is decided while stable serves traffic.
+            const acceptance = role === "last" ? this.judge.acceptance() : { accepted: true, reason: "" };
+            if (passedAt === undefined && baked && enoughTraffic && acceptance.accepted) passedAt = record.bakedAt = now;
             if (passedAt !== undefined && this.cursor!.next >= minuteAfter(passedAt)) return { kind: "pass" };
-            if (passedAt === undefined && now - stepStart >= bakeMs + schedule.trafficWaitSeconds * 1000) {
-                return { kind: "timed-out", reason: `the canary served ${canaryRequests} requests judged at this step; ${schedule.minRequests} needed to pass` };
+            if (passedAt !== undefined) continue;
+            if (!enoughTraffic && now - stepStart >= bakeMs + schedule.trafficWaitSeconds * 1000) {
+                return {
+                    kind: "timed-out",
+                    reason: `not enough canary traffic after ${schedule.bakeSeconds + schedule.trafficWaitSeconds} s: the canary served ${canaryRequests} requests judged at this step; ${schedule.minRequests} needed to pass`,
+                };
+            }
+            if (enoughTraffic && now - stepStart >= bakeMs + schedule.evidenceWaitSeconds * 1000) {
+                return { kind: "timed-out", reason: `not enough evidence that the canary is within tolerance after ${schedule.bakeSeconds + schedule.evidenceWaitSeconds} s (${acceptance.reason})` };
             }
         }
     }
 
-    /** The minutes that became complete since the last read, summed, with the alarms; undefined when reading failed after retries. */
-    private async readMinutes(): Promise<{ sample?: MetricsSample; late: number } | undefined> {
+    /** The minutes that became complete since the last read, with the alarms; undefined when reading failed after retries. */
+    private async readMinutes(): Promise<{ minutes: MinuteSample[]; firingAlarms: string[]; late: number } | undefined> {
         for (const backoffMs of [5_000, 15_000, 0]) {
             try {
                 const { minutes, late } = await this.cursor!.advance(this.deps.clock.now());
-                if (minutes.length === 0) return { late };
-                return { sample: merge(minutes, await this.deps.metrics.firingAlarms()), late };
+                if (minutes.length === 0) return { minutes, firingAlarms: [], late };
+                return { minutes, firingAlarms: await this.deps.metrics.firingAlarms(), late };
             } catch (e) {
                 this.deps.log(`reading metrics failed: ${(e as Error).message}${backoffMs ? `; retrying in ${backoffMs / 1000} s` : ""}`);
                 if (backoffMs) await this.wait(backoffMs);
@@ -308,11 +333,12 @@ class Rollout {
     }
 
     /** Judges newly complete minutes and prints a line. */
-    private observe(step: { index: number; weight: number }, stepStart: number, sample: MetricsSample, late: number): Verdict {
-        const verdict = this.judge.observe(sample);
+    private observe(step: { index: number; weight: number }, stepStart: number, sample: MetricsSample, late: number, warmup: boolean): Verdict {
+        const verdict = this.judge.observe(sample, warmup);
         const evidence = this.judge.standing();
         this.samples.push({ at: this.deps.clock.now(), step: step.index, weight: step.weight, sample, verdict, evidence, ...(late ? { late } : {}) });
-        const lateNote = late ? ` | ${late} minute(s) judged ${this.deps.schedule.metricsMaxLagSeconds} s late with what had arrived` : "";
+        const lateNote =
+            (warmup ? " | warm-up: judged by the absolute limit only" : "") + (late ? ` | ${late} minute(s) judged ${this.deps.schedule.metricsMaxLagSeconds} s late with what had arrived` : "");
         const line = progressLine(step, this.deps.schedule.steps.length, sample, verdict, Math.max(0, sample.window.end - stepStart), evidence) + lateNote;
         this.deps.log(line);
         this.recent.push(line);

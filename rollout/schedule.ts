@@ -16,7 +16,27 @@ export const rolloutSection = section(
         bakeSeconds: integer(60, 86400).default(600).describe("How long each step bakes, counted from the first metric data that covers its weight."),
         sampleSeconds: integer(10, 3600).default(60).describe("How often metrics are read while baking; every read is judged, without inflating the error rate."),
         falseRollbackRate: decimal(0.0001, 0.2).default(0.01).describe("The chance that a rollout of a canary no worse than tolerated is rolled back anyway, over the whole rollout."),
+        missRate: decimal(0.0001, 0.2)
+            .default(0.01)
+            .describe("The chance of promoting a canary at least as bad as the detect factors say, for each of the two rates: before 100% the canary must show, this sure, that it is better than that."),
         errorRateIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's 5xx rate may be than stable's before it is a regression."),
+        detectErrorRateFactor: decimal(1.01, 100)
+            .default(2)
+            .describe("A canary whose 5xx rate is this many times stable's (or more) must be caught: promoted at most missRate of the time. Above 1 + errorRateIncreasePercent/100."),
+        detectSlowRequestFactor: decimal(1.01, 100).default(2).describe("The same for the rate of slow requests. Above 1 + slowRequestIncreasePercent/100."),
+        detectMarginPercent: decimal(0, 100)
+            .default(0.1)
+            .describe(
+                "A floor, in percentage points above stable's rate, on the regression that must be caught: a stable with almost no 5xx or slow requests would otherwise need a canary with almost none to be accepted.",
+            ),
+        warmupSeconds: integer(0, 3600)
+            .default(180)
+            .describe(
+                "The canary's first seconds of traffic in a rollout (cold caches, a model's first requests) are judged only by the absolute 5xx limit: a canary slow only while it warms up is not rolled back for it.",
+            ),
+        evidenceWaitSeconds: integer(0, 86400)
+            .default(10800)
+            .describe("How long past the bake time the last step before 100% keeps baking for enough evidence that the canary is within tolerance; then onLowTraffic decides. Never a promotion without it."),
         latencyMetric: oneOf(["total", "firstByte"]).default("total").describe("Which latency the slow-request gate reads: the total request time, or the time to the first response byte (time to first token, for a streaming server; App Mesh only), which does not grow with the length of the answer."),
         slowRequestSeconds: decimal(0.01, 3600).default(10).describe("A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's."),
         slowRequestIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's rate of slow requests may be than stable's."),
@@ -46,6 +66,18 @@ export const rolloutSection = section(
                     report("steps", r.steps, "strictly ascending weights ending at 100, e.g. [5, 10, 25, 50, 100]");
                 }
             }),
+            rule<{ errorRateIncreasePercent: number; detectErrorRateFactor: number; slowRequestIncreasePercent: number; detectSlowRequestFactor: number }>(
+                ["errorRateIncreasePercent", "detectErrorRateFactor", "slowRequestIncreasePercent", "detectSlowRequestFactor"],
+                "each detect factor is above 1 + its tolerance",
+                (r, report) => {
+                    const check = (factor: "detectErrorRateFactor" | "detectSlowRequestFactor", tolerance: "errorRateIncreasePercent" | "slowRequestIncreasePercent") => {
+                        const tolerated = 1 + r[tolerance] / 100;
+                        if (r[factor] <= tolerated) report(factor, r[factor], `above 1 + ${tolerance}/100 (${tolerated}): what must be caught is worse than what is tolerated`);
+                    };
+                    check("detectErrorRateFactor", "errorRateIncreasePercent");
+                    check("detectSlowRequestFactor", "slowRequestIncreasePercent");
+                },
+            ),
             rule<{ sampleSeconds: number; bakeSeconds: number }>(["sampleSeconds", "bakeSeconds"], "sampleSeconds is at most bakeSeconds", (r, report) => {
                 if (r.sampleSeconds > r.bakeSeconds) report("sampleSeconds", r.sampleSeconds, `at most bakeSeconds (${r.bakeSeconds})`);
             }),

@@ -113,3 +113,70 @@ export class RateLimitTest extends MixtureTest {
         this.add((p) => events * Math.log(p / p0) + (requests - events) * Math.log((1 - p) / (1 - p0)));
     }
 }
+
+/**
+ * Evidence that the canary is *not* as bad as a regression that must be caught: Wald's
+ * sequential probability ratio of "its rate is `p0`" over "its rate is `p1`" (p1 > p0), on
+ * the canary's own requests, each a Bernoulli trial. Per trial its expectation is linear in
+ * the canary's true rate and 1 at p1, so while the rate is p1 or more the ratio is a
+ * nonnegative supermartingale from 1, and by Ville's inequality it ever reaches 1/beta with
+ * probability at most beta: a canary at least that bad is accepted at most beta of the time,
+ * however often the ratio is checked. (The reject side is the mixture tests above.) p0 and
+ * p1 may change between windows, as stable's measured rate does.
+ */
+export class AcceptanceTest {
+    private logRatio = 0;
+    private reached = false;
+
+    constructor(readonly beta: number) {}
+
+    observe(events: number, requests: number, p0: number, p1: number): void {
+        if (requests === 0 || !(p1 > p0) || p0 <= 0 || p1 >= 1) return;
+        this.logRatio += events * Math.log(p0 / p1) + (requests - events) * Math.log((1 - p0) / (1 - p1));
+        // Stopping at the first crossing is what the guarantee covers: acceptance, once reached, stands.
+        if (this.logRatio >= Math.log(1 / this.beta)) this.reached = true;
+    }
+
+    get evidence(): number {
+        return Math.exp(this.logRatio);
+    }
+
+    get threshold(): number {
+        return 1 / this.beta;
+    }
+
+    get accepted(): boolean {
+        return this.reached;
+    }
+}
+
+/**
+ * The same evidence from both versions' events, needing no estimate of stable's rate: given
+ * the events both had in a window, the canary's share of them is binomial with probability
+ * `r·nc / (r·nc + ns)` when its rate is r times stable's (as in `RateRatioTest`). The ratio of
+ * that likelihood at `r0` (tolerated) over `r1` (to be caught) is, per window, a nonnegative
+ * supermartingale whenever r ≥ r1, so it reaches 1/beta with probability at most beta. It
+ * learns nothing from windows without events: a rare event needs `AcceptanceTest` and a margin.
+ */
+export class RatioAcceptanceTest {
+    private logRatio = 0;
+    private reached = false;
+
+    constructor(
+        readonly r0: number,
+        readonly r1: number,
+        readonly beta: number,
+    ) {}
+
+    observe(canary: { events: number; requests: number }, stable: { events: number; requests: number }): void {
+        if (canary.requests === 0 || stable.requests === 0 || canary.events + stable.events === 0) return;
+        const share = (r: number) => (r * canary.requests) / (r * canary.requests + stable.requests);
+        const [q0, q1] = [share(this.r0), share(this.r1)];
+        this.logRatio += canary.events * Math.log(q0 / q1) + stable.events * Math.log((1 - q0) / (1 - q1));
+        if (this.logRatio >= Math.log(1 / this.beta)) this.reached = true;
+    }
+
+    get accepted(): boolean {
+        return this.reached;
+    }
+}

@@ -120,6 +120,12 @@ describe("the rollout schedule", () => {
             sampleSeconds: 60,
             falseRollbackRate: 0.01,
             errorRateIncreasePercent: 0,
+            missRate: 0.01,
+            detectErrorRateFactor: 2,
+            detectSlowRequestFactor: 2,
+            detectMarginPercent: 0.1,
+            evidenceWaitSeconds: 10800,
+            warmupSeconds: 180,
             slowRequestSeconds: 10,
             slowRequestIncreasePercent: 0,
             maxErrorRatePercent: 5,
@@ -143,6 +149,10 @@ describe("the rollout schedule", () => {
         [{ minRequests: 0 }, "rollout.minRequests"],
         [{ falseRollbackRate: 0.5 }, "rollout.falseRollbackRate"],
         [{ maxP99LatencySeconds: 60 }, "rollout.maxP99LatencySeconds"],
+        [{ metricsDelaySeconds: 120 }, "rollout.metricsDelaySeconds"],
+        [{ errorRateIncreasePercent: 100, detectErrorRateFactor: 2 }, "rollout.detectErrorRateFactor"],
+        [{ slowRequestIncreasePercent: 50, detectSlowRequestFactor: 1.5 }, "rollout.detectSlowRequestFactor"],
+        [{ missRate: 0.5 }, "rollout.missRate"],
     ])("refuses %j, naming %s", (rollout, key) => {
         try {
             parseOrThrow(rolloutSection, JSON.stringify(rollout), "rollout.");
@@ -168,7 +178,7 @@ describe("report", () => {
         const md = renderMarkdown(result, "prod");
         expect(md).toContain("# Canary rollout of `prod`: rolled-back");
         expect(md).toMatch(/^\| 1 \| 5% \| .* \| pass \|$/m);
-        expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: evidence .* reached 300 \|$/m);
+        expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: evidence .* reached 400 \|$/m);
         expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(4);
         expect(md).toMatch(/^- \d+:\d\d rolled-back: step 4 at 50%/m);
         // Table, samples and verdict agree: the step's canary requests are the sum of its samples'.

@@ -6,7 +6,7 @@ import { runRollout } from "../rollout/engine";
 import { capacityFor } from "../rollout/capacity";
 import { planRollout, RolloutOptions } from "../rollout/plan";
 import { Judge } from "../rollout/judge";
-import { RateLimitTest, RateRatioTest } from "../rollout/sequential";
+import { AcceptanceTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "../rollout/sequential";
 import { factory as mt19937 } from "@stdlib/random-base-mt19937";
 import { factory as binomialFactory } from "@stdlib/random-base-binomial";
 import {
@@ -177,7 +177,7 @@ describe("runRollout", () => {
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 100", "promote", "running stable td/stable:2", "weight 0"]);
         expect(result.steps.map((s) => [s.weight, s.verdict?.kind])).toEqual([[10, "pass"], [50, "pass"], [100, "pass"]]);
         expect(result.finalWeight).toBe(0);
-        expect(lines.some((l) => /^step 1\/3 weight 10% .*canary 500 req 0\.20% 5xx 5 slow p99 8\.0s \| ok \| evidence .* of 300/.test(l))).toBe(true);
+        expect(lines.some((l) => /^step 1\/3 weight 10% .*canary 500 req 0\.20% 5xx 5 slow p99 8\.0s \| ok \| evidence .* of 400/.test(l))).toBe(true);
     });
 
     test("a step judges whole minutes, each once and in order, from its start until everything served in its bake is judged", async () => {
@@ -230,7 +230,7 @@ describe("runRollout", () => {
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
         expect(result.exitCode).toBe(1);
-        expect(result.reason).toMatch(/^step 2 at 50%: canary 5xx rate above stable's: evidence .* reached 300$/);
+        expect(result.reason).toMatch(/^step 2 at 50%: canary 5xx rate above stable's: evidence .* reached 400$/);
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 0"]);
         // Caught at the first minute of 50% that is complete: the next read after it closed.
         const fifty = result.steps[1];
@@ -288,6 +288,20 @@ describe("runRollout", () => {
         expect(result.outcome).toBe("failed");
         expect(result.reason).toContain("ECS did not keep the canary service on the deployed revision");
         expect(stack.calls).toEqual(["running canary td/v2:1"]);
+    });
+
+    test("never a promotion without acceptance: a canary neither clearly bad nor shown within tolerance holds at the last step before 100%", async () => {
+        const clock = new VirtualClock();
+        const stack = new FakeStack(deployedAt(0), intendedAt(0), clock);
+        // 1.5x stable's 5xx: the tests need long to decide either way.
+        const metrics = new FakeMetrics(stack, clock, () => ({ requests: 500, errors: 3, slow: 10, p99Ms: 8000 }));
+        const GOOD_STABLE = { requests: 500, errors: 2, slow: 10, p99Ms: 8000 };
+        metrics.minutes = (async (range: MetricsWindow) =>
+            (await FakeMetrics.prototype.minutes.call(metrics, range)).map((m) => ({ ...m, versions: { ...m.versions, stable: m.versions.stable && GOOD_STABLE } }))) as FakeMetrics["minutes"];
+        const result = await runRollout({ schedule: { ...SCHEDULE, evidenceWaitSeconds: 900 }, stack, services: stack, traffic: stack, metrics, clock, log: () => {} });
+        expect(result.outcome).toBe("held");
+        expect(result.reason).toMatch(/^not enough evidence that the canary is within tolerance after 1200 s \(not yet shown: 5xx rate under 2x stable's.*\) at 50%; holding at 50%/);
+        expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50"]);
     });
 
     test("too little traffic is neither pass nor fail: it waits, then holds", async () => {
@@ -600,6 +614,39 @@ describe("the sequential tests hold their false-rollback rate on null data", () 
         test.observe({ requests: 600, events: 60 }, { requests: 0, events: 0 });
         expect(test.evidence).toBe(1);
     });
+    test("acceptance by the ratio of events: a canary at the regression itself is accepted at most beta of the time, one like stable almost always", () => {
+        const draw = binomial(13);
+        const BETA = 0.05;
+        const runs = 500;
+        const run = (canaryRate: number) => {
+            let accepted = 0;
+            for (let r = 0; r < runs; r++) {
+                const test = new RatioAcceptanceTest(1, 2, BETA);
+                for (let w = 0; w < 100 && !test.accepted; w++) test.observe({ requests: 1000, events: draw(1000, canaryRate) }, { requests: 1000, events: draw(1000, 0.01) });
+                if (test.accepted) accepted++;
+            }
+            return accepted / runs;
+        };
+        expect(run(0.02)).toBeLessThanOrEqual(BETA);
+        expect(run(0.01)).toBeGreaterThan(0.95);
+    });
+
+    test("acceptance by the margin: a canary above stable's rate plus the margin is accepted at most beta of the time; with no events at all, it is still accepted", () => {
+        const draw = binomial(17);
+        const BETA = 0.05;
+        const runs = 500;
+        let accepted = 0;
+        for (let r = 0; r < runs; r++) {
+            const test = new AcceptanceTest(BETA);
+            for (let w = 0; w < 100 && !test.accepted; w++) test.observe(draw(1000, 0.0013), 1000, 0.0001, 0.0011);
+            if (test.accepted) accepted++;
+        }
+        expect(accepted / runs).toBeLessThanOrEqual(BETA);
+        // A stable and a canary with no slow request at all: only the margin can tell they are alike.
+        const rare = new AcceptanceTest(BETA);
+        for (let w = 0; w < 20; w++) rare.observe(0, 300, 0.5 / 6001, 0.5 / 6001 + 0.001);
+        expect(rare.accepted).toBe(true);
+    });
 });
 
 describe("Judge", () => {
@@ -622,7 +669,7 @@ describe("Judge", () => {
         const judge = new Judge(SCHEDULE);
         const verdict = judge.observe(sample(canary));
         expect(verdict.kind).toBe("fail");
-        expect((verdict as { reason: string }).reason).toMatch(new RegExp(`^${test.replace(/\./g, "\\.")}: evidence .* reached 300$`));
+        expect((verdict as { reason: string }).reason).toMatch(new RegExp(`^${test.replace(/\./g, "\\.")}: evidence .* reached 400$`));
     });
 
     test("at 100% (no stable traffic) the absolute limit still judges", () => {
@@ -632,15 +679,36 @@ describe("Judge", () => {
         expect(verdict).toMatchObject({ kind: "fail", reason: expect.stringMatching(/^canary 5xx rate above 5\.0%/) });
     });
 
+    test("a window of the warm-up is judged by the absolute limit alone: slow and 5xx against stable count only after it", () => {
+        const slowCanary = { requests: 500, errors: 1, slow: 80, p99Ms: 30000 };
+        const judge = new Judge(SCHEDULE);
+        expect(judge.observe(sample(slowCanary), true).kind).toBe("pass");
+        expect(judge.observe(sample({ requests: 600, errors: 300, slow: 6, p99Ms: 8000 }, GOOD), true)).toMatchObject({ kind: "fail", reason: expect.stringMatching(/^canary 5xx rate above 5\.0%/) });
+        expect(new Judge(SCHEDULE).observe(sample(slowCanary), false).kind).toBe("fail");
+    });
+
     test("a firing canary alarm fails", () => {
         expect(new Judge(SCHEDULE).observe(sample(GOOD, GOOD, ["canary-errors"]))).toEqual({ kind: "fail", reason: "alarm firing: canary-errors" });
+    });
+
+    test("acceptance: nothing shown at first; a canary like stable is shown within tolerance over the rollout, and at the last step before 100% on that step's data too", () => {
+        const judge = new Judge(SCHEDULE);
+        judge.newStep("ramp");
+        expect(judge.acceptance()).toEqual({ accepted: false, reason: "not yet shown: 5xx rate under 2x stable's; slow-request rate under 2x stable's" });
+        const like = { requests: 3000, errors: 30, slow: 60 };
+        for (let i = 0; i < 40; i++) judge.observe(sample(like, like));
+        expect(judge.acceptance().accepted).toBe(true);
+        judge.newStep("last");
+        expect(judge.acceptance().reason).toBe("not yet shown: 5xx rate under 5x stable's at this step; slow-request rate under 5x stable's at this step");
+        for (let i = 0; i < 10; i++) judge.observe(sample(like, like));
+        expect(judge.acceptance()).toEqual({ accepted: true, reason: "" });
     });
 });
 
 describe("simulation", () => {
-    test.each(SCENARIOS.map((s) => [s.name, s]))("%s ends as expected in at least 18 of 20 seeded rollouts", async (_name, scenario) => {
-        const row = await benchmark(scenario, 20);
-        expect(row.outcomes[scenario.expected] ?? 0).toBeGreaterThanOrEqual(18);
+    test.each(SCENARIOS.map((s) => [s.name, s]))("%s ends as expected in at least 9 of 10 seeded rollouts", async (_name, scenario) => {
+        const row = await benchmark(scenario, 10);
+        expect(row.outcomes[scenario.expected] ?? 0).toBeGreaterThanOrEqual(9);
     });
 
     test("a healthy canary is never counted as bad; a bad one is", async () => {
