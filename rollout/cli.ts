@@ -28,22 +28,25 @@ import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
 import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "./simulate";
+import { powerReport, Traffic } from "./power";
 
 const USAGE = `usage: rollout <command> [options]
   run --stack NAME [--dry-run] [--yes] [--from-step N] [--to-step N] [--report-dir DIR] [--break-stale-lease]
+      [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --dry-run's power; default: the last hour's)
   status --stack NAME
   abort --stack NAME
   guard --stack NAME
   simulate [${SCENARIOS.map((s) => s.name).join("|")}|all] [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
+      [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --stack's power)
 exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
 3 held for lack of traffic; 4 refused (the stack is not where this config says, or another rollout holds it);
 130 interrupted (SIGINT), 143 terminated (SIGTERM). simulate: 0 when every single run ended as its
 scenario expects (with --runs above 1 it measures: 0 unless an argument is wrong)`;
 
 export type CliArgs =
-    | ({ command: "run"; stack: string; dryRun: boolean; yes: boolean; reportDir: string; breakStaleLease: boolean } & RolloutOptions)
+    | ({ command: "run"; stack: string; dryRun: boolean; yes: boolean; reportDir: string; breakStaleLease: boolean; traffic?: Traffic } & RolloutOptions)
     | { command: "status" | "abort" | "guard"; stack: string }
-    | { command: "simulate"; scenarios: string[]; runs: number; seed: number; stack?: string; compare: boolean; reportDir?: string }
+    | { command: "simulate"; scenarios: string[]; runs: number; seed: number; stack?: string; compare: boolean; reportDir?: string; traffic?: Traffic }
     | { command: "help" };
 
 export class CliError extends Error {}
@@ -59,16 +62,19 @@ const OPTIONS = {
     runs: { type: "string" },
     seed: { type: "string" },
     compare: { type: "boolean" },
+    "requests-per-second": { type: "string" },
+    "error-rate": { type: "string" },
+    "slow-share": { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const;
 
 /** Which options each command takes. */
 const TAKES: Record<string, (keyof typeof OPTIONS)[]> = {
-    run: ["stack", "dry-run", "yes", "from-step", "to-step", "report-dir", "break-stale-lease"],
+    run: ["stack", "dry-run", "yes", "from-step", "to-step", "report-dir", "break-stale-lease", "requests-per-second", "error-rate", "slow-share"],
     status: ["stack"],
     abort: ["stack"],
     guard: ["stack"],
-    simulate: ["report-dir", "runs", "seed", "stack", "compare"],
+    simulate: ["report-dir", "runs", "seed", "stack", "compare", "requests-per-second", "error-rate", "slow-share"],
 };
 
 /** Parses the command line; throws `CliError` with what is wrong, before anything runs. */
@@ -86,6 +92,7 @@ export function parseArgs(argv: string[]): CliArgs {
     for (const option of Object.keys(values) as (keyof typeof OPTIONS)[]) {
         if (option !== "help" && !TAKES[command].includes(option)) throw new CliError(`--${option} is not an option of ${command}`);
     }
+    const traffic = trafficOption(values);
     if (command === "simulate") {
         const names = SCENARIOS.map((s) => s.name);
         const wanted = rest[0] ?? "all";
@@ -106,6 +113,7 @@ export function parseArgs(argv: string[]): CliArgs {
             stack: values.stack,
             compare: values.compare ?? false,
             reportDir: values["report-dir"],
+            ...(traffic ? { traffic } : {}),
         };
     }
     if (rest.length > 0) throw new CliError(`${command} takes no arguments besides its options, got ${JSON.stringify(rest.join(" "))}`);
@@ -131,7 +139,35 @@ export function parseArgs(argv: string[]): CliArgs {
         toStep,
         reportDir: values["report-dir"] ?? "rollout-reports",
         breakStaleLease: values["break-stale-lease"] ?? false,
+        ...(traffic ? { traffic } : {}),
     };
+}
+
+/** Traffic given on the command line, all three together: requests a second, and percents. */
+function trafficOption(values: { "requests-per-second"?: string; "error-rate"?: string; "slow-share"?: string }): Traffic | undefined {
+    const given = (["requests-per-second", "error-rate", "slow-share"] as const).map((flag) => values[flag]);
+    if (given.every((v) => v === undefined)) return undefined;
+    if (given.some((v) => v === undefined)) throw new CliError("--requests-per-second, --error-rate and --slow-share go together");
+    const [rps, errors, slow] = given.map((v, i) => {
+        const n = Number(v);
+        if (!/^\d+(\.\d+)?$/.test(v!) || (i > 0 && n > 100) || (i === 0 && n === 0)) {
+            throw new CliError(`--${["requests-per-second", "error-rate", "slow-share"][i]} takes ${i === 0 ? "a number above 0" : "a percent from 0 to 100"}, got ${JSON.stringify(v)}`);
+        }
+        return n;
+    });
+    return { requestsPerSecond: rps, errorRate: errors / 100, slowShare: slow / 100 };
+}
+
+/** The benchmark's traffic: what `simulate --stack` shows the power at unless told otherwise. */
+const BENCHMARK_TRAFFIC: Traffic = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };
+
+/** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
+async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined> {
+    const end = Math.floor(clock.now() / 60_000) * 60_000 - 5 * 60_000;
+    const minutes = await metrics.minutes({ start: end - 60 * 60_000, end });
+    const sum = { requests: 0, errors: 0, slow: 0 };
+    for (const m of minutes) for (const v of [m.versions.stable, m.versions.canary]) for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
+    return sum.requests > 0 ? { requestsPerSecond: sum.requests / 3600, errorRate: sum.errors / sum.requests, slowShare: sum.slow / sum.requests } : undefined;
 }
 
 /** Step numbers must exist in the schedule; checked once the schedule is known. */
@@ -162,6 +198,7 @@ export function stackSchedule(stack: string): RolloutSchedule {
 
 async function runSimulations(args: Extract<CliArgs, { command: "simulate" }>): Promise<number> {
     const schedule = args.stack ? stackSchedule(args.stack) : undefined;
+    if (schedule) console.log(`${powerReport(schedule, args.traffic ?? BENCHMARK_TRAFFIC, args.traffic ? "given" : "the benchmark's").join("\n")}\n`);
     const scenarios = args.scenarios.map((name) => SCENARIOS.find((s) => s.name === name)!);
     if (args.runs > 1) {
         const title = (gates: string) => `${gates}, ${args.runs} seeded rollouts per scenario (seeds ${args.seed}-${args.seed + args.runs - 1}), schedule of ${args.stack ?? "the defaults"}:`;
@@ -251,7 +288,22 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
         last(plan.kind === "refuse" ? "refused" : "nothing-to-do");
         return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
     }
-    if (args.dryRun) return 0;
+    const metrics = new CloudWatchMetrics(
+        new CloudWatchClient({ region }),
+        outputs.versionMetrics,
+        [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])],
+        { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" },
+    );
+    if (args.dryRun) {
+        try {
+            const traffic = args.traffic ?? (await lastHour(metrics));
+            if (traffic) console.log(powerReport(schedule, traffic, args.traffic ? "given" : "the last hour").join("\n"));
+            else console.log("power: no traffic in the last hour; pass --requests-per-second, --error-rate and --slow-share to see what this schedule can tell");
+        } catch (e) {
+            console.log(`power: the last hour's traffic is unreadable (${describeError(e as Error)}); pass --requests-per-second, --error-rate and --slow-share`);
+        }
+        return 0;
+    }
     if (!args.yes) {
         if (!process.stdin.isTTY) throw new CliError("not a terminal: pass --yes to run without a prompt");
         if (!(await confirm("Proceed? [y/N] "))) return 0;
@@ -274,12 +326,7 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
                 stack,
                 services: new EcsServices(new ECSClient({ region }), outputs, clock),
                 traffic: trafficLayer(outputs, region),
-                metrics: new CloudWatchMetrics(
-                    new CloudWatchClient({ region }),
-                    outputs.versionMetrics,
-                    [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])],
-                    { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" },
-                ),
+                metrics,
                 control,
                 clock,
                 log,

@@ -21,6 +21,14 @@ describe("parseArgs", () => {
         expect(parseArgs(["run", "--stack", "dev", "--dry-run"])).toMatchObject({ command: "run", dryRun: true, yes: false });
     });
 
+    test("traffic for the power report: requests a second and two percents, all three together", () => {
+        expect(parseArgs(["run", "--stack", "dev", "--dry-run", "--requests-per-second", "12.5", "--error-rate", "0.3", "--slow-share", "5"])).toMatchObject({
+            traffic: { requestsPerSecond: 12.5, errorRate: 0.003, slowShare: 0.05 },
+        });
+        expect(() => parseArgs(["simulate", "--stack", "dev", "--requests-per-second", "10"])).toThrow("--requests-per-second, --error-rate and --slow-share go together");
+        expect(() => parseArgs(["simulate", "--requests-per-second", "10", "--error-rate", "120", "--slow-share", "5"])).toThrow('--error-rate takes a percent from 0 to 100, got "120"');
+    });
+
     test("status, abort, guard and simulate", () => {
         expect(parseArgs(["status", "--stack", "dev"])).toEqual({ command: "status", stack: "dev" });
         expect(parseArgs(["abort", "--stack=dev"])).toEqual({ command: "abort", stack: "dev" });
