@@ -81,8 +81,8 @@ export class Judge {
         this.alpha = schedule.falseRollbackRate / 4;
         // One start per step, and one for a resumed weight between steps.
         const starts = schedule.steps.length + 1;
-        this.errors = new RateRatioTest(1 + schedule.errorRateIncreasePercent / 100, this.alpha, starts);
-        this.slow = new RateRatioTest(1 + schedule.slowRequestIncreasePercent / 100, this.alpha, starts);
+        this.errors = new RateRatioTest(1 + schedule.errorRateIncreasePercent / 100, this.alpha, starts, schedule.detectErrorRateFactor);
+        this.slow = new RateRatioTest(1 + schedule.slowRequestIncreasePercent / 100, this.alpha, starts, schedule.detectSlowRequestFactor);
         this.errorLimit = new RateLimitTest(schedule.maxErrorRatePercent / 100, this.alpha, starts);
         this.accept = { errors: this.acceptance_(schedule.detectErrorRateFactor, "errors"), slow: this.acceptance_(schedule.detectSlowRequestFactor, "slow") };
     }

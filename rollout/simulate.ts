@@ -103,7 +103,7 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         name: "shared-outage",
-        description: "both versions answer 3% 5xx for 10 minutes of the 25% step: not the canary's fault",
+        description: "both versions answer 3% 5xx (at most half the schedule's maxErrorRatePercent) for 10 minutes of the 25% step: not the canary's fault",
         requestsPerSecond: 10,
         canary: () => STABLE,
         outage: { weight: 25, minutes: 10, errorRate: 0.03 },
@@ -212,7 +212,12 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
     private state: DeployedState;
     private revision = 1;
 
-    constructor(private readonly clock: VirtualClock, private readonly scenario: Scenario) {
+    constructor(
+        private readonly clock: VirtualClock,
+        private readonly scenario: Scenario,
+        /** The 5xx rate of a shared outage: the scenario's, or half the schedule's absolute limit if lower (an outage is not the canary's fault, and not an outage the limit is for). */
+        private readonly outageErrorRate = 0,
+    ) {
         const version = (fingerprint: string) => ({ fingerprint, taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}` });
         this.state = { canaryWeight: 0, versions: { stable: version("llm:1.4.0"), canary: version("llm:1.5.0") } };
         if (scenario.capacity?.scaling) this.state.scaling = structuredClone(scenario.capacity.scaling);
@@ -304,7 +309,7 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
     behaviour(version: Version, weight: number, tasks: number, t: number): Behaviour {
         let b = version === "stable" ? STABLE : underLoad(this.scenario, weight, tasks, rateAt(this.scenario, this.startedAt, t));
         if (version === "canary" && this.warmingUp(t)) b = { ...b, medianMs: b.medianMs * this.scenario.warmup!.slowFactor };
-        return this.inOutage(t) ? { ...b, errorRate: Math.max(b.errorRate, this.scenario.outage!.errorRate) } : b;
+        return this.inOutage(t) ? { ...b, errorRate: Math.max(b.errorRate, this.outageErrorRate) } : b;
     }
 
     /** Whether `t` falls in the canary's first minutes of traffic. */
@@ -548,7 +553,7 @@ export interface SimulationOptions {
 export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
     const schedule = options.schedule ?? DEFAULT_SCHEDULE;
     const clock = new VirtualClock();
-    const stack = new SimulatedStack(clock, scenario);
+    const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);
     const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000);
     const result = await runRollout({
@@ -574,24 +579,31 @@ export interface BenchmarkRow {
     /** Share of runs that ended as the scenario expects. */
     expectedRate: number;
     meanMinutesToDecision: number;
+    medianMinutesToDecision: number;
+    p90MinutesToDecision: number;
     meanBadRequests: number;
+    medianBadRequests: number;
     /** Of the canary requests served from the first step to the end of the last, the share in judged minutes (all runs pooled). */
     shareJudged: number;
     /** Canary requests the judge counted per request in the minutes it judged (1 when each minute is counted once). */
     judgedPerServed: number;
 }
 
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+/** The q-quantile of `xs` (the nearest rank). */
+const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(q * xs.length) - 1)];
+
 /** Runs `runs` rollouts of a scenario on seeds `seed`, `seed + 1`, ... */
 export async function benchmark(scenario: Scenario, runs: number, options: SimulationOptions = {}): Promise<BenchmarkRow> {
     const outcomes: BenchmarkRow["outcomes"] = {};
-    let minutes = 0;
-    let bad = 0;
+    const minutes: number[] = [];
+    const bad: number[] = [];
     const judged: JudgedTraffic = { served: 0, judgedOfServed: 0, inJudgedMinutes: 0, countedByJudge: 0 };
     for (let i = 0; i < runs; i++) {
         const sim = await simulate(scenario, { ...options, seed: (options.seed ?? 1) + i, log: undefined });
         outcomes[sim.result.outcome] = (outcomes[sim.result.outcome] ?? 0) + 1;
-        minutes += sim.timeToDecisionMs / 60_000;
-        bad += sim.badCanaryRequests;
+        minutes.push(sim.timeToDecisionMs / 60_000);
+        bad.push(sim.badCanaryRequests);
         for (const key of Object.keys(judged) as (keyof JudgedTraffic)[]) judged[key] += sim.judged[key];
     }
     return {
@@ -599,8 +611,11 @@ export async function benchmark(scenario: Scenario, runs: number, options: Simul
         runs,
         outcomes,
         expectedRate: (outcomes[scenario.expected] ?? 0) / runs,
-        meanMinutesToDecision: minutes / runs,
-        meanBadRequests: bad / runs,
+        meanMinutesToDecision: mean(minutes),
+        medianMinutesToDecision: quantile(minutes, 0.5),
+        p90MinutesToDecision: quantile(minutes, 0.9),
+        meanBadRequests: mean(bad),
+        medianBadRequests: quantile(bad, 0.5),
         shareJudged: judged.served > 0 ? judged.judgedOfServed / judged.served : 1,
         judgedPerServed: judged.inJudgedMinutes > 0 ? judged.countedByJudge / judged.inJudgedMinutes : 1,
     };
@@ -610,14 +625,14 @@ export function benchmarkTable(rows: BenchmarkRow[], title: string): string {
     const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
     const lines = [
         `${title}`,
-        "| scenario | runs | expected | as expected | promoted | rolled back | held | failed | mean time to decision | mean bad requests served | canary requests judged | judged per served |",
+        "| scenario | runs | expected | as expected | promoted | rolled back | held | failed | time to decision: median / p90 | bad requests served: median / mean | canary requests judged | judged per served |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ];
     for (const r of rows) {
         const s = SCENARIOS.find((x) => x.name === r.scenario)!;
         const share = (o: RolloutResult["outcome"]) => pct((r.outcomes[o] ?? 0) / r.runs);
         lines.push(
-            `| ${r.scenario} | ${r.runs} | ${s.expected} | ${pct(r.expectedRate)} | ${share("promoted")} | ${share("rolled-back")} | ${share("held")} | ${share("failed")} | ${r.meanMinutesToDecision.toFixed(1)} min | ${r.meanBadRequests.toFixed(0)} | ${pct(r.shareJudged)} | ${r.judgedPerServed.toFixed(3)} |`,
+            `| ${r.scenario} | ${r.runs} | ${s.expected} | ${pct(r.expectedRate)} | ${share("promoted")} | ${share("rolled-back")} | ${share("held")} | ${share("failed")} | ${r.medianMinutesToDecision.toFixed(1)} / ${r.p90MinutesToDecision.toFixed(1)} min | ${r.medianBadRequests.toFixed(0)} / ${r.meanBadRequests.toFixed(0)} | ${pct(r.shareJudged)} | ${r.judgedPerServed.toFixed(3)} |`,
         );
     }
     return lines.join("\n");

@@ -597,6 +597,17 @@ describe("the sequential tests hold their false-rollback rate on null data", () 
         expect(rejected / RUNS).toBeLessThanOrEqual(ALPHA);
     });
 
+    test("a focus on the detect factor keeps the false-rollback rate: at the tolerated ratio itself", () => {
+        const draw = binomial(19);
+        let rejected = 0;
+        for (let run = 0; run < RUNS; run++) {
+            const test = new RateRatioTest(1, ALPHA, 1, 2);
+            for (let w = 0; w < 60 && !test.rejected; w++) test.observe({ requests: 60, events: draw(60, 0.01) }, { requests: 540, events: draw(540, 0.01) });
+            if (test.rejected) rejected++;
+        }
+        expect(rejected / RUNS).toBeLessThanOrEqual(ALPHA);
+    });
+
     test("a 5x error rate is found within a few windows", () => {
         const draw = binomial(3);
         const test = new RateRatioTest(1, 0.01 / 3);
@@ -612,7 +623,7 @@ describe("the sequential tests hold their false-rollback rate on null data", () 
     test("a window without stable traffic carries no evidence", () => {
         const test = new RateRatioTest(1.5, 0.01);
         test.observe({ requests: 600, events: 60 }, { requests: 0, events: 0 });
-        expect(test.evidence).toBe(1);
+        expect(test.evidence).toBeCloseTo(1, 12);
     });
     test("acceptance by the ratio of events: a canary at the regression itself is accepted at most beta of the time, one like stable almost always", () => {
         const draw = binomial(13);
