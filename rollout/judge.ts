@@ -84,14 +84,14 @@ export class Judge {
         this.errors = new RateRatioTest(1 + schedule.errorRateIncreasePercent / 100, this.alpha, starts, schedule.detectErrorRateFactor);
         this.slow = new RateRatioTest(1 + schedule.slowRequestIncreasePercent / 100, this.alpha, starts, schedule.detectSlowRequestFactor);
         this.errorLimit = new RateLimitTest(schedule.maxErrorRatePercent / 100, this.alpha, starts);
-        this.accept = { errors: this.acceptance_(schedule.detectErrorRateFactor, "errors"), slow: this.acceptance_(schedule.detectSlowRequestFactor, "slow") };
+        this.accept = { errors: this.acceptanceFor(schedule.detectErrorRateFactor, "errors"), slow: this.acceptanceFor(schedule.detectSlowRequestFactor, "slow") };
     }
 
     /** A step begins: each test also starts judging from here alone; the step's role says what it must show. */
     newStep(role: StepRole = "ramp"): void {
         for (const test of [this.errors, this.slow, this.errorLimit]) test.restart();
         this.role = role;
-        if (role === "last") this.last = { errors: this.acceptance_(LAST_STEP_FACTOR, "errors"), slow: this.acceptance_(LAST_STEP_FACTOR, "slow") };
+        if (role === "last") this.last = { errors: this.acceptanceFor(LAST_STEP_FACTOR, "errors"), slow: this.acceptanceFor(LAST_STEP_FACTOR, "slow") };
         if (role === "full" && !this.full.errors) {
             // Each against the tolerated multiple of stable's measured rate, plus the margin: a noisy estimate must not roll back a canary like stable.
             const limit = (events: number, tolerance: number) => Math.min(0.99, (1 + tolerance / 100) * rateOf(events, this.stable.requests) + this.margin);
@@ -138,7 +138,7 @@ export class Judge {
      * missRate of the time. A promotion needs every rate's acceptance; a canary bad in one
      * rate is promoted only if that rate's is wrong, so each rate may use all of missRate.
      */
-    private acceptance_(factor: number, rate: Rate): Acceptance {
+    private acceptanceFor(factor: number, rate: Rate): Acceptance {
         const tolerated = 1 + (rate === "errors" ? this.schedule.errorRateIncreasePercent : this.schedule.slowRequestIncreasePercent) / 100;
         const beta = this.schedule.missRate / 2;
         return { byRatio: new RatioAcceptanceTest(tolerated, factor, beta), byMargin: new AcceptanceTest(beta), tolerated };
