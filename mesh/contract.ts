@@ -15,10 +15,18 @@ const name = z.string().min(1);
 export const EVALUATION_MOMENTS = ["beforeTraffic", "eachStep", "beforePromotion"] as const;
 export type EvaluationMoment = (typeof EVALUATION_MOMENTS)[number];
 
-const metricRef = z.object({ namespace: name, metricName: name, dimensions: z.record(z.string(), z.string()) });
+const metricRef = z.object({
+    namespace: name,
+    metricName: name,
+    dimensions: z.record(z.string(), z.string()),
+    /** The unit a latency metric is published in, when it is not milliseconds (the ALB's `TargetResponseTime` is in seconds). */
+    unit: z.literal("Seconds").optional(),
+});
 const versionMetrics = z.object({
     requests: metricRef,
     errors: metricRef,
+    /** Requests the traffic layer could not deliver to one of the version's targets (the ALB's `TargetConnectionErrorCount`, answered 502 or 503 by the load balancer): the judge counts them as 5xx. */
+    connectionErrors: metricRef.optional(),
     /** Total request time. */
     latencyMs: metricRef,
     /** Time to the first response byte (time to first token, for a streaming server), where the backend measures it. */
@@ -121,14 +129,29 @@ const latticeOutputs = z.object({
     canaryTargetGroupArn: name,
 });
 
-const stackOutputs = z.discriminatedUnion("trafficBackend", [appMeshOutputs, latticeOutputs]);
+const albOutputs = z.object({
+    ...shared,
+    trafficBackend: z.literal("alb"),
+    loadBalancerArn: name,
+    /** The listener whose default action carries the split (HTTPS with a certificate, else HTTP). */
+    listenerArn: name,
+    pinRuleArn: name,
+    stableTargetGroupArn: name,
+    canaryTargetGroupArn: name,
+});
+
+const stackOutputs = z.discriminatedUnion("trafficBackend", [appMeshOutputs, latticeOutputs, albOutputs]);
 
 export type StackOutputs = z.output<typeof stackOutputs>;
 export type AppMeshOutputs = z.output<typeof appMeshOutputs>;
 export type LatticeOutputs = z.output<typeof latticeOutputs>;
+export type AlbOutputs = z.output<typeof albOutputs>;
 export type VersionMetrics = z.output<typeof versionMetrics>;
 export type MetricRef = z.output<typeof metricRef>;
 export type ServerMetricRefs = NonNullable<VersionMetrics["server"]>;
+
+/** Milliseconds in one unit of a latency metric: what a threshold in milliseconds is divided by, and a value multiplied by. */
+export const msPerUnit = (ref: { unit?: unknown }): number => (ref.unit === "Seconds" ? 1000 : 1);
 
 /** The outputs as the program declares them: each value may still be an output of a resource. */
 export type Declared<T> = { [K in keyof T]: NonNullable<T[K]> extends string | number | boolean | readonly unknown[] ? pulumi.Input<T[K]> : Declared<T[K]> };

@@ -7,6 +7,7 @@
 import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
 import { AppMeshClient, DescribeRouteCommand } from "@aws-sdk/client-app-mesh";
 import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattice";
+import { DescribeListenersCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Version } from "../mesh/config/schema";
 import { PROJECT, StackOutputs } from "../mesh/contract";
@@ -148,10 +149,16 @@ async function runEvaluation(
     }
 }
 
-/** The canary's share as the traffic layer applies it: App Mesh's weighted route, or Lattice's listener. */
+/** The canary's share as the traffic layer applies it: App Mesh's weighted route, Lattice's listener, or the ALB's listener. */
 export function trafficLayer(outputs: StackOutputs, region: string | undefined): TrafficPort {
-    if (outputs.trafficBackend === "appmesh") return new AppMeshRoute(new AppMeshClient({ region }), outputs);
-    return new LatticeListener(new VPCLatticeClient({ region }), outputs);
+    switch (outputs.trafficBackend) {
+        case "appmesh":
+            return new AppMeshRoute(new AppMeshClient({ region }), outputs);
+        case "lattice":
+            return new LatticeListener(new VPCLatticeClient({ region }), outputs);
+        case "alb":
+            return new AlbListener(new ElasticLoadBalancingV2Client({ region }), outputs);
+    }
 }
 
 const percent = (canary: number, total: number) => (total === 0 ? 0 : Math.round((100 * canary) / total));
@@ -188,6 +195,22 @@ export class LatticeListener implements TrafficPort {
         const isCanary = (identifier?: string) => !!identifier && this.outputs.canaryTargetGroupArn.endsWith(identifier.split("/").pop()!);
         const total = groups.reduce((n, g) => n + (g.weight ?? 0), 0);
         return percent(groups.find((g) => isCanary(g.targetGroupIdentifier))?.weight ?? 0, total);
+    }
+}
+
+export class AlbListener implements TrafficPort {
+    constructor(
+        private readonly elb: Send<ElasticLoadBalancingV2Client>,
+        private readonly outputs: Extract<StackOutputs, { trafficBackend: "alb" }>,
+    ) {}
+
+    /** The weights of the listener's default forward action (ELB API, `DescribeListeners`: `ForwardConfig.TargetGroups`). */
+    async canaryWeight(): Promise<number> {
+        const { Listeners } = await this.elb.send(new DescribeListenersCommand({ ListenerArns: [this.outputs.listenerArn] }));
+        const forward = Listeners?.[0]?.DefaultActions?.find((a) => a.Type === "forward");
+        const groups = forward?.ForwardConfig?.TargetGroups ?? (forward?.TargetGroupArn ? [{ TargetGroupArn: forward.TargetGroupArn, Weight: 1 }] : []);
+        const total = groups.reduce((n, g) => n + (g.Weight ?? 1), 0);
+        return percent(groups.find((g) => g.TargetGroupArn === this.outputs.canaryTargetGroupArn)?.Weight ?? 0, total);
     }
 }
 

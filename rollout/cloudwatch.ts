@@ -11,7 +11,7 @@ import {
     MetricDataQuery,
 } from "@aws-sdk/client-cloudwatch";
 import { Version, VERSIONS } from "../mesh/config/schema";
-import type { MetricRef, VersionMetrics } from "../mesh/contract";
+import { MetricRef, msPerUnit, VersionMetrics } from "../mesh/contract";
 import { MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "./ports";
 import { MINUTE_MS } from "./minutes";
 
@@ -22,23 +22,24 @@ export interface SlowRequests {
 }
 
 /** What each version's sample needs: its statistic, and the metric it is read from. */
-const QUERIES = (slow: SlowRequests) =>
-    ({
-        requests: { metric: "requests", stat: "Sum" },
-        errors: { metric: "errors", stat: "Sum" },
-        // Trimmed count above a value: the requests slower than the threshold (needs one value per request, as metric filters publish).
-        slow: { metric: slow.metric, stat: `TC(${slow.thresholdMs}:)` },
-        latencyMs: { metric: "latencyMs", stat: "p99" },
-    }) as const;
-type Field = keyof ReturnType<typeof QUERIES>;
+const QUERIES = {
+    requests: { metric: "requests", stat: () => "Sum" },
+    errors: { metric: "errors", stat: () => "Sum" },
+    // Trimmed count above a value: the requests slower than the threshold, in the metric's own unit.
+    slow: { metric: "latency", stat: (m: MetricRef, slow: SlowRequests) => `TC(${slow.thresholdMs / msPerUnit(m)}:)` },
+    latencyMs: { metric: "latencyMs", stat: () => "p99" },
+    connectionErrors: { metric: "connectionErrors", stat: () => "Sum" },
+} as const;
+type Field = keyof typeof QUERIES;
 
-/** GetMetricData queries for both versions, one bucket a minute: ids `<version>_<field>`. */
+/** GetMetricData queries for both versions, one bucket a minute: ids `<version>_<field>`; a series the backend does not publish is left out where it may be. */
 export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: SlowRequests): MetricDataQuery[] {
-    const queries = QUERIES(slow);
     return VERSIONS.flatMap((version) =>
-        (Object.keys(queries) as Field[]).map((field) => {
-            const m: MetricRef | undefined = metrics[version][queries[field].metric];
-            if (!m) throw new Error(`the stack publishes no ${queries[field].metric} metric for the ${version} version`);
+        (Object.keys(QUERIES) as Field[]).flatMap((field) => {
+            const metric = QUERIES[field].metric === "latency" ? slow.metric : QUERIES[field].metric;
+            const m: MetricRef | undefined = metrics[version][metric];
+            if (!m && field === "connectionErrors") return [];
+            if (!m) throw new Error(`the stack publishes no ${metric} metric for the ${version} version`);
             return {
                 Id: `${version}_${field}`,
                 ReturnData: true,
@@ -49,7 +50,7 @@ export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: Sl
                         Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value: String(Value) })),
                     },
                     Period: MINUTE_MS / 1000,
-                    Stat: queries[field].stat,
+                    Stat: QUERIES[field].stat(m, slow),
                 },
             };
         }),
@@ -95,10 +96,11 @@ export class CloudWatchMetrics implements MetricsSource {
         const bucket = (version: Version, start: number): VersionSample | undefined => {
             const requests = at(`${version}_requests`, start);
             if (requests === undefined) return undefined;
-            const p99Ms = at(`${version}_latencyMs`, start);
+            const p99 = at(`${version}_latencyMs`, start);
+            const p99Ms = p99 === undefined ? undefined : p99 * msPerUnit(this.metrics[version].latencyMs);
             return {
                 requests: Math.round(requests),
-                errors: Math.round(at(`${version}_errors`, start) ?? 0),
+                errors: Math.round((at(`${version}_errors`, start) ?? 0) + (at(`${version}_connectionErrors`, start) ?? 0)),
                 slow: Math.round(at(`${version}_slow`, start) ?? 0),
                 ...(p99Ms !== undefined ? { p99Ms } : {}),
             };

@@ -257,7 +257,7 @@ describe("loadConfig", () => {
     test("an unknown trafficBackend is reported with every other problem", () => {
         const problems = problemsOf({ canaryWeight: "1", trafficBackend: "istio", port: "x" });
         expect(problems.map((p) => p.key)).toEqual(["trafficBackend", "port"]);
-        expect(problems[0].expected).toBe('one of "appmesh", "lattice"');
+        expect(problems[0].expected).toBe('one of "appmesh", "lattice", "alb"');
     });
 
     test("names the nested path of a bad structured field", () => {

@@ -72,7 +72,7 @@ export class CanaryObservability extends pulumi.ComponentResource {
             {
                 alarmDescription: `Canary p99 request time above ${alarms.p99LatencySeconds} s`,
                 comparisonOperator: "GreaterThanThreshold",
-                threshold: alarms.p99LatencySeconds * 1000,
+                threshold: (alarms.p99LatencySeconds * 1000) / contract.msPerUnit(canary.latencyMs),
                 evaluationPeriods: alarms.evaluationPeriods,
                 treatMissingData: "notBreaching",
                 namespace: canary.latencyMs.namespace,
@@ -177,7 +177,7 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
     const graphs: [string, (v: VersionMetrics) => MetricRef | undefined, string][] = [
         ["Requests", (v) => v.requests, "Sum"],
         ["5xx responses", (v) => v.errors, "Sum"],
-        ["p99 request time (ms)", (v) => v.latencyMs, "p99"],
+        [`p99 request time (${contract.msPerUnit(metrics.canary.latencyMs) === 1000 ? "s" : "ms"})`, (v) => v.latencyMs, "p99"],
         ["p99 time to first byte (ms)", (v) => v.firstByteMs, "p99"],
         ...SERVER_GRAPHS.map(([key, info]): [string, (v: VersionMetrics) => MetricRef | undefined, string] => [info.title, (v) => v.server?.[key], info.stat]),
     ];

@@ -44,7 +44,7 @@ export function modelHealthTiming(modelLoadSeconds: number): { startPeriod: numb
  * default 300 s on Fargate and 900 s on GPUs, where a new instance, a large image and tens
  * of GB of weights come first. Per version, so a canary moving to GPUs leaves stable as it is.
  */
-function modelLoadSecondsOf(config: CanaryConfig, version: Version): number {
+export function modelLoadSecondsOf(config: CanaryConfig, version: Version): number {
     return config.modelLoadSeconds ?? (config.versions[version].compute === "gpu" ? 900 : 300);
 }
 

@@ -82,8 +82,8 @@ export function configReference(): string {
     const trafficBackend: Row = {
         key: "trafficBackend",
         default: "`appmesh`",
-        allowed: 'one of "appmesh", "lattice"',
-        description: "Which traffic layer renders the canary. New stacks use `lattice`: AWS discontinued App Mesh on 2026-09-30.",
+        allowed: 'one of "appmesh", "lattice", "alb"',
+        description: "Which traffic layer renders the canary. New stacks use `lattice` inside a VPC, or `alb` for the service users call first (a front door); AWS discontinued App Mesh on 2026-09-30.",
     };
     const ruleRows = [
         ...rules.shared.map((r) => ({ where: "(top level)", doc: r.doc })),
@@ -92,6 +92,8 @@ export function configReference(): string {
         ...sectionRules({ appmesh: backends.appmesh }, ""),
         ...rules.lattice.map((r) => ({ where: 'trafficBackend "lattice"', doc: r.doc })),
         ...sectionRules({ lattice: backends.lattice }, ""),
+        ...rules.alb.map((r) => ({ where: 'trafficBackend "alb"', doc: r.doc })),
+        ...sectionRules({ alb: backends.alb }, ""),
     ];
     return [
         "# Configuration reference",
@@ -126,6 +128,10 @@ export function configReference(): string {
         "## VPC Lattice only: `lattice.*` (`trafficBackend: lattice`)",
         "",
         ...table(rows(fieldsOf(backends.lattice), "lattice.")),
+        "",
+        "## Application Load Balancer only: `alb.*` (`trafficBackend: alb`)",
+        "",
+        ...table(rows(fieldsOf(backends.alb), "alb.")),
         "",
         "## Rules across keys",
         "",

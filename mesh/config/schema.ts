@@ -13,6 +13,7 @@ import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
 import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
+import { albRules, albSection } from "../traffic/alb/config";
 import { rolloutSection } from "../../rollout/schedule";
 import { serverMetricNames } from "../compute/serverMetrics";
 import { EVALUATION_MOMENTS, EvaluationMoment } from "../contract";
@@ -23,7 +24,7 @@ export type Protocol = (typeof PROTOCOLS)[number];
 export const VERSIONS = ["stable", "canary"] as const;
 export type Version = (typeof VERSIONS)[number];
 
-const TRAFFIC_BACKENDS = ["appmesh", "lattice"] as const;
+const TRAFFIC_BACKENDS = ["appmesh", "lattice", "alb"] as const;
 
 // Lowercase because HTTP/2 and gRPC carry header names in lowercase; App Mesh caps names at 50.
 const HEADER_NAME = /^(?!grpc-)[a-z0-9][a-z0-9-]{0,49}$/;
@@ -412,10 +413,10 @@ const MOVED_TO_APPMESH = ["namespace", "createNamespace", "envoyImage", "maxRetr
 
 /** Where keys that do not belong at the top level of a backend's config went. */
 function elsewhere(backend: (typeof TRAFFIC_BACKENDS)[number]): Elsewhere {
-    const other = backend === "appmesh" ? "lattice" : "appmesh";
+    const others = TRAFFIC_BACKENDS.filter((b) => b !== backend);
     return {
         ...Object.fromEntries(MOVED_TO_APPMESH.map((key) => [key, `moved to appmesh.${key} (App Mesh only)`])),
-        [other]: `${other} settings only with trafficBackend "${other}"`,
+        ...Object.fromEntries(others.map((other) => [other, `${other} settings only with trafficBackend "${other}"`])),
     };
 }
 
@@ -432,7 +433,7 @@ function member<B extends (typeof TRAFFIC_BACKENDS)[number], S extends z.ZodType
 }
 
 const stackSchema = z
-    .discriminatedUnion("trafficBackend", [member("appmesh", appMeshSection, appMeshRules), member("lattice", latticeSection, latticeRules)])
+    .discriminatedUnion("trafficBackend", [member("appmesh", appMeshSection, appMeshRules), member("lattice", latticeSection, latticeRules), member("alb", albSection, albRules)])
     .transform(({ trafficBackend, ...c }) => {
         const config = {
             canaryWeight: c.canaryWeight,
@@ -455,22 +456,28 @@ const stackSchema = z
             evaluation: c.evaluation,
             rollout: c.rollout,
         };
-        return trafficBackend === "appmesh"
-            ? { ...config, trafficBackend, appmesh: (c as { appmesh: z.output<typeof appMeshSection> }).appmesh }
-            : { ...config, trafficBackend, lattice: (c as { lattice: z.output<typeof latticeSection> }).lattice };
+        switch (trafficBackend) {
+            case "appmesh":
+                return { ...config, trafficBackend, appmesh: (c as { appmesh: z.output<typeof appMeshSection> }).appmesh };
+            case "lattice":
+                return { ...config, trafficBackend, lattice: (c as { lattice: z.output<typeof latticeSection> }).lattice };
+            case "alb":
+                return { ...config, trafficBackend, alb: (c as { alb: z.output<typeof albSection> }).alb };
+        }
     });
 
 /** What the configuration reference (`reference.ts`) is generated from: every key, with its words, and the rules across keys. */
 export const SCHEMA_PARTS = {
     shared,
-    backends: { appmesh: appMeshSection, lattice: latticeSection },
-    rules: { shared: sharedRules, appmesh: appMeshRules, lattice: latticeRules },
+    backends: { appmesh: appMeshSection, lattice: latticeSection, alb: albSection },
+    rules: { shared: sharedRules, appmesh: appMeshRules, lattice: latticeRules, alb: albRules },
 };
 
 /** The validated config of one stack: the shared settings, and those of its traffic backend. */
 export type CanaryConfig = z.output<typeof stackSchema>;
 export type AppMeshCanaryConfig = Extract<CanaryConfig, { trafficBackend: "appmesh" }>;
 export type LatticeCanaryConfig = Extract<CanaryConfig, { trafficBackend: "lattice" }>;
+export type AlbCanaryConfig = Extract<CanaryConfig, { trafficBackend: "alb" }>;
 export type VersionConfig = CanaryConfig["versions"][Version];
 export type NetworkConfig = CanaryConfig["network"];
 export type AlarmConfig = CanaryConfig["alarms"];

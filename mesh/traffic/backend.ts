@@ -9,7 +9,7 @@ import type * as aws from "@pulumi/aws";
 import { Version } from "../config/schema";
 import { CanaryModel } from "../canary/model";
 import { Network } from "../canary/network";
-import { AppMeshOutputs, Declared, LatticeOutputs, StackOutputs, VersionMetrics } from "../contract";
+import { AlbOutputs, AppMeshOutputs, Declared, LatticeOutputs, StackOutputs, VersionMetrics } from "../contract";
 import { ContainerDefinition, LogTarget } from "../compute/containers";
 import { TaskJoin } from "../compute/service";
 
@@ -46,7 +46,7 @@ export interface TrafficArgs {
 
 /** The stack outputs only a backend knows, its kind among them. */
 type OwnOutputs<T> = Omit<T, Exclude<keyof StackOutputs, "trafficBackend">>;
-export type BackendOutputs = Declared<OwnOutputs<AppMeshOutputs>> | Declared<OwnOutputs<LatticeOutputs>>;
+export type BackendOutputs = Declared<OwnOutputs<AppMeshOutputs>> | Declared<OwnOutputs<LatticeOutputs>> | Declared<OwnOutputs<AlbOutputs>>;
 
 export interface TrafficBackend {
     /** The name clients call. */

@@ -6,6 +6,7 @@ import { CanaryConfig } from "../config/schema";
 import { TrafficBackendKind } from "./backend";
 import { appMeshBackend } from "./appmesh/traffic";
 import { latticeBackend } from "./lattice/traffic";
+import { albBackend } from "./alb/traffic";
 
 export function trafficBackendFor(config: CanaryConfig): TrafficBackendKind {
     switch (config.trafficBackend) {
@@ -13,5 +14,7 @@ export function trafficBackendFor(config: CanaryConfig): TrafficBackendKind {
             return appMeshBackend(config);
         case "lattice":
             return latticeBackend(config);
+        case "alb":
+            return albBackend(config);
     }
 }

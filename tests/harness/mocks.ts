@@ -59,7 +59,9 @@ const ID_PREFIX: Record<string, string> = {
 
 /** Outputs AWS (or a multi-language component) computes, for the types whose outputs the program reads. */
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
-    "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com` }),
+    // The ARN's part after `loadbalancer/` and `:`: what CloudWatch's LoadBalancer and TargetGroup dimensions take.
+    "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com`, arnSuffix: `app/${name}/${suffix(name)}` }),
+    "aws:lb/targetGroup:TargetGroup": (name) => ({ arnSuffix: `targetgroup/${name}/${suffix(name)}` }),
     "aws:vpclattice/service:Service": (name) => ({
         dnsEntries: [{ domainName: `${name}-0${suffix(name)}.7d67968.vpc-lattice-svcs.${REGION}.on.aws`, hostedZoneId: "Z07129721W2WQF3AVFD1E" }],
     }),
