@@ -86,11 +86,11 @@ describe("the ALB graph for a dev-sized config", () => {
     });
 
     test("the alarms and the judge read the per-target-group metrics, with both dimensions, and TargetResponseTime in seconds", () => {
-        const lbSuffix = g.one(T.lb).state.arnSuffix;
         const latency = g.one(T.alarm, "-canary-latency").inputs;
         expect(latency).toMatchObject({ namespace: "AWS/ApplicationELB", metricName: "TargetResponseTime", threshold: 60 });
-        expect(latency.dimensions).toEqual({ TargetGroup: expect.stringMatching(/^targetgroup\/inference-alb-canary\//), LoadBalancer: expect.stringMatching(/^app\/inference-alb-lb\//) });
-        expect(latency.dimensions.LoadBalancer).toBe(lbSuffix);
+        expect(latency.dimensions).toEqual({ TargetGroup: expect.stringMatching(/^targetgroup\/inference-alb-canary-[0-9a-f]+\/[0-9a-f]+$/), LoadBalancer: expect.stringMatching(/^app\/inference-alb-lb-[0-9a-f]+\/[0-9a-f]+$/) });
+        expect(`${g.one(T.lb).state.arn}`.endsWith(`:loadbalancer/${latency.dimensions.LoadBalancer}`)).toBe(true);
+        expect(`${g.one(T.targetGroup, "-alb-canary").state.arn}`.endsWith(`:${latency.dimensions.TargetGroup}`)).toBe(true);
         const metrics = (g.outputs.versionMetrics as Record<string, Record<string, { metricName: string }>>).canary;
         expect(metrics.requests.metricName).toBe("RequestCount");
         expect(metrics.errors.metricName).toBe("HTTPCode_Target_5XX_Count");

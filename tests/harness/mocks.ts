@@ -59,9 +59,7 @@ const ID_PREFIX: Record<string, string> = {
 
 /** Outputs AWS (or a multi-language component) computes, for the types whose outputs the program reads. */
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
-    // The ARN's part after `loadbalancer/` and `:`: what CloudWatch's LoadBalancer and TargetGroup dimensions take.
-    "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com`, arnSuffix: `app/${name}/${suffix(name)}` }),
-    "aws:lb/targetGroup:TargetGroup": (name) => ({ arnSuffix: `targetgroup/${name}/${suffix(name)}` }),
+    "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com` }),
     "aws:vpclattice/service:Service": (name) => ({
         dnsEntries: [{ domainName: `${name}-0${suffix(name)}.7d67968.vpc-lattice-svcs.${REGION}.on.aws`, hostedZoneId: "Z07129721W2WQF3AVFD1E" }],
     }),
@@ -100,6 +98,13 @@ function arnFor(type: string, name: string, inputs: Record<string, any>, id: str
     switch (type) {
         case "aws:servicediscovery/service:Service":
             return `${base("servicediscovery")}:service/${id}`;
+        // ELB ARNs end with the type, the name and an id: `loadbalancer/app/<name>/<id>`, `targetgroup/<name>/<id>`.
+        case "aws:lb/loadBalancer:LoadBalancer":
+            return `${base("elasticloadbalancing")}:loadbalancer/app/${name}/${suffix(name)}`;
+        case "aws:lb/targetGroup:TargetGroup":
+            return `${base("elasticloadbalancing")}:targetgroup/${name}/${suffix(name)}`;
+        case "aws:lb/listener:Listener":
+            return `${base("elasticloadbalancing")}:listener/app/${name}/${suffix(name)}`;
         case "aws:iam/role:Role":
             return `arn:aws:iam::${ACCOUNT}:role/${name}`;
         case "aws:iam/policy:Policy":

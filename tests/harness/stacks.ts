@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import { PROJECT } from "../../mesh/contract";
 
 /** Every committed stack file. */
-export const STACKS = ["dev", "prod", "lattice", "gpu"] as const;
+export const STACKS = ["dev", "prod", "lattice", "gpu", "alb"] as const;
 /** The stacks on the App Mesh backend. */
 export const APPMESH_STACKS = ["dev", "prod"] as const;
 

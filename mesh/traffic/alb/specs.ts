@@ -85,6 +85,13 @@ export function targetGroupArgs(config: AlbCanaryConfig, vpcId: Input<string>): 
 }
 
 /**
+ * The value of CloudWatch's `LoadBalancer` or `TargetGroup` dimension for an ELB ARN: its
+ * final portion, `app/<name>/<id>` or `targetgroup/<name>/<id>` (ELB user guide,
+ * "CloudWatch metrics for your Application Load Balancer", metric dimensions).
+ */
+export const elbDimension = (arn: string): string => arn.split(":").slice(5).join(":").replace(/^loadbalancer\//, "");
+
+/**
  * Accounts that deliver ALB access logs in Regions opened before August 2022 (ELB user
  * guide, "Enable access logs for your Application Load Balancer", step 2: bucket
  * permissions); Regions opened since deliver as the service principal below.

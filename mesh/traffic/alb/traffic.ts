@@ -14,7 +14,7 @@ import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../contract";
 import { modelLoadSecondsOf } from "../../compute/containers";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind, VersionJoin } from "../backend";
-import { ACCESS_LOG_PREFIX, accessLogBucketPolicy, listenerPorts, listenerSpecs, PIN_RULE_PRIORITY, pinCondition, targetGroupArgs, weightedForward } from "./specs";
+import { ACCESS_LOG_PREFIX, accessLogBucketPolicy, elbDimension, listenerPorts, listenerSpecs, PIN_RULE_PRIORITY, pinCondition, targetGroupArgs, weightedForward } from "./specs";
 import { ec2Description } from "../../awsText";
 
 interface AlbTrafficArgs {
@@ -184,7 +184,7 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
     versionMetrics(): Record<Version, Declared<VersionMetrics>> {
         const metrics = {} as Record<Version, Declared<VersionMetrics>>;
         for (const version of VERSIONS) {
-            const dimensions = { TargetGroup: this.targetGroups[version].arnSuffix, LoadBalancer: this.loadBalancer.arnSuffix };
+            const dimensions = { TargetGroup: this.targetGroups[version].arn.apply(elbDimension), LoadBalancer: this.loadBalancer.arn.apply(elbDimension) };
             const metric = (metricName: string) => ({ namespace: "AWS/ApplicationELB", metricName, dimensions });
             metrics[version] = {
                 requests: metric("RequestCount"),
