@@ -75,6 +75,12 @@ function chart(title: string, result: RolloutResult, yLabel: string, series: [st
     ].join("\n");
 }
 
+/** The canary's part of the requests both versions served, as a percentage ("-" without requests). */
+const share = (canary: VersionSample, stable: VersionSample) => {
+    const total = canary.requests + stable.requests;
+    return total === 0 ? "-" : `${((100 * canary.requests) / total).toFixed(1)}%`;
+};
+
 const rateOf = (v: VersionSample, count: number) => (v.requests > 0 ? (100 * count) / v.requests : undefined);
 
 export function renderMarkdown(result: RolloutResult, stackName: string): string {
@@ -88,17 +94,18 @@ export function renderMarkdown(result: RolloutResult, stackName: string): string
         "",
         "## Steps",
         "",
-        "Counts are the sums of the step's samples below; the verdict is the sequential tests' at the step's end.",
+        "Counts are the sums of the step's samples below; the verdict is the sequential tests' at the step's end. " +
+            "The canary's share is of the requests both versions served: it drifts above the weight when clients stick to the canary (`alb.stickiness`).",
         "",
-        "| step | weight | baked (min:s) | canary requests | canary 5xx | canary slow | canary worst p99 | stable requests | stable 5xx | stable slow | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| step | weight | canary share | baked (min:s) | canary requests | canary 5xx | canary slow | canary worst p99 | stable requests | stable 5xx | stable slow | verdict |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ];
     for (const step of result.steps) {
         const own = result.samples.filter((s) => s.step === step.index && s.weight === step.weight && s.at >= step.startedAt);
         const canary = sumOf(own, "canary");
         const stable = sumOf(own, "stable");
         out.push(
-            `| ${step.index || "resumed"} | ${step.weight}% | ${clockTime((step.endedAt ?? result.endedAt) - step.startedAt)} | ${canary.requests} | ` +
+            `| ${step.index || "resumed"} | ${step.weight}% | ${share(canary, stable)} | ${clockTime((step.endedAt ?? result.endedAt) - step.startedAt)} | ${canary.requests} | ` +
                 `${canary.errors} (${pct(errorRate(canary))}) | ${canary.slow} | ${secs(canary.p99Ms)} | ${stable.requests} | ${stable.errors} (${pct(errorRate(stable))}) | ${stable.slow} | ${verdictText(step.verdict)} |`,
         );
     }

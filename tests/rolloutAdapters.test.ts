@@ -6,7 +6,7 @@
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchMetrics, metricQueries } from "../rollout/cloudwatch";
 import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/pulumiStack";
-import { AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, rolloutParameter, SsmControl } from "../rollout/aws";
+import { AlbListener, AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, rolloutParameter, SsmControl } from "../rollout/aws";
 import { VirtualClock } from "../rollout/simulate";
 import { deploy } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
@@ -51,6 +51,19 @@ describe("CloudWatch queries, per backend", () => {
             Dimensions: [{ Name: "TargetGroup", Value: canaryTg }],
         });
         expect(queries[7].MetricStat).toMatchObject({ Metric: { MetricName: "RequestTime" }, Stat: "p99" });
+    });
+
+    test("ALB: per target group and load balancer, connection errors beside the 5xx, and the slow threshold in seconds", async () => {
+        const g = await deploy({ ...BASE_CONFIG, trafficBackend: "alb", alb: JSON.stringify({ allowedCidrs: ["10.0.0.0/8"] }) });
+        const queries = metricQueries(g.outputs.versionMetrics as any, { thresholdMs: 2_500, metric: "latencyMs" });
+        expect(queries.filter((q) => q.Id!.startsWith("canary_")).map((q) => [q.Id, q.MetricStat!.Metric!.MetricName, q.MetricStat!.Stat])).toEqual([
+            ["canary_requests", "RequestCount", "Sum"],
+            ["canary_errors", "HTTPCode_Target_5XX_Count", "Sum"],
+            ["canary_slow", "TargetResponseTime", "TC(2.5:)"],
+            ["canary_latencyMs", "TargetResponseTime", "p99"],
+            ["canary_connectionErrors", "TargetConnectionErrorCount", "Sum"],
+        ]);
+        expect(queries[0].MetricStat!.Metric!.Dimensions!.map((d) => d.Name)).toEqual(["TargetGroup", "LoadBalancer"]);
     });
 });
 
@@ -104,6 +117,25 @@ describe("CloudWatchMetrics", () => {
         expect(second.input.NextToken).toBe("page-2");
         expect(alarms.input.AlarmNames).toEqual(["errors", "latency"]);
         await expect(source.minutes({ start: WINDOW.start + 1, end: WINDOW.end })).rejects.toThrow("whole minutes");
+    });
+
+    test("a latency published in seconds is read in milliseconds, and connection errors count as 5xx", async () => {
+        const seconds = (version: string) => ({
+            ...METRICS[version as "stable"],
+            latencyMs: { namespace: "AWS/ApplicationELB", metricName: "TargetResponseTime", dimensions: { TargetGroup: version }, unit: "Seconds" as const },
+            connectionErrors: { namespace: "AWS/ApplicationELB", metricName: "TargetConnectionErrorCount", dimensions: { TargetGroup: version } },
+        });
+        const send = jest.fn(async () => ({
+            MetricDataResults: [
+                { Id: "canary_requests", Timestamps: [new Date(WINDOW.start)], Values: [100] },
+                { Id: "canary_errors", Timestamps: [new Date(WINDOW.start)], Values: [2] },
+                { Id: "canary_connectionErrors", Timestamps: [new Date(WINDOW.start)], Values: [3] },
+                { Id: "canary_latencyMs", Timestamps: [new Date(WINDOW.start)], Values: [4.5] },
+            ],
+        }));
+        const source = new CloudWatchMetrics({ send } as any, { stable: seconds("stable"), canary: seconds("canary") }, [], { thresholdMs: 10_000, metric: "latencyMs" });
+        const [minute] = await source.minutes({ start: WINDOW.start, end: WINDOW.start + 60_000 });
+        expect(minute.versions.canary).toEqual({ requests: 100, errors: 5, slow: 0, p99Ms: 4500 });
     });
 });
 
@@ -427,6 +459,22 @@ describe("the traffic layer, read back", () => {
         });
         expect(await new LatticeListener({ send } as any, out).canaryWeight()).toBe(10);
         expect(send.mock.calls[0][0].input).toEqual({ serviceIdentifier: out.latticeServiceArn, listenerIdentifier: out.listenerArn });
+    });
+
+    test("ALB: the canary target group's share of the listener's forward action", async () => {
+        const g = await deploy({ ...BASE_CONFIG, trafficBackend: "alb", alb: JSON.stringify({ allowedCidrs: ["10.0.0.0/8"] }) });
+        const out = parseStackOutputs(g.outputs, "test") as any;
+        const send = jest.fn().mockResolvedValue({
+            Listeners: [
+                {
+                    DefaultActions: [
+                        { Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: out.stableTargetGroupArn, Weight: 75 }, { TargetGroupArn: out.canaryTargetGroupArn, Weight: 25 }] } },
+                    ],
+                },
+            ],
+        });
+        expect(await new AlbListener({ send } as any, out).canaryWeight()).toBe(25);
+        expect(send.mock.calls[0][0].input).toEqual({ ListenerArns: [out.listenerArn] });
     });
 });
 

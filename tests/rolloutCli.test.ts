@@ -185,13 +185,15 @@ describe("report", () => {
         const { result } = await simulate(SCENARIOS.find((s) => s.name === "errors-under-load")!, { seed: 2 });
         const md = renderMarkdown(result, "prod");
         expect(md).toContain("# Canary rollout of `prod`: rolled-back");
-        expect(md).toMatch(/^\| 1 \| 5% \| .* \| pass \|$/m);
+        expect(md).toMatch(/^\| 1 \| 5% \| [0-9.]+% \| .* \| pass \|$/m);
         expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: evidence .* reached 400 \|$/m);
         expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(4);
         expect(md).toMatch(/^- \d+:\d\d rolled-back: step 4 at 50%/m);
         // Table, samples and verdict agree: the step's canary requests are the sum of its samples'.
         const step4 = result.samples.filter((s) => s.step === 4).reduce((n, s) => n + s.sample.versions.canary.requests, 0);
-        expect(md).toMatch(new RegExp(`^\\| 4 \\| 50% \\| [0-9:]+ \\| ${step4} \\|`, "m"));
+        const stable4 = result.samples.filter((s) => s.step === 4).reduce((n, s) => n + s.sample.versions.stable.requests, 0);
+        const share4 = ((100 * step4) / (step4 + stable4)).toFixed(1);
+        expect(md).toMatch(new RegExp(`^\\| 4 \\| 50% \\| ${share4}% \\| [0-9:]+ \\| ${step4} \\|`, "m"));
         expect(md).toContain("| evidence: canary 5xx rate above stable's |");
     });
 

@@ -3,7 +3,7 @@
  * `AWS_ENDPOINT_URL`): ECS DescribeServices, CloudWatch GetMetricData and DescribeAlarms,
  * ECS RunTask, DescribeTasks and StopTask (the evaluation), ECS ListTasks, DescribeTasks
  * and DescribeTaskDefinition (a service's healthy tasks), App Mesh DescribeRoute, VPC
- * Lattice GetListener, and SSM Put/Get/DeleteParameter, each
+ * Lattice GetListener, ELB DescribeListeners, and SSM Put/Get/DeleteParameter, each
  * in the wire protocol its client speaks. It answers from what the stand-in `pulumi`
  * deployed, and is no kinder than AWS where the rollout's mechanics are concerned: a new
  * ECS revision is IN_PROGRESS until its model has loaded, new tasks of a raised minimum
@@ -106,7 +106,7 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
         const m = q.MetricStat.Metric;
         const dims = Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value]));
         for (const state of stacks()) {
-            const metrics = (state.outputs as { versionMetrics?: Record<string, Record<string, { namespace: string; metricName: string; dimensions: Record<string, string> }>> }).versionMetrics ?? {};
+            const metrics = (state.outputs as { versionMetrics?: Record<string, Record<string, { namespace: string; metricName: string; dimensions: Record<string, string>; unit?: string }>> }).versionMetrics ?? {};
             for (const [version, fields] of Object.entries(metrics)) {
                 for (const [field, ref] of Object.entries(fields)) {
                     if (ref.namespace !== m.Namespace || ref.metricName !== m.MetricName || JSON.stringify(ref.dimensions) !== JSON.stringify(dims)) continue;
@@ -121,10 +121,12 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
                             requests += (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100;
                         }
                         if (requests < 1) continue;
+                        // A latency published in seconds (the ALB's TargetResponseTime) answers in seconds.
+                        const msPerUnit = ref.unit === "Seconds" ? 1000 : 1;
                         const value =
-                            stat === "Sum" ? Math.round(requests * (field === "errors" ? behaviour.errorRate : 1))
+                            stat === "Sum" ? Math.round(requests * (field === "errors" ? behaviour.errorRate : field === "connectionErrors" ? 0 : 1))
                             : /^TC\(\d+(\.\d+)?:\)$/.test(stat) ? Math.round(requests * behaviour.slowRate)
-                            : stat === "p99" ? behaviour.p99Ms
+                            : stat === "p99" ? behaviour.p99Ms / msPerUnit
                             : NaN;
                         if (Number.isNaN(value)) throw new AwsError("InvalidParameterCombination", `the stand-in does not compute ${stat}`);
                         timestamps.push(bucket / 1000);
@@ -268,6 +270,40 @@ function route(request: http.IncomingMessage, body: string, parameters: Map<stri
     throw new AwsError("UnknownOperationException", `${request.method} ${url.pathname} is not served by the stand-in`, 404);
 }
 
+const ELB_XMLNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/";
+const xml = (tag: string, body: string) => `<${tag}>${body}</${tag}>`;
+const members = (items: string[]) => items.map((i) => xml("member", i)).join("");
+
+/**
+ * ELB's query protocol (form-encoded `Action=...`, XML answers, ELB API reference):
+ * DescribeListeners by `ListenerArns.member.N`, with each listener's default actions as
+ * deployed; an unknown ARN is `ListenerNotFound`.
+ */
+function elb(body: string): string {
+    const form = new URLSearchParams(body);
+    const action = form.get("Action");
+    if (action !== "DescribeListeners") throw new AwsError("InvalidAction", `ELB ${action} is not served by the stand-in`);
+    const arns = [...form.entries()].filter(([k]) => /^ListenerArns\.member\.\d+$/.test(k)).map(([, v]) => v);
+    const listeners = arns.map((arn) => {
+        const found = stacks()
+            .flatMap((state) => state.resources)
+            .find((r) => r.type === "aws:lb/listener:Listener" && r.state.arn === arn);
+        if (!found) throw new AwsError("ListenerNotFound", "One or more listeners not found");
+        const actions = (found.inputs as { defaultActions: { type: string; forward?: { targetGroups: { arn: string; weight: number }[]; stickiness?: { enabled: boolean; duration: number } } }[] }).defaultActions;
+        const action = (a: (typeof actions)[number]) =>
+            xml("Type", a.type) +
+            (a.forward
+                ? xml(
+                      "ForwardConfig",
+                      xml("TargetGroups", members(a.forward.targetGroups.map((g) => xml("TargetGroupArn", g.arn) + xml("Weight", String(g.weight))))) +
+                          xml("TargetGroupStickinessConfig", xml("Enabled", String(!!a.forward.stickiness?.enabled)) + (a.forward.stickiness?.enabled ? xml("DurationSeconds", String(a.forward.stickiness.duration)) : "")),
+                  )
+                : "");
+        return xml("ListenerArn", arn) + xml("DefaultActions", members(actions.map(action)));
+    });
+    return `<DescribeListenersResponse xmlns="${ELB_XMLNS}">${xml("DescribeListenersResult", xml("Listeners", members(listeners)))}${xml("ResponseMetadata", xml("RequestId", "stand-in"))}</DescribeListenersResponse>`;
+}
+
 /** Starts the endpoint on an ephemeral port of 127.0.0.1. */
 export async function startAwsStandIn(): Promise<AwsStandIn> {
     const webhooks: unknown[] = [];
@@ -284,6 +320,18 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
             if (request.url === "/webhook") {
                 webhooks.push(JSON.parse(body));
                 return json(200, {});
+            }
+            if (/x-www-form-urlencoded/.test(String(request.headers["content-type"])) && /(^|&)Version=2015-12-01(&|$)/.test(body)) {
+                const reply = (status: number, text: string) => {
+                    response.writeHead(status, { "content-type": "text/xml" });
+                    response.end(text);
+                };
+                try {
+                    return reply(200, elb(body));
+                } catch (e) {
+                    const { type, message } = e instanceof AwsError ? e : { type: "InternalFailure", message: String(e) };
+                    return reply(400, `<ErrorResponse xmlns="${ELB_XMLNS}">${xml("Error", xml("Type", "Sender") + xml("Code", type) + xml("Message", message))}${xml("RequestId", "stand-in")}</ErrorResponse>`);
+                }
             }
             try {
                 json(200, route(request, body, parameters, tasks));

@@ -252,6 +252,12 @@ function observe(state: StackState, applied: Map<string, DeployedResource>, reso
     if (resource.type === "aws:vpclattice/listener:Listener") {
         state.split.push({ at, canaryWeight: inputs.defaultAction.forwards[0].targetGroups[1].weight });
     }
+    const forward = resource.type === "aws:lb/listener:Listener" ? inputs.defaultActions?.[0]?.forward : undefined;
+    if (forward) {
+        const total = forward.targetGroups.reduce((n: number, g: { weight: number }) => n + g.weight, 0);
+        const canaryWeight = Math.round((100 * forward.targetGroups[1].weight) / total);
+        state.split.push({ at, canaryWeight, ...(forward.stickiness?.enabled ? { stickySeconds: forward.stickiness.duration } : {}) });
+    }
     if (resource.type === "aws:appautoscaling/target:Target") {
         const service = String(inputs.resourceId).split("/").pop()!;
         const list = ((state.capacity ??= {})[service] ??= []);

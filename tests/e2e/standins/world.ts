@@ -37,8 +37,8 @@ export interface EcsDeployment {
 export interface StackState {
     outputs: Record<string, unknown>;
     resources: DeployedResource[];
-    /** Virtual times at which the canary's share changed at the traffic layer. */
-    split: { at: number; canaryWeight: number }[];
+    /** Virtual times at which the canary's share changed at the traffic layer, and the ALB's stickiness then (seconds, when on). */
+    split: { at: number; canaryWeight: number; stickySeconds?: number }[];
     /** Per ECS service name, the revisions it was given, oldest first. */
     deployments: Record<string, EcsDeployment[]>;
     /** Per ECS service name, the minimum task counts its scalable target was given, oldest first. */
@@ -113,4 +113,27 @@ export function weightAt(state: StackState, t: number): number {
     let weight = 0;
     for (const change of state.split) if (change.at <= t) weight = change.canaryWeight;
     return weight;
+}
+
+/** What a client of the stand-in load balancer keeps between requests: the `AWSALBTG` cookie, when it was given one. */
+export interface AlbClient {
+    cookie?: { version: "stable" | "canary"; until: number };
+}
+
+/**
+ * Where the stand-in Application Load Balancer sends one request of `client` at virtual
+ * time `t` (`draw` uniform in [0, 1) picks by weight). With target-group stickiness on in
+ * the forward action, a request whose cookie has not expired goes to the cookie's group
+ * whatever the weights, as an AWS expert's answer on re:Post says of weight 0 (the ELB
+ * guide does not say otherwise; `rollout-facts.md`), and the answer sets the cookie for
+ * the configured duration (ELB API, `TargetGroupStickinessConfig.DurationSeconds`). With
+ * stickiness off, the cookie is ignored and requests follow the weights.
+ */
+export function albRoute(state: StackState, t: number, client: AlbClient, draw: number): "stable" | "canary" {
+    let current: StackState["split"][number] = { at: 0, canaryWeight: 0 };
+    for (const change of state.split) if (change.at <= t) current = change;
+    if (current.stickySeconds === undefined) return draw * 100 < current.canaryWeight ? "canary" : "stable";
+    const version = client.cookie && client.cookie.until > t ? client.cookie.version : draw * 100 < current.canaryWeight ? "canary" : "stable";
+    client.cookie = { version, until: t + current.stickySeconds * 1000 };
+    return version;
 }
