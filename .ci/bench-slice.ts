@@ -24,6 +24,9 @@ const SLICE = [
     "healthy-diurnal",
     "shared-outage",
     "healthy-warmup",
+    "healthy-sticky",
+    "healthy-clustered",
+    "healthy-clustered-dispersion",
     "errors-2x",
     "errors-5x-delayed",
     "latency-1.8x-delayed",
@@ -34,7 +37,7 @@ const SLICE = [
     "overload-fixed-capacity",
     "overload-capacity-follows",
 ];
-const HEALTHY = ["healthy-delayed", "healthy-late", "healthy-diurnal", "shared-outage", "healthy-warmup"];
+const HEALTHY = ["healthy-delayed", "healthy-late", "healthy-diurnal", "shared-outage", "healthy-warmup", "healthy-sticky", "healthy-clustered-dispersion"];
 /** On each committed stack's schedule: a healthy canary, the smallest regression to catch, and one that needs load. */
 const ON_STACKS = ["healthy-delayed", "errors-2x", "errors-under-load"];
 const STACKS = fs.readdirSync(path.join(__dirname, "..")).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);

@@ -110,17 +110,29 @@ export class Judge {
      */
     observe(sample: MetricsSample, warmup = false): Verdict {
         const { canary, stable } = sample.versions;
+        const canaryErrors = this.errorsOf(canary);
         if (warmup) {
-            this.errorLimit.observe(canary.errors, canary.requests);
+            this.errorLimit.observe(canaryErrors.events, canaryErrors.requests);
             return this.verdict(sample);
         }
-        this.errors.observe({ events: canary.errors, requests: canary.requests }, { events: stable.errors, requests: stable.requests });
+        this.errors.observe(canaryErrors, this.errorsOf(stable));
         this.slow.observe({ events: canary.slow, requests: canary.requests }, { events: stable.slow, requests: stable.requests });
-        this.errorLimit.observe(canary.errors, canary.requests);
-        this.full.errors?.observe(canary.errors, canary.requests);
+        this.errorLimit.observe(canaryErrors.events, canaryErrors.requests);
+        this.full.errors?.observe(canaryErrors.events, canaryErrors.requests);
         this.full.slow?.observe(canary.slow, canary.requests);
         if (stable.requests > 0) this.acceptWindow(canary, stable);
         return this.verdict(sample);
+    }
+
+    /**
+     * A version's 5xx for the tests, in units of `errorDispersion`: a count whose variance is
+     * that many times its mean carries that many times less evidence (the quasi-likelihood
+     * correction), so bursts of 5xx from a few clients do not read as a regression. Rates are
+     * unchanged; only the weight of the evidence is.
+     */
+    private errorsOf(v: Pool): { events: number; requests: number } {
+        const dispersion = this.schedule.errorDispersion;
+        return { events: v.errors / dispersion, requests: v.requests / dispersion };
     }
 
     private verdict(sample: MetricsSample): Verdict {
@@ -150,9 +162,10 @@ export class Judge {
         for (const tests of [this.accept, ...(this.role === "last" && this.last ? [this.last] : [])]) {
             for (const rate of ["errors", "slow"] as const) {
                 const { byRatio, byMargin, tolerated } = tests[rate];
-                byRatio.observe({ events: canary[rate], requests: canary.requests }, { events: stable[rate], requests: stable.requests });
+                const [c, s] = rate === "errors" ? [this.errorsOf(canary), this.errorsOf(stable)] : [{ events: canary.slow, requests: canary.requests }, { events: stable.slow, requests: stable.requests }];
+                byRatio.observe(c, s);
                 const measured = rateOf(this.stable[rate], this.stable.requests);
-                byMargin.observe(canary[rate], canary.requests, tolerated * measured, measured + this.margin);
+                byMargin.observe(c.events, c.requests, tolerated * measured, measured + this.margin);
             }
         }
     }

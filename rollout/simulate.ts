@@ -46,6 +46,16 @@ export interface Scenario {
     outage?: { weight: number; minutes: number; errorRate: number };
     /** The canary's behaviour at a weight; stable always behaves like `STABLE`. */
     canary: (weight: number) => Behaviour;
+    /** The canary's real share of requests (percent) at a weight, when it is not the weight (clients stuck to it). */
+    share?: (weight: number) => number;
+    /**
+     * A share of each version's 5xx that a few clients produce in bursts (a client retrying a
+     * failing conversation), each burst landing on one version whole: 5xx are then not
+     * independent per request, as the tests assume.
+     */
+    clusters?: { errorShare: number; burstSize: number };
+    /** Schedule settings the scenario's stack sets on top of the schedule benchmarked (what the docs tell such a service to set). */
+    settings?: Partial<RolloutSchedule>;
     /** Seconds until a minute's metrics are visible, as CloudWatch ingests them. */
     delaySeconds: number;
     /** Chance that a metrics read fails. */
@@ -60,6 +70,8 @@ export interface Scenario {
     capacity?: { tasks: number; perTaskRequestsPerSecond: number; scaling?: Record<Version, DeployedScaling> };
     /** The outcome the scenario is meant to end in. */
     expected: RolloutResult["outcome"];
+    /** A known limit of the schedule benchmarked: the scenario shows how often it ends otherwise, and what the docs say to set. */
+    limit?: string;
 }
 
 /** The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median. */
@@ -111,6 +123,35 @@ export const SCENARIOS: Scenario[] = [
         expected: "promoted",
     },
     {
+        name: "healthy-sticky",
+        description: "a healthy canary whose real share is 1.5x its weight (clients stuck to it, alb.stickiness)",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        share: (w) => Math.min(100, 1.5 * w),
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-clustered",
+        description: "a healthy canary where 1% of clients produce 30% of the 5xx, in bursts of 20 that land on one version",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        clusters: { errorShare: 0.3, burstSize: 20 },
+        delaySeconds: 120,
+        expected: "promoted",
+        limit: "5xx in bursts break the tests' independence, so healthy canaries are rolled back far above falseRollbackRate; set rollout.errorDispersion (healthy-clustered-dispersion)",
+    },
+    {
+        name: "healthy-clustered-dispersion",
+        description: "the same, with rollout.errorDispersion 7 (the bursts' variance over mean) and a 24-hour evidenceWaitSeconds, as docs/judge.md advises",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        clusters: { errorShare: 0.3, burstSize: 20 },
+        settings: { errorDispersion: 7, evidenceWaitSeconds: 86400 },
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
         name: "healthy-warmup",
         description: "a canary 2x slower in its first 3 minutes of traffic (cold caches), like stable after",
         requestsPerSecond: 10,
@@ -120,6 +161,16 @@ export const SCENARIOS: Scenario[] = [
         expected: "promoted",
     },
     { name: "errors-2x", description: "the canary answers 0.6% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => ERRORS_2X, delaySeconds: 120, expected: "rolled-back" },
+    {
+        name: "errors-2x-clustered-dispersion",
+        description: "0.6% 5xx against 0.3%, 30% of them in bursts of 20, judged with errorDispersion 7 and a 24-hour evidenceWaitSeconds",
+        requestsPerSecond: 10,
+        canary: () => ERRORS_2X,
+        clusters: { errorShare: 0.3, burstSize: 20 },
+        settings: { errorDispersion: 7, evidenceWaitSeconds: 86400 },
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
     { name: "latency-tail", description: "median unchanged, 3% of the canary's requests 4x slower", requestsPerSecond: 10, canary: () => TAIL, delaySeconds: 120, expected: "rolled-back" },
     { name: "errors-5x", description: "the canary answers 1.5% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 0, expected: "rolled-back" },
     { name: "errors-5x-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 120, expected: "rolled-back" },
@@ -293,6 +344,11 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
         });
     }
 
+    /** The canary's real share of requests (percent) at a weight. */
+    canaryShare(weight: number): number {
+        return this.scenario.share?.(weight) ?? weight;
+    }
+
     /** When the rollout began: traffic that varies over time is timed from here. */
     get startedAt(): number {
         return this.timeline[0][0];
@@ -324,7 +380,7 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
         let n = 0;
         for (const { weight, from, to } of this.exposure(start, end)) {
             if (weight === 0 || (badOnly && !isBad(this.scenario.canary(weight)))) continue;
-            for (const [a, b] of pieces(from, to)) n += (rateAt(this.scenario, this.startedAt, a) * weight * (b - a)) / 100_000;
+            for (const [a, b] of pieces(from, to)) n += (rateAt(this.scenario, this.startedAt, a) * this.canaryShare(weight) * (b - a)) / 100_000;
         }
         return n;
     }
@@ -400,11 +456,15 @@ class NoisyMetrics implements MetricsSource {
 
     /** Adds the requests served in [from, to) to each version's draws, at the weights and task counts in force. */
     private draw(versions: Record<Version, Drawn>, from: number, to: number): void {
+        const clusters = this.scenario.clusters;
         const add = (into: Drawn, b: Behaviour, mean: number) => {
             const n = mean > 0 ? this.draws.poisson(mean) : 0;
             if (n === 0) return;
             into.requests += n;
-            into.errors += this.draws.binomial(n, b.errorRate);
+            if (clusters) {
+                const bursts = this.draws.poisson((n * b.errorRate * clusters.errorShare) / clusters.burstSize);
+                into.errors += Math.min(n, this.draws.binomial(n, b.errorRate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
+            } else into.errors += this.draws.binomial(n, b.errorRate);
             into.slow += this.draws.binomial(n, slowShare(b, STABLE_P95_MS));
             // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
             const k = Math.ceil(0.99 * n);
@@ -414,8 +474,9 @@ class NoisyMetrics implements MetricsSource {
         for (const segment of this.stack.exposure(from, to)) {
             for (const [a, b] of pieces(segment.from, segment.to)) {
                 const requests = (rateAt(this.scenario, this.stack.startedAt, a) * (b - a)) / 1000;
-                add(versions.stable, this.stack.behaviour("stable", segment.weight, segment.tasks, a), (requests * (100 - segment.weight)) / 100);
-                add(versions.canary, this.stack.behaviour("canary", segment.weight, segment.tasks, a), (requests * segment.weight) / 100);
+                const share = this.stack.canaryShare(segment.weight);
+                add(versions.stable, this.stack.behaviour("stable", segment.weight, segment.tasks, a), (requests * (100 - share)) / 100);
+                add(versions.canary, this.stack.behaviour("canary", segment.weight, segment.tasks, a), (requests * share) / 100);
             }
         }
     }
@@ -551,7 +612,7 @@ export interface SimulationOptions {
 }
 
 export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
-    const schedule = options.schedule ?? DEFAULT_SCHEDULE;
+    const schedule = { ...(options.schedule ?? DEFAULT_SCHEDULE), ...scenario.settings };
     const clock = new VirtualClock();
     const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);

@@ -585,6 +585,19 @@ describe("Judge", () => {
         expect((verdict as { reason: string }).reason).toMatch(new RegExp(`^${test.replace(/\./g, "\\.")}: evidence .* reached 400$`));
     });
 
+    test("with errorDispersion, 5xx weigh less: what fails on independent 5xx passes when they come in bursts of that size, and slow requests are judged as before", () => {
+        const burst = { requests: 500, errors: 40, slow: 5, p99Ms: 8000 };
+        const plain = new Judge(SCHEDULE);
+        const dispersed = new Judge({ ...SCHEDULE, errorDispersion: 8 });
+        expect(plain.observe(sample(burst)).kind).toBe("fail");
+        expect(dispersed.observe(sample(burst)).kind).toBe("pass");
+        // The evidence is the likelihood ratio's eighth root, near enough: a count eight times as variable carries an eighth of the information.
+        const fivexx = (j: Judge) => j.standing().find((e) => e.test.startsWith("canary 5xx rate above stable's"))!.evidence;
+        expect(Math.log(fivexx(dispersed))).toBeLessThan(Math.log(fivexx(plain)) / 4);
+        const slow = { requests: 500, errors: 1, slow: 80, p99Ms: 30000 };
+        expect(new Judge({ ...SCHEDULE, errorDispersion: 8 }).observe(sample(slow)).kind).toBe("fail");
+    });
+
     test("at 100% (no stable traffic) the absolute limit still judges", () => {
         const judge = new Judge(SCHEDULE);
         const none = { requests: 0, errors: 0, slow: 0 };
@@ -619,9 +632,15 @@ describe("Judge", () => {
 });
 
 describe("simulation", () => {
-    test.each(SCENARIOS.map((s) => [s.name, s]))("%s ends as expected in at least 9 of 10 seeded rollouts", async (_name, scenario) => {
+    const known = (limit: boolean) => SCENARIOS.filter((s) => !!s.limit === limit).map((s) => [s.name, s] as const);
+    test.each(known(false))("%s ends as expected in at least 9 of 10 seeded rollouts", async (_name, scenario) => {
         const row = await benchmark(scenario, 10);
         expect(row.outcomes[scenario.expected] ?? 0).toBeGreaterThanOrEqual(9);
+    });
+
+    test.each(known(true))("%s shows its known limit: of 20 seeded rollouts, at least 2 end otherwise than expected", async (_name, scenario) => {
+        const row = await benchmark(scenario, 20);
+        expect(row.outcomes[scenario.expected] ?? 0).toBeLessThanOrEqual(18);
     });
 
     test("a healthy canary is never counted as bad; a bad one is", async () => {
