@@ -90,6 +90,21 @@ const ERRORS_2X: Behaviour = { ...STABLE, errorRate: 0.006 };
 const TAIL: Behaviour = { ...STABLE, tail: { share: 0.03, factor: 4 } };
 const MINUTE = 60_000;
 
+/** 10 req/s where 30% of each version's 5xx come in bursts of 20 from one client, each burst on one version. */
+const CLUSTERED = (name: string, canary: Behaviour, expected: Scenario["expected"]) => ({
+    name,
+    requestsPerSecond: 10,
+    canary: () => canary,
+    clusters: { errorShare: 0.3, burstSize: 20 },
+    delaySeconds: 120,
+    expected,
+});
+/**
+ * What docs/judge.md tells such a service to set: the 5xx count's variance over its mean
+ * (0.7 + 0.3 x 20 = 6.7, rounded up), and room for the 7x the evidence that takes.
+ */
+const DISPERSION_SETTINGS = { errorDispersion: 7, evidenceWaitSeconds: 86400 };
+
 export const SCENARIOS: Scenario[] = [
     { name: "healthy", description: "a canary that behaves exactly like stable, 10 req/s", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 0, expected: "promoted" },
     { name: "healthy-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
@@ -132,24 +147,14 @@ export const SCENARIOS: Scenario[] = [
         expected: "promoted",
     },
     {
-        name: "healthy-clustered",
+        ...CLUSTERED("healthy-clustered", STABLE, "promoted"),
         description: "a healthy canary where 1% of clients produce 30% of the 5xx, in bursts of 20 that land on one version",
-        requestsPerSecond: 10,
-        canary: () => STABLE,
-        clusters: { errorShare: 0.3, burstSize: 20 },
-        delaySeconds: 120,
-        expected: "promoted",
         limit: "5xx in bursts break the tests' independence, so healthy canaries are rolled back far above falseRollbackRate; set rollout.errorDispersion (healthy-clustered-dispersion)",
     },
     {
-        name: "healthy-clustered-dispersion",
+        ...CLUSTERED("healthy-clustered-dispersion", STABLE, "promoted"),
         description: "the same, with rollout.errorDispersion 7 (the bursts' variance over mean) and a 24-hour evidenceWaitSeconds, as docs/judge.md advises",
-        requestsPerSecond: 10,
-        canary: () => STABLE,
-        clusters: { errorShare: 0.3, burstSize: 20 },
-        settings: { errorDispersion: 7, evidenceWaitSeconds: 86400 },
-        delaySeconds: 120,
-        expected: "promoted",
+        settings: DISPERSION_SETTINGS,
     },
     {
         name: "healthy-warmup",
@@ -162,14 +167,9 @@ export const SCENARIOS: Scenario[] = [
     },
     { name: "errors-2x", description: "the canary answers 0.6% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => ERRORS_2X, delaySeconds: 120, expected: "rolled-back" },
     {
-        name: "errors-2x-clustered-dispersion",
+        ...CLUSTERED("errors-2x-clustered-dispersion", ERRORS_2X, "rolled-back"),
         description: "0.6% 5xx against 0.3%, 30% of them in bursts of 20, judged with errorDispersion 7 and a 24-hour evidenceWaitSeconds",
-        requestsPerSecond: 10,
-        canary: () => ERRORS_2X,
-        clusters: { errorShare: 0.3, burstSize: 20 },
-        settings: { errorDispersion: 7, evidenceWaitSeconds: 86400 },
-        delaySeconds: 120,
-        expected: "rolled-back",
+        settings: DISPERSION_SETTINGS,
     },
     { name: "latency-tail", description: "median unchanged, 3% of the canary's requests 4x slower", requestsPerSecond: 10, canary: () => TAIL, delaySeconds: 120, expected: "rolled-back" },
     { name: "errors-5x", description: "the canary answers 1.5% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 0, expected: "rolled-back" },
