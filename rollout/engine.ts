@@ -15,6 +15,7 @@ import { Completeness, merge, minuteAfter, MinuteCursor, MINUTE_MS, recentLoad }
 import { Evidence, Judge, StepRole, Verdict } from "./judge";
 import { RolloutSchedule } from "./schedule";
 import { progressLine } from "./report";
+import { EXIT_CODES, Outcome, RolloutResult, SampleRecord, StepRecord } from "./result";
 import { Phase, Plan, planRollout, RolloutOptions } from "./plan";
 import { capacityFor } from "./capacity";
 import { Version } from "../mesh/config/schema";
@@ -46,55 +47,6 @@ export interface JudgeLike {
     standing(): Evidence[];
     /** Whether the canary has shown it is within tolerance: what the last step before 100% needs to pass. */
     acceptance(): { accepted: boolean; reason: string };
-}
-
-export type Outcome = "promoted" | "paused" | "nothing-to-do" | "rolled-back" | "held" | "interrupted" | "refused" | "failed";
-
-/** Exit codes, as docs/rollout.md documents them. */
-export const EXIT_CODES: Record<Outcome, number> = {
-    promoted: 0,
-    paused: 0,
-    "nothing-to-do": 0,
-    "rolled-back": 1,
-    failed: 2,
-    refused: 4,
-    held: 3,
-    interrupted: 130,
-};
-
-export interface SampleRecord {
-    at: number;
-    step: number;
-    weight: number;
-    sample: MetricsSample;
-    verdict: Verdict;
-    /** Each test's evidence against its threshold after this sample. */
-    evidence: Evidence[];
-    /** Minutes of this sample judged at `metricsMaxLagSeconds` with what had arrived. */
-    late?: number;
-}
-
-export interface StepRecord {
-    index: number;
-    weight: number;
-    startedAt: number;
-    /** When its bake was done: everything served before this was judged before the step ended. */
-    bakedAt?: number;
-    endedAt?: number;
-    verdict?: Verdict;
-}
-
-export interface RolloutResult {
-    outcome: Outcome;
-    reason: string;
-    exitCode: number;
-    startedAt: number;
-    endedAt: number;
-    /** The weight deployed when the rollout ended, as the stack's outputs report it. */
-    finalWeight?: number;
-    steps: StepRecord[];
-    samples: SampleRecord[];
-    events: { at: number; message: string }[];
 }
 
 type BakeResult = Verdict | { kind: "timed-out"; reason: string } | { kind: "outage"; reason: string };

@@ -3,7 +3,7 @@
  * Markdown report (a table per step, charts of weight, error rate and latency over time)
  * with the same data as JSON beside it for machines.
  */
-import type { RolloutResult, SampleRecord } from "./engine";
+import type { RolloutResult, SampleRecord } from "./result";
 import { errorRate, Evidence, Verdict } from "./judge";
 import { MetricsSample, VersionSample } from "./ports";
 import { VERSIONS } from "../mesh/config/schema";

@@ -7,8 +7,14 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import { NetworkConfig } from "../config/schema";
-import { TaskIngressSource } from "../traffic/backend";
 import { ec2Description } from "../awsText";
+
+/** Who may open connections to the model tasks' port: what the traffic backend says, before the network exists. */
+export interface TaskIngressSource {
+    description: string;
+    cidrBlocks?: string[];
+    prefixListIds?: pulumi.Input<string>[];
+}
 
 export interface NetworkArgs {
     config: NetworkConfig;

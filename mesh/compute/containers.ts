@@ -5,16 +5,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryConfig, EvaluationConfig, Version, WeightsConfig } from "../config/schema";
-import type { VersionJoin } from "../traffic/backend";
-
-/** One entry of a task definition's `containerDefinitions`; values may still be outputs. */
-export type ContainerDefinition = Record<string, unknown>;
-
-/** Where a container logs: its service's own log group. */
-export interface LogTarget {
-    logGroupName: pulumi.Input<string>;
-    region: pulumi.Input<string>;
-}
+import type { ContainerDefinition, LogTarget, VersionJoin } from "./join";
 
 export const logsTo = (target: LogTarget, prefix: string) => ({
     logDriver: "awslogs",

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { CanaryConfig, s3Location, Version } from "../config/schema";
-import type { VersionJoin } from "../traffic/backend";
+import type { VersionJoin } from "./join";
 import { modelContainer, weightsContainer, weightsStorage } from "./containers";
 import { weightsReadPolicy } from "./iam";
 import { EcsService, Placement } from "./service";

@@ -11,10 +11,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CanaryConfig, PrometheusConfig, Version } from "../config/schema";
 import type { ServerMetricRefs } from "../contract";
-import { ContainerDefinition, LogTarget, logsTo } from "./containers";
-
-const SERVER_METRICS = ["timeToFirstToken", "interTokenLatency", "queueDepth", "generatedTokens"] as const;
-type ServerMetric = (typeof SERVER_METRICS)[number];
+import { logsTo } from "./containers";
+import type { ContainerDefinition, LogTarget } from "./join";
+import { ServerMetric, serverMetricNames } from "../config/serverSeries";
 
 /** CloudWatch's name of each series, and the statistic that reads a minute of it. */
 export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metricName: string; stat: string; title: string }> = {
@@ -24,28 +23,6 @@ export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metri
     generatedTokens: { metricName: "GeneratedTokens", stat: "Sum", title: "Generated tokens per minute" },
     gpuUtilization: { metricName: "nvidia_smi_utilization_gpu", stat: "Average", title: "GPU utilisation (%)" },
 };
-
-/**
- * What common servers call those series (vLLM 0.8+, TGI 3, Triton 24+); `names` in config
- * overrides or adds to them. TGI and Triton report no time to first token in a form that
- * compares across requests, so their presets leave it out.
- */
-const SERVER_PRESETS: Record<PrometheusConfig["server"], Partial<Record<ServerMetric, string>>> = {
-    vllm: {
-        timeToFirstToken: "vllm:time_to_first_token_seconds",
-        interTokenLatency: "vllm:time_per_output_token_seconds",
-        queueDepth: "vllm:num_requests_waiting",
-        generatedTokens: "vllm:generation_tokens_total",
-    },
-    tgi: { interTokenLatency: "tgi_request_mean_time_per_token_duration", queueDepth: "tgi_queue_size" },
-    triton: { queueDepth: "nv_inference_pending_request_count" },
-    custom: {},
-};
-
-/** The Prometheus series each metric reads, for this config. */
-export function serverMetricNames(prometheus: PrometheusConfig): Partial<Record<ServerMetric, string>> {
-    return { ...SERVER_PRESETS[prometheus.server], ...prometheus.names };
-}
 
 /** The log stream the collector writes its embedded-metric-format events to, in the version's own log group. */
 export const SERVER_METRICS_STREAM = "server-metrics";

@@ -11,27 +11,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { executionPolicy, logStreamWritePolicy, SecretReferences, serviceTrustPolicy } from "./iam";
-import { LogTarget } from "./containers";
 import { DEPLOYMENT } from "./gpuInstances";
-import type { ServiceAttachment } from "../traffic/backend";
-
-/** Where a service's own resources are declared: a backend declares what its join needs here. */
-export interface ServiceScope {
-    /** Prefix for resource names, unique to the service. */
-    name: string;
-    opts: pulumi.CustomResourceOptions;
-    accountId: pulumi.Input<string>;
-    tags: Record<string, string>;
-}
-
-/** How a service's tasks join something outside them (a traffic layer, a load balancer). */
-export interface TaskJoin {
-    proxyConfiguration?: aws.types.input.ecs.TaskDefinitionProxyConfiguration;
-    /** What the tasks' own code (or sidecar) may call, as a policy document; no task role without one. */
-    taskPolicy?: pulumi.Input<string>;
-    /** ECS service settings that attach the tasks, declaring whatever they need (e.g. an IAM role) in `scope`. */
-    service?(scope: ServiceScope): ServiceAttachment;
-}
+import type { LogTarget, TaskJoin } from "./join";
 
 /** Where a task runs: Fargate, or EC2 GPU instances reached through a capacity provider. */
 export type Placement = { kind: "fargate" } | { kind: "gpu"; capacityProviderName: pulumi.Input<string>; dependsOn: pulumi.Resource[] };

@@ -15,7 +15,7 @@ import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
 import { albRules, albSection } from "../traffic/alb/config";
 import { rolloutSection } from "../../rollout/schedule";
-import { serverMetricNames } from "../compute/serverMetrics";
+import { SERVERS, serverMetricNames } from "./serverSeries";
 import { EVALUATION_MOMENTS, EvaluationMoment } from "../contract";
 
 const PROTOCOLS = ["http", "http2", "grpc"] as const;
@@ -278,7 +278,7 @@ const prometheusName = () => matching(PROMETHEUS_NAME, 'a Prometheus metric name
  */
 const prometheus = section(
     {
-        server: oneOf(["vllm", "tgi", "triton", "custom"]).default("vllm").describe("Which server's metric names to read: a preset, or `custom` with `names`."),
+        server: oneOf(SERVERS).default("vllm").describe("Which server's metric names to read: a preset, or `custom` with `names`."),
         port: integer(1025, 65535).optional().describe("Port of the metrics endpoint; default: the model server's own port."),
         path: matching(HTTP_PATH, "a path starting with '/'").default("/metrics").describe("Path of the metrics endpoint."),
         intervalSeconds: integer(10, 300).default(15).describe("Seconds between scrapes."),

@@ -5,32 +5,11 @@
  * the compute never ask which backend they talk to.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type * as aws from "@pulumi/aws";
 import { Version } from "../config/schema";
 import { CanaryModel } from "../canary/model";
-import { Network } from "../canary/network";
+import { Network, TaskIngressSource } from "../canary/network";
 import { AlbOutputs, AppMeshOutputs, Declared, LatticeOutputs, StackOutputs, VersionMetrics } from "../contract";
-import { ContainerDefinition, LogTarget } from "../compute/containers";
-import { TaskJoin } from "../compute/service";
-
-/** Who may open connections to the model tasks' port. */
-export interface TaskIngressSource {
-    description: string;
-    cidrBlocks?: string[];
-    prefixListIds?: pulumi.Input<string>[];
-}
-
-/** What a version's task and service need to join the traffic layer, beyond what every task has. */
-export interface VersionJoin extends TaskJoin {
-    /** Name of the model server's port mapping, for a traffic layer that finds the port by name. */
-    modelPortName?: string;
-    /** Containers the model server starts after, and in what state. */
-    modelDependsOn?: { containerName: string; condition: string }[];
-    /** Containers that run beside the model server (e.g. a proxy), given where they log. */
-    sidecars?(logs: LogTarget): ContainerDefinition[];
-    /** A container that runs as this user is not redirected through the traffic layer's proxy (App Mesh: Envoy's ignored UID). */
-    bypassUser?: string;
-}
+import type { VersionJoin } from "../compute/join";
 
 /** What a backend is given to declare its resources. */
 export interface TrafficArgs {
@@ -69,6 +48,3 @@ export interface TrafficBackendKind {
     /** Declares the backend's resources as `name`-prefixed children of `opts.parent`. */
     declare(name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions): TrafficBackend;
 }
-
-/** ECS service settings that attach a service's tasks to something, as `TaskJoin.service` returns them. */
-export type ServiceAttachment = Pick<aws.ecs.ServiceArgs, "serviceRegistries" | "vpcLatticeConfigurations" | "loadBalancers" | "healthCheckGracePeriodSeconds">;

@@ -13,7 +13,8 @@ import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../contract";
 import { modelLoadSecondsOf } from "../../compute/containers";
-import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind, VersionJoin } from "../backend";
+import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
+import type { VersionJoin } from "../../compute/join";
 import { ACCESS_LOG_PREFIX, accessLogBucketPolicy, elbDimension, listenerPorts, listenerSpecs, PIN_RULE_PRIORITY, pinCondition, targetGroupArgs, weightedForward } from "./specs";
 import { ec2Description } from "../../awsText";
 

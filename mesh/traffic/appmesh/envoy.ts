@@ -4,7 +4,8 @@
  * traffic through it, and the one permission it needs.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerDefinition, LogTarget, logsTo } from "../../compute/containers";
+import type { ContainerDefinition, LogTarget } from "../../compute/join";
+import { logsTo } from "../../compute/containers";
 import { policyDocument } from "../../compute/iam";
 
 /** Envoy runs as this user; the proxy configuration exempts its own traffic from redirection. */

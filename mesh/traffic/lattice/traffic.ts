@@ -11,7 +11,8 @@ import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../contract";
 import { serviceTrustPolicy } from "../../compute/iam";
-import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind, VersionJoin } from "../backend";
+import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
+import type { VersionJoin } from "../../compute/join";
 import { authPolicy, latticeIdleTimeout, latticeRegistrationPolicy, listenerProtocol, pinRule, targetGroupConfig, weightedDefaultAction } from "./specs";
 import { ec2Description } from "../../awsText";
 
