@@ -3,6 +3,7 @@ import { loadConfig } from "./mesh/config/schema";
 import { InferenceCanary } from "./mesh/canary/component";
 import { trafficBackendFor } from "./mesh/traffic";
 import { Declared, StackOutputs } from "./mesh/contract";
+import { stackTags, tagged } from "./mesh/tags";
 
 /**
  * The program: validate the stack's config (before any resource is declared, so bad
@@ -19,5 +20,6 @@ export = (): Declared<StackOutputs> => {
     // The SDK has no public way to ask which keys were set with --secret; its own check is this.
     const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret ?? (() => false);
     const config = loadConfig(raw, Object.keys(raw).filter((key) => isSecret(`${prefix}${key}`)));
-    return new InferenceCanary("inference", { config, traffic: trafficBackendFor(config) }).outputs;
+    const tags = stackTags({ service: config.serviceName, stack: pulumi.getStack() });
+    return new InferenceCanary("inference", { config, traffic: trafficBackendFor(config) }, { transformations: [tagged(tags)] }).outputs;
 };

@@ -139,7 +139,8 @@ export class PulumiStack implements StackPort {
                     if (!m) return;
                     const parent = m.new?.parent ?? m.old?.parent;
                     if (parent) parents.set(m.urn, parent);
-                    if (m.op !== "same" && m.op !== "read" && m.type !== "pulumi:pulumi:Stack") changed.push(`${m.op} ${m.urn}`);
+                    if (m.op === "same" || m.op === "read" || m.type === "pulumi:pulumi:Stack" || onlyTags(m.op, m.diffs)) return;
+                    changed.push(`${m.op} ${m.urn}`);
                 },
             }),
         );
@@ -170,6 +171,12 @@ export class PulumiStack implements StackPort {
         }
     }
 }
+
+/** Properties that say what a resource serves, not what it does: an update of these alone is admitted in any step. */
+const TAG_PROPERTIES = ["tags", "tagsAll"];
+
+/** An in-place update that changes nothing but tags (the engine's `diffs`: the top-level properties that differ). */
+const onlyTags = (op: string, diffs?: string[]) => op === "update" && !!diffs?.length && diffs.every((d) => TAG_PROPERTIES.includes(d));
 
 /** The failing resource and the provider's error, from the engine's events: the thrown error carries little. */
 function collectFailures(event: EngineEvent, failures: string[]): void {

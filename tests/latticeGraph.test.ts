@@ -54,7 +54,7 @@ describe("the Lattice graph for the default config", () => {
             vpcIdentifier: g.one(T.vpc).state.vpcId,
             securityGroupIds: [g.one(T.sg, "-lattice-clients").id],
         });
-        expect(g.one(T.serviceAssociation).inputs).toEqual({ serviceIdentifier: service.id, serviceNetworkIdentifier: network.id });
+        expect(g.one(T.serviceAssociation).inputs).toMatchObject({ serviceIdentifier: service.id, serviceNetworkIdentifier: network.id });
         expect(g.one(T.listener).inputs.serviceIdentifier).toBe(service.id);
         expect(g.one(T.rule).inputs).toMatchObject({ serviceIdentifier: service.id, listenerIdentifier: g.one(T.listener).state.listenerId });
         expect(splitOf(g).map((t: any) => t.targetGroupIdentifier)).toEqual([

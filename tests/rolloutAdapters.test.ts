@@ -146,10 +146,12 @@ describe("PulumiStack", () => {
     beforeAll(async () => {
         outputs = (await deploy(BASE_CONFIG)).outputs;
     });
-    const resource = (urn: string, op: string, parent: string) => ({ resourcePreEvent: { metadata: { op, urn, type: urn.split("::")[2].split("$").pop(), new: { parent } } } });
+    const resource = (urn: string, op: string, parent: string, diffs?: string[]) => ({
+        resourcePreEvent: { metadata: { op, urn, type: urn.split("::")[2].split("$").pop(), new: { parent }, ...(diffs ? { diffs } : {}) } },
+    });
 
-    /** An Automation API stack whose preview reports `changes` ([urn, op, parent]) and whose up can fail with engine diagnostics. */
-    function fakeStack(config: Record<string, string>, changes: [string, string, string][] = [], upFailure?: { urn: string; message: string }) {
+    /** An Automation API stack whose preview reports `changes` ([urn, op, parent, diffs]) and whose up can fail with engine diagnostics. */
+    function fakeStack(config: Record<string, string>, changes: [string, string, string, string[]?][] = [], upFailure?: { urn: string; message: string }) {
         const calls: string[] = [];
         const stack: AutomationStack = {
             name: "test",
@@ -169,7 +171,7 @@ describe("PulumiStack", () => {
             },
             preview: (async (opts) => {
                 calls.push("preview");
-                for (const [urn, op, parent] of changes) opts!.onEvent!(resource(urn, op, parent) as any);
+                for (const [urn, op, parent, diffs] of changes) opts!.onEvent!(resource(urn, op, parent, diffs) as any);
                 return {} as any;
             }) as AutomationStack["preview"],
             up: (async (opts) => {
@@ -218,6 +220,22 @@ describe("PulumiStack", () => {
         const stable = fakeStack(base, [[outputs.versions.stable.scaling.targetUrn, "update", outputs.versions.stable.serviceUrn]]);
         await adapter(stable.stack).setMinCount("stable", 4);
         expect(stable.calls).toEqual([`set ${P}:stableMinCount=4`, "preview", "up"]);
+    });
+
+    test("a step admits updates that change only tags (a new release's stack tags), and refuses tags with anything else", async () => {
+        const service = "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/service:Service::inference-canary";
+        const tagsOnly = fakeStack(base, [
+            [outputs.trafficResourceUrn, "update", "urn:parent"],
+            [service, "update", outputs.versions.canary.serviceUrn, ["tags", "tagsAll"]],
+        ]);
+        await adapter(tagsOnly.stack).setWeight(25);
+        expect(tagsOnly.calls).toContain("up");
+        const more = fakeStack(base, [
+            [outputs.trafficResourceUrn, "update", "urn:parent"],
+            [service, "update", outputs.versions.canary.serviceUrn, ["tags", "taskDefinition"]],
+        ]);
+        await expect(adapter(more.stack).setWeight(25)).rejects.toThrow(`the update would update ${service}`);
+        expect(more.calls).not.toContain("up");
     });
 
     test("a capacity step that would change the service itself is refused, naming it", async () => {

@@ -117,6 +117,8 @@ const REPLACED_ON_CHANGE = new Set(["aws:ecs/taskDefinition:TaskDefinition"]);
 interface Step {
     op: "same" | "create" | "update" | "replace" | "delete";
     resource: DeployedResource;
+    /** The top-level inputs that differ, as the engine's `diffs`. */
+    diffs?: string[];
 }
 
 /** Runs the program with the stack's config and lists each resource's operation against what is deployed. */
@@ -134,7 +136,11 @@ async function plan(stack: string): Promise<{ steps: Step[]; outputs: Record<str
         const before = previous.get(resource.urn);
         if (!before) return { op: "create", resource };
         if (JSON.stringify(before.inputs) === JSON.stringify(resource.inputs)) return { op: "same", resource };
-        return { op: REPLACED_ON_CHANGE.has(resource.type) ? "replace" : "update", resource };
+        const keys = [...new Set([...Object.keys(before.inputs), ...Object.keys(resource.inputs)])];
+        const diffs = keys.filter((k) => JSON.stringify(before.inputs[k]) !== JSON.stringify(resource.inputs[k]));
+        // Tags update in place, on a task definition too (TagResource).
+        const replaced = REPLACED_ON_CHANGE.has(resource.type) && diffs.some((k) => k !== "tags");
+        return { op: replaced ? "replace" : "update", resource, diffs };
     });
     const urns = new Set(resources.map((r) => r.urn));
     for (const old of previous.values()) if (!urns.has(old.urn)) steps.push({ op: "delete", resource: old });
@@ -145,6 +151,7 @@ const metadata = (step: Step) => ({
     op: step.op,
     urn: step.resource.urn,
     type: step.resource.type,
+    ...(step.diffs ? { diffs: step.diffs } : {}),
     new: { type: step.resource.type, urn: step.resource.urn, parent: step.resource.parent ?? "", id: "", custom: step.resource.custom },
 });
 
