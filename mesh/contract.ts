@@ -9,6 +9,9 @@ import { z } from "zod";
 /** The Pulumi project (`name` in Pulumi.yaml), which prefixes every config key: `<project>:canaryWeight`. */
 export const PROJECT = "ai-inference-canary";
 
+/** The platform's Pulumi project (`platform/Pulumi.yaml`): what many services share. */
+export const PLATFORM_PROJECT = "ai-inference-platform";
+
 const name = z.string().min(1);
 
 /** When the rollout runs the stack's evaluation: before the canary gets traffic, after each step's bake, before the promotion. */
@@ -141,6 +144,24 @@ const albOutputs = z.object({
 });
 
 const stackOutputs = z.discriminatedUnion("trafficBackend", [appMeshOutputs, latticeOutputs, albOutputs]);
+
+/** What a platform stack exports, and its services read through a `StackReference`. */
+const platformOutputs = z.object({
+    vpcId: name,
+    /** The VPC's CIDR: what the services' tasks and load balancers admit traffic from. */
+    cidrBlock: name,
+    privateSubnetIds: z.array(name).min(1),
+    publicSubnetIds: z.array(name).min(1),
+    /** The Lattice service network the VPC is associated with: services on the platform join it. */
+    serviceNetworkId: name,
+    /** The private hosted zone for the services' names, associated with the VPC. */
+    zoneId: name,
+    zoneName: name,
+});
+
+export type PlatformOutputs = z.output<typeof platformOutputs>;
+/** The keys a service reads of its platform's outputs. */
+export const PLATFORM_OUTPUT_KEYS = Object.keys(platformOutputs.shape) as (keyof PlatformOutputs)[];
 
 export type StackOutputs = z.output<typeof stackOutputs>;
 export type AppMeshOutputs = z.output<typeof appMeshOutputs>;

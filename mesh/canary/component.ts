@@ -20,6 +20,7 @@ import { taskScaling } from "../compute/scaling";
 import { serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
+import { s3GatewayEndpoint } from "../platform/shared";
 
 /** A version's GPU capacity, and the cluster's list of capacity providers: named once, as the outputs point at them whether they exist yet or not. */
 const gpuCapacityName = (name: string, version: Version) => `${name}-${version}-gpu`;
@@ -68,13 +69,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
         const metricNamespace = `AICanary/${serviceId}`;
         this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace }, parent);
 
-        // Weights from S3 travel through a gateway endpoint: no NAT, no internet, and S3's own endpoint policy.
         if (VERSIONS.some((v) => config.versions[v].weights) && config.network.s3GatewayEndpoint === "create") {
-            new aws.ec2.VpcEndpoint(
-                `${name}-s3`,
-                { vpcId: this.network.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${region}.s3`, vpcEndpointType: "Gateway", routeTableIds: this.privateRouteTableIds(parent) },
-                parent,
-            );
+            const { vpcId, privateSubnetIds } = this.network;
+            s3GatewayEndpoint(`${name}-s3`, { vpcId, privateSubnetIds, existingVpc: config.network.existing, region }, parent);
         }
 
         const placements = this.gpuPlacements(name, metricNamespace);
@@ -233,15 +230,6 @@ export class InferenceCanary extends pulumi.ComponentResource {
      * the VPC's main route table, so that one is included too (a new VPC associates each
      * subnet explicitly).
      */
-    private privateRouteTableIds(parent: pulumi.InvokeOptions): pulumi.Output<string[]> {
-        const lookup = (filter: { name: string; values: pulumi.Input<pulumi.Input<string>[]> }) =>
-            aws.ec2.getRouteTablesOutput({ vpcId: this.network.vpcId, filters: [filter] }, parent).ids;
-        const explicit = lookup({ name: "association.subnet-id", values: this.network.privateSubnetIds });
-        if (!this.config.network.existing) return explicit;
-        const main = lookup({ name: "association.main", values: ["true"] });
-        return pulumi.all([explicit, main]).apply(([a, b]) => [...new Set([...a, ...b])]);
-    }
-
     private deployedVersion(version: Version) {
         const service = this.services[version];
         const { scaling } = this.config.versions[version];

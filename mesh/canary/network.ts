@@ -5,9 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import * as awsx from "@pulumi/awsx";
 import { NetworkConfig } from "../config/schema";
 import { ec2Description } from "../awsText";
+import { newVpc } from "../platform/shared";
 
 /** Who may open connections to the model tasks' port: what the traffic backend says, before the network exists. */
 export interface TaskIngressSource {
@@ -42,19 +42,7 @@ export class Network extends pulumi.ComponentResource {
             this.privateSubnetIds = pulumi.output(config.privateSubnetIds);
             this.publicSubnetIds = pulumi.output(config.publicSubnetIds);
         } else {
-            const vpc = new awsx.ec2.Vpc(
-                `${name}-vpc`,
-                {
-                    cidrBlock: config.cidrBlock,
-                    numberOfAvailabilityZones: config.availabilityZones,
-                    enableDnsHostnames: true,
-                    enableDnsSupport: true,
-                    // Tasks pull images and reach AWS APIs (and App Mesh's control plane) through NAT; one per AZ
-                    // keeps an AZ outage from cutting the other AZ off.
-                    natGateways: { strategy: "OnePerAz" },
-                },
-                { parent: this },
-            );
+            const vpc = newVpc(`${name}-vpc`, config, { parent: this });
             this.vpcId = vpc.vpcId;
             this.privateSubnetIds = vpc.privateSubnetIds;
             this.publicSubnetIds = vpc.publicSubnetIds;

@@ -235,7 +235,7 @@ const evaluation = section(
 );
 
 /** A VPC this stack creates, or one that already exists (`vpcId` with its subnets). */
-const network = section(
+export const networkSection = section(
     {
         cidrBlock: matching(CIDR, 'an IPv4 CIDR block from /16 to /24, e.g. "10.0.0.0/16"').default("10.0.0.0/16").describe("CIDR of the new VPC, or of the existing one."),
         availabilityZones: integer(2, 4).optional().describe("Zones of a new VPC, one NAT gateway each; default 2."),
@@ -340,7 +340,7 @@ const shared = {
     healthCheck: healthCheck.describe("Active health check of every task of a version (App Mesh: each caller's Envoy; Lattice: the target group)."),
     stable: versionSection("stable").describe("The version that serves everyone: what it runs and how it scales."),
     canary: versionSection("canary").describe("The version being judged: the same fields as stable."),
-    network: network.describe("A VPC this stack creates, or an existing one (vpcId with its subnets)."),
+    network: networkSection.describe("A VPC this stack creates, or an existing one (vpcId with its subnets); on a platform, the platform's."),
     modelLoadSeconds: integer(0, 3300).optional().describe("Seconds a model server may take to load before ECS replaces the task as unhealthy (see `modelHealthTiming`); by default per version, 300 on Fargate and 900 on GPUs."),
     canaryMinCount: integer(0, 100).optional().describe("Set by the rollout, not by hand: a version's minimum task count while a rollout moves traffic onto it (its share of the current load); unset, its `scaling.minCount` holds."),
     stableMinCount: integer(0, 100).optional().describe("The same for stable, while traffic returns to it after a promotion."),

@@ -11,10 +11,11 @@ import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../contract";
 import { serviceTrustPolicy } from "../../compute/iam";
+import { serviceNetwork } from "../../platform/shared";
+import { ec2Description } from "../../awsText";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
 import type { VersionJoin } from "../../compute/join";
 import { authPolicy, latticeIdleTimeout, latticeRegistrationPolicy, listenerProtocol, pinRule, targetGroupConfig, weightedDefaultAction } from "./specs";
-import { ec2Description } from "../../awsText";
 
 interface LatticeTrafficArgs {
     model: CanaryModel<LatticeCanaryConfig>;
@@ -44,29 +45,7 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
         const { lattice } = config;
         const parent = { parent: this };
 
-        this.serviceNetwork = new aws.vpclattice.ServiceNetwork(`${name}-network`, { authType: "NONE" }, parent);
-        const clients = new aws.ec2.SecurityGroup(
-            `${name}-clients`,
-            {
-                vpcId: network.vpcId,
-                description: ec2Description("VPC Lattice service network: callers inside the VPC"),
-                ingress: [
-                    {
-                        description: ec2Description("inference callers in the VPC"),
-                        protocol: "tcp",
-                        fromPort: listenerProtocol(config).port,
-                        toPort: listenerProtocol(config).port,
-                        cidrBlocks: [network.cidrBlock],
-                    },
-                ],
-            },
-            parent,
-        );
-        new aws.vpclattice.ServiceNetworkVpcAssociation(
-            `${name}-vpc`,
-            { vpcIdentifier: network.vpcId, serviceNetworkIdentifier: this.serviceNetwork.id, securityGroupIds: [clients.id] },
-            parent,
-        );
+        this.serviceNetwork = serviceNetwork(name, { vpcId: network.vpcId, cidrBlock: network.cidrBlock, ports: [listenerProtocol(config).port] }, parent);
 
         this.service = new aws.vpclattice.Service(
             `${name}-service`,

@@ -1,0 +1,83 @@
+/**
+ * What services share, as functions a caller declares under its own parent: the VPC, the
+ * VPC's S3 gateway endpoint and the Lattice service network with its one VPC association.
+ * A standalone stack declares them inline (under the same parents and names as always, so
+ * no URN moves); a platform stack declares them once for every service on it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as aws from "@pulumi/aws";
+import * as awsx from "@pulumi/awsx";
+import { ec2Description } from "../awsText";
+
+/** A new VPC's subnets, as `awsx` creates them: public and private in each zone, one NAT gateway per zone. */
+export interface Vpc {
+    vpcId: pulumi.Output<string>;
+    privateSubnetIds: pulumi.Output<string[]>;
+    publicSubnetIds: pulumi.Output<string[]>;
+}
+
+export function newVpc(name: string, args: { cidrBlock: string; availabilityZones: number }, opts: pulumi.ComponentResourceOptions): Vpc {
+    const vpc = new awsx.ec2.Vpc(
+        name,
+        {
+            cidrBlock: args.cidrBlock,
+            numberOfAvailabilityZones: args.availabilityZones,
+            enableDnsHostnames: true,
+            enableDnsSupport: true,
+            // Tasks pull images and reach AWS APIs (and App Mesh's control plane) through NAT; one per AZ
+            // keeps an AZ outage from cutting the other AZ off.
+            natGateways: { strategy: "OnePerAz" },
+        },
+        opts,
+    );
+    return { vpcId: vpc.vpcId, privateSubnetIds: vpc.privateSubnetIds, publicSubnetIds: vpc.publicSubnetIds };
+}
+
+/**
+ * Weights from S3 travel through a gateway endpoint on the private subnets' route tables: no
+ * NAT, no internet. Subnets without a route table of their own use the main one, so an
+ * existing VPC's main table is covered too. AWS refuses a second S3 endpoint on the same
+ * tables, so one VPC has one, declared once.
+ */
+export function s3GatewayEndpoint(
+    name: string,
+    args: { vpcId: pulumi.Input<string>; privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>; existingVpc: boolean; region: pulumi.Input<string> },
+    opts: pulumi.CustomResourceOptions,
+): aws.ec2.VpcEndpoint {
+    const lookup = (filter: { name: string; values: pulumi.Input<pulumi.Input<string>[]> }) => aws.ec2.getRouteTablesOutput({ vpcId: args.vpcId, filters: [filter] }, opts).ids;
+    const explicit = lookup({ name: "association.subnet-id", values: args.privateSubnetIds });
+    const routeTableIds = args.existingVpc
+        ? pulumi.all([explicit, lookup({ name: "association.main", values: ["true"] })]).apply(([a, b]) => [...new Set([...a, ...b])])
+        : explicit;
+    return new aws.ec2.VpcEndpoint(name, { vpcId: args.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${args.region}.s3`, vpcEndpointType: "Gateway", routeTableIds }, opts);
+}
+
+/**
+ * A Lattice service network and its association with the VPC (a VPC is associated directly
+ * with one service network at most), through a security group that admits callers in the
+ * VPC on the services' listener ports.
+ */
+export function serviceNetwork(
+    name: string,
+    args: { vpcId: pulumi.Input<string>; cidrBlock: pulumi.Input<string>; ports: number[] },
+    opts: pulumi.CustomResourceOptions,
+): aws.vpclattice.ServiceNetwork {
+    const network = new aws.vpclattice.ServiceNetwork(`${name}-network`, { authType: "NONE" }, opts);
+    const clients = new aws.ec2.SecurityGroup(
+        `${name}-clients`,
+        {
+            vpcId: args.vpcId,
+            description: ec2Description("VPC Lattice service network: callers inside the VPC"),
+            ingress: args.ports.map((port) => ({
+                description: ec2Description(args.ports.length === 1 ? "inference callers in the VPC" : `inference callers in the VPC, port ${port}`),
+                protocol: "tcp",
+                fromPort: port,
+                toPort: port,
+                cidrBlocks: [args.cidrBlock],
+            })),
+        },
+        opts,
+    );
+    new aws.vpclattice.ServiceNetworkVpcAssociation(`${name}-vpc`, { vpcIdentifier: args.vpcId, serviceNetworkIdentifier: network.id, securityGroupIds: [clients.id] }, opts);
+    return network;
+}
