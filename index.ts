@@ -4,13 +4,14 @@ import { InferenceCanary } from "./mesh/canary/component";
 import { trafficBackendFor } from "./mesh/traffic";
 import { Declared, StackOutputs } from "./mesh/contract";
 import { stackTags, tagged } from "./mesh/tags";
+import { joinPlatform } from "./mesh/platform/reference";
 
 /**
  * The program: validate the stack's config (before any resource is declared, so bad
  * config changes nothing), declare the canary on its traffic backend, and export the
  * outputs the rollout reads. Pulumi calls the exported function and exports its result.
  */
-export = (): Declared<StackOutputs> => {
+export = async (): Promise<Declared<StackOutputs>> => {
     const prefix = `${pulumi.getProject()}:`;
     const raw = Object.fromEntries(
         Object.entries(pulumi.runtime.allConfig())
@@ -20,6 +21,10 @@ export = (): Declared<StackOutputs> => {
     // The SDK has no public way to ask which keys were set with --secret; its own check is this.
     const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret ?? (() => false);
     const config = loadConfig(raw, Object.keys(raw).filter((key) => isSecret(`${prefix}${key}`)));
-    const tags = stackTags({ service: config.serviceName, stack: pulumi.getStack() });
-    return new InferenceCanary("inference", { config, traffic: trafficBackendFor(config) }, { transformations: [tagged(tags)] }).outputs;
+    const tags = stackTags({ service: config.serviceName, stack: pulumi.getStack(), platform: config.platform });
+    // A standalone stack keeps the names it always had; on a platform, AWS shows which service a resource serves.
+    const name = config.platform ? config.serviceName : "inference";
+    // The platform's outputs are read, and the service checked against them, before anything is declared.
+    const platform = config.platform ? await joinPlatform({ ...config, platform: config.platform }) : undefined;
+    return new InferenceCanary(name, { config, traffic: trafficBackendFor(config), platform }, { transformations: [tagged(tags)] }).outputs;
 };

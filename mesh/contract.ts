@@ -154,14 +154,23 @@ const platformOutputs = z.object({
     publicSubnetIds: z.array(name).min(1),
     /** The Lattice service network the VPC is associated with: services on the platform join it. */
     serviceNetworkId: name,
+    /** The listener ports the service network's security group admits from the VPC. */
+    latticePorts: z.array(z.number().int()),
     /** The private hosted zone for the services' names, associated with the VPC. */
     zoneId: name,
     zoneName: name,
 });
 
 export type PlatformOutputs = z.output<typeof platformOutputs>;
-/** The keys a service reads of its platform's outputs. */
+/** The outputs a service reads of its platform. */
 export const PLATFORM_OUTPUT_KEYS = Object.keys(platformOutputs.shape) as (keyof PlatformOutputs)[];
+/** A platform stack's outputs as read back, or an error naming the stack and what is missing or wrong. */
+export function parsePlatformOutputs(raw: unknown, stack: string): PlatformOutputs {
+    const result = platformOutputs.safeParse(raw);
+    if (result.success) return result.data;
+    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`).join("; ");
+    throw new Error(`platform stack ${stack}'s outputs are not what this version of the platform exports (${problems}); run \`pulumi up\` on it with this version first`);
+}
 
 export type StackOutputs = z.output<typeof stackOutputs>;
 export type AppMeshOutputs = z.output<typeof appMeshOutputs>;

@@ -54,9 +54,13 @@ const TAGGABLE = new Set([
 /** Whether a resource type takes a `tags` map. */
 export const isTaggable = (type: string) => TAGGABLE.has(type);
 
-/** The stack-level tags: which service, which stack, and on which platform. */
-export function stackTags(args: { service: string; stack: string; platform?: string }): Record<string, string> {
-    return { "ai-canary:service": args.service, "ai-canary:stack": args.stack, ...(args.platform ? { "ai-canary:platform": args.platform } : {}) };
+/** The stack-level tags: which service (none on the platform itself), which stack, and on which platform. */
+export function stackTags(args: { service?: string; stack: string; platform?: string }): Record<string, string> {
+    return {
+        ...(args.service ? { "ai-canary:service": args.service } : {}),
+        "ai-canary:stack": args.stack,
+        ...(args.platform ? { "ai-canary:platform": args.platform } : {}),
+    };
 }
 
 /**

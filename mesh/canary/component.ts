@@ -21,6 +21,7 @@ import { serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
 import { s3GatewayEndpoint } from "../platform/shared";
+import type { PlatformOutputs } from "../contract";
 
 /** A version's GPU capacity, and the cluster's list of capacity providers: named once, as the outputs point at them whether they exist yet or not. */
 const gpuCapacityName = (name: string, version: Version) => `${name}-${version}-gpu`;
@@ -31,6 +32,8 @@ export interface InferenceCanaryArgs {
     config: CanaryConfig;
     /** The traffic backend that renders the canary, from `trafficBackendFor(config)`. */
     traffic: TrafficBackendKind;
+    /** The platform the stack is on (`platformOf(config.platform)`): its VPC and service network are used, not declared. */
+    platform?: PlatformOutputs;
 }
 
 export class InferenceCanary extends pulumi.ComponentResource {
@@ -62,14 +65,20 @@ export class InferenceCanary extends pulumi.ComponentResource {
 
         this.network = new Network(
             `${name}-network`,
-            { config: config.network, appPort: config.port, appIngress: args.traffic.taskIngress(region, parent) },
+            {
+                config: config.network,
+                appPort: config.port,
+                appIngress: args.traffic.taskIngress({ region, vpcCidr: args.platform?.cidrBlock ?? config.network.cidrBlock }, parent),
+                platform: args.platform,
+            },
             parent,
         );
         this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
         const metricNamespace = `AICanary/${serviceId}`;
-        this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace }, parent);
+        this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace, platform: args.platform }, parent);
 
-        if (VERSIONS.some((v) => config.versions[v].weights) && config.network.s3GatewayEndpoint === "create") {
+        // On a platform, the platform's endpoint serves the VPC.
+        if (VERSIONS.some((v) => config.versions[v].weights) && config.network.s3GatewayEndpoint === "create" && !args.platform) {
             const { vpcId, privateSubnetIds } = this.network;
             s3GatewayEndpoint(`${name}-s3`, { vpcId, privateSubnetIds, existingVpc: config.network.existing, region }, parent);
         }

@@ -8,11 +8,12 @@ import * as aws from "@pulumi/aws";
 import { NetworkConfig } from "../config/schema";
 import { ec2Description } from "../awsText";
 import { newVpc } from "../platform/shared";
+import type { PlatformOutputs } from "../contract";
 
 /** Who may open connections to the model tasks' port: what the traffic backend says, before the network exists. */
 export interface TaskIngressSource {
     description: string;
-    cidrBlocks?: string[];
+    cidrBlocks?: pulumi.Input<string>[];
     prefixListIds?: pulumi.Input<string>[];
 }
 
@@ -22,11 +23,13 @@ export interface NetworkArgs {
     appPort: number;
     /** Who may reach that port, as the traffic backend needs. */
     appIngress: TaskIngressSource;
+    /** The platform's VPC, when the stack is on one: `config` is then not read. */
+    platform?: Pick<PlatformOutputs, "vpcId" | "cidrBlock" | "privateSubnetIds" | "publicSubnetIds">;
 }
 
 export class Network extends pulumi.ComponentResource {
     readonly vpcId: pulumi.Output<string>;
-    readonly cidrBlock: string;
+    readonly cidrBlock: pulumi.Input<string>;
     readonly privateSubnetIds: pulumi.Output<string[]>;
     readonly publicSubnetIds: pulumi.Output<string[]>;
     /** Security group of every model task, stable and canary alike. */
@@ -35,9 +38,13 @@ export class Network extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:network:Network", name, {}, opts);
         const { config } = args;
-        this.cidrBlock = config.cidrBlock;
+        this.cidrBlock = args.platform?.cidrBlock ?? config.cidrBlock;
 
-        if (config.existing) {
+        if (args.platform) {
+            this.vpcId = pulumi.output(args.platform.vpcId);
+            this.privateSubnetIds = pulumi.output(args.platform.privateSubnetIds);
+            this.publicSubnetIds = pulumi.output(args.platform.publicSubnetIds);
+        } else if (config.existing) {
             this.vpcId = pulumi.output(config.vpcId);
             this.privateSubnetIds = pulumi.output(config.privateSubnetIds);
             this.publicSubnetIds = pulumi.output(config.publicSubnetIds);

@@ -8,7 +8,7 @@
  */
 import { z } from "zod";
 import { boolean, decimal, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
-import { ConfigError, problemsOf } from "./errors";
+import { ConfigError, ConfigProblem, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
 import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
@@ -40,6 +40,8 @@ const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8,17}$/;
+/** A fully qualified stack name: organization, project, stack. */
+const STACK_NAME = /^[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*\/[A-Za-z0-9][\w.-]*$/;
 
 /** Retention periods CloudWatch Logs accepts. */
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
@@ -330,6 +332,9 @@ const alarms = section(
 /** Every backend's settings. */
 const shared = {
     canaryWeight: integer(0, 100).describe("Percent of requests sent to the canary; the stable version gets the rest."),
+    platform: matching(STACK_NAME, 'a platform stack, as "org/ai-inference-platform/stack"')
+        .optional()
+        .describe("The platform stack this service joins (Lattice or ALB): its VPC, service network and S3 endpoint are used, not declared, and the service's resources are named after `serviceName`. Unset, the stack stands alone."),
     serviceName: dnsLabel().default("inference").describe("DNS label of the inference service."),
     protocol: oneOf(PROTOCOLS).default("http").describe("The service's protocol: it picks the route type and listener."),
     port: integer(1025, 65535).default(8080).describe("Port the model server listens on."),
@@ -455,6 +460,7 @@ const stackSchema = z
             metrics: c.metrics,
             evaluation: c.evaluation,
             rollout: c.rollout,
+            platform: c.platform,
         };
         switch (trafficBackend) {
             case "appmesh":
@@ -512,7 +518,7 @@ const PLAIN_TO_CONTAINERS = ["stable", "canary", "evaluation"];
  * Throws a `ConfigError` naming every problem at once.
  */
 export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = []): CanaryConfig {
-    const secretProblems = secretKeys
+    const rawProblems: ConfigProblem[] = secretKeys
         .filter((key) => PLAIN_TO_CONTAINERS.includes(key))
         .map((key) => ({
             key,
@@ -521,8 +527,11 @@ export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = 
                 `no secret values: ${key} is written into a task definition in plain text; keep the secret in Secrets Manager or SSM and ` +
                 (key === "evaluation" ? "have the evaluation read it at run time" : `name it in ${key}.secrets`),
         }));
-    // Structured values arrive as JSON text; read as values, they are shown as the user wrote them.
-    const values = Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, structured(value)]));
+    const values = asWritten(raw);
+    // The transformed config cannot tell a network left at its defaults from one set, so this looks at what was set.
+    if (values.platform !== undefined && values.network !== undefined) {
+        rawProblems.push({ key: "network", got: values.network, expected: "no network with platform: the service runs in the platform's VPC" });
+    }
     const input = { ...values, trafficBackend: values.trafficBackend ?? "appmesh" };
     if (!(TRAFFIC_BACKENDS as readonly unknown[]).includes(input.trafficBackend)) {
         const problems = problemsOf(oneOf(TRAFFIC_BACKENDS).safeParse(input.trafficBackend, { reportInput: true }).error!.issues, "trafficBackend");
@@ -530,10 +539,13 @@ export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = 
         throw new ConfigError([...problems, ...(rest.success ? [] : problemsOf(rest.error.issues))]);
     }
     const result = stackSchema.safeParse(input, { reportInput: true });
-    const problems = [...secretProblems, ...(result.success ? [] : problemsOf(result.error.issues))];
+    const problems = [...rawProblems, ...(result.success ? [] : problemsOf(result.error.issues))];
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
     return result.data;
 }
+
+/** Structured values arrive as JSON text; read as values, they are shown as the user wrote them. */
+export const asWritten = (raw: Record<string, unknown>) => Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, structured(value)]));
 
 function structured(value: unknown): unknown {
     if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return value;

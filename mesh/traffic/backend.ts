@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Version } from "../config/schema";
 import { CanaryModel } from "../canary/model";
 import { Network, TaskIngressSource } from "../canary/network";
+import type { PlatformOutputs } from "../contract";
 import { AlbOutputs, AppMeshOutputs, Declared, LatticeOutputs, StackOutputs, VersionMetrics } from "../contract";
 import type { VersionJoin } from "../compute/join";
 
@@ -21,6 +22,8 @@ export interface TrafficArgs {
     region: pulumi.Input<string>;
     /** CloudWatch namespace for metrics the stack publishes itself. */
     metricNamespace: string;
+    /** The platform the stack is on, if any: its shared Lattice service network, and the ports that network admits. */
+    platform?: Pick<PlatformOutputs, "serviceNetworkId" | "latticePorts">;
 }
 
 /** The stack outputs only a backend knows, its kind among them. */
@@ -44,7 +47,7 @@ export interface TrafficBackend {
 /** A backend before it is declared: what it needs of the network, and how to declare it. */
 export interface TrafficBackendKind {
     /** Who may reach the model tasks: decided before the network, whose security group admits it. */
-    taskIngress(region: pulumi.Input<string>, opts: pulumi.InvokeOutputOptions): TaskIngressSource;
+    taskIngress(where: { region: pulumi.Input<string>; vpcCidr: pulumi.Input<string> }, opts: pulumi.InvokeOutputOptions): TaskIngressSource;
     /** Declares the backend's resources as `name`-prefixed children of `opts.parent`. */
     declare(name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions): TrafficBackend;
 }

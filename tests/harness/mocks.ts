@@ -64,6 +64,7 @@ const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
         dnsEntries: [{ domainName: `${name}-0${suffix(name)}.7d67968.vpc-lattice-svcs.${REGION}.on.aws`, hostedZoneId: "Z07129721W2WQF3AVFD1E" }],
     }),
     "aws:vpclattice/listener:Listener": (name) => ({ listenerId: `listener-${suffix(name)}` }),
+    "aws:route53/zone:Zone": (name) => ({ zoneId: `Z0${suffix(name).toUpperCase()}ABCDEFGHIJK` }),
     "aws:ec2/launchTemplate:LaunchTemplate": () => ({ latestVersion: 1 }),
     // awsx components register as one resource under mocks; these are the outputs a real VPC reports.
     "awsx:ec2:Vpc": (name) => ({
@@ -128,12 +129,22 @@ export class EngineLikeMocks implements pulumi.runtime.Mocks {
      * provider computes auto-names before create), but ids, ARNs and other outputs AWS
      * computes are unknown.
      */
-    constructor(private readonly preview = false) {}
+    constructor(
+        private readonly preview = false,
+        /** What each `StackReference` (by its name, `org/project/stack`) answers: the referenced stack's outputs. */
+        private readonly stackReferences: Record<string, Record<string, unknown>> = {},
+    ) {}
 
     readonly calls: { token: string; inputs: Record<string, any> }[] = [];
 
     newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
         const inputs = args.inputs as Record<string, any>;
+        if (args.type === "pulumi:pulumi:StackReference") {
+            // As the engine reads a stack reference: the referenced stack's outputs, or an error when there is no such stack.
+            const outputs = this.stackReferences[inputs.name];
+            if (!outputs) throw new Error(`unknown stack "${inputs.name}"`);
+            return { id: inputs.name, state: { name: inputs.name, outputs, secretOutputNames: [] } };
+        }
         const state: Record<string, any> = { ...inputs };
         let physicalName = args.name;
         if (args.custom !== false && !UNNAMED.has(args.type)) {

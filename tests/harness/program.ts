@@ -7,10 +7,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { EngineLikeMocks, Registered } from "./mocks";
-import { Declared, PROJECT, StackOutputs } from "../../mesh/contract";
+import { PLATFORM_PROJECT, PROJECT } from "../../mesh/contract";
+import { stackConfig } from "./stacks";
 import program = require("../../index");
+import platformProgram = require("../../platform/index");
 
 const STACK = "test";
+/** The organization the committed service stacks name their platform in (the default of a self-managed backend). */
+const ORGANIZATION = "organization";
 
 /**
  * The mock monitor's URNs carry only the parent's own type; the engine's carry the whole
@@ -21,6 +25,7 @@ class EngineUrnMonitor extends MockMonitor {
     constructor(
         mocks: EngineLikeMocks,
         private readonly stack: string,
+        private readonly project: string,
     ) {
         super(mocks);
     }
@@ -36,7 +41,7 @@ class EngineUrnMonitor extends MockMonitor {
     override async registerResource(req: any, callback: (err: any, response: any) => void): Promise<void> {
         const parent = this.qualified.get(req.getParent());
         const type = parent ? `${parent}$${req.getType()}` : req.getType();
-        const urn = `urn:pulumi:${this.stack}::${PROJECT}::${type}::${req.getName()}`;
+        const urn = `urn:pulumi:${this.stack}::${this.project}::${type}::${req.getName()}`;
         return super.registerResource(req, (err, response) => {
             if (response) {
                 this.qualified.set(urn, type);
@@ -114,8 +119,12 @@ export interface ProgramRun {
 export interface RunOptions {
     /** Run as `pulumi preview` of a new stack: ids, ARNs and computed outputs are unknown. */
     preview?: boolean;
-    /** What to run in place of `index.ts`, e.g. the component with a test-only backend. */
-    program?: () => Declared<StackOutputs>;
+    /** What to run in place of `index.ts` (the platform's program, with `project`). */
+    program?: () => unknown;
+    /** The Pulumi project the program is run as (default the service program's). */
+    project?: string;
+    /** What each `StackReference` answers, by name: the referenced stack's outputs. */
+    stackReferences?: Record<string, Record<string, unknown>>;
     /** The stack's name (default "test"): it appears in URNs and in names the program derives from it. */
     stack?: string;
     /** Keys set with `pulumi config set --secret`. */
@@ -136,21 +145,34 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
     }
 }
 
+/**
+ * What a service's `StackReference` to its platform answers: the committed platform stack
+ * (`platform/Pulumi.<stack>.yaml`) rendered as `pulumi up` would deploy it.
+ */
+export async function platformReferences(reference: string): Promise<Record<string, Record<string, unknown>>> {
+    const stack = reference.split("/").pop()!;
+    const run = await runProgram(stackConfig(stack, PLATFORM_PROJECT), { program: platformProgram, project: PLATFORM_PROJECT, stack });
+    if (run.error) throw run.error;
+    return { [reference]: run.graph.outputs };
+}
+
 async function run(config: Record<string, string>, options: RunOptions): Promise<ProgramRun> {
-    const mocks = new EngineLikeMocks(options.preview);
+    const stackReferences = options.stackReferences ?? (config.platform ? await platformReferences(config.platform) : undefined);
+    const mocks = new EngineLikeMocks(options.preview, stackReferences);
     const stack = options.stack ?? STACK;
-    await pulumi.runtime.setMocks(mocks, PROJECT, stack, options.preview);
-    const monitor = new EngineUrnMonitor(mocks, stack);
-    pulumi.runtime.setMockOptions(monitor, PROJECT, stack, options.preview);
-    const qualified = (k: string) => (k.includes(":") ? k : `${PROJECT}:${k}`);
+    const project = options.project ?? PROJECT;
+    await pulumi.runtime.setMocks(mocks, project, stack, options.preview, ORGANIZATION);
+    const monitor = new EngineUrnMonitor(mocks, stack, project);
+    pulumi.runtime.setMockOptions(monitor, project, stack, options.preview, ORGANIZATION);
+    const qualified = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
     pulumi.runtime.setAllConfig(
         Object.fromEntries(Object.entries(config).map(([k, v]) => [qualified(k), v])),
         (options.secretKeys ?? []).map(qualified),
     );
-    let declared: Declared<StackOutputs> | undefined;
+    let declared: unknown;
     let error: Error | undefined;
     try {
-        declared = (options.program ?? program)();
+        declared = await (options.program ?? program)();
     } catch (e) {
         error = e as Error;
     }

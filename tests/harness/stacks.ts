@@ -4,22 +4,25 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { PROJECT } from "../../mesh/contract";
 
-/** Every committed stack file. */
-export const STACKS = ["dev", "prod", "lattice", "gpu", "alb"] as const;
+/** Every committed stack file of the service program (the rag-* ones on the `rag` platform). */
+export const STACKS = ["dev", "prod", "lattice", "gpu", "alb", "rag-embedder", "rag-gateway"] as const;
+/** The standalone ones, whose resources must never move. */
+export const STANDALONE_STACKS = ["dev", "prod", "lattice", "gpu", "alb"] as const;
 /** The stacks on the App Mesh backend. */
 export const APPMESH_STACKS = ["dev", "prod"] as const;
 
 /**
  * The `<project>:` keys of `Pulumi.<stack>.yaml`, without the prefix. Pulumi passes plain
- * values as strings and structured values as JSON text, so this does the same.
+ * values as strings and structured values as JSON text, so this does the same. A platform
+ * stack's file is in `platform/`, under its own project's keys.
  */
-export function stackConfig(stack: string): Record<string, string> {
-    const file = path.join(__dirname, "..", "..", `Pulumi.${stack}.yaml`);
+export function stackConfig(stack: string, project = PROJECT): Record<string, string> {
+    const file = path.join(__dirname, "..", "..", ...(project === PROJECT ? [] : ["platform"]), `Pulumi.${stack}.yaml`);
     const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(doc.config)) {
-        if (!key.startsWith(`${PROJECT}:`)) continue;
-        out[key.slice(PROJECT.length + 1)] = typeof value === "object" ? JSON.stringify(value) : String(value);
+        if (!key.startsWith(`${project}:`)) continue;
+        out[key.slice(project.length + 1)] = typeof value === "object" ? JSON.stringify(value) : String(value);
     }
     return out;
 }

@@ -202,7 +202,7 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
 export function albBackend(config: AlbCanaryConfig): TrafficBackendKind {
     return {
         // The load balancer's nodes sit in the VPC's subnets; its own group lets out only the model port.
-        taskIngress: () => ({ description: ec2Description("inference requests from the load balancer in the VPC"), cidrBlocks: [config.network.cidrBlock] }),
+        taskIngress: ({ vpcCidr }) => ({ description: ec2Description("inference requests from the load balancer in the VPC"), cidrBlocks: [vpcCidr] }),
         declare: (name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions) =>
             new AlbTraffic(`${name}-alb`, { model: { ...args.model, config }, network: args.network, accountId: args.accountId, region: args.region }, opts),
     };

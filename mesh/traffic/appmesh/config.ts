@@ -79,6 +79,9 @@ export const discoveryName = (c: { serviceName: string; appmesh: AppMeshConfig }
 
 /** Rules between App Mesh's settings and the shared ones. */
 export const appMeshRules = [
+    rule<{ platform?: string }>(["platform"], "no platform: App Mesh stacks stand alone", (c, report) => {
+        if (c.platform) report("platform", c.platform, 'no platform with trafficBackend "appmesh": App Mesh stacks stand alone (a platform is for lattice and alb)');
+    }),
     rule<WithAppMesh>(["port"], "port is not one of Envoy's (9901, 15000, 15001)", (c, report) => {
         if (ENVOY_PORTS.includes(c.port)) report("port", c.port, `a port Envoy does not use: not ${ENVOY_PORTS.join(", ")} with trafficBackend "appmesh"`);
     }),

@@ -171,7 +171,7 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
 export function appMeshBackend(config: AppMeshCanaryConfig): TrafficBackendKind {
     return {
         // Envoy redirects the inbound connection to itself inside the task, so the group sees the app port from anywhere in the VPC.
-        taskIngress: () => ({ description: ec2Description("inference requests from inside the VPC (Envoy redirects them to itself)"), cidrBlocks: [config.network.cidrBlock] }),
+        taskIngress: ({ vpcCidr }) => ({ description: ec2Description("inference requests from inside the VPC (Envoy redirects them to itself)"), cidrBlocks: [vpcCidr] }),
         declare(name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions): TrafficBackend {
             const model: CanaryModel<AppMeshCanaryConfig> = { ...args.model, config };
             const { network } = args;

@@ -20,13 +20,13 @@ import { authPolicy, latticeIdleTimeout, latticeRegistrationPolicy, listenerProt
 interface LatticeTrafficArgs {
     model: CanaryModel<LatticeCanaryConfig>;
     network: Network;
+    platform?: TrafficArgs["platform"];
 }
 
 /** Name of the model server's port mapping, by which ECS registers it in a Lattice target group. */
 const MODEL_PORT_NAME = "model";
 
 class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend {
-    readonly serviceNetwork: aws.vpclattice.ServiceNetwork;
     readonly service: aws.vpclattice.Service;
     readonly targetGroups: Record<Version, aws.vpclattice.TargetGroup>;
     /** Carries the canary split in its default action; the only resource a weight change touches. */
@@ -45,7 +45,11 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
         const { lattice } = config;
         const parent = { parent: this };
 
-        this.serviceNetwork = serviceNetwork(name, { vpcId: network.vpcId, cidrBlock: network.cidrBlock, ports: [listenerProtocol(config).port] }, parent);
+        const { port } = listenerProtocol(config);
+        // On a platform the service joins its service network (whose security group admits the port: `joinProblems`).
+        const serviceNetworkId = args.platform
+            ? pulumi.output(args.platform.serviceNetworkId)
+            : serviceNetwork(name, { vpcId: network.vpcId, cidrBlock: network.cidrBlock, ports: [port] }, parent).id;
 
         this.service = new aws.vpclattice.Service(
             `${name}-service`,
@@ -59,7 +63,7 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
         );
         new aws.vpclattice.ServiceNetworkServiceAssociation(
             `${name}-service`,
-            { serviceIdentifier: this.service.id, serviceNetworkIdentifier: this.serviceNetwork.id },
+            { serviceIdentifier: this.service.id, serviceNetworkIdentifier: serviceNetworkId },
             parent,
         );
         if (lattice.authType === "AWS_IAM") {
@@ -102,7 +106,7 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
 
         this.outputs = {
             trafficBackend: "lattice",
-            serviceNetworkId: this.serviceNetwork.id,
+            serviceNetworkId,
             latticeServiceArn: this.service.arn,
             listenerArn: this.listener.arn,
             pinRuleArn: this.pinRule.arn,
@@ -155,11 +159,11 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
 export function latticeBackend(config: LatticeCanaryConfig): TrafficBackendKind {
     return {
         // Lattice reaches targets from its managed prefix list, so the tasks admit that list and nothing else.
-        taskIngress(region, opts) {
+        taskIngress({ region }, opts) {
             const prefixList = aws.ec2.getManagedPrefixListOutput({ name: pulumi.interpolate`com.amazonaws.${region}.vpc-lattice` }, opts);
             return { description: ec2Description("inference requests from VPC Lattice"), prefixListIds: [prefixList.id] };
         },
         declare: (name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions) =>
-            new LatticeTraffic(`${name}-lattice`, { model: { ...args.model, config }, network: args.network }, opts),
+            new LatticeTraffic(`${name}-lattice`, { model: { ...args.model, config }, network: args.network, platform: args.platform }, opts),
     };
 }

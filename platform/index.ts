@@ -1,0 +1,21 @@
+import * as pulumi from "@pulumi/pulumi";
+import { loadPlatformConfig } from "./config";
+import { Platform } from "./platform";
+import { Declared, PlatformOutputs } from "../mesh/contract";
+import { stackTags, tagged } from "../mesh/tags";
+
+/**
+ * The platform program: validate the stack's config before anything is declared, declare
+ * what the services share, and export what they read through a `StackReference`.
+ */
+export = (): Declared<PlatformOutputs> => {
+    const prefix = `${pulumi.getProject()}:`;
+    const raw = Object.fromEntries(
+        Object.entries(pulumi.runtime.allConfig())
+            .filter(([key]) => key.startsWith(prefix))
+            .map(([key, value]) => [key.slice(prefix.length), value]),
+    );
+    const config = loadPlatformConfig(raw);
+    const tags = stackTags({ stack: pulumi.getStack(), platform: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
+    return new Platform("platform", { config }, { transformations: [tagged(tags)] }).outputs;
+};

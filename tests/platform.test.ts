@@ -1,0 +1,124 @@
+/**
+ * A shared platform and services on it, under the engine-like mocks, each service's
+ * `StackReference` answered with the platform stack's rendered outputs, as the engine
+ * answers it: what the platform declares once, what each service declares of its own,
+ * names and tags that say which service a resource serves, and config that is refused.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { changedBetween, deploy, Graph, platformReferences, runProgram } from "./harness/program";
+import { stackConfig } from "./harness/stacks";
+import { parsePlatformOutputs, PLATFORM_PROJECT } from "../mesh/contract";
+import platformProgram = require("../platform/index");
+
+const T = {
+    vpc: "awsx:ec2:Vpc",
+    s3: "aws:ec2/vpcEndpoint:VpcEndpoint",
+    serviceNetwork: "aws:vpclattice/serviceNetwork:ServiceNetwork",
+    vpcAssociation: "aws:vpclattice/serviceNetworkVpcAssociation:ServiceNetworkVpcAssociation",
+    serviceAssociation: "aws:vpclattice/serviceNetworkServiceAssociation:ServiceNetworkServiceAssociation",
+    zone: "aws:route53/zone:Zone",
+    ecsService: "aws:ecs/service:Service",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    sg: "aws:ec2/securityGroup:SecurityGroup",
+    lb: "aws:lb/loadBalancer:LoadBalancer",
+    latticeListener: "aws:vpclattice/listener:Listener",
+};
+const REF = "organization/ai-inference-platform/rag";
+const WEIGHTS = { source: "s3://my-models/bge-base", storageGiB: 30 };
+
+let platform: Graph;
+let embedder: Graph;
+let gateway: Graph;
+let references: Record<string, Record<string, unknown>>;
+beforeAll(async () => {
+    platform = await deploy(stackConfig("rag", PLATFORM_PROJECT), { program: platformProgram, project: PLATFORM_PROJECT, stack: "rag" });
+    references = await platformReferences(REF);
+    // The embedder fetches its weights from S3: on a platform, through the platform's endpoint.
+    const embedderConfig = stackConfig("rag-embedder");
+    const withWeights = (v: string) => JSON.stringify({ ...JSON.parse(v), weights: WEIGHTS });
+    embedder = await deploy({ ...embedderConfig, stable: withWeights(embedderConfig.stable), canary: withWeights(embedderConfig.canary) }, { stack: "rag-embedder" });
+    gateway = await deploy(stackConfig("rag-gateway"), { stack: "rag-gateway" });
+});
+
+test("the platform project is its own, and declares the VPC, its S3 endpoint, the service network with its one association, and the zone", () => {
+    const project = yaml.load(fs.readFileSync(path.join(__dirname, "..", "platform", "Pulumi.yaml"), "utf8")) as { name: string; main: string };
+    expect(project).toMatchObject({ name: PLATFORM_PROJECT, main: "index.ts" });
+    for (const type of [T.vpc, T.s3, T.serviceNetwork, T.vpcAssociation, T.zone]) expect(platform.ofType(type)).toHaveLength(1);
+    expect(platform.one(T.zone).inputs).toMatchObject({ name: "rag.internal", vpcs: [{ vpcId: platform.one(T.vpc).state.vpcId }] });
+    // The association's security group admits the platform's Lattice ports from the VPC, and nothing else.
+    expect(platform.one(T.sg, "-lattice-clients").inputs.ingress).toEqual([expect.objectContaining({ fromPort: 8000, toPort: 8000, cidrBlocks: ["10.60.0.0/16"] })]);
+    const outputs = parsePlatformOutputs(platform.outputs, "rag");
+    expect(outputs).toMatchObject({ vpcId: platform.one(T.vpc).state.vpcId, serviceNetworkId: platform.one(T.serviceNetwork).id, zoneName: "rag.internal", latticePorts: [8000] });
+});
+
+test("across the platform and two services there is one VPC, one VPC association and one S3 gateway endpoint", () => {
+    const all = [platform, embedder, gateway];
+    for (const type of [T.vpc, T.vpcAssociation, T.s3, T.serviceNetwork, T.zone]) {
+        expect(all.reduce((n, g) => n + g.ofType(type).length, 0)).toBe(1);
+    }
+});
+
+test("each service declares only its own resources, in the platform's VPC and service network", () => {
+    const vpcId = platform.one(T.vpc).state.vpcId;
+    expect(embedder.one(T.sg, "-network-tasks").inputs.vpcId).toBe(vpcId);
+    expect(gateway.one(T.sg, "-alb-entry").inputs.vpcId).toBe(vpcId);
+    expect(gateway.one(T.lb).inputs.subnets).toEqual(platform.one(T.vpc).state.publicSubnetIds);
+    expect(embedder.one(T.serviceAssociation).inputs.serviceNetworkIdentifier).toBe(platform.one(T.serviceNetwork).id);
+    expect(embedder.one(T.ecsService, "-canary").inputs.networkConfiguration.subnets).toEqual(platform.one(T.vpc).state.privateSubnetIds);
+    // The tasks admit the platform VPC's CIDR where the backend admits a CIDR (the ALB's nodes are in it).
+    expect(gateway.one(T.sg, "-network-tasks").inputs.ingress[0].cidrBlocks).toEqual(["10.60.0.0/16"]);
+    expect(embedder.outputs).toMatchObject({ vpcId, serviceNetworkId: platform.one(T.serviceNetwork).id });
+});
+
+test("a service's resources are named after it and tagged with it, its stack and its platform", () => {
+    for (const [g, service, stack] of [
+        [embedder, "embedder", "rag-embedder"],
+        [gateway, "gateway", "rag-gateway"],
+    ] as const) {
+        for (const version of ["stable", "canary"]) {
+            const ecs = g.one(T.ecsService, `-${version}`);
+            expect(ecs.state.name).toMatch(new RegExp(`^${service}-${version}-[0-9a-f]{7}$`));
+            expect(ecs.inputs.tags).toEqual({ "ai-canary:service": service, "ai-canary:stack": stack, "ai-canary:platform": REF, "ai-canary:version": version });
+        }
+        for (const alarm of g.ofType(T.alarm)) {
+            expect(alarm.state.name).toMatch(new RegExp(`^${service}-observability-canary-`));
+            expect(alarm.inputs.tags).toMatchObject({ "ai-canary:service": service, "ai-canary:platform": REF });
+        }
+    }
+    expect(platform.one(T.zone).inputs.tags).toEqual({ "ai-canary:stack": "rag", "ai-canary:platform": REF });
+});
+
+test("a weight change in one service changes only that service's split resource", async () => {
+    const after = await deploy({ ...stackConfig("rag-gateway"), canaryWeight: "25" }, { stack: "rag-gateway" });
+    expect(changedBetween(gateway, after)).toEqual(["aws:lb/listener:Listener::gateway-alb-listener"]);
+    const embedderAfter = await deploy({ ...stackConfig("rag-embedder"), canaryWeight: "25" }, { stack: "rag-embedder" });
+    expect(changedBetween(await deploy(stackConfig("rag-embedder"), { stack: "rag-embedder" }), embedderAfter)).toEqual([`${T.latticeListener}::embedder-lattice-listener`]);
+});
+
+test("a service whose Lattice port the platform does not admit fails before anything is created, naming both", async () => {
+    const run = await runProgram({ ...stackConfig("rag-embedder"), port: "9000" }, { stack: "rag-embedder", stackReferences: references });
+    const created = run.graph.resources.map((r) => r.type);
+    expect(run.error?.message).toContain("port: got 9000; expected a port the platform's service network admits (8000), or add 9000 to the platform's latticePorts");
+    expect(created).toEqual([]);
+});
+
+test.each([
+    ["a network beside a platform", { network: JSON.stringify({ cidrBlock: "10.1.0.0/16" }) }, "network: got", "no network with platform"],
+    ["App Mesh on a platform", { trafficBackend: "appmesh" }, "platform: got", "App Mesh stacks stand alone"],
+    ["a platform that is no stack name", { platform: "rag" }, 'platform: got "rag"', "org/ai-inference-platform/stack"],
+])("refuses %s", async (_, change, key, text) => {
+    const run = await runProgram({ ...stackConfig("rag-embedder"), ...change }, { stackReferences: references });
+    expect(run.error?.message).toContain(key);
+    expect(run.error?.message).toContain(text);
+    expect(run.graph.resources).toEqual([]);
+});
+
+test("a platform stack's config is validated the same way: every problem named, nothing declared", async () => {
+    const run = await runProgram({ zoneName: "not a zone", latticePorts: "[0]", colour: "blue" }, { program: platformProgram, project: PLATFORM_PROJECT });
+    expect(run.error?.message).toMatch(/zoneName: got "not a zone"/);
+    expect(run.error?.message).toMatch(/latticePorts: got \[0\]/);
+    expect(run.error?.message).toMatch(/colour/);
+    expect(run.graph.resources).toEqual([]);
+});
