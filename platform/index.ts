@@ -16,6 +16,6 @@ export = (): Declared<PlatformOutputs> => {
             .map(([key, value]) => [key.slice(prefix.length), value]),
     );
     const config = loadPlatformConfig(raw);
-    const tags = stackTags({ stack: pulumi.getStack(), platform: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
+    const tags = stackTags({ stack: pulumi.getStack(), platform: pulumi.getStack() });
     return new Platform("platform", { config }, { transformations: [tagged(tags)] }).outputs;
 };

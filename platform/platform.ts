@@ -41,7 +41,8 @@ export class Platform extends pulumi.ComponentResource {
             publicSubnetIds: vpc.publicSubnetIds,
             serviceNetworkId: lattice.id,
             latticePorts: config.latticePorts,
-            zoneId: zone.zoneId,
+            // A hosted zone's resource id is its zone id.
+            zoneId: zone.id,
             zoneName: zone.name,
         };
         this.registerOutputs({});

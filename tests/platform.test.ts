@@ -80,14 +80,14 @@ test("a service's resources are named after it and tagged with it, its stack and
         for (const version of ["stable", "canary"]) {
             const ecs = g.one(T.ecsService, `-${version}`);
             expect(ecs.state.name).toMatch(new RegExp(`^${service}-${version}-[0-9a-f]{7}$`));
-            expect(ecs.inputs.tags).toEqual({ "ai-canary:service": service, "ai-canary:stack": stack, "ai-canary:platform": REF, "ai-canary:version": version });
+            expect(ecs.inputs.tags).toEqual({ "ai-canary:service": service, "ai-canary:stack": stack, "ai-canary:platform": "rag", "ai-canary:version": version });
         }
         for (const alarm of g.ofType(T.alarm)) {
             expect(alarm.state.name).toMatch(new RegExp(`^${service}-observability-canary-`));
-            expect(alarm.inputs.tags).toMatchObject({ "ai-canary:service": service, "ai-canary:platform": REF });
+            expect(alarm.inputs.tags).toMatchObject({ "ai-canary:service": service, "ai-canary:platform": "rag" });
         }
     }
-    expect(platform.one(T.zone).inputs.tags).toEqual({ "ai-canary:stack": "rag", "ai-canary:platform": REF });
+    expect(platform.one(T.zone).inputs.tags).toEqual({ "ai-canary:stack": "rag", "ai-canary:platform": "rag" });
 });
 
 test("a weight change in one service changes only that service's split resource", async () => {
