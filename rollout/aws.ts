@@ -8,7 +8,7 @@ import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCo
 import { AppMeshClient, DescribeRouteCommand } from "@aws-sdk/client-app-mesh";
 import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattice";
 import { DescribeListenersCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
-import { DeleteParameterCommand, GetParameterCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
 import { Version } from "../mesh/config/schema";
 import { PROJECT, StackOutputs } from "../mesh/contract";
 import { Clock, ControlPort, LeaseLost, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed, Waiting } from "./ports";
@@ -214,12 +214,36 @@ export class AlbListener implements TrafficPort {
     }
 }
 
+/**
+ * The rollouts running on a platform: every live lease, of any service stack, that names it
+ * (by `org/project/stack`, or by the platform stack's name alone). SSM lists the project's
+ * parameters by path, ten a page.
+ */
+export async function platformLeases(ssm: Send<SSMClient>, platform: string, now: number): Promise<(Lease & { stack: string })[]> {
+    const names = (ref?: string) => !!ref && (ref === platform || ref.split("/").pop() === platform);
+    const found: (Lease & { stack: string })[] = [];
+    let NextToken: string | undefined;
+    do {
+        const page = await ssm.send(new GetParametersByPathCommand({ Path: `/${PROJECT}/`, Recursive: true, NextToken }));
+        for (const p of page.Parameters ?? []) {
+            const stack = new RegExp(`^/${PROJECT}/(.+)/rollout/lease$`).exec(p.Name ?? "")?.[1];
+            if (!stack || !p.Value) continue;
+            const lease = JSON.parse(p.Value) as Lease;
+            if (names(lease.platform) && lease.expiresAt > now) found.push({ ...lease, stack });
+        }
+        NextToken = page.NextToken;
+    } while (NextToken);
+    return found;
+}
+
 /** Parameter names of one stack's rollout: `/ai-inference-canary/<stack>/rollout/<name>`. */
 export const rolloutParameter = (stack: string, name: "lease" | "status" | "abort") => `/${PROJECT}/${stack}/rollout/${name}`;
 
 export interface Lease {
     owner: string;
     expiresAt: number;
+    /** The platform stack the leased stack is on (`platform` in its config), so the platform's deploy can see it. */
+    platform?: string;
 }
 
 /** Another rollout holds the stack. */
@@ -243,6 +267,7 @@ export class SsmControl implements ControlPort {
         private readonly owner: string,
         private readonly clock: Clock,
         private readonly ttlMs = 15 * 60_000,
+        private readonly platform?: string,
     ) {}
 
     private async get(name: "lease" | "status" | "abort"): Promise<string | undefined> {
@@ -277,7 +302,7 @@ export class SsmControl implements ControlPort {
         const held = await this.lease();
         if (held && breakStale && held.expiresAt < this.clock.now()) await this.delete("lease");
         try {
-            await this.put("lease", { owner: this.owner, expiresAt: this.clock.now() + this.ttlMs }, false);
+            await this.put("lease", this.leaseRecord(), false);
         } catch (e) {
             if (e instanceof ParameterAlreadyExists || (e as Error).name === "ParameterAlreadyExists") throw new LeaseHeld((await this.lease()) ?? { owner: "?", expiresAt: 0 });
             throw e;
@@ -288,10 +313,14 @@ export class SsmControl implements ControlPort {
     async heartbeat(status: string): Promise<{ abortRequestedBy?: string }> {
         const held = await this.lease();
         if (held?.owner !== this.owner) throw new LeaseLost(`this rollout lost its lease on the stack${held ? ` to ${held.owner}` : ""}`);
-        await this.put("lease", { owner: this.owner, expiresAt: this.clock.now() + this.ttlMs }, true);
+        await this.put("lease", this.leaseRecord(), true);
         await this.put("status", { owner: this.owner, at: this.clock.now(), status }, true);
         const abort = await this.get("abort");
         return abort === undefined ? {} : { abortRequestedBy: (JSON.parse(abort) as { by: string }).by };
+    }
+
+    private leaseRecord(): Lease {
+        return { owner: this.owner, expiresAt: this.clock.now() + this.ttlMs, ...(this.platform ? { platform: this.platform } : {}) };
     }
 
     async release(): Promise<void> {

@@ -4,6 +4,7 @@
  *   rollout status --stack NAME    what is deployed, who holds the stack, the last verdicts
  *   rollout abort --stack NAME     make the running rollout roll back at its next sample
  *   rollout guard --stack NAME     for a deploy job: refuse while a rollout runs, or when this config would undo one
+ *   rollout guard --platform NAME  for a platform's deploy job (from platform/): refuse while a rollout runs on any service on it
  *   rollout simulate [SCENARIO]    the same engine on synthetic data
  * Run it as `./scripts/rollout ...`, which keeps exit codes and signals (npm does not).
  */
@@ -23,7 +24,7 @@ import { runRollout } from "./engine";
 import { EXIT_CODES, RolloutResult } from "./result";
 import { planRollout, RolloutOptions } from "./plan";
 import { CloudWatchMetrics } from "./cloudwatch";
-import { EcsServices, LeaseHeld, SsmControl, trafficLayer } from "./aws";
+import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from "./aws";
 import { DeployedState, IntendedState, systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
@@ -36,7 +37,7 @@ const USAGE = `usage: rollout <command> [options]
       [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --dry-run's power; default: the last hour's)
   status --stack NAME
   abort --stack NAME
-  guard --stack NAME
+  guard --stack NAME | --platform NAME
   simulate [${SCENARIOS.map((s) => s.name).join("|")}|all] [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
       [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --stack's power)
 exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
@@ -47,6 +48,7 @@ scenario expects (with --runs above 1 it measures: 0 unless an argument is wrong
 export type CliArgs =
     | ({ command: "run"; stack: string; dryRun: boolean; yes: boolean; reportDir: string; breakStaleLease: boolean; traffic?: Traffic } & RolloutOptions)
     | { command: "status" | "abort" | "guard"; stack: string }
+    | { command: "guard-platform"; platform: string }
     | { command: "simulate"; scenarios: string[]; runs: number; seed: number; stack?: string; compare: boolean; reportDir?: string; traffic?: Traffic }
     | { command: "help" };
 
@@ -54,6 +56,7 @@ export class CliError extends Error {}
 
 const OPTIONS = {
     stack: { type: "string" },
+    platform: { type: "string" },
     "dry-run": { type: "boolean" },
     yes: { type: "boolean" },
     "from-step": { type: "string" },
@@ -74,7 +77,7 @@ const TAKES: Record<string, (keyof typeof OPTIONS)[]> = {
     run: ["stack", "dry-run", "yes", "from-step", "to-step", "report-dir", "break-stale-lease", "requests-per-second", "error-rate", "slow-share"],
     status: ["stack"],
     abort: ["stack"],
-    guard: ["stack"],
+    guard: ["stack", "platform"],
     simulate: ["report-dir", "runs", "seed", "stack", "compare", "requests-per-second", "error-rate", "slow-share"],
 };
 
@@ -118,6 +121,10 @@ export function parseArgs(argv: string[]): CliArgs {
         };
     }
     if (rest.length > 0) throw new CliError(`${command} takes no arguments besides its options, got ${JSON.stringify(rest.join(" "))}`);
+    if (command === "guard" && values.platform !== undefined) {
+        if (values.stack !== undefined) throw new CliError("guard takes --stack NAME or --platform NAME, not both");
+        return { command: "guard-platform", platform: values.platform };
+    }
     const stack = values.stack;
     if (stack === undefined) throw new CliError(`${command} needs --stack NAME`);
     if (command !== "run") return { command: command as "status" | "abort" | "guard", stack };
@@ -263,7 +270,7 @@ async function withStack(name: string, signal?: AbortSignal) {
     if (!fs.existsSync(path.join(process.cwd(), "Pulumi.yaml"))) throw new CliError("run it from the project's directory (where Pulumi.yaml is)");
     const stack = await PulumiStack.select(name, process.cwd(), log, signal);
     const region = await stack.region();
-    const control = new SsmControl(new SSMClient({ region }), name, owner(), clock);
+    const control = new SsmControl(new SSMClient({ region }), name, owner(), clock, undefined, (await stack.rawConfig()).platform);
     return { stack, region, control, log };
 }
 
@@ -395,6 +402,19 @@ export function undeployedMoves(deployed: DeployedState, intended: IntendedState
     return moves;
 }
 
+/** A platform's deploy waits for every rollout on it: none of its services may see its network change mid-judgement. */
+async function guardPlatform(name: string): Promise<number> {
+    const log = (line: string) => console.log(line);
+    const stack = await PulumiStack.select(name, process.cwd(), log);
+    const held = await platformLeases(new SSMClient({ region: await stack.region() }), name, clock.now());
+    if (held.length > 0) {
+        console.error(`refused: rollouts are running on platform ${name}: ${held.map((l) => `${l.stack} (held by ${l.owner})`).join(", ")}`);
+        return EXIT_CODES.refused;
+    }
+    console.log(`guard: no rollout is running on platform ${name}; it may be deployed`);
+    return 0;
+}
+
 async function guard(name: string): Promise<number> {
     const { stack, control } = await withStack(name);
     const lease = await control.lease();
@@ -430,6 +450,8 @@ export async function main(argv: string[]): Promise<number> {
                 return await abort(args.stack);
             case "guard":
                 return await guard(args.stack);
+            case "guard-platform":
+                return await guardPlatform(args.platform);
         }
     } catch (e) {
         console.error(e instanceof CliError ? `error: ${e.message}\n${USAGE}` : `error: ${describeError(e as Error)}`);

@@ -6,7 +6,7 @@
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchMetrics, metricQueries } from "../rollout/cloudwatch";
 import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/pulumiStack";
-import { AlbListener, AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, rolloutParameter, SsmControl } from "../rollout/aws";
+import { AlbListener, AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, platformLeases, rolloutParameter, SsmControl } from "../rollout/aws";
 import { VirtualClock } from "../rollout/simulate";
 import { deploy } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
@@ -513,6 +513,12 @@ describe("the lease, status and abort in SSM", () => {
                 case "DeleteParameterCommand":
                     if (!params.delete(input.Name)) throw Object.assign(new Error("not found"), { name: "ParameterNotFound" });
                     return {};
+                case "GetParametersByPathCommand": {
+                    // As SSM pages it: at most 10 a page, the rest behind NextToken.
+                    const all = [...params].filter(([name]) => name.startsWith(input.Path)).map(([Name, Value]) => ({ Name, Value }));
+                    const from = Number(input.NextToken ?? 0);
+                    return { Parameters: all.slice(from, from + 10), NextToken: from + 10 < all.length ? String(from + 10) : undefined };
+                }
             }
             throw new Error(`unexpected ${command.constructor.name}`);
         });
@@ -529,6 +535,26 @@ describe("the lease, status and abort in SSM", () => {
         expect(ssm.params.has(rolloutParameter("dev", "lease"))).toBe(true);
         await first.release();
         await expect(second.acquire()).resolves.toBeUndefined();
+    });
+
+    test("a platform's guard sees every live lease of a service on it, over pages, and no other", async () => {
+        const ssm = fakeSsm();
+        const clock = new VirtualClock();
+        const REF = "acme/ai-inference-platform/rag";
+        // Twelve stacks of other platforms or none fill the first page.
+        for (let i = 0; i < 12; i++) await new SsmControl(ssm, `other-${i}`, "x@y", clock, undefined, i % 2 ? "acme/ai-inference-platform/search" : undefined).acquire();
+        expect(await platformLeases(ssm, "rag", clock.now())).toEqual([]);
+        await new SsmControl(ssm, "rag-embedder", "alice@a", clock, 60_000, REF).acquire();
+        await new SsmControl(ssm, "rag-gateway", "bob@b", clock, undefined, REF).acquire();
+        const held = await platformLeases(ssm, "rag", clock.now());
+        expect(held.map((l) => [l.stack, l.owner])).toEqual([
+            ["rag-embedder", "alice@a"],
+            ["rag-gateway", "bob@b"],
+        ]);
+        expect((await platformLeases(ssm, REF, clock.now())).length).toBe(2);
+        // A lease left to expire no longer holds the platform.
+        await clock.sleep(120_000);
+        expect((await platformLeases(ssm, "rag", clock.now())).map((l) => l.stack)).toEqual(["rag-gateway"]);
     });
 
     test("a stale lease is broken only when asked", async () => {

@@ -33,6 +33,9 @@ describe("parseArgs", () => {
         expect(parseArgs(["status", "--stack", "dev"])).toEqual({ command: "status", stack: "dev" });
         expect(parseArgs(["abort", "--stack=dev"])).toEqual({ command: "abort", stack: "dev" });
         expect(parseArgs(["guard", "--stack", "dev"])).toEqual({ command: "guard", stack: "dev" });
+        expect(parseArgs(["guard", "--platform", "rag"])).toEqual({ command: "guard-platform", platform: "rag" });
+        expect(() => parseArgs(["guard", "--platform", "rag", "--stack", "dev"])).toThrow("guard takes --stack NAME or --platform NAME, not both");
+        expect(() => parseArgs(["status", "--platform", "rag"])).toThrow("--platform is not an option of status");
         expect(parseArgs(["simulate"])).toEqual({ command: "simulate", scenarios: SCENARIOS.map((s) => s.name), runs: 1, seed: 1, compare: false });
         expect(parseArgs(["simulate", "errors-5x", "--runs=2000", "--seed", "7", "--stack", "prod", "--compare", "--report-dir", "out"])).toEqual({
             command: "simulate",
