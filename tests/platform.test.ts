@@ -84,6 +84,7 @@ test("a service's resources are named after it and tagged with it, its stack and
         }
         for (const alarm of g.ofType(T.alarm)) {
             expect(alarm.state.name).toMatch(new RegExp(`^${service}-observability-canary-`));
+            expect(alarm.inputs.alarmDescription).toMatch(new RegExp(`^${service} \\(stack ${stack}\\): canary `));
             expect(alarm.inputs.tags).toMatchObject({ "ai-canary:service": service, "ai-canary:platform": "rag" });
         }
     }

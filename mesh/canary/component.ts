@@ -134,7 +134,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
 
         this.observability = new CanaryObservability(
             `${name}-observability`,
-            { dashboardName: `${serviceId}-canary`, alarms: config.alarms, metrics, region },
+            { dashboardName: `${serviceId}-canary`, service: `${config.serviceName} (stack ${pulumi.getStack()})`, alarms: config.alarms, metrics, region },
             parent,
         );
 

@@ -17,6 +17,8 @@ type VersionMetrics = contract.Declared<contract.VersionMetrics>;
 export interface CanaryObservabilityArgs {
     /** Dashboard names are account-wide and not auto-named, so the caller makes it unique. */
     dashboardName: string;
+    /** Who the alarms are about, as an on-call engineer reads it: the service and its stack. */
+    service: string;
     alarms: AlarmConfig;
     metrics: Record<Version, VersionMetrics>;
     region: pulumi.Input<string>;
@@ -53,7 +55,7 @@ export class CanaryObservability extends pulumi.ComponentResource {
         this.errorRateAlarm = new aws.cloudwatch.MetricAlarm(
             `${name}-canary-errors`,
             {
-                alarmDescription: `Canary 5xx rate above ${alarms.errorRatePercent}% (judged from ${alarms.minRequests} requests per period)`,
+                alarmDescription: `${args.service}: canary 5xx rate above ${alarms.errorRatePercent}% (judged from ${alarms.minRequests} requests per period)`,
                 comparisonOperator: "GreaterThanThreshold",
                 threshold: alarms.errorRatePercent,
                 evaluationPeriods: alarms.evaluationPeriods,
@@ -70,7 +72,7 @@ export class CanaryObservability extends pulumi.ComponentResource {
         this.latencyAlarm = new aws.cloudwatch.MetricAlarm(
             `${name}-canary-latency`,
             {
-                alarmDescription: `Canary p99 request time above ${alarms.p99LatencySeconds} s`,
+                alarmDescription: `${args.service}: canary p99 request time above ${alarms.p99LatencySeconds} s`,
                 comparisonOperator: "GreaterThanThreshold",
                 threshold: (alarms.p99LatencySeconds * 1000) / contract.msPerUnit(canary.latencyMs),
                 evaluationPeriods: alarms.evaluationPeriods,
@@ -89,7 +91,7 @@ export class CanaryObservability extends pulumi.ComponentResource {
                 new aws.cloudwatch.MetricAlarm(
                     `${name}-canary-${spec.suffix}`,
                     {
-                        alarmDescription: spec.description,
+                        alarmDescription: `${args.service}: ${spec.description}`,
                         comparisonOperator: "GreaterThanThreshold",
                         threshold: spec.threshold,
                         evaluationPeriods: alarms.evaluationPeriods,
