@@ -13,8 +13,8 @@ const platformSchema = z
         network: networkSection.describe("The VPC the services share: one this stack creates, or an existing one (vpcId with its subnets)."),
         zoneName: dnsName().default("ai.internal").describe("The private hosted zone for the services' names, e.g. `embedder.ai.internal`."),
         latticePorts: integerList(1, 65535)
-            .default([80, 443, 8000, 8080])
-            .describe("The ports services on the platform listen on through Lattice: the service network's security group admits callers in the VPC on these alone."),
+            .default([80, 443])
+            .describe("The ports services on the platform listen on through Lattice (80 for HTTP, 443 for HTTPS, HTTP/2 and gRPC): the service network's security group admits callers in the VPC on these alone."),
     })
     .check(refuseUnknownKeys(["network", "zoneName", "latticePorts"]));
 

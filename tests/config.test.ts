@@ -28,6 +28,7 @@ describe("loadConfig", () => {
         expect(load({ canaryWeight: "10" })).toEqual({
             trafficBackend: "appmesh",
             canaryWeight: 10,
+            calls: [],
             serviceName: "inference",
             protocol: "http",
             port: 8080,
@@ -226,7 +227,7 @@ describe("loadConfig", () => {
         [{ helthCheck: "{}" }, "helthCheck", 'did you mean "healthCheck"?'],
         [{ PORT: "8000" }, "PORT", 'did you mean "port"?'],
         [{ rolout: "{}" }, "rolout", 'did you mean "rollout"?'],
-        [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, canary, canaryMinCount, canaryWeight,"],
+        [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, calls, canary, canaryMinCount, canaryWeight,"],
         [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: healthyThreshold, intervalSeconds, path'],
         [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: command, compute, cpu, environment, gpu, image, memory, scaling, secrets, secretsKmsKeyArn, weights)"],
     ])("an unknown key is refused, with the keys that apply: %j", (raw, key, expected) => {

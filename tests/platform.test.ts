@@ -48,9 +48,9 @@ test("the platform project is its own, and declares the VPC, its S3 endpoint, th
     for (const type of [T.vpc, T.s3, T.serviceNetwork, T.vpcAssociation, T.zone]) expect(platform.ofType(type)).toHaveLength(1);
     expect(platform.one(T.zone).inputs).toMatchObject({ name: "rag.internal", vpcs: [{ vpcId: platform.one(T.vpc).state.vpcId }] });
     // The association's security group admits the platform's Lattice ports from the VPC, and nothing else.
-    expect(platform.one(T.sg, "-lattice-clients").inputs.ingress).toEqual([expect.objectContaining({ fromPort: 8000, toPort: 8000, cidrBlocks: ["10.60.0.0/16"] })]);
+    expect(platform.one(T.sg, "-lattice-clients").inputs.ingress).toEqual([expect.objectContaining({ fromPort: 80, toPort: 80, cidrBlocks: ["10.60.0.0/16"] })]);
     const outputs = parsePlatformOutputs(platform.outputs, "rag");
-    expect(outputs).toMatchObject({ vpcId: platform.one(T.vpc).state.vpcId, serviceNetworkId: platform.one(T.serviceNetwork).id, zoneName: "rag.internal", latticePorts: [8000] });
+    expect(outputs).toMatchObject({ vpcId: platform.one(T.vpc).state.vpcId, serviceNetworkId: platform.one(T.serviceNetwork).id, zoneName: "rag.internal", latticePorts: [80] });
 });
 
 test("across the platform and two services there is one VPC, one VPC association and one S3 gateway endpoint", () => {
@@ -91,6 +91,40 @@ test("a service's resources are named after it and tagged with it, its stack and
     expect(platform.one(T.zone).inputs.tags).toEqual({ "ai-canary:stack": "rag", "ai-canary:platform": "rag" });
 });
 
+test("each service has a stable name in the platform's zone, and a caller's containers get its callees' URLs by that name", () => {
+    const zoneId = platform.one(T.zone).id;
+    const service = embedder.one("aws:vpclattice/service:Service");
+    expect(service.inputs.customDomainName).toBe("embedder.rag.internal");
+    expect(embedder.one("aws:route53/record:Record").inputs).toEqual({
+        zoneId,
+        name: "embedder.rag.internal",
+        type: "CNAME",
+        ttl: 300,
+        records: [service.state.dnsEntries[0].domainName],
+        tags: undefined,
+    });
+    expect(embedder.outputs.endpoint).toBe("embedder.rag.internal");
+    // The Lattice listener is on HTTP's own port, so the name alone reaches it.
+    expect(embedder.one(T.latticeListener).inputs).toMatchObject({ protocol: "HTTP", port: 80 });
+    const lb = gateway.one(T.lb);
+    expect(gateway.one("aws:route53/record:Record").inputs).toMatchObject({
+        zoneId,
+        name: "gateway.rag.internal",
+        type: "A",
+        aliases: [{ name: lb.state.dnsName, zoneId: lb.state.zoneId, evaluateTargetHealth: true }],
+    });
+    for (const version of ["stable", "canary"]) {
+        const [model] = JSON.parse(gateway.one("aws:ecs/taskDefinition:TaskDefinition", `-${version}`).inputs.containerDefinitions);
+        expect(model.environment).toEqual([
+            { name: "EMBEDDER_URL", value: "http://embedder.rag.internal" },
+            { name: "LLM_URL", value: "http://llm.rag.internal" },
+            { name: "RERANKER_URL", value: "http://reranker.rag.internal" },
+        ]);
+        const [callee] = JSON.parse(embedder.one("aws:ecs/taskDefinition:TaskDefinition", `-${version}`).inputs.containerDefinitions);
+        expect(callee.environment.map((e: { name: string }) => e.name)).not.toContain("GATEWAY_URL");
+    }
+});
+
 test("a weight change in one service changes only that service's split resource", async () => {
     const after = await deploy({ ...stackConfig("rag-gateway"), canaryWeight: "25" }, { stack: "rag-gateway" });
     expect(changedBetween(gateway, after)).toEqual(["aws:lb/listener:Listener::gateway-alb-listener"]);
@@ -98,22 +132,33 @@ test("a weight change in one service changes only that service's split resource"
     expect(changedBetween(await deploy(stackConfig("rag-embedder"), { stack: "rag-embedder" }), embedderAfter)).toEqual([`${T.latticeListener}::embedder-lattice-listener`]);
 });
 
-test("a service whose Lattice port the platform does not admit fails before anything is created, naming both", async () => {
-    const run = await runProgram({ ...stackConfig("rag-embedder"), port: "9000" }, { stack: "rag-embedder", stackReferences: references });
-    const created = run.graph.resources.map((r) => r.type);
-    expect(run.error?.message).toContain("port: got 9000; expected a port the platform's service network admits (8000), or add 9000 to the platform's latticePorts");
-    expect(created).toEqual([]);
+test("a service whose Lattice listener port the platform does not admit fails before anything is created, naming both", async () => {
+    const grpc = { ...stackConfig("rag-embedder"), protocol: "grpc", lattice: JSON.stringify({ certificateArn: "arn:aws:acm:us-west-2:123456789012:certificate/0e0a3f2c-1d1a-4c1b-9e5c-2f7a1b2c3d4e" }) };
+    const run = await runProgram(grpc, { stack: "rag-embedder", stackReferences: references });
+    expect(run.error?.message).toContain("protocol: got \"grpc\"; expected a protocol whose Lattice listener port the platform's service network admits (80; grpc listens on 443), or add 443 to the platform's latticePorts");
+    expect(run.graph.resources).toEqual([]);
+    // Without a certificate, the stable name in the private zone cannot serve HTTPS: refused first, with how to get one.
+    const noCert = await runProgram({ ...stackConfig("rag-embedder"), protocol: "grpc" }, { stackReferences: references });
+    expect(noCert.error?.message).toContain("lattice.certificateArn: got nothing");
+    expect(noCert.error?.message).toContain("AWS Private CA");
 });
 
 test.each([
     ["a network beside a platform", { network: JSON.stringify({ cidrBlock: "10.1.0.0/16" }) }, "network: got", "no network with platform"],
     ["App Mesh on a platform", { trafficBackend: "appmesh" }, "platform: got", "App Mesh stacks stand alone"],
     ["a platform that is no stack name", { platform: "rag" }, 'platform: got "rag"', "org/ai-inference-platform/stack"],
+    ["calling itself", { calls: '["embedder"]' }, "calls: got", "services other than this one (embedder)"],
+    ["an environment name a callee's URL takes", { calls: '["reranker"]', canary: JSON.stringify({ image: "r/m:1", environment: { RERANKER_URL: "http://x" } }) }, "canary.environment.RERANKER_URL", "not set: calls sets RERANKER_URL"],
 ])("refuses %s", async (_, change, key, text) => {
     const run = await runProgram({ ...stackConfig("rag-embedder"), ...change }, { stackReferences: references });
     expect(run.error?.message).toContain(key);
     expect(run.error?.message).toContain(text);
     expect(run.graph.resources).toEqual([]);
+});
+
+test("calls without a platform is refused: callees are found by name on one", async () => {
+    const run = await runProgram({ ...stackConfig("lattice"), calls: '["embedder"]' });
+    expect(run.error?.message).toContain('calls: got ["embedder"]; expected no calls unless platform is set');
 });
 
 test("a platform stack's config is validated the same way: every problem named, nothing declared", async () => {

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { CanaryConfig, minCount, Version, VERSIONS } from "../config/schema";
+import { calleeVariable, CanaryConfig, minCount, Version, VERSIONS } from "../config/schema";
 import { Declared, StackOutputs } from "../contract";
 import { canaryModel, splitWeights } from "./model";
 import { definitionOf, fingerprint } from "./version";
@@ -84,6 +84,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
         }
 
         const placements = this.gpuPlacements(name, metricNamespace);
+        // Callees by their stable names on the platform: known now, whether or not they are deployed yet.
+        const platform = args.platform;
+        const callees = platform ? Object.fromEntries(config.calls.map((callee) => [calleeVariable(callee), `http://${callee}.${platform.zoneName}`])) : {};
         this.services = {} as Record<Version, EcsService>;
         for (const version of VERSIONS) {
             this.services[version] = modelService(
@@ -99,6 +102,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     region,
                     placement: placements[version],
                     metricNamespace,
+                    callees,
                 },
                 parent,
             );

@@ -26,6 +26,8 @@ export interface ModelServiceArgs {
     placement: Placement;
     /** CloudWatch namespace of the metrics the stack publishes itself. */
     metricNamespace: string;
+    /** The URLs of the services this one calls, by environment variable (`EMBEDDER_URL`). */
+    callees?: Record<string, pulumi.Input<string>>;
 }
 
 /** Declares one version's model service, its containers being the model server and whatever the join adds. */
@@ -51,7 +53,7 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             containers: (logs) =>
                 pulumi.jsonStringify(
                     pulumi.output([
-                        modelContainer(config, version, join, logs),
+                        modelContainer(config, version, join, logs, args.callees),
                         ...(v.weights ? [weightsContainer(v.weights, join, logs)] : []),
                         ...(prometheus ? [collectorContainer({ prometheus, modelPort: config.port, version, namespace: args.metricNamespace, logs }, join.bypassUser)] : []),
                         ...(join.sidecars?.(logs) ?? []),

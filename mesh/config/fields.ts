@@ -227,7 +227,7 @@ function unknownKeyText(key: string, known: string[]): string {
     return guess ? `a known key: did you mean "${guess}"? (keys here: ${keys})` : `a known key (keys here: ${keys})`;
 }
 
-const DNS_LABEL = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
+export const DNS_LABEL = /^[a-z]([a-z0-9-]{0,30}[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,200}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
 /** A DNS label, as Cloud Map service names and the service's own name must be. */

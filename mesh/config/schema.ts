@@ -7,7 +7,7 @@
  * every problem, so `pulumi up` on bad config changes nothing.
  */
 import { z } from "zod";
-import { boolean, decimal, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
+import { boolean, decimal, DNS_LABEL, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
 import { ConfigError, ConfigProblem, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
@@ -335,6 +335,9 @@ const shared = {
     platform: matching(STACK_NAME, 'a platform stack, as "org/ai-inference-platform/stack"')
         .optional()
         .describe("The platform stack this service joins (Lattice or ALB): its VPC, service network and S3 endpoint are used, not declared, and the service's resources are named after `serviceName`. Unset, the stack stands alone."),
+    calls: stringList(DNS_LABEL, "service names on the same platform, e.g. [\"embedder\", \"reranker\"]")
+        .optional()
+        .describe("Services on the same platform this one calls: each callee's URL, `http://<callee>.<zoneName>`, is in the model server's environment as `<CALLEE>_URL` (e.g. `EMBEDDER_URL`)."),
     serviceName: dnsLabel().default("inference").describe("DNS label of the inference service."),
     protocol: oneOf(PROTOCOLS).default("http").describe("The service's protocol: it picks the route type and listener."),
     port: integer(1025, 65535).default(8080).describe("Port the model server listens on."),
@@ -380,6 +383,21 @@ interface Shared {
 const SERVER_ALARMS = { timeToFirstTokenIncreasePercent: "timeToFirstToken", interTokenLatencyIncreasePercent: "interTokenLatency", queueDepth: "queueDepth" } as const;
 
 const sharedRules = [
+    rule<{ platform?: string; calls?: string[]; serviceName: string; stable: { environment: Record<string, string> }; canary: { environment: Record<string, string> } }>(
+        ["platform", "calls", "serviceName", "stable", "canary"],
+        "calls needs platform, names no service twice nor itself, and no environment name it sets",
+        (c, report) => {
+            if (!c.calls) return;
+            if (!c.platform) report("calls", c.calls, "no calls unless platform is set: callees are found by name on the platform");
+            if (c.calls.includes(c.serviceName)) report("calls", c.calls, `services other than this one (${c.serviceName})`);
+            if (new Set(c.calls).size !== c.calls.length) report("calls", c.calls, "each service once");
+            for (const version of VERSIONS) {
+                for (const name of c.calls.map(calleeVariable).filter((n) => n in c[version].environment)) {
+                    report(`${version}.environment.${name}`, c[version].environment[name], `not set: calls sets ${name}`);
+                }
+            }
+        },
+    ),
     rule<{ alarms: Record<string, unknown>; metrics: { prometheus?: PrometheusInput } }>(["alarms", "metrics"], "a server-metric alarm needs metrics.prometheus with that series", (c, report) => {
         for (const [key, metric] of Object.entries(SERVER_ALARMS)) {
             if (c.alarms[key] === undefined) continue;
@@ -461,6 +479,7 @@ const stackSchema = z
             evaluation: c.evaluation,
             rollout: c.rollout,
             platform: c.platform,
+            calls: c.calls ?? [],
         };
         switch (trafficBackend) {
             case "appmesh":
@@ -498,6 +517,9 @@ export const RAISED_MIN_KEY = { stable: "stableMinCount", canary: "canaryMinCoun
 export function minCount(config: CanaryConfig, version: Version): number {
     return Math.max(config.versions[version].scaling.minCount, config.raisedMinCounts[version] ?? 0);
 }
+
+/** The environment variable that carries a callee's URL: `embedder` -> `EMBEDDER_URL`. */
+export const calleeVariable = (service: string) => `${service.toUpperCase().replace(/-/g, "_")}_URL`;
 
 /** The bucket and prefix of an `s3://bucket/prefix` the config accepted. */
 export function s3Location(source: string): { bucket: string; prefix: string } {

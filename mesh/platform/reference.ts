@@ -23,7 +23,7 @@ export function joinProblems(config: CanaryConfig, platform: PlatformOutputs): C
     const { port } = listenerProtocol(config);
     return platform.latticePorts.includes(port)
         ? []
-        : [{ key: "port", got: port, expected: `a port the platform's service network admits (${platform.latticePorts.join(", ")}), or add ${port} to the platform's latticePorts` }];
+        : [{ key: "protocol", got: config.protocol, expected: `a protocol whose Lattice listener port the platform's service network admits (${platform.latticePorts.join(", ")}; ${config.protocol} listens on ${port}), or add ${port} to the platform's latticePorts` }];
 }
 
 /** Reads the platform and throws one `ConfigError` if this service cannot join it. */

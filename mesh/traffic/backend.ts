@@ -23,7 +23,7 @@ export interface TrafficArgs {
     /** CloudWatch namespace for metrics the stack publishes itself. */
     metricNamespace: string;
     /** The platform the stack is on, if any: its shared Lattice service network, and the ports that network admits. */
-    platform?: Pick<PlatformOutputs, "serviceNetworkId" | "latticePorts">;
+    platform?: Pick<PlatformOutputs, "serviceNetworkId" | "latticePorts" | "zoneId" | "zoneName">;
 }
 
 /** The stack outputs only a backend knows, its kind among them. */

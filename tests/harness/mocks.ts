@@ -59,7 +59,8 @@ const ID_PREFIX: Record<string, string> = {
 
 /** Outputs AWS (or a multi-language component) computes, for the types whose outputs the program reads. */
 const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
-    "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com` }),
+    // An ALB's DNS name, and the hosted zone its region's load balancers are in (us-west-2's), for alias records.
+    "aws:lb/loadBalancer:LoadBalancer": (name) => ({ dnsName: `${name}-${suffix(name)}.elb.${REGION}.amazonaws.com`, zoneId: "Z1H1FL5HABSF5" }),
     "aws:vpclattice/service:Service": (name) => ({
         dnsEntries: [{ domainName: `${name}-0${suffix(name)}.7d67968.vpc-lattice-svcs.${REGION}.on.aws`, hostedZoneId: "Z07129721W2WQF3AVFD1E" }],
     }),

@@ -23,6 +23,7 @@ interface AlbTrafficArgs {
     network: Network;
     accountId: pulumi.Input<string>;
     region: pulumi.Input<string>;
+    platform?: TrafficArgs["platform"];
 }
 
 /** The model server's container, by which ECS registers a task's IP in its version's target group. */
@@ -127,7 +128,17 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
             parent,
         );
 
-        this.endpoint = this.loadBalancer.dnsName;
+        // On a platform the load balancer has a stable name in the platform's zone (callers in the VPC reach an internal one).
+        const platform = args.platform;
+        if (platform) {
+            const stableName = `${config.serviceName}.${platform.zoneName}`;
+            new aws.route53.Record(
+                `${name}-name`,
+                { zoneId: platform.zoneId, name: stableName, type: "A", aliases: [{ name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true }] },
+                parent,
+            );
+            this.endpoint = pulumi.output(stableName);
+        } else this.endpoint = this.loadBalancer.dnsName;
         this.outputs = {
             trafficBackend: "alb",
             loadBalancerArn: this.loadBalancer.arn,
@@ -204,6 +215,6 @@ export function albBackend(config: AlbCanaryConfig): TrafficBackendKind {
         // The load balancer's nodes sit in the VPC's subnets; its own group lets out only the model port.
         taskIngress: ({ vpcCidr }) => ({ description: ec2Description("inference requests from the load balancer in the VPC"), cidrBlocks: [vpcCidr] }),
         declare: (name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions) =>
-            new AlbTraffic(`${name}-alb`, { model: { ...args.model, config }, network: args.network, accountId: args.accountId, region: args.region }, opts),
+            new AlbTraffic(`${name}-alb`, { model: { ...args.model, config }, network: args.network, accountId: args.accountId, region: args.region, platform: args.platform }, opts),
     };
 }

@@ -24,9 +24,6 @@ export const latticeSection = section(
                 if (l.authType === "AWS_IAM" && !l.allowedPrincipals) report("allowedPrincipals", undefined, "IAM principal ARNs that may invoke the service (required with authType AWS_IAM)");
                 if (l.authType === "NONE" && l.allowedPrincipals) report("allowedPrincipals", l.allowedPrincipals, "no principals unless authType is AWS_IAM");
             }),
-            rule<{ customDomainName?: string; certificateArn?: string }>(["customDomainName", "certificateArn"], "certificateArn only with customDomainName", (l, report) => {
-                if (l.certificateArn && !l.customDomainName) report("certificateArn", l.certificateArn, "no certificate unless customDomainName is set");
-            }),
         ],
     },
 ).transform((l) =>
@@ -40,6 +37,7 @@ export type LatticeConfig = z.output<typeof latticeSection>;
 /** The shared settings Lattice's rules read. */
 interface WithLattice {
     protocol: string;
+    platform?: string;
     rollout: { latencyMetric: string };
     idleTimeoutSeconds?: number;
     requestTimeoutSeconds: number;
@@ -48,6 +46,11 @@ interface WithLattice {
 
 /** Rules between Lattice's settings and the shared ones. */
 export const latticeRules = [
+    rule<WithLattice>(["lattice", "platform"], "lattice.certificateArn only with a custom domain: customDomainName, or a platform's stable name", (c, report) => {
+        if (c.lattice.certificateArn && !c.lattice.customDomainName && !c.platform) {
+            report("lattice.certificateArn", c.lattice.certificateArn, "no certificate unless customDomainName is set, or the service is on a platform");
+        }
+    }),
     rule<WithLattice>(["idleTimeoutSeconds", "requestTimeoutSeconds"], `the idle timeout (idleTimeoutSeconds, or requestTimeoutSeconds) is at most ${LATTICE_MAX_IDLE_SECONDS}`, (c, report) => {
         const idle = c.idleTimeoutSeconds ?? c.requestTimeoutSeconds;
         if (idle > LATTICE_MAX_IDLE_SECONDS) {
@@ -60,10 +63,11 @@ export const latticeRules = [
             report("rollout.latencyMetric", "firstByte", '"total" with trafficBackend "lattice", whose metrics measure whole requests only');
         }
     }),
-    rule<WithLattice>(["protocol", "lattice"], "http2 and grpc on a custom domain need lattice.certificateArn", (c, report) => {
+    rule<WithLattice>(["protocol", "lattice", "platform"], "http2 and grpc on a custom domain (a platform's stable name is one) need lattice.certificateArn", (c, report) => {
         // HTTP/2 and gRPC ride the HTTPS listener, which needs a certificate for a custom name.
-        if (c.protocol !== "http" && c.lattice.customDomainName && !c.lattice.certificateArn) {
-            report("lattice.certificateArn", undefined, "an ACM certificate ARN for customDomainName (required for http2 and grpc)");
+        if (c.protocol !== "http" && (c.lattice.customDomainName || c.platform) && !c.lattice.certificateArn) {
+            const name = c.lattice.customDomainName ? "customDomainName" : "the service's name in the platform's private zone (ACM's public certificates cannot validate it: issue one from AWS Private CA)";
+            report("lattice.certificateArn", undefined, `an ACM certificate ARN for ${name} (required for ${c.protocol})`);
         }
     }),
 ];

@@ -19,11 +19,12 @@ const PIN_RULE_PRIORITY = 10;
 const PROTOCOL_VERSION = { http: "HTTP1", http2: "HTTP2", grpc: "GRPC" } as const;
 
 /**
- * HTTP/1.1 gets a plain HTTP listener on the model's port; HTTP/2 and gRPC need the
- * HTTPS listener (Lattice negotiates HTTP/2 with ALPN), on 443.
+ * HTTP/1.1 gets a plain HTTP listener on the model's port, or on a platform on 80, so a
+ * caller reaches any service there by its name alone (`http://embedder.<zone>`); HTTP/2 and
+ * gRPC need the HTTPS listener (Lattice negotiates HTTP/2 with ALPN), on 443.
  */
 export function listenerProtocol(config: CanaryConfig): { protocol: "HTTP" | "HTTPS"; port: number } {
-    return config.protocol === "http" ? { protocol: "HTTP", port: config.port } : { protocol: "HTTPS", port: 443 };
+    return config.protocol === "http" ? { protocol: "HTTP", port: config.platform ? 80 : config.port } : { protocol: "HTTPS", port: 443 };
 }
 
 /** Lattice's idle timeout, the closest it has to App Mesh's per-request timeout (60-600 s). */

@@ -51,11 +51,14 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
             ? pulumi.output(args.platform.serviceNetworkId)
             : serviceNetwork(name, { vpcId: network.vpcId, cidrBlock: network.cidrBlock, ports: [port] }, parent).id;
 
+        // On a platform the service has a stable name in the platform's zone, by which callers find it.
+        const stableName = args.platform ? `${config.serviceName}.${args.platform.zoneName}` : undefined;
+        const customDomainName = lattice.customDomainName ?? stableName;
         this.service = new aws.vpclattice.Service(
             `${name}-service`,
             {
                 authType: lattice.authType,
-                customDomainName: lattice.customDomainName,
+                customDomainName,
                 certificateArn: lattice.certificateArn,
                 idleTimeoutSeconds: latticeIdleTimeout(config),
             },
@@ -100,9 +103,11 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
             parent,
         );
 
-        this.endpoint = lattice.customDomainName
-            ? pulumi.output(lattice.customDomainName)
-            : this.service.dnsEntries.apply((entries) => entries[0]?.domainName ?? "");
+        const generated = this.service.dnsEntries.apply((entries) => entries[0]?.domainName ?? "");
+        if (args.platform && stableName && customDomainName === stableName) {
+            new aws.route53.Record(`${name}-name`, { zoneId: args.platform.zoneId, name: stableName, type: "CNAME", ttl: 300, records: [generated] }, parent);
+        }
+        this.endpoint = customDomainName ? pulumi.output(customDomainName) : generated;
 
         this.outputs = {
             trafficBackend: "lattice",
