@@ -28,6 +28,7 @@ const SLICE = [
     "healthy-clustered",
     "healthy-clustered-dispersion",
     "errors-2x",
+    "errors-2x-clustered-dispersion",
     "errors-5x-delayed",
     "latency-1.8x-delayed",
     "latency-tail",

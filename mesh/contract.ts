@@ -154,8 +154,10 @@ const platformOutputs = z.object({
     publicSubnetIds: z.array(name).min(1),
     /** The Lattice service network the VPC is associated with: services on the platform join it. */
     serviceNetworkId: name,
-    /** The listener ports the service network's security group admits from the VPC. */
+    /** The listener ports the service network's security group admits. */
     latticePorts: z.array(z.number().int()),
+    /** The security group whose members may call the services through Lattice: every service puts its tasks in it. */
+    callerSecurityGroupId: name,
     /** The private hosted zone for the services' names, associated with the VPC. */
     zoneId: name,
     zoneName: name,

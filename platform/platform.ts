@@ -14,6 +14,7 @@ import * as aws from "@pulumi/aws";
 import { Declared, PlatformOutputs } from "../mesh/contract";
 import { newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/platform/shared";
 import { PlatformConfig } from "./config";
+import { ec2Description } from "../mesh/awsText";
 
 export class Platform extends pulumi.ComponentResource {
     readonly outputs: Declared<PlatformOutputs>;
@@ -31,7 +32,17 @@ export class Platform extends pulumi.ComponentResource {
         if (net.s3GatewayEndpoint === "create") {
             s3GatewayEndpoint(`${name}-s3`, { vpcId: vpc.vpcId, privateSubnetIds: vpc.privateSubnetIds, existingVpc: net.existing, region }, parent);
         }
-        const lattice = serviceNetwork(`${name}-lattice`, { vpcId: vpc.vpcId, cidrBlock: net.cidrBlock, ports: config.latticePorts }, parent);
+        // Who may call the services: the platform's tasks (each service puts its tasks in this group), nothing else in the VPC.
+        const callers = new aws.ec2.SecurityGroup(
+            `${name}-callers`,
+            {
+                vpcId: vpc.vpcId,
+                description: ec2Description("Tasks of the services on this platform: what may call them through Lattice"),
+                egress: [{ description: ec2Description("the services through Lattice, and what tasks reach"), protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+            },
+            parent,
+        );
+        const lattice = serviceNetwork(`${name}-lattice`, { vpcId: vpc.vpcId, callers: callers.id, ports: config.latticePorts }, parent);
         const zone = new aws.route53.Zone(`${name}-zone`, { name: config.zoneName, comment: "Names of the AI inference services on this platform", vpcs: [{ vpcId: vpc.vpcId }] }, parent);
 
         this.outputs = {
@@ -41,6 +52,7 @@ export class Platform extends pulumi.ComponentResource {
             publicSubnetIds: vpc.publicSubnetIds,
             serviceNetworkId: lattice.id,
             latticePorts: config.latticePorts,
+            callerSecurityGroupId: callers.id,
             // A hosted zone's resource id is its zone id.
             zoneId: zone.id,
             zoneName: zone.name,

@@ -5,7 +5,7 @@
  * the rules in CI from a clean clone.
  */
 import { deploy, Graph } from "./harness/program";
-import { BASE_CONFIG, stackConfig, STACKS } from "./harness/stacks";
+import { BASE_CONFIG, stackConfig, STANDALONE_STACKS } from "./harness/stacks";
 import { IMPLICIT_SUBNETS, MAIN_ROUTE_TABLE } from "./harness/mocks";
 import { ec2Description } from "../mesh/awsText";
 import { DEPLOYMENT, instancesForDeployment, tasksPerInstance } from "../mesh/compute/gpuInstances";
@@ -30,9 +30,12 @@ const GPU_CANARY = {
     weights: WEIGHTS,
 };
 
-/** The committed stacks, and the feature paths none of them takes. */
+/**
+ * The committed standalone stacks, the platform's GPU service (the rag stacks' other paths are
+ * the lattice and alb stacks' own), and the feature paths none of them takes.
+ */
 const RENDERS: [string, Record<string, string>][] = [
-    ...STACKS.map((s) => [s, stackConfig(s)] as [string, Record<string, string>]),
+    ...[...STANDALONE_STACKS, "rag-llm"].map((s) => [s, stackConfig(s)] as [string, Record<string, string>]),
     ["lattice with AWS_IAM", { ...stackConfig("lattice"), lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/caller"] }) }],
     [
         "dev with weights, metrics, egress hosts and a GPU canary",

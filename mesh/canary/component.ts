@@ -97,7 +97,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     join: this.traffic.join(version),
                     clusterArn: this.cluster.arn,
                     subnetIds: this.network.privateSubnetIds,
-                    securityGroupIds: [this.network.taskSecurityGroup.id],
+                    securityGroupIds: this.taskSecurityGroupIds(args.platform),
                     accountId,
                     region,
                     placement: placements[version],
@@ -189,7 +189,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                       evaluation: {
                           taskDefinitionArn: this.evaluation.taskDefinition.arn,
                           subnetIds: this.network.privateSubnetIds,
-                          securityGroupIds: pulumi.output([this.network.taskSecurityGroup.id]),
+                          securityGroupIds: pulumi.output(this.taskSecurityGroupIds(args.platform)),
                           timeoutSeconds: config.evaluation.timeoutSeconds,
                           when: config.evaluation.when,
                       },
@@ -243,6 +243,11 @@ export class InferenceCanary extends pulumi.ComponentResource {
      * the VPC's main route table, so that one is included too (a new VPC associates each
      * subnet explicitly).
      */
+    /** The tasks' own group, and on a platform its callers' group: a service's tasks may call the others. */
+    private taskSecurityGroupIds(platform?: PlatformOutputs): pulumi.Input<string>[] {
+        return [this.network.taskSecurityGroup.id, ...(platform ? [platform.callerSecurityGroupId] : [])];
+    }
+
     private deployedVersion(version: Version) {
         const service = this.services[version];
         const { scaling } = this.config.versions[version];

@@ -54,14 +54,16 @@ export function s3GatewayEndpoint(
 
 /**
  * A Lattice service network and its association with the VPC (a VPC is associated directly
- * with one service network at most), through a security group that admits callers in the
- * VPC on the services' listener ports.
+ * with one service network at most), through a security group that admits callers on the
+ * services' listener ports: anything in the VPC (`cidrBlock`), or only members of a
+ * security group (`callers`: a platform's tasks).
  */
 export function serviceNetwork(
     name: string,
-    args: { vpcId: pulumi.Input<string>; cidrBlock: pulumi.Input<string>; ports: number[] },
+    args: { vpcId: pulumi.Input<string>; ports: number[] } & ({ cidrBlock: pulumi.Input<string> } | { callers: pulumi.Input<string> }),
     opts: pulumi.CustomResourceOptions,
 ): aws.vpclattice.ServiceNetwork {
+    const from = "callers" in args ? { securityGroups: [args.callers] } : { cidrBlocks: [args.cidrBlock] };
     const network = new aws.vpclattice.ServiceNetwork(`${name}-network`, { authType: "NONE" }, opts);
     const clients = new aws.ec2.SecurityGroup(
         `${name}-clients`,
@@ -73,7 +75,7 @@ export function serviceNetwork(
                 protocol: "tcp",
                 fromPort: port,
                 toPort: port,
-                cidrBlocks: [args.cidrBlock],
+                ...from,
             })),
         },
         opts,

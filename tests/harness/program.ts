@@ -149,12 +149,19 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
  * What a service's `StackReference` to its platform answers: the committed platform stack
  * (`platform/Pulumi.<stack>.yaml`) rendered as `pulumi up` would deploy it.
  */
-export async function platformReferences(reference: string): Promise<Record<string, Record<string, unknown>>> {
+export function platformReferences(reference: string): Promise<Record<string, Record<string, unknown>>> {
+    // The committed platform stack renders the same every time: once per test file is enough.
+    const cached = renderedPlatforms.get(reference);
+    if (cached) return cached;
     const stack = reference.split("/").pop()!;
-    const run = await runProgram(stackConfig(stack, PLATFORM_PROJECT), { program: platformProgram, project: PLATFORM_PROJECT, stack });
-    if (run.error) throw run.error;
-    return { [reference]: run.graph.outputs };
+    const rendered = runProgram(stackConfig(stack, PLATFORM_PROJECT), { program: platformProgram, project: PLATFORM_PROJECT, stack }).then((run) => {
+        if (run.error) throw run.error;
+        return { [reference]: run.graph.outputs };
+    });
+    renderedPlatforms.set(reference, rendered);
+    return rendered;
 }
+const renderedPlatforms = new Map<string, Promise<Record<string, Record<string, unknown>>>>();
 
 async function run(config: Record<string, string>, options: RunOptions): Promise<ProgramRun> {
     const stackReferences = options.stackReferences ?? (config.platform ? await platformReferences(config.platform) : undefined);

@@ -5,7 +5,7 @@ import * as yaml from "js-yaml";
 import { PROJECT } from "../../mesh/contract";
 
 /** Every committed stack file of the service program (the rag-* ones on the `rag` platform). */
-export const STACKS = ["dev", "prod", "lattice", "gpu", "alb", "rag-embedder", "rag-gateway"] as const;
+export const STACKS = ["dev", "prod", "lattice", "gpu", "alb", "rag-gateway", "rag-embedder", "rag-reranker", "rag-llm"] as const;
 /** The standalone ones, whose resources must never move. */
 export const STANDALONE_STACKS = ["dev", "prod", "lattice", "gpu", "alb"] as const;
 /** The stacks on the App Mesh backend. */
