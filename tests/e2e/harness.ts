@@ -76,18 +76,32 @@ export class World {
         this.aws = await startAwsStandIn();
         Object.assign(this.env, { AWS_ENDPOINT_URL: this.aws.url, ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook` });
         if (traffic) this.traffic(traffic);
-        this.writeConfig(config);
-        const seeded = spawnSync("pulumi", ["up", "--yes", "--skip-preview", "--stack", STACK], { cwd: this.project, env: this.env, encoding: "utf8" });
+        this.seed(STACK, config);
+        return this;
+    }
+
+    /** Deploys `config` as `stack` with the stand-in `pulumi up`, its ECS revisions long since running. */
+    seed(stack: string, config: Record<string, unknown>): void {
+        fs.writeFileSync(path.join(this.project, `Pulumi.${stack}.yaml`), yaml.dump({ config }));
+        const seeded = spawnSync("pulumi", ["up", "--yes", "--skip-preview", "--stack", stack], { cwd: this.project, env: this.env, encoding: "utf8" });
         if (seeded.status !== 0) throw new Error(`seeding the stack failed: ${seeded.stderr}`);
-        const state = this.stackState();
+        const state = readStack(stack)!;
         for (const list of Object.values(state.deployments)) for (const d of list) d.at -= 3_600_000;
         for (const change of state.split) change.at -= 3_600_000;
-        writeStack(STACK, state);
-        return this;
+        writeStack(stack, state);
     }
 
     writeConfig(config: Record<string, unknown>): void {
         fs.writeFileSync(path.join(this.project, `Pulumi.${STACK}.yaml`), yaml.dump({ config }));
+    }
+
+    /** Starts the AWS stand-in and deploys each of `stacks` (by name), as `start` does one. */
+    async startMany(stacks: Record<string, Record<string, unknown>>): Promise<this> {
+        Object.assign(process.env, { STANDIN_STATE_DIR: this.state, ROLLOUT_TIME_SCALE: this.env.ROLLOUT_TIME_SCALE, ROLLOUT_TIME_ORIGIN: this.env.ROLLOUT_TIME_ORIGIN });
+        this.aws = await startAwsStandIn();
+        Object.assign(this.env, { AWS_ENDPOINT_URL: this.aws.url, ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook` });
+        for (const [stack, config] of Object.entries(stacks)) this.seed(stack, config);
+        return this;
     }
 
     readConfig(): Record<string, unknown> {
@@ -117,8 +131,8 @@ export class World {
     }
 
     /** What is deployed: the outputs' weight and versions, and the weight the traffic layer applies now. */
-    deployed() {
-        const state = this.stackState();
+    deployed(stack = STACK) {
+        const state = readStack(stack)!;
         const outputs = state.outputs as { canaryWeight: number; versions: Record<string, { fingerprint: string; taskDefinitionArn: string }> };
         const image = (version: string) => {
             const service = String((state.outputs as Record<string, unknown>)[`${version}ServiceName`]);

@@ -164,7 +164,8 @@ export function platformReferences(reference: string): Promise<Record<string, Re
 const renderedPlatforms = new Map<string, Promise<Record<string, Record<string, unknown>>>>();
 
 async function run(config: Record<string, string>, options: RunOptions): Promise<ProgramRun> {
-    const stackReferences = options.stackReferences ?? (config.platform ? await platformReferences(config.platform) : undefined);
+    const platform = config.platform ?? config[`${PROJECT}:platform`];
+    const stackReferences = options.stackReferences ?? (platform ? await platformReferences(platform) : undefined);
     const mocks = new EngineLikeMocks(options.preview, stackReferences);
     const stack = options.stack ?? STACK;
     const project = options.project ?? PROJECT;
