@@ -9,7 +9,7 @@ import { AcceptanceTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } fro
 describe("the sequential tests hold their false-rollback rate on null data", () => {
     /** Seeded binomial draws. */
     const binomial = (seed: number) => binomialFactory({ prng: (mt19937({ seed }) as unknown as { normalized: () => number }).normalized });
-    const RUNS = 1000;
+    const RUNS = 800;
     const ALPHA = 0.05;
 
     test("canary vs stable at the tolerated ratio itself, checked after every one of 60 windows", () => {
