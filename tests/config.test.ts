@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../mesh/config/errors";
 import { CanaryConfig, loadConfig } from "../mesh/config/schema";
 import { splitWeights } from "../mesh/canary/model";
@@ -22,6 +23,12 @@ function refusal(raw: Record<string, unknown>): ConfigError {
 }
 
 const problemsOf = (raw: Record<string, unknown>) => refusal(raw).problems;
+
+test("a refusal is a Pulumi RunError: the CLI prints its message once, without a stack trace", () => {
+    const e = refusal({ canaryWeight: "101" });
+    expect(pulumi.RunError.isInstance(e)).toBe(true);
+    expect(e.message).toMatch(/^Invalid stack config; nothing was deployed\. Fix these keys and run again:\n {2}- canaryWeight: got "101"; expected an integer from 0 to 100$/);
+});
 
 describe("loadConfig", () => {
     test("fills every default from canaryWeight alone", () => {

@@ -2,6 +2,7 @@
  * One error for every problem in a stack's config, each naming the key (as
  * `pulumi config set --path` spells it), the value given and what is allowed.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 
 export interface ConfigProblem {
@@ -13,7 +14,11 @@ export interface ConfigProblem {
     expected: string;
 }
 
-export class ConfigError extends Error {
+/**
+ * A `RunError`, so `pulumi preview` and `pulumi up` print the message once, as a clean
+ * block, without a stack trace or the problems repeated as an object.
+ */
+export class ConfigError extends pulumi.RunError {
     constructor(readonly problems: ConfigProblem[]) {
         super(
             "Invalid stack config; nothing was deployed. Fix these keys and run again:\n" +
