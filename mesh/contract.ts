@@ -74,6 +74,10 @@ const deployedVersion = z.object({
 const shared = {
     /** The name clients call. */
     endpoint: name,
+    /** What clients call, whole: scheme, host and port (absent from stacks deployed before 0.3.0). */
+    url: name.optional(),
+    /** The dashboard in the CloudWatch console (absent from stacks deployed before 0.3.0). */
+    dashboardUrl: name.optional(),
     /** The weight deployed: what the traffic layer was told in the last successful update. */
     canaryWeight: z.number().int().min(0).max(100),
     stableWeight: z.number().int().min(0).max(100),

@@ -96,7 +96,7 @@ describe("the ALB graph for a dev-sized config", () => {
         expect(metrics.errors.metricName).toBe("HTTPCode_Target_5XX_Count");
         expect(metrics.connectionErrors.metricName).toBe("TargetConnectionErrorCount");
         expect(metrics.latencyMs).toMatchObject({ metricName: "TargetResponseTime", unit: "Seconds" });
-        expect(g.outputs).toMatchObject({ trafficBackend: "alb", endpoint: g.one(T.lb).state.dnsName, trafficResourceUrn: expect.stringContaining("inference-alb-listener") });
+        expect(g.outputs).toMatchObject({ trafficBackend: "alb", endpoint: g.one(T.lb).state.dnsName, url: `http://${g.one(T.lb).state.dnsName}:80`, trafficResourceUrn: expect.stringContaining("inference-alb-listener") });
     });
 
     test("a weight change touches only the listener that carries the split", async () => {

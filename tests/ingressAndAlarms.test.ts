@@ -23,6 +23,7 @@ const T = {
     dashboard: "aws:cloudwatch/dashboard:Dashboard",
     vpc: "awsx:ec2:Vpc",
 };
+const ON_CALL = "arn:aws:sns:us-west-2:123456789012:ai-on-call";
 const WITH_INGRESS = { ...BASE_CONFIG, appmesh: JSON.stringify({ ingress: { enabled: true, allowedCidrs: ["203.0.113.0/24"] } }) };
 
 describe("ingress gateway", () => {
@@ -89,7 +90,13 @@ describe("ingress gateway", () => {
 describe("per-version metrics and canary alarms", () => {
     let g: Graph;
     beforeAll(async () => {
-        g = await deploy({ ...BASE_CONFIG, alarms: JSON.stringify({ errorRatePercent: 2, p99LatencySeconds: 45, minRequests: 20 }) });
+        g = await deploy({ ...BASE_CONFIG, alarms: JSON.stringify({ errorRatePercent: 2, p99LatencySeconds: 45, minRequests: 20, actions: [ON_CALL] }) });
+    });
+
+    test("alarms.actions: every canary alarm tells the topics when it fires and when it clears; without it, nobody", async () => {
+        for (const alarm of g.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) expect(alarm.inputs).toMatchObject({ alarmActions: [ON_CALL], okActions: [ON_CALL] });
+        const quiet = await deploy(BASE_CONFIG);
+        for (const alarm of quiet.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) expect(alarm.inputs.alarmActions).toBeUndefined();
     });
 
     test("the ingress gateway is off unless asked for", () => {

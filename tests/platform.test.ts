@@ -109,7 +109,7 @@ test("each service has a stable name in the platform's zone, and a caller's cont
         records: [service.state.dnsEntries[0].domainName],
         tags: undefined,
     });
-    expect(embedder.outputs.endpoint).toBe("embedder.rag.internal");
+    expect(embedder.outputs).toMatchObject({ endpoint: "embedder.rag.internal", url: "http://embedder.rag.internal:80" });
     // The Lattice listener is on HTTP's own port, so the name alone reaches it.
     expect(embedder.one(T.latticeListener).inputs).toMatchObject({ protocol: "HTTP", port: 80 });
     const lb = gateway.one(T.lb);

@@ -37,6 +37,10 @@ describe.each(STACKS)("stack %s", (stack) => {
         const outputs = parseStackOutputs(up.outputs, stack);
         const { canaryWeight, trafficBackend } = loadConfig(config);
         expect(outputs).toMatchObject({ trafficBackend, canaryWeight, stableWeight: 100 - canaryWeight });
+        // What a caller pastes, whole, and where the dashboard is.
+        expect(outputs.url).toBe(`${outputs.url!.split("://")[0]}://${outputs.endpoint}:${outputs.url!.split(":").pop()}`);
+        expect(outputs.url).toMatch(/^(http|https|grpc):\/\/[^/]+:\d+$/);
+        expect(outputs.dashboardUrl).toBe(`https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/${outputs.dashboardName}`);
     });
 
     test("each version has a scalable target on its service and a target-tracking policy on requests per task", () => {

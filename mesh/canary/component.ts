@@ -168,6 +168,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
         this.outputs = {
             ...this.traffic.outputs,
             endpoint: this.traffic.endpoint,
+            url: this.traffic.url,
+            dashboardUrl: pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${this.observability.dashboard.dashboardName}`,
             canaryWeight: weights.canary,
             stableWeight: weights.stable,
             clusterName: this.cluster.name,

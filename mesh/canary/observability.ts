@@ -51,6 +51,8 @@ export class CanaryObservability extends pulumi.ComponentResource {
         const parent = { parent: this };
         const canary = metrics.canary;
         const period = alarms.periodSeconds;
+        // Whoever should hear of a canary alarm, when it fires and when it clears.
+        const notify = alarms.actions ? { alarmActions: alarms.actions, okActions: alarms.actions } : {};
 
         this.errorRateAlarm = new aws.cloudwatch.MetricAlarm(
             `${name}-canary-errors`,
@@ -59,6 +61,7 @@ export class CanaryObservability extends pulumi.ComponentResource {
                 comparisonOperator: "GreaterThanThreshold",
                 threshold: alarms.errorRatePercent,
                 evaluationPeriods: alarms.evaluationPeriods,
+                ...notify,
                 treatMissingData: "notBreaching",
                 metricQueries: [
                     query("requests", canary.requests, "Sum", period),
@@ -76,6 +79,7 @@ export class CanaryObservability extends pulumi.ComponentResource {
                 comparisonOperator: "GreaterThanThreshold",
                 threshold: (alarms.p99LatencySeconds * 1000) / contract.msPerUnit(canary.latencyMs),
                 evaluationPeriods: alarms.evaluationPeriods,
+                ...notify,
                 treatMissingData: "notBreaching",
                 namespace: canary.latencyMs.namespace,
                 metricName: canary.latencyMs.metricName,
@@ -95,6 +99,7 @@ export class CanaryObservability extends pulumi.ComponentResource {
                         comparisonOperator: "GreaterThanThreshold",
                         threshold: spec.threshold,
                         evaluationPeriods: alarms.evaluationPeriods,
+                        ...notify,
                         treatMissingData: "notBreaching",
                         metricQueries: [
                             ...spec.queries.map(([id, ref]) => query(id, ref, spec.stat, period)),

@@ -36,6 +36,7 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const S3_URI = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])\/([\w!\-.*'()/]+[^/])$/;
 /** A Secrets Manager secret or an SSM parameter, by ARN: what ECS can inject as a container secret. */
 const SECRET_ARN = /^arn:aws[a-z-]*:(secretsmanager:[a-z0-9-]+:\d{12}:secret:[\w/+=.@-]+|ssm:[a-z0-9-]+:\d{12}:parameter\/[\w/.-]+)$/;
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/;
 const KMS_KEY_ARN = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/;
 const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/(1[6-9]|2[0-4])$/;
 const VPC_ID = /^vpc-[0-9a-f]{8,17}$/;
@@ -319,6 +320,9 @@ const alarms = section(
         timeToFirstTokenIncreasePercent: integer(1, 1000).optional().describe("Alarm when the canary's average time to first token is this many percent above stable's (needs metrics.prometheus)."),
         interTokenLatencyIncreasePercent: integer(1, 1000).optional().describe("The same for inter-token latency."),
         queueDepth: decimal(0.1, 100000).optional().describe("Alarm when the canary's average queue depth is above this."),
+        actions: stringList(SNS_TOPIC_ARN, 'SNS topic ARNs, e.g. ["arn:aws:sns:us-west-2:123456789012:on-call"]')
+            .optional()
+            .describe("SNS topics told when a canary alarm fires and when it clears (a pager, a chat channel). The rollout reads the alarms' state either way."),
     },
     {
         rules: [

@@ -33,6 +33,8 @@ export type BackendOutputs = Declared<OwnOutputs<AppMeshOutputs>> | Declared<Own
 export interface TrafficBackend {
     /** The name clients call. */
     readonly endpoint: pulumi.Output<string>;
+    /** What clients call, whole: scheme, host and port. */
+    readonly url: pulumi.Output<string>;
     /** The one resource that carries the split (a route, a listener): all a weight change may touch. */
     readonly splitResource: pulumi.Resource;
     /** How one version's tasks join this traffic layer. */

@@ -35,6 +35,7 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
     /** Carries the canary split in its default action; the only resource a weight change touches. */
     readonly listener: aws.lb.Listener;
     readonly endpoint: pulumi.Output<string>;
+    readonly url: pulumi.Output<string>;
     readonly splitResource: pulumi.Resource;
     readonly outputs: BackendOutputs;
     private readonly config: AlbCanaryConfig;
@@ -139,6 +140,7 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
             );
             this.endpoint = pulumi.output(stableName);
         } else this.endpoint = this.loadBalancer.dnsName;
+        this.url = pulumi.interpolate`${serving.protocol.toLowerCase()}://${this.endpoint}:${serving.port}`;
         this.outputs = {
             trafficBackend: "alb",
             loadBalancerArn: this.loadBalancer.arn,
@@ -184,8 +186,7 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
 
     /** A caller reaches the load balancer by its address; the evaluation calls it from inside the VPC, which an internal ALB admits only if allowedCidrs covers it. */
     client(): { join: VersionJoin; url: pulumi.Output<string> } {
-        const { serving } = listenerSpecs(this.config);
-        return { join: {}, url: pulumi.interpolate`${serving.protocol.toLowerCase()}://${this.endpoint}:${serving.port}` };
+        return { join: {}, url: this.url };
     }
 
     /**

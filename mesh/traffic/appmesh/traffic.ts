@@ -35,6 +35,7 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
     readonly pinRoute: aws.appmesh.Route;
     readonly virtualService: aws.appmesh.VirtualService;
     readonly endpoint: pulumi.Output<string>;
+    readonly url: pulumi.Output<string>;
     readonly splitResource: pulumi.Resource;
     readonly outputs: BackendOutputs;
     private readonly model: CanaryModel<AppMeshCanaryConfig>;
@@ -96,6 +97,7 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
             parent,
         );
         this.endpoint = this.virtualService.name;
+        this.url = pulumi.interpolate`${model.config.protocol === "grpc" ? "grpc" : "http"}://${this.virtualService.name}:${model.config.port}`;
 
         this.outputs = {
             trafficBackend: "appmesh",
@@ -142,7 +144,6 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
             { meshName: this.mesh.name, spec: { backends: [{ virtualService: { virtualServiceName: this.virtualService.name } }] } },
             opts,
         );
-        const scheme = config.protocol === "grpc" ? "grpc" : "http";
         return {
             join: {
                 modelDependsOn: [{ containerName: "envoy", condition: "HEALTHY" }],
@@ -150,7 +151,7 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
                 proxyConfiguration: appMeshProxyConfiguration(config.port),
                 taskPolicy: envoyPolicy(node.arn),
             },
-            url: pulumi.interpolate`${scheme}://${this.virtualService.name}:${config.port}`,
+            url: this.url,
         };
     }
 
@@ -195,6 +196,7 @@ export function appMeshBackend(config: AppMeshCanaryConfig): TrafficBackendKind 
             );
             return {
                 endpoint: traffic.endpoint,
+                url: traffic.url,
                 splitResource: traffic.splitResource,
                 join: (version) => traffic.join(version),
                 client: (...clientArgs) => traffic.client(...clientArgs),

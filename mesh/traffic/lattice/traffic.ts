@@ -33,15 +33,14 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
     readonly listener: aws.vpclattice.Listener;
     readonly pinRule: aws.vpclattice.ListenerRule;
     readonly endpoint: pulumi.Output<string>;
+    readonly url: pulumi.Output<string>;
     readonly splitResource: pulumi.Resource;
     readonly outputs: BackendOutputs;
-    private readonly config: LatticeCanaryConfig;
 
     constructor(name: string, args: LatticeTrafficArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:traffic:LatticeTraffic", name, {}, opts);
         const { model, network } = args;
         const { config } = model;
-        this.config = config;
         const { lattice } = config;
         const parent = { parent: this };
 
@@ -108,6 +107,7 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
             new aws.route53.Record(`${name}-name`, { zoneId: args.platform.zoneId, name: stableName, type: "CNAME", ttl: 300, records: [generated] }, parent);
         }
         this.endpoint = customDomainName ? pulumi.output(customDomainName) : generated;
+        this.url = pulumi.interpolate`${listenerProtocol(config).protocol.toLowerCase()}://${this.endpoint}:${port}`;
 
         this.outputs = {
             trafficBackend: "lattice",
@@ -140,8 +140,7 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
 
     /** A caller in the VPC the service network is associated with needs nothing but the address. */
     client(): { join: VersionJoin; url: pulumi.Output<string> } {
-        const { protocol, port } = listenerProtocol(this.config);
-        return { join: {}, url: pulumi.interpolate`${protocol.toLowerCase()}://${this.endpoint}:${port}` };
+        return { join: {}, url: this.url };
     }
 
     /** Lattice publishes per-target-group metrics itself, so nothing is declared. */
