@@ -75,6 +75,8 @@ export class Judge {
     private last?: Record<Rate, Acceptance>;
     private role: StepRole = "ramp";
     private readonly alpha: number;
+    /** Each version's traffic in every window judged so far: what a verdict quotes. */
+    private readonly seen: Record<"canary" | "stable", Pool> = { canary: { requests: 0, errors: 0, slow: 0 }, stable: { requests: 0, errors: 0, slow: 0 } };
 
     constructor(private readonly schedule: RolloutSchedule) {
         // Bonferroni: four shares of the rate (5xx and slow against stable, the 5xx limit, and the 100% step's pair), so together they stay under it.
@@ -110,6 +112,7 @@ export class Judge {
      */
     observe(sample: MetricsSample, warmup = false): Verdict {
         const { canary, stable } = sample.versions;
+        for (const [version, v] of [["canary", canary], ["stable", stable]] as const) for (const key of ["requests", "errors", "slow"] as const) this.seen[version][key] += v[key];
         const canaryErrors = this.errorsOf(canary);
         if (warmup) {
             this.errorLimit.observe(canaryErrors.events, canaryErrors.requests);
@@ -138,8 +141,19 @@ export class Judge {
     private verdict(sample: MetricsSample): Verdict {
         if (sample.firingAlarms.length > 0) return { kind: "fail", reason: `alarm firing: ${sample.firingAlarms.join(", ")}` };
         const failed = this.standing().find((e) => e.evidence >= e.threshold);
-        if (failed) return { kind: "fail", reason: `${failed.test}: evidence ${failed.evidence.toPrecision(3)} reached ${failed.threshold.toFixed(0)}` };
+        if (failed) return { kind: "fail", reason: `${failed.test}: ${this.rates(/slow/.test(failed.test) ? "slow" : "errors")}; evidence ${failed.evidence.toPrecision(3)} reached ${failed.threshold.toFixed(0)}` };
         return { kind: "pass" };
+    }
+
+    /** Both versions' rate of 5xx or slow requests so far, with the counts behind it, as an on-call engineer reads it. */
+    private rates(rate: Rate): string {
+        const name = rate === "errors" ? "5xx" : "slow";
+        const one = (version: "canary" | "stable") => {
+            const v = this.seen[version];
+            const share = v.requests > 0 ? `${((100 * v[rate]) / v.requests).toFixed(2)}%` : "-";
+            return `${version} ${name} ${share} (${v[rate]}/${v.requests})`;
+        };
+        return `${one("canary")} vs ${one("stable")}`;
     }
 
     /**

@@ -195,7 +195,7 @@ describe("report", () => {
         const md = renderMarkdown(result, "prod");
         expect(md).toContain("# Canary rollout of `prod`: rolled-back");
         expect(md).toMatch(/^\| 1 \| 5% \| [0-9.]+% \| .* \| pass \|$/m);
-        expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: evidence .* reached 400 \|$/m);
+        expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\); evidence .* reached 400 \|$/m);
         expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(4);
         expect(md).toMatch(/^- \d+:\d\d rolled-back: step 4 at 50%/m);
         // Table, samples and verdict agree: the step's canary requests are the sum of its samples'.

@@ -227,7 +227,7 @@ describe("runRollout", () => {
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
         expect(result.exitCode).toBe(1);
-        expect(result.reason).toMatch(/^step 2 at 50%: canary 5xx rate above stable's: evidence .* reached 400$/);
+        expect(result.reason).toMatch(/^step 2 at 50%: canary 5xx rate above stable's: canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\); evidence .* reached 400$/);
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 0"]);
         // Caught at the first minute of 50% that is complete: the next read after it closed.
         const fifty = result.steps[1];
@@ -582,7 +582,7 @@ describe("Judge", () => {
         const judge = new Judge(SCHEDULE);
         const verdict = judge.observe(sample(canary));
         expect(verdict.kind).toBe("fail");
-        expect((verdict as { reason: string }).reason).toMatch(new RegExp(`^${test.replace(/\./g, "\\.")}: evidence .* reached 400$`));
+        expect((verdict as { reason: string }).reason).toMatch(new RegExp(`^${test.replace(/\./g, "\\.")}: canary \\w+ [0-9.]+% \\(\\d+/500\\) vs stable \\w+ [0-9.]+% \\(\\d+/\\d+\\); evidence .* reached 400$`));
     });
 
     test("with errorDispersion, 5xx weigh less: what fails on independent 5xx passes when they come in bursts of that size, and slow requests are judged as before", () => {
@@ -596,6 +596,13 @@ describe("Judge", () => {
         expect(Math.log(fivexx(dispersed))).toBeLessThan(Math.log(fivexx(plain)) / 4);
         const slow = { requests: 500, errors: 1, slow: 80, p99Ms: 30000 };
         expect(new Judge({ ...SCHEDULE, errorDispersion: 8 }).observe(sample(slow)).kind).toBe("fail");
+    });
+
+    test("a verdict quotes both versions' rates with the counts behind them", () => {
+        const verdict = new Judge(SCHEDULE).observe(sample({ requests: 500, errors: 40, slow: 5, p99Ms: 8000 }));
+        expect((verdict as { reason: string }).reason).toMatch(
+            new RegExp(`^canary 5xx rate above stable's: canary 5xx 8\\.00% \\(40/500\\) vs stable 5xx ${((100 * GOOD.errors) / GOOD.requests).toFixed(2).replace(".", "\\.")}% \\(${GOOD.errors}/${GOOD.requests}\\); evidence `),
+        );
     });
 
     test("at 100% (no stable traffic) the absolute limit still judges", () => {
