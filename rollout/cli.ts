@@ -25,6 +25,7 @@ import { EXIT_CODES, RolloutResult } from "./result";
 import { planRollout, RolloutOptions } from "./plan";
 import { CloudWatchMetrics } from "./cloudwatch";
 import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from "./aws";
+import { closest } from "../mesh/config/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
 import { renderJson, renderMarkdown } from "./report";
@@ -50,7 +51,7 @@ export type CliArgs =
     | { command: "status" | "abort" | "guard"; stack: string }
     | { command: "guard-platform"; platform: string }
     | { command: "simulate"; scenarios: string[]; runs: number; seed: number; stack?: string; compare: boolean; reportDir?: string; traffic?: Traffic }
-    | { command: "help" };
+    | { command: "help"; about?: string };
 
 export class CliError extends Error {}
 
@@ -81,18 +82,46 @@ const TAKES: Record<string, (keyof typeof OPTIONS)[]> = {
     simulate: ["report-dir", "runs", "seed", "stack", "compare", "requests-per-second", "error-rate", "slow-share"],
 };
 
+/** What each command does, in a line, and how it is called: `rollout <command> --help`. */
+export const COMMAND_HELP: Record<string, { does: string; examples: string[] }> = {
+    run: {
+        does: "Roll the stack's canary out: deploy it, step its weight, judge each step, then promote it or roll it back.",
+        examples: ["rollout run --stack lattice --dry-run", "rollout run --stack lattice", "rollout run --stack lattice --to-step 2"],
+    },
+    status: { does: "Say what is deployed, who holds the stack, and the last rollout's verdicts.", examples: ["rollout status --stack lattice"] },
+    abort: { does: "Make the running rollout roll back at its next sample, from any machine.", examples: ["rollout abort --stack lattice"] },
+    guard: {
+        does: "For a deploy job: refuse while a rollout runs on the stack (or on any service of the platform), or when this config would undo one.",
+        examples: ["rollout guard --stack dev", "cd platform && ../scripts/rollout guard --platform rag"],
+    },
+    simulate: {
+        does: "Run the rollout engine on seeded synthetic traffic: one scenario's every line, or many runs' rates.",
+        examples: ["rollout simulate errors-2x", "rollout simulate all --runs 2000 --compare", "rollout simulate all --stack prod --runs 300"],
+    },
+};
+
+const suggest = (word: string, known: string[], prefix = "") => {
+    const near = closest(word, known);
+    return near ? `; did you mean ${prefix}${near}?` : "";
+};
+
 /** Parses the command line; throws `CliError` with what is wrong, before anything runs. */
 export function parseArgs(argv: string[]): CliArgs {
     let parsed: ReturnType<typeof parseNodeArgs<{ args: string[]; options: typeof OPTIONS; allowPositionals: true }>>;
     try {
         parsed = parseNodeArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
     } catch (e) {
+        // Node's own words ("To specify a positional argument starting with a '-'...") help nobody here.
+        const unknown = /Unknown option '(-{1,2})([^']+)'/.exec((e as Error).message);
+        if (unknown) throw new CliError(`unknown option ${unknown[1]}${unknown[2]}${suggest(unknown[2], Object.keys(OPTIONS), "--")}`);
         throw new CliError((e as Error).message);
     }
     const { values, positionals } = parsed;
     const [command, ...rest] = positionals;
-    if (values.help || command === undefined || command === "help") return { command: "help" };
-    if (!(command in TAKES)) throw new CliError(`unknown command ${JSON.stringify(command)}; one of ${Object.keys(TAKES).join(", ")}`);
+    if (command === undefined && !values.help) throw new CliError("no command given");
+    if (command === "help" || command === undefined) return { command: "help" };
+    if (!(command in TAKES)) throw new CliError(`unknown command ${JSON.stringify(command)}${suggest(command, Object.keys(TAKES))}; one of ${Object.keys(TAKES).join(", ")}`);
+    if (values.help) return { command: "help", about: command };
     for (const option of Object.keys(values) as (keyof typeof OPTIONS)[]) {
         if (option !== "help" && !TAKES[command].includes(option)) throw new CliError(`--${option} is not an option of ${command}`);
     }
@@ -438,7 +467,7 @@ export async function main(argv: string[]): Promise<number> {
         const args = parseArgs(argv);
         switch (args.command) {
             case "help":
-                console.log(USAGE);
+                console.log(args.about ? commandHelp(args.about) : USAGE);
                 return 0;
             case "simulate":
                 return await runSimulations(args);
@@ -457,6 +486,13 @@ export async function main(argv: string[]): Promise<number> {
         console.error(e instanceof CliError ? `error: ${e.message}\n${USAGE}` : `error: ${describeError(e as Error)}`);
         return 2;
     }
+}
+
+/** One command's help: what it does, its options, examples. */
+function commandHelp(command: string): string {
+    const { does, examples } = COMMAND_HELP[command];
+    const usage = USAGE.split("\n").filter((line, i, lines) => line.startsWith(`  ${command} `) || (lines[i - 1]?.startsWith(`  ${command} `) && line.startsWith("      ")));
+    return [`rollout ${command}: ${does}`, "", "usage:", ...usage, "", "examples:", ...examples.map((e) => `  ${e}`)].join("\n");
 }
 
 /** What to do about an error a person cannot act on as the SDK words it. */

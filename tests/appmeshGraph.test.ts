@@ -153,6 +153,7 @@ describe("the App Mesh graph for the default config", () => {
         expect(g.outputs).toEqual({
             trafficBackend: "appmesh",
             endpoint: "inference.ai.internal",
+            url: "http://inference.ai.internal:8080",
             meshName: g.one(T.mesh).state.name,
             virtualServiceName: "inference.ai.internal",
             virtualRouterName: g.one(T.router).state.name,
@@ -169,6 +170,7 @@ describe("the App Mesh graph for the default config", () => {
             canaryErrorRateAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-errors").state.name,
             canaryLatencyAlarmName: g.one("aws:cloudwatch/metricAlarm:MetricAlarm", "-canary-latency").state.name,
             dashboardName: "test-inference-canary",
+            dashboardUrl: "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/test-inference-canary",
             trafficResourceUrn: g.urns.find((u) => u.endsWith("$aws:appmesh/route:Route::inference-appmesh-weighted")),
             capacityProvidersUrn: "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$aws:ecs/clusterCapacityProviders:ClusterCapacityProviders::inference-capacity",
             versions: { stable: deployedVersion("stable", 2), canary: deployedVersion("canary", 1) },

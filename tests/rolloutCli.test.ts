@@ -1,4 +1,4 @@
-import { checkSteps, CliError, describeError, main, parseArgs, undeployedMoves } from "../rollout/cli";
+import { checkSteps, CliError, COMMAND_HELP, describeError, main, parseArgs, undeployedMoves } from "../rollout/cli";
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../rollout/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
@@ -47,14 +47,20 @@ describe("parseArgs", () => {
             reportDir: "out",
         });
         expect(parseArgs(["-h"])).toEqual({ command: "help" });
-        expect(parseArgs(["run", "--help"])).toEqual({ command: "help" });
+        expect(parseArgs(["help"])).toEqual({ command: "help" });
+        expect(parseArgs(["run", "--help"])).toEqual({ command: "help", about: "run" });
     });
 
     test.each([
         [["deploy"], 'unknown command "deploy"'],
         [["run"], "run needs --stack NAME"],
         [["run", "--stack"], "argument missing"],
-        [["run", "--stack", "dev", "--force"], "Unknown option '--force'"],
+        [["run", "--stack", "dev", "--force"], "unknown option --force"],
+        [["run", "--stak", "dev"], "unknown option --stak; did you mean --stack?"],
+        [["rn", "--stack", "dev"], 'unknown command "rn"; did you mean run?'],
+        [["abrot", "--stack", "dev"], 'unknown command "abrot"; did you mean abort?'],
+        [["deploy", "--stack", "dev"], 'unknown command "deploy"; one of run, status, abort, guard, simulate'],
+        [[], "no command given"],
         [["run", "--stack", "dev", "--from-step", "0"], "--from-step takes a step number from 1"],
         [["run", "--stack", "dev", "--to-step", "two"], "--to-step takes a step number from 1"],
         [["run", "--stack", "dev", "--from-step", "3", "--to-step", "2"], "--from-step 3 comes after --to-step 2"],
@@ -121,10 +127,23 @@ describe("main", () => {
         expect(describeError(e)).toContain("no AWS credentials: set AWS_PROFILE");
     });
 
-    test("a bad argument exits 2 with the usage", async () => {
+    test("a bad argument exits 2 with the usage, no arguments too", async () => {
         expect(await main(["run", "--stack", "dev", "--bogus"])).toBe(2);
-        expect(out.join("\n")).toContain("error: Unknown option '--bogus'");
+        expect(out.join("\n")).toContain("error: unknown option --bogus");
+        expect(out.join("\n")).not.toContain("To specify a positional argument");
         expect(out.join("\n")).toContain("usage:");
+        out.length = 0;
+        expect(await main([])).toBe(2);
+        expect(out.join("\n")).toMatch(/^error: no command given\nusage: rollout <command>/);
+    });
+
+    test.each(Object.keys(COMMAND_HELP))("%s --help says what it does in a line, its options and examples, and exits 0", async (command) => {
+        expect(await main([command, "--help"])).toBe(0);
+        const text = out.join("\n");
+        expect(text.split("\n")[0]).toBe(`rollout ${command}: ${COMMAND_HELP[command].does}`);
+        expect(text).toMatch(new RegExp(`^usage:\n {2}${command} `, "m"));
+        for (const example of COMMAND_HELP[command].examples) expect(text).toContain(`  ${example}`);
+        for (const other of Object.keys(COMMAND_HELP).filter((c) => c !== command)) expect(text).not.toMatch(new RegExp(`^ {2}${other} `, "m"));
     });
 });
 

@@ -201,8 +201,8 @@ export function rule<T>(reads: string[], text: string, check: (value: T, report:
     return Object.assign(refinement, { doc: { reads, text } });
 }
 
-/** The word a typo most likely meant, when one is close enough to be a good guess. */
-function closest(word: string, candidates: string[]): string | undefined {
+/** The word a typo most likely meant, when one is close enough to be a good guess (config keys, the rollout's options). */
+export function closest(word: string, candidates: string[]): string | undefined {
     const distance = (a: string, b: string) => {
         const row = Array.from({ length: b.length + 1 }, (_, j) => j);
         for (let i = 1; i <= a.length; i++) {
