@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./mesh/config/schema";
+import { loadConfig, namespaceProblems } from "./mesh/config/schema";
+import { ConfigError } from "./mesh/config/errors";
 import { InferenceCanary } from "./mesh/canary/component";
 import { trafficBackendFor } from "./mesh/traffic";
 import { Declared, StackOutputs } from "./mesh/contract";
@@ -13,6 +14,8 @@ import { joinPlatform } from "./mesh/platform/reference";
  */
 export = async (): Promise<Declared<StackOutputs>> => {
     const prefix = `${pulumi.getProject()}:`;
+    const misplaced = namespaceProblems(Object.keys(pulumi.runtime.allConfig()), pulumi.getProject());
+    if (misplaced.length > 0) throw new ConfigError(misplaced);
     const raw = Object.fromEntries(
         Object.entries(pulumi.runtime.allConfig())
             .filter(([key]) => key.startsWith(prefix))

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../mesh/config/errors";
-import { CanaryConfig, loadConfig } from "../mesh/config/schema";
+import { CanaryConfig, loadConfig, namespaceProblems } from "../mesh/config/schema";
 import { splitWeights } from "../mesh/canary/model";
 import { DEFAULT_SCHEDULE } from "../rollout/schedule";
 
-const IMAGES = { stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
-/** `raw` on top of the two required images; a key set to undefined is removed. */
+const IMAGES = { trafficBackend: "appmesh", stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
+/** `raw` on top of the required backend and images; a key set to undefined is removed. */
 const load = (raw: Record<string, unknown>): CanaryConfig => {
     const config: Record<string, unknown> = { ...IMAGES, ...raw };
     for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];
@@ -23,6 +23,43 @@ function refusal(raw: Record<string, unknown>): ConfigError {
 }
 
 const problemsOf = (raw: Record<string, unknown>) => refusal(raw).problems;
+
+test("an App Mesh setting at the top level is moved under appmesh on App Mesh, and removed elsewhere", () => {
+    expect(refusal({ canaryWeight: "0", maxRetries: "2" }).problems).toEqual([{ key: "maxRetries", got: "2", expected: "moved to appmesh.maxRetries (App Mesh only)" }]);
+    expect(refusal({ canaryWeight: "0", trafficBackend: "lattice", maxRetries: "2" }).problems).toEqual([
+        { key: "maxRetries", got: "2", expected: 'no maxRetries: it is an App Mesh setting, which a trafficBackend "lattice" stack does not use; remove it' },
+    ]);
+});
+
+test("a key under a near miss of the project's namespace is refused with the key it meant; other namespaces are left alone", () => {
+    const keys = ["ai-inference-canry:port", "ai-inference-canary:port", "aws:region", "pulumi:tags", "ai-inference-platform:zoneName", "AI-Inference-Canary:x"];
+    expect(namespaceProblems(keys, "ai-inference-canary")).toEqual([
+        { key: "ai-inference-canry:port", got: "(set)", expected: 'a key of the project\'s namespace: did you mean "ai-inference-canary:port"?' },
+        { key: "AI-Inference-Canary:x", got: "(set)", expected: 'a key of the project\'s namespace: did you mean "ai-inference-canary:x"?' },
+    ]);
+});
+
+test.each([
+    ["a token by its name", { HF_TOKEN: "abc" }, "HF_TOKEN"],
+    ["a Hugging Face token by its shape", { MODEL_AUTH: "hf_" + "a".repeat(34) }, "MODEL_AUTH"],
+    ["an OpenAI-style key", { UPSTREAM: "sk-" + "b".repeat(40) }, "UPSTREAM"],
+    ["an AWS access key id", { ID: "AKIAABCDEFGHIJKLMNOP" }, "ID"],
+    ["a password", { DB_PASSWORD: "hunter2" }, "DB_PASSWORD"],
+])("plain environment refuses %s, without echoing it, and says how to pass it", (_, environment, name) => {
+    const problems = refusal({ canaryWeight: "0", canary: { image: "r/m:1", environment } }).problems;
+    expect(problems).toEqual([{ key: `canary.environment.${name}`, got: "(hidden)", expected: expect.stringContaining(`name it in secrets.${name}, or, if it is not a secret, list ${name} in notSecret`) }]);
+});
+
+test("notSecret lets a name that looks like a secret through; ordinary names pass anyway", () => {
+    const config = load({ canaryWeight: "0", canary: { image: "r/m:1", environment: { PAD_TOKEN: "<pad>", MODEL_ID: "meta-llama/x" }, notSecret: ["PAD_TOKEN"] } });
+    expect(() => load({ canaryWeight: "0", canary: { image: "r/m:1", environment: { PAD_TOKEN: "<pad>" } } })).toThrow("canary.environment.PAD_TOKEN");
+    expect(config.versions.canary.environment).toEqual({ PAD_TOKEN: "<pad>", MODEL_ID: "meta-llama/x" });
+});
+
+test("trafficBackend is required: no silent App Mesh; the message says what new stacks use", () => {
+    const [problem] = refusal({ trafficBackend: undefined, canaryWeight: "10" }).problems;
+    expect(problem).toEqual({ key: "trafficBackend", got: undefined, expected: expect.stringContaining('new stacks use "lattice"') });
+});
 
 test("a refusal is a Pulumi RunError: the CLI prints its message once, without a stack trace", () => {
     const e = refusal({ canaryWeight: "101" });
@@ -162,7 +199,7 @@ describe("loadConfig", () => {
         ["canary", JSON.stringify({ image: "r/m:1", environment: { "BAD-NAME": "x" } }), "an environment variable name"],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
         ["canary", JSON.stringify({ image: "r/m:1", secrets: { HF_TOKEN: "hf_abc123" } }), "Secrets Manager secret or SSM parameter ARNs"],
-        ["canary", JSON.stringify({ image: "r/m:1", environment: { HF_TOKEN: "x" }, secrets: { HF_TOKEN: "arn:aws:ssm:us-west-2:123456789012:parameter/t" } }), "a name not also in environment"],
+        ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL_REPO: "x" }, secrets: { MODEL_REPO: "arn:aws:ssm:us-west-2:123456789012:parameter/t" } }), "a name not also in environment"],
         ["metrics", JSON.stringify({ prometheus: { server: "custom" } }), 'at least one series name with server "custom"'],
         ["metrics", JSON.stringify({ prometheus: { names: { queueDepth: "queue depth" } } }), "a Prometheus metric name"],
         ["metrics", JSON.stringify({ prometheus: { server: "sglang" } }), 'one of "vllm", "tgi", "triton", "custom"'],
@@ -236,7 +273,7 @@ describe("loadConfig", () => {
         [{ rolout: "{}" }, "rolout", 'did you mean "rollout"?'],
         [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, calls, canary, canaryMinCount, canaryWeight,"],
         [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: healthyThreshold, intervalSeconds, path'],
-        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: command, compute, cpu, environment, gpu, image, memory, scaling, secrets, secretsKmsKeyArn, weights)"],
+        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: command, compute, cpu, environment, gpu, image, memory, notSecret, scaling, secrets, secretsKmsKeyArn, weights)"],
     ])("an unknown key is refused, with the keys that apply: %j", (raw, key, expected) => {
         expect(problemsOf({ canaryWeight: "1", ...raw })).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
     });

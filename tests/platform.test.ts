@@ -151,6 +151,7 @@ test.each([
     ["a network beside a platform", { network: JSON.stringify({ cidrBlock: "10.1.0.0/16" }) }, "network: got", "no network with platform"],
     ["App Mesh on a platform", { trafficBackend: "appmesh" }, "platform: got", "App Mesh stacks stand alone"],
     ["a platform that is no stack name", { platform: "rag" }, 'platform: got "rag"', "org/ai-inference-platform/stack"],
+    ["a key under a misspelt namespace", { "ai-inference-canry:calls": '["reranker"]' }, "ai-inference-canry:calls", 'did you mean "ai-inference-canary:calls"?'],
     ["calling itself", { calls: '["embedder"]' }, "calls: got", "services other than this one (embedder)"],
     ["an environment name a callee's URL takes", { calls: '["reranker"]', canary: JSON.stringify({ image: "r/m:1", environment: { RERANKER_URL: "http://x" } }) }, "canary.environment.RERANKER_URL", "not set: calls sets RERANKER_URL"],
 ])("refuses %s", async (_, change, key, text) => {

@@ -187,7 +187,7 @@ describe("PulumiStack", () => {
         return { stack, calls };
     }
     const adapter = (stack: AutomationStack) => new PulumiStack(stack, () => {}, () => {});
-    const base = { [`${P}:canaryWeight`]: "10", [`${P}:stable`]: BASE_CONFIG.stable, [`${P}:canary`]: BASE_CONFIG.canary };
+    const base = { [`${P}:trafficBackend`]: "appmesh", [`${P}:canaryWeight`]: "10", [`${P}:stable`]: BASE_CONFIG.stable, [`${P}:canary`]: BASE_CONFIG.canary };
 
     test("the deployed state comes from the outputs, the intended one from config", async () => {
         const { stack } = fakeStack({ ...base, [`${P}:canaryWeight`]: "25" });
@@ -264,7 +264,7 @@ describe("PulumiStack", () => {
                 ...base,
                 [`${P}:canaryWeight`]: "100",
                 [`${P}:stable`]: JSON.stringify({ image: "repo/llm:1", scaling: { minCount: 4 }, environment: { OLD: "x" } }),
-                [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", scaling: { minCount: 1 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m" } }),
+                [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", scaling: { minCount: 1 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m", PAD_TOKEN: "<pad>" }, notSecret: ["PAD_TOKEN"] }),
         };
         const { stack, calls } = fakeStack(
             config,
@@ -272,7 +272,8 @@ describe("PulumiStack", () => {
         );
         await adapter(stack).promote();
         expect(calls).toEqual([`set-all ${P}:stable`, "preview", "up"]);
-        expect(JSON.parse(config[`${P}:stable`])).toEqual({ image: "repo/llm:2", scaling: { minCount: 4 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m" } });
+        // notSecret travels with the environment it vouches for: the promoted stable is accepted as the canary was.
+        expect(JSON.parse(config[`${P}:stable`])).toEqual({ image: "repo/llm:2", scaling: { minCount: 4 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m", PAD_TOKEN: "<pad>" }, notSecret: ["PAD_TOKEN"] });
     });
 
     test("promotion copies the compute kind and size (a canary on GPUs makes stable a GPU version), never the scaling bounds; a Fargate canary drops stable's GPU settings", async () => {

@@ -8,7 +8,8 @@ import * as crypto from "crypto";
 import { VersionConfig } from "../config/schema";
 
 /** The fields of a version's config that define what it serves. */
-const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "secrets", "secretsKmsKeyArn", "weights", "compute", "gpu", "command"] as const satisfies readonly (keyof VersionConfig)[];
+/** `notSecret` travels with the environment it vouches for, so a promoted stable is accepted as the canary was. */
+const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "notSecret", "secrets", "secretsKmsKeyArn", "weights", "compute", "gpu", "command"] as const satisfies readonly (keyof VersionConfig)[];
 
 export type VersionDefinition = Partial<Pick<VersionConfig, (typeof DEFINING_FIELDS)[number]>>;
 
@@ -21,6 +22,7 @@ const LATER_FIELDS: Record<string, (value: unknown) => boolean> = {
     compute: (value) => value === undefined || value === "fargate",
     gpu: empty,
     command: empty,
+    notSecret: empty,
 };
 
 /** What defines a version: what promotion copies from canary to stable, and what the fingerprint covers. */

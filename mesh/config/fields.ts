@@ -201,22 +201,24 @@ export function rule<T>(reads: string[], text: string, check: (value: T, report:
     return Object.assign(refinement, { doc: { reads, text } });
 }
 
+/** Edits (insertions, deletions, substitutions; case aside) that turn one word into the other. */
+export function editDistance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+        let diagonal = row[0];
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const above = row[j];
+            row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
+            diagonal = above;
+        }
+    }
+    return row[b.length];
+}
+
 /** The word a typo most likely meant, when one is close enough to be a good guess (config keys, the rollout's options). */
 export function closest(word: string, candidates: string[]): string | undefined {
-    const distance = (a: string, b: string) => {
-        const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-        for (let i = 1; i <= a.length; i++) {
-            let diagonal = row[0];
-            row[0] = i;
-            for (let j = 1; j <= b.length; j++) {
-                const above = row[j];
-                row[j] = Math.min(row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1].toLowerCase() === b[j - 1].toLowerCase() ? 0 : 1));
-                diagonal = above;
-            }
-        }
-        return row[b.length];
-    };
-    const scored = candidates.map((c) => ({ c, d: distance(word, c) })).sort((a, b) => a.d - b.d);
+    const scored = candidates.map((c) => ({ c, d: editDistance(word, c) })).sort((a, b) => a.d - b.d);
     // More edits than a third of the word is a different word, not a typo.
     return scored.length > 0 && scored[0].d <= Math.max(2, Math.floor(word.length / 3)) ? scored[0].c : undefined;
 }

@@ -81,7 +81,7 @@ export function configReference(): string {
     const fieldsOf = (schema: z.ZodType) => unwrap(schema).meta.fields!;
     const trafficBackend: Row = {
         key: "trafficBackend",
-        default: "`appmesh`",
+        default: "(required)",
         allowed: 'one of "appmesh", "lattice", "alb"',
         description: "Which traffic layer renders the canary. New stacks use `lattice` inside a VPC, or `alb` for the service users call first (a front door); AWS discontinued App Mesh on 2026-09-30.",
     };

@@ -7,7 +7,7 @@
  * every problem, so `pulumi up` on bad config changes nothing.
  */
 import { z } from "zod";
-import { boolean, decimal, DNS_LABEL, dnsLabel, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
+import { boolean, decimal, DNS_LABEL, dnsLabel, editDistance, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
 import { ConfigError, ConfigProblem, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
@@ -54,6 +54,11 @@ function safeJson(text: string): unknown {
         return undefined;
     }
 }
+
+/** Names and values that are secrets more often than not: tokens and keys by their name, and the shapes of Hugging Face, OpenAI-style and AWS access keys. */
+const SECRET_NAME = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY)$/i;
+const SECRET_VALUE = /^(hf_[A-Za-z0-9]{20,}|sk-[A-Za-z0-9_-]{20,}|AKIA[0-9A-Z]{16}|ghp_[A-Za-z0-9]{30,})$/;
+const looksSecret = (name: string, value: string) => SECRET_NAME.test(name) || SECRET_VALUE.test(value);
 
 /** True when an image names a fixed tag (not `latest`) or a digest. */
 function isPinnedImage(image: string): boolean {
@@ -163,7 +168,10 @@ const versionSection = (version: "stable" | "canary") =>
             gpu: gpu.optional().describe("The version's own EC2 GPU instances: required with compute `gpu`."),
             scaling: scaling(version).describe("Service Auto Scaling of the version's task count, tracking requests per task."),
             command: stringList(/^.+$/, "arguments").optional().describe("Arguments that replace the image's command, e.g. vLLM's `[\"--model\", \"/models\"]`."),
-            environment: stringMap(ENV_NAME, "an environment variable name").default({}).describe("Environment of the model server container, e.g. `MODEL_ID`."),
+            environment: stringMap(ENV_NAME, "an environment variable name").default({}).describe("Environment of the model server container, e.g. `MODEL_ID`. A value or name that looks like a secret is refused: pass it in `secrets`."),
+            notSecret: stringList(ENV_NAME, "environment variable names")
+                .optional()
+                .describe("Names in `environment` that look like secrets (`*_TOKEN`, `hf_...`) but are not, e.g. a token's public id: they are not refused."),
             secrets: field("an object of environment variable names to Secrets Manager secret or SSM parameter ARNs", (raw) => {
                 const value = raw === undefined ? {} : typeof raw === "string" ? safeJson(raw) : raw;
                 if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
@@ -202,6 +210,12 @@ const versionSection = (version: "stable" | "canary") =>
                     }
                     },
                 ),
+                rule<{ environment: Record<string, string>; notSecret?: string[] }>(["environment", "notSecret"], "no environment entry looks like a secret, unless notSecret names it", (v, report) => {
+                    for (const [name, value] of Object.entries(v.environment)) {
+                        if (v.notSecret?.includes(name) || !looksSecret(name, value)) continue;
+                        report(`environment.${name}`, "(hidden)", `no secret in plain environment (anyone who can describe the task definition reads it): put it in Secrets Manager or SSM and name it in secrets.${name}, or, if it is not a secret, list ${name} in notSecret`);
+                    }
+                }),
                 rule<{ environment: Record<string, string>; secrets: Record<string, string> }>(["environment", "secrets"], "a name is in environment or in secrets, not both", (v, report) => {
                     for (const name of Object.keys(v.secrets).filter((n) => n in v.environment)) {
                         report(`secrets.${name}`, v.secrets[name], `a name not also in environment (${name} is set there)`);
@@ -441,8 +455,10 @@ const MOVED_TO_APPMESH = ["namespace", "createNamespace", "envoyImage", "maxRetr
 /** Where keys that do not belong at the top level of a backend's config went. */
 function elsewhere(backend: (typeof TRAFFIC_BACKENDS)[number]): Elsewhere {
     const others = TRAFFIC_BACKENDS.filter((b) => b !== backend);
+    // Only an App Mesh stack has somewhere to move them to; another stack has no use for them.
+    const moved = (key: string) => (backend === "appmesh" ? `moved to appmesh.${key} (App Mesh only)` : `no ${key}: it is an App Mesh setting, which a trafficBackend "${backend}" stack does not use; remove it`);
     return {
-        ...Object.fromEntries(MOVED_TO_APPMESH.map((key) => [key, `moved to appmesh.${key} (App Mesh only)`])),
+        ...Object.fromEntries(MOVED_TO_APPMESH.map((key) => [key, moved(key)])),
         ...Object.fromEntries(others.map((other) => [other, `${other} settings only with trafficBackend "${other}"`])),
     };
 }
@@ -534,6 +550,21 @@ export function s3Location(source: string): { bucket: string; prefix: string } {
 /** What every backend shares, to report alongside a `trafficBackend` no member matches. */
 const sharedOnly = z.looseObject(shared).check(...(sharedRules as z.core.$ZodCheck<object>[]));
 
+/**
+ * Keys under a near miss of the project's namespace (`ai-inference-canry:port`), which the
+ * program would otherwise never read: a typo there silently changes nothing. Other
+ * namespaces (providers, `pulumi:`, ESC environments' own) are left alone.
+ */
+export function namespaceProblems(keys: string[], project: string): ConfigProblem[] {
+    return keys
+        .filter((key) => key.includes(":"))
+        .filter((key) => {
+            const namespace = key.slice(0, key.indexOf(":"));
+            return namespace !== project && editDistance(namespace, project) <= 2;
+        })
+        .map((key) => ({ key, got: "(set)", expected: `a key of the project's namespace: did you mean "${project}${key.slice(key.indexOf(":"))}"?` }));
+}
+
 /** Keys whose values reach containers' plain environment: a secret there would be readable by anyone who can describe the task definition. */
 const PLAIN_TO_CONTAINERS = ["stable", "canary", "evaluation"];
 
@@ -558,9 +589,13 @@ export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = 
     if (values.platform !== undefined && values.network !== undefined) {
         rawProblems.push({ key: "network", got: values.network, expected: "no network with platform: the service runs in the platform's VPC" });
     }
-    const input = { ...values, trafficBackend: values.trafficBackend ?? "appmesh" };
+    const input = values;
     if (!(TRAFFIC_BACKENDS as readonly unknown[]).includes(input.trafficBackend)) {
-        const problems = problemsOf(oneOf(TRAFFIC_BACKENDS).safeParse(input.trafficBackend, { reportInput: true }).error!.issues, "trafficBackend");
+        // No silent default: a stack without one used to get App Mesh, which a new account cannot create.
+        const problems =
+            input.trafficBackend === undefined
+                ? [{ key: "trafficBackend", got: undefined, expected: `one of "lattice", "alb", "appmesh": new stacks use "lattice" (or "alb" for a service users call first); App Mesh was discontinued on 2026-09-30` }]
+                : problemsOf(oneOf(TRAFFIC_BACKENDS).safeParse(input.trafficBackend, { reportInput: true }).error!.issues, "trafficBackend");
         const rest = sharedOnly.safeParse(input, { reportInput: true });
         throw new ConfigError([...problems, ...(rest.success ? [] : problemsOf(rest.error.issues))]);
     }

@@ -27,8 +27,9 @@ export function stackConfig(stack: string, project = PROJECT): Record<string, st
     return out;
 }
 
-/** Minimal valid config: everything else takes its default. */
+/** Minimal valid config: everything else takes its default (on App Mesh, the backend most graph tests were written on). */
 export const BASE_CONFIG: Record<string, string> = {
+    trafficBackend: "appmesh",
     canaryWeight: "10",
     stable: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.4.0" }),
     canary: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-server:1.5.0" }),
