@@ -177,7 +177,7 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
             });
         }
         const widgets = JSON.parse(g.one(T.dashboard).inputs.dashboardBody).widgets.map((w: any) => w.properties.title);
-        expect(widgets).toEqual(expect.arrayContaining(["Average time to first token", "Requests waiting (queue depth)", "Generated tokens per minute", "GPU utilisation (%)"]));
+        expect(widgets).toEqual(expect.arrayContaining(["Average time to first token", "Requests waiting (queue depth)", "Generated tokens per minute", "GPU utilisation"]));
         const ttft = g.one(T.alarm, "-canary-time-to-first-token");
         expect(ttft.inputs.threshold).toBe(50);
         expect(ttft.inputs.metricQueries.map((q: any) => q.id)).toEqual(["canary", "stable", "value"]);

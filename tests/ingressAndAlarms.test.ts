@@ -139,11 +139,25 @@ describe("per-version metrics and canary alarms", () => {
         });
     });
 
-    test("the dashboard shows stable and canary side by side", () => {
+    test("the dashboard compares the versions as rates of their own requests, every axis with its unit, beside task counts and the alarms' states", () => {
         const body = JSON.parse(g.one(T.dashboard).inputs.dashboardBody);
-        expect(body.widgets.map((w: any) => w.properties.title)).toEqual(["Requests", "5xx responses", "p99 request time (ms)", "p99 time to first byte (ms)"]);
-        for (const widget of body.widgets) {
-            expect(widget.properties.metrics.map((m: any[]) => m[3])).toEqual(["stable", "canary"]);
-        }
+        const byTitle = Object.fromEntries(body.widgets.map((w: any) => [w.properties.title, w]));
+        expect(Object.keys(byTitle)).toEqual(["Requests", "5xx rate", "Slow requests (over 10 s)", "p99 request time", "p99 time to first byte", "Running tasks", "Canary alarms"]);
+        for (const w of body.widgets.filter((w: any) => w.type === "metric")) expect(w.properties.yAxis.left).toMatchObject({ label: expect.any(String), showUnits: false });
+        expect(byTitle["5xx rate"].properties.yAxis.left.label).toBe("% of the version's requests");
+        // Each version's 5xx over its own requests: the visible lines are the two expressions.
+        const visible = byTitle["5xx rate"].properties.metrics.filter((m: any[]) => m.at(-1).visible !== false);
+        expect(visible).toEqual([
+            [{ expression: "100 * (FILL(e0_stable, 0)) / r_stable", label: "stable", id: "p_stable" }],
+            [{ expression: "100 * (FILL(e0_canary, 0)) / r_canary", label: "canary", id: "p_canary" }],
+        ]);
+        const hidden = byTitle["Slow requests (over 10 s)"].properties.metrics.filter((m: any[]) => m.at(-1).visible === false).map((m: any[]) => m.at(-1));
+        expect(hidden).toEqual(expect.arrayContaining([expect.objectContaining({ id: "e0_canary", stat: "TC(10000:)" })]));
+        expect(byTitle["Running tasks"].properties.metrics.map((m: any[]) => [m[1], m[5], m.at(-1).label])).toEqual([
+            ["RunningTaskCount", g.one("aws:ecs/service:Service", "-stable").state.name, "stable"],
+            ["RunningTaskCount", g.one("aws:ecs/service:Service", "-canary").state.name, "canary"],
+        ]);
+        const alarmArns = g.ofType("aws:cloudwatch/metricAlarm:MetricAlarm").map((a) => a.state.arn);
+        expect([...byTitle["Canary alarms"].properties.alarms].sort()).toEqual([...alarmArns].sort());
     });
 });

@@ -138,7 +138,20 @@ export class InferenceCanary extends pulumi.ComponentResource {
 
         this.observability = new CanaryObservability(
             `${name}-observability`,
-            { dashboardName: `${serviceId}-canary`, service: `${config.serviceName} (stack ${pulumi.getStack()})`, alarms: config.alarms, metrics, region },
+            {
+                dashboardName: `${serviceId}-canary`,
+                service: `${config.serviceName} (stack ${pulumi.getStack()})`,
+                alarms: config.alarms,
+                metrics,
+                region,
+                dashboard: {
+                    slowMs: config.rollout.slowRequestSeconds * 1000,
+                    services: {
+                        stable: { clusterName: this.cluster.name, serviceName: this.services.stable.service.name },
+                        canary: { clusterName: this.cluster.name, serviceName: this.services.canary.service.name },
+                    },
+                },
+            },
             parent,
         );
 

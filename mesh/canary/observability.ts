@@ -19,6 +19,8 @@ export interface CanaryObservabilityArgs {
     dashboardName: string;
     /** Who the alarms are about, as an on-call engineer reads it: the service and its stack. */
     service: string;
+    /** What the dashboard shows besides the metrics and the alarms. */
+    dashboard: Omit<DashboardExtras, "alarmArns">;
     alarms: AlarmConfig;
     metrics: Record<Version, VersionMetrics>;
     region: pulumi.Input<string>;
@@ -113,7 +115,13 @@ export class CanaryObservability extends pulumi.ComponentResource {
 
         this.dashboard = new aws.cloudwatch.Dashboard(
             name,
-            { dashboardName: args.dashboardName, dashboardBody: dashboardBody(metrics, args.region, period) },
+            {
+                dashboardName: args.dashboardName,
+                dashboardBody: dashboardBody(metrics, args.region, period, {
+                    ...args.dashboard,
+                    alarmArns: [this.errorRateAlarm.arn, this.latencyAlarm.arn, ...this.serverAlarms.map((a) => a.arn)],
+                }),
+            },
             parent,
         );
 
@@ -169,35 +177,63 @@ function serverAlarmSpecs(alarms: AlarmConfig, metrics: Record<Version, VersionM
     return specs;
 }
 
+/** What the dashboard shows besides the versions' metrics. */
+export interface DashboardExtras {
+    /** The slow-request threshold the judge uses, in milliseconds. */
+    slowMs: number;
+    /** Each version's ECS service, for its running task count (Container Insights). */
+    services: Record<Version, { clusterName: pulumi.Input<string>; serviceName: pulumi.Input<string> }>;
+    /** The canary's alarms, whose states the dashboard shows. */
+    alarmArns: pulumi.Input<string>[];
+}
+
 /**
- * Graphs, each with stable and canary as two lines: requests, 5xx count, p99 request
- * time and, where the backend measures it, p99 time to first byte, then the model
- * server's own metrics and GPU utilisation where there are any, three to a row.
+ * What an on-call engineer compares, stable against canary, three to a row: each version's
+ * requests a minute; its 5xx and slow requests as a percentage of its own requests (a count
+ * would show stable's ~19 times the canary's at a 5% split, however bad the canary); p99
+ * request time (and time to first byte, where measured); running tasks; the canary alarms'
+ * states; then the model server's own metrics and GPU utilisation where there are any. Every
+ * axis says its unit.
  */
-export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: pulumi.Input<string>, period: number) {
-    const line = (m: MetricRef, stat: string, label: string) => [
-        m.namespace,
-        m.metricName,
-        ...Object.entries(m.dimensions).flat(),
-        { stat, label, period },
+export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: pulumi.Input<string>, period: number, extras: DashboardExtras) {
+    const ref = (m: MetricRef, stat: string, options: Record<string, unknown>) => [m.namespace, m.metricName, ...Object.entries(m.dimensions).flat(), { stat, period, ...options }];
+    const latencyUnit = contract.msPerUnit(metrics.canary.latencyMs) === 1000 ? "s" : "ms";
+    /** A line per version of `expression` over hidden series (ids suffixed by the version). */
+    const ratio = (events: (v: VersionMetrics) => [MetricRef, string][]) =>
+        VERSIONS.flatMap((version) => {
+            const v = metrics[version];
+            const parts = events(v).map(([m, stat], i) => ref(m, stat, { id: `e${i}_${version}`, visible: false }));
+            const sum = parts.map((_, i) => `FILL(e${i}_${version}, 0)`).join(" + ");
+            return [ref(v.requests, "Sum", { id: `r_${version}`, visible: false }), ...parts, [{ expression: `100 * (${sum}) / r_${version}`, label: version, id: `p_${version}` }]];
+        });
+    const slowStat = (m: MetricRef) => `TC(${extras.slowMs / contract.msPerUnit(m)}:)`;
+    const perVersion = (pick: (v: VersionMetrics) => MetricRef | undefined, stat: string) =>
+        VERSIONS.every((version) => pick(metrics[version])) ? VERSIONS.map((version) => ref(pick(metrics[version])!, stat, { label: version })) : undefined;
+    const graphs: { title: string; unit: string; lines?: unknown[] }[] = [
+        { title: "Requests", unit: "requests a minute", lines: perVersion((v) => v.requests, "Sum") },
+        { title: "5xx rate", unit: "% of the version's requests", lines: ratio((v) => [[v.errors, "Sum"], ...(v.connectionErrors ? [[v.connectionErrors, "Sum"] as [MetricRef, string]] : [])]) },
+        { title: `Slow requests (over ${extras.slowMs / 1000} s)`, unit: "% of the version's requests", lines: ratio((v) => [[v.latencyMs, slowStat(v.latencyMs)]]) },
+        { title: "p99 request time", unit: latencyUnit, lines: perVersion((v) => v.latencyMs, "p99") },
+        { title: "p99 time to first byte", unit: "ms", lines: perVersion((v) => v.firstByteMs, "p99") },
+        {
+            title: "Running tasks",
+            unit: "tasks",
+            lines: VERSIONS.map((version) => [
+                "ECS/ContainerInsights",
+                "RunningTaskCount",
+                "ClusterName",
+                extras.services[version].clusterName,
+                "ServiceName",
+                extras.services[version].serviceName,
+                { stat: "Average", period, label: version },
+            ]),
+        },
+        ...SERVER_GRAPHS.map(([key, info]) => ({ title: info.title, unit: info.unit, lines: perVersion((v) => v.server?.[key], info.stat) })),
     ];
-    const graphs: [string, (v: VersionMetrics) => MetricRef | undefined, string][] = [
-        ["Requests", (v) => v.requests, "Sum"],
-        ["5xx responses", (v) => v.errors, "Sum"],
-        [`p99 request time (${contract.msPerUnit(metrics.canary.latencyMs) === 1000 ? "s" : "ms"})`, (v) => v.latencyMs, "p99"],
-        ["p99 time to first byte (ms)", (v) => v.firstByteMs, "p99"],
-        ...SERVER_GRAPHS.map(([key, info]): [string, (v: VersionMetrics) => MetricRef | undefined, string] => [info.title, (v) => v.server?.[key], info.stat]),
-    ];
-    const widgets = graphs
-        .map(([title, pick, stat]) => ({ title, stat, refs: VERSIONS.map((version) => [version, pick(metrics[version])] as const) }))
-        .filter((g) => g.refs.every(([, ref]) => ref !== undefined))
-        .map((g, i) => ({
-            type: "metric",
-            x: (i % 3) * 8,
-            y: Math.floor(i / 3) * 6,
-            width: 8,
-            height: 6,
-            properties: { title: g.title, region, view: "timeSeries", metrics: g.refs.map(([version, ref]) => line(ref as MetricRef, g.stat, version)) },
-        }));
+    const metricWidgets = graphs
+        .filter((g) => g.lines !== undefined)
+        .map((g) => ({ type: "metric", properties: { title: g.title, region, view: "timeSeries", metrics: g.lines, yAxis: { left: { label: g.unit, showUnits: false, min: 0 } } } }));
+    const alarms = { type: "alarm", properties: { title: "Canary alarms", alarms: extras.alarmArns } };
+    const widgets = [...metricWidgets.slice(0, 6), alarms, ...metricWidgets.slice(6)].map((w, i) => ({ ...w, x: (i % 3) * 8, y: Math.floor(i / 3) * 6, width: 8, height: 6 }));
     return pulumi.jsonStringify({ widgets });
 }

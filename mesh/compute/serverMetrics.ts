@@ -16,12 +16,12 @@ import type { ContainerDefinition, LogTarget } from "./join";
 import { ServerMetric, serverMetricNames } from "../config/serverSeries";
 
 /** CloudWatch's name of each series, and the statistic that reads a minute of it. */
-export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metricName: string; stat: string; title: string }> = {
-    timeToFirstToken: { metricName: "TimeToFirstToken", stat: "Average", title: "Average time to first token" },
-    interTokenLatency: { metricName: "InterTokenLatency", stat: "Average", title: "Average inter-token latency" },
-    queueDepth: { metricName: "QueueDepth", stat: "Average", title: "Requests waiting (queue depth)" },
-    generatedTokens: { metricName: "GeneratedTokens", stat: "Sum", title: "Generated tokens per minute" },
-    gpuUtilization: { metricName: "nvidia_smi_utilization_gpu", stat: "Average", title: "GPU utilisation (%)" },
+export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metricName: string; stat: string; title: string; unit: string }> = {
+    timeToFirstToken: { metricName: "TimeToFirstToken", stat: "Average", title: "Average time to first token", unit: "s" },
+    interTokenLatency: { metricName: "InterTokenLatency", stat: "Average", title: "Average inter-token latency", unit: "s" },
+    queueDepth: { metricName: "QueueDepth", stat: "Average", title: "Requests waiting (queue depth)", unit: "requests" },
+    generatedTokens: { metricName: "GeneratedTokens", stat: "Sum", title: "Generated tokens per minute", unit: "tokens a minute" },
+    gpuUtilization: { metricName: "nvidia_smi_utilization_gpu", stat: "Average", title: "GPU utilisation", unit: "%" },
 };
 
 /** The log stream the collector writes its embedded-metric-format events to, in the version's own log group. */
