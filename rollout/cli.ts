@@ -28,7 +28,7 @@ import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from
 import { closest } from "../mesh/config/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
-import { renderJson, renderMarkdown } from "./report";
+import { nextStep, renderJson, renderMarkdown, ReportContext } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
 import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "./simulate";
 import { powerReport, Traffic } from "./power";
@@ -216,10 +216,10 @@ export function checkSteps(args: RolloutOptions, schedule: RolloutSchedule): voi
     }
 }
 
-function writeReports(dir: string, base: string, result: RolloutResult, title: string): void {
+function writeReports(dir: string, base: string, result: RolloutResult, title: string, context: ReportContext = {}): void {
     fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, `${base}.md`), renderMarkdown(result, title));
-    fs.writeFileSync(path.join(dir, `${base}.json`), renderJson(result, title));
+    fs.writeFileSync(path.join(dir, `${base}.md`), renderMarkdown(result, title, context));
+    fs.writeFileSync(path.join(dir, `${base}.json`), renderJson(result, title, context));
     console.log(`report: ${path.join(dir, base)}.md (and .json)`);
 }
 
@@ -356,6 +356,9 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
         last("refused");
         return EXIT_CODES.refused;
     }
+    const raw = await stack.rawConfig();
+    const image = (version: "stable" | "canary") => String((JSON.parse(raw[version] ?? "{}") as { image?: string }).image ?? "?");
+    const context: ReportContext = { owner: owner(), images: { stable: image("stable"), canary: image("canary") }, dashboardUrl: outputs.dashboardUrl };
     let result: RolloutResult;
     try {
         result = await runRollout(
@@ -373,10 +376,14 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
             },
             args,
         );
+        // What `status` shows from now on: the outcome, not the last step's progress (a runner that lost its lease publishes nothing).
+        await control
+            .heartbeat(`${result.outcome}: canaryWeight ${result.finalWeight ?? "?"} deployed; ${result.reason}\nimages when it began: stable ${context.images!.stable}, canary ${context.images!.canary}\nnext: ${nextStep(result)}`)
+            .catch(() => undefined);
     } finally {
         await control.release();
     }
-    writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack);
+    writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);
     last(result.outcome, result.finalWeight);
     return result.outcome === "interrupted" && signalName === "SIGTERM" ? 143 : result.exitCode;
 }

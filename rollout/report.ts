@@ -83,14 +83,49 @@ const share = (canary: VersionSample, stable: VersionSample) => {
 
 const rateOf = (v: VersionSample, count: number) => (v.requests > 0 ? (100 * count) / v.requests : undefined);
 
-export function renderMarkdown(result: RolloutResult, stackName: string): string {
+/** Who ran a rollout, of what, and where to look: what a report says besides the result. */
+export interface ReportContext {
+    owner?: string;
+    /** Each version's image as the stack file had it when the rollout began. */
+    images?: { stable: string; canary: string };
+    dashboardUrl?: string;
+}
+
+/** What to do after each outcome, as an on-call engineer needs it first. */
+export function nextStep(result: Pick<RolloutResult, "outcome" | "finalWeight">): string {
+    const weight = result.finalWeight === undefined ? "where it was" : `at ${result.finalWeight}%`;
+    switch (result.outcome) {
+        case "promoted":
+            return "Nothing to do: stable runs the canary's version and serves everything. Commit the stack file the rollout left; to ship the next version, set canary.image and run again.";
+        case "rolled-back":
+            return "Stable serves everything again. Read the failing step's samples below, fix the canary, set its new image, and run again; commit the stack file the rollout left.";
+        case "held":
+            return `Not enough traffic to decide either way; the weight stays ${weight}. Run again when there is traffic (it resumes from what is deployed), or abort to roll back.`;
+        case "failed":
+            return `The rollout stopped on an error with the weight ${weight}. Fix the cause named above, then run again (it resumes from what is deployed), or abort to roll back.`;
+        case "interrupted":
+            return `Stopped by a signal with the weight ${weight}. Run again to resume, or abort to roll back.`;
+        case "paused":
+            return `Stopped at --to-step with the weight ${weight}, as asked. Run again to continue.`;
+        case "refused":
+            return "Nothing was changed. Do what the reason above says, then run again.";
+        case "nothing-to-do":
+            return "Nothing to do: the canary runs what stable runs.";
+    }
+}
+
+export function renderMarkdown(result: RolloutResult, stackName: string, context: ReportContext = {}): string {
     const out: string[] = [
         `# Canary rollout of \`${stackName}\`: ${result.outcome}`,
         "",
         `**${result.reason}**`,
         "",
-        `Started ${new Date(result.startedAt).toISOString()}, took ${clockTime(result.endedAt - result.startedAt)} (min:s), exit code ${result.exitCode}` +
+        `**Next step:** ${nextStep(result)}`,
+        "",
+        `Started ${new Date(result.startedAt).toISOString()}${context.owner ? ` by ${context.owner}` : ""}, took ${clockTime(result.endedAt - result.startedAt)} (min:s), exit code ${result.exitCode}` +
             `${result.finalWeight !== undefined ? `; canaryWeight ${result.finalWeight} deployed at the end` : ""}.`,
+        ...(context.images ? [`Images: stable \`${context.images.stable}\`, canary \`${context.images.canary}\` (as the stack file had them when the rollout began).`] : []),
+        ...(context.dashboardUrl ? [`Dashboard: ${context.dashboardUrl}`] : []),
         "",
         "## Steps",
         "",
@@ -150,6 +185,6 @@ export function renderMarkdown(result: RolloutResult, stackName: string): string
     return out.join("\n");
 }
 
-export function renderJson(result: RolloutResult, stackName: string): string {
-    return JSON.stringify({ stack: stackName, ...result }, null, 2);
+export function renderJson(result: RolloutResult, stackName: string, context: ReportContext = {}): string {
+    return JSON.stringify({ stack: stackName, ...context, nextStep: nextStep(result), ...result }, null, 2);
 }

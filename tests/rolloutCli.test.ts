@@ -2,7 +2,7 @@ import { checkSteps, CliError, COMMAND_HELP, describeError, main, parseArgs, und
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../rollout/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
-import { renderJson, renderMarkdown } from "../rollout/report";
+import { nextStep, renderJson, renderMarkdown } from "../rollout/report";
 import { SCENARIOS, simulate } from "../rollout/simulate";
 import { STACKS, stackConfig } from "./harness/stacks";
 
@@ -223,6 +223,28 @@ describe("report", () => {
         const share4 = ((100 * step4) / (step4 + stable4)).toFixed(1);
         expect(md).toMatch(new RegExp(`^\\| 4 \\| 50% \\| ${share4}% \\| [0-9:]+ \\| ${step4} \\|`, "m"));
         expect(md).toContain("| evidence: canary 5xx rate above stable's |");
+    });
+
+    test.each([
+        ["errors-5x", "rolled-back", /^\*\*Next step:\*\* Stable serves everything again\. Read the failing step's samples/m],
+        ["healthy", "promoted", /^\*\*Next step:\*\* Nothing to do: stable runs the canary's version/m],
+        ["low-traffic", "held", /^\*\*Next step:\*\* Not enough traffic to decide either way; the weight stays at \d+%\. Run again/m],
+        ["failed-up", "rolled-back", /Read the failing step's samples/m],
+    ])("a report after %s (%s) names the images, who ran it, the dashboard and the next step", async (name, outcome, next) => {
+        const { result } = await simulate(SCENARIOS.find((s) => s.name === name)!, { seed: 2 });
+        expect(result.outcome).toBe(outcome);
+        const context = { owner: "alice@laptop", images: { stable: "ecr/llm:1.4.0", canary: "ecr/llm:1.5.0" }, dashboardUrl: "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/dev-inference-canary" };
+        const md = renderMarkdown(result, "dev", context);
+        expect(md).toMatch(next);
+        expect(md).toContain("by alice@laptop");
+        expect(md).toContain("Images: stable `ecr/llm:1.4.0`, canary `ecr/llm:1.5.0`");
+        expect(md).toContain(`Dashboard: ${context.dashboardUrl}`);
+        expect(JSON.parse(renderJson(result, "dev", context))).toMatchObject({ owner: "alice@laptop", images: context.images, nextStep: expect.any(String), outcome });
+    });
+
+    test.each(["failed", "interrupted", "paused", "refused", "nothing-to-do"] as const)("after %s the next step says what to do", (outcome) => {
+        expect(nextStep({ outcome, finalWeight: 25 })).toMatch(/\w/);
+        if (outcome !== "refused" && outcome !== "nothing-to-do") expect(nextStep({ outcome, finalWeight: 25 })).toContain("at 25%");
     });
 
     test("minutes without data are gaps, not zeros", async () => {
