@@ -391,10 +391,12 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
 async function status(name: string): Promise<number> {
     const { stack, control } = await withStack(name);
     const outputs = await stack.outputs();
-    const lease = await control.lease();
-    const last = await control.status();
+    // What the stack says is printed before SSM is asked: an unreachable AWS leaves it on screen.
     console.log(`stack ${name}: canaryWeight ${outputs.canaryWeight} deployed (${outputs.trafficBackend})`);
     console.log(`  stable ${outputs.versions.stable.fingerprint}, canary ${outputs.versions.canary.fingerprint}${outputs.versions.stable.fingerprint === outputs.versions.canary.fingerprint ? " (the same)" : ""}`);
+    if (outputs.dashboardUrl) console.log(`  dashboard: ${outputs.dashboardUrl}`);
+    const lease = await control.lease();
+    const last = await control.status();
     console.log(lease ? `  lease: held by ${lease.owner} until ${new Date(lease.expiresAt).toISOString()}` : "  lease: free (no rollout running)");
     if (last) console.log(`  last status, ${new Date(last.at).toISOString()} by ${last.owner}:\n    ${last.status.split("\n").join("\n    ")}`);
     return 0;
@@ -506,6 +508,13 @@ function commandHelp(command: string): string {
 export function describeError(e: Error): string {
     if (e.name === "CredentialsProviderError") {
         return "no AWS credentials: set AWS_PROFILE (and `aws sso login`), or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, for the stack's account";
+    }
+    const code = (e as Error & { code?: string }).code ?? "";
+    if (/^(ENOTFOUND|EAI_AGAIN|ECONNREFUSED|ECONNRESET|ETIMEDOUT)$/.test(code) || /getaddrinfo|ECONNREFUSED/.test(e.message)) {
+        return `AWS is unreachable from here (${e.message.split("\n")[0]}): check the network or proxy, and AWS_ENDPOINT_URL if it is set`;
+    }
+    if (/^(UnrecognizedClientException|InvalidClientTokenId|ExpiredToken(Exception)?|AccessDenied(Exception)?|UnauthorizedOperation)$/.test(e.name)) {
+        return `AWS refused the request (${e.name}: ${e.message.split("\n")[0]}): the credentials are for another account, expired, or lack the runner's permissions (docs/operations.md#permissions)`;
     }
     return e.message;
 }

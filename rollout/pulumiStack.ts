@@ -30,7 +30,7 @@ export type AutomationStack = Pick<Stack, "name" | "getAllConfig" | "setConfig" 
 type Allowed = (urn: string, ancestors: string[]) => boolean;
 
 /** A missing CLI or login surfaces as a spawn or backend error; say what to install or set instead. */
-export function explainStartupError(e: unknown): Error {
+export function explainStartupError(e: unknown, stack?: string): Error {
     const text = String((e as Error)?.message ?? e);
     if (/ENOENT/.test(text) && /pulumi/.test(text)) {
         return new Error("the Pulumi CLI is not on PATH: install it (curl -fsSL https://get.pulumi.com | sh) and try again");
@@ -38,7 +38,11 @@ export function explainStartupError(e: unknown): Error {
     if (/PULUMI_ACCESS_TOKEN|pulumi login|not logged in|no credentials/i.test(text)) {
         return new Error("the Pulumi CLI is not logged in: run `pulumi login` (or set PULUMI_ACCESS_TOKEN) and try again");
     }
-    if (/no stack named|stack .* not found/i.test(text)) return new Error(`${text.split("\n")[0]}: create it with \`pulumi stack init\` and \`pulumi up\` first`);
+    if (/no stack named|stack .* not found/i.test(text)) {
+        // The Automation API wraps the CLI's words in its own ("code: -2 ..."): keep the line that says what is missing.
+        const said = text.split("\n").find((line) => /no stack named|stack .* not found/i.test(line))?.replace(/^\s*(stderr:\s*)?(error:\s*)?/, "") ?? text;
+        return new Error(`stack ${stack ?? "?"} does not exist here (${said.trim()}): check the name and \`pulumi whoami\`'s organization, or create it with \`pulumi stack init\` and \`pulumi up\``);
+    }
     return e instanceof Error ? e : new Error(text);
 }
 
@@ -55,7 +59,7 @@ export class PulumiStack implements StackPort {
         try {
             return new PulumiStack(await LocalWorkspace.selectStack({ stackName, workDir }), log, undefined, signal);
         } catch (e) {
-            throw explainStartupError(e);
+            throw explainStartupError(e, stackName);
         }
     }
 

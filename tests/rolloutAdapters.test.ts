@@ -338,6 +338,11 @@ describe("PulumiStack", () => {
     test("a missing CLI or login is explained, not reported as spawn ENOENT", () => {
         expect(explainStartupError(new Error("spawn pulumi ENOENT")).message).toContain("the Pulumi CLI is not on PATH: install it");
         expect(explainStartupError(new Error("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions")).message).toContain("run `pulumi login`");
+        // The Automation API's wrapper first, the CLI's words further down: the stack and the cause both reach the user.
+        const missing = new Error("code: -2\n stdout: \n stderr: error: no stack named 'prdo' found\n");
+        expect(explainStartupError(missing, "prdo").message).toBe(
+            "stack prdo does not exist here (no stack named 'prdo' found): check the name and `pulumi whoami`'s organization, or create it with `pulumi stack init` and `pulumi up`",
+        );
     });
 });
 

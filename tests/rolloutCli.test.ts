@@ -122,6 +122,15 @@ describe("main", () => {
         expect(out.join("\n")).toContain(`a known limit: ${limited.limit}`);
     });
 
+    test.each([
+        [Object.assign(new Error("getaddrinfo ENOTFOUND ssm.us-west-2.amazonaws.com"), { code: "ENOTFOUND" }), "AWS is unreachable from here (getaddrinfo ENOTFOUND ssm.us-west-2.amazonaws.com): check the network or proxy"],
+        [Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredTokenException" }), "AWS refused the request (ExpiredTokenException: The security token included in the request is expired): the credentials are for another account, expired"],
+        [Object.assign(new Error("User: x is not authorized to perform: ssm:GetParameter"), { name: "AccessDeniedException" }), "lack the runner's permissions (docs/operations.md#permissions)"],
+    ])("an AWS that cannot be reached or refuses is one clear line: %s", (e, text) => {
+        expect(describeError(e as Error)).toContain(text);
+        expect(describeError(e as Error)).not.toContain("\n");
+    });
+
     test("missing AWS credentials say what to set", () => {
         const e = Object.assign(new Error("Could not load credentials from any providers"), { name: "CredentialsProviderError" });
         expect(describeError(e)).toContain("no AWS credentials: set AWS_PROFILE");
