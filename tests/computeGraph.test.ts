@@ -4,6 +4,7 @@
  */
 import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
+import { loadConfig } from "../mesh/config/schema";
 import { modelHealthTiming } from "../mesh/compute/containers";
 import { Registered } from "./harness/mocks";
 
@@ -287,5 +288,25 @@ describe("secrets by reference", () => {
         );
         expect(run.error?.message).toContain('- canary: got "(a secret)"; expected no secret values: canary is written into a task definition in plain text; keep the secret in Secrets Manager or SSM and name it in canary.secrets');
         expect(run.graph.resources).toEqual([]);
+    });
+});
+
+describe("the model container's own health check", () => {
+    const check = async (healthCheck?: unknown) => {
+        const g = await deploy({ ...BASE_CONFIG, trafficBackend: "lattice", ...(healthCheck ? { healthCheck: JSON.stringify(healthCheck) } : {}) });
+        return JSON.parse(g.one("aws:ecs/taskDefinition:TaskDefinition", "-canary").inputs.containerDefinitions)[0].healthCheck;
+    };
+
+    test("curl against the health path by default; an image without curl names its own command, or none at all", async () => {
+        expect((await check())?.command).toEqual(["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"]);
+        expect((await check({ command: ["/usr/local/bin/healthcheck", "--port", "8080"] }))?.command).toEqual(["CMD", "/usr/local/bin/healthcheck", "--port", "8080"]);
+        // The target group's check alone: the rollout then counts a running task as healthy (rollout/aws.ts waitHealthy).
+        expect(await check({ command: "none" })).toBeUndefined();
+    });
+
+    test("a command that is neither a list of arguments nor none is refused", () => {
+        expect(() => loadConfig({ ...BASE_CONFIG, healthCheck: JSON.stringify({ command: "curl localhost" }) })).toThrow(
+            'healthCheck.command: got "curl localhost"; expected a non-empty list of arguments, e.g. ["/bin/health", "--port", "8000"], or "none"',
+        );
     });
 });

@@ -39,6 +39,18 @@ export function modelLoadSecondsOf(config: CanaryConfig, version: Version): numb
     return config.modelLoadSeconds ?? (config.versions[version].compute === "gpu" ? 900 : 300);
 }
 
+/**
+ * The container health check's command: the configured one (exec form), or `curl` against
+ * the health path; none with `healthCheck.command: none`, or for a gRPC server, which answers
+ * the gRPC health protocol curl cannot speak.
+ */
+function healthCommand(config: CanaryConfig): string[] | undefined {
+    const { command } = config.healthCheck;
+    if (command === "none") return undefined;
+    if (command) return ["CMD", ...command];
+    return config.protocol === "grpc" ? undefined : ["CMD-SHELL", `curl -fsS http://localhost:${config.port}${config.healthCheck.path} || exit 1`];
+}
+
 /** Where the model server finds weights fetched from S3 (`MODEL_DIR`), read-only. */
 export const WEIGHTS_DIR = "/models";
 const WEIGHTS_VOLUME = "weights";
@@ -99,11 +111,10 @@ export function modelContainer(config: CanaryConfig, version: Version, join: Ver
               }
             : {}),
         logConfiguration: logsTo(logs, "model"),
-        // gRPC servers answer the gRPC health protocol, which curl cannot speak.
-        ...(config.protocol !== "grpc"
+        ...(healthCommand(config)
             ? {
                   healthCheck: {
-                      command: ["CMD-SHELL", `curl -fsS http://localhost:${config.port}${config.healthCheck.path} || exit 1`],
+                      command: healthCommand(config),
                       interval: timing.interval,
                       timeout: 5,
                       retries: timing.retries,
