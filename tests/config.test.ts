@@ -272,7 +272,7 @@ describe("loadConfig", () => {
         [{ PORT: "8000" }, "PORT", 'did you mean "port"?'],
         [{ rolout: "{}" }, "rolout", 'did you mean "rollout"?'],
         [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, calls, canary, canaryMinCount, canaryWeight,"],
-        [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: healthyThreshold, intervalSeconds, path'],
+        [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: command, healthyThreshold, intervalSeconds, path'],
         [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: command, compute, cpu, environment, gpu, image, memory, notSecret, scaling, secrets, secretsKmsKeyArn, weights)"],
     ])("an unknown key is refused, with the keys that apply: %j", (raw, key, expected) => {
         expect(problemsOf({ canaryWeight: "1", ...raw })).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
