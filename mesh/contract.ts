@@ -78,6 +78,8 @@ const shared = {
     url: name.optional(),
     /** The dashboard in the CloudWatch console (absent from stacks deployed before 0.3.0). */
     dashboardUrl: name.optional(),
+    /** Where the rollout publishes the weight it verified at the traffic layer, for the dashboard (absent before 0.3.0). */
+    weightMetric: metricRef.optional(),
     /** The weight deployed: what the traffic layer was told in the last successful update. */
     canaryWeight: z.number().int().min(0).max(100),
     stableWeight: z.number().int().min(0).max(100),

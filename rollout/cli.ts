@@ -23,7 +23,7 @@ import { PROJECT } from "../mesh/contract";
 import { runRollout } from "./engine";
 import { EXIT_CODES, RolloutResult } from "./result";
 import { planRollout, RolloutOptions } from "./plan";
-import { CloudWatchMetrics } from "./cloudwatch";
+import { CloudWatchMetrics, WeightMetric } from "./cloudwatch";
 import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from "./aws";
 import { closest } from "../mesh/config/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
@@ -372,6 +372,7 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
                 clock,
                 log,
                 notify: webhook(args.stack, log),
+                ...(outputs.weightMetric ? { weights: new WeightMetric(new CloudWatchClient({ region }), outputs.weightMetric) } : {}),
                 signal: controller.signal,
             },
             args,

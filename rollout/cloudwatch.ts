@@ -9,6 +9,7 @@ import {
     DescribeAlarmsCommand,
     GetMetricDataCommand,
     MetricDataQuery,
+    PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
 import { Version, VERSIONS } from "../mesh/config/schema";
 import { MetricRef, msPerUnit, VersionMetrics } from "../mesh/contract";
@@ -115,5 +116,29 @@ export class CloudWatchMetrics implements MetricsSource {
     async firingAlarms(): Promise<string[]> {
         const alarms = await this.client.send(new DescribeAlarmsCommand({ AlarmNames: this.alarmNames }));
         return (alarms.MetricAlarms ?? []).filter((a) => a.StateValue === "ALARM").map((a) => a.AlarmName ?? "?");
+    }
+}
+
+/** Publishes the weight the rollout verified, where the stack's dashboard graphs it (`weightMetric`). */
+export class WeightMetric {
+    constructor(
+        private readonly client: Pick<CloudWatchClient, "send">,
+        private readonly metric: MetricRef,
+    ) {}
+
+    async publish(weight: number): Promise<void> {
+        await this.client.send(
+            new PutMetricDataCommand({
+                Namespace: this.metric.namespace,
+                MetricData: [
+                    {
+                        MetricName: this.metric.metricName,
+                        Dimensions: Object.entries(this.metric.dimensions).map(([Name, Value]) => ({ Name, Value })),
+                        Value: weight,
+                        Unit: "Percent",
+                    },
+                ],
+            }),
+        );
     }
 }

@@ -37,6 +37,8 @@ export interface RolloutDeps {
     signal?: AbortSignal;
     /** The gates, when not the sequential tests (the benchmark compares them with earlier gates). */
     judge?: JudgeLike;
+    /** Where each weight verified at the traffic layer is published (the dashboard's weight graph). */
+    weights?: { publish(weight: number): Promise<void> };
 }
 
 /** What the engine asks of its gates. */
@@ -355,6 +357,8 @@ class Rollout {
         if (this.deployed?.canaryWeight !== weight) await this.moveSplit(weight);
         await this.verifyWeight(weight);
         this.event(`canaryWeight ${weight} deployed and verified at the traffic layer`);
+        // A graph, not a gate: a failed publish is said and the rollout goes on.
+        await this.deps.weights?.publish(weight).catch((e) => this.deps.log(`could not publish the weight to CloudWatch: ${(e as Error).message}`));
     }
 
     /** Deploys a weight, noting that either weight may be in force until it is verified. */

@@ -154,6 +154,7 @@ describe("the App Mesh graph for the default config", () => {
             trafficBackend: "appmesh",
             endpoint: "inference.ai.internal",
             url: "http://inference.ai.internal:8080",
+            weightMetric: { namespace: "AICanary/test-inference", metricName: "CanaryWeight", dimensions: {} },
             meshName: g.one(T.mesh).state.name,
             virtualServiceName: "inference.ai.internal",
             virtualRouterName: g.one(T.router).state.name,

@@ -142,7 +142,19 @@ describe("per-version metrics and canary alarms", () => {
     test("the dashboard compares the versions as rates of their own requests, every axis with its unit, beside task counts and the alarms' states", () => {
         const body = JSON.parse(g.one(T.dashboard).inputs.dashboardBody);
         const byTitle = Object.fromEntries(body.widgets.map((w: any) => [w.properties.title, w]));
-        expect(Object.keys(byTitle)).toEqual(["Requests", "5xx rate", "Slow requests (over 10 s)", "p99 request time", "p99 time to first byte", "Running tasks", "Canary alarms"]);
+        expect(Object.keys(byTitle)).toEqual([
+            "Canary weight (as the rollout verified it)",
+            "Requests",
+            "5xx rate",
+            "Slow requests (over 10 s)",
+            "p99 request time",
+            "p99 time to first byte",
+            "Running tasks",
+            "Canary alarms",
+        ]);
+        // The weight the rollout publishes, from the stack's own namespace (the outputs tell the rollout where).
+        expect(byTitle["Canary weight (as the rollout verified it)"].properties.metrics).toEqual([["AICanary/test-inference", "CanaryWeight", { stat: "Maximum", period: 60, label: "canary weight" }]]);
+        expect(g.outputs.weightMetric).toEqual({ namespace: "AICanary/test-inference", metricName: "CanaryWeight", dimensions: {} });
         for (const w of body.widgets.filter((w: any) => w.type === "metric")) expect(w.properties.yAxis.left).toMatchObject({ label: expect.any(String), showUnits: false });
         expect(byTitle["5xx rate"].properties.yAxis.left.label).toBe("% of the version's requests");
         // Each version's 5xx over its own requests: the visible lines are the two expressions.

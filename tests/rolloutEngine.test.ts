@@ -159,12 +159,28 @@ function setup(canaryAt: (w: number) => VersionSample, deployed = deployedAt(0),
     const stack = new FakeStack(deployed, intended, clock);
     const metrics = new FakeMetrics(stack, clock, canaryAt, alarmsAt);
     const lines: string[] = [];
+    /** The weights published for the dashboard, as verified; the first publish fails, as CloudWatch may. */
+    const published: number[] = [];
+    const weights = {
+        publish: async (weight: number) => {
+            if (published.length === 0 && lines.every((l) => !l.startsWith("could not publish"))) throw new Error("ThrottlingException: Rate exceeded");
+            published.push(weight);
+        },
+    };
     const run = (options: RolloutOptions = {}, signal?: AbortSignal, control?: ControlPort) =>
-        runRollout({ schedule: SCHEDULE, stack, services: stack, traffic: stack, metrics, control, clock, log: (l) => lines.push(l), signal }, options);
-    return { clock, stack, metrics, lines, run };
+        runRollout({ schedule: SCHEDULE, stack, services: stack, traffic: stack, metrics, control, clock, log: (l) => lines.push(l), signal, weights }, options);
+    return { clock, stack, metrics, lines, run, published };
 }
 
 describe("runRollout", () => {
+    test("each weight verified at the traffic layer is published for the dashboard; a failed publish is said, and changes nothing", async () => {
+        const { run, lines, published } = setup(() => GOOD);
+        const result = await run();
+        expect(result.outcome).toBe("promoted");
+        expect(lines).toContain("could not publish the weight to CloudWatch: ThrottlingException: Rate exceeded");
+        expect(published).toEqual([50, 100, 0]);
+    });
+
     test("a healthy canary: its revision running, then each weight deployed, verified and baked, then promotion in a safe order", async () => {
         const { stack, run, lines } = setup(() => GOOD);
         const result = await run();

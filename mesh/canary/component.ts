@@ -136,6 +136,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
             );
         }
 
+        // Published by the rollout after each weight it verified: the dashboard shows the split, not only what it did.
+        const weightMetric = { namespace: metricNamespace, metricName: "CanaryWeight", dimensions: {} };
         this.observability = new CanaryObservability(
             `${name}-observability`,
             {
@@ -145,6 +147,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 metrics,
                 region,
                 dashboard: {
+                    weightMetric,
                     slowMs: config.rollout.slowRequestSeconds * 1000,
                     services: {
                         stable: { clusterName: this.cluster.name, serviceName: this.services.stable.service.name },
@@ -182,6 +185,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
             ...this.traffic.outputs,
             endpoint: this.traffic.endpoint,
             url: this.traffic.url,
+            weightMetric,
             dashboardUrl: pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${this.observability.dashboard.dashboardName}`,
             canaryWeight: weights.canary,
             stableWeight: weights.stable,

@@ -185,6 +185,8 @@ export interface DashboardExtras {
     services: Record<Version, { clusterName: pulumi.Input<string>; serviceName: pulumi.Input<string> }>;
     /** The canary's alarms, whose states the dashboard shows. */
     alarmArns: pulumi.Input<string>[];
+    /** The weight the rollout verified at the traffic layer, as it publishes it. */
+    weightMetric: MetricRef;
 }
 
 /**
@@ -210,6 +212,7 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
     const perVersion = (pick: (v: VersionMetrics) => MetricRef | undefined, stat: string) =>
         VERSIONS.every((version) => pick(metrics[version])) ? VERSIONS.map((version) => ref(pick(metrics[version])!, stat, { label: version })) : undefined;
     const graphs: { title: string; unit: string; lines?: unknown[] }[] = [
+        { title: "Canary weight (as the rollout verified it)", unit: "% of requests", lines: [ref(extras.weightMetric, "Maximum", { label: "canary weight" })] },
         { title: "Requests", unit: "requests a minute", lines: perVersion((v) => v.requests, "Sum") },
         { title: "5xx rate", unit: "% of the version's requests", lines: ratio((v) => [[v.errors, "Sum"], ...(v.connectionErrors ? [[v.connectionErrors, "Sum"] as [MetricRef, string]] : [])]) },
         { title: `Slow requests (over ${extras.slowMs / 1000} s)`, unit: "% of the version's requests", lines: ratio((v) => [[v.latencyMs, slowStat(v.latencyMs)]]) },
@@ -234,6 +237,6 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
         .filter((g) => g.lines !== undefined)
         .map((g) => ({ type: "metric", properties: { title: g.title, region, view: "timeSeries", metrics: g.lines, yAxis: { left: { label: g.unit, showUnits: false, min: 0 } } } }));
     const alarms = { type: "alarm", properties: { title: "Canary alarms", alarms: extras.alarmArns } };
-    const widgets = [...metricWidgets.slice(0, 6), alarms, ...metricWidgets.slice(6)].map((w, i) => ({ ...w, x: (i % 3) * 8, y: Math.floor(i / 3) * 6, width: 8, height: 6 }));
+    const widgets = [...metricWidgets.slice(0, 7), alarms, ...metricWidgets.slice(7)].map((w, i) => ({ ...w, x: (i % 3) * 8, y: Math.floor(i / 3) * 6, width: 8, height: 6 }));
     return pulumi.jsonStringify({ widgets });
 }

@@ -4,7 +4,7 @@
  * for every client at once.
  */
 import { BASE_STACK, ECR, RUN, World } from "./harness";
-import { albRoute, AlbClient } from "./standins/world";
+import { albRoute, AlbClient, readJson } from "./standins/world";
 import { PROJECT } from "../../mesh/contract";
 
 /** The test stack behind an ALB, with affinity for an hour. */
@@ -31,6 +31,9 @@ test("a healthy canary behind the ALB is stepped, verified with DescribeListener
     expect(split.filter((s) => s.canaryWeight > 0).every((s) => s.stickySeconds === 3600)).toBe(true);
     expect(split.at(-1)).toMatchObject({ canaryWeight: 0 });
     expect(split.at(-1)!.stickySeconds).toBeUndefined();
+    // Each verified weight was published where the dashboard graphs it.
+    const published = readJson<{ namespace: string; name: string; value: number }[]>("published-metrics.json", []);
+    expect(published.map((p) => [p.namespace, p.name, p.value])).toEqual([10, 50, 100, 0].map((w) => ["AICanary/e2e-inference", "CanaryWeight", w]));
 });
 
 test("a bad canary is rolled back, and afterwards no request of a client stuck to it reaches it", async () => {

@@ -15,7 +15,7 @@
  */
 import * as http from "http";
 import { AddressInfo } from "net";
-import { clock, readFaults, readStack, readTraffic, stateDir, StackState, weightAt } from "./world";
+import { clock, readFaults, readJson, readStack, readTraffic, stateDir, StackState, weightAt, writeJson } from "./world";
 import * as fs from "fs";
 
 export interface AwsStandIn {
@@ -145,6 +145,18 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
     return { MetricDataResults: results, Messages: [] };
 }
 
+/**
+ * PutMetricData as the API reference describes it: a namespace that does not start with
+ * "AWS/", and each datum's name and value; what was published is kept for the tests to read.
+ */
+function putMetricData(input: { Namespace?: string; MetricData?: { MetricName?: string; Value?: number; Unit?: string }[] }) {
+    if (!input.Namespace || input.Namespace.startsWith("AWS/")) throw new AwsError("InvalidParameterValue", "The value AWS/ for parameter Namespace is invalid.");
+    const published = readJson<{ namespace: string; name: string; value: number; at: number }[]>("published-metrics.json", []);
+    for (const datum of input.MetricData ?? []) published.push({ namespace: input.Namespace, name: String(datum.MetricName), value: Number(datum.Value), at: clock().now() });
+    writeJson("published-metrics.json", published);
+    return {};
+}
+
 /** SSM, with parameters by name: creating one that exists fails unless overwriting. */
 function ssm(parameters: Map<string, string>, operation: string, input: { Name: string; Value?: string; Overwrite?: boolean }) {
     switch (operation) {
@@ -247,6 +259,7 @@ function route(request: http.IncomingMessage, body: string, parameters: Map<stri
         if (service === "AmazonEC2ContainerServiceV20141113" && operation === "DescribeServices") return describeServices(input);
         if (service === "AmazonEC2ContainerServiceV20141113") return ecsTasks(tasks, operation, input);
         if (service === "GraniteServiceVersion20100801" && operation === "GetMetricData") return getMetricData(input);
+        if (service === "GraniteServiceVersion20100801" && operation === "PutMetricData") return putMetricData(input);
         if (service === "GraniteServiceVersion20100801" && operation === "DescribeAlarms") {
             return { MetricAlarms: (input.AlarmNames ?? []).map((AlarmName: string) => ({ AlarmName, StateValue: "OK" })) };
         }
