@@ -11,7 +11,9 @@ import { VERSIONS } from "../mesh/config/schema";
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
 const minutes = (ms: number) => `${Math.round(ms / 60000)}m`;
-const describe = (v: VersionSample) => `${v.requests} req ${pct(errorRate(v))} 5xx ${v.slow} slow p99 ${secs(v.p99Ms)}`;
+/** A version's window as an on-call engineer reads it: each rate with the count behind it. */
+const describe = (v: VersionSample) =>
+    `${v.requests} req, 5xx ${pct(errorRate(v))} (${v.errors}), slow ${pct(v.requests > 0 ? (100 * v.slow) / v.requests : 0)} (${v.slow}), p99 ${secs(v.p99Ms)}`;
 const verdictText = (v?: Verdict) => (v === undefined ? "-" : v.kind === "pass" ? "pass" : `${v.kind}: ${v.reason}`);
 
 /** One line per sample: where the rollout is and how both versions did in the last interval. */

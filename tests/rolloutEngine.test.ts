@@ -190,7 +190,7 @@ describe("runRollout", () => {
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 100", "promote", "running stable td/stable:2", "weight 0"]);
         expect(result.steps.map((s) => [s.weight, s.verdict?.kind])).toEqual([[10, "pass"], [50, "pass"], [100, "pass"]]);
         expect(result.finalWeight).toBe(0);
-        expect(lines.some((l) => /^step 1\/3 weight 10% .*canary 500 req 0\.20% 5xx 5 slow p99 8\.0s \| ok \| evidence .* of 400/.test(l))).toBe(true);
+        expect(lines.some((l) => /^step 1\/3 weight 10% .*canary 500 req, 5xx 0\.20% \(1\), slow 1\.00% \(5\), p99 8\.0s \| ok \| evidence .* of 400/.test(l))).toBe(true);
     });
 
     test("a step judges whole minutes, each once and in order, from its start until everything served in its bake is judged", async () => {
