@@ -28,7 +28,7 @@ import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from
 import { closest } from "../mesh/config/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
 import { PulumiStack } from "./pulumiStack";
-import { nextStep, renderJson, renderMarkdown, ReportContext } from "./report";
+import { finalStatus, renderJson, renderMarkdown, ReportContext } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
 import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "./simulate";
 import { powerReport, Traffic } from "./power";
@@ -378,9 +378,7 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
             args,
         );
         // What `status` shows from now on: the outcome, not the last step's progress (a runner that lost its lease publishes nothing).
-        await control
-            .heartbeat(`${result.outcome}: canaryWeight ${result.finalWeight ?? "?"} deployed; ${result.reason}\nimages when it began: stable ${context.images!.stable}, canary ${context.images!.canary}\nnext: ${nextStep(result)}`)
-            .catch(() => undefined);
+        await control.heartbeat(finalStatus(result, context)).catch(() => undefined);
     } finally {
         await control.release();
     }

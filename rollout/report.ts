@@ -55,25 +55,34 @@ const utcMinute = (t: number) => new Date(t).toISOString().slice(11, 16);
 /** Minutes and seconds, since start: a report of a 10-minute bake needs more than whole minutes. */
 const clockTime = (ms: number) => `${Math.floor(ms / 60000)}:${String(Math.round((ms % 60000) / 1000)).padStart(2, "0")}`;
 
+/** The lines' colours, set on each chart (xychart has no legend of its own), and their names for the key under it. */
+const PALETTE: [string, string][] = [
+    ["#d62728", "red"],
+    ["#1f77b4", "blue"],
+    ["#2ca02c", "green"],
+];
+
 /**
  * A Mermaid line chart. A series is drawn only over the samples where every series has a
  * value (`undefined` is "no data", never 0), so a missing minute is a gap in the time axis,
- * not a drop to zero; the legend names the lines in Mermaid's colour order.
+ * not a drop to zero. Its colours are fixed, so the key under it names each line by colour.
  */
 function chart(title: string, result: RolloutResult, yLabel: string, series: [string, (s: SampleRecord) => number | undefined][]): string {
     const points = result.samples.filter((s) => series.every(([, pick]) => pick(s) !== undefined));
     if (points.length === 0) return `_${title}: no sample had data for every line._`;
     const times = points.map((s) => `"${clockTime(s.at - result.startedAt)}"`);
     const lines = series.map(([, pick]) => `    line [${points.map((s) => +pick(s)!.toFixed(3)).join(", ")}]`);
+    const colours = PALETTE.slice(0, series.length);
     return [
         "```mermaid",
+        `%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "${colours.map(([hex]) => hex).join(", ")}"}}}}%%`,
         "xychart-beta",
         `    title "${title}"`,
         `    x-axis [${times.join(", ")}]`,
         `    y-axis "${yLabel}"`,
         ...lines,
         "```",
-        `Lines, in order: ${series.map(([name], i) => `${i + 1}. ${name}`).join("; ")}.${points.length < result.samples.length ? ` ${result.samples.length - points.length} sample(s) without data for every line are left out.` : ""}`,
+        `Key: ${series.map(([name], i) => `${colours[i][1]}: ${name}`).join("; ")}.${points.length < result.samples.length ? ` ${result.samples.length - points.length} sample(s) without data for every line are left out.` : ""}`,
     ].join("\n");
 }
 
@@ -114,6 +123,12 @@ export function nextStep(result: Pick<RolloutResult, "outcome" | "finalWeight">)
         case "nothing-to-do":
             return "Nothing to do: the canary runs what stable runs.";
     }
+}
+
+/** What `status` shows once a rollout has ended: its outcome, the images it began with, and what to do next. */
+export function finalStatus(result: RolloutResult, context: ReportContext): string {
+    const images = context.images ? `\nimages when it began: stable ${context.images.stable}, canary ${context.images.canary}` : "";
+    return `${result.outcome}: canaryWeight ${result.finalWeight ?? "?"} deployed; ${result.reason}${images}\nnext: ${nextStep(result)}`;
 }
 
 export function renderMarkdown(result: RolloutResult, stackName: string, context: ReportContext = {}): string {

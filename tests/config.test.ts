@@ -56,6 +56,12 @@ test("notSecret lets a name that looks like a secret through; ordinary names pas
     expect(config.versions.canary.environment).toEqual({ PAD_TOKEN: "<pad>", MODEL_ID: "meta-llama/x" });
 });
 
+test("a problem and the problems that follow from it are named in one run: a custom server without names, and the alarm on its missing series", () => {
+    const problems = refusal({ canaryWeight: "0", metrics: { prometheus: { server: "custom" } }, alarms: { timeToFirstTokenIncreasePercent: 50 } }).problems;
+    expect(problems.map((p) => p.key)).toEqual(["metrics.prometheus.names", "alarms.timeToFirstTokenIncreasePercent"]);
+    expect(refusal({ canaryWeight: "0", metrics: "not an object", alarms: { queueDepth: 5 } }).problems.map((p) => p.key)).toEqual(["metrics", "alarms.queueDepth"]);
+});
+
 test("trafficBackend is required: no silent App Mesh; the message says what new stacks use", () => {
     const [problem] = refusal({ trafficBackend: undefined, canaryWeight: "10" }).problems;
     expect(problem).toEqual({ key: "trafficBackend", got: undefined, expected: expect.stringContaining('new stacks use "lattice"') });

@@ -2,7 +2,7 @@ import { checkSteps, CliError, COMMAND_HELP, describeError, main, parseArgs, und
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../rollout/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
-import { nextStep, renderJson, renderMarkdown } from "../rollout/report";
+import { finalStatus, nextStep, renderJson, renderMarkdown } from "../rollout/report";
 import { SCENARIOS, simulate } from "../rollout/simulate";
 import { STACKS, stackConfig } from "./harness/stacks";
 
@@ -224,7 +224,8 @@ describe("report", () => {
         expect(md).toContain("# Canary rollout of `prod`: rolled-back");
         expect(md).toMatch(/^\| 1 \| 5% \| [0-9.]+% \| .* \| pass \|$/m);
         expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\); evidence .* reached 400 \|$/m);
-        expect(md.match(/```mermaid\nxychart-beta/g)).toHaveLength(4);
+        expect(md.match(/```mermaid\n%%\{init: \{"themeVariables": \{"xyChart": \{"plotColorPalette": "#d62728(, #1f77b4)?"\}\}\}\}%%\nxychart-beta/g)).toHaveLength(4);
+        expect(md).toContain("Key: red: canary; blue: stable.");
         expect(md).toMatch(/^- \d+:\d\d rolled-back: step 4 at 50%/m);
         // Table, samples and verdict agree: the step's canary requests are the sum of its samples'.
         const step4 = result.samples.filter((s) => s.step === 4).reduce((n, s) => n + s.sample.versions.canary.requests, 0);
@@ -249,6 +250,24 @@ describe("report", () => {
         expect(md).toContain("Images: stable `ecr/llm:1.4.0`, canary `ecr/llm:1.5.0`");
         expect(md).toContain(`Dashboard: ${context.dashboardUrl}`);
         expect(JSON.parse(renderJson(result, "dev", context))).toMatchObject({ owner: "alice@laptop", images: context.images, nextStep: expect.any(String), outcome });
+    });
+
+    test.each([
+        ["promoted", "healthy", "Nothing to do"],
+        ["rolled-back", "errors-5x", "Stable serves everything again"],
+        ["held", "low-traffic", "Not enough traffic"],
+        ["failed", "healthy", "The rollout stopped on an error"],
+    ] as const)("status after %s names the outcome, the weight, the images, the rates behind a verdict and the next step", async (outcome, scenario, next) => {
+        const { result } = await simulate(SCENARIOS.find((s) => s.name === scenario)!, { seed: 2 });
+        // A failure is an outcome the simulation does not reach on its own: the same result, ended by an error.
+        const ended = outcome === "failed" ? { ...result, outcome, reason: "pulumi up (canaryWeight 50) failed: inference-lattice-listener: ValidationException", finalWeight: 25 } : result;
+        const text = finalStatus(ended, { images: { stable: "ecr/llm:1.4.0", canary: "ecr/llm:1.5.0" } });
+        expect(text.split("\n")).toEqual([
+            `${outcome}: canaryWeight ${ended.finalWeight} deployed; ${ended.reason}`,
+            "images when it began: stable ecr/llm:1.4.0, canary ecr/llm:1.5.0",
+            expect.stringMatching(new RegExp(`^next: ${next}`)),
+        ]);
+        if (outcome === "rolled-back") expect(text).toMatch(/canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\)/);
     });
 
     test.each(["failed", "interrupted", "paused", "refused", "nothing-to-do"] as const)("after %s the next step says what to do", (outcome) => {

@@ -425,10 +425,12 @@ const sharedRules = [
             }
         },
     ),
-    rule<{ alarms: Record<string, unknown>; metrics: { prometheus?: PrometheusInput } }>(["alarms", "metrics"], "a server-metric alarm needs metrics.prometheus with that series", (c, report) => {
+    // It reads metrics even when they have a problem of their own (a custom server without names), so both are named in one run.
+    rule<{ alarms: Record<string, unknown>; metrics?: { prometheus?: PrometheusInput } }>(["alarms"], "a server-metric alarm needs metrics.prometheus with that series", (c, report) => {
         for (const [key, metric] of Object.entries(SERVER_ALARMS)) {
             if (c.alarms[key] === undefined) continue;
-            const prometheus = c.metrics.prometheus;
+            const given = typeof c.metrics === "object" ? c.metrics?.prometheus : undefined;
+            const prometheus = typeof given === "object" && given !== null ? { server: given.server, names: typeof given.names === "object" && given.names !== null ? given.names : {} } : undefined;
             if (!prometheus) report(`alarms.${key}`, c.alarms[key], "metrics.prometheus set: the alarm reads the model server's own metrics");
             else if (!serverMetricNames(prometheus)[metric]) {
                 report(`alarms.${key}`, c.alarms[key], `a series for ${metric}: server "${prometheus.server}" has none; name it in metrics.prometheus.names.${metric}`);
