@@ -52,6 +52,18 @@ test("a rollout started mid-bake of another is refused; `status` names the holde
     expect(first.output).toContain("rolling back: aborted by ops@laptop");
     expect(first.lastLine).toBe("rolled-back: canaryWeight 0 deployed on e2e");
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });
+
+    // Afterwards, status shows the outcome, the images and the next step, not the last step's progress.
+    const after = await world.cli(["status", "--stack", "e2e"]);
+    expect(after.output).toContain("lease: free (no rollout running)");
+    expect(after.output).toContain("rolled-back: canaryWeight 0 deployed; aborted by ops@laptop");
+    expect(after.output).toContain(`images when it began: stable ${ECR}:1.4.0, canary ${ECR}:1.5.0`);
+    expect(after.output).toMatch(/next: Stable serves everything again/);
+    // With AWS unreachable, it still prints what the stack says, then one clear line.
+    const unreachable = await world.cli(["status", "--stack", "e2e"], undefined, { AWS_ENDPOINT_URL: "http://127.0.0.1:9" });
+    expect(unreachable.code).toBe(2);
+    expect(unreachable.output).toContain("stack e2e: canaryWeight 0 deployed (lattice)");
+    expect(unreachable.lastLine).toMatch(/^error: AWS is unreachable from here \(.*\): check the network or proxy/);
 });
 
 test("an environment-only change is a canary like any other; on App Mesh, explicit Cloud Map names stay where they are", async () => {
