@@ -600,17 +600,16 @@ export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = 
     if (values.platform !== undefined && values.network !== undefined) {
         rawProblems.push({ key: "network", got: values.network, expected: "no network with platform: the service runs in the platform's VPC" });
     }
-    const input = values;
-    if (!(TRAFFIC_BACKENDS as readonly unknown[]).includes(input.trafficBackend)) {
+    if (!(TRAFFIC_BACKENDS as readonly unknown[]).includes(values.trafficBackend)) {
         // No silent default: a stack without one used to get App Mesh, which a new account cannot create.
         const problems =
-            input.trafficBackend === undefined
+            values.trafficBackend === undefined
                 ? [{ key: "trafficBackend", got: undefined, expected: `one of "lattice", "alb", "appmesh": new stacks use "lattice" (or "alb" for a service users call first); App Mesh was discontinued on 2026-09-30` }]
-                : problemsOf(oneOf(TRAFFIC_BACKENDS).safeParse(input.trafficBackend, { reportInput: true }).error!.issues, "trafficBackend");
-        const rest = sharedOnly.safeParse(input, { reportInput: true });
+                : problemsOf(oneOf(TRAFFIC_BACKENDS).safeParse(values.trafficBackend, { reportInput: true }).error!.issues, "trafficBackend");
+        const rest = sharedOnly.safeParse(values, { reportInput: true });
         throw new ConfigError([...problems, ...(rest.success ? [] : problemsOf(rest.error.issues))]);
     }
-    const result = stackSchema.safeParse(input, { reportInput: true });
+    const result = stackSchema.safeParse(values, { reportInput: true });
     const problems = [...rawProblems, ...(result.success ? [] : problemsOf(result.error.issues))];
     if (problems.length > 0 || !result.success) throw new ConfigError(problems);
     return result.data;
