@@ -16,18 +16,17 @@ import { parseArgs as parseNodeArgs } from "node:util";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import * as yaml from "js-yaml";
 import { parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
-import { PROJECT } from "../mesh/contract";
 import { runRollout } from "./engine";
 import { EXIT_CODES, RolloutResult } from "./result";
 import { planRollout, RolloutOptions } from "./plan";
-import { CloudWatchMetrics, WeightMetric } from "./cloudwatch";
+import { CloudWatchMetrics, SlowRequests, WeightMetric } from "./cloudwatch";
+import { callerLines, CallersHint, readCallers, serviceNameOf } from "./callers";
 import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from "./aws";
 import { closest } from "../mesh/config/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
-import { PulumiStack } from "./pulumiStack";
+import { outputsOf, PulumiStack, stackFileConfig, stackFileConfigs } from "./pulumiStack";
 import { finalStatus, renderJson, renderMarkdown, ReportContext } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
 import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "./simulate";
@@ -227,10 +226,7 @@ function writeReports(dir: string, base: string, result: RolloutResult, title: s
 export function stackSchedule(stack: string): RolloutSchedule {
     const file = path.join(process.cwd(), `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(file)) throw new CliError(`no ${path.basename(file)} in the current directory`);
-    const config = (yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }).config ?? {};
-    const prefix = `${PROJECT}:`;
-    const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), typeof v === "object" ? JSON.stringify(v) : v]));
-    return loadConfig(raw).rollout;
+    return loadConfig(stackFileConfig(file)).rollout;
 }
 
 async function runSimulations(args: Extract<CliArgs, { command: "simulate" }>): Promise<number> {
@@ -326,11 +322,12 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
         last(plan.kind === "refuse" ? "refused" : "nothing-to-do");
         return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
     }
+    const slow: SlowRequests = { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" };
     const metrics = new CloudWatchMetrics(
         new CloudWatchClient({ region }),
         outputs.versionMetrics,
         [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])],
-        { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" },
+        slow,
     );
     if (args.dryRun) {
         try {
@@ -382,9 +379,29 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
     } finally {
         await control.release();
     }
+    const callers = await callersHint(args.stack, raw, result, region, slow, log);
+    if (callers) context.callers = callers;
     writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);
     last(result.outcome, result.finalWeight);
     return result.outcome === "interrupted" && signalName === "SIGTERM" ? 143 : result.exitCode;
+}
+
+/** On a platform, its callers' 5xx over the rollout, for the report and the console: reading them never changes the outcome. */
+async function callersHint(stack: string, raw: Record<string, string>, result: RolloutResult, region: string | undefined, slow: SlowRequests, log: (line: string) => void): Promise<CallersHint | undefined> {
+    if (!raw.platform) return undefined;
+    const workDir = process.cwd();
+    const cloudwatch = new CloudWatchClient({ region });
+    try {
+        const hint = await readCallers({ platform: raw.platform, service: serviceNameOf(raw), stack }, result, {
+            stackConfigs: () => stackFileConfigs(workDir),
+            metricsOf: async (caller) => new CloudWatchMetrics(cloudwatch, (await outputsOf(workDir, caller)).versionMetrics, [], slow),
+        });
+        for (const line of callerLines(hint)) log(line);
+        return hint;
+    } catch (e) {
+        log(`callers: not read (${describeError(e as Error)}); the report leaves them out`);
+        return undefined;
+    }
 }
 
 async function status(name: string): Promise<number> {

@@ -6,6 +6,9 @@
  * capacity step, one version's service and GPU capacity for a version update);
  * otherwise it refuses, naming the rest.
  */
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { loadConfig, minCount, RAISED_MIN_KEY, Version } from "../mesh/config/schema";
 import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
@@ -46,6 +49,34 @@ export function explainStartupError(e: unknown, stack?: string): Error {
     return e instanceof Error ? e : new Error(text);
 }
 
+/** The project's keys of a stack's config, as the program reads them: without the `<project>:` prefix. */
+function projectConfig(entries: [string, string][]): Record<string, string> {
+    const prefix = `${PROJECT}:`;
+    return Object.fromEntries(entries.filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
+}
+
+/** A stack file's project config read from disk as the CLI would give it: structured values as JSON. */
+export function stackFileConfig(file: string): Record<string, string> {
+    const config = (yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined)?.config ?? {};
+    return projectConfig(Object.entries(config).map(([key, v]) => [key, typeof v === "object" ? JSON.stringify(v) : String(v)]));
+}
+
+/** Every stack file in `workDir` (`Pulumi.<stack>.yaml`), by stack name. */
+export function stackFileConfigs(workDir: string): Record<string, Record<string, string>> {
+    const files = fs.readdirSync(workDir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
+    return Object.fromEntries(files.map((f) => [f.slice("Pulumi.".length, -".yaml".length), stackFileConfig(path.join(workDir, f))]));
+}
+
+/** Another stack's outputs, read without selecting it (the running rollout keeps its own stack selected). */
+export async function outputsOf(workDir: string, stackName: string): Promise<StackOutputs> {
+    try {
+        const outputs = await (await LocalWorkspace.create({ workDir })).stackOutputs(stackName);
+        return parseStackOutputs(Object.fromEntries(Object.entries(outputs).map(([key, v]) => [key, v.value])), stackName);
+    } catch (e) {
+        throw explainStartupError(e, stackName);
+    }
+}
+
 export class PulumiStack implements StackPort {
     constructor(
         private readonly stack: AutomationStack,
@@ -65,9 +96,7 @@ export class PulumiStack implements StackPort {
 
     /** The project's config as the program would read it: keys without the `<project>:` prefix. */
     async rawConfig(): Promise<Record<string, string>> {
-        const config = await this.stack.getAllConfig();
-        const prefix = `${PROJECT}:`;
-        return Object.fromEntries(Object.entries(config).filter(([key]) => key.startsWith(prefix)).map(([key, v]) => [key.slice(prefix.length), v.value]));
+        return projectConfig(Object.entries(await this.stack.getAllConfig()).map(([key, v]) => [key, v.value]));
     }
 
     async region(): Promise<string | undefined> {

@@ -7,6 +7,7 @@ import type { RolloutResult, SampleRecord } from "./result";
 import { errorRate, Evidence, Verdict } from "./judge";
 import { MetricsSample, VersionSample } from "./ports";
 import { VERSIONS } from "../mesh/config/schema";
+import { callerCell, CallersHint } from "./callers";
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
@@ -100,6 +101,30 @@ export interface ReportContext {
     /** Each version's image as the stack file had it when the rollout began. */
     images?: { stable: string; canary: string };
     dashboardUrl?: string;
+    /** Its callers' 5xx over the rollout, when the stack is on a platform. */
+    callers?: CallersHint;
+}
+
+/** The callers' 5xx beside the steps: a hint for whoever reads the report, never part of the verdict. */
+function callersSection(hint: CallersHint): string[] {
+    const head = [
+        "",
+        "## Callers' 5xx (a hint, not a gate)",
+        "",
+        `The services on this platform whose \`calls\` name \`${hint.service}\`, from their stack files here: their own 5xx, both versions together, ` +
+            "in the hour before the rollout and during each step. The rollout is judged on its own metrics only. A caller's 5xx that rise with the canary's weight " +
+            "suggest the canary fails it in a way its own metrics do not show (an answer the caller cannot use). Minutes CloudWatch had not received when the report was written are missing.",
+        "",
+    ];
+    const unreadable = hint.unreadable.map((why) => `- Not read: ${why}`);
+    if (hint.callers.length === 0 && unreadable.length === 0) return [...head, `No stack file here on this platform calls \`${hint.service}\`.`];
+    const table = hint.callers.length === 0 ? [] : [
+        `| caller | ${hint.windows.map((w) => w.label).join(" | ")} |`,
+        `| --- | ${hint.windows.map(() => "---").join(" | ")} |`,
+        ...hint.callers.map((row) => `| ${row.stack} (${row.service}) | ${row.counts.map(callerCell).join(" | ")} |`),
+        "",
+    ];
+    return [...head, ...table, ...unreadable];
 }
 
 /** What to do after each outcome, as an on-call engineer needs it first. */
@@ -161,6 +186,7 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
                 `${canary.errors} (${pct(errorRate(canary))}) | ${canary.slow} | ${secs(canary.p99Ms)} | ${stable.requests} | ${stable.errors} (${pct(errorRate(stable))}) | ${stable.slow} | ${verdictText(step.verdict)} |`,
         );
     }
+    if (context.callers) out.push(...callersSection(context.callers));
     if (result.samples.length > 0) {
         const tests = result.samples[0].evidence.map((e) => e.test);
         out.push(

@@ -3,6 +3,9 @@
  * ends as deployed and as reported, and neither touches the other's stack. Each service's
  * `StackReference` to the platform is answered with the committed platform stack's render.
  */
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
 import { ECR, World } from "./harness";
 import { readStack } from "./standins/world";
 import { PROJECT } from "../../mesh/contract";
@@ -52,4 +55,35 @@ test("two services on one platform roll out at once: both promoted, each as depl
     expect(association.inputs.serviceNetworkIdentifier).toBe(before.embedder.resources.find((r) => r.type === association.type)!.inputs.serviceNetworkIdentifier);
     const taskDefinition = readStack("rag-gateway")!.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" && r.name === "gateway-canary")!;
     expect(JSON.parse(String(taskDefinition.inputs.containerDefinitions))[0].environment).toEqual([{ name: "EMBEDDER_URL", value: "http://embedder.rag.internal" }]);
+});
+
+test("a callee rolled back for its 5xx shows its callers' 5xx beside its own, as a hint: the gateway's rose with the embedder's canary weight", async () => {
+    world = await new World().startMany({ "rag-embedder": service("embedder", "lattice"), "rag-gateway": service("gateway", "alb", ["embedder"]) });
+    // The gateway's requests fail when its call to the embedder does; the embedder's canary fails 5% of its requests.
+    world.traffic({ canary: { errorRate: 0.05, p99Ms: 8200, slowRate: 0.01 }, callers: { "rag-gateway": ["rag-embedder"] } });
+    // A caller whose stack file is here but which was never deployed: named in the report, not fatal.
+    fs.writeFileSync(path.join(world.project, "Pulumi.rag-search.yaml"), yaml.dump({ config: service("search", "lattice", ["embedder"]) }));
+
+    const run = await world.cli(["run", "--stack", "rag-embedder", "--yes"]);
+    expect(run.code).toBe(1);
+    expect(run.lastLine).toBe("rolled-back: canaryWeight 0 deployed on rag-embedder");
+    const said = /caller rag-gateway \(gateway\): 5xx ([0-9.]+)% \(\d+\/\d+\) during the rollout, ([0-9.]+)% \(\d+\/\d+\) the hour before \(a hint, not a gate\)/.exec(run.output);
+    const [during, before] = [Number(said?.[1]), Number(said?.[2])];
+    // Before: the gateway's own 0.2% and its calls' 0.2%; during the 10% step: 0.2% + 0.1 x 5% + 0.9 x 0.2%.
+    expect(before).toBeCloseTo(0.4, 1);
+    expect(during).toBeGreaterThan(0.7);
+    expect(run.output).toMatch(/caller rag-search: stack rag-search does not exist here .*\(its 5xx are left out of the report\)/);
+
+    const reports = path.join(world.project, "rollout-reports");
+    const report = JSON.parse(fs.readFileSync(path.join(reports, fs.readdirSync(reports).find((f) => f.endsWith(".json"))!), "utf8"));
+    expect(report.outcome).toBe("rolled-back");
+    expect(report.callers.callers.map((c: { stack: string }) => c.stack)).toEqual(["rag-gateway"]);
+    const markdown = fs.readFileSync(path.join(reports, fs.readdirSync(reports).find((f) => f.endsWith(".md"))!), "utf8");
+    // A column per step beside the hour before: the gateway's 5xx rise with each step's weight (10%, then 50%).
+    const row = /^\| rag-gateway \(gateway\) \| (.*) \|$/m.exec(markdown)![1].split(" | ").map((cell) => Number(/^([0-9.]+)% \(\d+\/\d+\)$/.exec(cell)![1]));
+    expect(row).toHaveLength(1 + report.steps.length);
+    expect(row[0]).toBeCloseTo(0.4, 1);
+    for (let i = 1; i < row.length; i++) expect(row[i]).toBeGreaterThan(row[i - 1]);
+    // The gateway was only read: its stack was never updated.
+    expect(readStack("rag-gateway")!.history).toHaveLength(1);
 });

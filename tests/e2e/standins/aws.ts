@@ -25,14 +25,15 @@ export interface AwsStandIn {
     close(): Promise<void>;
 }
 
-/** Every stack the stand-in pulumi deployed. */
-function stacks(): StackState[] {
+/** Every stack the stand-in pulumi deployed, by name. */
+function named(): [string, StackState][] {
     return fs
         .readdirSync(stateDir())
         .filter((f) => /^stack-.*\.json$/.test(f))
-        .map((f) => readStack(f.slice(6, -5)))
-        .filter((s): s is StackState => s !== undefined);
+        .map((f): [string, StackState | undefined] => [f.slice(6, -5), readStack(f.slice(6, -5))])
+        .filter((e): e is [string, StackState] => e[1] !== undefined);
 }
+const stacks = () => named().map(([, state]) => state);
 
 class AwsError extends Error {
     constructor(
@@ -105,7 +106,7 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
         if (period % 60_000 !== 0) throw new AwsError("InvalidParameterValue", "The parameter Period must be a multiple of 60.");
         const m = q.MetricStat.Metric;
         const dims = Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value]));
-        for (const state of stacks()) {
+        for (const [stackName, state] of named()) {
             const metrics = (state.outputs as { versionMetrics?: Record<string, Record<string, { namespace: string; metricName: string; dimensions: Record<string, string>; unit?: string }>> }).versionMetrics ?? {};
             for (const [version, fields] of Object.entries(metrics)) {
                 for (const [field, ref] of Object.entries(fields)) {
@@ -114,17 +115,24 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
                     const stat = q.MetricStat.Stat;
                     const timestamps: number[] = [];
                     const values: number[] = [];
+                    // A caller's request fails too when its call to a callee fails: at the callee's split that second.
+                    const callees = (traffic.callers?.[stackName] ?? []).map(readStack).filter((c): c is StackState => c !== undefined);
+                    const errorRateAt = (t: number) =>
+                        behaviour.errorRate + callees.reduce((sum, callee) => sum + (weightAt(callee, t) * traffic.canary.errorRate + (100 - weightAt(callee, t)) * traffic.stable.errorRate) / 100, 0);
                     for (let bucket = start; bucket < end; bucket += period) {
                         let requests = 0;
+                        let errors = 0;
                         for (let t = bucket; t < Math.min(bucket + period, arrivedUntil); t += 1000) {
                             const w = weightAt(state, t);
-                            requests += (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100;
+                            const served = (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100;
+                            requests += served;
+                            errors += served * errorRateAt(t);
                         }
                         if (requests < 1) continue;
                         // A latency published in seconds (the ALB's TargetResponseTime) answers in seconds.
                         const msPerUnit = ref.unit === "Seconds" ? 1000 : 1;
                         const value =
-                            stat === "Sum" ? Math.round(requests * (field === "errors" ? behaviour.errorRate : field === "connectionErrors" ? 0 : 1))
+                            stat === "Sum" ? Math.round(field === "errors" ? errors : field === "connectionErrors" ? 0 : requests)
                             : /^TC\(\d+(\.\d+)?:\)$/.test(stat) ? Math.round(requests * behaviour.slowRate)
                             : stat === "p99" ? behaviour.p99Ms / msPerUnit
                             : NaN;

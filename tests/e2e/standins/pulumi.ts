@@ -299,6 +299,9 @@ async function main(argv: string[]): Promise<void> {
     }
     const stack = (flags.get("--stack") as string | undefined) ?? (fs.existsSync(selectedFile) ? fs.readFileSync(selectedFile, "utf8") : "");
     if (!stack) fail("no stack selected; run `pulumi stack select` or pass --stack");
+    // As the CLI: reading a stack's config or outputs needs the stack to exist in the backend, not just its file.
+    const readsStack = (positional[0] === "config" && positional.length === 1) || command === "stack output";
+    if (readsStack && !readStack(stack)) fail(`no stack named '${stack}' found`);
     if (positional[0] === "config" && positional.length === 1) {
         const config = readStackFile(stack).config ?? {};
         const json = Object.fromEntries(

@@ -60,6 +60,8 @@ export interface Traffic {
     delaySeconds: number;
     stable: Behaviour;
     canary: Behaviour;
+    /** Callers' stacks and the stacks they call: a caller's request also fails when its call does (each callee's own split and behaviour). */
+    callers?: Record<string, string[]>;
 }
 
 /** What a test makes go wrong. */
