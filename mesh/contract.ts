@@ -167,6 +167,11 @@ const platformOutputs = z.object({
     /** The private hosted zone for the services' names, associated with the VPC. */
     zoneId: name,
     zoneName: name,
+    /** The ECS cluster every service's tasks run in. */
+    clusterName: name,
+    clusterArn: name,
+    /** The cluster's GPU capacity by instance type: a service's GPU version runs on the pool of its type. */
+    gpuPools: z.record(name, z.object({ capacityProviderName: name, maxInstances: z.number().int(), volumeGiB: z.number().int() })),
 });
 
 export type PlatformOutputs = z.output<typeof platformOutputs>;

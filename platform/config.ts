@@ -1,12 +1,24 @@
 /**
  * The platform stack's config (`ai-inference-platform:*`): the network the services share,
- * the ports their Lattice listeners use, and the private zone for their names. Validated
+ * the ports their Lattice listeners use, the private zone for their names, and the GPU
+ * capacity of their cluster. Validated
  * before anything is declared, the way a service's config is.
  */
 import { z } from "zod";
-import { dnsName, integerList, refuseUnknownKeys } from "../mesh/config/fields";
+import { dnsName, integer, integerList, refuseUnknownKeys, section, sectionMap } from "../mesh/config/fields";
 import { ConfigError, problemsOf } from "../mesh/config/errors";
-import { asWritten, networkSection } from "../mesh/config/schema";
+import { asWritten, gpuVolumeGiB, networkSection } from "../mesh/config/schema";
+import { GPU_INSTANCE_TYPES } from "../mesh/compute/gpuInstances";
+
+/**
+ * One pool of GPU instances of one type in the platform's cluster, which every service's GPU
+ * versions of that type share: an Auto Scaling group that starts empty and that ECS grows
+ * and shrinks (managed scaling) for the tasks placed on it.
+ */
+const gpuPool = section({
+    maxInstances: integer(1, 100).describe("Instances at most, for every service's tasks on this pool together: what a GPU quota allows."),
+    volumeGiB: gpuVolumeGiB,
+});
 
 const platformSchema = z
     .looseObject({
@@ -15,8 +27,10 @@ const platformSchema = z
         latticePorts: integerList(1, 65535)
             .default([80, 443])
             .describe("The ports services on the platform listen on through Lattice (80 for HTTP, 443 for HTTPS, HTTP/2 and gRPC): the service network's security group admits callers in the VPC on these alone."),
+        gpuPools: sectionMap(GPU_INSTANCE_TYPES, "a GPU instance type (a g5, g6, g6e, p4d or p5 size)", gpuPool)
+            .describe("The cluster's GPU capacity, by instance type, e.g. `{\"g6.xlarge\": {\"maxInstances\": 2}}`: a service's GPU version runs on the pool of its `gpu.instanceType`."),
     })
-    .check(refuseUnknownKeys(["network", "zoneName", "latticePorts"]));
+    .check(refuseUnknownKeys(["network", "zoneName", "latticePorts", "gpuPools"]));
 
 export type PlatformConfig = z.output<typeof platformSchema>;
 

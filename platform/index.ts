@@ -17,5 +17,5 @@ export = (): Declared<PlatformOutputs> => {
     );
     const config = loadPlatformConfig(raw);
     const tags = stackTags({ stack: pulumi.getStack(), platform: pulumi.getStack() });
-    return new Platform("platform", { config }, { transformations: [tagged(tags)] }).outputs;
+    return new Platform("platform", { config, stack: pulumi.getStack() }, { transformations: [tagged(tags)] }).outputs;
 };

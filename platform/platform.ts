@@ -1,13 +1,14 @@
 /**
  * `Platform`: what the services of one AI application share, declared once: the VPC (new or
  * existing), its S3 gateway endpoint, the Lattice service network with the VPC's one
- * association, and a private hosted zone for the services' names. Each service is a stack of
+ * association, a private hosted zone for the services' names, and the ECS cluster. Each service is a stack of
  * the project at the repository root that names this stack in `platform` and declares only
  * its own resources; destroying one leaves this and the others as they are.
  *
- * ECS clusters stay per service: a cluster's capacity providers are one list
- * (PutClusterCapacityProviders replaces it whole), so two stacks could not each attach their
- * own GPU capacity to a shared cluster without undoing the other's. A cluster costs nothing.
+ * The ECS cluster is shared too, with its GPU capacity: a cluster's capacity providers are
+ * one list that PutClusterCapacityProviders replaces whole, so only one stack may own it.
+ * The platform owns it, with a pool of instances per GPU instance type (`gpuPools`), and a
+ * service's GPU version is placed on the pool of its instance type.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
@@ -15,11 +16,12 @@ import { Declared, PlatformOutputs } from "../mesh/contract";
 import { newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/platform/shared";
 import { PlatformConfig } from "./config";
 import { ec2Description } from "../mesh/awsText";
+import { GpuCapacity } from "../mesh/compute/gpuCapacity";
 
 export class Platform extends pulumi.ComponentResource {
     readonly outputs: Declared<PlatformOutputs>;
 
-    constructor(name: string, args: { config: PlatformConfig }, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: { config: PlatformConfig; stack: string }, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:platform:Platform", name, {}, opts);
         const { config } = args;
         const parent = { parent: this };
@@ -43,6 +45,7 @@ export class Platform extends pulumi.ComponentResource {
             parent,
         );
         const lattice = serviceNetwork(`${name}-lattice`, { vpcId: vpc.vpcId, callers: callers.id, ports: config.latticePorts }, parent);
+        const { cluster, gpuPools } = this.cluster(name, config, vpc, args.stack);
         const zone = new aws.route53.Zone(`${name}-zone`, { name: config.zoneName, comment: "Names of the AI inference services on this platform", vpcs: [{ vpcId: vpc.vpcId }] }, parent);
 
         this.outputs = {
@@ -56,7 +59,44 @@ export class Platform extends pulumi.ComponentResource {
             // A hosted zone's resource id is its zone id.
             zoneId: zone.id,
             zoneName: zone.name,
+            clusterName: cluster.name,
+            clusterArn: cluster.arn,
+            gpuPools,
         };
         this.registerOutputs({});
     }
+
+    /** The services' cluster and its GPU pools, each listed in the cluster's capacity providers with Fargate. */
+    private cluster(name: string, config: PlatformConfig, vpc: { vpcId: pulumi.Input<string>; privateSubnetIds: pulumi.Input<string[]> }, stack: string) {
+        const parent = { parent: this };
+        const cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
+        const pools = Object.entries(config.gpuPools).map(([instanceType, pool]) => {
+            const capacity = new GpuCapacity(
+                `${name}-gpu-${instanceType.replace(".", "-")}`,
+                {
+                    instanceType,
+                    volumeGiB: pool.volumeGiB,
+                    maxInstances: pool.maxInstances,
+                    clusterName: cluster.name,
+                    clusterArn: cluster.arn,
+                    vpcId: vpc.vpcId,
+                    subnetIds: vpc.privateSubnetIds,
+                    metrics: { namespace: platformMetricNamespace(stack), dimension: { name: "Pool", value: instanceType } },
+                    tags: { "ai-canary:pool": instanceType },
+                },
+                parent,
+            );
+            return { instanceType, pool, capacity };
+        });
+        if (pools.length > 0) {
+            new aws.ecs.ClusterCapacityProviders(`${name}-capacity`, { clusterName: cluster.name, capacityProviders: ["FARGATE", ...pools.map((p) => p.capacity.capacityProvider.name)] }, parent);
+        }
+        const gpuPools = Object.fromEntries(
+            pools.map(({ instanceType, pool, capacity }) => [instanceType, { capacityProviderName: capacity.capacityProvider.name, maxInstances: pool.maxInstances, volumeGiB: pool.volumeGiB }]),
+        );
+        return { cluster, gpuPools };
+    }
 }
+
+/** Where a platform's GPU instances publish their utilisation, by pool. */
+const platformMetricNamespace = (stack: string) => `AICanary/platform-${stack}`;

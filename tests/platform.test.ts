@@ -24,6 +24,12 @@ const T = {
     sg: "aws:ec2/securityGroup:SecurityGroup",
     lb: "aws:lb/loadBalancer:LoadBalancer",
     latticeListener: "aws:vpclattice/listener:Listener",
+    cluster: "aws:ecs/cluster:Cluster",
+    capacityProviders: "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders",
+    provider: "aws:ecs/capacityProvider:CapacityProvider",
+    group: "aws:autoscaling/group:Group",
+    launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",
+    target: "aws:appautoscaling/target:Target",
 };
 const REF = "organization/ai-inference-platform/rag";
 const WEIGHTS = { source: "s3://my-models/bge-base", storageGiB: 30 };
@@ -31,6 +37,7 @@ const WEIGHTS = { source: "s3://my-models/bge-base", storageGiB: 30 };
 let platform: Graph;
 let embedder: Graph;
 let gateway: Graph;
+let llm: Graph;
 let references: Record<string, Record<string, unknown>>;
 beforeAll(async () => {
     platform = await deploy(stackConfig("rag", PLATFORM_PROJECT), { program: platformProgram, project: PLATFORM_PROJECT, stack: "rag" });
@@ -40,6 +47,7 @@ beforeAll(async () => {
     const withWeights = (v: string) => JSON.stringify({ ...JSON.parse(v), weights: WEIGHTS });
     embedder = await deploy({ ...embedderConfig, stable: withWeights(embedderConfig.stable), canary: withWeights(embedderConfig.canary) }, { stack: "rag-embedder" });
     gateway = await deploy(stackConfig("rag-gateway"), { stack: "rag-gateway" });
+    llm = await deploy(stackConfig("rag-llm"), { stack: "rag-llm" });
 });
 
 test("the platform project is its own, and declares the VPC, its S3 endpoint, the service network with its one association, and the zone", () => {
@@ -55,11 +63,65 @@ test("the platform project is its own, and declares the VPC, its S3 endpoint, th
     expect(outputs).toMatchObject({ vpcId: platform.one(T.vpc).state.vpcId, serviceNetworkId: platform.one(T.serviceNetwork).id, zoneName: "rag.internal", latticePorts: [80] });
 });
 
+test("the AWS request check's platform outputs (tests/awscheck/stack-refs.json) are the contract's, shaped as AWS returns them", () => {
+    const refs = JSON.parse(fs.readFileSync(path.join(__dirname, "awscheck", "stack-refs.json"), "utf8"))[REF];
+    expect(Object.keys(parsePlatformOutputs(refs, "rag")).sort()).toEqual(Object.keys(parsePlatformOutputs(platform.outputs, "rag")).sort());
+    expect(refs.privateSubnetIds.every((id: string) => /^subnet-[0-9a-f]{17}$/.test(id))).toBe(true);
+    expect(refs.serviceNetworkId).toMatch(/^sn-[0-9a-z]{17}$/);
+});
+
 test("across the platform and two services there is one VPC, one VPC association and one S3 gateway endpoint", () => {
     const all = [platform, embedder, gateway];
     for (const type of [T.vpc, T.vpcAssociation, T.s3, T.serviceNetwork, T.zone]) {
         expect(all.reduce((n, g) => n + g.ofType(type).length, 0)).toBe(1);
     }
+});
+
+test("the services share the platform's ECS cluster: their services and scaling targets are in it, and none declares its own", () => {
+    const cluster = platform.one(T.cluster);
+    expect(cluster.inputs.settings).toEqual([{ name: "containerInsights", value: "enabled" }]);
+    for (const g of [embedder, gateway, llm]) {
+        expect(g.ofType(T.cluster)).toEqual([]);
+        for (const service of g.ofType(T.ecsService)) expect(service.inputs.cluster).toBe(cluster.state.arn);
+        for (const target of g.ofType(T.target)) expect(target.inputs.resourceId).toMatch(new RegExp(`^service/${cluster.state.name}/`));
+        expect(g.outputs.clusterName).toBe(cluster.state.name);
+    }
+});
+
+test("a GPU service runs on the platform's pool of its instance type: the platform owns the instances and the cluster's capacity providers", () => {
+    // The platform: one pool of g6.xlarge, listed with Fargate in the cluster's one capacity provider list.
+    const group = platform.one(T.group);
+    expect(group.inputs).toMatchObject({ minSize: 0, maxSize: 8 });
+    expect(platform.one(T.launchTemplate).inputs.instanceType).toBe("g6.xlarge");
+    expect(Buffer.from(platform.one(T.launchTemplate).inputs.userData, "base64").toString()).toContain(`ECS_CLUSTER=${platform.one(T.cluster).state.name}`);
+    const provider = platform.one(T.provider);
+    expect(platform.one(T.capacityProviders).inputs).toMatchObject({ clusterName: platform.one(T.cluster).state.name, capacityProviders: ["FARGATE", provider.state.name] });
+    expect(parsePlatformOutputs(platform.outputs, "rag").gpuPools).toEqual({ "g6.xlarge": { capacityProviderName: provider.state.name, maxInstances: 8, volumeGiB: 200 } });
+    // The LLM's versions are placed on it, and the LLM declares no capacity of its own.
+    for (const version of ["stable", "canary"]) {
+        expect(llm.one(T.ecsService, `-${version}`).inputs.capacityProviderStrategies).toEqual([{ capacityProvider: provider.state.name, weight: 1, base: 0 }]);
+    }
+    for (const type of [T.group, T.launchTemplate, T.provider, T.capacityProviders]) {
+        expect([embedder, gateway, llm].reduce((n, g) => n + g.ofType(type).length, 0)).toBe(0);
+    }
+    // A pool's GPU utilisation is the pool's, not a version's: the LLM's outputs name none.
+    expect(JSON.stringify(llm.outputs.versionMetrics)).not.toContain("nvidia_smi");
+});
+
+test("a GPU version needs a pool of its type on the platform, with its volume, big enough for its deployment: each named, nothing declared", async () => {
+    const llmConfig = stackConfig("rag-llm");
+    const change = (v: string, gpu: object, scaling?: object) => {
+        const parsed = JSON.parse(v);
+        return JSON.stringify({ ...parsed, gpu: { ...parsed.gpu, ...gpu }, ...(scaling ? { scaling: { ...parsed.scaling, ...scaling } } : {}) });
+    };
+    const run = await runProgram(
+        { ...llmConfig, stable: change(llmConfig.stable, { volumeGiB: 300 }, { maxCount: 5 }), canary: change(llmConfig.canary, { instanceType: "g6e.xlarge" }) },
+        { stack: "rag-llm", stackReferences: references },
+    );
+    expect(run.error?.message).toContain('canary.gpu.instanceType: got "g6e.xlarge"; expected an instance type the platform has a GPU pool of (g6.xlarge), or add one to the platform\'s gpuPools');
+    expect(run.error?.message).toContain("stable.gpu.volumeGiB: got 300; expected 200, the volume of the platform's g6.xlarge instances");
+    expect(run.error?.message).toContain("stable.scaling.maxCount: got 5; expected a count whose deployment fits the platform's g6.xlarge pool (8 instances; this needs 10), or a larger pool");
+    expect(run.graph.resources).toEqual([]);
 });
 
 test("each service declares only its own resources, in the platform's VPC and service network", () => {
@@ -167,8 +229,13 @@ test("calls without a platform is refused: callees are found by name on one", as
 });
 
 test("a platform stack's config is validated the same way: every problem named, nothing declared", async () => {
-    const run = await runProgram({ zoneName: "not a zone", latticePorts: "[0]", colour: "blue" }, { program: platformProgram, project: PLATFORM_PROJECT });
+    const run = await runProgram(
+        { zoneName: "not a zone", latticePorts: "[0]", colour: "blue", gpuPools: JSON.stringify({ "g6.xlarg": { maxInstances: 2 }, "g5.xlarge": { maxInstances: 0 } }) },
+        { program: platformProgram, project: PLATFORM_PROJECT },
+    );
     expect(run.error?.message).toMatch(/zoneName: got "not a zone"/);
+    expect(run.error?.message).toContain('gpuPools.g6.xlarg: got "g6.xlarg"; expected a GPU instance type (a g5, g6, g6e, p4d or p5 size): did you mean "g6.xlarge"?');
+    expect(run.error?.message).toMatch(/gpuPools\.g5\.xlarge\.maxInstances: got 0; expected an integer from 1 to 100/);
     expect(run.error?.message).toMatch(/latticePorts: got \[0\]/);
     expect(run.error?.message).toMatch(/colour/);
     expect(run.graph.resources).toEqual([]);

@@ -44,7 +44,8 @@ describe.each(STACKS)("stack %s", (stack) => {
     });
 
     test("each version has a scalable target on its service and a target-tracking policy on requests per task", () => {
-        const cluster = up.one("aws:ecs/cluster:Cluster").state.name;
+        // The stack's own cluster, or on a platform the platform's.
+        const cluster = (up.outputs as { clusterName: string }).clusterName;
         for (const version of ["stable", "canary"]) {
             const service = up.one("aws:ecs/service:Service", `-${version}`);
             const target = up.one("aws:appautoscaling/target:Target", `-${version}-scaling`);

@@ -39,9 +39,10 @@ export interface InferenceCanaryArgs {
 export class InferenceCanary extends pulumi.ComponentResource {
     readonly network: Network;
     readonly traffic: TrafficBackend;
-    readonly cluster: aws.ecs.Cluster;
+    /** The stack's own cluster, or on a platform the platform's. */
+    readonly cluster: { name: pulumi.Output<string>; arn: pulumi.Output<string> };
     readonly services: Record<Version, EcsService>;
-    /** Each GPU version's own instances. */
+    /** Each GPU version's own instances (on a platform, its pool's are the platform's). */
     readonly gpuCapacity: Partial<Record<Version, GpuCapacity>> = {};
     readonly scalingTargets: Record<Version, aws.appautoscaling.Target>;
     readonly observability: CanaryObservability;
@@ -73,7 +74,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
             },
             parent,
         );
-        this.cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
+        this.cluster = args.platform
+            ? { name: pulumi.output(args.platform.clusterName), arn: pulumi.output(args.platform.clusterArn) }
+            : new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
         const metricNamespace = `AICanary/${serviceId}`;
         this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace, platform: args.platform }, parent);
 
@@ -83,7 +86,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
             s3GatewayEndpoint(`${name}-s3`, { vpcId, privateSubnetIds, existingVpc: config.network.existing, region }, parent);
         }
 
-        const placements = this.gpuPlacements(name, metricNamespace);
+        const placements = args.platform ? poolPlacements(config, args.platform) : this.gpuPlacements(name, metricNamespace);
         // Callees by their stable names on the platform: known now, whether or not they are deployed yet.
         const platform = args.platform;
         const callees = platform ? Object.fromEntries(config.calls.map((callee) => [calleeVariable(callee), `http://${callee}.${platform.zoneName}`])) : {};
@@ -114,7 +117,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
             parent,
         );
         const withServer = (version: Version) => {
-            const server = serverMetricRefs(config, metricNamespace, version);
+            const server = serverMetricRefs(config, metricNamespace, version, { gpuHosts: !args.platform });
             return server ? { ...trafficMetrics[version], server } : trafficMetrics[version];
         };
         const metrics = { stable: withServer("stable"), canary: withServer("canary") };
@@ -238,7 +241,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     clusterArn: this.cluster.arn,
                     vpcId: this.network.vpcId,
                     subnetIds: this.network.privateSubnetIds,
-                    metrics: { namespace: metricNamespace, version },
+                    metrics: { namespace: metricNamespace, dimension: { name: "Version", value: version } },
                     tags: { "ai-canary:version": version },
                 },
                 parent,
@@ -256,12 +259,6 @@ export class InferenceCanary extends pulumi.ComponentResource {
         return { stable: placement("stable"), canary: placement("canary") };
     }
 
-    /**
-     * The route tables the private subnets use. DescribeRouteTables' `association.subnet-id`
-     * lists only explicit associations; a subnet of an existing VPC may have none and use
-     * the VPC's main route table, so that one is included too (a new VPC associates each
-     * subnet explicitly).
-     */
     /** The tasks' own group, and on a platform its callers' group: a service's tasks may call the others. */
     private taskSecurityGroupIds(platform?: PlatformOutputs): pulumi.Input<string>[] {
         return [this.network.taskSecurityGroup.id, ...(platform ? [platform.callerSecurityGroupId] : [])];
@@ -285,4 +282,14 @@ export class InferenceCanary extends pulumi.ComponentResource {
             },
         };
     }
+}
+
+/** On a platform, a GPU version runs on the platform's pool of its instance type (`joinProblems` made sure there is one). */
+function poolPlacements(config: CanaryConfig, platform: PlatformOutputs): Record<Version, Placement> {
+    const placement = (version: Version): Placement => {
+        const gpu = config.versions[version].compute === "gpu" ? config.versions[version].gpu : undefined;
+        const pool = gpu && platform.gpuPools[gpu.instanceType];
+        return pool ? { kind: "gpu", capacityProviderName: pool.capacityProviderName, dependsOn: [] } : { kind: "fargate" };
+    };
+    return { stable: placement("stable"), canary: placement("canary") };
 }

@@ -23,23 +23,24 @@ export interface GpuCapacityArgs {
     clusterArn: pulumi.Input<string>;
     vpcId: pulumi.Input<string>;
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
-    /** Where the host's CloudWatch agent publishes GPU utilisation, and the version it is labelled with. */
-    metrics: { namespace: string; version: string };
+    /** Where the host's CloudWatch agent publishes GPU utilisation, and the dimension it is labelled with (the version, or a platform's pool). */
+    metrics: { namespace: string; dimension: { name: string; value: string } };
     tags: Record<string, string>;
 }
 
 /**
  * The host's CloudWatch agent: GPU utilisation from nvidia-smi every minute, one series per
- * version (its instances aggregated), in the stack's namespace. Tasks cannot see the GPUs
- * they did not reserve, so the instance measures them.
+ * version or pool (its instances aggregated), in the stack's namespace. Tasks cannot see the
+ * GPUs they did not reserve, so the instance measures them.
  */
 function gpuAgentConfig(metrics: GpuCapacityArgs["metrics"]) {
+    const { name, value } = metrics.dimension;
     return {
         metrics: {
             namespace: metrics.namespace,
-            aggregation_dimensions: [["Version"]],
+            aggregation_dimensions: [[name]],
             metrics_collected: {
-                nvidia_gpu: { measurement: ["utilization_gpu", "memory_used", "memory_total"], metrics_collection_interval: 60, append_dimensions: { Version: metrics.version } },
+                nvidia_gpu: { measurement: ["utilization_gpu", "memory_used", "memory_total"], metrics_collection_interval: 60, append_dimensions: { [name]: value } },
             },
         },
     };

@@ -98,12 +98,16 @@ export function collectorContainer(args: CollectorArgs, bypassUser?: string): Co
     };
 }
 
-/** Where each version's server metrics (and GPU utilisation, on GPU instances) live in CloudWatch; undefined when there are none. */
-export function serverMetricRefs(config: CanaryConfig, namespace: string, version: Version): ServerMetricRefs | undefined {
+/**
+ * Where each version's server metrics (and GPU utilisation, on GPU instances of its own:
+ * `gpuHosts`; a platform's pools measure the pool, not the version) live in CloudWatch;
+ * undefined when there are none.
+ */
+export function serverMetricRefs(config: CanaryConfig, namespace: string, version: Version, { gpuHosts }: { gpuHosts: boolean }): ServerMetricRefs | undefined {
     const ref = (key: keyof typeof SERVER_METRIC_INFO) => ({ namespace, metricName: SERVER_METRIC_INFO[key].metricName, dimensions: { Version: version } });
     const prometheus = config.metrics.prometheus;
     const refs: ServerMetricRefs = {};
     if (prometheus) for (const key of Object.keys(serverMetricNames(prometheus)) as ServerMetric[]) refs[key] = ref(key);
-    if (config.versions[version].compute === "gpu") refs.gpuUtilization = ref("gpuUtilization");
+    if (gpuHosts && config.versions[version].compute === "gpu") refs.gpuUtilization = ref("gpuUtilization");
     return Object.keys(refs).length > 0 ? refs : undefined;
 }

@@ -120,6 +120,32 @@ export function stringMap(namePattern: RegExp, nameExpected: string) {
     });
 }
 
+/**
+ * A map from names among `names` (e.g. GPU instance types) to objects of one section's
+ * shape; a name not among them is refused with the nearest that is.
+ */
+export function sectionMap<T extends z.ZodType>(names: readonly string[], nameExpected: string, value: T) {
+    const expected = `an object of ${nameExpected} to objects`;
+    return z
+        .preprocess(
+            (raw) => (raw === undefined ? {} : asJson(raw)),
+            z.record(z.string(), value, { error: expected }).check(
+                // Runs beside the values' own problems, as refuseUnknownKeys does.
+                z.superRefine(
+                    (map, ctx) => {
+                        if (typeof map !== "object" || map === null || Array.isArray(map)) return;
+                        for (const key of Object.keys(map).filter((k) => !names.includes(k))) {
+                            const guess = closest(key, [...names]);
+                            ctx.addIssue({ code: "custom", path: [key], input: key, message: `${nameExpected}${guess ? `: did you mean "${guess}"?` : ""}` });
+                        }
+                    },
+                    { when: () => true },
+                ),
+            ),
+        )
+        .meta({ allowed: expected, fields: metaOf(value).fields });
+}
+
 /** Keys of `T` without the index signature a loose object adds. */
 type Known<T> = T extends unknown ? { [K in keyof T as string extends K ? never : K]: T[K] } : never;
 

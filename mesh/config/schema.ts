@@ -87,10 +87,12 @@ const GPU_VOLUME_HEADROOM_GIB = 50;
  * A GPU version runs on EC2 instances of its own (an Auto Scaling group with the ECS
  * GPU-optimized AMI, a capacity provider with managed scaling).
  */
+export const gpuVolumeGiB = integer(30, 16384).default(200).describe("Each instance's root volume (gp3, encrypted), GiB: images, and weights fetched from S3.");
+
 const gpu = section({
     instanceType: oneOf(GPU_INSTANCE_TYPES).describe("The instance type of the version's capacity: a g5, g6, g6e, p4d or p5 size."),
     gpusPerTask: integer(1, 8).default(1).describe("GPUs each task reserves (ECS `resourceRequirements`)."),
-    volumeGiB: integer(30, 16384).default(200).describe("Each instance's root volume (gp3, encrypted), GiB: images, and weights fetched from S3."),
+    volumeGiB: gpuVolumeGiB,
 });
 
 /**

@@ -6,7 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, ConfigProblem } from "../config/errors";
-import { CanaryConfig } from "../config/schema";
+import { CanaryConfig, Version, VERSIONS } from "../config/schema";
+import { instancesForDeployment } from "../compute/gpuInstances";
 import { parsePlatformOutputs, PLATFORM_OUTPUT_KEYS, PlatformOutputs } from "../contract";
 import { listenerProtocol } from "../traffic/lattice/specs";
 
@@ -19,11 +20,35 @@ export async function readPlatform(stack: string): Promise<PlatformOutputs> {
 
 /** What keeps this service from joining the platform, as config problems. */
 export function joinProblems(config: CanaryConfig, platform: PlatformOutputs): ConfigProblem[] {
+    return [...portProblems(config, platform), ...VERSIONS.flatMap((version) => poolProblems(config, version, platform))];
+}
+
+function portProblems(config: CanaryConfig, platform: PlatformOutputs): ConfigProblem[] {
     if (config.trafficBackend !== "lattice") return [];
     const { port } = listenerProtocol(config);
     return platform.latticePorts.includes(port)
         ? []
         : [{ key: "protocol", got: config.protocol, expected: `a protocol whose Lattice listener port the platform's service network admits (${platform.latticePorts.join(", ")}; ${config.protocol} listens on ${port}), or add ${port} to the platform's latticePorts` }];
+}
+
+/** A GPU version runs on the platform's pool of its instance type: there must be one, with the version's volume, big enough for one deployment of it alone. */
+function poolProblems(config: CanaryConfig, version: Version, platform: PlatformOutputs): ConfigProblem[] {
+    const v = config.versions[version];
+    if (v.compute !== "gpu" || !v.gpu) return [];
+    const pools = Object.keys(platform.gpuPools);
+    const pool = platform.gpuPools[v.gpu.instanceType];
+    if (!pool) {
+        return [{ key: `${version}.gpu.instanceType`, got: v.gpu.instanceType, expected: `an instance type the platform has a GPU pool of (${pools.join(", ") || "none"}), or add one to the platform's gpuPools` }];
+    }
+    const problems: ConfigProblem[] = [];
+    if (v.gpu.volumeGiB !== pool.volumeGiB) {
+        problems.push({ key: `${version}.gpu.volumeGiB`, got: v.gpu.volumeGiB, expected: `${pool.volumeGiB}, the volume of the platform's ${v.gpu.instanceType} instances, which this version runs on` });
+    }
+    const needed = instancesForDeployment(v.gpu.instanceType, { cpu: v.cpu, memory: v.memory, gpus: v.gpu.gpusPerTask }, v.scaling.maxCount);
+    if (needed > pool.maxInstances) {
+        problems.push({ key: `${version}.scaling.maxCount`, got: v.scaling.maxCount, expected: `a count whose deployment fits the platform's ${v.gpu.instanceType} pool (${pool.maxInstances} instances; this needs ${needed}), or a larger pool` });
+    }
+    return problems;
 }
 
 /** Reads the platform and throws one `ConfigError` if this service cannot join it. */

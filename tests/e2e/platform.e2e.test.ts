@@ -50,7 +50,8 @@ test("two services on one platform roll out at once: both promoted, each as depl
         expect(state.resources.some((r) => r.name.startsWith(`${other}-`))).toBe(false);
         expect(state.history.length).toBeGreaterThan(1);
     }
-    // Both ran on the same platform's service network, and the gateway calls the embedder by its stable name.
+    // Both ran in the platform's cluster and on its service network, and the gateway calls the embedder by its stable name.
+    expect(readStack("rag-embedder")!.outputs.clusterName).toBe(readStack("rag-gateway")!.outputs.clusterName);
     const association = readStack("rag-embedder")!.resources.find((r) => r.type === "aws:vpclattice/serviceNetworkServiceAssociation:ServiceNetworkServiceAssociation")!;
     expect(association.inputs.serviceNetworkIdentifier).toBe(before.embedder.resources.find((r) => r.type === association.type)!.inputs.serviceNetworkIdentifier);
     const taskDefinition = readStack("rag-gateway")!.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" && r.name === "gateway-canary")!;
