@@ -1,7 +1,7 @@
 /**
  * `Platform`: what the services of one AI application share, declared once: the VPC (new or
- * existing), its S3 gateway endpoint, the Lattice service network with the VPC's one
- * association, a private hosted zone for the services' names, and the ECS cluster. Each service is a stack of
+ * existing), its S3 gateway endpoint, the Lattice service network (new or existing) with the
+ * VPC's one association, a private hosted zone for the services' names, and the ECS cluster. Each service is a stack of
  * the project at the repository root that names this stack in `platform` and declares only
  * its own resources; destroying one leaves this and the others as they are.
  *
@@ -13,7 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Declared, PlatformOutputs } from "../mesh/contract";
-import { newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/platform/shared";
+import { associateVpc, newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/platform/shared";
 import { PlatformConfig } from "./config";
 import { ec2Description } from "../mesh/awsText";
 import { GpuCapacity } from "../mesh/compute/gpuCapacity";
@@ -44,7 +44,10 @@ export class Platform extends pulumi.ComponentResource {
             },
             parent,
         );
-        const lattice = serviceNetwork(`${name}-lattice`, { vpcId: vpc.vpcId, callers: callers.id, ports: config.latticePorts }, parent);
+        const association = { vpcId: vpc.vpcId, callers: callers.id, ports: config.latticePorts };
+        const existing = config.serviceNetwork.existingId;
+        if (existing && config.serviceNetwork.associateVpc) associateVpc(`${name}-lattice`, { ...association, serviceNetworkId: existing }, parent);
+        const serviceNetworkId = existing ?? serviceNetwork(`${name}-lattice`, association, parent).id;
         const { cluster, gpuPools } = this.cluster(name, config, vpc, args.stack);
         const zone = new aws.route53.Zone(`${name}-zone`, { name: config.zoneName, comment: "Names of the AI inference services on this platform", vpcs: [{ vpcId: vpc.vpcId }] }, parent);
 
@@ -53,7 +56,7 @@ export class Platform extends pulumi.ComponentResource {
             cidrBlock: net.cidrBlock,
             privateSubnetIds: vpc.privateSubnetIds,
             publicSubnetIds: vpc.publicSubnetIds,
-            serviceNetworkId: lattice.id,
+            serviceNetworkId,
             latticePorts: config.latticePorts,
             callerSecurityGroupId: callers.id,
             // A hosted zone's resource id is its zone id.

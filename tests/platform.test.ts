@@ -70,6 +70,21 @@ test("the AWS request check's platform outputs (tests/awscheck/stack-refs.json) 
     expect(refs.serviceNetworkId).toMatch(/^sn-[0-9a-z]{17}$/);
 });
 
+test.each([
+    ["associates the VPC with an existing service network, admitting its tasks alone", true, 1],
+    ["joins an existing service network the VPC is already associated with, declaring neither", false, 0],
+])("a platform on an existing service network %s", async (_, associateVpc, associations) => {
+    const existingId = "arn:aws:vpc-lattice:us-west-2:210987654321:servicenetwork/sn-0a1b2c3d4e5f60718";
+    const g = await deploy({ ...stackConfig("rag", PLATFORM_PROJECT), serviceNetwork: JSON.stringify({ existingId, associateVpc }) }, { program: platformProgram, project: PLATFORM_PROJECT, stack: "rag" });
+    expect(g.ofType(T.serviceNetwork)).toEqual([]);
+    expect(g.ofType(T.vpcAssociation)).toHaveLength(associations);
+    if (associateVpc) {
+        expect(g.one(T.vpcAssociation).inputs).toMatchObject({ serviceNetworkIdentifier: existingId, securityGroupIds: [g.one(T.sg, "-lattice-clients").id] });
+        expect(g.one(T.sg, "-lattice-clients").inputs.ingress[0].securityGroups).toEqual([g.one(T.sg, "-callers").id]);
+    }
+    expect(parsePlatformOutputs(g.outputs, "rag").serviceNetworkId).toBe(existingId);
+});
+
 test("across the platform and two services there is one VPC, one VPC association and one S3 gateway endpoint", () => {
     const all = [platform, embedder, gateway];
     for (const type of [T.vpc, T.vpcAssociation, T.s3, T.serviceNetwork, T.zone]) {
@@ -230,12 +245,15 @@ test("calls without a platform is refused: callees are found by name on one", as
 
 test("a platform stack's config is validated the same way: every problem named, nothing declared", async () => {
     const run = await runProgram(
-        { zoneName: "not a zone", latticePorts: "[0]", colour: "blue", gpuPools: JSON.stringify({ "g6.xlarg": { maxInstances: 2 }, "g5.xlarge": { maxInstances: 0 } }) },
+        { zoneName: "not a zone", latticePorts: "[0]", colour: "blue", serviceNetwork: JSON.stringify({ existingId: "sn-123", associateVpc: false }), gpuPools: JSON.stringify({ "g6.xlarg": { maxInstances: 2 }, "g5.xlarge": { maxInstances: 0 } }) },
         { program: platformProgram, project: PLATFORM_PROJECT },
     );
     expect(run.error?.message).toMatch(/zoneName: got "not a zone"/);
     expect(run.error?.message).toContain('gpuPools.g6.xlarg: got "g6.xlarg"; expected a GPU instance type (a g5, g6, g6e, p4d or p5 size): did you mean "g6.xlarge"?');
     expect(run.error?.message).toMatch(/gpuPools\.g5\.xlarge\.maxInstances: got 0; expected an integer from 1 to 100/);
+    expect(run.error?.message).toContain('serviceNetwork.existingId: got "sn-123"; expected a service network id (sn- and 17 characters) or its ARN');
+    const noNetwork = await runProgram({ serviceNetwork: JSON.stringify({ associateVpc: false }) }, { program: platformProgram, project: PLATFORM_PROJECT });
+    expect(noNetwork.error?.message).toContain("serviceNetwork.associateVpc: got false; expected true unless existingId is set");
     expect(run.error?.message).toMatch(/latticePorts: got \[0\]/);
     expect(run.error?.message).toMatch(/colour/);
     expect(run.graph.resources).toEqual([]);

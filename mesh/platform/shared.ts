@@ -1,6 +1,7 @@
 /**
  * What services share, as functions a caller declares under its own parent: the VPC, the
- * VPC's S3 gateway endpoint and the Lattice service network with its one VPC association.
+ * VPC's S3 gateway endpoint and the Lattice service network with its one VPC association
+ * (or an association with a service network that exists already).
  * A standalone stack declares them inline (under the same parents and names as always, so
  * no URN moves); a platform stack declares them once for every service on it.
  */
@@ -52,19 +53,23 @@ export function s3GatewayEndpoint(
     return new aws.ec2.VpcEndpoint(name, { vpcId: args.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${args.region}.s3`, vpcEndpointType: "Gateway", routeTableIds }, opts);
 }
 
-/**
- * A Lattice service network and its association with the VPC (a VPC is associated directly
- * with one service network at most), through a security group that admits callers on the
- * services' listener ports: anything in the VPC (`cidrBlock`), or only members of a
- * security group (`callers`: a platform's tasks).
- */
-export function serviceNetwork(
-    name: string,
-    args: { vpcId: pulumi.Input<string>; ports: number[] } & ({ cidrBlock: pulumi.Input<string> } | { callers: pulumi.Input<string> }),
-    opts: pulumi.CustomResourceOptions,
-): aws.vpclattice.ServiceNetwork {
-    const from = "callers" in args ? { securityGroups: [args.callers] } : { cidrBlocks: [args.cidrBlock] };
+/** Who may reach the services through a VPC association: anything in the VPC (`cidrBlock`), or only members of a security group (`callers`: a platform's tasks). */
+type Association = { vpcId: pulumi.Input<string>; ports: number[] } & ({ cidrBlock: pulumi.Input<string> } | { callers: pulumi.Input<string> });
+
+/** A new Lattice service network and its association with the VPC. */
+export function serviceNetwork(name: string, args: Association, opts: pulumi.CustomResourceOptions): aws.vpclattice.ServiceNetwork {
     const network = new aws.vpclattice.ServiceNetwork(`${name}-network`, { authType: "NONE" }, opts);
+    associateVpc(name, { ...args, serviceNetworkId: network.id }, opts);
+    return network;
+}
+
+/**
+ * A service network's association with the VPC (a VPC is associated directly with one
+ * service network at most), through a security group that admits callers on the services'
+ * listener ports.
+ */
+export function associateVpc(name: string, args: Association & { serviceNetworkId: pulumi.Input<string> }, opts: pulumi.CustomResourceOptions): void {
+    const from = "callers" in args ? { securityGroups: [args.callers] } : { cidrBlocks: [args.cidrBlock] };
     const clients = new aws.ec2.SecurityGroup(
         `${name}-clients`,
         {
@@ -80,6 +85,5 @@ export function serviceNetwork(
         },
         opts,
     );
-    new aws.vpclattice.ServiceNetworkVpcAssociation(`${name}-vpc`, { vpcIdentifier: args.vpcId, serviceNetworkIdentifier: network.id, securityGroupIds: [clients.id] }, opts);
-    return network;
+    new aws.vpclattice.ServiceNetworkVpcAssociation(`${name}-vpc`, { vpcIdentifier: args.vpcId, serviceNetworkIdentifier: args.serviceNetworkId, securityGroupIds: [clients.id] }, opts);
 }
