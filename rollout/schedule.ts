@@ -23,7 +23,11 @@ export const rolloutSection = section(
         detectErrorRateFactor: decimal(1.01, 100)
             .default(2)
             .describe("A canary whose 5xx rate is this many times stable's (or more) must be caught: promoted at most missRate of the time. Above 1 + errorRateIncreasePercent/100."),
-        detectSlowRequestFactor: decimal(1.01, 100).default(2).describe("The same for the rate of slow requests. Above 1 + slowRequestIncreasePercent/100."),
+        detectSlowRequestFactor: decimal(1.01, 100)
+            .default(1.5)
+            .describe(
+                "The same for the rate of slow requests. Above 1 + slowRequestIncreasePercent/100. The default is lower than the 5xx one because slow requests are common (the threshold sits near stable's p95), so catching 1.5x costs a healthy canary no time, and 3% of requests 4x slower is a 1.5x regression.",
+            ),
         detectMarginPercent: decimal(0, 100)
             .default(0.1)
             .describe(

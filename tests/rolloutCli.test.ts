@@ -166,7 +166,7 @@ describe("the rollout schedule", () => {
             errorRateIncreasePercent: 0,
             missRate: 0.01,
             detectErrorRateFactor: 2,
-            detectSlowRequestFactor: 2,
+            detectSlowRequestFactor: 1.5,
             errorDispersion: 1,
             detectMarginPercent: 0.1,
             evidenceWaitSeconds: 10800,

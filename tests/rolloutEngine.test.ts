@@ -644,7 +644,7 @@ describe("Judge", () => {
     test("acceptance: nothing shown at first; a canary like stable is shown within tolerance over the rollout, and at the last step before 100% on that step's data too", () => {
         const judge = new Judge(SCHEDULE);
         judge.newStep("ramp");
-        expect(judge.acceptance()).toEqual({ accepted: false, reason: "not yet shown: 5xx rate under 2x stable's; slow-request rate under 2x stable's" });
+        expect(judge.acceptance()).toEqual({ accepted: false, reason: "not yet shown: 5xx rate under 2x stable's; slow-request rate under 1.5x stable's" });
         const like = { requests: 3000, errors: 30, slow: 60 };
         for (let i = 0; i < 40; i++) judge.observe(sample(like, like));
         expect(judge.acceptance().accepted).toBe(true);
