@@ -4,8 +4,8 @@
  * held to it. `../shared/tools/awscheck` checks the same against AWS's models; these keep
  * the rules in CI from a clean clone.
  */
-import { deploy, Graph } from "./harness/program";
-import { BASE_CONFIG, stackConfig, STANDALONE_STACKS } from "./harness/stacks";
+import { deploy, Graph, securityGroupDescriptions } from "./harness/program";
+import { BASE_CONFIG, stackConfig } from "./harness/stacks";
 import { IMPLICIT_SUBNETS, MAIN_ROUTE_TABLE } from "./harness/mocks";
 import { ec2Description } from "../mesh/awsText";
 import { DEPLOYMENT, instancesForDeployment, tasksPerInstance } from "../mesh/compute/gpuInstances";
@@ -16,7 +16,6 @@ import { ConfigError } from "../mesh/config/errors";
 import { adjustObjectValue, parsePropertyPath, removeConfigValue, setAllConfigJson, setConfigValue } from "./e2e/standins/pulumiConfig";
 import { wholeValueJson } from "../rollout/pulumiStack";
 
-const SG = "aws:ec2/securityGroup:SecurityGroup";
 const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
 const WEIGHTS = { source: "s3://my-model-bucket/llama-3.2-1b", storageGiB: 40 };
 const GPU_CANARY = {
@@ -30,12 +29,12 @@ const GPU_CANARY = {
     weights: WEIGHTS,
 };
 
-/**
- * The committed standalone stacks, the platform's GPU service (the rag stacks' other paths are
- * the lattice and alb stacks' own), and the feature paths none of them takes.
- */
-const RENDERS: [string, Record<string, string>][] = [
-    ...[...STANDALONE_STACKS, "rag-llm"].map((s) => [s, stackConfig(s)] as [string, Record<string, string>]),
+/** A committed stack's render, once per file: the tests below only read it. */
+const renders: Record<string, Promise<Graph>> = {};
+const committed = (stack: string) => (renders[stack] ??= deploy(stackConfig(stack)));
+
+/** The feature paths no committed stack takes (each committed stack's own render is checked in stacks.test.ts). */
+const FEATURE_PATHS: [string, Record<string, string>][] = [
     ["lattice with AWS_IAM", { ...stackConfig("lattice"), lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/caller"] }) }],
     [
         "dev with weights, metrics, egress hosts and a GPU canary",
@@ -64,11 +63,10 @@ describe("EC2 descriptions: up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+
         else expect(() => ec2Description(text)).toThrow("EC2 refuses the description");
     });
 
-    test.each(RENDERS)("every security group and rule description of %s", async (_name, config) => {
-        const g = await deploy(config);
-        const texts = g.ofType(SG).flatMap((sg) => [sg.inputs.description, ...[...(sg.inputs.ingress ?? []), ...(sg.inputs.egress ?? [])].map((r: { description?: string }) => r.description)]);
+    test.each(FEATURE_PATHS)("every security group and rule description of %s", async (_name, config) => {
+        const texts = securityGroupDescriptions(await deploy(config));
         expect(texts.length).toBeGreaterThan(1);
-        for (const text of texts.filter((t) => t !== undefined)) expect(() => ec2Description(text)).not.toThrow();
+        for (const text of texts) expect(() => ec2Description(text)).not.toThrow();
     });
 });
 
@@ -87,7 +85,7 @@ describe("GPU capacity for a deployment's surge", () => {
     });
 
     test("the services deploy with the surge the capacity is sized for, keeping every old task until new ones are healthy", async () => {
-        const g = await deploy(stackConfig("gpu"));
+        const g = await committed("gpu");
         for (const version of ["stable", "canary"]) {
             const service = g.one("aws:ecs/service:Service", `-${version}`);
             expect(service.inputs).toMatchObject({ deploymentMaximumPercent: DEPLOYMENT.maximumPercent, deploymentMinimumHealthyPercent: 100 });
@@ -101,7 +99,7 @@ test("a GPU instance's role trusts EC2 as AWS documents for the container instan
         Version: "2012-10-17",
         Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
     });
-    const g = await deploy(stackConfig("gpu"));
+    const g = await committed("gpu");
     for (const version of ["stable", "canary"]) {
         const role = g.one("aws:iam/role:Role", `-${version}-gpu-instance`);
         expect(JSON.parse(role.inputs.assumeRolePolicy)).toEqual(JSON.parse(containerInstanceTrustPolicy()));
@@ -109,7 +107,7 @@ test("a GPU instance's role trusts EC2 as AWS documents for the container instan
 });
 
 test("the weights fetch names its region, whatever the ECS agent injects", async () => {
-    const g = await deploy(stackConfig("gpu"));
+    const g = await committed("gpu");
     for (const version of ["stable", "canary"]) {
         const fetch = JSON.parse(g.one("aws:ecs/taskDefinition:TaskDefinition", `-${version}`).inputs.containerDefinitions).find((c: { name: string }) => c.name === "weights");
         expect(fetch.environment).toEqual([
@@ -149,7 +147,7 @@ describe("metric filters name the field their value reads", () => {
     });
 
     test("every App Mesh metric filter whose value is a field names it in its pattern", async () => {
-        const g = await deploy(stackConfig("dev"));
+        const g = await committed("dev");
         const filters = g.ofType("aws:cloudwatch/logMetricFilter:LogMetricFilter");
         expect(filters.length).toBe(8);
         for (const f of filters) {

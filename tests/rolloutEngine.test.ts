@@ -656,16 +656,17 @@ describe("Judge", () => {
 });
 
 describe("simulation", () => {
-    // Scenarios with schedule settings of their own run six-hour rollouts: the benchmark slice (npm run bench:ci) covers them.
+    // Each scenario end to end on a few seeds; the rates are the benchmark's (npm run bench:ci runs 300 of each, and
+    // covers the scenarios with schedule settings of their own, which run six-hour rollouts).
     const known = (limit: boolean) => SCENARIOS.filter((s) => !!s.limit === limit && !s.settings).map((s) => [s.name, s] as const);
-    test.each(known(false))("%s ends as expected in at least 9 of 10 seeded rollouts", async (_name, scenario) => {
-        const row = await benchmark(scenario, 10);
-        expect(row.outcomes[scenario.expected] ?? 0).toBeGreaterThanOrEqual(9);
+    test.each(known(false))("%s ends as expected in at least 5 of 6 seeded rollouts", async (_name, scenario) => {
+        const row = await benchmark(scenario, 6);
+        expect(row.outcomes[scenario.expected] ?? 0).toBeGreaterThanOrEqual(5);
     });
 
-    test.each(known(true))("%s shows its known limit: of 20 seeded rollouts, at least 2 end otherwise than expected", async (_name, scenario) => {
-        const row = await benchmark(scenario, 20);
-        expect(row.outcomes[scenario.expected] ?? 0).toBeLessThanOrEqual(18);
+    test.each(known(true))("%s shows its known limit: of 12 seeded rollouts, at least 2 end otherwise than expected", async (_name, scenario) => {
+        const row = await benchmark(scenario, 12);
+        expect(row.outcomes[scenario.expected] ?? 0).toBeLessThanOrEqual(10);
     });
 
     test("a healthy canary is never counted as bad; a bad one is", async () => {

@@ -7,7 +7,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { deploy, Graph, runProgram } from "./harness/program";
+import { deploy, Graph, runProgram, securityGroupDescriptions } from "./harness/program";
+import { ec2Description } from "../mesh/awsText";
 import { stackConfig, STACKS, STANDALONE_STACKS } from "./harness/stacks";
 import { loadConfig } from "../mesh/config/schema";
 import { parseStackOutputs, PROJECT } from "../mesh/contract";
@@ -27,6 +28,12 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     test("deploys these resources (URN and type)", () => {
         expect(up.urns).toMatchSnapshot();
+    });
+
+    test("every security group and rule description is one EC2 accepts", () => {
+        const texts = securityGroupDescriptions(up);
+        expect(texts.length).toBeGreaterThan(1);
+        for (const text of texts) expect(() => ec2Description(text)).not.toThrow();
     });
 
     test("every taggable resource names its service and stack (taggable as the SDK says)", () => {

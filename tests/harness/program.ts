@@ -213,3 +213,11 @@ export async function deploy(config: Record<string, string>, options: RunOptions
     if (run.error) throw run.error;
     return run.graph;
 }
+
+/** Every security group's and rule's description a graph declares, as EC2 would receive them. */
+export function securityGroupDescriptions(g: Graph): string[] {
+    return g
+        .ofType("aws:ec2/securityGroup:SecurityGroup")
+        .flatMap((sg) => [sg.inputs.description, ...[...(sg.inputs.ingress ?? []), ...(sg.inputs.egress ?? [])].map((r: { description?: string }) => r.description)])
+        .filter((text): text is string => text !== undefined);
+}
