@@ -39,15 +39,15 @@ const serviceNetworkSection = section(
     },
 );
 
-const platformSchema = z
+export const platformSchema = z
     .looseObject({
         network: networkSection.describe("The VPC the services share: one this stack creates, or an existing one (vpcId with its subnets)."),
         zoneName: dnsName().default("ai.internal").describe("The private hosted zone for the services' names, e.g. `embedder.ai.internal`."),
         latticePorts: integerList(1, 65535)
             .default([80, 443])
-            .describe("The ports services on the platform listen on through Lattice (80 for HTTP, 443 for HTTPS, HTTP/2 and gRPC): the service network's security group admits callers in the VPC on these alone."),
+            .describe("The ports services on the platform listen on through Lattice (80 for HTTP, 443 for HTTPS, HTTP/2 and gRPC): the service network's security group admits the platform's tasks on these alone."),
         serviceNetwork: serviceNetworkSection.describe("The Lattice service network the services join: a new one (the default), or one that exists already."),
-        gpuPools: sectionMap(GPU_INSTANCE_TYPES, "a GPU instance type (a g5, g6, g6e, p4d or p5 size)", gpuPool)
+        gpuPools: sectionMap(GPU_INSTANCE_TYPES, "a GPU instance type (a g5, g6, g6e, p4d or p5 size)", gpuPool, "instance type")
             .describe("The cluster's GPU capacity, by instance type, e.g. `{\"g6.xlarge\": {\"maxInstances\": 2}}`: a service's GPU version runs on the pool of its `gpu.instanceType`."),
     })
     .check(refuseUnknownKeys(["network", "zoneName", "latticePorts", "serviceNetwork", "gpuPools"]));

@@ -124,8 +124,8 @@ export function stringMap(namePattern: RegExp, nameExpected: string) {
  * A map from names among `names` (e.g. GPU instance types) to objects of one section's
  * shape; a name not among them is refused with the nearest that is.
  */
-export function sectionMap<T extends z.ZodType>(names: readonly string[], nameExpected: string, value: T) {
-    const expected = `an object of ${nameExpected} to objects`;
+export function sectionMap<T extends z.ZodType>(names: readonly string[], nameExpected: string, value: T, mapKey: string) {
+    const expected = `an object from ${nameExpected} to an object of the fields below`;
     return z
         .preprocess(
             (raw) => (raw === undefined ? {} : asJson(raw)),
@@ -143,7 +143,7 @@ export function sectionMap<T extends z.ZodType>(names: readonly string[], nameEx
                 ),
             ),
         )
-        .meta({ allowed: expected, fields: metaOf(value).fields });
+        .meta({ allowed: expected, fields: metaOf(value).fields, mapKey });
 }
 
 /** Keys of `T` without the index signature a loose object adds. */
@@ -187,6 +187,8 @@ export interface FieldMeta {
     allowed?: string;
     description?: string;
     fields?: z.ZodRawShape;
+    /** A map's keys, as the reference names them (`gpuPools.<instance type>.maxInstances`). */
+    mapKey?: string;
     rules?: RuleDoc[];
 }
 
