@@ -83,12 +83,14 @@ const FARGATE_MAX_STORAGE_GIB = 200;
 /** Room a GPU instance's volume keeps besides the weights: the OS and the images (a vLLM image alone is about 10 GB). */
 const GPU_VOLUME_HEADROOM_GIB = 50;
 
-/**
- * A GPU version runs on EC2 instances of its own (an Auto Scaling group with the ECS
- * GPU-optimized AMI, a capacity provider with managed scaling).
- */
+/** A GPU instance's root volume: a version's own instances, or a platform's pool. */
 export const gpuVolumeGiB = integer(30, 16384).default(200).describe("Each instance's root volume (gp3, encrypted), GiB: images, and weights fetched from S3.");
 
+/**
+ * A GPU version runs on EC2 instances of its own (an Auto Scaling group with the ECS
+ * GPU-optimized AMI, a capacity provider with managed scaling), or on a platform on the
+ * platform's pool of its instance type.
+ */
 const gpu = section({
     instanceType: oneOf(GPU_INSTANCE_TYPES).describe("The instance type of the version's capacity: a g5, g6, g6e, p4d or p5 size."),
     gpusPerTask: integer(1, 8).default(1).describe("GPUs each task reserves (ECS `resourceRequirements`)."),
@@ -173,10 +175,10 @@ const versionSection = (version: "stable" | "canary") =>
     section(
         {
             image: matching(IMAGE, 'a container image reference, e.g. "repo/model-server:1.2.3"').describe("Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`."),
-            compute: oneOf(["fargate", "gpu"]).default("fargate").describe("Where the version runs: Fargate (CPU only), or EC2 GPU instances of its own (`gpu`)."),
+            compute: oneOf(["fargate", "gpu"]).default("fargate").describe("Where the version runs: Fargate (CPU only), or EC2 GPU instances (`gpu`): its own, or on a platform the platform's pool of its instance type."),
             cpu: integer(256, 196608).default(4096).describe("CPU units of one task (1024 = 1 vCPU): with memory, a Fargate size, or what one task reserves on its GPU instance."),
             memory: integer(512, 2_097_152).default(16384).describe("Memory of one task, MiB (on GPU instances at most the instance's less 2 GiB for ECS)."),
-            gpu: gpu.optional().describe("The version's own EC2 GPU instances: required with compute `gpu`."),
+            gpu: gpu.optional().describe("The version's EC2 GPU instances: required with compute `gpu`."),
             scaling: scaling(version).describe("Service Auto Scaling of the version's task count, tracking requests per task."),
             command: stringList(/^.+$/, "arguments").optional().describe("Arguments that replace the image's command, e.g. vLLM's `[\"--model\", \"/models\"]`."),
             environment: stringMap(ENV_NAME, "an environment variable name").default({}).describe("Environment of the model server container, e.g. `MODEL_ID`. A value or name that looks like a secret is refused: pass it in `secrets`."),
