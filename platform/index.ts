@@ -6,9 +6,10 @@ import { stackTags, tagged } from "../mesh/tags";
 
 /**
  * The platform program: validate the stack's config before anything is declared, declare
- * what the services share, and export what they read through a `StackReference`.
+ * what the services share, and export what they read through a `StackReference` (and where
+ * its dashboard is).
  */
-export = (): Declared<PlatformOutputs> => {
+export = (): Declared<PlatformOutputs> & { dashboardUrl: pulumi.Output<string> } => {
     const prefix = `${pulumi.getProject()}:`;
     const raw = Object.fromEntries(
         Object.entries(pulumi.runtime.allConfig())
@@ -17,5 +18,6 @@ export = (): Declared<PlatformOutputs> => {
     );
     const config = loadPlatformConfig(raw);
     const tags = stackTags({ stack: pulumi.getStack(), platform: pulumi.getStack() });
-    return new Platform("platform", { config, stack: pulumi.getStack() }, { transformations: [tagged(tags)] }).outputs;
+    const platform = new Platform("platform", { config, stack: pulumi.getStack() }, { transformations: [tagged(tags)] });
+    return { ...platform.outputs, dashboardUrl: platform.dashboardUrl };
 };

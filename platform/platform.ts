@@ -17,9 +17,12 @@ import { associateVpc, newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh
 import { PlatformConfig } from "./config";
 import { ec2Description } from "../mesh/awsText";
 import { GpuCapacity } from "../mesh/compute/gpuCapacity";
+import { platformDashboardBody } from "./dashboard";
 
 export class Platform extends pulumi.ComponentResource {
     readonly outputs: Declared<PlatformOutputs>;
+    /** Its dashboard in the console: the cluster and the GPU pools. */
+    readonly dashboardUrl: pulumi.Output<string>;
 
     constructor(name: string, args: { config: PlatformConfig; stack: string }, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:platform:Platform", name, {}, opts);
@@ -48,7 +51,16 @@ export class Platform extends pulumi.ComponentResource {
         const existing = config.serviceNetwork.existingId;
         if (existing && config.serviceNetwork.associateVpc) associateVpc(`${name}-lattice`, { ...association, serviceNetworkId: existing }, parent);
         const serviceNetworkId = existing ?? serviceNetwork(`${name}-lattice`, association, parent).id;
-        const { cluster, gpuPools } = this.cluster(name, config, vpc, args.stack);
+        const { cluster, gpuPools, pools } = this.cluster(name, config, vpc, args.stack);
+        const dashboard = new aws.cloudwatch.Dashboard(
+            `${name}-dashboard`,
+            {
+                dashboardName: `platform-${args.stack}`,
+                dashboardBody: platformDashboardBody({ region, clusterName: cluster.name, gpuNamespace: platformMetricNamespace(args.stack), pools }),
+            },
+            parent,
+        );
+        this.dashboardUrl = pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${dashboard.dashboardName}`;
         const zone = new aws.route53.Zone(`${name}-zone`, { name: config.zoneName, comment: "Names of the AI inference services on this platform", vpcs: [{ vpcId: vpc.vpcId }] }, parent);
 
         this.outputs = {
@@ -97,7 +109,7 @@ export class Platform extends pulumi.ComponentResource {
         const gpuPools = Object.fromEntries(
             pools.map(({ instanceType, pool, capacity }) => [instanceType, { capacityProviderName: capacity.capacityProvider.name, maxInstances: pool.maxInstances, volumeGiB: pool.volumeGiB }]),
         );
-        return { cluster, gpuPools };
+        return { cluster, gpuPools, pools: pools.map(({ instanceType, capacity }) => ({ instanceType, capacityProviderName: capacity.capacityProvider.name })) };
     }
 }
 

@@ -123,6 +123,21 @@ test("a GPU service runs on the platform's pool of its instance type: the platfo
     expect(JSON.stringify(llm.outputs.versionMetrics)).not.toContain("nvidia_smi");
 });
 
+test("the platform's dashboard graphs its cluster and each pool's reservation and GPU utilisation, as the pool's hosts publish it", () => {
+    const body = JSON.parse(platform.one("aws:cloudwatch/dashboard:Dashboard").inputs.dashboardBody);
+    const lines = body.widgets.flatMap((w: { properties: { metrics: unknown[][] } }) => w.properties.metrics);
+    const cluster = platform.one(T.cluster).state.name;
+    expect(lines).toContainEqual(["ECS/ContainerInsights", "TaskCount", "ClusterName", cluster, expect.anything()]);
+    expect(lines).toContainEqual(["AWS/ECS/ManagedScaling", "CapacityProviderReservation", "CapacityProviderName", platform.one(T.provider).state.name, "ClusterName", cluster, expect.anything()]);
+    // The GPU line reads the namespace and the dimension the CloudWatch agent on the pool's instances is configured with.
+    const userData = Buffer.from(platform.one(T.launchTemplate).inputs.userData, "base64").toString();
+    const agent = JSON.parse(/<<'AGENT'\n(.*)\nAGENT/s.exec(userData)![1]).metrics;
+    expect(agent.metrics_collected.nvidia_gpu.append_dimensions).toEqual({ Pool: "g6.xlarge" });
+    expect(agent.aggregation_dimensions).toEqual([["Pool"]]);
+    expect(lines).toContainEqual([agent.namespace, "nvidia_smi_utilization_gpu", "Pool", "g6.xlarge", expect.anything()]);
+    expect(platform.outputs.dashboardUrl).toMatch(/#dashboards\/dashboard\/platform-rag$/);
+});
+
 test("a GPU version needs a pool of its type on the platform, with its volume, big enough for its deployment: each named, nothing declared", async () => {
     const llmConfig = stackConfig("rag-llm");
     const change = (v: string, gpu: object, scaling?: object) => {
