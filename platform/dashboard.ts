@@ -12,12 +12,14 @@ export interface PlatformDashboardArgs {
     clusterName: pulumi.Input<string>;
     /** Where the pools' hosts publish GPU utilisation, labelled `Pool` with the instance type. */
     gpuNamespace: string;
-    pools: { instanceType: string; capacityProviderName: pulumi.Input<string> }[];
+    /** The cluster's GPU pools by instance type. */
+    gpuPools: Record<string, { capacityProviderName: pulumi.Input<string> }>;
 }
 
 /** The dashboard's body: a graph a row, each axis with its unit. */
 export function platformDashboardBody(args: PlatformDashboardArgs): pulumi.Output<string> {
     const minute = { stat: "Average", period: 60 };
+    const pools = Object.entries(args.gpuPools);
     const graphs: { title: string; unit: string; lines: unknown[] }[] = [
         {
             title: "The cluster's tasks and instances",
@@ -27,18 +29,18 @@ export function platformDashboardBody(args: PlatformDashboardArgs): pulumi.Outpu
                 ["ECS/ContainerInsights", "ContainerInstanceCount", "ClusterName", args.clusterName, { ...minute, label: "GPU instances" }],
             ],
         },
-        ...(args.pools.length === 0
+        ...(pools.length === 0
             ? []
             : [
                   {
                       title: "GPU pools: capacity the tasks reserve (above 100, tasks wait for instances)",
                       unit: "%",
-                      lines: args.pools.map((p) => ["AWS/ECS/ManagedScaling", "CapacityProviderReservation", "CapacityProviderName", p.capacityProviderName, "ClusterName", args.clusterName, { ...minute, label: p.instanceType }]),
+                      lines: pools.map(([type, p]) => ["AWS/ECS/ManagedScaling", "CapacityProviderReservation", "CapacityProviderName", p.capacityProviderName, "ClusterName", args.clusterName, { ...minute, label: type }]),
                   },
                   {
                       title: "GPU pools: GPU utilisation",
                       unit: "%",
-                      lines: args.pools.map((p) => [args.gpuNamespace, "nvidia_smi_utilization_gpu", "Pool", p.instanceType, { ...minute, label: p.instanceType }]),
+                      lines: pools.map(([type]) => [args.gpuNamespace, "nvidia_smi_utilization_gpu", "Pool", type, { ...minute, label: type }]),
                   },
               ]),
     ];

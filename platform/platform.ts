@@ -13,7 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Declared, PlatformOutputs } from "../mesh/contract";
-import { associateVpc, newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/platform/shared";
+import { associateVpc, clusterCapacityProviders, ecsCluster, newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/platform/shared";
 import { PlatformConfig } from "./config";
 import { ec2Description } from "../mesh/awsText";
 import { GpuCapacity } from "../mesh/compute/gpuCapacity";
@@ -51,12 +51,12 @@ export class Platform extends pulumi.ComponentResource {
         const existing = config.serviceNetwork.existingId;
         if (existing && config.serviceNetwork.associateVpc) associateVpc(`${name}-lattice`, { ...association, serviceNetworkId: existing }, parent);
         const serviceNetworkId = existing ?? serviceNetwork(`${name}-lattice`, association, parent).id;
-        const { cluster, gpuPools, pools } = this.cluster(name, config, vpc, args.stack);
+        const { cluster, gpuPools } = this.cluster(name, config, vpc, args.stack);
         const dashboard = new aws.cloudwatch.Dashboard(
             `${name}-dashboard`,
             {
                 dashboardName: `platform-${args.stack}`,
-                dashboardBody: platformDashboardBody({ region, clusterName: cluster.name, gpuNamespace: platformMetricNamespace(args.stack), pools }),
+                dashboardBody: platformDashboardBody({ region, clusterName: cluster.name, gpuNamespace: platformMetricNamespace(args.stack), gpuPools }),
             },
             parent,
         );
@@ -84,7 +84,7 @@ export class Platform extends pulumi.ComponentResource {
     /** The services' cluster and its GPU pools, each listed in the cluster's capacity providers with Fargate. */
     private cluster(name: string, config: PlatformConfig, vpc: { vpcId: pulumi.Input<string>; privateSubnetIds: pulumi.Input<string[]> }, stack: string) {
         const parent = { parent: this };
-        const cluster = new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
+        const cluster = ecsCluster(name, parent);
         const pools = Object.entries(config.gpuPools).map(([instanceType, pool]) => {
             const capacity = new GpuCapacity(
                 `${name}-gpu-${instanceType.replace(".", "-")}`,
@@ -104,12 +104,12 @@ export class Platform extends pulumi.ComponentResource {
             return { instanceType, pool, capacity };
         });
         if (pools.length > 0) {
-            new aws.ecs.ClusterCapacityProviders(`${name}-capacity`, { clusterName: cluster.name, capacityProviders: ["FARGATE", ...pools.map((p) => p.capacity.capacityProvider.name)] }, parent);
+            clusterCapacityProviders(name, cluster.name, pools.map((p) => p.capacity.capacityProvider.name), parent);
         }
         const gpuPools = Object.fromEntries(
             pools.map(({ instanceType, pool, capacity }) => [instanceType, { capacityProviderName: capacity.capacityProvider.name, maxInstances: pool.maxInstances, volumeGiB: pool.volumeGiB }]),
         );
-        return { cluster, gpuPools, pools: pools.map(({ instanceType, capacity }) => ({ instanceType, capacityProviderName: capacity.capacityProvider.name })) };
+        return { cluster, gpuPools };
     }
 }
 

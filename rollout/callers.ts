@@ -8,6 +8,7 @@
 import type { MetricsSource, MetricsWindow, MinuteSample } from "./ports";
 import type { RolloutResult } from "./result";
 import { MINUTE_MS, minuteOf } from "./minutes";
+import { DEFAULT_SERVICE_NAME } from "../mesh/config/schema";
 
 /** A stack file's config as the program reads it: keys without the project prefix, structured values as JSON. */
 export type RawConfig = Record<string, string>;
@@ -60,7 +61,7 @@ function listOf(value: string | undefined): string[] {
 }
 
 /** The serviceName a stack's config gives (the schema's default when unset). */
-export const serviceNameOf = (config: RawConfig) => config.serviceName ?? "inference";
+export const serviceNameOf = (config: RawConfig) => config.serviceName ?? DEFAULT_SERVICE_NAME;
 
 /** The stacks on `platform` whose `calls` name `service`, by stack name, with their own service names. */
 export function callersOf(platform: string, service: string, stacks: Record<string, RawConfig>): { stack: string; service: string }[] {

@@ -20,12 +20,11 @@ import { taskScaling } from "../compute/scaling";
 import { serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
-import { s3GatewayEndpoint } from "../platform/shared";
+import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../platform/shared";
 import type { PlatformOutputs } from "../contract";
 
-/** A version's GPU capacity, and the cluster's list of capacity providers: named once, as the outputs point at them whether they exist yet or not. */
+/** A version's GPU capacity: named once, as the outputs point at it whether it exists yet or not. */
 const gpuCapacityName = (name: string, version: Version) => `${name}-${version}-gpu`;
-const capacityProvidersName = (name: string) => `${name}-capacity`;
 
 export interface InferenceCanaryArgs {
     /** Validated stack config, from `loadConfig`. */
@@ -76,7 +75,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
         );
         this.cluster = args.platform
             ? { name: pulumi.output(args.platform.clusterName), arn: pulumi.output(args.platform.clusterArn) }
-            : new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, parent);
+            : ecsCluster(name, parent);
         const metricNamespace = `AICanary/${serviceId}`;
         this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace, platform: args.platform }, parent);
 
@@ -250,7 +249,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
         const providers = VERSIONS.flatMap((version) => this.gpuCapacity[version]?.capacityProvider ?? []);
         const association =
             providers.length > 0
-                ? new aws.ecs.ClusterCapacityProviders(capacityProvidersName(name), { clusterName: this.cluster.name, capacityProviders: ["FARGATE", ...providers.map((p) => p.name)] }, parent)
+                ? clusterCapacityProviders(name, this.cluster.name, providers.map((p) => p.name), parent)
                 : undefined;
         const placement = (version: Version): Placement => {
             const gpu = this.gpuCapacity[version];

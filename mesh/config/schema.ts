@@ -22,6 +22,8 @@ const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 export const VERSIONS = ["stable", "canary"] as const;
+/** A stack's `serviceName` when its config sets none (the standalone stacks' resources are named after it). */
+export const DEFAULT_SERVICE_NAME = "inference";
 export type Version = (typeof VERSIONS)[number];
 
 const TRAFFIC_BACKENDS = ["appmesh", "lattice", "alb"] as const;
@@ -369,7 +371,7 @@ const shared = {
     calls: stringList(DNS_LABEL, "service names on the same platform, e.g. [\"embedder\", \"reranker\"]")
         .optional()
         .describe("Services on the same platform this one calls: each callee's URL, `http://<callee>.<zoneName>`, is in the model server's environment as `<CALLEE>_URL` (e.g. `EMBEDDER_URL`)."),
-    serviceName: dnsLabel().default("inference").describe("DNS label of the inference service."),
+    serviceName: dnsLabel().default(DEFAULT_SERVICE_NAME).describe("DNS label of the inference service."),
     protocol: oneOf(PROTOCOLS).default("http").describe("The service's protocol: it picks the route type and listener."),
     port: integer(1025, 65535).default(8080).describe("Port the model server listens on."),
     requestTimeoutSeconds: integer(1, 3600).default(300).describe("Upper bound on one inference request, including a long generation."),

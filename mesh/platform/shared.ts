@@ -1,7 +1,8 @@
 /**
  * What services share, as functions a caller declares under its own parent: the VPC, the
- * VPC's S3 gateway endpoint and the Lattice service network with its one VPC association
- * (or an association with a service network that exists already).
+ * VPC's S3 gateway endpoint, the Lattice service network with its one VPC association
+ * (or an association with a service network that exists already), and the ECS cluster with
+ * its one list of capacity providers.
  * A standalone stack declares them inline (under the same parents and names as always, so
  * no URN moves); a platform stack declares them once for every service on it.
  */
@@ -86,4 +87,20 @@ export function associateVpc(name: string, args: Association & { serviceNetworkI
         opts,
     );
     new aws.vpclattice.ServiceNetworkVpcAssociation(`${name}-vpc`, { vpcIdentifier: args.vpcId, serviceNetworkIdentifier: args.serviceNetworkId, securityGroupIds: [clients.id] }, opts);
+}
+
+/** The ECS cluster the tasks run in, with Container Insights: the scaling policies and the dashboards read its task counts. */
+export function ecsCluster(name: string, opts: pulumi.CustomResourceOptions): aws.ecs.Cluster {
+    return new aws.ecs.Cluster(`${name}-cluster`, { settings: [{ name: "containerInsights", value: "enabled" }] }, opts);
+}
+
+/** The cluster's capacity providers, named once: a service's outputs point at them whether they exist yet or not. */
+export const capacityProvidersName = (name: string) => `${name}-capacity`;
+
+/**
+ * The cluster's one list of capacity providers: Fargate and the GPU providers.
+ * PutClusterCapacityProviders replaces the list whole, so one stack owns it.
+ */
+export function clusterCapacityProviders(name: string, clusterName: pulumi.Input<string>, gpuProviders: pulumi.Input<string>[], opts: pulumi.CustomResourceOptions): aws.ecs.ClusterCapacityProviders {
+    return new aws.ecs.ClusterCapacityProviders(capacityProvidersName(name), { clusterName, capacityProviders: ["FARGATE", ...gpuProviders] }, opts);
 }

@@ -117,8 +117,11 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
                     const values: number[] = [];
                     // A caller's request fails too when its call to a callee fails: at the callee's split that second.
                     const callees = (traffic.callers?.[stackName] ?? []).map(readStack).filter((c): c is StackState => c !== undefined);
-                    const errorRateAt = (t: number) =>
-                        behaviour.errorRate + callees.reduce((sum, callee) => sum + (weightAt(callee, t) * traffic.canary.errorRate + (100 - weightAt(callee, t)) * traffic.stable.errorRate) / 100, 0);
+                    const calleeErrorRate = (callee: StackState, t: number) => {
+                        const w = weightAt(callee, t);
+                        return (w * traffic.canary.errorRate + (100 - w) * traffic.stable.errorRate) / 100;
+                    };
+                    const errorRateAt = (t: number) => behaviour.errorRate + callees.reduce((sum, callee) => sum + calleeErrorRate(callee, t), 0);
                     for (let bucket = start; bucket < end; bucket += period) {
                         let requests = 0;
                         let errors = 0;
