@@ -40,14 +40,13 @@ describe("the sequential tests hold their false-rollback rate on null data", () 
 
     test("a focus on the detect factor keeps the false-rollback rate: at the tolerated ratio itself", () => {
         const draw = binomial(19);
-        const runs = 1000;
         let rejected = 0;
-        for (let run = 0; run < runs; run++) {
+        for (let run = 0; run < RUNS; run++) {
             const test = new RateRatioTest(1, ALPHA, 1, 2);
             for (let w = 0; w < 60 && !test.rejected; w++) test.observe({ requests: 60, events: draw(60, 0.01) }, { requests: 540, events: draw(540, 0.01) });
             if (test.rejected) rejected++;
         }
-        expect(rejected / runs).toBeLessThanOrEqual(ALPHA);
+        expect(rejected / RUNS).toBeLessThanOrEqual(ALPHA);
     });
 
     test("a 5x error rate is found within a few windows", () => {
