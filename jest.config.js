@@ -6,8 +6,9 @@ module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/tests"],
   testMatch: ["**/*.test.ts"],
-  // The rollout's end-to-end tests are their own command (jest.e2e.config.js).
-  testPathIgnorePatterns: ["/node_modules/", "/tests/e2e/"],
+  // The rollout's end-to-end tests and the long seeded simulations are their own commands
+  // (jest.e2e.config.js, jest.seeded.config.js).
+  testPathIgnorePatterns: ["/node_modules/", "/tests/e2e/", "/tests/seeded/"],
   transform: {
     "^.+\\.ts$": "ts-jest",
   },

@@ -29,9 +29,7 @@ const GPU_CANARY = {
     weights: WEIGHTS,
 };
 
-/** A committed stack's render, once per file: the tests below only read it. */
-const renders: Record<string, Promise<Graph>> = {};
-const committed = (stack: string) => (renders[stack] ??= deploy(stackConfig(stack)));
+const committed = (stack: string) => deploy(stackConfig(stack));
 
 /** The feature paths no committed stack takes (each committed stack's own render is checked in stacks.test.ts). */
 const FEATURE_PATHS: [string, Record<string, string>][] = [

@@ -2,7 +2,7 @@
  * One error for every problem in a stack's config, each naming the key (as
  * `pulumi config set --path` spells it), the value given and what is allowed.
  */
-import * as pulumi from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 import { z } from "zod";
 
 export interface ConfigProblem {
@@ -18,7 +18,7 @@ export interface ConfigProblem {
  * A `RunError`, so `pulumi preview` and `pulumi up` print the message once, as a clean
  * block, without a stack trace or the problems repeated as an object.
  */
-export class ConfigError extends pulumi.RunError {
+export class ConfigError extends RunError {
     constructor(readonly problems: ConfigProblem[]) {
         super(
             "Invalid stack config; nothing was deployed. Fix these keys and run again:\n" +

@@ -131,8 +131,21 @@ export interface RunOptions {
     secretKeys?: string[];
 }
 
-/** Runs `index.ts` with `config` (keys without the project prefix, values as `pulumi config set` stores them). */
-export async function runProgram(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
+/**
+ * Runs `index.ts` with `config` (keys without the project prefix, values as `pulumi config set` stores them).
+ * A program under mocks renders the same graph for the same config every time, so a test
+ * file renders each config once; tests read the graphs they are handed, never change them.
+ */
+export function runProgram(config: Record<string, string>, options: RunOptions = {}): Promise<ProgramRun> {
+    const program = options.program === platformProgram ? "platform" : options.program ? String(options.program) : "service";
+    const key = JSON.stringify([config, { ...options, program }]);
+    let rendered = renders.get(key);
+    if (!rendered) renders.set(key, (rendered = render(config, options)));
+    return rendered;
+}
+const renders = new Map<string, Promise<ProgramRun>>();
+
+async function render(config: Record<string, string>, options: RunOptions): Promise<ProgramRun> {
     // The SDK captures a stack trace for every promise and resource (for the engine's source
     // positions, which the mocks ignore), and under jest each is source-mapped: that was most
     // of a run's time. None is needed while the program runs; tests' own traces keep theirs.
@@ -149,19 +162,12 @@ export async function runProgram(config: Record<string, string>, options: RunOpt
  * What a service's `StackReference` to its platform answers: the committed platform stack
  * (`platform/Pulumi.<stack>.yaml`) rendered as `pulumi up` would deploy it.
  */
-export function platformReferences(reference: string): Promise<Record<string, Record<string, unknown>>> {
-    // The committed platform stack renders the same every time: once per test file is enough.
-    const cached = renderedPlatforms.get(reference);
-    if (cached) return cached;
+export async function platformReferences(reference: string): Promise<Record<string, Record<string, unknown>>> {
     const stack = reference.split("/").pop()!;
-    const rendered = runProgram(stackConfig(stack, PLATFORM_PROJECT), { program: platformProgram, project: PLATFORM_PROJECT, stack }).then((run) => {
-        if (run.error) throw run.error;
-        return { [reference]: run.graph.outputs };
-    });
-    renderedPlatforms.set(reference, rendered);
-    return rendered;
+    const run = await runProgram(stackConfig(stack, PLATFORM_PROJECT), { program: platformProgram, project: PLATFORM_PROJECT, stack });
+    if (run.error) throw run.error;
+    return { [reference]: run.graph.outputs };
 }
-const renderedPlatforms = new Map<string, Promise<Record<string, Record<string, unknown>>>>();
 
 async function run(config: Record<string, string>, options: RunOptions): Promise<ProgramRun> {
     const platform = config.platform ?? config[`${PROJECT}:platform`];
