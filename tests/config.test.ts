@@ -3,6 +3,7 @@ import { ConfigError } from "../mesh/config/errors";
 import { CanaryConfig, loadConfig, namespaceProblems } from "../mesh/config/schema";
 import { splitWeights } from "../mesh/canary/model";
 import { DEFAULT_SCHEDULE } from "../rollout/schedule";
+import { stackConfig } from "./harness/stacks";
 
 const IMAGES = { trafficBackend: "appmesh", stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
 /** `raw` on top of the required backend and images; a key set to undefined is removed. */
@@ -325,5 +326,35 @@ describe("splitWeights", () => {
 
     test.each([-1, 101, 2.5, NaN])("refuses %d", (w) => {
         expect(() => splitWeights(w)).toThrow(RangeError);
+    });
+});
+
+describe("a hand-set weight never splits onto a version without a task", () => {
+    // The committed rag-llm stack's canary rests at 0 tasks, as `pulumi config set canaryWeight 10 && pulumi up` would find it.
+    const llm = stackConfig("rag-llm");
+    const withWeight = (extra: Record<string, string>) => () => loadConfig({ ...llm, canaryWeight: "10", ...extra });
+
+    test("canaryWeight 10 on a canary at minCount 0 is refused, naming the key, the value and both ways out", () => {
+        expect(JSON.parse(llm.canary).scaling.minCount).toBe(0);
+        try {
+            withWeight({})();
+            throw new Error("accepted");
+        } catch (e) {
+            expect((e as ConfigError).problems).toEqual([
+                { key: "canaryWeight", got: 10, expected: expect.stringMatching(/^0 while canary\.scaling\.minCount is 0: 10% of requests would go to a version with no task\. Raise canary\.scaling\.minCount first, or let the rollout move the weight/) },
+            ]);
+        }
+    });
+
+    test.each([
+        ["the rollout raised the canary's minimum", { canaryMinCount: "1" }],
+        ["the canary rests at one task", { canary: JSON.stringify({ ...JSON.parse(llm.canary), scaling: { ...JSON.parse(llm.canary).scaling, minCount: 1 } }) }],
+    ])("with %s, the split renders", (_, extra) => {
+        expect(withWeight(extra)().canaryWeight).toBe(10);
+    });
+
+    test("canaryMinCount 0 does not count as a raised minimum; weight 0 needs no task", () => {
+        expect(withWeight({ canaryMinCount: "0" })).toThrow("canaryWeight");
+        expect(loadConfig({ ...llm, canaryWeight: "0" }).canaryWeight).toBe(0);
     });
 });

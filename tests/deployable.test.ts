@@ -33,11 +33,11 @@ const committed = (stack: string) => deploy(stackConfig(stack));
 
 /** The feature paths no committed stack takes (each committed stack's own render is checked in stacks.test.ts). */
 const FEATURE_PATHS: [string, Record<string, string>][] = [
-    ["lattice with AWS_IAM", { ...stackConfig("lattice"), lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/caller"] }) }],
+    ["lattice with AWS_IAM", { ...stackConfig("dev"), lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/caller"] }) }],
     [
-        "dev with weights, metrics, egress hosts and a GPU canary",
+        "appmesh with weights, metrics, egress hosts and a GPU canary",
         {
-            ...stackConfig("dev"),
+            ...stackConfig("appmesh"),
             metrics: JSON.stringify({ prometheus: { server: "vllm" } }),
             appmesh: JSON.stringify({ namespace: "ai-dev.internal", egressHosts: ["huggingface.co"] }),
             stable: JSON.stringify({ image: `${ECR}/llm-server:1.4.0`, scaling: { minCount: 1, maxCount: 2 }, weights: WEIGHTS }),
@@ -145,7 +145,7 @@ describe("metric filters name the field their value reads", () => {
     });
 
     test("every App Mesh metric filter whose value is a field names it in its pattern", async () => {
-        const g = await committed("dev");
+        const g = await committed("appmesh");
         const filters = g.ofType("aws:cloudwatch/logMetricFilter:LogMetricFilter");
         expect(filters.length).toBe(8);
         for (const f of filters) {

@@ -254,7 +254,7 @@ test.each([
 });
 
 test("calls without a platform is refused: callees are found by name on one", async () => {
-    const run = await runProgram({ ...stackConfig("lattice"), calls: '["embedder"]' });
+    const run = await runProgram({ ...stackConfig("dev"), calls: '["embedder"]' });
     expect(run.error?.message).toContain('calls: got ["embedder"]; expected no calls unless platform is set');
 });
 

@@ -403,9 +403,10 @@ const shared = {
 type PrometheusInput = z.output<typeof prometheus>;
 
 interface Shared {
+    canaryWeight: number;
     canaryMinCount?: number;
     stableMinCount?: number;
-    canary: { image: string; scaling: { maxCount: number } };
+    canary: { image: string; scaling: { minCount: number; maxCount: number } };
     requestTimeoutSeconds: number;
     idleTimeoutSeconds?: number;
     requirePinnedImages: boolean;
@@ -448,6 +449,17 @@ const sharedRules = [
             const raised = c[RAISED_MIN_KEY[version]];
             const { maxCount } = c[version].scaling;
             if (raised !== undefined && raised > maxCount) report(RAISED_MIN_KEY[version], raised, `at most ${version}.scaling.maxCount (${maxCount})`);
+        }
+    }),
+    rule<Shared>(["canaryWeight", "canaryMinCount", "canary"], "a canaryWeight above 0 needs a canary task: canary.scaling.minCount, or the rollout's canaryMinCount, at least 1", (c, report) => {
+        // A hand-set weight (`pulumi config set canaryWeight 10 && pulumi up`) moves the split at once; the rollout
+        // raises the canary's minimum and waits for healthy tasks (a model may take many minutes to load) first.
+        if (c.canaryWeight > 0 && Math.max(c.canary.scaling.minCount, c.canaryMinCount ?? 0) === 0) {
+            report(
+                "canaryWeight",
+                c.canaryWeight,
+                `0 while canary.scaling.minCount is 0: ${c.canaryWeight}% of requests would go to a version with no task. Raise canary.scaling.minCount first, or let the rollout move the weight (./scripts/rollout run): it raises the canary's minimum, waits for healthy tasks, then moves the weight`,
+            );
         }
     }),
     rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], "idleTimeoutSeconds is at least requestTimeoutSeconds", (c, report) => {

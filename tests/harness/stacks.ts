@@ -4,12 +4,12 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { PROJECT } from "../../mesh/contract";
 
-/** Every committed stack file of the service program (the rag-* ones on the `rag` platform). */
-export const STACKS = ["dev", "prod", "lattice", "gpu", "alb", "rag-gateway", "rag-embedder", "rag-reranker", "rag-llm"] as const;
+const ROOT = path.join(__dirname, "..", "..");
+
+/** Every committed stack file of the service program, found rather than listed (the rag-* ones are on the `rag` platform). */
+export const STACKS = fs.readdirSync(ROOT).flatMap((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1] ?? []);
 /** The standalone ones, whose resources must never move. */
-export const STANDALONE_STACKS = ["dev", "prod", "lattice", "gpu", "alb"] as const;
-/** The stacks on the App Mesh backend. */
-export const APPMESH_STACKS = ["dev", "prod"] as const;
+export const STANDALONE_STACKS = STACKS.filter((stack) => stackConfig(stack).platform === undefined);
 
 /**
  * The `<project>:` keys of `Pulumi.<stack>.yaml`, without the prefix. Pulumi passes plain
@@ -17,7 +17,7 @@ export const APPMESH_STACKS = ["dev", "prod"] as const;
  * stack's file is in `platform/`, under its own project's keys.
  */
 export function stackConfig(stack: string, project = PROJECT): Record<string, string> {
-    const file = path.join(__dirname, "..", "..", ...(project === PROJECT ? [] : ["platform"]), `Pulumi.${stack}.yaml`);
+    const file = path.join(ROOT, ...(project === PROJECT ? [] : ["platform"]), `Pulumi.${stack}.yaml`);
     const doc = yaml.load(fs.readFileSync(file, "utf8")) as { config: Record<string, unknown> };
     const out: Record<string, string> = {};
     for (const [key, value] of Object.entries(doc.config)) {
