@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig, namespaceProblems } from "./mesh/config/schema";
-import { ConfigError } from "./mesh/config/errors";
+import { loadStackConfig, projectKeys } from "./mesh/config/stackConfig";
 import { InferenceCanary } from "./mesh/canary/component";
 import { trafficBackendFor } from "./mesh/traffic";
 import { Declared, StackOutputs } from "./mesh/contract";
@@ -13,17 +12,11 @@ import { joinPlatform } from "./mesh/platform/reference";
  * outputs the rollout reads. Pulumi calls the exported function and exports its result.
  */
 export = async (): Promise<Declared<StackOutputs>> => {
-    const prefix = `${pulumi.getProject()}:`;
-    const misplaced = namespaceProblems(Object.keys(pulumi.runtime.allConfig()), pulumi.getProject());
-    if (misplaced.length > 0) throw new ConfigError(misplaced);
-    const raw = Object.fromEntries(
-        Object.entries(pulumi.runtime.allConfig())
-            .filter(([key]) => key.startsWith(prefix))
-            .map(([key, value]) => [key.slice(prefix.length), value]),
-    );
+    const project = pulumi.getProject();
+    const all = pulumi.runtime.allConfig();
     // The SDK has no public way to ask which keys were set with --secret; its own check is this.
     const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret ?? (() => false);
-    const config = loadConfig(raw, Object.keys(raw).filter((key) => isSecret(`${prefix}${key}`)));
+    const config = loadStackConfig(all, project, Object.keys(projectKeys(all, project)).filter((key) => isSecret(`${project}:${key}`)));
     const tags = stackTags({ service: config.serviceName, stack: pulumi.getStack(), platform: config.platform });
     // A standalone stack keeps the names it always had; on a platform, AWS shows which service a resource serves.
     const name = config.platform ? config.serviceName : "inference";

@@ -111,6 +111,15 @@ const shared = {
     versionMetrics: z.object({ stable: versionMetrics, canary: versionMetrics }),
 };
 
+/**
+ * What a stack on App Mesh is told by `pulumi preview`/`up` and by the rollout. AWS's notice in every
+ * App Mesh guide page: "After September 30, 2026, you will no longer be able to access the AWS App
+ * Mesh console or AWS App Mesh resources."
+ */
+export const APP_MESH_ENDED =
+    "AWS ended App Mesh on 2026-09-30 and no longer serves its API or resources: this stack renders for reference only, and nothing on App Mesh deploys. " +
+    "Use trafficBackend lattice (Pulumi.dev.yaml) or alb; a stack that still holds App Mesh resources: docs/traffic-backends.md#leaving-app-mesh";
+
 const appMeshOutputs = z.object({
     ...shared,
     trafficBackend: z.literal("appmesh"),
@@ -201,6 +210,10 @@ export type Declared<T> = { [K in keyof T]: NonNullable<T[K]> extends string | n
 
 /** A stack's outputs as read back (`pulumi stack output --json`), or an error naming what is missing or wrong. */
 export function parseStackOutputs(raw: unknown, stack: string): StackOutputs {
+    // A stack that was created (`pulumi stack init`, `config set`) but never deployed has no outputs at all.
+    if (typeof raw === "object" && raw !== null && Object.keys(raw).length === 0) {
+        throw new Error(`stack ${stack} has not been deployed yet (it has no outputs): deploy it first with \`pulumi up\`, then run this again`);
+    }
     const result = stackOutputs.safeParse(raw);
     if (result.success) return result.data;
     const problems = result.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`).join("; ");

@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadPlatformConfig } from "./config";
+import { projectKeys } from "../mesh/config/stackConfig";
 import { Platform } from "./platform";
 import { Declared, PlatformOutputs } from "../mesh/contract";
 import { stackTags, tagged } from "../mesh/tags";
@@ -10,13 +11,7 @@ import { stackTags, tagged } from "../mesh/tags";
  * its dashboard is).
  */
 export = (): Declared<PlatformOutputs> & { dashboardUrl: pulumi.Output<string> } => {
-    const prefix = `${pulumi.getProject()}:`;
-    const raw = Object.fromEntries(
-        Object.entries(pulumi.runtime.allConfig())
-            .filter(([key]) => key.startsWith(prefix))
-            .map(([key, value]) => [key.slice(prefix.length), value]),
-    );
-    const config = loadPlatformConfig(raw);
+    const config = loadPlatformConfig(projectKeys(pulumi.runtime.allConfig(), pulumi.getProject()));
     const tags = stackTags({ stack: pulumi.getStack(), platform: pulumi.getStack() });
     const platform = new Platform("platform", { config, stack: pulumi.getStack() }, { transformations: [tagged(tags)] });
     return { ...platform.outputs, dashboardUrl: platform.dashboardUrl };

@@ -6,6 +6,7 @@
  *   rollout guard --stack NAME     for a deploy job: refuse while a rollout runs, or when this config would undo one
  *   rollout guard --platform NAME  for a platform's deploy job (from platform/): refuse while a rollout runs on any service on it
  *   rollout simulate [SCENARIO]    the same engine on synthetic data
+ *   rollout check --stack NAME     a stack file validated as the program would, without AWS or the Pulumi CLI
  * Run it as `./scripts/rollout ...`, which keeps exit codes and signals (npm does not).
  */
 import * as fs from "fs";
@@ -16,7 +17,8 @@ import { parseArgs as parseNodeArgs } from "node:util";
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { ECSClient } from "@aws-sdk/client-ecs";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { parseOrThrow } from "../mesh/config/errors";
+import { parseOrThrow, problemLines } from "../mesh/config/errors";
+import { checkPlatformStack, checkServiceStack, serviceProjectDir } from "./check";
 import { loadConfig } from "../mesh/config/schema";
 import { runRollout } from "./engine";
 import { EXIT_CODES, RolloutResult } from "./result";
@@ -27,6 +29,7 @@ import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from
 import { closest } from "../mesh/config/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
 import { outputsOf, PulumiStack, stackFileConfig, stackFileConfigs } from "./pulumiStack";
+import { APP_MESH_ENDED } from "../mesh/contract";
 import { finalStatus, renderJson, renderMarkdown, ReportContext } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";
 import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "./simulate";
@@ -40,15 +43,19 @@ const USAGE = `usage: rollout <command> [options]
   guard --stack NAME | --platform NAME
   simulate [${SCENARIOS.map((s) => s.name).join("|")}|all] [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
       [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --stack's power)
+  check --stack NAME | --platform NAME
 exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
 3 held for lack of traffic; 4 refused (the stack is not where this config says, or another rollout holds it);
 130 interrupted (SIGINT), 143 terminated (SIGTERM). simulate: 0 when every single run ended as its
-scenario expects (with --runs above 1 it measures: 0 unless an argument is wrong)`;
+scenario expects (with --runs above 1 it measures: 0 unless an argument is wrong). check: 0 valid (warnings
+allowed), 1 problems found, 2 bad arguments or an unreadable file`;
 
 export type CliArgs =
     | ({ command: "run"; stack: string; dryRun: boolean; yes: boolean; reportDir: string; breakStaleLease: boolean; traffic?: Traffic } & RolloutOptions)
     | { command: "status" | "abort" | "guard"; stack: string }
     | { command: "guard-platform"; platform: string }
+    | { command: "check"; stack: string; platform?: undefined }
+    | { command: "check"; platform: string; stack?: undefined }
     | { command: "simulate"; scenarios: string[]; runs: number; seed: number; stack?: string; compare: boolean; reportDir?: string; traffic?: Traffic }
     | { command: "help"; about?: string };
 
@@ -79,6 +86,7 @@ const TAKES: Record<string, (keyof typeof OPTIONS)[]> = {
     abort: ["stack"],
     guard: ["stack", "platform"],
     simulate: ["report-dir", "runs", "seed", "stack", "compare", "requests-per-second", "error-rate", "slow-share"],
+    check: ["stack", "platform"],
 };
 
 /** What each command does, in a line, and how it is called: `rollout <command> --help`. */
@@ -96,6 +104,10 @@ export const COMMAND_HELP: Record<string, { does: string; examples: string[] }> 
     simulate: {
         does: "Run the rollout engine on seeded synthetic traffic: one scenario's every line, or many runs' rates.",
         examples: ["rollout simulate errors-2x", "rollout simulate all --runs 2000 --compare", "rollout simulate all --stack prod --runs 300"],
+    },
+    check: {
+        does: "Validate a stack file as `pulumi preview` would, with no AWS or Pulumi CLI: every problem at once, a service's platform reference, and values left from the examples (warnings).",
+        examples: ["rollout check --stack dev", "rollout check --platform rag"],
     },
 };
 
@@ -129,7 +141,7 @@ export function parseArgs(argv: string[]): CliArgs {
         const names = SCENARIOS.map((s) => s.name);
         const wanted = rest[0] ?? "all";
         if (rest.length > 1 || (wanted !== "all" && !names.includes(wanted))) {
-            throw new CliError(`unknown scenario ${JSON.stringify(rest.join(" "))}; one of ${names.join(", ")}, or all`);
+            throw new CliError(`unknown scenario ${JSON.stringify(rest.join(" "))}${suggest(rest.join(" "), [...names, "all"])}; one of ${names.join(", ")}, or all`);
         }
         const count = (flag: "runs" | "seed", fallback: number) => {
             const raw = values[flag];
@@ -149,13 +161,13 @@ export function parseArgs(argv: string[]): CliArgs {
         };
     }
     if (rest.length > 0) throw new CliError(`${command} takes no arguments besides its options, got ${JSON.stringify(rest.join(" "))}`);
-    if (command === "guard" && values.platform !== undefined) {
-        if (values.stack !== undefined) throw new CliError("guard takes --stack NAME or --platform NAME, not both");
-        return { command: "guard-platform", platform: values.platform };
+    if ((command === "guard" || command === "check") && values.platform !== undefined) {
+        if (values.stack !== undefined) throw new CliError(`${command} takes --stack NAME or --platform NAME, not both`);
+        return command === "guard" ? { command: "guard-platform", platform: values.platform } : { command, platform: values.platform };
     }
     const stack = values.stack;
-    if (stack === undefined) throw new CliError(`${command} needs --stack NAME`);
-    if (command !== "run") return { command: command as "status" | "abort" | "guard", stack };
+    if (stack === undefined) throw new CliError(`${command} needs --stack NAME${command === "guard" || command === "check" ? " or --platform NAME" : ""}`);
+    if (command !== "run") return { command: command as "status" | "abort" | "guard" | "check", stack };
 
     const step = (flag: "from-step" | "to-step") => {
         const raw = values[flag];
@@ -311,7 +323,12 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
         });
     }
     const { stack, region, control, log } = await withStack(args.stack, controller.signal);
-    const schedule = parseOrThrow(rolloutSection, (await stack.rawConfig()).rollout, "rollout.");
+    const raw = await stack.rawConfig();
+    if (raw.trafficBackend === "appmesh") {
+        console.error(`refused: ${args.stack} is on App Mesh. ${APP_MESH_ENDED}`);
+        return EXIT_CODES.refused;
+    }
+    const schedule = parseOrThrow(rolloutSection, raw.rollout, "rollout.");
     checkSteps(args, schedule);
     const outputs = await stack.outputs();
     const plan = planRollout(schedule, await stack.deployed(), await stack.intended(), args);
@@ -353,7 +370,6 @@ async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promi
         last("refused");
         return EXIT_CODES.refused;
     }
-    const raw = await stack.rawConfig();
     const image = (version: "stable" | "canary") => String((JSON.parse(raw[version] ?? "{}") as { image?: string }).image ?? "?");
     const context: ReportContext = { owner: owner(), images: { stable: image("stable"), canary: image("canary") }, dashboardUrl: outputs.dashboardUrl };
     let result: RolloutResult;
@@ -456,6 +472,19 @@ export function undeployedMoves(deployed: DeployedState, intended: IntendedState
     return moves;
 }
 
+/** Validates a stack file (and the platform file a service names) as the program would; exit 1 on any problem. */
+function check(args: Extract<CliArgs, { command: "check" }>): number {
+    const projectDir = serviceProjectDir(process.cwd());
+    if (!projectDir) throw new CliError("run it from the project's directory (where Pulumi.yaml is), or its platform/");
+    const results = args.stack !== undefined ? checkServiceStack(projectDir, args.stack) : [checkPlatformStack(projectDir, args.platform)];
+    for (const { file, problems, warnings } of results) {
+        if (problems.length > 0) console.log(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}; the program would deploy nothing from it:\n${problemLines(problems)}`);
+        else console.log(`${file}: valid${warnings.length > 0 ? "" : ", as the program will read it"}`);
+        if (warnings.length > 0) console.log(`  values left from the examples (warnings; replace them before deploying):\n${warnings.map((w) => `    - ${w}`).join("\n")}`);
+    }
+    return results.some((r) => r.problems.length > 0) ? 1 : 0;
+}
+
 /** A platform's deploy waits for every rollout on it: none of its services may see its network change mid-judgement. */
 async function guardPlatform(name: string): Promise<number> {
     const log = (line: string) => console.log(line);
@@ -506,6 +535,8 @@ export async function main(argv: string[]): Promise<number> {
                 return await guard(args.stack);
             case "guard-platform":
                 return await guardPlatform(args.platform);
+            case "check":
+                return check(args);
         }
     } catch (e) {
         console.error(e instanceof CliError ? `error: ${e.message}\n${USAGE}` : `error: ${describeError(e as Error)}`);

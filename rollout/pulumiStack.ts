@@ -11,6 +11,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { loadConfig, minCount, RAISED_MIN_KEY, Version } from "../mesh/config/schema";
+import { projectKeys } from "../mesh/config/stackConfig";
 import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
 import { definitionOf, fingerprint, promotedStable } from "../mesh/canary/version";
 import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
@@ -49,16 +50,10 @@ export function explainStartupError(e: unknown, stack?: string): Error {
     return e instanceof Error ? e : new Error(text);
 }
 
-/** The project's keys of a stack's config, as the program reads them: without the `<project>:` prefix. */
-function projectConfig(entries: [string, string][]): Record<string, string> {
-    const prefix = `${PROJECT}:`;
-    return Object.fromEntries(entries.filter(([key]) => key.startsWith(prefix)).map(([key, value]) => [key.slice(prefix.length), value]));
-}
-
 /** A stack file's project config read from disk as the CLI would give it: structured values as JSON. */
 export function stackFileConfig(file: string): Record<string, string> {
     const config = (yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined)?.config ?? {};
-    return projectConfig(Object.entries(config).map(([key, v]) => [key, typeof v === "object" ? JSON.stringify(v) : String(v)]));
+    return projectKeys(Object.fromEntries(Object.entries(config).map(([key, v]) => [key, typeof v === "object" ? JSON.stringify(v) : String(v)])), PROJECT);
 }
 
 /** Every stack file in `workDir` (`Pulumi.<stack>.yaml`), by stack name. */
@@ -96,7 +91,7 @@ export class PulumiStack implements StackPort {
 
     /** The project's config as the program would read it: keys without the `<project>:` prefix. */
     async rawConfig(): Promise<Record<string, string>> {
-        return projectConfig(Object.entries(await this.stack.getAllConfig()).map(([key, v]) => [key, v.value]));
+        return projectKeys(Object.fromEntries(Object.entries(await this.stack.getAllConfig()).map(([key, v]) => [key, v.value])), PROJECT);
     }
 
     async region(): Promise<string | undefined> {

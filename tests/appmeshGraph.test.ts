@@ -3,6 +3,7 @@
  */
 import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
+import { APP_MESH_ENDED } from "../mesh/contract";
 
 const T = {
     mesh: "aws:appmesh/mesh:Mesh",
@@ -24,6 +25,11 @@ describe("the App Mesh graph for the default config", () => {
     let g: Graph;
     beforeAll(async () => {
         g = await deploy({ ...BASE_CONFIG, canaryWeight: "25" });
+    });
+
+    test("pulumi preview and up say, once, that AWS no longer serves App Mesh and where to go", () => {
+        expect(g.warnings).toEqual([APP_MESH_ENDED]);
+        expect(APP_MESH_ENDED).toMatch(/^AWS ended App Mesh on 2026-09-30 .*docs\/traffic-backends\.md#leaving-app-mesh$/);
     });
 
     test("declares one mesh, two nodes, one router, two routes and one virtual service", () => {

@@ -37,6 +37,10 @@ describe("the Lattice graph for the default config", () => {
         g = await deploy({ ...LATTICE, canaryWeight: "25" });
     });
 
+    test("warns of nothing", () => {
+        expect(g.warnings).toEqual([]);
+    });
+
     test("declares a service network, a service, two target groups, a listener and a pin rule, and no App Mesh", () => {
         for (const type of [T.network, T.vpcAssociation, T.service, T.serviceAssociation, T.listener, T.rule]) {
             expect(g.ofType(type)).toHaveLength(1);

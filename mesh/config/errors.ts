@@ -20,12 +20,14 @@ export interface ConfigProblem {
  */
 export class ConfigError extends RunError {
     constructor(readonly problems: ConfigProblem[]) {
-        super(
-            "Invalid stack config; nothing was deployed. Fix these keys and run again:\n" +
-                problems.map((p) => `  - ${p.key}: got ${show(p.got)}; expected ${p.expected}`).join("\n"),
-        );
+        super("Invalid stack config; nothing was deployed. Fix these keys and run again:\n" + problemLines(problems));
         this.name = "ConfigError";
     }
+}
+
+/** One line a problem, as the program and `rollout check` print them. */
+export function problemLines(problems: ConfigProblem[]): string {
+    return problems.map((p) => `  - ${p.key}: got ${show(p.got)}; expected ${p.expected}`).join("\n");
 }
 
 function show(value: unknown): string {

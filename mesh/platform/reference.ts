@@ -18,12 +18,15 @@ export async function readPlatform(stack: string): Promise<PlatformOutputs> {
     return parsePlatformOutputs(Object.fromEntries(entries.filter(([, value]) => value !== undefined)), stack);
 }
 
+/** What a service needs to know of its platform to join it: the ports its service network admits, and its GPU pools. */
+type Joined = Pick<PlatformOutputs, "latticePorts" | "gpuPools">;
+
 /** What keeps this service from joining the platform, as config problems. */
-export function joinProblems(config: CanaryConfig, platform: PlatformOutputs): ConfigProblem[] {
+export function joinProblems(config: CanaryConfig, platform: Joined): ConfigProblem[] {
     return [...portProblems(config, platform), ...VERSIONS.flatMap((version) => poolProblems(config, version, platform))];
 }
 
-function portProblems(config: CanaryConfig, platform: PlatformOutputs): ConfigProblem[] {
+function portProblems(config: CanaryConfig, platform: Joined): ConfigProblem[] {
     if (config.trafficBackend !== "lattice") return [];
     const { port } = listenerProtocol(config);
     return platform.latticePorts.includes(port)
@@ -32,7 +35,7 @@ function portProblems(config: CanaryConfig, platform: PlatformOutputs): ConfigPr
 }
 
 /** A GPU version runs on the platform's pool of its instance type: there must be one, with the version's volume, big enough for one deployment of it alone. */
-function poolProblems(config: CanaryConfig, version: Version, platform: PlatformOutputs): ConfigProblem[] {
+function poolProblems(config: CanaryConfig, version: Version, platform: Joined): ConfigProblem[] {
     const v = config.versions[version];
     if (v.compute !== "gpu" || !v.gpu) return [];
     const pools = Object.keys(platform.gpuPools);

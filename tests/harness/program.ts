@@ -78,6 +78,8 @@ export interface Graph {
     outputs: Record<string, unknown>;
     /** Data-source calls the program made. */
     calls: { token: string; inputs: Record<string, any> }[];
+    /** What the program told the user with `pulumi.log.warn`, as `pulumi preview` prints it. */
+    warnings: string[];
     /** Resources of one type (custom resources only), in registration order. */
     ofType(type: string): Registered[];
     /** The single resource of `type`, optionally narrowed by a logical-name suffix; throws unless exactly one matches. */
@@ -185,10 +187,16 @@ async function run(config: Record<string, string>, options: RunOptions): Promise
     );
     let declared: unknown;
     let error: Error | undefined;
+    // Without an engine the SDK prints warnings to the console; the graph keeps them for the tests to read.
+    const warnings: string[] = [];
+    const warn = pulumi.log.warn;
+    (pulumi.log as { warn: typeof warn }).warn = async (message) => void warnings.push(message);
     try {
         declared = await (options.program ?? program)();
     } catch (e) {
         error = e as Error;
+    } finally {
+        (pulumi.log as { warn: typeof warn }).warn = warn;
     }
     const outputs = declared ? ((await resolve(declared)) ?? {}) : {};
     // Waits for every outstanding registration, then lets go of the monitor.
@@ -201,6 +209,7 @@ async function run(config: Record<string, string>, options: RunOptions): Promise
         urns: [...monitor.urns].sort(),
         outputs: outputs as Record<string, unknown>,
         calls: mocks.calls,
+        warnings,
         ofType,
         one(type, nameEndsWith = "") {
             const found = ofType(type).filter((r) => r.name.endsWith(nameEndsWith));

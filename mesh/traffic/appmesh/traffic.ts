@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AppMeshCanaryConfig, Version, VERSIONS } from "../../config/schema";
 import { CanaryModel } from "../../canary/model";
-import { Declared, VersionMetrics } from "../../contract";
+import { APP_MESH_ENDED, Declared, VersionMetrics } from "../../contract";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
 import type { VersionJoin } from "../../compute/join";
 import { AccessLogMetrics } from "./accessLogMetrics";
@@ -174,6 +174,8 @@ export function appMeshBackend(config: AppMeshCanaryConfig): TrafficBackendKind 
         // Envoy redirects the inbound connection to itself inside the task, so the group sees the app port from anywhere in the VPC.
         taskIngress: ({ vpcCidr }) => ({ description: ec2Description("inference requests from inside the VPC (Envoy redirects them to itself)"), cidrBlocks: [vpcCidr] }),
         declare(name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions): TrafficBackend {
+            // Rendered still (the seed's shape, and its tests), but every preview and update says it deploys nowhere.
+            void pulumi.log.warn(APP_MESH_ENDED);
             const model: CanaryModel<AppMeshCanaryConfig> = { ...args.model, config };
             const { network } = args;
             const discovery = new ServiceDiscovery(`${name}-discovery`, { model, vpcId: network.vpcId }, opts);
