@@ -15,8 +15,18 @@ export interface Traffic {
     slowShare: number;
 }
 
-/** An update, and whole minutes to complete: what a step takes besides its bake. */
-const STEP_OVERHEAD_S = 150;
+/**
+ * What a step takes besides its bake: the weight's update (about 45 s, one resource), the
+ * metrics' delay before the bake's first minute is visible (1-3 minutes for Lattice and
+ * CloudWatch; 2 taken), and the rest of a whole minute.
+ */
+const STEP_OVERHEAD_S = 45 + 120 + 60;
+/**
+ * What the rollout takes besides its steps: the canary's deploy waits for its model to load,
+ * and so does the promoted stable before traffic returns to it (300 s each, the Fargate
+ * default of `modelLoadSeconds`), with an update on each side.
+ */
+const DEPLOY_AND_PROMOTION_S = 2 * 300 + 2 * 45;
 
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`;
 const minutes = (s: number) => `${Math.round(s / 60)} min`;
@@ -28,13 +38,16 @@ const minutes = (s: number) => `${Math.round(s / 60)} min`;
  */
 function drift(rate: number, tolerated: number, factor: number, margin: number, weight: number, rps: number): number {
     const w = weight / 100;
-    if (w <= 0 || w >= 1 || rate <= 0) return 0;
+    if (w <= 0 || w >= 1) return 0;
+    // The ratio form learns only from events: a service with none gives it nothing.
     const share = (r: number) => (r * w) / (r * w + 1 - w);
     const [q0, q1] = [share(tolerated), share(factor)];
-    const perEvent = w * Math.log(q0 / q1) + (1 - w) * Math.log((1 - q0) / (1 - q1));
-    const byRatio = rps * rate * perEvent;
+    const byRatio = rate > 0 ? rps * rate * (w * Math.log(q0 / q1) + (1 - w) * Math.log((1 - q0) / (1 - q1))) : 0;
+    // The margin form: each canary request against stable's rate plus the margin. Stable's measured rate tends to
+    // its true one, 0 included (the judge's estimate, (events + 0.5) / (requests + 1), is above 0 but vanishes).
     const [p0, p1] = [tolerated * rate, Math.min(0.99, rate + margin)];
-    const perRequest = p1 > p0 ? rate * Math.log(p0 / p1) + (1 - rate) * Math.log((1 - p0) / (1 - p1)) : 0;
+    const events = rate > 0 ? rate * Math.log(p0 / p1) : 0;
+    const perRequest = p1 > p0 ? events + (1 - rate) * Math.log((1 - p0) / (1 - p1)) : 0;
     return Math.max(byRatio, rps * w * perRequest);
 }
 
@@ -76,7 +89,10 @@ export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source:
         times.push(`${weight}% ${Number.isFinite(seconds) ? minutes(seconds + STEP_OVERHEAD_S) : "never"}${isLast ? " (until the canary is shown within tolerance)" : ""}`);
         total += seconds + STEP_OVERHEAD_S;
     }
-    lines.push(`  expected step times with a healthy canary: ${times.join(", ")}; about ${Number.isFinite(total) ? minutes(total) : "forever"} in all`);
+    const whole = total + DEPLOY_AND_PROMOTION_S;
+    lines.push(
+        `  expected step times with a healthy canary: ${times.join(", ")}; about ${Number.isFinite(whole) ? minutes(whole) : "forever"} in all, with the canary's deploy and the promotion (a model load each)`,
+    );
     lines.push(
         decides
             ? "  a healthy canary is expected to be accepted within the last step's bake and evidenceWaitSeconds"

@@ -45,8 +45,10 @@ export interface Scenario {
     warmup?: { minutes: number; slowFactor: number };
     /** Both versions' 5xx rate rises to `errorRate` for `minutes` once the canary first gets `weight`: an outage that is not the canary's fault. */
     outage?: { weight: number; minutes: number; errorRate: number };
-    /** The canary's behaviour at a weight; stable always behaves like `STABLE`. */
+    /** The canary's behaviour at a weight. */
     canary: (weight: number) => Behaviour;
+    /** Stable's behaviour, when it is not the benchmark's `STABLE`. */
+    stable?: Behaviour;
     /** The canary's real share of requests (percent) at a weight, when it is not the weight (clients stuck to it). */
     share?: (weight: number) => number;
     /**
@@ -109,6 +111,15 @@ const DISPERSION_SETTINGS = { errorDispersion: 7, evidenceWaitSeconds: 86400 };
 export const SCENARIOS: Scenario[] = [
     { name: "healthy", description: "a canary that behaves exactly like stable, 10 req/s", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 0, expected: "promoted" },
     { name: "healthy-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
+    {
+        name: "healthy-no-5xx",
+        description: "a service that answers no 5xx at all, and a canary like it, 10 req/s: accepted against stable's rate plus the margin",
+        requestsPerSecond: 10,
+        stable: { ...STABLE, errorRate: 0 },
+        canary: () => ({ ...STABLE, errorRate: 0 }),
+        delaySeconds: 120,
+        expected: "promoted",
+    },
     { name: "healthy-busy", description: "a healthy canary at 100 req/s", requestsPerSecond: 100, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
     { name: "healthy-late", description: "a healthy canary whose metrics arrive 270 s late, within rollout.metricsMaxLagSeconds", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 270, expected: "promoted" },
     {
@@ -364,7 +375,7 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
 
     /** How each version behaves at `t`, at a weight and task count. */
     behaviour(version: Version, weight: number, tasks: number, t: number): Behaviour {
-        let b = version === "stable" ? STABLE : underLoad(this.scenario, weight, tasks, rateAt(this.scenario, this.startedAt, t));
+        let b = version === "stable" ? (this.scenario.stable ?? STABLE) : underLoad(this.scenario, weight, tasks, rateAt(this.scenario, this.startedAt, t));
         if (version === "canary" && this.warmingUp(t)) b = { ...b, medianMs: b.medianMs * this.scenario.warmup!.slowFactor };
         return this.inOutage(t) ? { ...b, errorRate: Math.max(b.errorRate, this.outageErrorRate) } : b;
     }

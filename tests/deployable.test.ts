@@ -38,6 +38,8 @@ const FEATURE_PATHS: [string, Record<string, string>][] = [
         "appmesh with weights, metrics, egress hosts and a GPU canary",
         {
             ...stackConfig("appmesh"),
+            // The GPU canary rests at 0 tasks, which no weight may be put on by hand.
+            canaryWeight: "0",
             metrics: JSON.stringify({ prometheus: { server: "vllm" } }),
             appmesh: JSON.stringify({ namespace: "ai-dev.internal", egressHosts: ["huggingface.co"] }),
             stable: JSON.stringify({ image: `${ECR}/llm-server:1.4.0`, scaling: { minCount: 1, maxCount: 2 }, weights: WEIGHTS }),
@@ -116,7 +118,8 @@ test("the weights fetch names its region, whatever the ECS agent injects", async
 });
 
 describe("minimum task counts", () => {
-    const withScaling = (version: string, minCount: number) => ({ ...BASE_CONFIG, [version]: JSON.stringify({ ...JSON.parse(BASE_CONFIG[version]), scaling: { minCount } }) });
+    // At weight 0: a canary with no task may not take a weight (config.test.ts), but may rest.
+    const withScaling = (version: string, minCount: number) => ({ ...BASE_CONFIG, canaryWeight: "0", [version]: JSON.stringify({ ...JSON.parse(BASE_CONFIG[version]), scaling: { minCount } }) });
     const problems = (raw: Record<string, string>) => {
         try {
             loadConfig({ trafficBackend: "lattice", ...raw });

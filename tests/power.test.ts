@@ -4,6 +4,7 @@
  */
 import { powerReport } from "../rollout/power";
 import { DEFAULT_SCHEDULE } from "../rollout/schedule";
+import { benchmark, SCENARIOS } from "../rollout/simulate";
 
 const BENCHMARK = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };
 
@@ -11,7 +12,7 @@ test("at the benchmark's traffic the default schedule decides, and says what it 
     const lines = powerReport(DEFAULT_SCHEDULE, BENCHMARK, "given");
     expect(lines[0]).toBe("power at 10.0 requests a second, 0.30% 5xx, 5.0% slower than 10 s (given):");
     expect(lines[1]).toBe("  5xx: a canary at 0.60% or more (2x stable's, or 0.10 point above) is promoted at most 1.0% of the time; so is one at 1.5% from the last step before 100% on");
-    expect(lines[3]).toMatch(/^ {2}expected step times with a healthy canary: 5% \d+ min, 10% \d+ min, 25% \d+ min, 50% \d+ min \(until the canary is shown within tolerance\), 100% \d+ min; about \d+ min in all$/);
+    expect(lines[3]).toMatch(/^ {2}expected step times with a healthy canary: 5% \d+ min, 10% \d+ min, 25% \d+ min, 50% \d+ min \(until the canary is shown within tolerance\), 100% \d+ min; about \d+ min in all, with the canary's deploy and the promotion \(a model load each\)$/);
     expect(lines[4]).toBe("  a healthy canary is expected to be accepted within the last step's bake and evidenceWaitSeconds");
 });
 
@@ -23,4 +24,13 @@ test("at a tenth of it, the last step before 100% cannot accept within its bound
 test("with almost no 5xx, the margin is the smallest regression caught", () => {
     const lines = powerReport(DEFAULT_SCHEDULE, { ...BENCHMARK, errorRate: 0.0001 }, "given");
     expect(lines[1]).toMatch(/^ {2}5xx: a canary at 0\.11% or more/);
+});
+
+test.each([
+    ["healthy-no-5xx", 0],
+    ["healthy-delayed", 0.003],
+])("its expected time to promote agrees with the simulator's median within 20%% (%s: stable at %s 5xx)", async (name, errorRate) => {
+    const forecast = Number(/about (\d+) min in all/.exec(powerReport(DEFAULT_SCHEDULE, { ...BENCHMARK, errorRate }, "given")[3])?.[1]);
+    const simulated = (await benchmark(SCENARIOS.find((s) => s.name === name)!, 20, { seed: 1 })).medianMinutesToDecision;
+    expect(Math.abs(forecast / simulated - 1)).toBeLessThan(0.2);
 });
