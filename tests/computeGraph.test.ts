@@ -310,3 +310,33 @@ describe("the model container's own health check", () => {
         );
     });
 });
+
+describe("ECS Exec (debug.execCommand)", () => {
+    // On Lattice a version's tasks need no task role of their own: with ECS Exec they get one.
+    const lattice = { ...BASE_CONFIG, trafficBackend: "lattice" };
+    const on = { ...lattice, debug: JSON.stringify({ execCommand: true }) };
+    const ssmMessages = ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"];
+
+    test("on: each version's service runs its tasks with it, started anew, and only its task role may open Session Manager's channels", async () => {
+        const g = await deploy(on);
+        for (const version of VERSIONS) {
+            const service = g.one(T.service, `-${version}`);
+            expect(service.inputs).toMatchObject({ enableExecuteCommand: true, forceNewDeployment: true, triggers: { execCommand: "on" } });
+            const taskRole = g.one(T.role, `-${version}-task`);
+            expect(g.one(T.taskDef, `-${version}`).inputs.taskRoleArn).toBe(taskRole.state.arn);
+            expect(statements(g.one(T.rolePolicy, `-${version}-exec`))).toEqual([{ Effect: "Allow", Action: ssmMessages, Resource: "*" }]);
+            expect(g.one(T.rolePolicy, `-${version}-exec`).inputs.role).toBe(taskRole.id);
+        }
+        // No other role, the execution roles included, is given the channel actions.
+        const withSsmMessages = g.ofType(T.rolePolicy).filter((p) => p.inputs.policy.includes("ssmmessages:"));
+        expect(withSsmMessages.map((p) => p.name).sort()).toEqual(["inference-canary-exec", "inference-stable-exec"]);
+        expect(g.ofType(T.role).filter((r) => r.name.endsWith("-task")).map((r) => r.name)).toEqual(["inference-stable-task", "inference-canary-task"]);
+    });
+
+    test("off, the default: no service has it, no role has the channel actions, and no version has a task role for it", async () => {
+        const g = await deploy(lattice);
+        for (const version of VERSIONS) expect(g.one(T.service, `-${version}`).inputs.enableExecuteCommand).toBeUndefined();
+        expect(g.ofType(T.rolePolicy).filter((p) => p.inputs.policy.includes("ssmmessages:"))).toEqual([]);
+        expect(g.ofType(T.role).filter((r) => r.name.endsWith("-task"))).toEqual([]);
+    });
+});

@@ -126,3 +126,14 @@ export function logStreamWritePolicy(logGroupArn: pulumi.Input<string>, stream: 
 export function putMetricDataPolicy(namespace: string): pulumi.Output<string> {
     return policyDocument([{ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": [namespace] } } }]);
 }
+
+/**
+ * ECS Exec's channel from a task to Session Manager, on the task role ("ECS Exec" in the
+ * ECS developer guide). The `ssmmessages` actions have no resource type in IAM, so `*`;
+ * nothing else is granted, and a task without it cannot open a session.
+ */
+export function execCommandPolicy(): pulumi.Output<string> {
+    return policyDocument([
+        { Effect: "Allow", Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], Resource: "*" },
+    ]);
+}

@@ -49,6 +49,7 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             secrets: { arns: Object.values(v.secrets), kmsKeyArn: v.secretsKmsKeyArn },
             storage: weightsStorage(v.weights),
             metricsStream: prometheus ? SERVER_METRICS_STREAM : undefined,
+            execCommand: config.debug.execCommand,
             readPolicy: v.weights ? weightsReadPolicy(s3Location(v.weights.source).bucket, s3Location(v.weights.source).prefix, v.weights.kmsKeyArn) : undefined,
             containers: (logs) =>
                 pulumi.jsonStringify(

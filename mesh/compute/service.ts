@@ -10,7 +10,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { executionPolicy, logStreamWritePolicy, SecretReferences, serviceTrustPolicy } from "./iam";
+import { execCommandPolicy, executionPolicy, logStreamWritePolicy, SecretReferences, serviceTrustPolicy } from "./iam";
 import { DEPLOYMENT } from "./gpuInstances";
 import type { LogTarget, TaskJoin } from "./join";
 
@@ -35,6 +35,8 @@ export interface EcsTaskArgs {
     readPolicy?: pulumi.Input<string>;
     /** A log stream of the task's own log group its code writes to (the metrics collector's). */
     metricsStream?: string;
+    /** ECS Exec into the tasks: the task role may open Session Manager's channels. */
+    execCommand?: boolean;
     join: TaskJoin;
     accountId: pulumi.Input<string>;
     region: pulumi.Input<string>;
@@ -68,13 +70,14 @@ export class EcsTask extends pulumi.ComponentResource {
         this.logGroup = new aws.cloudwatch.LogGroup(name, { retentionInDays: args.logRetentionDays, tags }, parent);
 
         const assumeRolePolicy = serviceTrustPolicy("ecs-tasks.amazonaws.com", args.accountId);
-        if (join.taskPolicy || args.readPolicy || args.metricsStream) {
+        if (join.taskPolicy || args.readPolicy || args.metricsStream || args.execCommand) {
             this.taskRole = new aws.iam.Role(`${name}-task`, { assumeRolePolicy, tags }, parent);
             if (join.taskPolicy) new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: join.taskPolicy }, parent);
             if (args.readPolicy) new aws.iam.RolePolicy(`${name}-read`, { role: this.taskRole.id, policy: args.readPolicy }, parent);
             if (args.metricsStream) {
                 new aws.iam.RolePolicy(`${name}-metrics`, { role: this.taskRole.id, policy: logStreamWritePolicy(this.logGroup.arn, args.metricsStream) }, parent);
             }
+            if (args.execCommand) new aws.iam.RolePolicy(`${name}-exec`, { role: this.taskRole.id, policy: execCommandPolicy() }, parent);
         }
         this.executionRole = new aws.iam.Role(`${name}-execution`, { assumeRolePolicy, tags }, parent);
         new aws.iam.RolePolicy(
@@ -129,6 +132,8 @@ export class EcsService extends EcsTask {
                     : { launchType: "FARGATE" }),
                 networkConfiguration: { subnets: args.subnetIds, securityGroups: args.securityGroupIds, assignPublicIp: false },
                 ...join.service?.({ name, opts: parent, accountId: args.accountId, tags }),
+                // ECS Exec reaches only tasks started with it: turning it on starts new ones (ECS's guide says so).
+                ...(args.execCommand ? { enableExecuteCommand: true, forceNewDeployment: true, triggers: { execCommand: "on" } } : {}),
                 // Keep serving on the old tasks until new ones pass their health checks (GPU capacity is sized for it).
                 deploymentMinimumHealthyPercent: DEPLOYMENT.minimumHealthyPercent,
                 deploymentMaximumPercent: DEPLOYMENT.maximumPercent,

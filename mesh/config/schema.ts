@@ -398,6 +398,15 @@ const shared = {
         .optional()
         .describe("An evaluation the rollout runs against the canary (before traffic by default): a non-zero exit stops or rolls back the rollout."),
     rollout: rolloutSection.describe("The rollout's schedule and gates."),
+    debug: section({
+        execCommand: boolean()
+            .default(false)
+            .describe(
+                "ECS Exec into the model tasks (`aws ecs execute-command`): a shell inside the VPC, to call the endpoint from where callers are. Turning it on replaces every task (on GPUs, a model reload), so no deploy may do it while a rollout holds the stack; the task role gains only Session Manager's channel actions, which turning it off takes away.",
+            ),
+    })
+        .default({ execCommand: false })
+        .describe("Tools for looking inside a running stack, off by default."),
 };
 
 type PrometheusInput = z.output<typeof prometheus>;
@@ -529,6 +538,7 @@ const stackSchema = z
             rollout: c.rollout,
             platform: c.platform,
             calls: c.calls ?? [],
+            debug: c.debug,
         };
         switch (trafficBackend) {
             case "appmesh":
