@@ -80,6 +80,7 @@ describe("loadConfig", () => {
             trafficBackend: "appmesh",
             canaryWeight: 10,
             calls: [],
+            debug: { execCommand: false },
             serviceName: "inference",
             protocol: "http",
             port: 8080,
