@@ -273,3 +273,19 @@ test("a platform stack's config is validated the same way: every problem named, 
     expect(run.error?.message).toMatch(/colour/);
     expect(run.graph.resources).toEqual([]);
 });
+
+test("the program names a key under a misspelt namespace together with the other problems, in one error", async () => {
+    const run = await runProgram({ ...stackConfig("rag-embedder"), "ai-inference-canry:port": "8000", canaryWeight: "150" }, { stackReferences: references });
+    expect(run.error?.message).toMatch(/- ai-inference-canry:port: got "\(set\)".*\n {2}- canaryWeight: got "150"; expected an integer from 0 to 100/);
+    expect(run.graph.resources).toEqual([]);
+});
+
+test("`pulumi config set canaryWeight 10 && pulumi up` on rag-llm, whose canary rests at 0 tasks, is refused; once the rollout has raised its minimum, the split renders", async () => {
+    const weighted = { ...stackConfig("rag-llm"), canaryWeight: "10" };
+    const refused = await runProgram(weighted, { stack: "rag-llm", stackReferences: references });
+    expect(refused.error?.message).toContain("canaryWeight: got 10; expected 0 while canary.scaling.minCount is 0");
+    expect(refused.graph.resources).toEqual([]);
+    const raised = await deploy({ ...weighted, canaryMinCount: "1" }, { stack: "rag-llm", stackReferences: references });
+    const listener = raised.one("aws:vpclattice/listener:Listener");
+    expect(listener.inputs.defaultAction.forwards[0].targetGroups.map((t: { weight: number }) => t.weight)).toEqual([90, 10]);
+});

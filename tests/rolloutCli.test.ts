@@ -36,6 +36,8 @@ describe("parseArgs", () => {
         expect(parseArgs(["guard", "--platform", "rag"])).toEqual({ command: "guard-platform", platform: "rag" });
         expect(() => parseArgs(["guard", "--platform", "rag", "--stack", "dev"])).toThrow("guard takes --stack NAME or --platform NAME, not both");
         expect(() => parseArgs(["status", "--platform", "rag"])).toThrow("--platform is not an option of status");
+        expect(parseArgs(["check", "--stack", "dev"])).toEqual({ command: "check", stack: "dev" });
+        expect(parseArgs(["check", "--platform", "rag"])).toEqual({ command: "check", platform: "rag" });
         expect(parseArgs(["simulate"])).toEqual({ command: "simulate", scenarios: SCENARIOS.map((s) => s.name), runs: 1, seed: 1, compare: false });
         expect(parseArgs(["simulate", "errors-5x", "--runs=2000", "--seed", "7", "--stack", "prod", "--compare", "--report-dir", "out"])).toEqual({
             command: "simulate",
@@ -59,13 +61,17 @@ describe("parseArgs", () => {
         [["run", "--stak", "dev"], "unknown option --stak; did you mean --stack?"],
         [["rn", "--stack", "dev"], 'unknown command "rn"; did you mean run?'],
         [["abrot", "--stack", "dev"], 'unknown command "abrot"; did you mean abort?'],
-        [["deploy", "--stack", "dev"], 'unknown command "deploy"; one of run, status, abort, guard, simulate'],
+        [["deploy", "--stack", "dev"], 'unknown command "deploy"; one of run, status, abort, guard, simulate, check'],
         [[], "no command given"],
         [["run", "--stack", "dev", "--from-step", "0"], "--from-step takes a step number from 1"],
         [["run", "--stack", "dev", "--to-step", "two"], "--to-step takes a step number from 1"],
         [["run", "--stack", "dev", "--from-step", "3", "--to-step", "2"], "--from-step 3 comes after --to-step 2"],
         [["status", "--stack", "dev", "--yes"], "--yes is not an option of status"],
-        [["simulate", "meteor"], 'unknown scenario "meteor"'],
+        [["simulate", "meteor"], 'unknown scenario "meteor"; one of healthy,'],
+        [["simulate", "erors-2x"], 'unknown scenario "erors-2x"; did you mean errors-2x?'],
+        [["check"], "check needs --stack NAME or --platform NAME"],
+        [["check", "--stack", "dev", "--platform", "rag"], "check takes --stack NAME or --platform NAME, not both"],
+        [["check", "--stack", "dev", "--yes"], "--yes is not an option of check"],
         [["simulate", "healthy", "--yes"], "--yes is not an option of simulate"],
         [["simulate", "healthy", "--runs", "0"], "--runs takes a whole number from 1"],
     ])("%j is refused: %s", (argv, message) => {
