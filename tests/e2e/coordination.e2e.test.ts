@@ -66,14 +66,11 @@ test("a rollout started mid-bake of another is refused; `status` names the holde
     expect(unreachable.lastLine).toMatch(/^error: AWS is unreachable from here \(.*\): check the network or proxy/);
 });
 
-test("an environment-only change is a canary like any other; on App Mesh, explicit Cloud Map names stay where they are", async () => {
+test("an environment-only change is a canary like any other", async () => {
     const env = { MODEL_ID: "llama-3.2-1b" };
     const version = { image: `${ECR}:1.4.0`, cpu: 4096, memory: 16384, environment: env };
-    const appmesh = { namespace: "ai-e2e.internal", discoveryNames: { stable: "llm-blue", canary: "llm-green" } };
     const config = {
         ...BASE_STACK,
-        [`${PROJECT}:trafficBackend`]: "appmesh",
-        [`${PROJECT}:appmesh`]: appmesh,
         [`${PROJECT}:stable`]: { ...version, scaling: { minCount: 2 } },
         [`${PROJECT}:canary`]: { ...version, scaling: { minCount: 1 } },
     };
@@ -87,6 +84,5 @@ test("an environment-only change is a canary like any other; on App Mesh, explic
     const after = world.readConfig();
     expect(after[`${PROJECT}:stable`]).toMatchObject({ environment: { MODEL_ID: "llama-3.2-3b" } });
     expect(String((after[`${PROJECT}:stable`] as { scaling: { minCount: unknown } }).scaling.minCount)).toBe("2");
-    expect(after[`${PROJECT}:appmesh`]).toEqual(appmesh);
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, sameDefinition: true });
 });
