@@ -1,12 +1,14 @@
 /**
  * What AWS (or the Pulumi CLI) would refuse or misrun, as the project's own rules: each
  * rule as a table, and each committed stack and feature path rendered under the mocks and
- * held to it. `../shared/tools/awscheck` checks the same against AWS's models; these keep
- * the rules in CI from a clean clone.
+ * held to it. The team's AWS request check checks the same against AWS's models; these keep
+ * the rules in CI from a clean clone. Every taggable resource on the feature paths says which
+ * service and stack it serves (`tests/stacks.test.ts` checks every committed stack).
  */
 import { deploy, Graph, securityGroupDescriptions } from "./harness/program";
 import { BASE_CONFIG, stackConfig } from "./harness/stacks";
 import { IMPLICIT_SUBNETS, MAIN_ROUTE_TABLE } from "./harness/mocks";
+import { expectTagged } from "./harness/tags";
 import { ec2Description } from "../mesh/awsText";
 import { DEPLOYMENT, instancesForDeployment, tasksPerInstance } from "../mesh/compute/gpuInstances";
 import { containerInstanceTrustPolicy } from "../mesh/compute/iam";
@@ -33,6 +35,7 @@ const committed = (stack: string) => deploy(stackConfig(stack));
 
 /** The feature paths no committed stack takes (each committed stack's own render is checked in stacks.test.ts). */
 const FEATURE_PATHS: [string, Record<string, string>][] = [
+    ["alb with access logs", { ...BASE_CONFIG, trafficBackend: "alb", alb: JSON.stringify({ allowedCidrs: ["10.0.0.0/8"], accessLogs: true }) }],
     ["lattice with AWS_IAM", { ...stackConfig("dev"), lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/caller"] }) }],
     [
         "appmesh with weights, metrics, egress hosts and a GPU canary",
@@ -68,6 +71,10 @@ describe("EC2 descriptions: up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+
         expect(texts.length).toBeGreaterThan(1);
         for (const text of texts) expect(() => ec2Description(text)).not.toThrow();
     });
+});
+
+test.each(FEATURE_PATHS)("%s: its types' taggability is the SDK's, and every taggable resource is tagged", async (_, config) => {
+    expectTagged(await deploy(config), loadConfig(config).serviceName);
 });
 
 describe("GPU capacity for a deployment's surge", () => {
