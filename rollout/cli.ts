@@ -28,7 +28,8 @@ import { callerLines, CallersHint, readCallers, serviceNameOf } from "./callers"
 import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from "./aws";
 import { closest } from "../mesh/config/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
-import { outputsOf, PulumiStack, stackFileConfig, stackFileConfigs } from "./pulumiStack";
+import { outputsOf, PulumiStack } from "./pulumiStack";
+import { stackFileConfig, stackFileConfigs } from "./stackFiles";
 import { APP_MESH_ENDED } from "../mesh/contract";
 import { finalStatus, renderJson, renderMarkdown, ReportContext } from "./report";
 import { rolloutSection, RolloutSchedule } from "./schedule";

@@ -6,9 +6,6 @@
  * capacity step, one version's service and GPU capacity for a version update);
  * otherwise it refuses, naming the rest.
  */
-import * as fs from "fs";
-import * as path from "path";
-import * as yaml from "js-yaml";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { loadConfig, minCount, RAISED_MIN_KEY, Version } from "../mesh/config/schema";
 import { projectKeys } from "../mesh/config/stackConfig";
@@ -48,18 +45,6 @@ export function explainStartupError(e: unknown, stack?: string): Error {
         return new Error(`stack ${stack ?? "?"} does not exist here (${said.trim()}): check the name and \`pulumi whoami\`'s organization, or create it with \`pulumi stack init\` and \`pulumi up\``);
     }
     return e instanceof Error ? e : new Error(text);
-}
-
-/** A stack file's project config read from disk as the CLI would give it: structured values as JSON. */
-export function stackFileConfig(file: string): Record<string, string> {
-    const config = (yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | undefined)?.config ?? {};
-    return projectKeys(Object.fromEntries(Object.entries(config).map(([key, v]) => [key, typeof v === "object" ? JSON.stringify(v) : String(v)])), PROJECT);
-}
-
-/** Every stack file in `workDir` (`Pulumi.<stack>.yaml`), by stack name. */
-export function stackFileConfigs(workDir: string): Record<string, Record<string, string>> {
-    const files = fs.readdirSync(workDir).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f));
-    return Object.fromEntries(files.map((f) => [f.slice("Pulumi.".length, -".yaml".length), stackFileConfig(path.join(workDir, f))]));
 }
 
 /** Another stack's outputs, read without selecting it (the running rollout keeps its own stack selected). */

@@ -8,7 +8,7 @@ import { callerLines, callersOf, callerWindows, countWindows, readCallers, RawCo
 import { renderJson, renderMarkdown } from "../rollout/report";
 import type { RolloutResult } from "../rollout/result";
 import type { MetricsSource, MinuteSample } from "../rollout/ports";
-import { stackFileConfigs } from "../rollout/pulumiStack";
+import { stackFileConfigs } from "../rollout/stackFiles";
 
 const RAG = "organization/ai-inference-platform/rag";
 const M = 60_000;

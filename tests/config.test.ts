@@ -1,4 +1,4 @@
-import * as pulumi from "@pulumi/pulumi";
+import { RunError } from "@pulumi/pulumi/errors";
 import { ConfigError } from "../mesh/config/errors";
 import { CanaryConfig, loadConfig, namespaceProblems } from "../mesh/config/schema";
 import { splitWeights } from "../mesh/canary/model";
@@ -70,7 +70,7 @@ test("trafficBackend is required: no silent App Mesh; the message says what new 
 
 test("a refusal is a Pulumi RunError: the CLI prints its message once, without a stack trace", () => {
     const e = refusal({ canaryWeight: "101" });
-    expect(pulumi.RunError.isInstance(e)).toBe(true);
+    expect(RunError.isInstance(e)).toBe(true);
     expect(e.message).toMatch(/^Invalid stack config; nothing was deployed\. Fix these keys and run again:\n {2}- canaryWeight: got "101"; expected an integer from 0 to 100$/);
 });
 
