@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadStackConfig, projectKeys } from "./mesh/config/stackConfig";
 import { InferenceCanary } from "./mesh/canary/component";
 import { trafficBackendFor } from "./mesh/traffic";
-import { Declared, StackOutputs } from "./mesh/contract";
+import { Declared, StackOutputs } from "./contract/outputs";
 import { stackTags, tagged } from "./mesh/tags";
 import { joinPlatform } from "./mesh/platform/reference";
 

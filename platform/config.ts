@@ -5,7 +5,7 @@
  * before anything is declared, the way a service's config is.
  */
 import { z } from "zod";
-import { boolean, dnsName, integer, integerList, matching, refuseUnknownKeys, rule, section, sectionMap } from "../mesh/config/fields";
+import { boolean, dnsName, integer, integerList, matching, refuseUnknownKeys, rule, section, sectionMap } from "../contract/fields";
 import { ConfigError, problemsOf } from "../mesh/config/errors";
 import { asWritten, gpuVolumeGiB, networkSection } from "../mesh/config/schema";
 import { GPU_INSTANCE_TYPES } from "../mesh/compute/gpuInstances";

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { loadPlatformConfig } from "./config";
 import { projectKeys } from "../mesh/config/stackConfig";
 import { Platform } from "./platform";
-import { Declared, PlatformOutputs } from "../mesh/contract";
+import { Declared, PlatformOutputs } from "../contract/outputs";
 import { stackTags, tagged } from "../mesh/tags";
 
 /**

@@ -14,8 +14,8 @@ import * as yaml from "js-yaml";
 import { ConfigError, ConfigProblem } from "../mesh/config/errors";
 import { loadStackConfig, projectKeys } from "../mesh/config/stackConfig";
 import { CanaryConfig } from "../mesh/config/schema";
-import { joinProblems } from "../mesh/platform/reference";
-import { PLATFORM_PROJECT, PROJECT } from "../mesh/contract";
+import { joinProblems } from "../mesh/config/platformJoin";
+import { PLATFORM_PROJECT, PROJECT } from "../contract/outputs";
 import { loadPlatformConfig, PlatformConfig } from "../platform/config";
 
 export interface CheckResult {

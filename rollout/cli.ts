@@ -26,13 +26,13 @@ import { planRollout, RolloutOptions } from "./plan";
 import { CloudWatchMetrics, SlowRequests, WeightMetric } from "./cloudwatch";
 import { callerLines, CallersHint, readCallers, serviceNameOf } from "./callers";
 import { EcsServices, LeaseHeld, platformLeases, SsmControl, trafficLayer } from "./aws";
-import { closest } from "../mesh/config/fields";
+import { closest } from "../contract/fields";
 import { DeployedState, IntendedState, systemClock } from "./ports";
 import { outputsOf, PulumiStack } from "./pulumiStack";
 import { stackFileConfig, stackFileConfigs } from "./stackFiles";
-import { APP_MESH_ENDED } from "../mesh/contract";
+import { APP_MESH_ENDED } from "../contract/outputs";
 import { finalStatus, renderJson, renderMarkdown, ReportContext } from "./report";
-import { rolloutSection, RolloutSchedule } from "./schedule";
+import { rolloutSection, RolloutSchedule } from "../contract/schedule";
 import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "./simulate";
 import { powerReport, Traffic } from "./power";
 

@@ -11,8 +11,8 @@ import {
     MetricDataQuery,
     PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
-import { Version, VERSIONS } from "../mesh/config/schema";
-import { MetricRef, msPerUnit, VersionMetrics } from "../mesh/contract";
+import { Version, VERSIONS } from "../contract/versions";
+import { MetricRef, msPerUnit, VersionMetrics } from "../contract/outputs";
 import { MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "./ports";
 import { MINUTE_MS } from "./minutes";
 

@@ -7,10 +7,11 @@
  * otherwise it refuses, naming the rest.
  */
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { loadConfig, minCount, RAISED_MIN_KEY, Version } from "../mesh/config/schema";
+import { loadConfig, minCount, RAISED_MIN_KEY } from "../mesh/config/schema";
+import { Version } from "../contract/versions";
 import { projectKeys } from "../mesh/config/stackConfig";
-import { parseStackOutputs, PROJECT, StackOutputs } from "../mesh/contract";
-import { definitionOf, fingerprint, promotedStable } from "../mesh/canary/version";
+import { parseStackOutputs, PROJECT, StackOutputs } from "../contract/outputs";
+import { definitionOf, fingerprint, promotedStable } from "../contract/identity";
 import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
 
 /**

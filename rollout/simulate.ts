@@ -20,8 +20,8 @@ import { JudgeLike, runRollout } from "./engine";
 import { RolloutResult } from "./result";
 import { Clock, DeployedScaling, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateFailed, VersionSample } from "./ports";
 import { MINUTE_MS } from "./minutes";
-import { DEFAULT_SCHEDULE, RolloutSchedule } from "./schedule";
-import { Version } from "../mesh/config/schema";
+import { DEFAULT_SCHEDULE, RolloutSchedule } from "../contract/schedule";
+import { Version } from "../contract/versions";
 import { Evidence, errorRate, Verdict } from "./judge";
 
 /** How one version behaves: its 5xx fraction and its lognormal request time. */

@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { PROJECT } from "../mesh/contract";
+import { PROJECT } from "../contract/outputs";
 import { projectKeys } from "../mesh/config/stackConfig";
 
 /** A stack file's project config read from disk as the CLI would give it: structured values as JSON. */

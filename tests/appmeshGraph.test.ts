@@ -5,7 +5,7 @@
  */
 import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
-import { APP_MESH_ENDED } from "../mesh/contract";
+import { APP_MESH_ENDED } from "../contract/outputs";
 import { errorRateExpression } from "../mesh/canary/observability";
 
 const T = {

@@ -8,7 +8,7 @@ import { BASE_CONFIG } from "./harness/stacks";
 import { loadConfig } from "../mesh/config/schema";
 import { modelHealthTiming } from "../mesh/compute/containers";
 import { Registered } from "./harness/mocks";
-import { definitionOf, fingerprint } from "../mesh/canary/version";
+import { definitionOf, fingerprint } from "../contract/identity";
 
 const T = {
     node: "aws:appmesh/virtualNode:VirtualNode",

@@ -1,8 +1,9 @@
 import { RunError } from "@pulumi/pulumi/errors";
 import { ConfigError } from "../mesh/config/errors";
-import { CanaryConfig, loadConfig, namespaceProblems } from "../mesh/config/schema";
+import { CanaryConfig, loadConfig, namespaceProblems, VersionConfig } from "../mesh/config/schema";
+import { DEFINING_FIELDS } from "../contract/identity";
 import { splitWeights } from "../mesh/canary/model";
-import { DEFAULT_SCHEDULE } from "../rollout/schedule";
+import { DEFAULT_SCHEDULE } from "../contract/schedule";
 import { stackConfig } from "./harness/stacks";
 
 const IMAGES = { trafficBackend: "appmesh", stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
@@ -358,4 +359,14 @@ describe("a hand-set weight never splits onto a version without a task", () => {
         expect(withWeight({ canaryMinCount: "0" })).toThrow("canaryWeight");
         expect(loadConfig({ ...llm, canaryWeight: "0" }).canaryWeight).toBe(0);
     });
+});
+
+test("what defines a version (contract/identity.ts) names only fields of a version's config", () => {
+    // tsc holds the names to the schema's type; the loaded config has each one it sets.
+    const fields: readonly (keyof VersionConfig)[] = DEFINING_FIELDS;
+    const canary = load({ canaryWeight: "0", canary: { image: "r/m:1", command: ["--x"], secrets: {}, environment: { A: "1" } } }).versions.canary;
+    for (const field of ["image", "cpu", "memory", "environment", "compute", "command"] as const) {
+        expect(fields).toContain(field);
+        expect(canary[field]).toBeDefined();
+    }
 });

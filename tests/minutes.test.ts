@@ -6,7 +6,7 @@
  */
 import { completeMinutes, merge, MINUTE_MS, MinuteCursor, recentLoad } from "../rollout/minutes";
 import { MinuteSample, VersionSample } from "../rollout/ports";
-import { Version } from "../mesh/config/schema";
+import { Version } from "../contract/versions";
 
 const T0 = Date.UTC(2026, 11, 4, 12, 0);
 const at = (minutes: number) => T0 + minutes * MINUTE_MS;

@@ -9,7 +9,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { changedBetween, deploy, Graph, platformReferences, runProgram } from "./harness/program";
 import { stackConfig } from "./harness/stacks";
-import { parsePlatformOutputs, PLATFORM_PROJECT } from "../mesh/contract";
+import { parsePlatformOutputs, PLATFORM_PROJECT } from "../contract/outputs";
 import platformProgram = require("../platform/index");
 
 const T = {

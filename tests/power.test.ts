@@ -4,7 +4,7 @@
  * (Its times against the simulator's: tests/seeded/forecast.seeded.test.ts.)
  */
 import { powerReport } from "../rollout/power";
-import { DEFAULT_SCHEDULE } from "../rollout/schedule";
+import { DEFAULT_SCHEDULE } from "../contract/schedule";
 
 const BENCHMARK = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };
 

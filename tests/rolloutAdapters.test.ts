@@ -10,7 +10,7 @@ import { AlbListener, AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, pla
 import { VirtualClock } from "../rollout/simulate";
 import { deploy } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
-import { parseStackOutputs, PROJECT } from "../mesh/contract";
+import { parseStackOutputs, PROJECT } from "../contract/outputs";
 
 const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 3) };
 

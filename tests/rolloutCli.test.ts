@@ -1,5 +1,5 @@
 import { checkSteps, CliError, COMMAND_HELP, describeError, main, parseArgs, undeployedMoves } from "../rollout/cli";
-import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../rollout/schedule";
+import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../contract/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
 import { finalStatus, nextStep, renderJson, renderMarkdown } from "../rollout/report";

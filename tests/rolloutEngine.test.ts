@@ -25,7 +25,7 @@ import {
     VersionSample,
 } from "../rollout/ports";
 import { VirtualClock } from "../rollout/simulate";
-import { DEFAULT_SCHEDULE, RolloutSchedule } from "../rollout/schedule";
+import { DEFAULT_SCHEDULE, RolloutSchedule } from "../contract/schedule";
 
 const SCHEDULE: RolloutSchedule = { ...DEFAULT_SCHEDULE, steps: [10, 50, 100], bakeSeconds: 300, sampleSeconds: 60, trafficWaitSeconds: 600 };
 const GOOD: VersionSample = { requests: 500, errors: 1, slow: 5, p99Ms: 8000 };

@@ -11,7 +11,7 @@ import { deploy, Graph, runProgram, securityGroupDescriptions } from "./harness/
 import { ec2Description } from "../mesh/awsText";
 import { stackConfig, STACKS, STANDALONE_STACKS } from "./harness/stacks";
 import { loadConfig } from "../mesh/config/schema";
-import { parseStackOutputs, PROJECT } from "../mesh/contract";
+import { parseStackOutputs, PROJECT } from "../contract/outputs";
 import { expectTagged } from "./harness/tags";
 
 test("Pulumi.yaml names the project whose keys the program and the rollout read", () => {

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { stackConfig, STACKS, STANDALONE_STACKS } from "./harness/stacks";
-import { PLATFORM_PROJECT } from "../mesh/contract";
+import { PLATFORM_PROJECT } from "../contract/outputs";
 
 const ROOT = path.join(__dirname, "..");
 const workflow = (name: string) => yaml.load(fs.readFileSync(path.join(ROOT, ".github", "workflows", name), "utf8")) as any;

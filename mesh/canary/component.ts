@@ -6,10 +6,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { calleeVariable, CanaryConfig, minCount, Version, VERSIONS } from "../config/schema";
-import { Declared, StackOutputs } from "../contract";
+import { calleeVariable, CanaryConfig, minCount } from "../config/schema";
+import { Version, VERSIONS } from "../../contract/versions";
+import { Declared, StackOutputs } from "../../contract/outputs";
 import { canaryModel, splitWeights } from "./model";
-import { definitionOf, fingerprint } from "./version";
+import { definitionOf, fingerprint } from "../../contract/identity";
 import { Network } from "./network";
 import { CanaryObservability } from "./observability";
 import { TrafficBackend, TrafficBackendKind } from "../traffic/backend";
@@ -21,7 +22,7 @@ import { serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
 import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../platform/shared";
-import type { PlatformOutputs } from "../contract";
+import type { PlatformOutputs } from "../../contract/outputs";
 
 /** A version's GPU capacity: named once, as the outputs point at it whether it exists yet or not. */
 const gpuCapacityName = (name: string, version: Version) => `${name}-${version}-gpu`;

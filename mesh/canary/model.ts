@@ -2,7 +2,8 @@
  * The canary as plain data, independent of the traffic backend that renders it: which
  * versions exist and how traffic splits between them.
  */
-import { CanaryConfig, Version, VERSIONS } from "../config/schema";
+import { CanaryConfig } from "../config/schema";
+import { Version, VERSIONS } from "../../contract/versions";
 
 export interface VersionModel {
     version: Version;

@@ -8,7 +8,7 @@ import * as aws from "@pulumi/aws";
 import { NetworkConfig } from "../config/schema";
 import { ec2Description } from "../awsText";
 import { newVpc } from "../platform/shared";
-import type { PlatformOutputs } from "../contract";
+import type { PlatformOutputs } from "../../contract/outputs";
 
 /** Who may open connections to the model tasks' port: what the traffic backend says, before the network exists. */
 export interface TaskIngressSource {

@@ -5,8 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AlarmConfig, Version, VERSIONS } from "../config/schema";
-import * as contract from "../contract";
+import { AlarmConfig } from "../config/schema";
+import { Version, VERSIONS } from "../../contract/versions";
+import * as contract from "../../contract/outputs";
 import { SERVER_METRIC_INFO } from "../compute/serverMetrics";
 
 const SERVER_GRAPHS = Object.entries(SERVER_METRIC_INFO) as [keyof typeof SERVER_METRIC_INFO, (typeof SERVER_METRIC_INFO)[keyof typeof SERVER_METRIC_INFO]][];

@@ -4,7 +4,8 @@
  * containers beside the model server (`VersionJoin.sidecars`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryConfig, EvaluationConfig, Version, WeightsConfig } from "../config/schema";
+import { CanaryConfig, EvaluationConfig, WeightsConfig } from "../config/schema";
+import { Version } from "../../contract/versions";
 import type { ContainerDefinition, LogTarget, VersionJoin } from "./join";
 
 export const logsTo = (target: LogTarget, prefix: string) => ({

@@ -5,7 +5,8 @@
  * service, and the other way round.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { CanaryConfig, s3Location, Version } from "../config/schema";
+import { CanaryConfig, s3Location } from "../config/schema";
+import { Version } from "../../contract/versions";
 import type { VersionJoin } from "./join";
 import { modelContainer, weightsContainer, weightsStorage } from "./containers";
 import { weightsReadPolicy } from "./iam";

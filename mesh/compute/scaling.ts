@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Declared, MetricRef } from "../contract";
+import { Declared, MetricRef } from "../../contract/outputs";
 
 export interface TaskScalingArgs {
     clusterName: pulumi.Input<string>;

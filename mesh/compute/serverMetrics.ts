@@ -9,8 +9,9 @@
  * utilisation (`gpuCapacity.ts`).
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { CanaryConfig, PrometheusConfig, Version } from "../config/schema";
-import type { ServerMetricRefs } from "../contract";
+import type { CanaryConfig, PrometheusConfig } from "../config/schema";
+import type { Version } from "../../contract/versions";
+import type { ServerMetricRefs } from "../../contract/outputs";
 import { logsTo } from "./containers";
 import type { ContainerDefinition, LogTarget } from "./join";
 import { ServerMetric, serverMetricNames } from "../config/serverSeries";

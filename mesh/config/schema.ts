@@ -7,24 +7,21 @@
  * every problem, so `pulumi up` on bad config changes nothing.
  */
 import { z } from "zod";
-import { boolean, decimal, DNS_LABEL, dnsLabel, editDistance, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "./fields";
+import { boolean, decimal, DNS_LABEL, dnsLabel, editDistance, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "../../contract/fields";
 import { ConfigError, ConfigProblem, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
 import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
 import { latticeRules, latticeSection } from "../traffic/lattice/config";
 import { albRules, albSection } from "../traffic/alb/config";
-import { rolloutSection } from "../../rollout/schedule";
+import { rolloutSection } from "../../contract/schedule";
 import { SERVERS, serverMetricNames } from "./serverSeries";
-import { EVALUATION_MOMENTS, EvaluationMoment } from "../contract";
+import { DEFAULT_SERVICE_NAME, EVALUATION_MOMENTS, EvaluationMoment } from "../../contract/outputs";
+import { Version, VERSIONS } from "../../contract/versions";
 
 const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
-export const VERSIONS = ["stable", "canary"] as const;
-/** A stack's `serviceName` when its config sets none (the standalone stacks' resources are named after it). */
-export const DEFAULT_SERVICE_NAME = "inference";
-export type Version = (typeof VERSIONS)[number];
 
 const TRAFFIC_BACKENDS = ["appmesh", "lattice", "alb"] as const;
 

@@ -5,11 +5,11 @@
  * the compute never ask which backend they talk to.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { Version } from "../config/schema";
+import { Version } from "../../contract/versions";
 import { CanaryModel } from "../canary/model";
 import { Network, TaskIngressSource } from "../canary/network";
-import type { PlatformOutputs } from "../contract";
-import { AlbOutputs, AppMeshOutputs, Declared, LatticeOutputs, StackOutputs, VersionMetrics } from "../contract";
+import type { PlatformOutputs } from "../../contract/outputs";
+import { AlbOutputs, AppMeshOutputs, Declared, LatticeOutputs, StackOutputs, VersionMetrics } from "../../contract/outputs";
 import type { VersionJoin } from "../compute/join";
 
 /** What a backend is given to declare its resources. */

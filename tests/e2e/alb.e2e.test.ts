@@ -5,7 +5,7 @@
  */
 import { BASE_STACK, ECR, RUN, World } from "./harness";
 import { albRoute, AlbClient, readJson } from "./standins/world";
-import { PROJECT } from "../../mesh/contract";
+import { PROJECT } from "../../contract/outputs";
 
 /** The test stack behind an ALB, with affinity for an hour. */
 const ALB_STACK = {

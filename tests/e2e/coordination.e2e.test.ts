@@ -3,7 +3,7 @@
  * leaves of settings that do not define a version, end to end.
  */
 import { BASE_STACK, ECR, RUN, World } from "./harness";
-import { PROJECT } from "../../mesh/contract";
+import { PROJECT } from "../../contract/outputs";
 
 let world: World;
 afterEach(async () => {

@@ -10,7 +10,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { AwsStandIn, startAwsStandIn } from "./standins/aws";
 import { Faults, readStack, StackState, Traffic, weightAt, writeStack } from "./standins/world";
-import { PROJECT } from "../../mesh/contract";
+import { PROJECT } from "../../contract/outputs";
 
 export const ROOT = path.join(__dirname, "..", "..");
 const BUILD = path.join(ROOT, ".e2e-build");

@@ -8,7 +8,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { ECR, World } from "./harness";
 import { readStack } from "./standins/world";
-import { PROJECT } from "../../mesh/contract";
+import { PROJECT } from "../../contract/outputs";
 
 const P = PROJECT;
 const service = (name: string, backend: "lattice" | "alb", calls?: string[]) => ({

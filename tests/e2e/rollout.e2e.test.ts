@@ -6,7 +6,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { BASE_STACK, ECR, RUN, World } from "./harness";
-import { PROJECT } from "../../mesh/contract";
+import { PROJECT } from "../../contract/outputs";
 
 let world: World;
 afterEach(async () => {

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { EngineLikeMocks, Registered } from "./mocks";
-import { PLATFORM_PROJECT, PROJECT } from "../../mesh/contract";
+import { PLATFORM_PROJECT, PROJECT } from "../../contract/outputs";
 import { stackConfig } from "./stacks";
 import program = require("../../index");
 import platformProgram = require("../../platform/index");

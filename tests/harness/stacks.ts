@@ -2,7 +2,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { PROJECT } from "../../mesh/contract";
+import { PROJECT } from "../../contract/outputs";
 
 const ROOT = path.join(__dirname, "..", "..");
 

@@ -4,7 +4,7 @@
  * stable's rate plus the margin).
  */
 import { powerReport } from "../../rollout/power";
-import { DEFAULT_SCHEDULE } from "../../rollout/schedule";
+import { DEFAULT_SCHEDULE } from "../../contract/schedule";
 import { benchmark, SCENARIOS } from "../../rollout/simulate";
 
 const BENCHMARK = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };

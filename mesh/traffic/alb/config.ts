@@ -3,7 +3,7 @@
  * rules that tie them to the shared settings, kept beside the options they check.
  */
 import { z } from "zod";
-import { boolean, integer, matching, oneOf, rule, section, stringList } from "../../config/fields";
+import { boolean, integer, matching, oneOf, rule, section, stringList } from "../../../contract/fields";
 
 const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 /** Any IPv4 block, /0 included: the front door admits exactly what the user lists. */

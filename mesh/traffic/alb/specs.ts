@@ -6,7 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
-import { AlbCanaryConfig, Version } from "../../config/schema";
+import { AlbCanaryConfig } from "../../config/schema";
+import { Version } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 
 type Input<T> = pulumi.Input<T>;

@@ -8,10 +8,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AlbCanaryConfig, Version, VERSIONS } from "../../config/schema";
+import { AlbCanaryConfig } from "../../config/schema";
+import { Version, VERSIONS } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
-import { Declared, VersionMetrics } from "../../contract";
+import { Declared, VersionMetrics } from "../../../contract/outputs";
 import { modelLoadSecondsOf } from "../../compute/containers";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
 import type { VersionJoin } from "../../compute/join";

@@ -6,8 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Version, VERSIONS } from "../../config/schema";
-import { Declared, VersionMetrics } from "../../contract";
+import { Version, VERSIONS } from "../../../contract/versions";
+import { Declared, VersionMetrics } from "../../../contract/outputs";
 
 export interface AccessLogMetricsArgs {
     /** CloudWatch namespace of the metrics, unique to this stack's service. */

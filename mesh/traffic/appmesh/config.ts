@@ -3,7 +3,7 @@
  * tie them to the shared settings, kept beside the options they check.
  */
 import { z } from "zod";
-import { boolean, dnsLabel, dnsName, integer, matching, rule, section, stringList } from "../../config/fields";
+import { boolean, dnsLabel, dnsName, integer, matching, rule, section, stringList } from "../../../contract/fields";
 
 /** Ports Envoy itself binds in every task (admin, ingress, egress): the model server may not use them. */
 const ENVOY_PORTS = [9901, 15000, 15001];

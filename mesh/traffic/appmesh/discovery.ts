@@ -6,7 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AppMeshCanaryConfig, Version, VERSIONS } from "../../config/schema";
+import { AppMeshCanaryConfig } from "../../config/schema";
+import { Version, VERSIONS } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { discoveryName } from "./config";
 

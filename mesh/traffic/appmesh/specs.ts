@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
-import { AppMeshCanaryConfig, Protocol, Version } from "../../config/schema";
+import { AppMeshCanaryConfig, Protocol } from "../../config/schema";
+import { Version } from "../../../contract/versions";
 import { CanaryModel as AnyCanaryModel } from "../../canary/model";
 
 type CanaryModel = AnyCanaryModel<AppMeshCanaryConfig>;

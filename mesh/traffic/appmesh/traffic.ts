@@ -6,9 +6,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { AppMeshCanaryConfig, Version, VERSIONS } from "../../config/schema";
+import { AppMeshCanaryConfig } from "../../config/schema";
+import { Version, VERSIONS } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
-import { APP_MESH_ENDED, Declared, VersionMetrics } from "../../contract";
+import { APP_MESH_ENDED, Declared, VersionMetrics } from "../../../contract/outputs";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
 import type { VersionJoin } from "../../compute/join";
 import { AccessLogMetrics } from "./accessLogMetrics";

@@ -3,7 +3,7 @@
  * that tie them to the shared settings, kept beside the options they check.
  */
 import { z } from "zod";
-import { dnsName, matching, oneOf, rule, section, stringList } from "../../config/fields";
+import { dnsName, matching, oneOf, rule, section, stringList } from "../../../contract/fields";
 
 /** Lattice closes a connection after at most this many idle seconds. */
 export const LATTICE_MAX_IDLE_SECONDS = 600;

@@ -5,7 +5,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
-import { CanaryConfig, Version } from "../../config/schema";
+import { CanaryConfig } from "../../config/schema";
+import { Version } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { policyDocument } from "../../compute/iam";
 import { LATTICE_MAX_IDLE_SECONDS } from "./config";

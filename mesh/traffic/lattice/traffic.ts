@@ -6,10 +6,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { LatticeCanaryConfig, Version, VERSIONS } from "../../config/schema";
+import { LatticeCanaryConfig } from "../../config/schema";
+import { Version, VERSIONS } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
-import { Declared, VersionMetrics } from "../../contract";
+import { Declared, VersionMetrics } from "../../../contract/outputs";
 import { serviceTrustPolicy } from "../../compute/iam";
 import { serviceNetwork } from "../../platform/shared";
 import { ec2Description } from "../../awsText";

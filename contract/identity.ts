@@ -5,13 +5,15 @@
  * it: they size a version, they do not change what it serves.
  */
 import * as crypto from "crypto";
-import { VersionConfig } from "../config/schema";
 
-/** The fields of a version's config that define what it serves. */
-/** `notSecret` travels with the environment it vouches for, so a promoted stable is accepted as the canary was. */
-const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "notSecret", "secrets", "secretsKmsKeyArn", "weights", "compute", "gpu", "command"] as const satisfies readonly (keyof VersionConfig)[];
+/**
+ * The fields of a version's config that define what it serves (the program's version schema
+ * holds them to its own keys). `notSecret` travels with the environment it vouches for, so a
+ * promoted stable is accepted as the canary was.
+ */
+export const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "notSecret", "secrets", "secretsKmsKeyArn", "weights", "compute", "gpu", "command"] as const;
 
-export type VersionDefinition = Partial<Pick<VersionConfig, (typeof DEFINING_FIELDS)[number]>>;
+export type VersionDefinition = Partial<Record<(typeof DEFINING_FIELDS)[number], unknown>>;
 
 /** Fields added after the first four: left out while unused (or at their default), so they do not change existing fingerprints. */
 const empty = (value: unknown) => value === undefined || (typeof value === "object" && value !== null && Object.keys(value).length === 0);

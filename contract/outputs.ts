@@ -9,6 +9,9 @@ import { z } from "zod";
 /** The Pulumi project (`name` in Pulumi.yaml), which prefixes every config key: `<project>:canaryWeight`. */
 export const PROJECT = "ai-inference-canary";
 
+/** A stack's `serviceName` when its config sets none (the standalone stacks' resources are named after it). */
+export const DEFAULT_SERVICE_NAME = "inference";
+
 /** The platform's Pulumi project (`platform/Pulumi.yaml`): what many services share. */
 export const PLATFORM_PROJECT = "ai-inference-platform";
 

@@ -4,7 +4,7 @@
  * schedule the rollout would refuse.
  */
 import { z } from "zod";
-import { decimal, integer, integerList, oneOf, rule, section } from "../mesh/config/fields";
+import { decimal, integer, integerList, oneOf, rule, section } from "./fields";
 
 export const DEFAULT_STEPS = [5, 10, 25, 50, 100];
 
