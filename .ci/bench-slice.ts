@@ -15,8 +15,8 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { benchmark, BenchmarkRow, benchmarkTable, SCENARIOS } from "../rollout/simulate";
-import { stackSchedule } from "../rollout/cli";
+import { benchmark, BenchmarkRow, benchmarkTable, SCENARIOS } from "../rollout/simulator/simulate";
+import { stackSchedule } from "../rollout/cli/main";
 
 const SLICE = [
     "healthy-delayed",

@@ -4,11 +4,11 @@
  * be read.
  */
 import * as path from "path";
-import { callerLines, callersOf, callerWindows, countWindows, readCallers, RawConfig } from "../rollout/callers";
-import { renderJson, renderMarkdown } from "../rollout/report";
-import type { RolloutResult } from "../rollout/result";
-import type { MetricsSource, MinuteSample } from "../rollout/ports";
-import { stackFileConfigs } from "../rollout/stackFiles";
+import { callerLines, callersOf, callerWindows, countWindows, readCallers, RawConfig } from "../rollout/core/callers";
+import { renderJson, renderMarkdown } from "../rollout/core/report";
+import type { RolloutResult } from "../rollout/core/result";
+import type { MetricsSource, MinuteSample } from "../rollout/core/ports";
+import { stackFileConfigs } from "../rollout/adapters/stackFiles";
 
 const RAG = "organization/ai-inference-platform/rag";
 const M = 60_000;

@@ -7,8 +7,8 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkPlatformStack, checkServiceStack, exampleValues, serviceProjectDir } from "../rollout/check";
-import { main } from "../rollout/cli";
+import { checkPlatformStack, checkServiceStack, exampleValues, serviceProjectDir } from "../rollout/cli/check";
+import { main } from "../rollout/cli/main";
 import { STACKS } from "./harness/stacks";
 
 const ROOT = path.join(__dirname, "..");

@@ -302,7 +302,7 @@ describe("the model container's own health check", () => {
     test("curl against the health path by default; an image without curl names its own command, or none at all", async () => {
         expect((await check())?.command).toEqual(["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"]);
         expect((await check({ command: ["/usr/local/bin/healthcheck", "--port", "8080"] }))?.command).toEqual(["CMD", "/usr/local/bin/healthcheck", "--port", "8080"]);
-        // The target group's check alone: the rollout then counts a running task as healthy (rollout/aws.ts waitHealthy).
+        // The target group's check alone: the rollout then counts a running task as healthy (rollout/adapters/aws.ts waitHealthy).
         expect(await check({ command: "none" })).toBeUndefined();
     });
 

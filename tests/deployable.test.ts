@@ -16,7 +16,7 @@ import { accessLogPattern } from "../mesh/traffic/appmesh/accessLogMetrics";
 import { loadConfig } from "../mesh/config/schema";
 import { ConfigError } from "../mesh/config/errors";
 import { adjustObjectValue, parsePropertyPath, removeConfigValue, setAllConfigJson, setConfigValue } from "./e2e/standins/pulumiConfig";
-import { wholeValueJson } from "../rollout/pulumiStack";
+import { wholeValueJson } from "../rollout/adapters/pulumiStack";
 
 const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
 const WEIGHTS = { source: "s3://my-model-bucket/llama-3.2-1b", storageGiB: 40 };

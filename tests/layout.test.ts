@@ -1,7 +1,14 @@
 /**
- * The layout stays one-directional: no module of the program or the rollout imports,
- * directly or through others, a module that imports it (type-only imports included, as a
- * reader follows them too).
+ * The layout stays one-directional. Folder by folder:
+ * - `contract/` (what the program, the platform and the rollout agree on) imports none of them;
+ * - the program (`index.ts`, `mesh/`) imports the contract, and neither the rollout nor the platform;
+ * - the platform (`platform/`) imports the contract and the program's shared pieces;
+ * - the rollout's core (`rollout/core/`: plan, engine, judge, tests, reports) imports only
+ *   the contract; its adapters, simulator and commands also the program's config
+ *   (`mesh/config/`) and the platform's (`platform/config.ts`), so a stack file is read as the
+ *   programs read it, and nothing else of theirs.
+ * And module by module: no module imports, directly or through others, a module that imports
+ * it (type-only imports included, as a reader follows them too).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -44,9 +51,32 @@ function circleFrom(graph: Map<string, string[]>, start: string): string[] | und
     return walk(start, [start]);
 }
 
-test("no import circles in the program or the rollout", () => {
-    const files = [path.join(ROOT, "index.ts"), ...["mesh", "rollout"].flatMap((d) => sources(path.join(ROOT, d)))];
-    const graph = importGraph(files);
-    const circles = files.map((f) => circleFrom(graph, f)).filter((c): c is string[] => c !== undefined);
+const FILES = [path.join(ROOT, "index.ts"), ...["contract", "mesh", "platform", "rollout"].flatMap((d) => sources(path.join(ROOT, d)))];
+const GRAPH = importGraph(FILES);
+
+/** Where a module may import from, by the folder it is in (the first rule whose prefix matches). */
+const MAY_IMPORT: [string, string[]][] = [
+    ["contract/", ["contract/"]],
+    ["index.ts", ["mesh/", "contract/"]],
+    ["mesh/", ["mesh/", "contract/"]],
+    ["platform/", ["platform/", "mesh/", "contract/"]],
+    ["rollout/core/", ["rollout/core/", "contract/"]],
+    ["rollout/", ["rollout/", "contract/", "mesh/config/", "platform/config.ts"]],
+];
+
+test("each folder imports only what its rule allows", () => {
+    const outside: string[] = [];
+    for (const [file, targets] of GRAPH) {
+        const from = path.relative(ROOT, file);
+        const allowed = MAY_IMPORT.find(([prefix]) => from.startsWith(prefix))![1];
+        for (const target of targets.map((t) => path.relative(ROOT, t))) {
+            if (!allowed.some((prefix) => target.startsWith(prefix))) outside.push(`${from} -> ${target}`);
+        }
+    }
+    expect(outside).toEqual([]);
+});
+
+test("no import circles", () => {
+    const circles = FILES.map((f) => circleFrom(GRAPH, f)).filter((c): c is string[] => c !== undefined);
     expect(circles.map((c) => c.map((f) => path.relative(ROOT, f)).join(" -> "))).toEqual([]);
 });

@@ -4,10 +4,10 @@
  * a promotion makes.
  */
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchMetrics, metricQueries } from "../rollout/cloudwatch";
-import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/pulumiStack";
-import { AlbListener, AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, platformLeases, rolloutParameter, SsmControl } from "../rollout/aws";
-import { VirtualClock } from "../rollout/simulate";
+import { CloudWatchMetrics, metricQueries } from "../rollout/adapters/cloudwatch";
+import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/adapters/pulumiStack";
+import { AlbListener, AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, platformLeases, rolloutParameter, SsmControl } from "../rollout/adapters/aws";
+import { VirtualClock } from "../rollout/simulator/simulate";
 import { deploy } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
 import { parseStackOutputs, PROJECT } from "../contract/outputs";

@@ -1,9 +1,9 @@
-import { checkSteps, CliError, COMMAND_HELP, describeError, main, parseArgs, undeployedMoves } from "../rollout/cli";
+import { checkSteps, CliError, COMMAND_HELP, describeError, main, parseArgs, undeployedMoves } from "../rollout/cli/main";
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../contract/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";
-import { finalStatus, nextStep, renderJson, renderMarkdown } from "../rollout/report";
-import { SCENARIOS, simulate } from "../rollout/simulate";
+import { finalStatus, nextStep, renderJson, renderMarkdown } from "../rollout/core/report";
+import { SCENARIOS, simulate } from "../rollout/simulator/simulate";
 import { STACKS, stackConfig } from "./harness/stacks";
 
 describe("parseArgs", () => {

@@ -150,7 +150,7 @@ export class World {
     /** Runs the CLI to its end; `during` may act on it once its output matches `when` (e.g. send a signal). */
     cli(args: string[], during?: { when: RegExp; act: (child: ChildProcess) => void }, env: NodeJS.ProcessEnv = {}, cwd = this.project): Promise<CliRun> {
         return new Promise((resolve, reject) => {
-            const child = spawn("node", [path.join(BUILD, "rollout/cli.js"), ...args], { cwd, env: { ...this.env, ...env } });
+            const child = spawn("node", [path.join(BUILD, "rollout/cli/main.js"), ...args], { cwd, env: { ...this.env, ...env } });
             let output = "";
             let acted = false;
             const onData = (chunk: Buffer) => {

@@ -10,7 +10,7 @@
  * are unhealthy until theirs has, the circuit breaker rolls back failing images, metric data arrives late, and SSM refuses to create a parameter that
  * exists. Its counts are the traffic model's expected values, not draws: these tests are
  * about what the CLI deploys and says, and noise would only make them flaky; the noisy,
- * seeded traffic the gates are measured on is the benchmark's (`rollout/simulate.ts`).
+ * seeded traffic the gates are measured on is the benchmark's (`rollout/simulator/simulate.ts`).
  * It also records webhook posts.
  */
 import * as http from "http";
@@ -93,7 +93,7 @@ interface MetricQuery {
  * request's data arrives `delaySeconds` after it was served, so the newest buckets hold
  * part of their minute and the newest minutes none. Values are the traffic model's
  * expected counts (rounded), per version from the weights in force second by second; the
- * noisy, seeded draws that measure the gates are the benchmark's (`rollout/simulate.ts`).
+ * noisy, seeded draws that measure the gates are the benchmark's (`rollout/simulator/simulate.ts`).
  */
 function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: number; EndTime: number; ScanBy?: string }) {
     const traffic = readTraffic();

@@ -6,7 +6,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { systemClock } from "../../../rollout/ports";
+import { systemClock } from "../../../rollout/core/ports";
 
 export const stateDir = () => {
     const dir = process.env.STANDIN_STATE_DIR;

@@ -13,13 +13,13 @@
 import { Clock, ConcurrentUpdate, ControlPort, DeployedState, LeaseLost, MetricsSample, MetricsSource, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
 import { Completeness, merge, minuteAfter, MinuteCursor, MINUTE_MS, recentLoad } from "./minutes";
 import { Evidence, Judge, StepRole, Verdict } from "./judge";
-import { RolloutSchedule } from "../contract/schedule";
+import { RolloutSchedule } from "../../contract/schedule";
 import { progressLine } from "./report";
 import { EXIT_CODES, Outcome, RolloutResult, SampleRecord, StepRecord } from "./result";
 import { Phase, Plan, planRollout, RolloutOptions } from "./plan";
 import { capacityFor } from "./capacity";
-import { Version } from "../contract/versions";
-import type { EvaluationMoment } from "../contract/outputs";
+import { Version } from "../../contract/versions";
+import type { EvaluationMoment } from "../../contract/outputs";
 
 export interface RolloutDeps {
     schedule: RolloutSchedule;

@@ -9,9 +9,9 @@ import { AppMeshClient, DescribeRouteCommand } from "@aws-sdk/client-app-mesh";
 import { GetListenerCommand, VPCLatticeClient } from "@aws-sdk/client-vpc-lattice";
 import { DescribeListenersCommand, ElasticLoadBalancingV2Client } from "@aws-sdk/client-elastic-load-balancing-v2";
 import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
-import { Version } from "../contract/versions";
-import { PROJECT, StackOutputs } from "../contract/outputs";
-import { Clock, ControlPort, LeaseLost, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed, Waiting } from "./ports";
+import { Version } from "../../contract/versions";
+import { PROJECT, StackOutputs } from "../../contract/outputs";
+import { Clock, ControlPort, LeaseLost, ServicesPort, ServiceRolledBack, TrafficPort, UpdateFailed, Waiting } from "../core/ports";
 
 type Send<C extends { send: unknown }> = Pick<C, "send">;
 

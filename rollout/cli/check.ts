@@ -11,12 +11,12 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, ConfigProblem } from "../mesh/config/errors";
-import { loadStackConfig, projectKeys } from "../mesh/config/stackConfig";
-import { CanaryConfig } from "../mesh/config/schema";
-import { joinProblems } from "../mesh/config/platformJoin";
-import { PLATFORM_PROJECT, PROJECT } from "../contract/outputs";
-import { loadPlatformConfig, PlatformConfig } from "../platform/config";
+import { ConfigError, ConfigProblem } from "../../mesh/config/errors";
+import { loadStackConfig, projectKeys } from "../../mesh/config/stackConfig";
+import { CanaryConfig } from "../../mesh/config/schema";
+import { joinProblems } from "../../mesh/config/platformJoin";
+import { PLATFORM_PROJECT, PROJECT } from "../../contract/outputs";
+import { loadPlatformConfig, PlatformConfig } from "../../platform/config";
 
 export interface CheckResult {
     /** The file checked, relative to the project directory. */

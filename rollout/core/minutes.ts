@@ -14,7 +14,7 @@
  *   arrived, and counted as late so the progress line and the report say so.
  * A minute not yet complete is neither judged nor taken for "no traffic".
  */
-import { Version, VERSIONS } from "../contract/versions";
+import { Version, VERSIONS } from "../../contract/versions";
 import { MetricsSample, MetricsSource, MinuteSample, VersionSample } from "./ports";
 
 export const MINUTE_MS = 60_000;

@@ -3,8 +3,8 @@
  * (`pulumiStack.ts`, `aws.ts`, `cloudwatch.ts`) and the simulator (`simulate.ts`)
  * implement them, so the engine runs the same against AWS and against synthetic data.
  */
-import { Version } from "../contract/versions";
-import type { EvaluationMoment } from "../contract/outputs";
+import { Version } from "../../contract/versions";
+import type { EvaluationMoment } from "../../contract/outputs";
 
 /** Traffic a version served in a window, as CloudWatch reports it. */
 export interface VersionSample {

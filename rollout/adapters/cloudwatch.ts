@@ -11,10 +11,10 @@ import {
     MetricDataQuery,
     PutMetricDataCommand,
 } from "@aws-sdk/client-cloudwatch";
-import { Version, VERSIONS } from "../contract/versions";
-import { MetricRef, msPerUnit, VersionMetrics } from "../contract/outputs";
-import { MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "./ports";
-import { MINUTE_MS } from "./minutes";
+import { Version, VERSIONS } from "../../contract/versions";
+import { MetricRef, msPerUnit, VersionMetrics } from "../../contract/outputs";
+import { MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "../core/ports";
+import { MINUTE_MS } from "../core/minutes";
 
 /** How a sample counts slow requests: above this many milliseconds of this latency. */
 export interface SlowRequests {

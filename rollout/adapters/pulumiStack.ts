@@ -7,12 +7,12 @@
  * otherwise it refuses, naming the rest.
  */
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { loadConfig, minCount, RAISED_MIN_KEY } from "../mesh/config/schema";
-import { Version } from "../contract/versions";
-import { projectKeys } from "../mesh/config/stackConfig";
-import { parseStackOutputs, PROJECT, StackOutputs } from "../contract/outputs";
-import { definitionOf, fingerprint, promotedStable } from "../contract/identity";
-import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "./ports";
+import { loadConfig, minCount, RAISED_MIN_KEY } from "../../mesh/config/schema";
+import { Version } from "../../contract/versions";
+import { projectKeys } from "../../mesh/config/stackConfig";
+import { parseStackOutputs, PROJECT, StackOutputs } from "../../contract/outputs";
+import { definitionOf, fingerprint, promotedStable } from "../../contract/identity";
+import { ConcurrentUpdate, DeployedState, IntendedState, StackPort, UpdateFailed, UpdateRefused } from "../core/ports";
 
 /**
  * One config key set to a whole structured value, as `pulumi config set-all --json` takes it

@@ -6,7 +6,7 @@
 import type { RolloutResult, SampleRecord } from "./result";
 import { errorRate, Evidence, Verdict } from "./judge";
 import { MetricsSample, VersionSample } from "./ports";
-import { VERSIONS } from "../contract/versions";
+import { VERSIONS } from "../../contract/versions";
 import { callerCell, CallersHint } from "./callers";
 
 const pct = (x: number) => `${x.toFixed(2)}%`;

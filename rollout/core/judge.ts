@@ -17,7 +17,7 @@
  * that needs load). The last step before 100% passes only once all of them accept; too
  * little data is inconclusive, never a rollback and never a promotion.
  */
-import { RolloutSchedule } from "../contract/schedule";
+import { RolloutSchedule } from "../../contract/schedule";
 import { MetricsSample, VersionSample } from "./ports";
 import { AcceptanceTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "./sequential";
 

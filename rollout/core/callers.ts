@@ -8,7 +8,7 @@
 import type { MetricsSource, MetricsWindow, MinuteSample } from "./ports";
 import type { RolloutResult } from "./result";
 import { MINUTE_MS, minuteOf } from "./minutes";
-import { DEFAULT_SERVICE_NAME } from "../contract/outputs";
+import { DEFAULT_SERVICE_NAME } from "../../contract/outputs";
 
 /** A stack file's config as the program reads it: keys without the project prefix, structured values as JSON. */
 export type RawConfig = Record<string, string>;

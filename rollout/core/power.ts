@@ -6,7 +6,7 @@
  * drift, against the threshold), so they are estimates: `simulate --stack` measures them.
  */
 import { LAST_STEP_FACTOR } from "./judge";
-import { RolloutSchedule } from "../contract/schedule";
+import { RolloutSchedule } from "../../contract/schedule";
 
 /** Both versions' traffic: requests a second, and the share answering 5xx and slower than `slowRequestSeconds`. */
 export interface Traffic {

@@ -8,9 +8,9 @@
  * else. The phase needs no record of its own: each phase ends with an update whose
  * outputs say it happened.
  */
-import { RolloutSchedule } from "../contract/schedule";
+import { RolloutSchedule } from "../../contract/schedule";
 import { DeployedState, IntendedState } from "./ports";
-import type { EvaluationMoment } from "../contract/outputs";
+import type { EvaluationMoment } from "../../contract/outputs";
 
 export interface RolloutOptions {
     /** Start at this step (1-based) instead of where the stack stands. */

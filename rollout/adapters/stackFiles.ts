@@ -6,8 +6,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { PROJECT } from "../contract/outputs";
-import { projectKeys } from "../mesh/config/stackConfig";
+import { PROJECT } from "../../contract/outputs";
+import { projectKeys } from "../../mesh/config/stackConfig";
 
 /** A stack file's project config read from disk as the CLI would give it: structured values as JSON. */
 export function stackFileConfig(file: string): Record<string, string> {

@@ -16,13 +16,13 @@ import { factory as binomialFactory } from "@stdlib/random-base-binomial";
 import { factory as betaFactory } from "@stdlib/random-base-beta";
 import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
 import normalCdf = require("@stdlib/stats-base-dists-normal-cdf");
-import { JudgeLike, runRollout } from "./engine";
-import { RolloutResult } from "./result";
-import { Clock, DeployedScaling, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateFailed, VersionSample } from "./ports";
-import { MINUTE_MS } from "./minutes";
-import { DEFAULT_SCHEDULE, RolloutSchedule } from "../contract/schedule";
-import { Version } from "../contract/versions";
-import { Evidence, errorRate, Verdict } from "./judge";
+import { JudgeLike, runRollout } from "../core/engine";
+import { RolloutResult } from "../core/result";
+import { Clock, DeployedScaling, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateFailed, VersionSample } from "../core/ports";
+import { MINUTE_MS } from "../core/minutes";
+import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../contract/schedule";
+import { Version } from "../../contract/versions";
+import { Evidence, errorRate, Verdict } from "../core/judge";
 
 /** How one version behaves: its 5xx fraction and its lognormal request time. */
 export interface Behaviour {
