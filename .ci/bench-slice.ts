@@ -16,7 +16,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { benchmark, BenchmarkRow, benchmarkTable, SCENARIOS } from "../rollout/simulator/simulate";
-import { stackSchedule } from "../rollout/cli/main";
+import { stackSchedule } from "../rollout/cli/simulate";
 
 const SLICE = [
     "healthy-delayed",

@@ -1,4 +1,7 @@
-import { checkSteps, CliError, COMMAND_HELP, describeError, main, parseArgs, undeployedMoves } from "../rollout/cli/main";
+import { CliError, COMMAND_HELP, describeError, parseArgs } from "../rollout/cli/args";
+import { main } from "../rollout/cli/main";
+import { checkSteps } from "../rollout/cli/run";
+import { undeployedMoves } from "../rollout/cli/guard";
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../contract/schedule";
 import { ConfigError, parseOrThrow } from "../mesh/config/errors";
 import { loadConfig } from "../mesh/config/schema";

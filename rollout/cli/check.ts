@@ -8,6 +8,8 @@
  * program would find in one cannot be seen (the rule that refuses secrets in plain
  * container environment still applies, since it needs only to know the key is secret).
  */
+import { problemLines } from "../../mesh/config/errors";
+import { CliArgs, CliError } from "./args";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
@@ -163,4 +165,17 @@ function platformReferenceProblems(projectDir: string, config: CanaryConfig & { 
     // The pools' capacity provider names exist once the platform is deployed; joining needs only their sizes.
     const gpuPools = Object.fromEntries(Object.entries(declared.gpuPools).map(([type, pool]) => [type, { ...pool, capacityProviderName: type }]));
     return joinProblems(config, { latticePorts: declared.latticePorts, gpuPools });
+}
+
+/** Validates a stack file (and the platform file a service names) as the program would; exit 1 on any problem. */
+export function check(args: Extract<CliArgs, { command: "check" }>): number {
+    const projectDir = serviceProjectDir(process.cwd());
+    if (!projectDir) throw new CliError("run it from the project's directory (where Pulumi.yaml is), or its platform/");
+    const results = args.stack !== undefined ? checkServiceStack(projectDir, args.stack) : [checkPlatformStack(projectDir, args.platform)];
+    for (const { file, problems, warnings } of results) {
+        if (problems.length > 0) console.log(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}; the program would deploy nothing from it:\n${problemLines(problems)}`);
+        else console.log(`${file}: valid${warnings.length > 0 ? "" : ", as the program will read it"}`);
+        if (warnings.length > 0) console.log(`  values left from the examples (warnings; replace them before deploying):\n${warnings.map((w) => `    - ${w}`).join("\n")}`);
+    }
+    return results.some((r) => r.problems.length > 0) ? 1 : 0;
 }

@@ -1,0 +1,165 @@
+/** `rollout run`: a progressive rollout of the stack's canary, or with `--dry-run` its plan and power. */
+import { CliArgs, CliError, describeError } from "./args";
+import { clock, owner, withStack } from "./session";
+import { writeReports } from "./reportFiles";
+import * as readline from "readline";
+import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
+import { ECSClient } from "@aws-sdk/client-ecs";
+import { parseOrThrow } from "../../mesh/config/errors";
+import { runRollout } from "../core/engine";
+import { EXIT_CODES, RolloutResult } from "../core/result";
+import { planRollout, RolloutOptions } from "../core/plan";
+import { CloudWatchMetrics, SlowRequests, WeightMetric } from "../adapters/cloudwatch";
+import { callerLines, CallersHint, readCallers, serviceNameOf } from "../core/callers";
+import { EcsServices, LeaseHeld, trafficLayer } from "../adapters/aws";
+import { outputsOf } from "../adapters/pulumiStack";
+import { stackFileConfigs } from "../adapters/stackFiles";
+import { APP_MESH_ENDED } from "../../contract/outputs";
+import { finalStatus, ReportContext } from "../core/report";
+import { rolloutSection, RolloutSchedule } from "../../contract/schedule";
+import { powerReport, Traffic } from "../core/power";
+
+/** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
+async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined> {
+    const end = Math.floor(clock.now() / 60_000) * 60_000 - 5 * 60_000;
+    const minutes = await metrics.minutes({ start: end - 60 * 60_000, end });
+    const sum = { requests: 0, errors: 0, slow: 0 };
+    for (const m of minutes) for (const v of [m.versions.stable, m.versions.canary]) for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
+    return sum.requests > 0 ? { requestsPerSecond: sum.requests / 3600, errorRate: sum.errors / sum.requests, slowShare: sum.slow / sum.requests } : undefined;
+}
+
+/** Step numbers must exist in the schedule; checked once the schedule is known. */
+export function checkSteps(args: RolloutOptions, schedule: RolloutSchedule): void {
+    for (const [flag, value] of [["--from-step", args.fromStep], ["--to-step", args.toStep]] as const) {
+        if (value !== undefined && value > schedule.steps.length) {
+            throw new CliError(`${flag} ${value}: the schedule has ${schedule.steps.length} steps (${schedule.steps.join(", ")})`);
+        }
+    }
+}
+
+async function confirm(question: string): Promise<boolean> {
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout });
+    const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
+    rl.close();
+    return /^y(es)?$/i.test(answer.trim());
+}
+
+/** Posts an event to a Slack-compatible webhook, if one is set; a failed post is logged, never fatal. */
+function webhook(stack: string, log: (line: string) => void): ((event: string) => void) | undefined {
+    const url = process.env.ROLLOUT_WEBHOOK_URL;
+    if (!url) return undefined;
+    return (event) => {
+        fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: `rollout of ${stack}: ${event}` }), signal: AbortSignal.timeout(5000) })
+            .then((r) => r.ok || log(`webhook answered ${r.status}`))
+            .catch((e) => log(`webhook failed: ${(e as Error).message}`));
+    };
+}
+
+export async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promise<number> {
+    const controller = new AbortController();
+    let signalName: NodeJS.Signals | undefined;
+    for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.on(sig, () => {
+            if (signalName) process.exit(sig === "SIGINT" ? 130 : 143);
+            signalName = sig;
+            console.log(`${sig}: stopping within seconds, leaving the weight as it is (again to quit now)`);
+            controller.abort();
+        });
+    }
+    const { stack, region, control, log } = await withStack(args.stack, controller.signal);
+    const raw = await stack.rawConfig();
+    if (raw.trafficBackend === "appmesh") {
+        console.error(`refused: ${args.stack} is on App Mesh. ${APP_MESH_ENDED}`);
+        return EXIT_CODES.refused;
+    }
+    const schedule = parseOrThrow(rolloutSection, raw.rollout, "rollout.");
+    checkSteps(args, schedule);
+    const outputs = await stack.outputs();
+    const plan = planRollout(schedule, await stack.deployed(), await stack.intended(), args);
+    /** The last line: the outcome and what is deployed, the same for every way a run ends. */
+    const last = (outcome: string, weight = outputs.canaryWeight) => console.log(`${outcome}: canaryWeight ${weight} deployed on ${args.stack}`);
+    console.log(`stack ${args.stack}: canaryWeight ${outputs.canaryWeight} deployed; plan: ${plan.kind === "run" ? plan.summary : plan.reason}`);
+    if (plan.kind !== "run") {
+        last(plan.kind === "refuse" ? "refused" : "nothing-to-do");
+        return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
+    }
+    const slow: SlowRequests = { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" };
+    const metrics = new CloudWatchMetrics(
+        new CloudWatchClient({ region }),
+        outputs.versionMetrics,
+        [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])],
+        slow,
+    );
+    if (args.dryRun) {
+        try {
+            const traffic = args.traffic ?? (await lastHour(metrics));
+            if (traffic) console.log(powerReport(schedule, traffic, args.traffic ? "given" : "the last hour").join("\n"));
+            else console.log("power: no traffic in the last hour; pass --requests-per-second, --error-rate and --slow-share to see what this schedule can tell");
+        } catch (e) {
+            console.log(`power: the last hour's traffic is unreadable (${describeError(e as Error)}); pass --requests-per-second, --error-rate and --slow-share`);
+        }
+        return 0;
+    }
+    if (!args.yes) {
+        if (!process.stdin.isTTY) throw new CliError("not a terminal: pass --yes to run without a prompt");
+        if (!(await confirm("Proceed? [y/N] "))) return 0;
+    }
+
+    try {
+        await control.acquire(args.breakStaleLease);
+    } catch (e) {
+        if (!(e instanceof LeaseHeld)) throw e;
+        const stale = e.lease.expiresAt < clock.now() ? " (expired: pass --break-stale-lease if that runner is gone)" : "";
+        console.error(`${e.message}${stale}; nothing was changed`);
+        last("refused");
+        return EXIT_CODES.refused;
+    }
+    const image = (version: "stable" | "canary") => String((JSON.parse(raw[version] ?? "{}") as { image?: string }).image ?? "?");
+    const context: ReportContext = { owner: owner(), images: { stable: image("stable"), canary: image("canary") }, dashboardUrl: outputs.dashboardUrl };
+    let result: RolloutResult;
+    try {
+        result = await runRollout(
+            {
+                schedule,
+                stack,
+                services: new EcsServices(new ECSClient({ region }), outputs, clock),
+                traffic: trafficLayer(outputs, region),
+                metrics,
+                control,
+                clock,
+                log,
+                notify: webhook(args.stack, log),
+                ...(outputs.weightMetric ? { weights: new WeightMetric(new CloudWatchClient({ region }), outputs.weightMetric) } : {}),
+                signal: controller.signal,
+            },
+            args,
+        );
+        // What `status` shows from now on: the outcome, not the last step's progress (a runner that lost its lease publishes nothing).
+        await control.heartbeat(finalStatus(result, context)).catch(() => undefined);
+    } finally {
+        await control.release();
+    }
+    const callers = await callersHint(args.stack, raw, result, region, slow, log);
+    if (callers) context.callers = callers;
+    writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);
+    last(result.outcome, result.finalWeight);
+    return result.outcome === "interrupted" && signalName === "SIGTERM" ? 143 : result.exitCode;
+}
+
+/** On a platform, its callers' 5xx over the rollout, for the report and the console: reading them never changes the outcome. */
+async function callersHint(stack: string, raw: Record<string, string>, result: RolloutResult, region: string | undefined, slow: SlowRequests, log: (line: string) => void): Promise<CallersHint | undefined> {
+    if (!raw.platform) return undefined;
+    const workDir = process.cwd();
+    const cloudwatch = new CloudWatchClient({ region });
+    try {
+        const hint = await readCallers({ platform: raw.platform, service: serviceNameOf(raw), stack }, result, {
+            stackConfigs: () => stackFileConfigs(workDir),
+            metricsOf: async (caller) => new CloudWatchMetrics(cloudwatch, (await outputsOf(workDir, caller)).versionMetrics, [], slow),
+        });
+        for (const line of callerLines(hint)) log(line);
+        return hint;
+    } catch (e) {
+        log(`callers: not read (${describeError(e as Error)}); the report leaves them out`);
+        return undefined;
+    }
+}
