@@ -6,7 +6,14 @@
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchMetrics, metricQueries } from "../rollout/adapters/cloudwatch";
 import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/adapters/pulumiStack";
-import { AlbListener, AppMeshRoute, EcsServices, LatticeListener, LeaseHeld, platformLeases, rolloutParameter, SsmControl } from "../rollout/adapters/aws";
+import { EcsServices } from "../rollout/adapters/ecs";
+import { LeaseHeld, platformLeases, rolloutParameter, SsmControl } from "../rollout/adapters/ssm";
+import { AppMeshRoute } from "../rollout/adapters/weights/appmesh";
+import { LatticeListener } from "../rollout/adapters/weights/lattice";
+import { AlbListener } from "../rollout/adapters/weights/alb";
+import { WEIGHT_READERS } from "../rollout/adapters/weights";
+import { TRAFFIC_BACKEND_KINDS } from "../mesh/traffic";
+import { TRAFFIC_BACKENDS } from "../contract/backends";
 import { VirtualClock } from "../rollout/simulator/simulate";
 import { deploy } from "./harness/program";
 import { BASE_CONFIG } from "./harness/stacks";
@@ -583,4 +590,9 @@ describe("the lease, status and abort in SSM", () => {
         expect(await holder.heartbeat("step 1 at 10%: baking")).toEqual({ abortRequestedBy: "ops@laptop" });
         expect((await holder.status())?.status).toBe("step 1 at 10%: baking");
     });
+});
+
+test("the program's backends and the rollout's weight readers are listed once each, by the contract's names", () => {
+    expect(Object.keys(TRAFFIC_BACKEND_KINDS).sort()).toEqual([...TRAFFIC_BACKENDS].sort());
+    expect(Object.keys(WEIGHT_READERS).sort()).toEqual([...TRAFFIC_BACKENDS].sort());
 });

@@ -18,12 +18,12 @@ import { rolloutSection } from "../../contract/schedule";
 import { SERVERS, serverMetricNames } from "./serverSeries";
 import { DEFAULT_SERVICE_NAME, EVALUATION_MOMENTS, EvaluationMoment } from "../../contract/outputs";
 import { Version, VERSIONS } from "../../contract/versions";
+import { TRAFFIC_BACKENDS, TrafficBackendName } from "../../contract/backends";
 
 const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
 
 
-const TRAFFIC_BACKENDS = ["appmesh", "lattice", "alb"] as const;
 
 // Lowercase because HTTP/2 and gRPC carry header names in lowercase; App Mesh caps names at 50.
 const HEADER_NAME = /^(?!grpc-)[a-z0-9][a-z0-9-]{0,49}$/;
@@ -488,7 +488,7 @@ const sharedRules = [
 const MOVED_TO_APPMESH = ["namespace", "createNamespace", "envoyImage", "maxRetries", "outlierDetection", "ingress"];
 
 /** Where keys that do not belong at the top level of a backend's config went. */
-function elsewhere(backend: (typeof TRAFFIC_BACKENDS)[number]): Elsewhere {
+function elsewhere(backend: TrafficBackendName): Elsewhere {
     const others = TRAFFIC_BACKENDS.filter((b) => b !== backend);
     // Only an App Mesh stack has somewhere to move them to; another stack has no use for them.
     const moved = (key: string) => (backend === "appmesh" ? `moved to appmesh.${key} (App Mesh only)` : `no ${key}: it is an App Mesh setting, which a trafficBackend "${backend}" stack does not use; remove it`);
@@ -499,7 +499,7 @@ function elsewhere(backend: (typeof TRAFFIC_BACKENDS)[number]): Elsewhere {
 }
 
 /** One backend's member of the config: the shared settings plus its own section and rules. */
-function member<B extends (typeof TRAFFIC_BACKENDS)[number], S extends z.ZodType>(
+function member<B extends TrafficBackendName, S extends z.ZodType>(
     backend: B,
     ownSection: S,
     ownRules: z.core.$ZodCheck<never>[],

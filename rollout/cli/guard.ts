@@ -2,7 +2,7 @@
 import { clock, withStack } from "./session";
 import { SSMClient } from "@aws-sdk/client-ssm";
 import { EXIT_CODES } from "../core/result";
-import { platformLeases } from "../adapters/aws";
+import { platformLeases } from "../adapters/ssm";
 import { DeployedState, IntendedState } from "../core/ports";
 import { PulumiStack } from "../adapters/pulumiStack";
 

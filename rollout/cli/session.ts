@@ -3,7 +3,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { SSMClient } from "@aws-sdk/client-ssm";
-import { SsmControl } from "../adapters/aws";
+import { SsmControl } from "../adapters/ssm";
 import { systemClock } from "../core/ports";
 import { PulumiStack } from "../adapters/pulumiStack";
 import { CliError } from "./args";
