@@ -8,7 +8,7 @@ module.exports = {
   testMatch: ["**/*.test.ts"],
   // The rollout's end-to-end tests and the long seeded simulations are their own commands
   // (jest.e2e.config.js, jest.seeded.config.js).
-  testPathIgnorePatterns: ["/node_modules/", "/tests/e2e/", "/tests/seeded/"],
+  testPathIgnorePatterns: ["/node_modules/", "/tests/e2e/", "\\.seeded\\.test\\.ts$"],
   transform: {
     "^.+\\.ts$": "ts-jest",
   },

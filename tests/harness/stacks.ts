@@ -4,7 +4,8 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { PROJECT } from "../../contract/outputs";
 
-const ROOT = path.join(__dirname, "..", "..");
+/** The repository. */
+export const ROOT = path.join(__dirname, "..", "..");
 
 /** Every committed stack file of the service program, found rather than listed (the rag-* ones are on the `rag` platform). */
 export const STACKS = fs.readdirSync(ROOT).flatMap((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1] ?? []);

@@ -7,10 +7,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { changedBetween, deploy, Graph, platformReferences, runProgram } from "./harness/program";
-import { stackConfig } from "./harness/stacks";
-import { parsePlatformOutputs, PLATFORM_PROJECT } from "../contract/outputs";
-import platformProgram = require("../platform/index");
+import { changedBetween, deploy, Graph, platformReferences, runProgram } from "../harness/program";
+import { ROOT, stackConfig } from "../harness/stacks";
+import { parsePlatformOutputs, PLATFORM_PROJECT } from "../../contract/outputs";
+import platformProgram = require("../../platform/index");
 
 const T = {
     vpc: "awsx:ec2:Vpc",
@@ -51,7 +51,7 @@ beforeAll(async () => {
 });
 
 test("the platform project is its own, and declares the VPC, its S3 endpoint, the service network with its one association, and the zone", () => {
-    const project = yaml.load(fs.readFileSync(path.join(__dirname, "..", "platform", "Pulumi.yaml"), "utf8")) as { name: string; main: string };
+    const project = yaml.load(fs.readFileSync(path.join(ROOT, "platform", "Pulumi.yaml"), "utf8")) as { name: string; main: string };
     expect(project).toMatchObject({ name: PLATFORM_PROJECT, main: "index.ts" });
     for (const type of [T.vpc, T.s3, T.serviceNetwork, T.vpcAssociation, T.zone]) expect(platform.ofType(type)).toHaveLength(1);
     expect(platform.one(T.zone).inputs).toMatchObject({ name: "rag.internal", vpcs: [{ vpcId: platform.one(T.vpc).state.vpcId }] });
@@ -64,7 +64,7 @@ test("the platform project is its own, and declares the VPC, its S3 endpoint, th
 });
 
 test("the AWS request check's platform outputs (tests/awscheck/stack-refs.json) are the contract's, shaped as AWS returns them", () => {
-    const refs = JSON.parse(fs.readFileSync(path.join(__dirname, "awscheck", "stack-refs.json"), "utf8"))[REF];
+    const refs = JSON.parse(fs.readFileSync(path.join(ROOT, "tests", "awscheck", "stack-refs.json"), "utf8"))[REF];
     expect(Object.keys(parsePlatformOutputs(refs, "rag")).sort()).toEqual(Object.keys(parsePlatformOutputs(platform.outputs, "rag")).sort());
     expect(refs.privateSubnetIds.every((id: string) => /^subnet-[0-9a-f]{17}$/.test(id))).toBe(true);
     expect(refs.serviceNetworkId).toMatch(/^sn-[0-9a-z]{17}$/);

@@ -5,18 +5,18 @@
  * the rules in CI from a clean clone. Every taggable resource on the feature paths says which
  * service and stack it serves (`tests/stacks.test.ts` checks every committed stack).
  */
-import { deploy, Graph, securityGroupDescriptions } from "./harness/program";
-import { BASE_CONFIG, stackConfig } from "./harness/stacks";
-import { IMPLICIT_SUBNETS, MAIN_ROUTE_TABLE } from "./harness/mocks";
-import { expectTagged } from "./harness/tags";
-import { ec2Description } from "../mesh/awsText";
-import { DEPLOYMENT, instancesForDeployment, tasksPerInstance } from "../mesh/compute/gpuInstances";
-import { containerInstanceTrustPolicy } from "../mesh/compute/iam";
-import { accessLogPattern } from "../mesh/traffic/appmesh/accessLogMetrics";
-import { loadConfig } from "../mesh/config/schema";
-import { ConfigError } from "../mesh/config/errors";
-import { adjustObjectValue, parsePropertyPath, removeConfigValue, setAllConfigJson, setConfigValue } from "./e2e/standins/pulumiConfig";
-import { wholeValueJson } from "../rollout/adapters/pulumiStack";
+import { deploy, Graph, securityGroupDescriptions } from "../harness/program";
+import { BASE_CONFIG, stackConfig } from "../harness/stacks";
+import { IMPLICIT_SUBNETS, MAIN_ROUTE_TABLE } from "../harness/mocks";
+import { expectTagged } from "../harness/tags";
+import { ec2Description } from "../../mesh/awsText";
+import { DEPLOYMENT, instancesForDeployment, tasksPerInstance } from "../../mesh/compute/gpuInstances";
+import { containerInstanceTrustPolicy } from "../../mesh/compute/iam";
+import { accessLogPattern } from "../../mesh/traffic/appmesh/accessLogMetrics";
+import { loadConfig } from "../../mesh/config/schema";
+import { ConfigError } from "../../mesh/config/errors";
+import { adjustObjectValue, parsePropertyPath, removeConfigValue, setAllConfigJson, setConfigValue } from "../e2e/standins/pulumiConfig";
+import { wholeValueJson } from "../../rollout/adapters/pulumiStack";
 
 const ECR = "123456789012.dkr.ecr.us-west-2.amazonaws.com";
 const WEIGHTS = { source: "s3://my-model-bucket/llama-3.2-1b", storageGiB: 40 };

@@ -1,13 +1,13 @@
-import { CliError, COMMAND_HELP, describeError, parseArgs } from "../rollout/cli/args";
-import { main } from "../rollout/cli/main";
-import { checkSteps } from "../rollout/cli/run";
-import { undeployedMoves } from "../rollout/cli/guard";
-import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../contract/schedule";
-import { ConfigError, parseOrThrow } from "../mesh/config/errors";
-import { loadConfig } from "../mesh/config/schema";
-import { finalStatus, nextStep, renderJson, renderMarkdown } from "../rollout/core/report";
-import { SCENARIOS, simulate } from "../rollout/simulator/simulate";
-import { STACKS, stackConfig } from "./harness/stacks";
+import { CliError, COMMAND_HELP, describeError, parseArgs } from "../../../rollout/cli/args";
+import { main } from "../../../rollout/cli/main";
+import { checkSteps } from "../../../rollout/cli/run";
+import { undeployedMoves } from "../../../rollout/cli/guard";
+import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../../../contract/schedule";
+import { ConfigError, parseOrThrow } from "../../../mesh/config/errors";
+import { loadConfig } from "../../../mesh/config/schema";
+import { finalStatus, nextStep, renderJson, renderMarkdown } from "../../../rollout/core/report";
+import { SCENARIOS, simulate } from "../../../rollout/simulator/simulate";
+import { STACKS, stackConfig } from "../../harness/stacks";
 
 describe("parseArgs", () => {
     test("run, with the standard parser's forms", () => {

@@ -3,12 +3,12 @@
  * window counts, and what the report and the console say, including a caller that cannot
  * be read.
  */
-import * as path from "path";
-import { callerLines, callersOf, callerWindows, countWindows, readCallers, RawConfig } from "../rollout/core/callers";
-import { renderJson, renderMarkdown } from "../rollout/core/report";
-import type { RolloutResult } from "../rollout/core/result";
-import type { MetricsSource, MinuteSample } from "../rollout/core/ports";
-import { stackFileConfigs } from "../rollout/adapters/stackFiles";
+import { callerLines, callersOf, callerWindows, countWindows, readCallers, RawConfig } from "../../../rollout/core/callers";
+import { renderJson, renderMarkdown } from "../../../rollout/core/report";
+import type { RolloutResult } from "../../../rollout/core/result";
+import type { MetricsSource, MinuteSample } from "../../../rollout/core/ports";
+import { stackFileConfigs } from "../../../rollout/adapters/stackFiles";
+import { ROOT } from "../../harness/stacks";
 
 const RAG = "organization/ai-inference-platform/rag";
 const M = 60_000;
@@ -138,7 +138,7 @@ describe("readCallers", () => {
 });
 
 describe("the committed RAG example, as the rollout reads its stack files", () => {
-    const stacks = stackFileConfigs(path.join(__dirname, ".."));
+    const stacks = stackFileConfigs(ROOT);
     test.each(["embedder", "reranker", "llm"])("%s's callers: the gateway", (service) => {
         expect(callersOf(RAG, service, stacks)).toEqual([{ stack: "rag-gateway", service: "gateway" }]);
     });

@@ -4,9 +4,9 @@
  * request exactly once, however its reads fall and however late the data arrives within
  * the bound.
  */
-import { completeMinutes, merge, MINUTE_MS, MinuteCursor, recentLoad } from "../rollout/core/minutes";
-import { MinuteSample, VersionSample } from "../rollout/core/ports";
-import { Version } from "../contract/versions";
+import { completeMinutes, merge, MINUTE_MS, MinuteCursor, recentLoad } from "../../../rollout/core/minutes";
+import { MinuteSample, VersionSample } from "../../../rollout/core/ports";
+import { Version } from "../../../contract/versions";
 
 const T0 = Date.UTC(2026, 11, 4, 12, 0);
 const at = (minutes: number) => T0 + minutes * MINUTE_MS;

@@ -3,10 +3,10 @@
  * mesh and its routes, the ingress gateway, and the per-version metrics and canary alarms
  * (taken from Envoy's access logs).
  */
-import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
-import { BASE_CONFIG } from "./harness/stacks";
-import { APP_MESH_ENDED } from "../contract/outputs";
-import { errorRateExpression } from "../mesh/canary/observability";
+import { changedBetween, deploy, Graph, runProgram } from "../../../harness/program";
+import { BASE_CONFIG } from "../../../harness/stacks";
+import { APP_MESH_ENDED } from "../../../../contract/outputs";
+import { errorRateExpression } from "../../../../mesh/canary/observability";
 
 const T = {
     mesh: "aws:appmesh/mesh:Mesh",

@@ -7,11 +7,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { checkPlatformStack, checkServiceStack, exampleValues, serviceProjectDir } from "../rollout/cli/check";
-import { main } from "../rollout/cli/main";
-import { STACKS } from "./harness/stacks";
+import { checkPlatformStack, checkServiceStack, exampleValues, serviceProjectDir } from "../../../rollout/cli/check";
+import { main } from "../../../rollout/cli/main";
+import { ROOT, STACKS } from "../../harness/stacks";
 
-const ROOT = path.join(__dirname, "..");
 const PLATFORMS = fs.readdirSync(path.join(ROOT, "platform")).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);
 
 test.each(STACKS)("Pulumi.%s.yaml has no problem", (stack) => {

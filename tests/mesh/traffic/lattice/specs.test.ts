@@ -1,6 +1,6 @@
-import { loadConfig } from "../mesh/config/schema";
-import { latticeIdleTimeout, listenerProtocol } from "../mesh/traffic/lattice/specs";
-import { BASE_CONFIG } from "./harness/stacks";
+import { loadConfig } from "../../../../mesh/config/schema";
+import { latticeIdleTimeout, listenerProtocol } from "../../../../mesh/traffic/lattice/specs";
+import { BASE_CONFIG } from "../../../harness/stacks";
 
 const configWith = (raw: Record<string, string>) => loadConfig({ ...BASE_CONFIG, trafficBackend: "lattice", ...raw });
 

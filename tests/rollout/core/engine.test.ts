@@ -2,10 +2,10 @@
  * The rollout engine and its plan on a fake clock, stack, services, traffic layer and
  * metrics: every path it can take.
  */
-import { runRollout } from "../rollout/core/engine";
-import { capacityFor } from "../rollout/core/capacity";
-import { planRollout, RolloutOptions } from "../rollout/core/plan";
-import { Judge } from "../rollout/core/judge";
+import { runRollout } from "../../../rollout/core/engine";
+import { capacityFor } from "../../../rollout/core/capacity";
+import { planRollout, RolloutOptions } from "../../../rollout/core/plan";
+import { Judge } from "../../../rollout/core/judge";
 import {
     ConcurrentUpdate,
     ControlPort,
@@ -23,9 +23,9 @@ import {
     UpdateFailed,
     UpdateRefused,
     VersionSample,
-} from "../rollout/core/ports";
-import { VirtualClock } from "../rollout/simulator/simulate";
-import { DEFAULT_SCHEDULE, RolloutSchedule } from "../contract/schedule";
+} from "../../../rollout/core/ports";
+import { VirtualClock } from "../../../rollout/simulator/simulate";
+import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../../contract/schedule";
 
 const SCHEDULE: RolloutSchedule = { ...DEFAULT_SCHEDULE, steps: [10, 50, 100], bakeSeconds: 300, sampleSeconds: 60, trafficWaitSeconds: 600 };
 const GOOD: VersionSample = { requests: 500, errors: 1, slow: 5, p99Ms: 8000 };

@@ -3,12 +3,12 @@
  * virtual node, under the same engine-like mocks as the App Mesh graph; the weights
  * fetched from S3, the evaluation task, and ECS Exec.
  */
-import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
-import { BASE_CONFIG } from "./harness/stacks";
-import { loadConfig } from "../mesh/config/schema";
-import { modelHealthTiming } from "../mesh/compute/containers";
-import { Registered } from "./harness/mocks";
-import { definitionOf, fingerprint } from "../contract/identity";
+import { changedBetween, deploy, Graph, runProgram } from "../../harness/program";
+import { BASE_CONFIG } from "../../harness/stacks";
+import { loadConfig } from "../../../mesh/config/schema";
+import { modelHealthTiming } from "../../../mesh/compute/containers";
+import { Registered } from "../../harness/mocks";
+import { definitionOf, fingerprint } from "../../../contract/identity";
 
 const T = {
     node: "aws:appmesh/virtualNode:VirtualNode",

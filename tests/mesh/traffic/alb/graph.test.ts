@@ -3,11 +3,11 @@
  * other backends: what it declares, that a weight step touches only the listener that
  * carries the split, and that nothing is open beyond `alb.allowedCidrs`.
  */
-import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
-import { BASE_CONFIG } from "./harness/stacks";
-import { loadConfig } from "../mesh/config/schema";
-import { weightedForward } from "../mesh/traffic/alb/specs";
-import { canaryModel } from "../mesh/canary/model";
+import { changedBetween, deploy, Graph, runProgram } from "../../../harness/program";
+import { BASE_CONFIG } from "../../../harness/stacks";
+import { loadConfig } from "../../../../mesh/config/schema";
+import { weightedForward } from "../../../../mesh/traffic/alb/specs";
+import { canaryModel } from "../../../../mesh/canary/model";
 
 const T = {
     lb: "aws:lb/loadBalancer:LoadBalancer",

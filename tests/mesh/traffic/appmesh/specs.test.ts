@@ -1,6 +1,6 @@
-import { AppMeshCanaryConfig, loadConfig, Protocol } from "../mesh/config/schema";
-import { BASE_CONFIG } from "./harness/stacks";
-import { canaryModel } from "../mesh/canary/model";
+import { AppMeshCanaryConfig, loadConfig, Protocol } from "../../../../mesh/config/schema";
+import { BASE_CONFIG } from "../../../harness/stacks";
+import { canaryModel } from "../../../../mesh/canary/model";
 import {
     PIN_ROUTE_PRIORITY,
     pinRouteSpec,
@@ -8,7 +8,7 @@ import {
     virtualNodeSpec,
     weightedRouteSpec,
     WEIGHTED_ROUTE_PRIORITY,
-} from "../mesh/traffic/appmesh/specs";
+} from "../../../../mesh/traffic/appmesh/specs";
 
 const modelWith = (raw: Record<string, unknown>) => canaryModel(loadConfig({ ...BASE_CONFIG, canaryWeight: "20", ...raw }) as AppMeshCanaryConfig);
 const NODES = { stable: "stable-node", canary: "canary-node" };

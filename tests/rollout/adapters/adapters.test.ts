@@ -4,20 +4,20 @@
  * a promotion makes.
  */
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchMetrics, metricQueries } from "../rollout/adapters/cloudwatch";
-import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../rollout/adapters/pulumiStack";
-import { EcsServices } from "../rollout/adapters/ecs";
-import { LeaseHeld, platformLeases, rolloutParameter, SsmControl } from "../rollout/adapters/ssm";
-import { AppMeshRoute } from "../rollout/adapters/weights/appmesh";
-import { LatticeListener } from "../rollout/adapters/weights/lattice";
-import { AlbListener } from "../rollout/adapters/weights/alb";
-import { WEIGHT_READERS } from "../rollout/adapters/weights";
-import { TRAFFIC_BACKEND_KINDS } from "../mesh/traffic";
-import { TRAFFIC_BACKENDS } from "../contract/backends";
-import { VirtualClock } from "../rollout/simulator/simulate";
-import { deploy } from "./harness/program";
-import { BASE_CONFIG } from "./harness/stacks";
-import { parseStackOutputs, PROJECT } from "../contract/outputs";
+import { CloudWatchMetrics, metricQueries } from "../../../rollout/adapters/cloudwatch";
+import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../../../rollout/adapters/pulumiStack";
+import { EcsServices } from "../../../rollout/adapters/ecs";
+import { LeaseHeld, platformLeases, rolloutParameter, SsmControl } from "../../../rollout/adapters/ssm";
+import { AppMeshRoute } from "../../../rollout/adapters/weights/appmesh";
+import { LatticeListener } from "../../../rollout/adapters/weights/lattice";
+import { AlbListener } from "../../../rollout/adapters/weights/alb";
+import { WEIGHT_READERS } from "../../../rollout/adapters/weights/index";
+import { TRAFFIC_BACKEND_KINDS } from "../../../mesh/traffic/index";
+import { TRAFFIC_BACKENDS } from "../../../contract/backends";
+import { VirtualClock } from "../../../rollout/simulator/simulate";
+import { deploy } from "../../harness/program";
+import { BASE_CONFIG } from "../../harness/stacks";
+import { parseStackOutputs, PROJECT } from "../../../contract/outputs";
 
 const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 3) };
 

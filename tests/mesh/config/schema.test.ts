@@ -1,10 +1,10 @@
 import { RunError } from "@pulumi/pulumi/errors";
-import { ConfigError } from "../mesh/config/errors";
-import { CanaryConfig, loadConfig, namespaceProblems, VersionConfig } from "../mesh/config/schema";
-import { DEFINING_FIELDS } from "../contract/identity";
-import { splitWeights } from "../mesh/canary/model";
-import { DEFAULT_SCHEDULE } from "../contract/schedule";
-import { stackConfig } from "./harness/stacks";
+import { ConfigError } from "../../../mesh/config/errors";
+import { CanaryConfig, loadConfig, namespaceProblems, VersionConfig } from "../../../mesh/config/schema";
+import { DEFINING_FIELDS } from "../../../contract/identity";
+import { splitWeights } from "../../../mesh/canary/model";
+import { DEFAULT_SCHEDULE } from "../../../contract/schedule";
+import { stackConfig } from "../../harness/stacks";
 
 const IMAGES = { trafficBackend: "appmesh", stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
 /** `raw` on top of the required backend and images; a key set to undefined is removed. */

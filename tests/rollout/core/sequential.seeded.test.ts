@@ -4,7 +4,7 @@
  */
 import { factory as mt19937 } from "@stdlib/random-base-mt19937";
 import { factory as binomialFactory } from "@stdlib/random-base-binomial";
-import { AcceptanceTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "../../rollout/core/sequential";
+import { AcceptanceTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "../../../rollout/core/sequential";
 
 describe("the sequential tests hold their false-rollback rate on null data", () => {
     /** Seeded binomial draws. */

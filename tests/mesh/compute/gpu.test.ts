@@ -3,12 +3,12 @@
  * (`Pulumi.gpu.yaml`), a stack whose canary alone moves to GPUs, and the capacity step
  * the rollout makes. (Every committed stack's task scaling is checked in stacks.test.ts.)
  */
-import { changedBetween, deploy, Graph } from "./harness/program";
-import { BASE_CONFIG, stackConfig } from "./harness/stacks";
-import { Registered } from "./harness/mocks";
-import { GPU_AMI_PARAMETER } from "../mesh/compute/gpuCapacity";
-import { modelHealthTiming } from "../mesh/compute/containers";
-import { collectorConfig, collectorContainer } from "../mesh/compute/serverMetrics";
+import { changedBetween, deploy, Graph } from "../../harness/program";
+import { BASE_CONFIG, stackConfig } from "../../harness/stacks";
+import { Registered } from "../../harness/mocks";
+import { GPU_AMI_PARAMETER } from "../../../mesh/compute/gpuCapacity";
+import { modelHealthTiming } from "../../../mesh/compute/containers";
+import { collectorConfig, collectorContainer } from "../../../mesh/compute/serverMetrics";
 
 const T = {
     launchTemplate: "aws:ec2/launchTemplate:LaunchTemplate",

@@ -3,8 +3,8 @@
  * its miss rate, its expected step times, and whether it can decide at all at a traffic.
  * (Its times against the simulator's: tests/seeded/forecast.seeded.test.ts.)
  */
-import { powerReport } from "../rollout/core/power";
-import { DEFAULT_SCHEDULE } from "../contract/schedule";
+import { powerReport } from "../../../rollout/core/power";
+import { DEFAULT_SCHEDULE } from "../../../contract/schedule";
 
 const BENCHMARK = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };
 

@@ -1,10 +1,10 @@
 /**
  * The VPC Lattice backend's graph, under the same engine-like mocks as App Mesh.
  */
-import { changedBetween, deploy, Graph, runProgram } from "./harness/program";
-import { BASE_CONFIG } from "./harness/stacks";
-import { Registered } from "./harness/mocks";
-import { loadConfig } from "../mesh/config/schema";
+import { changedBetween, deploy, Graph, runProgram } from "../../../harness/program";
+import { BASE_CONFIG } from "../../../harness/stacks";
+import { Registered } from "../../../harness/mocks";
+import { loadConfig } from "../../../../mesh/config/schema";
 
 const T = {
     network: "aws:vpclattice/serviceNetwork:ServiceNetwork",
