@@ -4,7 +4,7 @@ import { InferenceCanary } from "./mesh/canary/component";
 import { trafficBackendFor } from "./mesh/traffic";
 import { Declared, StackOutputs } from "./contract/outputs";
 import { stackTags, tagged } from "./mesh/tags";
-import { joinPlatform } from "./mesh/platform/reference";
+import { joinPlatform } from "./mesh/foundation/platformReference";
 
 /**
  * The program: validate the stack's config (before any resource is declared, so bad

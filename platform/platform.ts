@@ -13,7 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { Declared, PlatformOutputs } from "../contract/outputs";
-import { associateVpc, clusterCapacityProviders, ecsCluster, newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/platform/shared";
+import { associateVpc, clusterCapacityProviders, ecsCluster, newVpc, s3GatewayEndpoint, serviceNetwork } from "../mesh/foundation/foundation";
 import { PlatformConfig } from "./config";
 import { ec2Description } from "../mesh/awsText";
 import { GpuCapacity } from "../mesh/compute/gpuCapacity";

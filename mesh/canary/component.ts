@@ -21,7 +21,7 @@ import { taskScaling } from "../compute/scaling";
 import { serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
-import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../platform/shared";
+import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../foundation/foundation";
 import type { PlatformOutputs } from "../../contract/outputs";
 
 /** A version's GPU capacity: named once, as the outputs point at it whether it exists yet or not. */

@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { NetworkConfig } from "../config/schema";
 import { ec2Description } from "../awsText";
-import { newVpc } from "../platform/shared";
+import { newVpc } from "../foundation/foundation";
 import type { PlatformOutputs } from "../../contract/outputs";
 
 /** Who may open connections to the model tasks' port: what the traffic backend says, before the network exists. */

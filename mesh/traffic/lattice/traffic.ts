@@ -12,7 +12,7 @@ import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../../contract/outputs";
 import { serviceTrustPolicy } from "../../compute/iam";
-import { serviceNetwork } from "../../platform/shared";
+import { serviceNetwork } from "../../foundation/foundation";
 import { ec2Description } from "../../awsText";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
 import type { VersionJoin } from "../../compute/join";
