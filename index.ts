@@ -16,7 +16,11 @@ export = async (): Promise<Declared<StackOutputs>> => {
     const all = pulumi.runtime.allConfig();
     // The SDK has no public way to ask which keys were set with --secret; its own check is this.
     const isSecret = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret ?? (() => false);
-    const config = loadStackConfig(all, project, Object.keys(projectKeys(all, project)).filter((key) => isSecret(`${project}:${key}`)));
+    const config = loadStackConfig(
+        all,
+        project,
+        Object.keys(projectKeys(all, project)).filter((key) => isSecret(`${project}:${key}`)),
+    );
     const tags = stackTags({ service: config.serviceName, stack: pulumi.getStack(), platform: config.platform });
     // A standalone stack keeps the names it always had; on a platform, AWS shows which service a resource serves.
     const name = config.platform ? config.serviceName : "inference";

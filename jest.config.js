@@ -3,16 +3,16 @@
  * `isolatedModules` in tsconfig.json ts-jest only transpiles, which keeps the suite fast.
  */
 module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/tests"],
-  testMatch: ["**/*.test.ts"],
-  // The rollout's end-to-end tests and the long seeded simulations are their own commands
-  // (jest.e2e.config.js, jest.seeded.config.js).
-  testPathIgnorePatterns: ["/node_modules/", "/tests/e2e/", "\\.seeded\\.test\\.ts$"],
-  transform: {
-    "^.+\\.ts$": "ts-jest",
-  },
-  testTimeout: 30000,
-  // Graph tests wait on mock RPCs more than on the CPU; every core is worth a worker.
-  maxWorkers: "100%",
+    testEnvironment: "node",
+    roots: ["<rootDir>/tests"],
+    testMatch: ["**/*.test.ts"],
+    // The rollout's end-to-end tests and the long seeded simulations are their own commands
+    // (jest.e2e.config.js, jest.seeded.config.js).
+    testPathIgnorePatterns: ["/node_modules/", "/tests/e2e/", "\\.seeded\\.test\\.ts$"],
+    transform: {
+        "^.+\\.ts$": "ts-jest",
+    },
+    testTimeout: 30000,
+    // Graph tests wait on mock RPCs more than on the CPU; every core is worth a worker.
+    maxWorkers: "100%",
 };

@@ -4,11 +4,11 @@
  * faster through the clock the CLI already takes.
  */
 module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/tests/e2e"],
-  testMatch: ["**/*.e2e.test.ts"],
-  transform: { "^.+\\.ts$": "ts-jest" },
-  globalSetup: "<rootDir>/tests/e2e/build.js",
-  testTimeout: 180000,
-  maxWorkers: 2,
+    testEnvironment: "node",
+    roots: ["<rootDir>/tests/e2e"],
+    testMatch: ["**/*.e2e.test.ts"],
+    transform: { "^.+\\.ts$": "ts-jest" },
+    globalSetup: "<rootDir>/tests/e2e/build.js",
+    testTimeout: 180000,
+    maxWorkers: 2,
 };

@@ -5,10 +5,10 @@
  * the fast tests of the same module.
  */
 module.exports = {
-  testEnvironment: "node",
-  roots: ["<rootDir>/tests"],
-  testMatch: ["**/*.seeded.test.ts"],
-  transform: { "^.+\\.ts$": "ts-jest" },
-  testTimeout: 60000,
-  maxWorkers: "100%",
+    testEnvironment: "node",
+    roots: ["<rootDir>/tests"],
+    testMatch: ["**/*.seeded.test.ts"],
+    transform: { "^.+\\.ts$": "ts-jest" },
+    testTimeout: 60000,
+    maxWorkers: "100%",
 };

@@ -54,9 +54,25 @@ type SliceRow = BenchmarkRow & { schedule: string };
 
 async function slice(): Promise<SliceRow[]> {
     const rows: SliceRow[] = [];
-    for (const name of SLICE) rows.push({ ...(await benchmark(SCENARIOS.find((s) => s.name === name)!, RUNS, { seed: 1 })), schedule: "default" });
+    for (const name of SLICE)
+        rows.push({
+            ...(await benchmark(
+                SCENARIOS.find((s) => s.name === name)!,
+                RUNS,
+                { seed: 1 },
+            )),
+            schedule: "default",
+        });
     for (const stack of STACKS) {
-        for (const name of ON_STACKS) rows.push({ ...(await benchmark(SCENARIOS.find((s) => s.name === name)!, RUNS / 3, { seed: 1, schedule: stackSchedule(stack) })), schedule: stack });
+        for (const name of ON_STACKS)
+            rows.push({
+                ...(await benchmark(
+                    SCENARIOS.find((s) => s.name === name)!,
+                    RUNS / 3,
+                    { seed: 1, schedule: stackSchedule(stack) },
+                )),
+                schedule: stack,
+            });
     }
     return rows;
 }
@@ -64,7 +80,12 @@ async function slice(): Promise<SliceRow[]> {
 async function main(): Promise<number> {
     const rows = await slice();
     for (const schedule of ["default", ...STACKS]) {
-        console.log(benchmarkTable(rows.filter((r) => r.schedule === schedule), `\nBenchmark slice on ${schedule === "default" ? "the default schedule" : `${schedule}'s schedule`} (seeds from 1)`));
+        console.log(
+            benchmarkTable(
+                rows.filter((r) => r.schedule === schedule),
+                `\nBenchmark slice on ${schedule === "default" ? "the default schedule" : `${schedule}'s schedule`} (seeds from 1)`,
+            ),
+        );
     }
     if (process.argv.includes("--write")) {
         fs.writeFileSync(BASELINE, `${JSON.stringify(rows, null, 2)}\n`);
@@ -81,17 +102,26 @@ async function main(): Promise<number> {
             continue;
         }
         if (row.expectedRate < base.expectedRate) regressions.push(`${where}: ended as expected in ${row.expectedRate} of runs, baseline ${base.expectedRate}`);
-        if (row.meanBadRequests > base.meanBadRequests * 1.05 + 1) regressions.push(`${where}: served ${row.meanBadRequests.toFixed(0)} bad requests on average, baseline ${base.meanBadRequests.toFixed(0)}`);
+        if (row.meanBadRequests > base.meanBadRequests * 1.05 + 1)
+            regressions.push(`${where}: served ${row.meanBadRequests.toFixed(0)} bad requests on average, baseline ${base.meanBadRequests.toFixed(0)}`);
         if (HEALTHY.includes(row.scenario)) {
-            if (row.shareJudged < MIN_SHARE_JUDGED) regressions.push(`${where}: ${(100 * row.shareJudged).toFixed(1)}% of canary requests judged, at least ${100 * MIN_SHARE_JUDGED}%`);
-            if (row.judgedPerServed < JUDGED_PER_SERVED[0] || row.judgedPerServed > JUDGED_PER_SERVED[1]) regressions.push(`${where}: ${row.judgedPerServed.toFixed(3)} requests judged per request served`);
+            if (row.shareJudged < MIN_SHARE_JUDGED)
+                regressions.push(`${where}: ${(100 * row.shareJudged).toFixed(1)}% of canary requests judged, at least ${100 * MIN_SHARE_JUDGED}%`);
+            if (row.judgedPerServed < JUDGED_PER_SERVED[0] || row.judgedPerServed > JUDGED_PER_SERVED[1])
+                regressions.push(`${where}: ${row.judgedPerServed.toFixed(3)} requests judged per request served`);
         }
     }
     for (const name of NEAR_IDEAL) {
-        const ideal = await benchmark(SCENARIOS.find((s) => s.name === name)!, RUNS, { seed: 1, gates: "ideal" });
+        const ideal = await benchmark(
+            SCENARIOS.find((s) => s.name === name)!,
+            RUNS,
+            { seed: 1, gates: "ideal" },
+        );
         const gates = rows.find((r) => r.scenario === name && r.schedule === "default")!;
         const ratio = gates.medianBadRequests / ideal.medianBadRequests;
-        console.log(`${name}: the gates serve a median of ${gates.medianBadRequests.toFixed(0)} bad requests, the ideal test ${ideal.medianBadRequests.toFixed(0)} (${ratio.toFixed(2)}x)`);
+        console.log(
+            `${name}: the gates serve a median of ${gates.medianBadRequests.toFixed(0)} bad requests, the ideal test ${ideal.medianBadRequests.toFixed(0)} (${ratio.toFixed(2)}x)`,
+        );
         if (ratio > OVER_IDEAL) regressions.push(`${name}: ${ratio.toFixed(2)}x the ideal test's bad requests, at most ${OVER_IDEAL}x`);
     }
     for (const r of regressions) console.error(`regression: ${r}`);

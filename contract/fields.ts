@@ -90,8 +90,7 @@ function listOf<T>(expected: string, item: Parse<T>) {
     });
 }
 
-export const stringList = (pattern: RegExp, expected: string) =>
-    listOf(expected, (raw) => (typeof raw === "string" && pattern.test(raw) ? raw : undefined));
+export const stringList = (pattern: RegExp, expected: string) => listOf(expected, (raw) => (typeof raw === "string" && pattern.test(raw) ? raw : undefined));
 
 export const integerList = (min: number, max: number) =>
     listOf(`integers from ${min} to ${max}`, (raw) => {
@@ -102,22 +101,25 @@ export const integerList = (min: number, max: number) =>
 /** A map of names to string values (numbers and booleans are taken as their text), e.g. a container's environment. */
 export function stringMap(namePattern: RegExp, nameExpected: string) {
     const expected = `an object of ${nameExpected} to string values`;
-    return z.unknown().meta({ allowed: expected }).transform((raw, ctx): Record<string, string> => {
-        const value = raw === undefined ? {} : asJson(raw);
-        if (typeof value !== "object" || value === null || Array.isArray(value)) {
-            ctx.addIssue({ code: "custom", message: expected, input: raw });
-            return z.NEVER;
-        }
-        const out: Record<string, string> = {};
-        for (const [name, item] of Object.entries(value)) {
-            if (!namePattern.test(name) || !["string", "number", "boolean"].includes(typeof item)) {
-                ctx.addIssue({ code: "custom", path: [name], message: `a string value under a key that is ${nameExpected}`, input: item });
-            } else {
-                out[name] = String(item);
+    return z
+        .unknown()
+        .meta({ allowed: expected })
+        .transform((raw, ctx): Record<string, string> => {
+            const value = raw === undefined ? {} : asJson(raw);
+            if (typeof value !== "object" || value === null || Array.isArray(value)) {
+                ctx.addIssue({ code: "custom", message: expected, input: raw });
+                return z.NEVER;
             }
-        }
-        return out;
-    });
+            const out: Record<string, string> = {};
+            for (const [name, item] of Object.entries(value)) {
+                if (!namePattern.test(name) || !["string", "number", "boolean"].includes(typeof item)) {
+                    ctx.addIssue({ code: "custom", path: [name], message: `a string value under a key that is ${nameExpected}`, input: item });
+                } else {
+                    out[name] = String(item);
+                }
+            }
+            return out;
+        });
 }
 
 /**
@@ -199,10 +201,7 @@ export const metaOf = (schema: z.ZodType): FieldMeta => (z.globalRegistry.get(sc
  * A structured value (`pulumi config set --path section.field value`), empty when
  * unset, whose fields are `shape`; any other field is refused.
  */
-export function section<S extends z.ZodRawShape>(
-    shape: S,
-    options: { elsewhere?: Elsewhere; rules?: Rule<z.output<z.ZodObject<S>>>[] } = {},
-) {
+export function section<S extends z.ZodRawShape>(shape: S, options: { elsewhere?: Elsewhere; rules?: Rule<z.output<z.ZodObject<S>>>[] } = {}) {
     const known = Object.keys(shape);
     return z
         .preprocess(
@@ -222,8 +221,7 @@ export function section<S extends z.ZodRawShape>(
  */
 export function rule<T>(reads: string[], text: string, check: (value: T, report: (key: string, got: unknown, expected: string) => void) => void): Rule<T> {
     const refinement = z.superRefine<T>(
-        (value, ctx) =>
-            check(value, (key, got, expected) => ctx.addIssue({ code: "custom", path: key.split("."), input: got, message: expected })),
+        (value, ctx) => check(value, (key, got, expected) => ctx.addIssue({ code: "custom", path: key.split("."), input: got, message: expected })),
         { when: (payload) => !payload.issues.some((issue) => reads.includes(String(issue.path?.[0]))) },
     );
     return Object.assign(refinement, { doc: { reads, text } });

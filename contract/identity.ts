@@ -11,7 +11,19 @@ import * as crypto from "crypto";
  * holds them to its own keys). `notSecret` travels with the environment it vouches for, so a
  * promoted stable is accepted as the canary was.
  */
-export const DEFINING_FIELDS = ["image", "cpu", "memory", "environment", "notSecret", "secrets", "secretsKmsKeyArn", "weights", "compute", "gpu", "command"] as const;
+export const DEFINING_FIELDS = [
+    "image",
+    "cpu",
+    "memory",
+    "environment",
+    "notSecret",
+    "secrets",
+    "secretsKmsKeyArn",
+    "weights",
+    "compute",
+    "gpu",
+    "command",
+] as const;
 
 export type VersionDefinition = Partial<Record<(typeof DEFINING_FIELDS)[number], unknown>>;
 

@@ -194,7 +194,9 @@ export function parsePlatformOutputs(raw: unknown, stack: string): PlatformOutpu
     const result = platformOutputs.safeParse(raw);
     if (result.success) return result.data;
     const problems = result.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`).join("; ");
-    throw new Error(`platform stack ${stack}'s outputs are not what this version of the platform exports (${problems}); run \`pulumi up\` on it with this version first`);
+    throw new Error(
+        `platform stack ${stack}'s outputs are not what this version of the platform exports (${problems}); run \`pulumi up\` on it with this version first`,
+    );
 }
 
 export type StackOutputs = z.output<typeof stackOutputs>;
@@ -222,4 +224,3 @@ export function parseStackOutputs(raw: unknown, stack: string): StackOutputs {
     const problems = result.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`).join("; ");
     throw new Error(`stack ${stack}'s outputs are not what this version of the program exports (${problems}); run \`pulumi up\` on it with this version first`);
 }
-

@@ -14,15 +14,25 @@ export const rolloutSection = section(
     {
         steps: integerList(1, 100).default(DEFAULT_STEPS).describe("Canary weights to step through, ascending, ending at 100."),
         bakeSeconds: integer(60, 86400).default(600).describe("How long each step bakes, counted from the first metric data that covers its weight."),
-        sampleSeconds: integer(10, 3600).default(60).describe("How often metrics are read while baking; every read is judged, without inflating the error rate."),
-        falseRollbackRate: decimal(0.0001, 0.2).default(0.01).describe("The chance that a rollout of a canary no worse than tolerated is rolled back anyway, over the whole rollout."),
+        sampleSeconds: integer(10, 3600)
+            .default(60)
+            .describe("How often metrics are read while baking; every read is judged, without inflating the error rate."),
+        falseRollbackRate: decimal(0.0001, 0.2)
+            .default(0.01)
+            .describe("The chance that a rollout of a canary no worse than tolerated is rolled back anyway, over the whole rollout."),
         missRate: decimal(0.0001, 0.2)
             .default(0.01)
-            .describe("The chance of promoting a canary at least as bad as the detect factors say, for each of the two rates: before 100% the canary must show, this sure, that it is better than that."),
-        errorRateIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's 5xx rate may be than stable's before it is a regression."),
+            .describe(
+                "The chance of promoting a canary at least as bad as the detect factors say, for each of the two rates: before 100% the canary must show, this sure, that it is better than that.",
+            ),
+        errorRateIncreasePercent: integer(0, 1000)
+            .default(0)
+            .describe("How much higher (percent) the canary's 5xx rate may be than stable's before it is a regression."),
         detectErrorRateFactor: decimal(1.01, 100)
             .default(2)
-            .describe("A canary whose 5xx rate is this many times stable's (or more) must be caught: promoted at most missRate of the time. Above 1 + errorRateIncreasePercent/100."),
+            .describe(
+                "A canary whose 5xx rate is this many times stable's (or more) must be caught: promoted at most missRate of the time. Above 1 + errorRateIncreasePercent/100.",
+            ),
         detectSlowRequestFactor: decimal(1.01, 100)
             .default(1.5)
             .describe(
@@ -45,28 +55,47 @@ export const rolloutSection = section(
             ),
         evidenceWaitSeconds: integer(0, 86400)
             .default(10800)
-            .describe("How long past the bake time the last step before 100% keeps baking for enough evidence that the canary is within tolerance; then onLowTraffic decides. Never a promotion without it."),
-        latencyMetric: oneOf(["total", "firstByte"]).default("total").describe("Which latency the slow-request gate reads: the total request time, or the time to the first response byte (time to first token, for a streaming server; App Mesh only), which does not grow with the length of the answer."),
-        slowRequestSeconds: decimal(0.01, 3600).default(10).describe("A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's."),
+            .describe(
+                "How long past the bake time the last step before 100% keeps baking for enough evidence that the canary is within tolerance; then onLowTraffic decides. Never a promotion without it.",
+            ),
+        latencyMetric: oneOf(["total", "firstByte"])
+            .default("total")
+            .describe(
+                "Which latency the slow-request gate reads: the total request time, or the time to the first response byte (time to first token, for a streaming server; App Mesh only), which does not grow with the length of the answer.",
+            ),
+        slowRequestSeconds: decimal(0.01, 3600)
+            .default(10)
+            .describe("A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's."),
         slowRequestIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's rate of slow requests may be than stable's."),
-        maxErrorRatePercent: decimal(0.1, 100).default(5).describe("A canary 5xx rate above this fails whatever stable does: the gate that still judges at 100%."),
-        minRequests: integer(1, 1_000_000).default(200).describe("Canary requests a step needs before it can pass; fewer is inconclusive, neither pass nor fail."),
+        maxErrorRatePercent: decimal(0.1, 100)
+            .default(5)
+            .describe("A canary 5xx rate above this fails whatever stable does: the gate that still judges at 100%."),
+        minRequests: integer(1, 1_000_000)
+            .default(200)
+            .describe("Canary requests a step needs before it can pass; fewer is inconclusive, neither pass nor fail."),
         metricsMaxLagSeconds: integer(60, 3600)
             .default(300)
             .describe(
                 "How late metrics may arrive: a whole minute is judged once a later minute has data, or this long after it closed, with what arrived (said in the progress line). CloudWatch's metric filters and Lattice's metrics usually arrive within 1-3 minutes.",
             ),
         trafficWaitSeconds: integer(0, 86400).default(1800).describe("How long past the bake time to wait for enough traffic."),
-        onLowTraffic: oneOf(["rollback", "hold"]).default("hold").describe("What to do when the wait runs out: roll back, or hold the weight and stop (exit 3)."),
-        metricsOutageSeconds: integer(60, 86400).default(600).describe("How long metrics may be unreadable (each read retried with backoff) before the step ends."),
-        onMetricsOutage: oneOf(["rollback", "hold"]).default("hold").describe("What a sustained metrics outage does: roll back, or hold the weight and stop (exit 3)."),
+        onLowTraffic: oneOf(["rollback", "hold"])
+            .default("hold")
+            .describe("What to do when the wait runs out: roll back, or hold the weight and stop (exit 3)."),
+        metricsOutageSeconds: integer(60, 86400)
+            .default(600)
+            .describe("How long metrics may be unreadable (each read retried with backoff) before the step ends."),
+        onMetricsOutage: oneOf(["rollback", "hold"])
+            .default("hold")
+            .describe("What a sustained metrics outage does: roll back, or hold the weight and stop (exit 3)."),
     },
     {
         elsewhere: {
             maxP99LatencySeconds: `${SEQUENTIAL}: set rollout.slowRequestSeconds and rollout.slowRequestIncreasePercent`,
             maxLatencyIncreasePercent: `${SEQUENTIAL}: set rollout.slowRequestIncreasePercent`,
             maxErrorRateIncreasePoints: `${SEQUENTIAL}: set rollout.errorRateIncreasePercent`,
-            metricsDelaySeconds: "replaced by rollout.metricsMaxLagSeconds: every whole minute is judged once its data is complete, however late it arrives within that bound",
+            metricsDelaySeconds:
+                "replaced by rollout.metricsMaxLagSeconds: every whole minute is judged once its data is complete, however late it arrives within that bound",
         },
         rules: [
             rule<{ steps: number[] }>(["steps"], "steps ascend strictly and end at 100", (r, report) => {
@@ -79,9 +108,13 @@ export const rolloutSection = section(
                 ["errorRateIncreasePercent", "detectErrorRateFactor", "slowRequestIncreasePercent", "detectSlowRequestFactor"],
                 "each detect factor is above 1 + its tolerance",
                 (r, report) => {
-                    const check = (factor: "detectErrorRateFactor" | "detectSlowRequestFactor", tolerance: "errorRateIncreasePercent" | "slowRequestIncreasePercent") => {
+                    const check = (
+                        factor: "detectErrorRateFactor" | "detectSlowRequestFactor",
+                        tolerance: "errorRateIncreasePercent" | "slowRequestIncreasePercent",
+                    ) => {
                         const tolerated = 1 + r[tolerance] / 100;
-                        if (r[factor] <= tolerated) report(factor, r[factor], `above 1 + ${tolerance}/100 (${tolerated}): what must be caught is worse than what is tolerated`);
+                        if (r[factor] <= tolerated)
+                            report(factor, r[factor], `above 1 + ${tolerance}/100 (${tolerated}): what must be caught is worse than what is tolerated`);
                     };
                     check("detectErrorRateFactor", "errorRateIncreasePercent");
                     check("detectSlowRequestFactor", "slowRequestIncreasePercent");

@@ -76,5 +76,7 @@ export function stackTags(args: { service?: string; stack: string; platform?: st
  */
 export function tagged(tags: Record<string, string>): pulumi.ResourceTransformation {
     return ({ type, props, opts }) =>
-        isTaggable(type) ? { props: { ...props, tags: pulumi.output(props.tags ?? {}).apply((own: Record<string, string>) => ({ ...tags, ...own })) }, opts } : undefined;
+        isTaggable(type)
+            ? { props: { ...props, tags: pulumi.output(props.tags ?? {}).apply((own: Record<string, string>) => ({ ...tags, ...own })) }, opts }
+            : undefined;
 }

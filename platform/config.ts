@@ -25,16 +25,31 @@ const SERVICE_NETWORK = /^((sn-[0-9a-z]{17})|(arn:[a-z0-9-]+:vpc-lattice:[a-zA-Z
 
 const serviceNetworkSection = section(
     {
-        existingId: matching(SERVICE_NETWORK, "a service network id (sn- and 17 characters) or its ARN").optional().describe("A service network that exists already (a network team's, or one shared with this account through AWS RAM): the services join it instead of a new one."),
+        existingId: matching(SERVICE_NETWORK, "a service network id (sn- and 17 characters) or its ARN")
+            .optional()
+            .describe(
+                "A service network that exists already (a network team's, or one shared with this account through AWS RAM): the services join it instead of a new one.",
+            ),
         associateVpc: boolean()
             .default(true)
-            .describe("Associate the VPC with it, through a security group that admits the platform's tasks alone. `false` when the VPC is associated with it already: who may call is then what that association's security groups admit."),
+            .describe(
+                "Associate the VPC with it, through a security group that admits the platform's tasks alone. `false` when the VPC is associated with it already: who may call is then what that association's security groups admit.",
+            ),
     },
     {
         rules: [
-            rule<{ existingId?: string; associateVpc: boolean }>(["existingId", "associateVpc"], "associateVpc may be false only with existingId", (v, report) => {
-                if (!v.associateVpc && !v.existingId) report("associateVpc", v.associateVpc, "true unless existingId is set: the platform associates the service network it creates with its VPC");
-            }),
+            rule<{ existingId?: string; associateVpc: boolean }>(
+                ["existingId", "associateVpc"],
+                "associateVpc may be false only with existingId",
+                (v, report) => {
+                    if (!v.associateVpc && !v.existingId)
+                        report(
+                            "associateVpc",
+                            v.associateVpc,
+                            "true unless existingId is set: the platform associates the service network it creates with its VPC",
+                        );
+                },
+            ),
         ],
     },
 );
@@ -45,10 +60,13 @@ export const platformSchema = z
         zoneName: dnsName().default("ai.internal").describe("The private hosted zone for the services' names, e.g. `embedder.ai.internal`."),
         latticePorts: integerList(1, 65535)
             .default([80, 443])
-            .describe("The ports services on the platform listen on through Lattice (80 for HTTP, 443 for HTTPS, HTTP/2 and gRPC): the service network's security group admits the platform's tasks on these alone."),
+            .describe(
+                "The ports services on the platform listen on through Lattice (80 for HTTP, 443 for HTTPS, HTTP/2 and gRPC): the service network's security group admits the platform's tasks on these alone.",
+            ),
         serviceNetwork: serviceNetworkSection.describe("The Lattice service network the services join: a new one (the default), or one that exists already."),
-        gpuPools: sectionMap(GPU_INSTANCE_TYPES, "a GPU instance type (a g5, g6, g6e, p4d or p5 size)", gpuPool, "instance type")
-            .describe("The cluster's GPU capacity, by instance type, e.g. `{\"g6.xlarge\": {\"maxInstances\": 2}}`: a service's GPU version runs on the pool of its `gpu.instanceType`."),
+        gpuPools: sectionMap(GPU_INSTANCE_TYPES, "a GPU instance type (a g5, g6, g6e, p4d or p5 size)", gpuPool, "instance type").describe(
+            'The cluster\'s GPU capacity, by instance type, e.g. `{"g6.xlarge": {"maxInstances": 2}}`: a service\'s GPU version runs on the pool of its `gpu.instanceType`.',
+        ),
     })
     .check(refuseUnknownKeys(["network", "zoneName", "latticePorts", "serviceNetwork", "gpuPools"]));
 

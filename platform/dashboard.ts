@@ -35,7 +35,15 @@ export function platformDashboardBody(args: PlatformDashboardArgs): pulumi.Outpu
                   {
                       title: "GPU pools: capacity the tasks reserve (above 100, tasks wait for instances)",
                       unit: "%",
-                      lines: pools.map(([type, p]) => ["AWS/ECS/ManagedScaling", "CapacityProviderReservation", "CapacityProviderName", p.capacityProviderName, "ClusterName", args.clusterName, { ...minute, label: type }]),
+                      lines: pools.map(([type, p]) => [
+                          "AWS/ECS/ManagedScaling",
+                          "CapacityProviderReservation",
+                          "CapacityProviderName",
+                          p.capacityProviderName,
+                          "ClusterName",
+                          args.clusterName,
+                          { ...minute, label: type },
+                      ]),
                   },
                   {
                       title: "GPU pools: GPU utilisation",

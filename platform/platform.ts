@@ -43,7 +43,15 @@ export class Platform extends pulumi.ComponentResource {
             {
                 vpcId: vpc.vpcId,
                 description: ec2Description("Tasks of the services on this platform: what may call them through Lattice"),
-                egress: [{ description: ec2Description("the services through Lattice, and what tasks reach"), protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }],
+                egress: [
+                    {
+                        description: ec2Description("the services through Lattice, and what tasks reach"),
+                        protocol: "-1",
+                        fromPort: 0,
+                        toPort: 0,
+                        cidrBlocks: ["0.0.0.0/0"],
+                    },
+                ],
             },
             parent,
         );
@@ -61,7 +69,11 @@ export class Platform extends pulumi.ComponentResource {
             parent,
         );
         this.dashboardUrl = pulumi.interpolate`https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#dashboards/dashboard/${dashboard.dashboardName}`;
-        const zone = new aws.route53.Zone(`${name}-zone`, { name: config.zoneName, comment: "Names of the AI inference services on this platform", vpcs: [{ vpcId: vpc.vpcId }] }, parent);
+        const zone = new aws.route53.Zone(
+            `${name}-zone`,
+            { name: config.zoneName, comment: "Names of the AI inference services on this platform", vpcs: [{ vpcId: vpc.vpcId }] },
+            parent,
+        );
 
         this.outputs = {
             vpcId: vpc.vpcId,
@@ -104,10 +116,18 @@ export class Platform extends pulumi.ComponentResource {
             return { instanceType, pool, capacity };
         });
         if (pools.length > 0) {
-            clusterCapacityProviders(name, cluster.name, pools.map((p) => p.capacity.capacityProvider.name), parent);
+            clusterCapacityProviders(
+                name,
+                cluster.name,
+                pools.map((p) => p.capacity.capacityProvider.name),
+                parent,
+            );
         }
         const gpuPools = Object.fromEntries(
-            pools.map(({ instanceType, pool, capacity }) => [instanceType, { capacityProviderName: capacity.capacityProvider.name, maxInstances: pool.maxInstances, volumeGiB: pool.volumeGiB }]),
+            pools.map(({ instanceType, pool, capacity }) => [
+                instanceType,
+                { capacityProviderName: capacity.capacityProvider.name, maxInstances: pool.maxInstances, volumeGiB: pool.volumeGiB },
+            ]),
         );
         return { cluster, gpuPools };
     }

@@ -85,7 +85,8 @@ export function configReference(): string {
         key: "trafficBackend",
         default: "(required)",
         allowed: 'one of "appmesh", "lattice", "alb"',
-        description: "Which traffic layer renders the canary. New stacks use `lattice` inside a VPC, or `alb` for the service users call first (a front door); AWS discontinued App Mesh on 2026-09-30.",
+        description:
+            "Which traffic layer renders the canary. New stacks use `lattice` inside a VPC, or `alb` for the service users call first (a front door); AWS discontinued App Mesh on 2026-09-30.",
     };
     const ruleRows = [
         ...rules.shared.map((r) => ({ where: "(top level)", doc: r.doc })),

@@ -47,7 +47,9 @@ describe.each(STACKS)("stack %s", (stack) => {
         // What a caller pastes, whole, and where the dashboard is.
         expect(outputs.url).toBe(`${outputs.url!.split("://")[0]}://${outputs.endpoint}:${outputs.url!.split(":").pop()}`);
         expect(outputs.url).toMatch(/^(http|https|grpc):\/\/[^/]+:\d+$/);
-        expect(outputs.dashboardUrl).toBe(`https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/${outputs.dashboardName}`);
+        expect(outputs.dashboardUrl).toBe(
+            `https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/${outputs.dashboardName}`,
+        );
     });
 
     test("each version has a scalable target on its service and a target-tracking policy on requests per task", () => {
@@ -56,15 +58,25 @@ describe.each(STACKS)("stack %s", (stack) => {
         for (const version of ["stable", "canary"]) {
             const service = up.one("aws:ecs/service:Service", `-${version}`);
             const target = up.one("aws:appautoscaling/target:Target", `-${version}-scaling`);
-            expect(target.inputs).toMatchObject({ serviceNamespace: "ecs", scalableDimension: "ecs:service:DesiredCount", resourceId: `service/${cluster}/${service.state.name}` });
+            expect(target.inputs).toMatchObject({
+                serviceNamespace: "ecs",
+                scalableDimension: "ecs:service:DesiredCount",
+                resourceId: `service/${cluster}/${service.state.name}`,
+            });
             expect(target.inputs.minCapacity).toBeLessThanOrEqual(target.inputs.maxCapacity);
             const policy = up.one("aws:appautoscaling/policy:Policy", `-${version}-scaling`);
             expect(policy.inputs.resourceId).toBe(target.inputs.resourceId);
             const [requests, tasks, perTask] = policy.inputs.targetTrackingScalingPolicyConfiguration.customizedMetricSpecification.metrics;
-            const metric = (up.outputs as { versionMetrics: Record<string, { requests: { namespace: string; metricName: string; dimensions: Record<string, string> } }> }).versionMetrics[version].requests;
+            const metric = (
+                up.outputs as { versionMetrics: Record<string, { requests: { namespace: string; metricName: string; dimensions: Record<string, string> } }> }
+            ).versionMetrics[version].requests;
             expect(requests.metricStat).toEqual({
                 stat: "Sum",
-                metric: { namespace: metric.namespace, metricName: metric.metricName, dimensions: Object.entries(metric.dimensions).map(([name, value]) => ({ name, value })) },
+                metric: {
+                    namespace: metric.namespace,
+                    metricName: metric.metricName,
+                    dimensions: Object.entries(metric.dimensions).map(([name, value]) => ({ name, value })),
+                },
             });
             expect(tasks.metricStat.metric).toEqual({
                 namespace: "ECS/ContainerInsights",
@@ -81,9 +93,10 @@ describe.each(STACKS)("stack %s", (stack) => {
 
     // The services on the rag platform preview alike: one of them stands for the others.
     const previewed = (STANDALONE_STACKS as readonly string[]).includes(stack) || stack === "rag-gateway";
-    if (previewed) test("previews with unknown ids, ARNs and outputs, declaring the same resources", async () => {
-        const preview = await runProgram(config, { preview: true });
-        expect(preview.error).toBeUndefined();
-        expect(preview.graph.urns).toEqual(up.urns);
-    });
+    if (previewed)
+        test("previews with unknown ids, ARNs and outputs, declaring the same resources", async () => {
+            const preview = await runProgram(config, { preview: true });
+            expect(preview.error).toBeUndefined();
+            expect(preview.graph.urns).toEqual(up.urns);
+        });
 });

@@ -78,7 +78,11 @@ export class InferenceCanary extends pulumi.ComponentResource {
             ? { name: pulumi.output(args.platform.clusterName), arn: pulumi.output(args.platform.clusterArn) }
             : ecsCluster(name, parent);
         const metricNamespace = `AICanary/${serviceId}`;
-        this.traffic = args.traffic.declare(name, { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace, platform: args.platform }, parent);
+        this.traffic = args.traffic.declare(
+            name,
+            { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace, platform: args.platform },
+            parent,
+        );
 
         // On a platform, the platform's endpoint serves the VPC.
         if (VERSIONS.some((v) => config.versions[v].weights) && config.network.s3GatewayEndpoint === "create" && !args.platform) {
@@ -172,7 +176,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     memory: evaluation.memory,
                     image: evaluation.image,
                     containers: (logs) =>
-                        pulumi.jsonStringify(pulumi.output([evaluationContainer(config, evaluation, client.join, client.url, logs), ...(client.join.sidecars?.(logs) ?? [])])),
+                        pulumi.jsonStringify(
+                            pulumi.output([evaluationContainer(config, evaluation, client.join, client.url, logs), ...(client.join.sidecars?.(logs) ?? [])]),
+                        ),
                     join: client.join,
                     accountId,
                     region,
@@ -250,7 +256,12 @@ export class InferenceCanary extends pulumi.ComponentResource {
         const providers = VERSIONS.flatMap((version) => this.gpuCapacity[version]?.capacityProvider ?? []);
         const association =
             providers.length > 0
-                ? clusterCapacityProviders(name, this.cluster.name, providers.map((p) => p.name), parent)
+                ? clusterCapacityProviders(
+                      name,
+                      this.cluster.name,
+                      providers.map((p) => p.name),
+                      parent,
+                  )
                 : undefined;
         const placement = (version: Version): Placement => {
             const gpu = this.gpuCapacity[version];

@@ -199,7 +199,12 @@ export interface DashboardExtras {
  * axis says its unit.
  */
 export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: pulumi.Input<string>, period: number, extras: DashboardExtras) {
-    const ref = (m: MetricRef, stat: string, options: Record<string, unknown>) => [m.namespace, m.metricName, ...Object.entries(m.dimensions).flat(), { stat, period, ...options }];
+    const ref = (m: MetricRef, stat: string, options: Record<string, unknown>) => [
+        m.namespace,
+        m.metricName,
+        ...Object.entries(m.dimensions).flat(),
+        { stat, period, ...options },
+    ];
     const latencyUnit = contract.msPerUnit(metrics.canary.latencyMs) === 1000 ? "s" : "ms";
     /** A line per version of `expression` over hidden series (ids suffixed by the version). */
     const ratio = (events: (v: VersionMetrics) => [MetricRef, string][]) =>
@@ -207,16 +212,32 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
             const v = metrics[version];
             const parts = events(v).map(([m, stat], i) => ref(m, stat, { id: `e${i}_${version}`, visible: false }));
             const sum = parts.map((_, i) => `FILL(e${i}_${version}, 0)`).join(" + ");
-            return [ref(v.requests, "Sum", { id: `r_${version}`, visible: false }), ...parts, [{ expression: `100 * (${sum}) / r_${version}`, label: version, id: `p_${version}` }]];
+            return [
+                ref(v.requests, "Sum", { id: `r_${version}`, visible: false }),
+                ...parts,
+                [{ expression: `100 * (${sum}) / r_${version}`, label: version, id: `p_${version}` }],
+            ];
         });
     const slowStat = (m: MetricRef) => `TC(${extras.slowMs / contract.msPerUnit(m)}:)`;
     const perVersion = (pick: (v: VersionMetrics) => MetricRef | undefined, stat: string) =>
         VERSIONS.every((version) => pick(metrics[version])) ? VERSIONS.map((version) => ref(pick(metrics[version])!, stat, { label: version })) : undefined;
     const graphs: { title: string; unit: string; lines?: unknown[] }[] = [
-        { title: "Canary weight (as the rollout verified it)", unit: "% of requests", lines: [ref(extras.weightMetric, "Maximum", { label: "canary weight" })] },
+        {
+            title: "Canary weight (as the rollout verified it)",
+            unit: "% of requests",
+            lines: [ref(extras.weightMetric, "Maximum", { label: "canary weight" })],
+        },
         { title: "Requests", unit: "requests a minute", lines: perVersion((v) => v.requests, "Sum") },
-        { title: "5xx rate", unit: "% of the version's requests", lines: ratio((v) => [[v.errors, "Sum"], ...(v.connectionErrors ? [[v.connectionErrors, "Sum"] as [MetricRef, string]] : [])]) },
-        { title: `Slow requests (over ${extras.slowMs / 1000} s)`, unit: "% of the version's requests", lines: ratio((v) => [[v.latencyMs, slowStat(v.latencyMs)]]) },
+        {
+            title: "5xx rate",
+            unit: "% of the version's requests",
+            lines: ratio((v) => [[v.errors, "Sum"], ...(v.connectionErrors ? [[v.connectionErrors, "Sum"] as [MetricRef, string]] : [])]),
+        },
+        {
+            title: `Slow requests (over ${extras.slowMs / 1000} s)`,
+            unit: "% of the version's requests",
+            lines: ratio((v) => [[v.latencyMs, slowStat(v.latencyMs)]]),
+        },
         { title: "p99 request time", unit: latencyUnit, lines: perVersion((v) => v.latencyMs, "p99") },
         { title: "p99 time to first byte", unit: "ms", lines: perVersion((v) => v.firstByteMs, "p99") },
         {
@@ -236,8 +257,17 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
     ];
     const metricWidgets = graphs
         .filter((g) => g.lines !== undefined)
-        .map((g) => ({ type: "metric", properties: { title: g.title, region, view: "timeSeries", metrics: g.lines, yAxis: { left: { label: g.unit, showUnits: false, min: 0 } } } }));
+        .map((g) => ({
+            type: "metric",
+            properties: { title: g.title, region, view: "timeSeries", metrics: g.lines, yAxis: { left: { label: g.unit, showUnits: false, min: 0 } } },
+        }));
     const alarms = { type: "alarm", properties: { title: "Canary alarms", alarms: extras.alarmArns } };
-    const widgets = [...metricWidgets.slice(0, 7), alarms, ...metricWidgets.slice(7)].map((w, i) => ({ ...w, x: (i % 3) * 8, y: Math.floor(i / 3) * 6, width: 8, height: 6 }));
+    const widgets = [...metricWidgets.slice(0, 7), alarms, ...metricWidgets.slice(7)].map((w, i) => ({
+        ...w,
+        x: (i % 3) * 8,
+        y: Math.floor(i / 3) * 6,
+        width: 8,
+        height: 6,
+    }));
     return pulumi.jsonStringify({ widgets });
 }

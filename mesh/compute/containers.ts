@@ -89,7 +89,13 @@ export function weightsContainer(weights: WeightsConfig, join: VersionJoin, logs
 export const weightsStorage = (weights?: WeightsConfig) => (weights ? { sizeInGib: weights.storageGiB, volume: WEIGHTS_VOLUME } : undefined);
 
 /** The model server: its own version's image, environment and a health check that waits for the model to load. */
-export function modelContainer(config: CanaryConfig, version: Version, join: VersionJoin, logs: LogTarget, callees: Record<string, pulumi.Input<string>> = {}): ContainerDefinition {
+export function modelContainer(
+    config: CanaryConfig,
+    version: Version,
+    join: VersionJoin,
+    logs: LogTarget,
+    callees: Record<string, pulumi.Input<string>> = {},
+): ContainerDefinition {
     const v = config.versions[version];
     const timing = modelHealthTiming(modelLoadSecondsOf(config, version));
     const environment: Record<string, pulumi.Input<string>> = { ...(v.weights ? { ...v.environment, MODEL_DIR: WEIGHTS_DIR } : v.environment), ...callees };
@@ -141,7 +147,12 @@ export function evaluationContainer(
     url: pulumi.Input<string>,
     logs: LogTarget,
 ): ContainerDefinition {
-    const environment: Record<string, pulumi.Input<string>> = { ...evaluation.environment, SERVICE_URL: url, PIN_HEADER: config.pinHeader, PIN_VALUE: config.pinValue };
+    const environment: Record<string, pulumi.Input<string>> = {
+        ...evaluation.environment,
+        SERVICE_URL: url,
+        PIN_HEADER: config.pinHeader,
+        PIN_VALUE: config.pinValue,
+    };
     return {
         name: "evaluation",
         image: evaluation.image,

@@ -4,8 +4,7 @@
  */
 
 const GIB = 1024;
-const range = (from: number, to: number, step: number) =>
-    Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
+const range = (from: number, to: number, step: number) => Array.from({ length: (to - from) / step + 1 }, (_, i) => from + i * step);
 
 /** CPU units (1024 = 1 vCPU) to the memory sizes (MiB) Fargate accepts with them. */
 const FARGATE_SIZES: Record<number, number[]> = {

@@ -40,7 +40,11 @@ function gpuAgentConfig(metrics: GpuCapacityArgs["metrics"]) {
             namespace: metrics.namespace,
             aggregation_dimensions: [[name]],
             metrics_collected: {
-                nvidia_gpu: { measurement: ["utilization_gpu", "memory_used", "memory_total"], metrics_collection_interval: 60, append_dimensions: { [name]: value } },
+                nvidia_gpu: {
+                    measurement: ["utilization_gpu", "memory_used", "memory_total"],
+                    metrics_collection_interval: 60,
+                    append_dimensions: { [name]: value },
+                },
             },
         },
     };
@@ -65,7 +69,9 @@ export class GpuCapacity extends pulumi.ComponentResource {
             {
                 vpcId: args.vpcId,
                 description: ec2Description("GPU container instances: no inbound; the ECS agent reaches AWS over HTTPS"),
-                egress: [{ description: ec2Description("ECS, ECR and CloudWatch APIs"), protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] }],
+                egress: [
+                    { description: ec2Description("ECS, ECR and CloudWatch APIs"), protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"] },
+                ],
                 tags,
             },
             parent,
@@ -93,7 +99,9 @@ AGENT
                 vpcSecurityGroupIds: [securityGroup.id],
                 userData: userData.apply((text) => Buffer.from(text).toString("base64")),
                 metadataOptions: { httpTokens: "required", httpPutResponseHopLimit: 1, httpEndpoint: "enabled" },
-                blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: args.volumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } }],
+                blockDeviceMappings: [
+                    { deviceName: "/dev/xvda", ebs: { volumeSize: args.volumeGiB, volumeType: "gp3", encrypted: "true", deleteOnTermination: "true" } },
+                ],
                 monitoring: { enabled: true },
                 tagSpecifications: [{ resourceType: "instance", tags: { ...tags, Name: name } }],
                 tags,
@@ -127,7 +135,13 @@ AGENT
                     autoScalingGroupArn: group.arn,
                     managedTerminationProtection: "ENABLED",
                     managedDraining: "ENABLED",
-                    managedScaling: { status: "ENABLED", targetCapacity: 100, minimumScalingStepSize: 1, maximumScalingStepSize: 10, instanceWarmupPeriod: 300 },
+                    managedScaling: {
+                        status: "ENABLED",
+                        targetCapacity: 100,
+                        minimumScalingStepSize: 1,
+                        maximumScalingStepSize: 10,
+                        instanceWarmupPeriod: 300,
+                    },
                 },
                 tags,
             },

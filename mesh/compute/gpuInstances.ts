@@ -34,7 +34,11 @@ const G_SIZES: Size[] = [
 const GPU_INSTANCES: Record<string, GpuInstance> = {
     ...family("g5", "NVIDIA A10G, 24 GB", G_SIZES),
     ...family("g6", "NVIDIA L4, 24 GB", G_SIZES),
-    ...family("g6e", "NVIDIA L40S, 48 GB", G_SIZES.map(([size, gpus, vcpus, memoryGiB]) => [size, gpus, vcpus, memoryGiB * 2])),
+    ...family(
+        "g6e",
+        "NVIDIA L40S, 48 GB",
+        G_SIZES.map(([size, gpus, vcpus, memoryGiB]) => [size, gpus, vcpus, memoryGiB * 2]),
+    ),
     ...family("p4d", "NVIDIA A100, 40 GB", [["24xlarge", 8, 96, 1152]]),
     ...family("p5", "NVIDIA H100, 80 GB", [["48xlarge", 8, 192, 2048]]),
 };
@@ -67,7 +71,11 @@ export function tasksPerInstance(instanceType: string, task: GpuTask): number {
     const instance = GPU_INSTANCES[instanceType];
     return Math.max(
         1,
-        Math.min(Math.floor(instance.gpus / task.gpus), Math.floor((instance.vcpus * 1024) / task.cpu), Math.floor((instance.memoryGiB * 1024 - RESERVED_MIB) / task.memory)),
+        Math.min(
+            Math.floor(instance.gpus / task.gpus),
+            Math.floor((instance.vcpus * 1024) / task.cpu),
+            Math.floor((instance.memoryGiB * 1024 - RESERVED_MIB) / task.memory),
+        ),
     );
 }
 
@@ -86,9 +94,16 @@ export function instancesForDeployment(instanceType: string, task: GpuTask, maxC
 export function gpuTaskProblems(instanceType: string, task: GpuTask): { key: string; got: number; expected: string }[] {
     const instance = GPU_INSTANCES[instanceType];
     const problems = [];
-    if (task.gpus > instance.gpus) problems.push({ key: "gpu.gpusPerTask", got: task.gpus, expected: `at most ${instance.gpus}, the GPUs of one ${instanceType}` });
-    if (task.cpu > instance.vcpus * 1024) problems.push({ key: "cpu", got: task.cpu, expected: `at most ${instance.vcpus * 1024}, the CPU units of one ${instanceType}` });
+    if (task.gpus > instance.gpus)
+        problems.push({ key: "gpu.gpusPerTask", got: task.gpus, expected: `at most ${instance.gpus}, the GPUs of one ${instanceType}` });
+    if (task.cpu > instance.vcpus * 1024)
+        problems.push({ key: "cpu", got: task.cpu, expected: `at most ${instance.vcpus * 1024}, the CPU units of one ${instanceType}` });
     const memory = instance.memoryGiB * 1024 - RESERVED_MIB;
-    if (task.memory > memory) problems.push({ key: "memory", got: task.memory, expected: `at most ${memory} MiB, what one ${instanceType} (${instance.memoryGiB} GiB) leaves to tasks` });
+    if (task.memory > memory)
+        problems.push({
+            key: "memory",
+            got: task.memory,
+            expected: `at most ${memory} MiB, what one ${instanceType} (${instance.memoryGiB} GiB) leaves to tasks`,
+        });
     return problems;
 }

@@ -112,19 +112,33 @@ export function containerInstancePolicy(clusterArn: pulumi.Input<string>): pulum
     const instances = pulumi.output(clusterArn).apply((arn) => arn.replace(":cluster/", ":container-instance/") + "/*");
     return policyDocument([
         { Effect: "Allow", Action: ["ecs:DiscoverPollEndpoint"], Resource: "*" },
-        { Effect: "Allow", Action: ["ecs:RegisterContainerInstance", "ecs:DeregisterContainerInstance", "ecs:SubmitContainerStateChange", "ecs:SubmitTaskStateChange", "ecs:SubmitAttachmentStateChanges"], Resource: clusterArn },
+        {
+            Effect: "Allow",
+            Action: [
+                "ecs:RegisterContainerInstance",
+                "ecs:DeregisterContainerInstance",
+                "ecs:SubmitContainerStateChange",
+                "ecs:SubmitTaskStateChange",
+                "ecs:SubmitAttachmentStateChanges",
+            ],
+            Resource: clusterArn,
+        },
         { Effect: "Allow", Action: ["ecs:Poll", "ecs:StartTelemetrySession", "ecs:UpdateContainerInstancesState", "ecs:TagResource"], Resource: instances },
     ]);
 }
 
 /** Writing one log stream of a log group, and nothing else in CloudWatch Logs (the metrics collector's embedded-metric-format events). */
 export function logStreamWritePolicy(logGroupArn: pulumi.Input<string>, stream: string): pulumi.Output<string> {
-    return policyDocument([{ Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroupArn}:log-stream:${stream}` }]);
+    return policyDocument([
+        { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroupArn}:log-stream:${stream}` },
+    ]);
 }
 
 /** Publishing metrics to one CloudWatch namespace (PutMetricData has no resource type, so the namespace is a condition). */
 export function putMetricDataPolicy(namespace: string): pulumi.Output<string> {
-    return policyDocument([{ Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": [namespace] } } }]);
+    return policyDocument([
+        { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": [namespace] } } },
+    ]);
 }
 
 /**
@@ -134,6 +148,10 @@ export function putMetricDataPolicy(namespace: string): pulumi.Output<string> {
  */
 export function execCommandPolicy(): pulumi.Output<string> {
     return policyDocument([
-        { Effect: "Allow", Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"], Resource: "*" },
+        {
+            Effect: "Allow",
+            Action: ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+            Resource: "*",
+        },
     ]);
 }

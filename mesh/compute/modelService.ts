@@ -51,13 +51,17 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             storage: weightsStorage(v.weights),
             metricsStream: prometheus ? SERVER_METRICS_STREAM : undefined,
             execCommand: config.debug.execCommand,
-            readPolicy: v.weights ? weightsReadPolicy(s3Location(v.weights.source).bucket, s3Location(v.weights.source).prefix, v.weights.kmsKeyArn) : undefined,
+            readPolicy: v.weights
+                ? weightsReadPolicy(s3Location(v.weights.source).bucket, s3Location(v.weights.source).prefix, v.weights.kmsKeyArn)
+                : undefined,
             containers: (logs) =>
                 pulumi.jsonStringify(
                     pulumi.output([
                         modelContainer(config, version, join, logs, args.callees),
                         ...(v.weights ? [weightsContainer(v.weights, join, logs)] : []),
-                        ...(prometheus ? [collectorContainer({ prometheus, modelPort: config.port, version, namespace: args.metricNamespace, logs }, join.bypassUser)] : []),
+                        ...(prometheus
+                            ? [collectorContainer({ prometheus, modelPort: config.port, version, namespace: args.metricNamespace, logs }, join.bypassUser)]
+                            : []),
                         ...(join.sidecars?.(logs) ?? []),
                     ]),
                 ),

@@ -22,11 +22,25 @@ export interface TaskScalingArgs {
 function requestsPerTaskQueries(requests: Declared<MetricRef>, clusterName: pulumi.Input<string>, serviceName: pulumi.Input<string>) {
     const dimensions = (d: Record<string, pulumi.Input<string>>) => Object.entries(d).map(([name, value]) => ({ name, value }));
     return [
-        { id: "requests", returnData: false, metricStat: { stat: "Sum", metric: { namespace: requests.namespace, metricName: requests.metricName, dimensions: dimensions(requests.dimensions) } } },
+        {
+            id: "requests",
+            returnData: false,
+            metricStat: {
+                stat: "Sum",
+                metric: { namespace: requests.namespace, metricName: requests.metricName, dimensions: dimensions(requests.dimensions) },
+            },
+        },
         {
             id: "tasks",
             returnData: false,
-            metricStat: { stat: "Average", metric: { namespace: "ECS/ContainerInsights", metricName: "RunningTaskCount", dimensions: dimensions({ ClusterName: clusterName, ServiceName: serviceName }) } },
+            metricStat: {
+                stat: "Average",
+                metric: {
+                    namespace: "ECS/ContainerInsights",
+                    metricName: "RunningTaskCount",
+                    dimensions: dimensions({ ClusterName: clusterName, ServiceName: serviceName }),
+                },
+            },
         },
         { id: "per_task", expression: "FILL(requests, 0) / tasks", label: "requests per task per minute", returnData: true },
     ];

@@ -56,7 +56,9 @@ export function collectorConfig(args: CollectorArgs) {
                             metrics_path: prometheus.path,
                             static_configs: [{ targets: [`localhost:${prometheus.port ?? args.modelPort}`] }],
                             // Only the series the dashboard and alarms read: a server exports hundreds.
-                            metric_relabel_configs: [{ source_labels: ["__name__"], regex: `(${kept.map(([, n]) => escape(n)).join("|")})(_sum|_count|_bucket)?`, action: "keep" }],
+                            metric_relabel_configs: [
+                                { source_labels: ["__name__"], regex: `(${kept.map(([, n]) => escape(n)).join("|")})(_sum|_count|_bucket)?`, action: "keep" },
+                            ],
                         },
                     ],
                 },

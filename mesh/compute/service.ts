@@ -75,7 +75,11 @@ export class EcsTask extends pulumi.ComponentResource {
             if (join.taskPolicy) new aws.iam.RolePolicy(`${name}-task`, { role: this.taskRole.id, policy: join.taskPolicy }, parent);
             if (args.readPolicy) new aws.iam.RolePolicy(`${name}-read`, { role: this.taskRole.id, policy: args.readPolicy }, parent);
             if (args.metricsStream) {
-                new aws.iam.RolePolicy(`${name}-metrics`, { role: this.taskRole.id, policy: logStreamWritePolicy(this.logGroup.arn, args.metricsStream) }, parent);
+                new aws.iam.RolePolicy(
+                    `${name}-metrics`,
+                    { role: this.taskRole.id, policy: logStreamWritePolicy(this.logGroup.arn, args.metricsStream) },
+                    parent,
+                );
             }
             if (args.execCommand) new aws.iam.RolePolicy(`${name}-exec`, { role: this.taskRole.id, policy: execCommandPolicy() }, parent);
         }
@@ -101,7 +105,9 @@ export class EcsTask extends pulumi.ComponentResource {
                 containerDefinitions: args.containers({ logGroupName: this.logGroup.name, region: args.region }),
                 proxyConfiguration: join.proxyConfiguration,
                 // On EC2 a volume without a host path lives on the instance's own disk, sized by its launch template.
-                ...(args.storage ? { ...(onGpu ? {} : { ephemeralStorage: { sizeInGib: args.storage.sizeInGib } }), volumes: [{ name: args.storage.volume }] } : {}),
+                ...(args.storage
+                    ? { ...(onGpu ? {} : { ephemeralStorage: { sizeInGib: args.storage.sizeInGib } }), volumes: [{ name: args.storage.volume }] }
+                    : {}),
                 tags,
             },
             parent,

@@ -7,7 +7,23 @@
  * every problem, so `pulumi up` on bad config changes nothing.
  */
 import { z } from "zod";
-import { boolean, decimal, DNS_LABEL, dnsLabel, editDistance, Elsewhere, field, integer, matching, oneOf, refuseUnknownKeys, rule, section, stringList, stringMap } from "../../contract/fields";
+import {
+    boolean,
+    decimal,
+    DNS_LABEL,
+    dnsLabel,
+    editDistance,
+    Elsewhere,
+    field,
+    integer,
+    matching,
+    oneOf,
+    refuseUnknownKeys,
+    rule,
+    section,
+    stringList,
+    stringMap,
+} from "../../contract/fields";
 import { ConfigError, ConfigProblem, problemsOf } from "./errors";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
@@ -22,8 +38,6 @@ import { TRAFFIC_BACKENDS, TrafficBackendName } from "../../contract/backends";
 
 const PROTOCOLS = ["http", "http2", "grpc"] as const;
 export type Protocol = (typeof PROTOCOLS)[number];
-
-
 
 // Lowercase because HTTP/2 and gRPC carry header names in lowercase; App Mesh caps names at 50.
 const HEADER_NAME = /^(?!grpc-)[a-z0-9][a-z0-9-]{0,49}$/;
@@ -107,18 +121,33 @@ const scaling = (version: "stable" | "canary") =>
         {
             minCount: integer(0, 100)
                 .default(version === "stable" ? 2 : 1)
-                .describe("The version's least task count at rest; autoscaling owns the count above it. A canary may rest at 0: the rollout gives it tasks before any traffic."),
-            maxCount: integer(1, 100).default(4).describe("The most tasks autoscaling, and the rollout, may run (on GPUs the instances are sized for a deployment at this count)."),
-            requestsPerTaskPerMinute: integer(1, 1_000_000).default(60).describe("The load one task is sized for: scaling adds tasks above it and removes them below."),
+                .describe(
+                    "The version's least task count at rest; autoscaling owns the count above it. A canary may rest at 0: the rollout gives it tasks before any traffic.",
+                ),
+            maxCount: integer(1, 100)
+                .default(4)
+                .describe("The most tasks autoscaling, and the rollout, may run (on GPUs the instances are sized for a deployment at this count)."),
+            requestsPerTaskPerMinute: integer(1, 1_000_000)
+                .default(60)
+                .describe("The load one task is sized for: scaling adds tasks above it and removes them below."),
         },
         {
             rules: [
-                rule<{ minCount: number; maxCount: number }>(["minCount", "maxCount"], "minCount is at most maxCount, and at least 1 for stable", (s, report) => {
-                    if (s.minCount > s.maxCount) report("minCount", s.minCount, `at most maxCount (${s.maxCount})`);
-                    // Target tracking divides requests by running tasks: with none running it has no data and never scales out.
-                    // A canary may rest at 0 because the rollout gives it tasks before any traffic; stable serves everyone.
-                    if (version === "stable" && s.minCount < 1) report("minCount", s.minCount, "at least 1 for stable: it serves all traffic, and autoscaling cannot scale a version out from zero tasks");
-                }),
+                rule<{ minCount: number; maxCount: number }>(
+                    ["minCount", "maxCount"],
+                    "minCount is at most maxCount, and at least 1 for stable",
+                    (s, report) => {
+                        if (s.minCount > s.maxCount) report("minCount", s.minCount, `at most maxCount (${s.maxCount})`);
+                        // Target tracking divides requests by running tasks: with none running it has no data and never scales out.
+                        // A canary may rest at 0 because the rollout gives it tasks before any traffic; stable serves everyone.
+                        if (version === "stable" && s.minCount < 1)
+                            report(
+                                "minCount",
+                                s.minCount,
+                                "at least 1 for stable: it serves all traffic, and autoscaling cannot scale a version out from zero tasks",
+                            );
+                    },
+                ),
             ],
         },
     );
@@ -129,15 +158,23 @@ const scaling = (version: "stable" | "canary") =>
  * role that may read that prefix only.
  */
 const weights = section({
-    source: matching(S3_URI, 'an S3 URI of a bucket and a prefix, e.g. "s3://my-models/llama-3.1-8b-instruct"').describe("`s3://bucket/prefix` of the model's files."),
-    kmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional().describe("The KMS key the objects are encrypted with, when not S3's own: the fetch may decrypt with it."),
-    storageGiB: integer(21, 16384).default(100).describe("The task's storage for the weights, in GiB (Fargate: 21-200; GPU: within gpu.volumeGiB): room for the model and the server's own files."),
+    source: matching(S3_URI, 'an S3 URI of a bucket and a prefix, e.g. "s3://my-models/llama-3.1-8b-instruct"').describe(
+        "`s3://bucket/prefix` of the model's files.",
+    ),
+    kmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN")
+        .optional()
+        .describe("The KMS key the objects are encrypted with, when not S3's own: the fetch may decrypt with it."),
+    storageGiB: integer(21, 16384)
+        .default(100)
+        .describe("The task's storage for the weights, in GiB (Fargate: 21-200; GPU: within gpu.volumeGiB): room for the model and the server's own files."),
 });
 
 /** Active health check against every task of a version (App Mesh: each caller's Envoy; Lattice: the target group). */
 const healthCheck = section(
     {
-        path: matching(HTTP_PATH, "a path starting with '/'").default("/health").describe("HTTP path probed (App Mesh's gRPC health check uses the gRPC health protocol instead)."),
+        path: matching(HTTP_PATH, "a path starting with '/'")
+            .default("/health")
+            .describe("HTTP path probed (App Mesh's gRPC health check uses the gRPC health protocol instead)."),
         intervalSeconds: integer(5, 300).default(10).describe("Seconds between checks."),
         timeoutSeconds: integer(2, 60).default(5).describe("Seconds a check may take."),
         healthyThreshold: integer(2, 10).default(2).describe("Passed checks in a row before a task counts as healthy."),
@@ -154,9 +191,13 @@ const healthCheck = section(
     },
     {
         rules: [
-            rule<{ timeoutSeconds: number; intervalSeconds: number }>(["timeoutSeconds", "intervalSeconds"], "timeoutSeconds is less than intervalSeconds", (h, report) => {
-                if (h.timeoutSeconds >= h.intervalSeconds) report("timeoutSeconds", h.timeoutSeconds, `less than intervalSeconds (${h.intervalSeconds})`);
-            }),
+            rule<{ timeoutSeconds: number; intervalSeconds: number }>(
+                ["timeoutSeconds", "intervalSeconds"],
+                "timeoutSeconds is less than intervalSeconds",
+                (h, report) => {
+                    if (h.timeoutSeconds >= h.intervalSeconds) report("timeoutSeconds", h.timeoutSeconds, `less than intervalSeconds (${h.intervalSeconds})`);
+                },
+            ),
         ],
     },
 );
@@ -173,14 +214,26 @@ interface VersionCompute {
 const versionSection = (version: "stable" | "canary") =>
     section(
         {
-            image: matching(IMAGE, 'a container image reference, e.g. "repo/model-server:1.2.3"').describe("Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`."),
-            compute: oneOf(["fargate", "gpu"]).default("fargate").describe("Where the version runs: Fargate (CPU only), or EC2 GPU instances (`gpu`): its own, or on a platform the platform's pool of its instance type."),
-            cpu: integer(256, 196608).default(4096).describe("CPU units of one task (1024 = 1 vCPU): with memory, a Fargate size, or what one task reserves on its GPU instance."),
+            image: matching(IMAGE, 'a container image reference, e.g. "repo/model-server:1.2.3"').describe(
+                "Model server image, e.g. `123456789012.dkr.ecr.us-west-2.amazonaws.com/llm:1.4.2`.",
+            ),
+            compute: oneOf(["fargate", "gpu"])
+                .default("fargate")
+                .describe(
+                    "Where the version runs: Fargate (CPU only), or EC2 GPU instances (`gpu`): its own, or on a platform the platform's pool of its instance type.",
+                ),
+            cpu: integer(256, 196608)
+                .default(4096)
+                .describe("CPU units of one task (1024 = 1 vCPU): with memory, a Fargate size, or what one task reserves on its GPU instance."),
             memory: integer(512, 2_097_152).default(16384).describe("Memory of one task, MiB (on GPU instances at most the instance's less 2 GiB for ECS)."),
             gpu: gpu.optional().describe("The version's EC2 GPU instances: required with compute `gpu`."),
             scaling: scaling(version).describe("Service Auto Scaling of the version's task count, tracking requests per task."),
-            command: stringList(/^.+$/, "arguments").optional().describe("Arguments that replace the image's command, e.g. vLLM's `[\"--model\", \"/models\"]`."),
-            environment: stringMap(ENV_NAME, "an environment variable name").default({}).describe("Environment of the model server container, e.g. `MODEL_ID`. A value or name that looks like a secret is refused: pass it in `secrets`."),
+            command: stringList(/^.+$/, "arguments").optional().describe('Arguments that replace the image\'s command, e.g. vLLM\'s `["--model", "/models"]`.'),
+            environment: stringMap(ENV_NAME, "an environment variable name")
+                .default({})
+                .describe(
+                    "Environment of the model server container, e.g. `MODEL_ID`. A value or name that looks like a secret is refused: pass it in `secrets`.",
+                ),
             notSecret: stringList(ENV_NAME, "environment variable names")
                 .optional()
                 .describe("Names in `environment` that look like secrets (`*_TOKEN`, `hf_...`) but are not, e.g. a token's public id: they are not refused."),
@@ -188,13 +241,17 @@ const versionSection = (version: "stable" | "canary") =>
                 const value = raw === undefined ? {} : typeof raw === "string" ? safeJson(raw) : raw;
                 if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
                 const entries = Object.entries(value);
-                return entries.every(([k, v]) => ENV_NAME.test(k) && typeof v === "string" && SECRET_ARN.test(v)) ? (value as Record<string, string>) : undefined;
+                return entries.every(([k, v]) => ENV_NAME.test(k) && typeof v === "string" && SECRET_ARN.test(v))
+                    ? (value as Record<string, string>)
+                    : undefined;
             })
                 .default({})
                 .describe(
                     "Secrets by reference, e.g. `HF_TOKEN`: ECS reads each from Secrets Manager or SSM into the container's environment when a task starts; only this version's execution role may read them. Never put a secret in `environment`.",
                 ),
-            secretsKmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN").optional().describe("The KMS key the secrets are encrypted with, when it is not AWS's default key: the execution role may decrypt with it."),
+            secretsKmsKeyArn: matching(KMS_KEY_ARN, "a KMS key ARN")
+                .optional()
+                .describe("The KMS key the secrets are encrypted with, when it is not AWS's default key: the execution role may decrypt with it."),
             weights: weights.optional().describe("Model weights from S3, when they are not baked into the image."),
         },
         {
@@ -207,32 +264,58 @@ const versionSection = (version: "stable" | "canary") =>
                     ["compute", "cpu", "memory", "gpu", "weights"],
                     "Fargate: cpu and memory are a Fargate size, no gpu section, weights.storageGiB at most 200. GPU: a gpu section; the task fits one instance (GPUs, CPU, memory less 2 GiB); weights.storageGiB at most gpu.volumeGiB - 50",
                     (v, report) => {
-                    if (v.compute === "fargate") {
-                        checkFargateSize(v, report);
-                        if (v.gpu) report("gpu", v.gpu, 'no gpu section unless compute is "gpu"');
-                        if (v.weights && v.weights.storageGiB > FARGATE_MAX_STORAGE_GIB) {
-                            report("weights.storageGiB", v.weights.storageGiB, `at most ${FARGATE_MAX_STORAGE_GIB} on Fargate (its task storage limit); use compute "gpu" for larger models`);
+                        if (v.compute === "fargate") {
+                            checkFargateSize(v, report);
+                            if (v.gpu) report("gpu", v.gpu, 'no gpu section unless compute is "gpu"');
+                            if (v.weights && v.weights.storageGiB > FARGATE_MAX_STORAGE_GIB) {
+                                report(
+                                    "weights.storageGiB",
+                                    v.weights.storageGiB,
+                                    `at most ${FARGATE_MAX_STORAGE_GIB} on Fargate (its task storage limit); use compute "gpu" for larger models`,
+                                );
+                            }
+                            return;
                         }
-                        return;
-                    }
-                    if (!v.gpu) return report("gpu", undefined, 'a gpu section with instanceType (required with compute "gpu"), e.g. { "instanceType": "g6.xlarge" }');
-                    for (const p of gpuTaskProblems(v.gpu.instanceType, { cpu: v.cpu, memory: v.memory, gpus: v.gpu.gpusPerTask })) report(p.key, p.got, p.expected);
-                    if (v.weights && v.weights.storageGiB > v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB) {
-                        report("weights.storageGiB", v.weights.storageGiB, `at most gpu.volumeGiB - ${GPU_VOLUME_HEADROOM_GIB} (${v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB}), leaving room for the images`);
-                    }
+                        if (!v.gpu)
+                            return report(
+                                "gpu",
+                                undefined,
+                                'a gpu section with instanceType (required with compute "gpu"), e.g. { "instanceType": "g6.xlarge" }',
+                            );
+                        for (const p of gpuTaskProblems(v.gpu.instanceType, { cpu: v.cpu, memory: v.memory, gpus: v.gpu.gpusPerTask }))
+                            report(p.key, p.got, p.expected);
+                        if (v.weights && v.weights.storageGiB > v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB) {
+                            report(
+                                "weights.storageGiB",
+                                v.weights.storageGiB,
+                                `at most gpu.volumeGiB - ${GPU_VOLUME_HEADROOM_GIB} (${v.gpu.volumeGiB - GPU_VOLUME_HEADROOM_GIB}), leaving room for the images`,
+                            );
+                        }
                     },
                 ),
-                rule<{ environment: Record<string, string>; notSecret?: string[] }>(["environment", "notSecret"], "no environment entry looks like a secret, unless notSecret names it", (v, report) => {
-                    for (const [name, value] of Object.entries(v.environment)) {
-                        if (v.notSecret?.includes(name) || !looksSecret(name, value)) continue;
-                        report(`environment.${name}`, "(hidden)", `no secret in plain environment (anyone who can describe the task definition reads it): put it in Secrets Manager or SSM and name it in secrets.${name}, or, if it is not a secret, list ${name} in notSecret`);
-                    }
-                }),
-                rule<{ environment: Record<string, string>; secrets: Record<string, string> }>(["environment", "secrets"], "a name is in environment or in secrets, not both", (v, report) => {
-                    for (const name of Object.keys(v.secrets).filter((n) => n in v.environment)) {
-                        report(`secrets.${name}`, v.secrets[name], `a name not also in environment (${name} is set there)`);
-                    }
-                }),
+                rule<{ environment: Record<string, string>; notSecret?: string[] }>(
+                    ["environment", "notSecret"],
+                    "no environment entry looks like a secret, unless notSecret names it",
+                    (v, report) => {
+                        for (const [name, value] of Object.entries(v.environment)) {
+                            if (v.notSecret?.includes(name) || !looksSecret(name, value)) continue;
+                            report(
+                                `environment.${name}`,
+                                "(hidden)",
+                                `no secret in plain environment (anyone who can describe the task definition reads it): put it in Secrets Manager or SSM and name it in secrets.${name}, or, if it is not a secret, list ${name} in notSecret`,
+                            );
+                        }
+                    },
+                ),
+                rule<{ environment: Record<string, string>; secrets: Record<string, string> }>(
+                    ["environment", "secrets"],
+                    "a name is in environment or in secrets, not both",
+                    (v, report) => {
+                        for (const name of Object.keys(v.secrets).filter((n) => n in v.environment)) {
+                            report(`secrets.${name}`, v.secrets[name], `a name not also in environment (${name} is set there)`);
+                        }
+                    },
+                ),
             ],
         },
     );
@@ -245,9 +328,13 @@ const versionSection = (version: "stable" | "canary") =>
  */
 const evaluation = section(
     {
-        image: matching(IMAGE, 'a container image reference, e.g. "repo/llm-evals:1.0"').describe("The evaluation's image: an eval suite or smoke tests, run as an ECS task in the stack's network."),
+        image: matching(IMAGE, 'a container image reference, e.g. "repo/llm-evals:1.0"').describe(
+            "The evaluation's image: an eval suite or smoke tests, run as an ECS task in the stack's network.",
+        ),
         command: stringList(/^.+$/, "arguments").optional().describe("Overrides the image's command."),
-        environment: stringMap(ENV_NAME, "an environment variable name").default({}).describe("Its environment, besides `SERVICE_URL`, `PIN_HEADER` and `PIN_VALUE`, which it always gets."),
+        environment: stringMap(ENV_NAME, "an environment variable name")
+            .default({})
+            .describe("Its environment, besides `SERVICE_URL`, `PIN_HEADER` and `PIN_VALUE`, which it always gets."),
         cpu: integer(256, 16384).default(1024).describe("CPU units of the task (with memory, a Fargate size)."),
         memory: integer(512, 122880).default(2048).describe("Memory of the task, MiB."),
         timeoutSeconds: integer(60, 86400).default(1800).describe("How long the evaluation may run before the rollout stops it and fails."),
@@ -257,21 +344,29 @@ const evaluation = section(
             .describe("When the rollout runs it: before the canary gets traffic, after each step's bake, before the promotion."),
     },
     {
-        rules: [
-            fargateSize,
-        ],
+        rules: [fargateSize],
     },
 );
 
 /** A VPC this stack creates, or one that already exists (`vpcId` with its subnets). */
 export const networkSection = section(
     {
-        cidrBlock: matching(CIDR, 'an IPv4 CIDR block from /16 to /24, e.g. "10.0.0.0/16"').default("10.0.0.0/16").describe("CIDR of the new VPC, or of the existing one."),
+        cidrBlock: matching(CIDR, 'an IPv4 CIDR block from /16 to /24, e.g. "10.0.0.0/16"')
+            .default("10.0.0.0/16")
+            .describe("CIDR of the new VPC, or of the existing one."),
         availabilityZones: integer(2, 4).optional().describe("Zones of a new VPC, one NAT gateway each; default 2."),
         vpcId: matching(VPC_ID, 'a VPC id, e.g. "vpc-0123456789abcdef0"').optional().describe("An existing VPC to use instead of creating one."),
-        privateSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional().describe("The existing VPC's subnets for the tasks (required with vpcId)."),
-        publicSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]').optional().describe("The existing VPC's public subnets (required with vpcId)."),
-        s3GatewayEndpoint: oneOf(["create", "existing"]).default("create").describe("Weights from S3 need the VPC's S3 gateway endpoint on the private subnets' route tables: `create` declares one; `existing` uses the one an existing VPC already has (AWS refuses a second endpoint for S3 on the same route tables)."),
+        privateSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]')
+            .optional()
+            .describe("The existing VPC's subnets for the tasks (required with vpcId)."),
+        publicSubnetIds: stringList(SUBNET_ID, 'subnet ids, e.g. ["subnet-0123456789abcdef0"]')
+            .optional()
+            .describe("The existing VPC's public subnets (required with vpcId)."),
+        s3GatewayEndpoint: oneOf(["create", "existing"])
+            .default("create")
+            .describe(
+                "Weights from S3 need the VPC's S3 gateway endpoint on the private subnets' route tables: `create` declares one; `existing` uses the one an existing VPC already has (AWS refuses a second endpoint for S3 on the same route tables).",
+            ),
     },
     {
         rules: [
@@ -279,13 +374,16 @@ export const networkSection = section(
                 ["vpcId", "availabilityZones", "privateSubnetIds", "publicSubnetIds", "s3GatewayEndpoint"],
                 "with vpcId: both subnet lists, no availabilityZones; without it: no subnet lists, s3GatewayEndpoint create",
                 (n, report) => {
-                const existing = n.vpcId !== undefined;
-                for (const key of ["privateSubnetIds", "publicSubnetIds"]) {
-                    if (existing && n[key] === undefined) report(key, undefined, "a non-empty list of subnet ids of the VPC in vpcId (required with vpcId)");
-                    if (!existing && n[key] !== undefined) report(key, n[key], "no subnet ids unless vpcId names an existing VPC");
-                }
-                if (existing && n.availabilityZones !== undefined) report("availabilityZones", n.availabilityZones, "no availabilityZones with vpcId: the existing VPC's subnets decide");
-                if (!existing && n.s3GatewayEndpoint === "existing") report("s3GatewayEndpoint", n.s3GatewayEndpoint, '"create" unless vpcId names an existing VPC: a new VPC has no endpoint yet');
+                    const existing = n.vpcId !== undefined;
+                    for (const key of ["privateSubnetIds", "publicSubnetIds"]) {
+                        if (existing && n[key] === undefined)
+                            report(key, undefined, "a non-empty list of subnet ids of the VPC in vpcId (required with vpcId)");
+                        if (!existing && n[key] !== undefined) report(key, n[key], "no subnet ids unless vpcId names an existing VPC");
+                    }
+                    if (existing && n.availabilityZones !== undefined)
+                        report("availabilityZones", n.availabilityZones, "no availabilityZones with vpcId: the existing VPC's subnets decide");
+                    if (!existing && n.s3GatewayEndpoint === "existing")
+                        report("s3GatewayEndpoint", n.s3GatewayEndpoint, '"create" unless vpcId names an existing VPC: a new VPC has no endpoint yet');
                 },
             ),
         ],
@@ -322,17 +420,25 @@ const prometheus = section(
     },
     {
         rules: [
-            rule<{ server: string; names: Record<string, string | undefined> }>(["server", "names"], 'server "custom" names at least one series', (p, report) => {
-                if (p.server === "custom" && Object.values(p.names).every((n) => n === undefined)) {
-                    report("names", p.names, 'at least one series name with server "custom", e.g. { "queueDepth": "my_server_queue_size" }');
-                }
-            }),
+            rule<{ server: string; names: Record<string, string | undefined> }>(
+                ["server", "names"],
+                'server "custom" names at least one series',
+                (p, report) => {
+                    if (p.server === "custom" && Object.values(p.names).every((n) => n === undefined)) {
+                        report("names", p.names, 'at least one series name with server "custom", e.g. { "queueDepth": "my_server_queue_size" }');
+                    }
+                },
+            ),
         ],
     },
 );
 
 const metrics = section({
-    prometheus: prometheus.optional().describe("Scrape the model server's Prometheus metrics beside each version and publish them to CloudWatch (time to first token, inter-token latency, queue depth, tokens)."),
+    prometheus: prometheus
+        .optional()
+        .describe(
+            "Scrape the model server's Prometheus metrics beside each version and publish them to CloudWatch (time to first token, inter-token latency, queue depth, tokens).",
+        ),
 });
 
 /** Thresholds of the canary's alarms. */
@@ -343,12 +449,16 @@ const alarms = section(
         minRequests: integer(1, 100000).default(10).describe("Below this many requests in a period, the error rate is not judged."),
         periodSeconds: integer(60, 3600).default(60).describe("The alarms' period."),
         evaluationPeriods: integer(1, 60).default(3).describe("Periods in a row over the threshold before an alarm fires."),
-        timeToFirstTokenIncreasePercent: integer(1, 1000).optional().describe("Alarm when the canary's average time to first token is this many percent above stable's (needs metrics.prometheus)."),
+        timeToFirstTokenIncreasePercent: integer(1, 1000)
+            .optional()
+            .describe("Alarm when the canary's average time to first token is this many percent above stable's (needs metrics.prometheus)."),
         interTokenLatencyIncreasePercent: integer(1, 1000).optional().describe("The same for inter-token latency."),
         queueDepth: decimal(0.1, 100000).optional().describe("Alarm when the canary's average queue depth is above this."),
         actions: stringList(SNS_TOPIC_ARN, 'SNS topic ARNs, e.g. ["arn:aws:sns:us-west-2:123456789012:on-call"]')
             .optional()
-            .describe("SNS topics told when a canary alarm fires and when it clears (a pager, a chat channel). The rollout reads the alarms' state either way."),
+            .describe(
+                "SNS topics told when a canary alarm fires and when it clears (a pager, a chat channel). The rollout reads the alarms' state either way.",
+            ),
     },
     {
         rules: [
@@ -364,23 +474,37 @@ const shared = {
     canaryWeight: integer(0, 100).describe("Percent of requests sent to the canary; the stable version gets the rest."),
     platform: matching(STACK_NAME, 'a platform stack, as "org/ai-inference-platform/stack"')
         .optional()
-        .describe("The platform stack this service joins (Lattice or ALB): its VPC, service network and S3 endpoint are used, not declared, and the service's resources are named after `serviceName`. Unset, the stack stands alone."),
-    calls: stringList(DNS_LABEL, "service names on the same platform, e.g. [\"embedder\", \"reranker\"]")
+        .describe(
+            "The platform stack this service joins (Lattice or ALB): its VPC, service network and S3 endpoint are used, not declared, and the service's resources are named after `serviceName`. Unset, the stack stands alone.",
+        ),
+    calls: stringList(DNS_LABEL, 'service names on the same platform, e.g. ["embedder", "reranker"]')
         .optional()
-        .describe("Services on the same platform this one calls: each callee's URL, `http://<callee>.<zoneName>`, is in the model server's environment as `<CALLEE>_URL` (e.g. `EMBEDDER_URL`)."),
+        .describe(
+            "Services on the same platform this one calls: each callee's URL, `http://<callee>.<zoneName>`, is in the model server's environment as `<CALLEE>_URL` (e.g. `EMBEDDER_URL`).",
+        ),
     serviceName: dnsLabel().default(DEFAULT_SERVICE_NAME).describe("DNS label of the inference service."),
     protocol: oneOf(PROTOCOLS).default("http").describe("The service's protocol: it picks the route type and listener."),
     port: integer(1025, 65535).default(8080).describe("Port the model server listens on."),
     requestTimeoutSeconds: integer(1, 3600).default(300).describe("Upper bound on one inference request, including a long generation."),
     idleTimeoutSeconds: integer(1, 3600).optional().describe("How long a request may go without a byte in either direction; default: the request timeout."),
-    pinHeader: matching(HEADER_NAME, 'a lowercase header name of 1-50 letters, digits and \'-\', not starting with "grpc-"').default("x-canary").describe("A request carrying `pinHeader: pinValue` always goes to the canary."),
+    pinHeader: matching(HEADER_NAME, "a lowercase header name of 1-50 letters, digits and '-', not starting with \"grpc-\"")
+        .default("x-canary")
+        .describe("A request carrying `pinHeader: pinValue` always goes to the canary."),
     pinValue: matching(HEADER_VALUE, "1-255 visible ASCII characters").default("always").describe("The pin header's value."),
     healthCheck: healthCheck.describe("Active health check of every task of a version (App Mesh: each caller's Envoy; Lattice: the target group)."),
     stable: versionSection("stable").describe("The version that serves everyone: what it runs and how it scales."),
     canary: versionSection("canary").describe("The version being judged: the same fields as stable."),
     network: networkSection.describe("A VPC this stack creates, or an existing one (vpcId with its subnets); on a platform, the platform's."),
-    modelLoadSeconds: integer(0, 3300).optional().describe("Seconds a model server may take to load before ECS replaces the task as unhealthy (see `modelHealthTiming`); by default per version, 300 on Fargate and 900 on GPUs."),
-    canaryMinCount: integer(0, 100).optional().describe("Set by the rollout, not by hand: a version's minimum task count while a rollout moves traffic onto it (its share of the current load); unset, its `scaling.minCount` holds."),
+    modelLoadSeconds: integer(0, 3300)
+        .optional()
+        .describe(
+            "Seconds a model server may take to load before ECS replaces the task as unhealthy (see `modelHealthTiming`); by default per version, 300 on Fargate and 900 on GPUs.",
+        ),
+    canaryMinCount: integer(0, 100)
+        .optional()
+        .describe(
+            "Set by the rollout, not by hand: a version's minimum task count while a rollout moves traffic onto it (its share of the current load); unset, its `scaling.minCount` holds.",
+        ),
     stableMinCount: integer(0, 100).optional().describe("The same for stable, while traffic returns to it after a promotion."),
     logRetentionDays: field(`one of ${LOG_RETENTION_DAYS.join(", ")}`, (raw) => {
         const days = Number(raw);
@@ -420,10 +544,20 @@ interface Shared {
 }
 
 /** Which server-metric alarm reads which series. */
-const SERVER_ALARMS = { timeToFirstTokenIncreasePercent: "timeToFirstToken", interTokenLatencyIncreasePercent: "interTokenLatency", queueDepth: "queueDepth" } as const;
+const SERVER_ALARMS = {
+    timeToFirstTokenIncreasePercent: "timeToFirstToken",
+    interTokenLatencyIncreasePercent: "interTokenLatency",
+    queueDepth: "queueDepth",
+} as const;
 
 const sharedRules = [
-    rule<{ platform?: string; calls?: string[]; serviceName: string; stable: { environment: Record<string, string> }; canary: { environment: Record<string, string> } }>(
+    rule<{
+        platform?: string;
+        calls?: string[];
+        serviceName: string;
+        stable: { environment: Record<string, string> };
+        canary: { environment: Record<string, string> };
+    }>(
         ["platform", "calls", "serviceName", "stable", "canary"],
         "calls needs platform, names no service twice nor itself, and no environment name it sets",
         (c, report) => {
@@ -439,17 +573,28 @@ const sharedRules = [
         },
     ),
     // It reads metrics even when they have a problem of their own (a custom server without names), so both are named in one run.
-    rule<{ alarms: Record<string, unknown>; metrics?: { prometheus?: PrometheusInput } }>(["alarms"], "a server-metric alarm needs metrics.prometheus with that series", (c, report) => {
-        for (const [key, metric] of Object.entries(SERVER_ALARMS)) {
-            if (c.alarms[key] === undefined) continue;
-            const given = typeof c.metrics === "object" ? c.metrics?.prometheus : undefined;
-            const prometheus = typeof given === "object" && given !== null ? { server: given.server, names: typeof given.names === "object" && given.names !== null ? given.names : {} } : undefined;
-            if (!prometheus) report(`alarms.${key}`, c.alarms[key], "metrics.prometheus set: the alarm reads the model server's own metrics");
-            else if (!serverMetricNames(prometheus)[metric]) {
-                report(`alarms.${key}`, c.alarms[key], `a series for ${metric}: server "${prometheus.server}" has none; name it in metrics.prometheus.names.${metric}`);
+    rule<{ alarms: Record<string, unknown>; metrics?: { prometheus?: PrometheusInput } }>(
+        ["alarms"],
+        "a server-metric alarm needs metrics.prometheus with that series",
+        (c, report) => {
+            for (const [key, metric] of Object.entries(SERVER_ALARMS)) {
+                if (c.alarms[key] === undefined) continue;
+                const given = typeof c.metrics === "object" ? c.metrics?.prometheus : undefined;
+                const prometheus =
+                    typeof given === "object" && given !== null
+                        ? { server: given.server, names: typeof given.names === "object" && given.names !== null ? given.names : {} }
+                        : undefined;
+                if (!prometheus) report(`alarms.${key}`, c.alarms[key], "metrics.prometheus set: the alarm reads the model server's own metrics");
+                else if (!serverMetricNames(prometheus)[metric]) {
+                    report(
+                        `alarms.${key}`,
+                        c.alarms[key],
+                        `a series for ${metric}: server "${prometheus.server}" has none; name it in metrics.prometheus.names.${metric}`,
+                    );
+                }
             }
-        }
-    }),
+        },
+    ),
     rule<Shared>(["canaryMinCount", "stableMinCount", "stable", "canary"], "a raised minimum is at most that version's scaling.maxCount", (c, report) => {
         for (const version of VERSIONS) {
             const raised = c[RAISED_MIN_KEY[version]];
@@ -457,17 +602,21 @@ const sharedRules = [
             if (raised !== undefined && raised > maxCount) report(RAISED_MIN_KEY[version], raised, `at most ${version}.scaling.maxCount (${maxCount})`);
         }
     }),
-    rule<Shared>(["canaryWeight", "canaryMinCount", "canary"], "a canaryWeight above 0 needs a canary task: canary.scaling.minCount, or the rollout's canaryMinCount, at least 1", (c, report) => {
-        // A hand-set weight (`pulumi config set canaryWeight 10 && pulumi up`) moves the split at once; the rollout
-        // raises the canary's minimum and waits for healthy tasks (a model may take many minutes to load) first.
-        if (c.canaryWeight > 0 && Math.max(c.canary.scaling.minCount, c.canaryMinCount ?? 0) === 0) {
-            report(
-                "canaryWeight",
-                c.canaryWeight,
-                `0 while canary.scaling.minCount is 0: ${c.canaryWeight}% of requests would go to a version with no task. Raise canary.scaling.minCount first, or let the rollout move the weight (./scripts/rollout run): it raises the canary's minimum, waits for healthy tasks, then moves the weight`,
-            );
-        }
-    }),
+    rule<Shared>(
+        ["canaryWeight", "canaryMinCount", "canary"],
+        "a canaryWeight above 0 needs a canary task: canary.scaling.minCount, or the rollout's canaryMinCount, at least 1",
+        (c, report) => {
+            // A hand-set weight (`pulumi config set canaryWeight 10 && pulumi up`) moves the split at once; the rollout
+            // raises the canary's minimum and waits for healthy tasks (a model may take many minutes to load) first.
+            if (c.canaryWeight > 0 && Math.max(c.canary.scaling.minCount, c.canaryMinCount ?? 0) === 0) {
+                report(
+                    "canaryWeight",
+                    c.canaryWeight,
+                    `0 while canary.scaling.minCount is 0: ${c.canaryWeight}% of requests would go to a version with no task. Raise canary.scaling.minCount first, or let the rollout move the weight (./scripts/rollout run): it raises the canary's minimum, waits for healthy tasks, then moves the weight`,
+                );
+            }
+        },
+    ),
     rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], "idleTimeoutSeconds is at least requestTimeoutSeconds", (c, report) => {
         // A model that thinks before its first token sends nothing for most of the request.
         if (c.idleTimeoutSeconds !== undefined && c.idleTimeoutSeconds < c.requestTimeoutSeconds) {
@@ -491,7 +640,10 @@ const MOVED_TO_APPMESH = ["namespace", "createNamespace", "envoyImage", "maxRetr
 function elsewhere(backend: TrafficBackendName): Elsewhere {
     const others = TRAFFIC_BACKENDS.filter((b) => b !== backend);
     // Only an App Mesh stack has somewhere to move them to; another stack has no use for them.
-    const moved = (key: string) => (backend === "appmesh" ? `moved to appmesh.${key} (App Mesh only)` : `no ${key}: it is an App Mesh setting, which a trafficBackend "${backend}" stack does not use; remove it`);
+    const moved = (key: string) =>
+        backend === "appmesh"
+            ? `moved to appmesh.${key} (App Mesh only)`
+            : `no ${key}: it is an App Mesh setting, which a trafficBackend "${backend}" stack does not use; remove it`;
     return {
         ...Object.fromEntries(MOVED_TO_APPMESH.map((key) => [key, moved(key)])),
         ...Object.fromEntries(others.map((other) => [other, `${other} settings only with trafficBackend "${other}"`])),
@@ -499,19 +651,26 @@ function elsewhere(backend: TrafficBackendName): Elsewhere {
 }
 
 /** One backend's member of the config: the shared settings plus its own section and rules. */
-function member<B extends TrafficBackendName, S extends z.ZodType>(
-    backend: B,
-    ownSection: S,
-    ownRules: z.core.$ZodCheck<never>[],
-) {
-    const shape = { trafficBackend: z.literal(backend), ...shared, [backend]: ownSection } as typeof shared & { trafficBackend: z.ZodLiteral<B> } & Record<B, S>;
+function member<B extends TrafficBackendName, S extends z.ZodType>(backend: B, ownSection: S, ownRules: z.core.$ZodCheck<never>[]) {
+    const shape = { trafficBackend: z.literal(backend), ...shared, [backend]: ownSection } as typeof shared & { trafficBackend: z.ZodLiteral<B> } & Record<
+            B,
+            S
+        >;
     return z
         .looseObject(shape)
-        .check(refuseUnknownKeys(Object.keys(shape), elsewhere(backend)), ...(sharedRules as z.core.$ZodCheck<object>[]), ...(ownRules as z.core.$ZodCheck<object>[]));
+        .check(
+            refuseUnknownKeys(Object.keys(shape), elsewhere(backend)),
+            ...(sharedRules as z.core.$ZodCheck<object>[]),
+            ...(ownRules as z.core.$ZodCheck<object>[]),
+        );
 }
 
 const stackSchema = z
-    .discriminatedUnion("trafficBackend", [member("appmesh", appMeshSection, appMeshRules), member("lattice", latticeSection, latticeRules), member("alb", albSection, albRules)])
+    .discriminatedUnion("trafficBackend", [
+        member("appmesh", appMeshSection, appMeshRules),
+        member("lattice", latticeSection, latticeRules),
+        member("alb", albSection, albRules),
+    ])
     .transform(({ trafficBackend, ...c }) => {
         const config = {
             canaryWeight: c.canaryWeight,
@@ -629,7 +788,13 @@ export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = 
         // No silent default: a stack without one used to get App Mesh, which a new account cannot create.
         const problems =
             values.trafficBackend === undefined
-                ? [{ key: "trafficBackend", got: undefined, expected: `one of "lattice", "alb", "appmesh": new stacks use "lattice" (or "alb" for a service users call first); App Mesh was discontinued on 2026-09-30` }]
+                ? [
+                      {
+                          key: "trafficBackend",
+                          got: undefined,
+                          expected: `one of "lattice", "alb", "appmesh": new stacks use "lattice" (or "alb" for a service users call first); App Mesh was discontinued on 2026-09-30`,
+                      },
+                  ]
                 : problemsOf(oneOf(TRAFFIC_BACKENDS).safeParse(values.trafficBackend, { reportInput: true }).error!.issues, "trafficBackend");
         const rest = sharedOnly.safeParse(values, { reportInput: true });
         throw new ConfigError([...problems, ...(rest.success ? [] : problemsOf(rest.error.issues))]);

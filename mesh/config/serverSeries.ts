@@ -28,6 +28,9 @@ const SERVER_PRESETS: Record<(typeof SERVERS)[number], Partial<Record<ServerMetr
 };
 
 /** The Prometheus series each metric reads, for this config. */
-export function serverMetricNames(prometheus: { server: (typeof SERVERS)[number]; names: Partial<Record<ServerMetric, string>> }): Partial<Record<ServerMetric, string>> {
+export function serverMetricNames(prometheus: {
+    server: (typeof SERVERS)[number];
+    names: Partial<Record<ServerMetric, string>>;
+}): Partial<Record<ServerMetric, string>> {
     return { ...SERVER_PRESETS[prometheus.server], ...prometheus.names };
 }

@@ -47,12 +47,17 @@ export function s3GatewayEndpoint(
     args: { vpcId: pulumi.Input<string>; privateSubnetIds: pulumi.Input<pulumi.Input<string>[]>; existingVpc: boolean; region: pulumi.Input<string> },
     opts: pulumi.CustomResourceOptions,
 ): aws.ec2.VpcEndpoint {
-    const lookup = (filter: { name: string; values: pulumi.Input<pulumi.Input<string>[]> }) => aws.ec2.getRouteTablesOutput({ vpcId: args.vpcId, filters: [filter] }, opts).ids;
+    const lookup = (filter: { name: string; values: pulumi.Input<pulumi.Input<string>[]> }) =>
+        aws.ec2.getRouteTablesOutput({ vpcId: args.vpcId, filters: [filter] }, opts).ids;
     const explicit = lookup({ name: "association.subnet-id", values: args.privateSubnetIds });
     const routeTableIds = args.existingVpc
         ? pulumi.all([explicit, lookup({ name: "association.main", values: ["true"] })]).apply(([a, b]) => [...new Set([...a, ...b])])
         : explicit;
-    return new aws.ec2.VpcEndpoint(name, { vpcId: args.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${args.region}.s3`, vpcEndpointType: "Gateway", routeTableIds }, opts);
+    return new aws.ec2.VpcEndpoint(
+        name,
+        { vpcId: args.vpcId, serviceName: pulumi.interpolate`com.amazonaws.${args.region}.s3`, vpcEndpointType: "Gateway", routeTableIds },
+        opts,
+    );
 }
 
 /** Who may reach the services through a VPC association: anything in the VPC (`cidrBlock`), or only members of a security group (`callers`: a platform's tasks). */
@@ -87,7 +92,11 @@ export function associateVpc(name: string, args: Association & { serviceNetworkI
         },
         opts,
     );
-    new aws.vpclattice.ServiceNetworkVpcAssociation(`${name}-vpc`, { vpcIdentifier: args.vpcId, serviceNetworkIdentifier: args.serviceNetworkId, securityGroupIds: [clients.id] }, opts);
+    new aws.vpclattice.ServiceNetworkVpcAssociation(
+        `${name}-vpc`,
+        { vpcIdentifier: args.vpcId, serviceNetworkIdentifier: args.serviceNetworkId, securityGroupIds: [clients.id] },
+        opts,
+    );
 }
 
 /** The ECS cluster the tasks run in, with Container Insights: the scaling policies and the dashboards read its task counts. */
@@ -102,6 +111,11 @@ export const capacityProvidersName = (name: string) => `${name}-capacity`;
  * The cluster's one list of capacity providers: Fargate and the GPU providers.
  * PutClusterCapacityProviders replaces the list whole, so one stack owns it.
  */
-export function clusterCapacityProviders(name: string, clusterName: pulumi.Input<string>, gpuProviders: pulumi.Input<string>[], opts: pulumi.CustomResourceOptions): aws.ecs.ClusterCapacityProviders {
+export function clusterCapacityProviders(
+    name: string,
+    clusterName: pulumi.Input<string>,
+    gpuProviders: pulumi.Input<string>[],
+    opts: pulumi.CustomResourceOptions,
+): aws.ecs.ClusterCapacityProviders {
     return new aws.ecs.ClusterCapacityProviders(capacityProvidersName(name), { clusterName, capacityProviders: ["FARGATE", ...gpuProviders] }, opts);
 }

@@ -42,7 +42,11 @@ export interface TrafficBackend {
     /** How a one-off client task (the evaluation) joins the traffic layer as a caller, and the URL it calls. */
     client(name: string, opts: pulumi.ComponentResourceOptions): { join: VersionJoin; url: pulumi.Output<string> };
     /** Where each version's request, 5xx and latency metrics live, declaring whatever produces them. */
-    versionMetrics(name: string, logGroupNames: Record<Version, pulumi.Input<string>>, opts: pulumi.ComponentResourceOptions): Record<Version, Declared<VersionMetrics>>;
+    versionMetrics(
+        name: string,
+        logGroupNames: Record<Version, pulumi.Input<string>>,
+        opts: pulumi.ComponentResourceOptions,
+    ): Record<Version, Declared<VersionMetrics>>;
     readonly outputs: BackendOutputs;
 }
 

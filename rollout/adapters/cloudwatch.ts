@@ -4,13 +4,7 @@
  * `versionMetrics` says where), and the state of the stack's canary alarms. The query
  * building is a pure function.
  */
-import {
-    CloudWatchClient,
-    DescribeAlarmsCommand,
-    GetMetricDataCommand,
-    MetricDataQuery,
-    PutMetricDataCommand,
-} from "@aws-sdk/client-cloudwatch";
+import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { Version, VERSIONS } from "../../contract/versions";
 import { MetricRef, msPerUnit, VersionMetrics } from "../../contract/outputs";
 import { MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "../core/ports";

@@ -2,7 +2,15 @@
  * ECS, thinly: is a version running the revision the stack deployed (and healthy, at the count
  * asked)? and the evaluation task, run once.
  */
-import { DescribeServicesCommand, DescribeTaskDefinitionCommand, DescribeTasksCommand, ECSClient, ListTasksCommand, RunTaskCommand, StopTaskCommand } from "@aws-sdk/client-ecs";
+import {
+    DescribeServicesCommand,
+    DescribeTaskDefinitionCommand,
+    DescribeTasksCommand,
+    ECSClient,
+    ListTasksCommand,
+    RunTaskCommand,
+    StopTaskCommand,
+} from "@aws-sdk/client-ecs";
 import { Version } from "../../contract/versions";
 import { StackOutputs } from "../../contract/outputs";
 import { Clock, ServicesPort, ServiceRolledBack, UpdateFailed, Waiting } from "../core/ports";
@@ -29,16 +37,25 @@ export class EcsServices implements ServicesPort {
             const deployments = services?.[0]?.deployments ?? [];
             const primary = deployments.find((d) => d.status === "PRIMARY");
             const target = deployments.find((d) => d.taskDefinition === taskDefinitionArn);
-            if (primary?.taskDefinition === taskDefinitionArn && primary.rolloutState === "COMPLETED" && (primary.runningCount ?? 0) >= (primary.desiredCount ?? 0)) return;
+            if (
+                primary?.taskDefinition === taskDefinitionArn &&
+                primary.rolloutState === "COMPLETED" &&
+                (primary.runningCount ?? 0) >= (primary.desiredCount ?? 0)
+            )
+                return;
             if (target?.rolloutState === "FAILED" || (primary && primary.taskDefinition !== taskDefinitionArn && !target)) {
                 throw new ServiceRolledBack(
                     `ECS did not keep the ${version} service on the deployed revision ${revision(taskDefinitionArn)}: it runs ${revision(primary?.taskDefinition)}` +
-                        (target?.rolloutStateReason ? ` (${target.rolloutStateReason})` : " (rolled back by the deployment circuit breaker, or changed outside Pulumi)"),
+                        (target?.rolloutStateReason
+                            ? ` (${target.rolloutStateReason})`
+                            : " (rolled back by the deployment circuit breaker, or changed outside Pulumi)"),
                 );
             }
             if (signal?.aborted) return;
             if (this.clock.now() >= deadline) {
-                throw new UpdateFailed(`the ${version} service did not run revision ${revision(taskDefinitionArn)} in a completed deployment within ${this.timeoutMs / 60_000} minutes`);
+                throw new UpdateFailed(
+                    `the ${version} service did not run revision ${revision(taskDefinitionArn)} in a completed deployment within ${this.timeoutMs / 60_000} minutes`,
+                );
             }
             await this.clock.sleep(this.pollMs, signal);
             await heartbeat?.();
@@ -68,7 +85,9 @@ export class EcsServices implements ServicesPort {
             if (line !== said) progress?.((said = line));
             if (signal?.aborted) return;
             if (this.clock.now() >= deadline) {
-                throw new UpdateFailed(`the ${version} service had ${healthy} healthy tasks, not ${count}, after ${this.timeoutMs / 60_000} minutes${placementNote(own, this.clock.now()) || " (the model did not load in time?)"}`);
+                throw new UpdateFailed(
+                    `the ${version} service had ${healthy} healthy tasks, not ${count}, after ${this.timeoutMs / 60_000} minutes${placementNote(own, this.clock.now()) || " (the model did not load in time?)"}`,
+                );
             }
             await this.clock.sleep(this.pollMs, signal);
             await heartbeat?.();
@@ -113,7 +132,9 @@ async function runEvaluation(
             launchType: "FARGATE",
             count: 1,
             startedBy: "ai-canary-rollout",
-            networkConfiguration: { awsvpcConfiguration: { subnets: evaluation.subnetIds, securityGroups: evaluation.securityGroupIds, assignPublicIp: "DISABLED" } },
+            networkConfiguration: {
+                awsvpcConfiguration: { subnets: evaluation.subnetIds, securityGroups: evaluation.securityGroupIds, assignPublicIp: "DISABLED" },
+            },
         }),
     );
     const taskArn = started.tasks?.[0]?.taskArn;

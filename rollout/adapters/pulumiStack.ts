@@ -42,8 +42,14 @@ export function explainStartupError(e: unknown, stack?: string): Error {
     }
     if (/no stack named|stack .* not found/i.test(text)) {
         // The Automation API wraps the CLI's words in its own ("code: -2 ..."): keep the line that says what is missing.
-        const said = text.split("\n").find((line) => /no stack named|stack .* not found/i.test(line))?.replace(/^\s*(stderr:\s*)?(error:\s*)?/, "") ?? text;
-        return new Error(`stack ${stack ?? "?"} does not exist here (${said.trim()}): check the name and \`pulumi whoami\`'s organization, or create it with \`pulumi stack init\` and \`pulumi up\``);
+        const said =
+            text
+                .split("\n")
+                .find((line) => /no stack named|stack .* not found/i.test(line))
+                ?.replace(/^\s*(stderr:\s*)?(error:\s*)?/, "") ?? text;
+        return new Error(
+            `stack ${stack ?? "?"} does not exist here (${said.trim()}): check the name and \`pulumi whoami\`'s organization, or create it with \`pulumi stack init\` and \`pulumi up\``,
+        );
     }
     return e instanceof Error ? e : new Error(text);
 }
@@ -95,13 +101,22 @@ export class PulumiStack implements StackPort {
             const { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute } = versions[v].scaling;
             return { minCount, restingMinCount, maxCount, requestsPerTaskPerMinute };
         };
-        return { canaryWeight, versions, ...(evaluation ? { evaluations: evaluation.when ?? ["beforeTraffic"] } : {}), scaling: { stable: bounds("stable"), canary: bounds("canary") } };
+        return {
+            canaryWeight,
+            versions,
+            ...(evaluation ? { evaluations: evaluation.when ?? ["beforeTraffic"] } : {}),
+            scaling: { stable: bounds("stable"), canary: bounds("canary") },
+        };
     }
 
     async intended(): Promise<IntendedState> {
         const config = loadConfig(await this.rawConfig());
         const print = (v: Version) => fingerprint(definitionOf(config.versions[v]));
-        return { canaryWeight: config.canaryWeight, fingerprints: { stable: print("stable"), canary: print("canary") }, minCounts: { stable: minCount(config, "stable"), canary: minCount(config, "canary") } };
+        return {
+            canaryWeight: config.canaryWeight,
+            fingerprints: { stable: print("stable"), canary: print("canary") },
+            minCounts: { stable: minCount(config, "stable"), canary: minCount(config, "canary") },
+        };
     }
 
     async setWeight(weight: number): Promise<DeployedState> {
@@ -116,7 +131,8 @@ export class PulumiStack implements StackPort {
         const key = `${PROJECT}:${RAISED_MIN_KEY[version]}`;
         if (count === undefined) await this.stack.removeConfig(key);
         else await this.stack.setConfig(key, { value: String(count) });
-        const what = count === undefined ? `return the ${version}'s minimum task count to its resting value` : `raise the ${version}'s minimum task count to ${count}`;
+        const what =
+            count === undefined ? `return the ${version}'s minimum task count to its resting value` : `raise the ${version}'s minimum task count to ${count}`;
         await this.guardedUp(what, `the ${version}'s scalable target`, (urn) => urn === versions[version].scaling.targetUrn);
         return this.deployed();
     }
@@ -137,7 +153,11 @@ export class PulumiStack implements StackPort {
     private async deployVersion(version: Version, what: string): Promise<DeployedState> {
         const { versions, capacityProvidersUrn } = await this.outputs();
         const own = [versions[version].serviceUrn, versions[version].capacityUrn];
-        await this.guardedUp(what, `the ${version} service and its GPU capacity`, (urn, ancestors) => urn === capacityProvidersUrn || ancestors.some((a) => own.includes(a)));
+        await this.guardedUp(
+            what,
+            `the ${version} service and its GPU capacity`,
+            (urn, ancestors) => urn === capacityProvidersUrn || ancestors.some((a) => own.includes(a)),
+        );
         return this.deployed();
     }
 
@@ -170,7 +190,11 @@ export class PulumiStack implements StackPort {
             throw new UpdateRefused(`refused to ${what}: besides ${allowedText}, the update would ${outside.join(", ")}; nothing was deployed`);
         }
         const failures: string[] = [];
-        await this.run(`pulumi up (${what})`, () => this.stack.up({ signal: this.signal, onOutput: this.stream, onEvent: (e) => collectFailures(e, failures) }), failures);
+        await this.run(
+            `pulumi up (${what})`,
+            () => this.stack.up({ signal: this.signal, onOutput: this.stream, onEvent: (e) => collectFailures(e, failures) }),
+            failures,
+        );
     }
 
     /** Runs a CLI command; a failure names its cause from the engine's diagnostics when there are any. */

@@ -2,7 +2,15 @@
  * SSM Parameter Store: the lease that makes one rollout per stack, the status every runner
  * publishes, and the abort request, which every runner of the stack sees.
  */
-import { DeleteParameterCommand, GetParameterCommand, GetParametersByPathCommand, ParameterAlreadyExists, ParameterNotFound, PutParameterCommand, SSMClient } from "@aws-sdk/client-ssm";
+import {
+    DeleteParameterCommand,
+    GetParameterCommand,
+    GetParametersByPathCommand,
+    ParameterAlreadyExists,
+    ParameterNotFound,
+    PutParameterCommand,
+    SSMClient,
+} from "@aws-sdk/client-ssm";
 import { PROJECT } from "../../contract/outputs";
 import { Clock, ControlPort, LeaseLost } from "../core/ports";
 import { Send } from "./send";
@@ -74,7 +82,9 @@ export class SsmControl implements ControlPort {
     }
 
     private put(name: "lease" | "status" | "abort", value: unknown, overwrite: boolean) {
-        return this.ssm.send(new PutParameterCommand({ Name: rolloutParameter(this.stack, name), Value: JSON.stringify(value), Type: "String", Overwrite: overwrite }));
+        return this.ssm.send(
+            new PutParameterCommand({ Name: rolloutParameter(this.stack, name), Value: JSON.stringify(value), Type: "String", Overwrite: overwrite }),
+        );
     }
 
     private async delete(name: "lease" | "status" | "abort") {
@@ -97,7 +107,8 @@ export class SsmControl implements ControlPort {
         try {
             await this.put("lease", this.leaseRecord(), false);
         } catch (e) {
-            if (e instanceof ParameterAlreadyExists || (e as Error).name === "ParameterAlreadyExists") throw new LeaseHeld((await this.lease()) ?? { owner: "?", expiresAt: 0 });
+            if (e instanceof ParameterAlreadyExists || (e as Error).name === "ParameterAlreadyExists")
+                throw new LeaseHeld((await this.lease()) ?? { owner: "?", expiresAt: 0 });
             throw e;
         }
         await this.delete("abort");

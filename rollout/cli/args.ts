@@ -105,7 +105,8 @@ export function parseArgs(argv: string[]): CliArgs {
     const [command, ...rest] = positionals;
     if (command === undefined && !values.help) throw new CliError("no command given");
     if (command === "help" || command === undefined) return { command: "help" };
-    if (!(command in TAKES)) throw new CliError(`unknown command ${JSON.stringify(command)}${suggest(command, Object.keys(TAKES))}; one of ${Object.keys(TAKES).join(", ")}`);
+    if (!(command in TAKES))
+        throw new CliError(`unknown command ${JSON.stringify(command)}${suggest(command, Object.keys(TAKES))}; one of ${Object.keys(TAKES).join(", ")}`);
     if (values.help) return { command: "help", about: command };
     for (const option of Object.keys(values) as (keyof typeof OPTIONS)[]) {
         if (option !== "help" && !TAKES[command].includes(option)) throw new CliError(`--${option} is not an option of ${command}`);
@@ -115,7 +116,9 @@ export function parseArgs(argv: string[]): CliArgs {
         const names = SCENARIOS.map((s) => s.name);
         const wanted = rest[0] ?? "all";
         if (rest.length > 1 || (wanted !== "all" && !names.includes(wanted))) {
-            throw new CliError(`unknown scenario ${JSON.stringify(rest.join(" "))}${suggest(rest.join(" "), [...names, "all"])}; one of ${names.join(", ")}, or all`);
+            throw new CliError(
+                `unknown scenario ${JSON.stringify(rest.join(" "))}${suggest(rest.join(" "), [...names, "all"])}; one of ${names.join(", ")}, or all`,
+            );
         }
         const count = (flag: "runs" | "seed", fallback: number) => {
             const raw = values[flag];
@@ -173,7 +176,9 @@ export function trafficOption(values: { "requests-per-second"?: string; "error-r
     const [rps, errors, slow] = given.map((v, i) => {
         const n = Number(v);
         if (!/^\d+(\.\d+)?$/.test(v!) || (i > 0 && n > 100) || (i === 0 && n === 0)) {
-            throw new CliError(`--${["requests-per-second", "error-rate", "slow-share"][i]} takes ${i === 0 ? "a number above 0" : "a percent from 0 to 100"}, got ${JSON.stringify(v)}`);
+            throw new CliError(
+                `--${["requests-per-second", "error-rate", "slow-share"][i]} takes ${i === 0 ? "a number above 0" : "a percent from 0 to 100"}, got ${JSON.stringify(v)}`,
+            );
         }
         return n;
     });
@@ -183,7 +188,9 @@ export function trafficOption(values: { "requests-per-second"?: string; "error-r
 /** One command's help: what it does, its options, examples. */
 export function commandHelp(command: string): string {
     const { does, examples } = COMMAND_HELP[command];
-    const usage = USAGE.split("\n").filter((line, i, lines) => line.startsWith(`  ${command} `) || (lines[i - 1]?.startsWith(`  ${command} `) && line.startsWith("      ")));
+    const usage = USAGE.split("\n").filter(
+        (line, i, lines) => line.startsWith(`  ${command} `) || (lines[i - 1]?.startsWith(`  ${command} `) && line.startsWith("      ")),
+    );
     return [`rollout ${command}: ${does}`, "", "usage:", ...usage, "", "examples:", ...examples.map((e) => `  ${e}`)].join("\n");
 }
 

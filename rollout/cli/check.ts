@@ -30,7 +30,10 @@ export interface CheckResult {
 /** Values the examples carry that no real account has. */
 const EXAMPLE_VALUES: [RegExp, string][] = [
     [/\b123456789012\b/, "the documentation account 123456789012: use your account's id"],
-    [/\b(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}(\/\d+)?\b/, "a documentation address range (RFC 5737), which no client calls from: use your clients' networks"],
+    [
+        /\b(192\.0\.2|198\.51\.100|203\.0\.113)\.\d{1,3}(\/\d+)?\b/,
+        "a documentation address range (RFC 5737), which no client calls from: use your clients' networks",
+    ],
     [/\bs3:\/\/(my-model-bucket|my-models)\//, "the examples' bucket: use the bucket that holds your model's files"],
     [/@sha256:(4b1f0c3a9e2d7b6c|9e8d7c6b5a4f3e2d)/, "an example digest: use your image's"],
 ];
@@ -117,7 +120,15 @@ export function checkServiceStack(projectDir: string, stack: string): CheckResul
     const file = `Pulumi.${stack}.yaml`;
     const { all, secrets } = readStackFile(stackFilePath(projectDir, file));
     let config: CanaryConfig | undefined;
-    const problems = problemsOf(() => (config = loadStackConfig(all, PROJECT, secrets.filter((s) => !s.includes(".")))), secrets);
+    const problems = problemsOf(
+        () =>
+            (config = loadStackConfig(
+                all,
+                PROJECT,
+                secrets.filter((s) => !s.includes(".")),
+            )),
+        secrets,
+    );
     const results: CheckResult[] = [{ file, problems, warnings: exampleValues(projectKeys(all, PROJECT)) }];
     if (config?.platform) results[0].problems.push(...platformReferenceProblems(projectDir, config as CanaryConfig & { platform: string }, results));
     return results;
@@ -152,7 +163,8 @@ function stackFilePath(projectDir: string, file: string): string {
  */
 function platformReferenceProblems(projectDir: string, config: CanaryConfig & { platform: string }, results: CheckResult[]): ConfigProblem[] {
     const [, project, stack] = config.platform.split("/");
-    if (project !== PLATFORM_PROJECT) return [{ key: "platform", got: config.platform, expected: `a stack of the platform project, "<org>/${PLATFORM_PROJECT}/<stack>"` }];
+    if (project !== PLATFORM_PROJECT)
+        return [{ key: "platform", got: config.platform, expected: `a stack of the platform project, "<org>/${PLATFORM_PROJECT}/<stack>"` }];
     const file = path.join("platform", `Pulumi.${stack}.yaml`);
     if (!fs.existsSync(path.join(projectDir, file))) {
         results[0].warnings.push(`platform: ${file} is not in this repository, so the platform ${config.platform} is not checked here`);
@@ -173,9 +185,13 @@ export function check(args: Extract<CliArgs, { command: "check" }>): number {
     if (!projectDir) throw new CliError("run it from the project's directory (where Pulumi.yaml is), or its platform/");
     const results = args.stack !== undefined ? checkServiceStack(projectDir, args.stack) : [checkPlatformStack(projectDir, args.platform)];
     for (const { file, problems, warnings } of results) {
-        if (problems.length > 0) console.log(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}; the program would deploy nothing from it:\n${problemLines(problems)}`);
+        if (problems.length > 0)
+            console.log(
+                `${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"}; the program would deploy nothing from it:\n${problemLines(problems)}`,
+            );
         else console.log(`${file}: valid${warnings.length > 0 ? "" : ", as the program will read it"}`);
-        if (warnings.length > 0) console.log(`  values left from the examples (warnings; replace them before deploying):\n${warnings.map((w) => `    - ${w}`).join("\n")}`);
+        if (warnings.length > 0)
+            console.log(`  values left from the examples (warnings; replace them before deploying):\n${warnings.map((w) => `    - ${w}`).join("\n")}`);
     }
     return results.some((r) => r.problems.length > 0) ? 1 : 0;
 }

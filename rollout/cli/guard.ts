@@ -20,7 +20,8 @@ export function undeployedMoves(deployed: DeployedState, intended: IntendedState
     const moves: string[] = [];
     if (intended.canaryWeight !== deployed.canaryWeight) moves.push(`canaryWeight ${deployed.canaryWeight} -> ${intended.canaryWeight}`);
     if (intended.fingerprints.stable !== deployed.versions.stable.fingerprint) moves.push("stable's definition");
-    if (deployed.canaryWeight > 0 && intended.fingerprints.canary !== deployed.versions.canary.fingerprint) moves.push(`the canary's definition while it serves ${deployed.canaryWeight}%`);
+    if (deployed.canaryWeight > 0 && intended.fingerprints.canary !== deployed.versions.canary.fingerprint)
+        moves.push(`the canary's definition while it serves ${deployed.canaryWeight}%`);
     const share = { stable: 100 - deployed.canaryWeight, canary: deployed.canaryWeight };
     for (const version of ["stable", "canary"] as const) {
         const raised = deployed.scaling?.[version].minCount ?? 0;
@@ -56,7 +57,9 @@ export async function guard(name: string): Promise<number> {
     if (moves.length > 0) {
         const last = await control.status();
         const by = last ? ` (last rollout: ${last.owner}, ${new Date(last.at).toISOString()})` : "";
-        console.error(`refused: this config would change ${moves.join(" and ")} away from what is deployed${by}; commit the stack file the rollout left, or run a rollout`);
+        console.error(
+            `refused: this config would change ${moves.join(" and ")} away from what is deployed${by}; commit the stack file the rollout left, or run a rollout`,
+        );
         return EXIT_CODES.refused;
     }
     console.log(`guard: ${name} may be deployed from this config`);

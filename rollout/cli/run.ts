@@ -26,13 +26,17 @@ async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined
     const end = Math.floor(clock.now() / 60_000) * 60_000 - 5 * 60_000;
     const minutes = await metrics.minutes({ start: end - 60 * 60_000, end });
     const sum = { requests: 0, errors: 0, slow: 0 };
-    for (const m of minutes) for (const v of [m.versions.stable, m.versions.canary]) for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
+    for (const m of minutes)
+        for (const v of [m.versions.stable, m.versions.canary]) for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
     return sum.requests > 0 ? { requestsPerSecond: sum.requests / 3600, errorRate: sum.errors / sum.requests, slowShare: sum.slow / sum.requests } : undefined;
 }
 
 /** Step numbers must exist in the schedule; checked once the schedule is known. */
 export function checkSteps(args: RolloutOptions, schedule: RolloutSchedule): void {
-    for (const [flag, value] of [["--from-step", args.fromStep], ["--to-step", args.toStep]] as const) {
+    for (const [flag, value] of [
+        ["--from-step", args.fromStep],
+        ["--to-step", args.toStep],
+    ] as const) {
         if (value !== undefined && value > schedule.steps.length) {
             throw new CliError(`${flag} ${value}: the schedule has ${schedule.steps.length} steps (${schedule.steps.join(", ")})`);
         }
@@ -51,7 +55,12 @@ function webhook(stack: string, log: (line: string) => void): ((event: string) =
     const url = process.env.ROLLOUT_WEBHOOK_URL;
     if (!url) return undefined;
     return (event) => {
-        fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ text: `rollout of ${stack}: ${event}` }), signal: AbortSignal.timeout(5000) })
+        fetch(url, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ text: `rollout of ${stack}: ${event}` }),
+            signal: AbortSignal.timeout(5000),
+        })
             .then((r) => r.ok || log(`webhook answered ${r.status}`))
             .catch((e) => log(`webhook failed: ${(e as Error).message}`));
     };
@@ -85,7 +94,10 @@ export async function runRealRollout(args: Extract<CliArgs, { command: "run" }>)
         last(plan.kind === "refuse" ? "refused" : "nothing-to-do");
         return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
     }
-    const slow: SlowRequests = { thresholdMs: schedule.slowRequestSeconds * 1000, metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs" };
+    const slow: SlowRequests = {
+        thresholdMs: schedule.slowRequestSeconds * 1000,
+        metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs",
+    };
     const metrics = new CloudWatchMetrics(
         new CloudWatchClient({ region }),
         outputs.versionMetrics,
@@ -96,9 +108,12 @@ export async function runRealRollout(args: Extract<CliArgs, { command: "run" }>)
         try {
             const traffic = args.traffic ?? (await lastHour(metrics));
             if (traffic) console.log(powerReport(schedule, traffic, args.traffic ? "given" : "the last hour").join("\n"));
-            else console.log("power: no traffic in the last hour; pass --requests-per-second, --error-rate and --slow-share to see what this schedule can tell");
+            else
+                console.log("power: no traffic in the last hour; pass --requests-per-second, --error-rate and --slow-share to see what this schedule can tell");
         } catch (e) {
-            console.log(`power: the last hour's traffic is unreadable (${describeError(e as Error)}); pass --requests-per-second, --error-rate and --slow-share`);
+            console.log(
+                `power: the last hour's traffic is unreadable (${describeError(e as Error)}); pass --requests-per-second, --error-rate and --slow-share`,
+            );
         }
         return 0;
     }
@@ -149,7 +164,14 @@ export async function runRealRollout(args: Extract<CliArgs, { command: "run" }>)
 }
 
 /** On a platform, its callers' 5xx over the rollout, for the report and the console: reading them never changes the outcome. */
-async function callersHint(stack: string, raw: Record<string, string>, result: RolloutResult, region: string | undefined, slow: SlowRequests, log: (line: string) => void): Promise<CallersHint | undefined> {
+async function callersHint(
+    stack: string,
+    raw: Record<string, string>,
+    result: RolloutResult,
+    region: string | undefined,
+    slow: SlowRequests,
+    log: (line: string) => void,
+): Promise<CallersHint | undefined> {
     if (!raw.platform) return undefined;
     const workDir = process.cwd();
     const cloudwatch = new CloudWatchClient({ region });

@@ -14,7 +14,6 @@ export const owner = () => process.env.ROLLOUT_OWNER ?? `${os.userInfo().usernam
 /** `ROLLOUT_TIME_SCALE` runs time faster from `ROLLOUT_TIME_ORIGIN` (epoch ms): only end-to-end tests set them. */
 export const clock = systemClock(Number(process.env.ROLLOUT_TIME_SCALE ?? 1), Number(process.env.ROLLOUT_TIME_ORIGIN ?? Date.now()));
 
-
 /** The stack of the Pulumi project in the current directory. */
 export async function withStack(name: string, signal?: AbortSignal) {
     const log = (line: string) => console.log(`[${new Date(clock.now()).toISOString().slice(11, 19)}] ${line}`);

@@ -24,7 +24,8 @@ export async function runSimulations(args: Extract<CliArgs, { command: "simulate
     if (schedule) console.log(`${powerReport(schedule, args.traffic ?? BENCHMARK_TRAFFIC, args.traffic ? "given" : "the benchmark's").join("\n")}\n`);
     const scenarios = args.scenarios.map((name) => SCENARIOS.find((s) => s.name === name)!);
     if (args.runs > 1) {
-        const title = (gates: string) => `${gates}, ${args.runs} seeded rollouts per scenario (seeds ${args.seed}-${args.seed + args.runs - 1}), schedule of ${args.stack ?? "the defaults"}:`;
+        const title = (gates: string) =>
+            `${gates}, ${args.runs} seeded rollouts per scenario (seeds ${args.seed}-${args.seed + args.runs - 1}), schedule of ${args.stack ?? "the defaults"}:`;
         const rows = [];
         for (const scenario of scenarios) rows.push(await benchmark(scenario, args.runs, { schedule, seed: args.seed }));
         console.log(benchmarkTable(rows, title("Sequential gates")));

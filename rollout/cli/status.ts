@@ -6,7 +6,9 @@ export async function status(name: string): Promise<number> {
     const outputs = await stack.outputs();
     // What the stack says is printed before SSM is asked: an unreachable AWS leaves it on screen.
     console.log(`stack ${name}: canaryWeight ${outputs.canaryWeight} deployed (${outputs.trafficBackend})`);
-    console.log(`  stable ${outputs.versions.stable.fingerprint}, canary ${outputs.versions.canary.fingerprint}${outputs.versions.stable.fingerprint === outputs.versions.canary.fingerprint ? " (the same)" : ""}`);
+    console.log(
+        `  stable ${outputs.versions.stable.fingerprint}, canary ${outputs.versions.canary.fingerprint}${outputs.versions.stable.fingerprint === outputs.versions.canary.fingerprint ? " (the same)" : ""}`,
+    );
     if (outputs.dashboardUrl) console.log(`  dashboard: ${outputs.dashboardUrl}`);
     const lease = await control.lease();
     const last = await control.status();

@@ -132,7 +132,10 @@ export function callerLines(hint: CallersHint): string[] {
         return steps.length === 0 ? undefined : { requests: steps.reduce((n, c) => n + c.requests, 0), errors: steps.reduce((n, c) => n + c.errors, 0) };
     };
     return [
-        ...hint.callers.map((row) => `caller ${row.stack} (${row.service}): 5xx ${callerCell(during(row))} during the rollout, ${callerCell(row.counts[0])} the hour before (a hint, not a gate)`),
+        ...hint.callers.map(
+            (row) =>
+                `caller ${row.stack} (${row.service}): 5xx ${callerCell(during(row))} during the rollout, ${callerCell(row.counts[0])} the hour before (a hint, not a gate)`,
+        ),
         ...hint.unreadable.map((why) => `caller ${why} (its 5xx are left out of the report)`),
     ];
 }

@@ -10,7 +10,20 @@
  * runs as explicit phases in an order that never sends a request to a version without
  * healthy tasks. Everything it touches comes in through the ports.
  */
-import { Clock, ConcurrentUpdate, ControlPort, DeployedState, LeaseLost, MetricsSample, MetricsSource, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateRefused } from "./ports";
+import {
+    Clock,
+    ConcurrentUpdate,
+    ControlPort,
+    DeployedState,
+    LeaseLost,
+    MetricsSample,
+    MetricsSource,
+    MinuteSample,
+    ServicesPort,
+    StackPort,
+    TrafficPort,
+    UpdateRefused,
+} from "./ports";
 import { Completeness, merge, minuteAfter, MinuteCursor, MINUTE_MS, recentLoad } from "./minutes";
 import { Evidence, Judge, StepRole, Verdict } from "./judge";
 import { RolloutSchedule } from "../../contract/schedule";
@@ -266,7 +279,10 @@ class Rollout {
                 };
             }
             if (enoughTraffic && now - stepStart >= bakeMs + schedule.evidenceWaitSeconds * 1000) {
-                return { kind: "timed-out", reason: `not enough evidence that the canary is within tolerance after ${schedule.bakeSeconds + schedule.evidenceWaitSeconds} s (${acceptance.reason})` };
+                return {
+                    kind: "timed-out",
+                    reason: `not enough evidence that the canary is within tolerance after ${schedule.bakeSeconds + schedule.evidenceWaitSeconds} s (${acceptance.reason})`,
+                };
             }
         }
     }
@@ -292,7 +308,8 @@ class Rollout {
         const evidence = this.judge.standing();
         this.samples.push({ at: this.deps.clock.now(), step: step.index, weight: step.weight, sample, verdict, evidence, ...(late ? { late } : {}) });
         const lateNote =
-            (warmup ? " | warm-up: judged by the absolute limit only" : "") + (late ? ` | ${late} minute(s) judged ${this.deps.schedule.metricsMaxLagSeconds} s late with what had arrived` : "");
+            (warmup ? " | warm-up: judged by the absolute limit only" : "") +
+            (late ? ` | ${late} minute(s) judged ${this.deps.schedule.metricsMaxLagSeconds} s late with what had arrived` : "");
         const line = progressLine(step, this.deps.schedule.steps.length, sample, verdict, Math.max(0, sample.window.end - stepStart), evidence) + lateNote;
         this.deps.log(line);
         this.recent.push(line);
@@ -319,7 +336,10 @@ class Rollout {
             return;
         }
         const { count, capped } = capacityFor(perMinute, share, scaling);
-        if (capped) this.event(`${share}% of ${Math.round(perMinute)} requests a minute needs more ${version} tasks than its maxCount (${scaling.maxCount}); going ahead with ${count}`);
+        if (capped)
+            this.event(
+                `${share}% of ${Math.round(perMinute)} requests a minute needs more ${version} tasks than its maxCount (${scaling.maxCount}); going ahead with ${count}`,
+            );
         await this.raiseTo(version, count, `${share}% of ${Math.round(perMinute)} requests a minute`);
     }
 
@@ -432,11 +452,17 @@ class Rollout {
         if (e instanceof UpdateRefused) return this.finish("refused", e.message);
         if (e instanceof LeaseLost) return this.finish("failed", `${e.message}; stopped without changing anything more, at ${this.deployed?.canaryWeight}%`);
         if (e instanceof ConcurrentUpdate) {
-            return this.finish("failed", `another update is running on this stack, so this run stopped without retrying (${e.message}). Rerun when it finishes.`);
+            return this.finish(
+                "failed",
+                `another update is running on this stack, so this run stopped without retrying (${e.message}). Rerun when it finishes.`,
+            );
         }
         if (this.promoting) {
             // Rolling back now would send traffic to a stable version that may be half-updated.
-            return this.finish("failed", `promotion did not finish: ${e.message}; traffic stays on the canary at ${this.deployed?.canaryWeight}%. Rerun to finish the promotion.`);
+            return this.finish(
+                "failed",
+                `promotion did not finish: ${e.message}; traffic stays on the canary at ${this.deployed?.canaryWeight}%. Rerun to finish the promotion.`,
+            );
         }
         if (this.deployed === undefined) return this.finish("failed", `could not read the stack: ${e.message}`);
         if (this.deployed.canaryWeight === 0) return this.finish("failed", e.message);
@@ -446,7 +472,17 @@ class Rollout {
     private finish(outcome: Outcome, reason: string): RolloutResult {
         this.event(`${outcome}: ${reason}`);
         const { startedAt, steps, samples, events } = this;
-        return { outcome, reason, exitCode: EXIT_CODES[outcome], startedAt, endedAt: this.deps.clock.now(), finalWeight: this.deployed?.canaryWeight, steps, samples, events };
+        return {
+            outcome,
+            reason,
+            exitCode: EXIT_CODES[outcome],
+            startedAt,
+            endedAt: this.deps.clock.now(),
+            finalWeight: this.deployed?.canaryWeight,
+            steps,
+            samples,
+            events,
+        };
     }
 
     // ----- time, the lease and the log -----

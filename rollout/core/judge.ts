@@ -86,7 +86,10 @@ export class Judge {
         this.errors = new RateRatioTest(1 + schedule.errorRateIncreasePercent / 100, this.alpha, starts, schedule.detectErrorRateFactor);
         this.slow = new RateRatioTest(1 + schedule.slowRequestIncreasePercent / 100, this.alpha, starts, schedule.detectSlowRequestFactor);
         this.errorLimit = new RateLimitTest(schedule.maxErrorRatePercent / 100, this.alpha, starts);
-        this.accept = { errors: this.acceptanceFor(schedule.detectErrorRateFactor, "errors"), slow: this.acceptanceFor(schedule.detectSlowRequestFactor, "slow") };
+        this.accept = {
+            errors: this.acceptanceFor(schedule.detectErrorRateFactor, "errors"),
+            slow: this.acceptanceFor(schedule.detectSlowRequestFactor, "slow"),
+        };
     }
 
     /** A step begins: each test also starts judging from here alone; the step's role says what it must show. */
@@ -112,7 +115,11 @@ export class Judge {
      */
     observe(sample: MetricsSample, warmup = false): Verdict {
         const { canary, stable } = sample.versions;
-        for (const [version, v] of [["canary", canary], ["stable", stable]] as const) for (const key of ["requests", "errors", "slow"] as const) this.seen[version][key] += v[key];
+        for (const [version, v] of [
+            ["canary", canary],
+            ["stable", stable],
+        ] as const)
+            for (const key of ["requests", "errors", "slow"] as const) this.seen[version][key] += v[key];
         const canaryErrors = this.errorsOf(canary);
         if (warmup) {
             this.errorLimit.observe(canaryErrors.events, canaryErrors.requests);
@@ -141,7 +148,11 @@ export class Judge {
     private verdict(sample: MetricsSample): Verdict {
         if (sample.firingAlarms.length > 0) return { kind: "fail", reason: `alarm firing: ${sample.firingAlarms.join(", ")}` };
         const failed = this.standing().find((e) => e.evidence >= e.threshold);
-        if (failed) return { kind: "fail", reason: `${failed.test}: ${this.rates(/slow/.test(failed.test) ? "slow" : "errors")}; evidence ${failed.evidence.toPrecision(3)} reached ${failed.threshold.toFixed(0)}` };
+        if (failed)
+            return {
+                kind: "fail",
+                reason: `${failed.test}: ${this.rates(/slow/.test(failed.test) ? "slow" : "errors")}; evidence ${failed.evidence.toPrecision(3)} reached ${failed.threshold.toFixed(0)}`,
+            };
         return { kind: "pass" };
     }
 
@@ -176,7 +187,13 @@ export class Judge {
         for (const tests of [this.accept, ...(this.role === "last" && this.last ? [this.last] : [])]) {
             for (const rate of ["errors", "slow"] as const) {
                 const { byRatio, byMargin, tolerated } = tests[rate];
-                const [c, s] = rate === "errors" ? [this.errorsOf(canary), this.errorsOf(stable)] : [{ events: canary.slow, requests: canary.requests }, { events: stable.slow, requests: stable.requests }];
+                const [c, s] =
+                    rate === "errors"
+                        ? [this.errorsOf(canary), this.errorsOf(stable)]
+                        : [
+                              { events: canary.slow, requests: canary.requests },
+                              { events: stable.slow, requests: stable.requests },
+                          ];
                 byRatio.observe(c, s);
                 const measured = rateOf(this.stable[rate], this.stable.requests);
                 byMargin.observe(c.events, c.requests, tolerated * measured, measured + this.margin);
@@ -207,7 +224,11 @@ export class Judge {
         return [
             { test: `canary 5xx rate above stable's${over(this.errors.ratio)}`, evidence: this.errors.evidence, threshold: this.errors.threshold },
             { test: `canary slow-request rate above stable's${over(this.slow.ratio)}`, evidence: this.slow.evidence, threshold: this.slow.threshold },
-            { test: `canary 5xx rate above ${(this.errorLimit.limit * 100).toFixed(1)}%`, evidence: this.errorLimit.evidence, threshold: this.errorLimit.threshold },
+            {
+                test: `canary 5xx rate above ${(this.errorLimit.limit * 100).toFixed(1)}%`,
+                evidence: this.errorLimit.evidence,
+                threshold: this.errorLimit.threshold,
+            },
             fullTest("5xx", this.full.errors),
             fullTest("slow-request", this.full.slow),
         ];

@@ -40,10 +40,7 @@ export type Phase =
     /** Weight 0, verified: the promoted stable serves everything. */
     | { kind: "return-to-stable" };
 
-export type Plan =
-    | { kind: "run"; phases: Phase[]; summary: string }
-    | { kind: "nothing"; reason: string }
-    | { kind: "refuse"; reason: string };
+export type Plan = { kind: "run"; phases: Phase[]; summary: string } | { kind: "nothing"; reason: string } | { kind: "refuse"; reason: string };
 
 /** Phases from the promotion on, once the canary serves 100%. */
 const PROMOTION: Phase[] = [{ kind: "verify-canary-full" }, { kind: "promote" }, { kind: "wait-stable" }, { kind: "return-to-stable" }];
@@ -59,9 +56,7 @@ function stepsFrom(schedule: RolloutSchedule, weight: number, options: RolloutOp
 }
 
 function describe(phases: Phase[]): string {
-    return phases
-        .map((p) => (p.kind === "step" ? `${p.weight}%${p.index === 0 ? " (resumed)" : ""}` : p.kind))
-        .join(" -> ");
+    return phases.map((p) => (p.kind === "step" ? `${p.weight}%${p.index === 0 ? " (resumed)" : ""}` : p.kind)).join(" -> ");
 }
 
 export function planRollout(schedule: RolloutSchedule, deployed: DeployedState, intended: IntendedState, options: RolloutOptions = {}): Plan {
@@ -72,15 +67,24 @@ export function planRollout(schedule: RolloutSchedule, deployed: DeployedState, 
 
     // Stable runs the canary's definition: a promotion that has not returned the weight yet, or nothing.
     if (d.stable === d.canary) {
-        if (i.stable !== d.stable) return { kind: "refuse", reason: `stable in the config (${i.stable}) differs from the deployed stable (${d.stable}); deploy stable with \`pulumi up\`, not with a rollout` };
+        if (i.stable !== d.stable)
+            return {
+                kind: "refuse",
+                reason: `stable in the config (${i.stable}) differs from the deployed stable (${d.stable}); deploy stable with \`pulumi up\`, not with a rollout`,
+            };
         if (i.canary === d.canary) {
             if (w === 0) {
-                if (intended.canaryWeight !== 0) return { kind: "refuse", reason: `the config says canaryWeight ${intended.canaryWeight}, but nothing is rolling out and 0 is deployed` };
+                if (intended.canaryWeight !== 0)
+                    return { kind: "refuse", reason: `the config says canaryWeight ${intended.canaryWeight}, but nothing is rolling out and 0 is deployed` };
                 return { kind: "nothing", reason: "the canary runs what stable runs, at weight 0: nothing to roll out" };
             }
             return run([{ kind: "wait-stable" }, { kind: "return-to-stable" }]);
         }
-        if (w !== 0) return { kind: "refuse", reason: `the canary in the config differs from the deployed canary while it serves ${w}%; finish or roll back the deployed rollout first` };
+        if (w !== 0)
+            return {
+                kind: "refuse",
+                reason: `the canary in the config differs from the deployed canary while it serves ${w}%; finish or roll back the deployed rollout first`,
+            };
         return planSteps(schedule, deployed, intended, [{ kind: "deploy-canary" }], options, run);
     }
 
@@ -96,7 +100,8 @@ export function planRollout(schedule: RolloutSchedule, deployed: DeployedState, 
         if (w !== 100) return { kind: "refuse", reason: `the config gives stable the canary's definition, but the canary serves ${w}%, not 100%` };
         return run(PROMOTION);
     }
-    if (i.stable !== d.stable) return { kind: "refuse", reason: `stable in the config (${i.stable}) differs from the deployed stable (${d.stable}) mid-rollout` };
+    if (i.stable !== d.stable)
+        return { kind: "refuse", reason: `stable in the config (${i.stable}) differs from the deployed stable (${d.stable}) mid-rollout` };
     return planSteps(schedule, deployed, intended, [], options, run);
 }
 

@@ -86,7 +86,9 @@ export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source:
             if (seconds > bake + schedule.evidenceWaitSeconds) decides = false;
         }
         rates.forEach((r, i) => (evidence[i] += drift(r.rate, r.tolerated, r.factor, margin, weight, traffic.requestsPerSecond) * seconds));
-        times.push(`${weight}% ${Number.isFinite(seconds) ? minutes(seconds + STEP_OVERHEAD_S) : "never"}${isLast ? " (until the canary is shown within tolerance)" : ""}`);
+        times.push(
+            `${weight}% ${Number.isFinite(seconds) ? minutes(seconds + STEP_OVERHEAD_S) : "never"}${isLast ? " (until the canary is shown within tolerance)" : ""}`,
+        );
         total += seconds + STEP_OVERHEAD_S;
     }
     const whole = total + DEPLOY_AND_PROMOTION_S;

@@ -118,12 +118,15 @@ function callersSection(hint: CallersHint): string[] {
     ];
     const unreadable = hint.unreadable.map((why) => `- Not read: ${why}`);
     if (hint.callers.length === 0 && unreadable.length === 0) return [...head, `No stack file here on this platform calls \`${hint.service}\`.`];
-    const table = hint.callers.length === 0 ? [] : [
-        `| caller | ${hint.windows.map((w) => w.label).join(" | ")} |`,
-        `| --- | ${hint.windows.map(() => "---").join(" | ")} |`,
-        ...hint.callers.map((row) => `| ${row.stack} (${row.service}) | ${row.counts.map(callerCell).join(" | ")} |`),
-        "",
-    ];
+    const table =
+        hint.callers.length === 0
+            ? []
+            : [
+                  `| caller | ${hint.windows.map((w) => w.label).join(" | ")} |`,
+                  `| --- | ${hint.windows.map(() => "---").join(" | ")} |`,
+                  ...hint.callers.map((row) => `| ${row.stack} (${row.service}) | ${row.counts.map(callerCell).join(" | ")} |`),
+                  "",
+              ];
     return [...head, ...table, ...unreadable];
 }
 
@@ -166,7 +169,9 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
         "",
         `Started ${new Date(result.startedAt).toISOString()}${context.owner ? ` by ${context.owner}` : ""}, took ${clockTime(result.endedAt - result.startedAt)} (min:s), exit code ${result.exitCode}` +
             `${result.finalWeight !== undefined ? `; canaryWeight ${result.finalWeight} deployed at the end` : ""}.`,
-        ...(context.images ? [`Images: stable \`${context.images.stable}\`, canary \`${context.images.canary}\` (as the stack file had them when the rollout began).`] : []),
+        ...(context.images
+            ? [`Images: stable \`${context.images.stable}\`, canary \`${context.images.canary}\` (as the stack file had them when the rollout began).`]
+            : []),
         ...(context.dashboardUrl ? [`Dashboard: ${context.dashboardUrl}`] : []),
         "",
         "## Steps",

@@ -53,4 +53,3 @@ export interface RolloutResult {
     samples: SampleRecord[];
     events: { at: number; message: string }[];
 }
-

@@ -118,7 +118,11 @@ export class RateLimitTest extends MixtureTest {
         alpha: number,
         starts = 1,
     ) {
-        super(MULTIPLES.map((m) => m * limit).filter((p) => p < 1), alpha, starts);
+        super(
+            MULTIPLES.map((m) => m * limit).filter((p) => p < 1),
+            alpha,
+            starts,
+        );
     }
 
     observe(events: number, requests: number): void {

@@ -18,7 +18,21 @@ import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
 import normalCdf = require("@stdlib/stats-base-dists-normal-cdf");
 import { JudgeLike, runRollout } from "../core/engine";
 import { RolloutResult } from "../core/result";
-import { Clock, DeployedScaling, DeployedState, IntendedState, MetricsSample, MetricsSource, MetricsWindow, MinuteSample, ServicesPort, StackPort, TrafficPort, UpdateFailed, VersionSample } from "../core/ports";
+import {
+    Clock,
+    DeployedScaling,
+    DeployedState,
+    IntendedState,
+    MetricsSample,
+    MetricsSource,
+    MetricsWindow,
+    MinuteSample,
+    ServicesPort,
+    StackPort,
+    TrafficPort,
+    UpdateFailed,
+    VersionSample,
+} from "../core/ports";
 import { MINUTE_MS } from "../core/minutes";
 import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../contract/schedule";
 import { Version } from "../../contract/versions";
@@ -109,8 +123,22 @@ const CLUSTERED = (name: string, canary: Behaviour, expected: Scenario["expected
 const DISPERSION_SETTINGS = { errorDispersion: 7, evidenceWaitSeconds: 86400 };
 
 export const SCENARIOS: Scenario[] = [
-    { name: "healthy", description: "a canary that behaves exactly like stable, 10 req/s", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 0, expected: "promoted" },
-    { name: "healthy-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
+    {
+        name: "healthy",
+        description: "a canary that behaves exactly like stable, 10 req/s",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 0,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-delayed",
+        description: "the same, with metrics visible 120 s late",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
     {
         name: "healthy-no-5xx",
         description: "a service that answers no 5xx at all, and a canary like it, 10 req/s: accepted against stable's rate plus the margin",
@@ -120,8 +148,22 @@ export const SCENARIOS: Scenario[] = [
         delaySeconds: 120,
         expected: "promoted",
     },
-    { name: "healthy-busy", description: "a healthy canary at 100 req/s", requestsPerSecond: 100, canary: () => STABLE, delaySeconds: 120, expected: "promoted" },
-    { name: "healthy-late", description: "a healthy canary whose metrics arrive 270 s late, within rollout.metricsMaxLagSeconds", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 270, expected: "promoted" },
+    {
+        name: "healthy-busy",
+        description: "a healthy canary at 100 req/s",
+        requestsPerSecond: 100,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-late",
+        description: "a healthy canary whose metrics arrive 270 s late, within rollout.metricsMaxLagSeconds",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 270,
+        expected: "promoted",
+    },
     {
         name: "healthy-diurnal",
         description: "a healthy canary under traffic between 3 and 15 req/s, a 60-minute sinusoid",
@@ -177,15 +219,43 @@ export const SCENARIOS: Scenario[] = [
         delaySeconds: 120,
         expected: "promoted",
     },
-    { name: "errors-2x", description: "the canary answers 0.6% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => ERRORS_2X, delaySeconds: 120, expected: "rolled-back" },
+    {
+        name: "errors-2x",
+        description: "the canary answers 0.6% 5xx (stable 0.3%)",
+        requestsPerSecond: 10,
+        canary: () => ERRORS_2X,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
     {
         ...CLUSTERED("errors-2x-clustered-dispersion", ERRORS_2X, "rolled-back"),
         description: "0.6% 5xx against 0.3%, 30% of them in bursts of 20, judged with errorDispersion 7 and a 24-hour evidenceWaitSeconds",
         settings: DISPERSION_SETTINGS,
     },
-    { name: "latency-tail", description: "median unchanged, 3% of the canary's requests 4x slower", requestsPerSecond: 10, canary: () => TAIL, delaySeconds: 120, expected: "rolled-back" },
-    { name: "errors-5x", description: "the canary answers 1.5% 5xx (stable 0.3%)", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 0, expected: "rolled-back" },
-    { name: "errors-5x-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => BROKEN_ERRORS, delaySeconds: 120, expected: "rolled-back" },
+    {
+        name: "latency-tail",
+        description: "median unchanged, 3% of the canary's requests 4x slower",
+        requestsPerSecond: 10,
+        canary: () => TAIL,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "errors-5x",
+        description: "the canary answers 1.5% 5xx (stable 0.3%)",
+        requestsPerSecond: 10,
+        canary: () => BROKEN_ERRORS,
+        delaySeconds: 0,
+        expected: "rolled-back",
+    },
+    {
+        name: "errors-5x-delayed",
+        description: "the same, with metrics visible 120 s late",
+        requestsPerSecond: 10,
+        canary: () => BROKEN_ERRORS,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
     {
         name: "errors-under-load",
         description: "1.5% 5xx only from 50% weight on (a bug that needs load)",
@@ -194,12 +264,56 @@ export const SCENARIOS: Scenario[] = [
         delaySeconds: 120,
         expected: "rolled-back",
     },
-    { name: "latency-1.8x", description: "the canary's request times are 1.8x stable's", requestsPerSecond: 10, canary: () => SLOW, delaySeconds: 0, expected: "rolled-back" },
-    { name: "latency-1.8x-delayed", description: "the same, with metrics visible 120 s late", requestsPerSecond: 10, canary: () => SLOW, delaySeconds: 120, expected: "rolled-back" },
-    { name: "broken", description: "most canary requests fail: caught within minutes", requestsPerSecond: 10, canary: () => ({ ...STABLE, errorRate: 0.6 }), delaySeconds: 120, expected: "rolled-back" },
-    { name: "low-traffic", description: "one request a minute: inconclusive, so it holds (rollout.onLowTraffic)", requestsPerSecond: 1 / 60, canary: () => STABLE, delaySeconds: 120, expected: "held" },
-    { name: "failed-reads", description: "a third of metric reads fail: retried, a healthy canary still promoted", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, readFailureRate: 0.33, expected: "promoted" },
-    { name: "failed-up", description: "`pulumi up` fails at the 25% step", requestsPerSecond: 10, canary: () => STABLE, delaySeconds: 120, failUpAt: 25, expected: "rolled-back" },
+    {
+        name: "latency-1.8x",
+        description: "the canary's request times are 1.8x stable's",
+        requestsPerSecond: 10,
+        canary: () => SLOW,
+        delaySeconds: 0,
+        expected: "rolled-back",
+    },
+    {
+        name: "latency-1.8x-delayed",
+        description: "the same, with metrics visible 120 s late",
+        requestsPerSecond: 10,
+        canary: () => SLOW,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "broken",
+        description: "most canary requests fail: caught within minutes",
+        requestsPerSecond: 10,
+        canary: () => ({ ...STABLE, errorRate: 0.6 }),
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "low-traffic",
+        description: "one request a minute: inconclusive, so it holds (rollout.onLowTraffic)",
+        requestsPerSecond: 1 / 60,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "held",
+    },
+    {
+        name: "failed-reads",
+        description: "a third of metric reads fail: retried, a healthy canary still promoted",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        readFailureRate: 0.33,
+        expected: "promoted",
+    },
+    {
+        name: "failed-up",
+        description: "`pulumi up` fails at the 25% step",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        failUpAt: 25,
+        expected: "rolled-back",
+    },
     {
         name: "overload-fixed-capacity",
         description: "a healthy canary fixed at 1 task of 3 req/s: overloaded from 50% and rolled back for it",
@@ -331,7 +445,10 @@ class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
 
     async promote(): Promise<DeployedState> {
         await this.clock.sleep(60_000);
-        this.state.versions.stable = { fingerprint: this.state.versions.canary.fingerprint, taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}` };
+        this.state.versions.stable = {
+            fingerprint: this.state.versions.canary.fingerprint,
+            taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}`,
+        };
         return this.deployed();
     }
 
@@ -449,7 +566,10 @@ class NoisyMetrics implements MetricsSource {
         const arrivedUntil = this.clock.now() - this.scenario.delaySeconds * 1000;
         const out: MinuteSample[] = [];
         for (let start = range.start; start < range.end; start += MINUTE_MS) {
-            const minute = this.drawn.get(start) ?? { until: start, versions: { stable: { requests: 0, errors: 0, slow: 0 }, canary: { requests: 0, errors: 0, slow: 0 } } };
+            const minute = this.drawn.get(start) ?? {
+                until: start,
+                versions: { stable: { requests: 0, errors: 0, slow: 0 }, canary: { requests: 0, errors: 0, slow: 0 } },
+            };
             const upTo = Math.min(start + MINUTE_MS, arrivedUntil);
             if (upTo > minute.until) {
                 this.draw(minute.versions, minute.until, upTo);
@@ -507,7 +627,8 @@ class LegacyJudge implements JudgeLike {
         if (canary.p99Ms !== undefined && canary.p99Ms > 60_000) return { kind: "fail", reason: "canary p99 above 60 s" };
         if (stable.requests >= 20) {
             if (errorRate(canary) - errorRate(stable) > 1) return { kind: "fail", reason: "canary 5xx rate 1 point above stable's" };
-            if (canary.p99Ms !== undefined && stable.p99Ms !== undefined && canary.p99Ms > stable.p99Ms * 1.25) return { kind: "fail", reason: "canary p99 25% above stable's" };
+            if (canary.p99Ms !== undefined && stable.p99Ms !== undefined && canary.p99Ms > stable.p99Ms * 1.25)
+                return { kind: "fail", reason: "canary p99 25% above stable's" };
         }
         return { kind: "pass" };
     }
@@ -542,8 +663,22 @@ class IdealJudge implements JudgeLike {
         const errorsTolerated = 1 + schedule.errorRateIncreasePercent / 100;
         const slowTolerated = 1 + schedule.slowRequestIncreasePercent / 100;
         this.tests = [
-            { name: "5xx", r0: errorsTolerated, r1: size(worst.errorRate / STABLE.errorRate, errorsTolerated, schedule.detectErrorRateFactor), events: (v) => v.errors, logRatio: 0, accepted: false },
-            { name: "slow", r0: slowTolerated, r1: size(slowShare(worst, slowMs) / slowShare(STABLE, slowMs), slowTolerated, schedule.detectSlowRequestFactor), events: (v) => v.slow, logRatio: 0, accepted: false },
+            {
+                name: "5xx",
+                r0: errorsTolerated,
+                r1: size(worst.errorRate / STABLE.errorRate, errorsTolerated, schedule.detectErrorRateFactor),
+                events: (v) => v.errors,
+                logRatio: 0,
+                accepted: false,
+            },
+            {
+                name: "slow",
+                r0: slowTolerated,
+                r1: size(slowShare(worst, slowMs) / slowShare(STABLE, slowMs), slowTolerated, schedule.detectSlowRequestFactor),
+                events: (v) => v.slow,
+                logRatio: 0,
+                accepted: false,
+            },
         ];
         this.reject = Math.log(this.tests.length / schedule.falseRollbackRate);
         this.accept = Math.log(schedule.missRate);
@@ -567,7 +702,11 @@ class IdealJudge implements JudgeLike {
     newStep(): void {}
 
     standing(): Evidence[] {
-        return this.tests.map((t) => ({ test: `canary ${t.name} rate ${t.r1.toFixed(1)}x stable's (ideal)`, evidence: Math.exp(t.logRatio), threshold: Math.exp(this.reject) }));
+        return this.tests.map((t) => ({
+            test: `canary ${t.name} rate ${t.r1.toFixed(1)}x stable's (ideal)`,
+            evidence: Math.exp(t.logRatio),
+            threshold: Math.exp(this.reject),
+        }));
     }
 
     acceptance(): { accepted: boolean; reason: string } {
@@ -641,7 +780,13 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         ...(options.gates === "ideal" ? { judge: new IdealJudge(schedule, scenario) } : {}),
     });
     const badCanaryRequests = stack.canaryServed(result.startedAt, result.endedAt, true);
-    return { scenario, result, timeToDecisionMs: result.endedAt - result.startedAt, badCanaryRequests: Math.round(badCanaryRequests), judged: judgedTraffic(stack, result) };
+    return {
+        scenario,
+        result,
+        timeToDecisionMs: result.endedAt - result.startedAt,
+        badCanaryRequests: Math.round(badCanaryRequests),
+        judged: judgedTraffic(stack, result),
+    };
 }
 
 /** A scenario's figures over many seeded rollouts. */

@@ -19,7 +19,10 @@ function sources(dir) {
 module.exports = async function build() {
     const options = { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true, isolatedModules: true };
     fs.rmSync(out, { recursive: true, force: true });
-    const files = [path.join(root, "index.ts"), ...["contract", "mesh", "platform", "rollout", "tests/harness", "tests/e2e/standins"].flatMap((d) => sources(path.join(root, d)))];
+    const files = [
+        path.join(root, "index.ts"),
+        ...["contract", "mesh", "platform", "rollout", "tests/harness", "tests/e2e/standins"].flatMap((d) => sources(path.join(root, d))),
+    ];
     for (const file of files) {
         const { outputText } = ts.transpileModule(fs.readFileSync(file, "utf8"), { compilerOptions: options, fileName: file });
         const target = path.join(out, path.relative(root, file)).replace(/\.ts$/, ".js");

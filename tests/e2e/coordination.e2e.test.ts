@@ -10,7 +10,6 @@ afterEach(async () => {
     await world?.close();
 });
 
-
 test("two rollouts started at the same instant: exactly one proceeds, the other is refused and changes nothing", async () => {
     world = await new World().start();
     const [a, b] = await Promise.all([world.cli(RUN, undefined, { ROLLOUT_OWNER: "runner-a" }), world.cli(RUN, undefined, { ROLLOUT_OWNER: "runner-b" })]);

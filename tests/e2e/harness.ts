@@ -72,7 +72,11 @@ export class World {
     /** Starts the AWS stand-in and deploys `config` with the stand-in `pulumi up`, its ECS revisions long since running. */
     async start(config: Record<string, unknown> = BASE_STACK, traffic?: Partial<Traffic>): Promise<this> {
         // The stand-in AWS endpoint runs in this process and reads the same variables.
-        Object.assign(process.env, { STANDIN_STATE_DIR: this.state, ROLLOUT_TIME_SCALE: this.env.ROLLOUT_TIME_SCALE, ROLLOUT_TIME_ORIGIN: this.env.ROLLOUT_TIME_ORIGIN });
+        Object.assign(process.env, {
+            STANDIN_STATE_DIR: this.state,
+            ROLLOUT_TIME_SCALE: this.env.ROLLOUT_TIME_SCALE,
+            ROLLOUT_TIME_ORIGIN: this.env.ROLLOUT_TIME_ORIGIN,
+        });
         this.aws = await startAwsStandIn();
         Object.assign(this.env, { AWS_ENDPOINT_URL: this.aws.url, ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook` });
         if (traffic) this.traffic(traffic);
@@ -97,7 +101,11 @@ export class World {
 
     /** Starts the AWS stand-in and deploys each of `stacks` (by name), as `start` does one. */
     async startMany(stacks: Record<string, Record<string, unknown>>): Promise<this> {
-        Object.assign(process.env, { STANDIN_STATE_DIR: this.state, ROLLOUT_TIME_SCALE: this.env.ROLLOUT_TIME_SCALE, ROLLOUT_TIME_ORIGIN: this.env.ROLLOUT_TIME_ORIGIN });
+        Object.assign(process.env, {
+            STANDIN_STATE_DIR: this.state,
+            ROLLOUT_TIME_SCALE: this.env.ROLLOUT_TIME_SCALE,
+            ROLLOUT_TIME_ORIGIN: this.env.ROLLOUT_TIME_ORIGIN,
+        });
         this.aws = await startAwsStandIn();
         Object.assign(this.env, { AWS_ENDPOINT_URL: this.aws.url, ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook` });
         for (const [stack, config] of Object.entries(stacks)) this.seed(stack, config);

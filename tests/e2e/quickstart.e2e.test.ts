@@ -59,7 +59,10 @@ test("scripts/rollout runs from any directory: --help from /, and check from the
     const help = world.run(script, ["--help"], "/");
     expect({ status: help.status, first: help.output.split("\n")[0] }).toEqual({ status: 0, first: "usage: rollout <command> [options]" });
     const check = world.run(script, ["check", "--platform", "rag"], path.join(ROOT, "platform"));
-    expect({ status: check.status, output: check.output.trim() }).toEqual({ status: 0, output: "platform/Pulumi.rag.yaml: valid, as the program will read it" });
+    expect({ status: check.status, output: check.output.trim() }).toEqual({
+        status: 0,
+        output: "platform/Pulumi.rag.yaml: valid, as the program will read it",
+    });
 });
 
 test("a dry run on a stack created but never deployed is told to deploy it first", async () => {
@@ -77,5 +80,7 @@ test("a rollout of a stack on App Mesh is refused in one line, before anything i
     expect(world.run("pulumi", ["stack", "select", "--create", "appmesh"]).status).toBe(0);
     const run = await world.cli(["run", "--stack", "appmesh", "--yes"], undefined, { NODE_NO_WARNINGS: "1" });
     expect(run.code).toBe(4);
-    expect(run.output.trim().split("\n")).toEqual([expect.stringMatching(/^refused: appmesh is on App Mesh\. AWS ended App Mesh on 2026-09-30 and no longer serves its API or resources/)]);
+    expect(run.output.trim().split("\n")).toEqual([
+        expect.stringMatching(/^refused: appmesh is on App Mesh\. AWS ended App Mesh on 2026-09-30 and no longer serves its API or resources/),
+    ]);
 });

@@ -13,7 +13,6 @@ afterEach(async () => {
     await world?.close();
 });
 
-
 test("a healthy canary is stepped, verified, baked and promoted: stable runs the canary's image and serves everything", async () => {
     world = await new World().start();
     const run = await world.cli(RUN);
@@ -46,10 +45,18 @@ test("a healthy canary is stepped, verified, baked and promoted: stable runs the
 
 test("a failed up mid-rollout is reported with the failing resource and AWS's error, and rolled back", async () => {
     world = await new World().start();
-    world.faults({ failUpdateOf: { resource: "inference-lattice-listener", whenWeight: 50, message: "ValidationException: target group tg-0abc is not in the service's VPC" } });
+    world.faults({
+        failUpdateOf: {
+            resource: "inference-lattice-listener",
+            whenWeight: 50,
+            message: "ValidationException: target group tg-0abc is not in the service's VPC",
+        },
+    });
     const run = await world.cli(RUN);
     expect(run.code).toBe(1);
-    expect(run.output).toMatch(/rolling back: pulumi up \(canaryWeight 50\) failed: inference-lattice-listener: updating urn .*ValidationException: target group tg-0abc is not in the service's VPC/);
+    expect(run.output).toMatch(
+        /rolling back: pulumi up \(canaryWeight 50\) failed: inference-lattice-listener: updating urn .*ValidationException: target group tg-0abc is not in the service's VPC/,
+    );
     expect(run.lastLine).toBe("rolled-back: canaryWeight 0 deployed on e2e");
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });
 });
@@ -169,7 +176,9 @@ test("tasks that ECS cannot place wait in PROVISIONING: the progress line says s
     // ECS can place 2 canary tasks; the 50% step needs 4.
     world.faults({ capacityTasks: 2 });
     const run = await world.cli(RUN);
-    expect(run.output).toMatch(/waiting for 4 healthy canary tasks: 2 healthy, 2 waiting for capacity \(PROVISIONING for \d+ min: GPU instances still launching, or the instance quota/);
+    expect(run.output).toMatch(
+        /waiting for 4 healthy canary tasks: 2 healthy, 2 waiting for capacity \(PROVISIONING for \d+ min: GPU instances still launching, or the instance quota/,
+    );
     expect(run.output).toMatch(/the canary service had 2 healthy tasks, not 4, after 45 minutes, 2 waiting for capacity/);
     expect(run.code).not.toBe(0);
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });

@@ -188,7 +188,9 @@ export class EngineLikeMocks implements pulumi.runtime.Mocks {
                 const ids =
                     filter?.name === "association.main"
                         ? [MAIN_ROUTE_TABLE]
-                        : (filter?.values ?? []).filter((subnet: string) => !IMPLICIT_SUBNETS.includes(subnet)).map((subnet: string) => `rtb-${suffix(subnet)}`);
+                        : (filter?.values ?? [])
+                              .filter((subnet: string) => !IMPLICIT_SUBNETS.includes(subnet))
+                              .map((subnet: string) => `rtb-${suffix(subnet)}`);
                 return { id: "rtbs", ids, vpcId: args.inputs.vpcId };
             }
             case "aws:index/getPartition:getPartition":

@@ -181,10 +181,7 @@ async function run(config: Record<string, string>, options: RunOptions): Promise
     const monitor = new EngineUrnMonitor(mocks, stack, project);
     pulumi.runtime.setMockOptions(monitor, project, stack, options.preview, ORGANIZATION);
     const qualified = (k: string) => (k.includes(":") ? k : `${project}:${k}`);
-    pulumi.runtime.setAllConfig(
-        Object.fromEntries(Object.entries(config).map(([k, v]) => [qualified(k), v])),
-        (options.secretKeys ?? []).map(qualified),
-    );
+    pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(config).map(([k, v]) => [qualified(k), v])), (options.secretKeys ?? []).map(qualified));
     let declared: unknown;
     let error: Error | undefined;
     // Without an engine the SDK prints warnings to the console; the graph keeps them for the tests to read.
@@ -233,6 +230,9 @@ export async function deploy(config: Record<string, string>, options: RunOptions
 export function securityGroupDescriptions(g: Graph): string[] {
     return g
         .ofType("aws:ec2/securityGroup:SecurityGroup")
-        .flatMap((sg) => [sg.inputs.description, ...[...(sg.inputs.ingress ?? []), ...(sg.inputs.egress ?? [])].map((r: { description?: string }) => r.description)])
+        .flatMap((sg) => [
+            sg.inputs.description,
+            ...[...(sg.inputs.ingress ?? []), ...(sg.inputs.egress ?? [])].map((r: { description?: string }) => r.description),
+        ])
         .filter((text): text is string => text !== undefined);
 }

@@ -26,4 +26,3 @@ export function expectTagged(g: Graph, service: string): void {
         expect(g.one("aws:ecs/service:Service", `-${version}`).inputs.tags).toMatchObject({ "ai-canary:version": version });
     }
 }
-

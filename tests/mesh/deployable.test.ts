@@ -36,7 +36,10 @@ const committed = (stack: string) => deploy(stackConfig(stack));
 /** The feature paths no committed stack takes (each committed stack's own render is checked in stacks.test.ts). */
 const FEATURE_PATHS: [string, Record<string, string>][] = [
     ["alb with access logs", { ...BASE_CONFIG, trafficBackend: "alb", alb: JSON.stringify({ allowedCidrs: ["10.0.0.0/8"], accessLogs: true }) }],
-    ["lattice with AWS_IAM", { ...stackConfig("dev"), lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/caller"] }) }],
+    [
+        "lattice with AWS_IAM",
+        { ...stackConfig("dev"), lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/caller"] }) },
+    ],
     [
         "appmesh with weights, metrics, egress hosts and a GPU canary",
         {
@@ -96,7 +99,9 @@ describe("GPU capacity for a deployment's surge", () => {
         for (const version of ["stable", "canary"]) {
             const service = g.one("aws:ecs/service:Service", `-${version}`);
             expect(service.inputs).toMatchObject({ deploymentMaximumPercent: DEPLOYMENT.maximumPercent, deploymentMinimumHealthyPercent: 100 });
-            expect(g.one("aws:autoscaling/group:Group", `-${version}-gpu`).inputs.maxSize).toBe(instancesForDeployment("g6.xlarge", { cpu: 3584, memory: 14336, gpus: 1 }, 4));
+            expect(g.one("aws:autoscaling/group:Group", `-${version}-gpu`).inputs.maxSize).toBe(
+                instancesForDeployment("g6.xlarge", { cpu: 3584, memory: 14336, gpus: 1 }, 4),
+            );
         }
     });
 });
@@ -116,7 +121,9 @@ test("a GPU instance's role trusts EC2 as AWS documents for the container instan
 test("the weights fetch names its region, whatever the ECS agent injects", async () => {
     const g = await committed("gpu");
     for (const version of ["stable", "canary"]) {
-        const fetch = JSON.parse(g.one("aws:ecs/taskDefinition:TaskDefinition", `-${version}`).inputs.containerDefinitions).find((c: { name: string }) => c.name === "weights");
+        const fetch = JSON.parse(g.one("aws:ecs/taskDefinition:TaskDefinition", `-${version}`).inputs.containerDefinitions).find(
+            (c: { name: string }) => c.name === "weights",
+        );
         expect(fetch.environment).toEqual([
             { name: "AWS_REGION", value: "us-west-2" },
             { name: "AWS_DEFAULT_REGION", value: "us-west-2" },
@@ -126,7 +133,11 @@ test("the weights fetch names its region, whatever the ECS agent injects", async
 
 describe("minimum task counts", () => {
     // At weight 0: a canary with no task may not take a weight (config.test.ts), but may rest.
-    const withScaling = (version: string, minCount: number) => ({ ...BASE_CONFIG, canaryWeight: "0", [version]: JSON.stringify({ ...JSON.parse(BASE_CONFIG[version]), scaling: { minCount } }) });
+    const withScaling = (version: string, minCount: number) => ({
+        ...BASE_CONFIG,
+        canaryWeight: "0",
+        [version]: JSON.stringify({ ...JSON.parse(BASE_CONFIG[version]), scaling: { minCount } }),
+    });
     const problems = (raw: Record<string, string>) => {
         try {
             loadConfig({ trafficBackend: "lattice", ...raw });
@@ -169,7 +180,12 @@ describe("the S3 gateway endpoint for weights", () => {
     const existingVpc = (extra: object = {}) => ({
         ...BASE_CONFIG,
         trafficBackend: "lattice",
-        network: JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: ["subnet-0123456789abcdef0", IMPLICIT_SUBNETS[0]], publicSubnetIds: ["subnet-0123456789abcdef1"], ...extra }),
+        network: JSON.stringify({
+            vpcId: "vpc-0123456789abcdef0",
+            privateSubnetIds: ["subnet-0123456789abcdef0", IMPLICIT_SUBNETS[0]],
+            publicSubnetIds: ["subnet-0123456789abcdef1"],
+            ...extra,
+        }),
         stable: JSON.stringify({ image: `${ECR}/llm-server:1.4.0`, weights: WEIGHTS }),
     });
     const endpoints = (g: Graph) => g.ofType("aws:ec2/vpcEndpoint:VpcEndpoint");

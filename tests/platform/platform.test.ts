@@ -45,7 +45,10 @@ beforeAll(async () => {
     // The embedder fetches its weights from S3: on a platform, through the platform's endpoint.
     const embedderConfig = stackConfig("rag-embedder");
     const withWeights = (v: string) => JSON.stringify({ ...JSON.parse(v), weights: WEIGHTS });
-    embedder = await deploy({ ...embedderConfig, stable: withWeights(embedderConfig.stable), canary: withWeights(embedderConfig.canary) }, { stack: "rag-embedder" });
+    embedder = await deploy(
+        { ...embedderConfig, stable: withWeights(embedderConfig.stable), canary: withWeights(embedderConfig.canary) },
+        { stack: "rag-embedder" },
+    );
     gateway = await deploy(stackConfig("rag-gateway"), { stack: "rag-gateway" });
     llm = await deploy(stackConfig("rag-llm"), { stack: "rag-llm" });
 });
@@ -57,10 +60,17 @@ test("the platform project is its own, and declares the VPC, its S3 endpoint, th
     expect(platform.one(T.zone).inputs).toMatchObject({ name: "rag.internal", vpcs: [{ vpcId: platform.one(T.vpc).state.vpcId }] });
     // The association's security group admits the platform's Lattice ports from its callers' group alone, not the whole VPC.
     const callers = platform.one(T.sg, "-callers");
-    expect(platform.one(T.sg, "-lattice-clients").inputs.ingress).toEqual([{ description: "inference callers in the VPC", protocol: "tcp", fromPort: 80, toPort: 80, securityGroups: [callers.id] }]);
+    expect(platform.one(T.sg, "-lattice-clients").inputs.ingress).toEqual([
+        { description: "inference callers in the VPC", protocol: "tcp", fromPort: 80, toPort: 80, securityGroups: [callers.id] },
+    ]);
     expect(callers.inputs.ingress).toBeUndefined();
     const outputs = parsePlatformOutputs(platform.outputs, "rag");
-    expect(outputs).toMatchObject({ vpcId: platform.one(T.vpc).state.vpcId, serviceNetworkId: platform.one(T.serviceNetwork).id, zoneName: "rag.internal", latticePorts: [80] });
+    expect(outputs).toMatchObject({
+        vpcId: platform.one(T.vpc).state.vpcId,
+        serviceNetworkId: platform.one(T.serviceNetwork).id,
+        zoneName: "rag.internal",
+        latticePorts: [80],
+    });
 });
 
 test("the AWS request check's platform outputs (tests/awscheck/stack-refs.json) are the contract's, shaped as AWS returns them", () => {
@@ -75,7 +85,10 @@ test.each([
     ["joins an existing service network the VPC is already associated with, declaring neither", false, 0],
 ])("a platform on an existing service network %s", async (_, associateVpc, associations) => {
     const existingId = "arn:aws:vpc-lattice:us-west-2:210987654321:servicenetwork/sn-0a1b2c3d4e5f60718";
-    const g = await deploy({ ...stackConfig("rag", PLATFORM_PROJECT), serviceNetwork: JSON.stringify({ existingId, associateVpc }) }, { program: platformProgram, project: PLATFORM_PROJECT, stack: "rag" });
+    const g = await deploy(
+        { ...stackConfig("rag", PLATFORM_PROJECT), serviceNetwork: JSON.stringify({ existingId, associateVpc }) },
+        { program: platformProgram, project: PLATFORM_PROJECT, stack: "rag" },
+    );
     expect(g.ofType(T.serviceNetwork)).toEqual([]);
     expect(g.ofType(T.vpcAssociation)).toHaveLength(associations);
     if (associateVpc) {
@@ -110,8 +123,13 @@ test("a GPU service runs on the platform's pool of its instance type: the platfo
     expect(platform.one(T.launchTemplate).inputs.instanceType).toBe("g6.xlarge");
     expect(Buffer.from(platform.one(T.launchTemplate).inputs.userData, "base64").toString()).toContain(`ECS_CLUSTER=${platform.one(T.cluster).state.name}`);
     const provider = platform.one(T.provider);
-    expect(platform.one(T.capacityProviders).inputs).toMatchObject({ clusterName: platform.one(T.cluster).state.name, capacityProviders: ["FARGATE", provider.state.name] });
-    expect(parsePlatformOutputs(platform.outputs, "rag").gpuPools).toEqual({ "g6.xlarge": { capacityProviderName: provider.state.name, maxInstances: 8, volumeGiB: 200 } });
+    expect(platform.one(T.capacityProviders).inputs).toMatchObject({
+        clusterName: platform.one(T.cluster).state.name,
+        capacityProviders: ["FARGATE", provider.state.name],
+    });
+    expect(parsePlatformOutputs(platform.outputs, "rag").gpuPools).toEqual({
+        "g6.xlarge": { capacityProviderName: provider.state.name, maxInstances: 8, volumeGiB: 200 },
+    });
     // The LLM's versions are placed on it, and the LLM declares no capacity of its own.
     for (const version of ["stable", "canary"]) {
         expect(llm.one(T.ecsService, `-${version}`).inputs.capacityProviderStrategies).toEqual([{ capacityProvider: provider.state.name, weight: 1, base: 0 }]);
@@ -128,7 +146,15 @@ test("the platform's dashboard graphs its cluster and each pool's reservation an
     const lines = body.widgets.flatMap((w: { properties: { metrics: unknown[][] } }) => w.properties.metrics);
     const cluster = platform.one(T.cluster).state.name;
     expect(lines).toContainEqual(["ECS/ContainerInsights", "TaskCount", "ClusterName", cluster, expect.anything()]);
-    expect(lines).toContainEqual(["AWS/ECS/ManagedScaling", "CapacityProviderReservation", "CapacityProviderName", platform.one(T.provider).state.name, "ClusterName", cluster, expect.anything()]);
+    expect(lines).toContainEqual([
+        "AWS/ECS/ManagedScaling",
+        "CapacityProviderReservation",
+        "CapacityProviderName",
+        platform.one(T.provider).state.name,
+        "ClusterName",
+        cluster,
+        expect.anything(),
+    ]);
     // The GPU line reads the namespace and the dimension the CloudWatch agent on the pool's instances is configured with.
     const userData = Buffer.from(platform.one(T.launchTemplate).inputs.userData, "base64").toString();
     const agent = JSON.parse(/<<'AGENT'\n(.*)\nAGENT/s.exec(userData)![1]).metrics;
@@ -145,12 +171,20 @@ test("a GPU version needs a pool of its type on the platform, with its volume, b
         return JSON.stringify({ ...parsed, gpu: { ...parsed.gpu, ...gpu }, ...(scaling ? { scaling: { ...parsed.scaling, ...scaling } } : {}) });
     };
     const run = await runProgram(
-        { ...llmConfig, stable: change(llmConfig.stable, { volumeGiB: 300 }, { maxCount: 5 }), canary: change(llmConfig.canary, { instanceType: "g6e.xlarge" }) },
+        {
+            ...llmConfig,
+            stable: change(llmConfig.stable, { volumeGiB: 300 }, { maxCount: 5 }),
+            canary: change(llmConfig.canary, { instanceType: "g6e.xlarge" }),
+        },
         { stack: "rag-llm", stackReferences: references },
     );
-    expect(run.error?.message).toContain('canary.gpu.instanceType: got "g6e.xlarge"; expected an instance type the platform has a GPU pool of (g6.xlarge), or add one to the platform\'s gpuPools');
+    expect(run.error?.message).toContain(
+        'canary.gpu.instanceType: got "g6e.xlarge"; expected an instance type the platform has a GPU pool of (g6.xlarge), or add one to the platform\'s gpuPools',
+    );
     expect(run.error?.message).toContain("stable.gpu.volumeGiB: got 300; expected 200, the volume of the platform's g6.xlarge instances");
-    expect(run.error?.message).toContain("stable.scaling.maxCount: got 5; expected a count whose deployment fits the platform's g6.xlarge pool (8 instances; this needs 10), or a larger pool");
+    expect(run.error?.message).toContain(
+        "stable.scaling.maxCount: got 5; expected a count whose deployment fits the platform's g6.xlarge pool (8 instances; this needs 10), or a larger pool",
+    );
     expect(run.graph.resources).toEqual([]);
 });
 
@@ -163,7 +197,10 @@ test("each service declares only its own resources, in the platform's VPC and se
     expect(embedder.one(T.ecsService, "-canary").inputs.networkConfiguration.subnets).toEqual(platform.one(T.vpc).state.privateSubnetIds);
     // Every service's tasks are among the platform's callers, beside their own group.
     for (const g of [embedder, gateway]) {
-        expect(g.one(T.ecsService, "-stable").inputs.networkConfiguration.securityGroups).toEqual([g.one(T.sg, "-network-tasks").id, platform.one(T.sg, "-callers").id]);
+        expect(g.one(T.ecsService, "-stable").inputs.networkConfiguration.securityGroups).toEqual([
+            g.one(T.sg, "-network-tasks").id,
+            platform.one(T.sg, "-callers").id,
+        ]);
     }
     // The tasks admit the platform VPC's CIDR where the backend admits a CIDR (the ALB's nodes are in it).
     expect(gateway.one(T.sg, "-network-tasks").inputs.ingress[0].cidrBlocks).toEqual(["10.60.0.0/16"]);
@@ -178,7 +215,12 @@ test("a service's resources are named after it and tagged with it, its stack and
         for (const version of ["stable", "canary"]) {
             const ecs = g.one(T.ecsService, `-${version}`);
             expect(ecs.state.name).toMatch(new RegExp(`^${service}-${version}-[0-9a-f]{7}$`));
-            expect(ecs.inputs.tags).toEqual({ "ai-canary:service": service, "ai-canary:stack": stack, "ai-canary:platform": "rag", "ai-canary:version": version });
+            expect(ecs.inputs.tags).toEqual({
+                "ai-canary:service": service,
+                "ai-canary:stack": stack,
+                "ai-canary:platform": "rag",
+                "ai-canary:version": version,
+            });
         }
         for (const alarm of g.ofType(T.alarm)) {
             expect(alarm.state.name).toMatch(new RegExp(`^${service}-observability-canary-`));
@@ -229,9 +271,15 @@ test("a weight change in one service changes only that service's split resource"
 });
 
 test("a service whose Lattice listener port the platform does not admit fails before anything is created, naming both", async () => {
-    const grpc = { ...stackConfig("rag-embedder"), protocol: "grpc", lattice: JSON.stringify({ certificateArn: "arn:aws:acm:us-west-2:123456789012:certificate/0e0a3f2c-1d1a-4c1b-9e5c-2f7a1b2c3d4e" }) };
+    const grpc = {
+        ...stackConfig("rag-embedder"),
+        protocol: "grpc",
+        lattice: JSON.stringify({ certificateArn: "arn:aws:acm:us-west-2:123456789012:certificate/0e0a3f2c-1d1a-4c1b-9e5c-2f7a1b2c3d4e" }),
+    };
     const run = await runProgram(grpc, { stack: "rag-embedder", stackReferences: references });
-    expect(run.error?.message).toContain("protocol: got \"grpc\"; expected a protocol whose Lattice listener port the platform's service network admits (80; grpc listens on 443), or add 443 to the platform's latticePorts");
+    expect(run.error?.message).toContain(
+        "protocol: got \"grpc\"; expected a protocol whose Lattice listener port the platform's service network admits (80; grpc listens on 443), or add 443 to the platform's latticePorts",
+    );
     expect(run.graph.resources).toEqual([]);
     // Without a certificate, the stable name in the private zone cannot serve HTTPS: refused first, with how to get one.
     const noCert = await runProgram({ ...stackConfig("rag-embedder"), protocol: "grpc" }, { stackReferences: references });
@@ -243,9 +291,19 @@ test.each([
     ["a network beside a platform", { network: JSON.stringify({ cidrBlock: "10.1.0.0/16" }) }, "network: got", "no network with platform"],
     ["App Mesh on a platform", { trafficBackend: "appmesh" }, "platform: got", "App Mesh stacks stand alone"],
     ["a platform that is no stack name", { platform: "rag" }, 'platform: got "rag"', "org/ai-inference-platform/stack"],
-    ["a key under a misspelt namespace", { "ai-inference-canry:calls": '["reranker"]' }, "ai-inference-canry:calls", 'did you mean "ai-inference-canary:calls"?'],
+    [
+        "a key under a misspelt namespace",
+        { "ai-inference-canry:calls": '["reranker"]' },
+        "ai-inference-canry:calls",
+        'did you mean "ai-inference-canary:calls"?',
+    ],
     ["calling itself", { calls: '["embedder"]' }, "calls: got", "services other than this one (embedder)"],
-    ["an environment name a callee's URL takes", { calls: '["reranker"]', canary: JSON.stringify({ image: "r/m:1", environment: { RERANKER_URL: "http://x" } }) }, "canary.environment.RERANKER_URL", "not set: calls sets RERANKER_URL"],
+    [
+        "an environment name a callee's URL takes",
+        { calls: '["reranker"]', canary: JSON.stringify({ image: "r/m:1", environment: { RERANKER_URL: "http://x" } }) },
+        "canary.environment.RERANKER_URL",
+        "not set: calls sets RERANKER_URL",
+    ],
 ])("refuses %s", async (_, change, key, text) => {
     const run = await runProgram({ ...stackConfig("rag-embedder"), ...change }, { stackReferences: references });
     expect(run.error?.message).toContain(key);
@@ -260,11 +318,19 @@ test("calls without a platform is refused: callees are found by name on one", as
 
 test("a platform stack's config is validated the same way: every problem named, nothing declared", async () => {
     const run = await runProgram(
-        { zoneName: "not a zone", latticePorts: "[0]", colour: "blue", serviceNetwork: JSON.stringify({ existingId: "sn-123", associateVpc: false }), gpuPools: JSON.stringify({ "g6.xlarg": { maxInstances: 2 }, "g5.xlarge": { maxInstances: 0 } }) },
+        {
+            zoneName: "not a zone",
+            latticePorts: "[0]",
+            colour: "blue",
+            serviceNetwork: JSON.stringify({ existingId: "sn-123", associateVpc: false }),
+            gpuPools: JSON.stringify({ "g6.xlarg": { maxInstances: 2 }, "g5.xlarge": { maxInstances: 0 } }),
+        },
         { program: platformProgram, project: PLATFORM_PROJECT },
     );
     expect(run.error?.message).toMatch(/zoneName: got "not a zone"/);
-    expect(run.error?.message).toContain('gpuPools.g6.xlarg: got "g6.xlarg"; expected a GPU instance type (a g5, g6, g6e, p4d or p5 size): did you mean "g6.xlarge"?');
+    expect(run.error?.message).toContain(
+        'gpuPools.g6.xlarg: got "g6.xlarg"; expected a GPU instance type (a g5, g6, g6e, p4d or p5 size): did you mean "g6.xlarge"?',
+    );
     expect(run.error?.message).toMatch(/gpuPools\.g5\.xlarge\.maxInstances: got 0; expected an integer from 1 to 100/);
     expect(run.error?.message).toContain('serviceNetwork.existingId: got "sn-123"; expected a service network id (sn- and 17 characters) or its ARN');
     const noNetwork = await runProgram({ serviceNetwork: JSON.stringify({ associateVpc: false }) }, { program: platformProgram, project: PLATFORM_PROJECT });

@@ -12,27 +12,29 @@ const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/([0-9]|[12][0-9]|3[0-2])$/;
 /** Target-group stickiness lasts 1 s to 7 days (ELB API, `TargetGroupStickinessConfig.DurationSeconds`). */
 const MAX_STICKINESS_SECONDS = 604_800;
 
-export const albSection = section(
-    {
-        scheme: oneOf(["internal", "internet-facing"])
-            .default("internal")
-            .describe("`internal`: reachable inside the VPC (and what is peered or connected to it); `internet-facing`: a public address, in the public subnets."),
-        allowedCidrs: stringList(CIDR, 'IPv4 CIDR blocks, e.g. ["203.0.113.0/24"]').describe(
-            "Who may open connections to the load balancer: nothing is admitted that is not listed (`0.0.0.0/0` only if you write it).",
+export const albSection = section({
+    scheme: oneOf(["internal", "internet-facing"])
+        .default("internal")
+        .describe("`internal`: reachable inside the VPC (and what is peered or connected to it); `internet-facing`: a public address, in the public subnets."),
+    allowedCidrs: stringList(CIDR, 'IPv4 CIDR blocks, e.g. ["203.0.113.0/24"]').describe(
+        "Who may open connections to the load balancer: nothing is admitted that is not listed (`0.0.0.0/0` only if you write it).",
+    ),
+    certificateArn: matching(ACM_ARN, "an ACM certificate ARN")
+        .optional()
+        .describe("ACM certificate of the HTTPS listener (443), which then serves the service while port 80 redirects to it; HTTP/2 and gRPC need it."),
+    stickiness: section({
+        durationSeconds: integer(1, MAX_STICKINESS_SECONDS).describe(
+            "How long a client that keeps the `AWSALBTG` cookie stays on the version it first reached, 1 s to 7 days.",
         ),
-        certificateArn: matching(ACM_ARN, "an ACM certificate ARN")
-            .optional()
-            .describe("ACM certificate of the HTTPS listener (443), which then serves the service while port 80 redirects to it; HTTP/2 and gRPC need it."),
-        stickiness: section({
-            durationSeconds: integer(1, MAX_STICKINESS_SECONDS).describe("How long a client that keeps the `AWSALBTG` cookie stays on the version it first reached, 1 s to 7 days."),
-        })
-            .optional()
-            .describe("Conversation affinity: a chat stays on one version. Off by default; on only while the canary has traffic, so a rollback moves every client off it at once."),
-        accessLogs: boolean()
-            .default(false)
-            .describe("Write the load balancer's access logs (every request, with its target group and status) to an S3 bucket this stack creates."),
-    },
-);
+    })
+        .optional()
+        .describe(
+            "Conversation affinity: a chat stays on one version. Off by default; on only while the canary has traffic, so a rollback moves every client off it at once.",
+        ),
+    accessLogs: boolean()
+        .default(false)
+        .describe("Write the load balancer's access logs (every request, with its target group and status) to an S3 bucket this stack creates."),
+});
 
 export type AlbConfig = z.output<typeof albSection>;
 
@@ -48,7 +50,11 @@ interface WithAlb {
 export const albRules = [
     rule<WithAlb>(["protocol", "alb"], "http2 and grpc need alb.certificateArn: the ALB speaks them only over HTTPS", (c, report) => {
         if (c.protocol !== "http" && !c.alb.certificateArn) {
-            report("alb.certificateArn", undefined, `an ACM certificate ARN (required for protocol ${c.protocol}, which the ALB serves only on an HTTPS listener)`);
+            report(
+                "alb.certificateArn",
+                undefined,
+                `an ACM certificate ARN (required for protocol ${c.protocol}, which the ALB serves only on an HTTPS listener)`,
+            );
         }
     }),
     rule<WithAlb>(["pinValue"], "pinValue has no '*' or '?': the ALB reads them in a header condition as wildcards", (c, report) => {
@@ -56,7 +62,11 @@ export const albRules = [
     }),
     rule<WithAlb>(["rollout"], 'rollout.latencyMetric is "total": the ALB measures one latency, TargetResponseTime', (c, report) => {
         if (c.rollout.latencyMetric === "firstByte") {
-            report("rollout.latencyMetric", "firstByte", '"total" with trafficBackend "alb": its one latency, TargetResponseTime, ends when the target starts its response, so for a streamed answer it is already close to the first byte');
+            report(
+                "rollout.latencyMetric",
+                "firstByte",
+                '"total" with trafficBackend "alb": its one latency, TargetResponseTime, ends when the target starts its response, so for a streamed answer it is already close to the first byte',
+            );
         }
     }),
 ];

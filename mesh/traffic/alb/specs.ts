@@ -25,8 +25,13 @@ const PROTOCOL_VERSION = { http: "HTTP1", http2: "HTTP2", grpc: "GRPC" } as cons
 const GRPC_HEALTH = { path: "/AWS.ALB/healthcheck", matcher: "12" };
 
 /** The listener that serves the service, and the HTTP listener that redirects to it when that one is HTTPS. */
-export function listenerSpecs(config: AlbCanaryConfig): { serving: { protocol: "HTTP" | "HTTPS"; port: number }; redirect?: { protocol: "HTTP"; port: number } } {
-    return config.alb.certificateArn ? { serving: { protocol: "HTTPS", port: 443 }, redirect: { protocol: "HTTP", port: 80 } } : { serving: { protocol: "HTTP", port: 80 } };
+export function listenerSpecs(config: AlbCanaryConfig): {
+    serving: { protocol: "HTTP" | "HTTPS"; port: number };
+    redirect?: { protocol: "HTTP"; port: number };
+} {
+    return config.alb.certificateArn
+        ? { serving: { protocol: "HTTPS", port: 443 }, redirect: { protocol: "HTTP", port: 80 } }
+        : { serving: { protocol: "HTTP", port: 80 } };
 }
 
 /** Every port the load balancer listens on: what its security group admits from `alb.allowedCidrs`. */
@@ -43,7 +48,10 @@ export const listenerPorts = (config: AlbCanaryConfig): number[] => {
  * a weight of 0, and a canary at rest is never reached by an old cookie. The weight lives
  * in the stack's config, so the next `up` keeps it off until a rollout raises the weight.
  */
-export function weightedForward(model: CanaryModel<AlbCanaryConfig>, targetGroupArns: Record<Version, Input<string>>): aws.types.input.lb.ListenerDefaultActionForward {
+export function weightedForward(
+    model: CanaryModel<AlbCanaryConfig>,
+    targetGroupArns: Record<Version, Input<string>>,
+): aws.types.input.lb.ListenerDefaultActionForward {
     const canaryWeight = model.versions.find((v) => v.version === "canary")!.weight;
     const stickiness = model.config.alb.stickiness;
     return {
@@ -90,7 +98,12 @@ export function targetGroupArgs(config: AlbCanaryConfig, vpcId: Input<string>): 
  * final portion, `app/<name>/<id>` or `targetgroup/<name>/<id>` (ELB user guide,
  * "CloudWatch metrics for your Application Load Balancer", metric dimensions).
  */
-export const elbDimension = (arn: string): string => arn.split(":").slice(5).join(":").replace(/^loadbalancer\//, "");
+export const elbDimension = (arn: string): string =>
+    arn
+        .split(":")
+        .slice(5)
+        .join(":")
+        .replace(/^loadbalancer\//, "");
 
 /**
  * Accounts that deliver ALB access logs in Regions opened before August 2022 (ELB user

@@ -16,7 +16,17 @@ import { Declared, VersionMetrics } from "../../../contract/outputs";
 import { modelLoadSecondsOf } from "../../compute/containers";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
 import type { VersionJoin } from "../../compute/join";
-import { ACCESS_LOG_PREFIX, accessLogBucketPolicy, elbDimension, listenerPorts, listenerSpecs, PIN_RULE_PRIORITY, pinCondition, targetGroupArgs, weightedForward } from "./specs";
+import {
+    ACCESS_LOG_PREFIX,
+    accessLogBucketPolicy,
+    elbDimension,
+    listenerPorts,
+    listenerSpecs,
+    PIN_RULE_PRIORITY,
+    pinCondition,
+    targetGroupArgs,
+    weightedForward,
+} from "./specs";
 import { ec2Description } from "../../awsText";
 
 interface AlbTrafficArgs {
@@ -136,7 +146,12 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
             const stableName = `${config.serviceName}.${platform.zoneName}`;
             new aws.route53.Record(
                 `${name}-name`,
-                { zoneId: platform.zoneId, name: stableName, type: "A", aliases: [{ name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true }] },
+                {
+                    zoneId: platform.zoneId,
+                    name: stableName,
+                    type: "A",
+                    aliases: [{ name: this.loadBalancer.dnsName, zoneId: this.loadBalancer.zoneId, evaluateTargetHealth: true }],
+                },
                 parent,
             );
             this.endpoint = pulumi.output(stableName);
@@ -217,6 +232,10 @@ export function albBackend(config: AlbCanaryConfig): TrafficBackendKind {
         // The load balancer's nodes sit in the VPC's subnets; its own group lets out only the model port.
         taskIngress: ({ vpcCidr }) => ({ description: ec2Description("inference requests from the load balancer in the VPC"), cidrBlocks: [vpcCidr] }),
         declare: (name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions) =>
-            new AlbTraffic(`${name}-alb`, { model: { ...args.model, config }, network: args.network, accountId: args.accountId, region: args.region, platform: args.platform }, opts),
+            new AlbTraffic(
+                `${name}-alb`,
+                { model: { ...args.model, config }, network: args.network, accountId: args.accountId, region: args.region, platform: args.platform },
+                opts,
+            ),
     };
 }

@@ -49,7 +49,10 @@ export class AccessLogMetrics extends pulumi.ComponentResource {
         this.metrics = {} as Record<Version, Declared<VersionMetrics>>;
         for (const version of VERSIONS) {
             const refs = {} as Required<Declared<VersionMetrics>>;
-            for (const [key, m] of Object.entries(ACCESS_LOG_METRICS) as [keyof typeof ACCESS_LOG_METRICS, (typeof ACCESS_LOG_METRICS)[keyof typeof ACCESS_LOG_METRICS]][]) {
+            for (const [key, m] of Object.entries(ACCESS_LOG_METRICS) as [
+                keyof typeof ACCESS_LOG_METRICS,
+                (typeof ACCESS_LOG_METRICS)[keyof typeof ACCESS_LOG_METRICS],
+            ][]) {
                 new aws.cloudwatch.LogMetricFilter(
                     `${name}-${version}-${m.metricName.toLowerCase()}`,
                     {

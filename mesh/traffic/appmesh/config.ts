@@ -28,15 +28,23 @@ const ingress = section(
     {
         enabled: boolean().default(false).describe("A public entry point: a virtual gateway behind an NLB."),
         port: integer(1, 65535).default(80).describe("Port of the public load balancer listener."),
-        allowedCidrs: stringList(ANY_CIDR, 'IPv4 CIDR blocks, e.g. ["203.0.113.0/24"]').optional().describe("Who may reach the load balancer; required when enabled, so nothing is open to the world by default."),
+        allowedCidrs: stringList(ANY_CIDR, 'IPv4 CIDR blocks, e.g. ["203.0.113.0/24"]')
+            .optional()
+            .describe("Who may reach the load balancer; required when enabled, so nothing is open to the world by default."),
         desiredCount: integer(1, 20).default(2).describe("Gateway tasks."),
-        grpcServiceName: matching(GRPC_SERVICE, 'a gRPC service name, e.g. "inference.GRPCInferenceService"').optional().describe("gRPC gateway routes match on the gRPC service name, e.g. \"inference.GRPCInferenceService\"."),
+        grpcServiceName: matching(GRPC_SERVICE, 'a gRPC service name, e.g. "inference.GRPCInferenceService"')
+            .optional()
+            .describe('gRPC gateway routes match on the gRPC service name, e.g. "inference.GRPCInferenceService".'),
     },
     {
         rules: [
             rule<{ enabled: boolean; allowedCidrs?: string[] }>(["enabled", "allowedCidrs"], "enabled needs allowedCidrs", (i, report) => {
                 if (i.enabled && !i.allowedCidrs) {
-                    report("allowedCidrs", undefined, 'who may reach the public endpoint when ingress is enabled, e.g. ["203.0.113.0/24"] (["0.0.0.0/0"] for anyone)');
+                    report(
+                        "allowedCidrs",
+                        undefined,
+                        'who may reach the public endpoint when ingress is enabled, e.g. ["203.0.113.0/24"] (["0.0.0.0/0"] for anyone)',
+                    );
                 }
             }),
         ],
@@ -53,14 +61,22 @@ const discoveryNames = section({
 });
 
 export const appMeshSection = section({
-    namespace: dnsName().default("ai.internal").describe("Cloud Map private DNS namespace the versions register in; the virtual service is `<serviceName>.<namespace>`."),
+    namespace: dnsName()
+        .default("ai.internal")
+        .describe("Cloud Map private DNS namespace the versions register in; the virtual service is `<serviceName>.<namespace>`."),
     createNamespace: boolean().default(true).describe("Create the namespace (true), or use an existing one of that name."),
-    envoyImage: matching(ENVOY_IMAGE, "an App Mesh Envoy image with a pinned -prod tag").default(DEFAULT_ENVOY_IMAGE).describe("App Mesh Envoy image, version pinned."),
+    envoyImage: matching(ENVOY_IMAGE, "an App Mesh Envoy image with a pinned -prod tag")
+        .default(DEFAULT_ENVOY_IMAGE)
+        .describe("App Mesh Envoy image, version pinned."),
     maxRetries: integer(0, 5).default(2).describe("Retries of requests that provably never reached a model server; 0 turns retries off."),
     outlierDetection: outlierDetection.describe("Ejects a task that keeps answering 5xx, so one bad replica does not poison a canary step."),
     ingress: ingress.describe("A public entry point for callers outside the mesh."),
     discoveryNames: discoveryNames.describe("Cloud Map names the versions register under."),
-    egressHosts: stringList(EGRESS_HOST, 'public DNS names, e.g. ["huggingface.co"]').default([]).describe("Hosts outside the mesh the model servers may call on 443 (TLS passes through Envoy), e.g. a model hub for a server that downloads its model at start: each becomes a backend of both versions' nodes. The mesh lets nothing else out."),
+    egressHosts: stringList(EGRESS_HOST, 'public DNS names, e.g. ["huggingface.co"]')
+        .default([])
+        .describe(
+            "Hosts outside the mesh the model servers may call on 443 (TLS passes through Envoy), e.g. a model hub for a server that downloads its model at start: each becomes a backend of both versions' nodes. The mesh lets nothing else out.",
+        ),
 });
 
 export type AppMeshConfig = z.output<typeof appMeshSection>;
@@ -80,7 +96,8 @@ export const discoveryName = (c: { serviceName: string; appmesh: AppMeshConfig }
 /** Rules between App Mesh's settings and the shared ones. */
 export const appMeshRules = [
     rule<{ platform?: string }>(["platform"], "no platform: App Mesh stacks stand alone", (c, report) => {
-        if (c.platform) report("platform", c.platform, 'no platform with trafficBackend "appmesh": App Mesh stacks stand alone (a platform is for lattice and alb)');
+        if (c.platform)
+            report("platform", c.platform, 'no platform with trafficBackend "appmesh": App Mesh stacks stand alone (a platform is for lattice and alb)');
     }),
     rule<WithAppMesh>(["port"], "port is not one of Envoy's (9901, 15000, 15001)", (c, report) => {
         if (ENVOY_PORTS.includes(c.port)) report("port", c.port, `a port Envoy does not use: not ${ENVOY_PORTS.join(", ")} with trafficBackend "appmesh"`);
@@ -88,7 +105,11 @@ export const appMeshRules = [
     rule<WithAppMesh>(["protocol", "appmesh"], "appmesh.ingress.grpcServiceName is set exactly when protocol is grpc and ingress is enabled", (c, report) => {
         const { enabled, grpcServiceName } = c.appmesh.ingress;
         if (c.protocol === "grpc" && enabled && !grpcServiceName) {
-            report("appmesh.ingress.grpcServiceName", undefined, 'the gRPC service the gateway routes, e.g. "inference.GRPCInferenceService" (required for gRPC ingress)');
+            report(
+                "appmesh.ingress.grpcServiceName",
+                undefined,
+                'the gRPC service the gateway routes, e.g. "inference.GRPCInferenceService" (required for gRPC ingress)',
+            );
         }
         if (c.protocol !== "grpc" && grpcServiceName) {
             report("appmesh.ingress.grpcServiceName", grpcServiceName, 'no gRPC service name unless protocol is "grpc"');

@@ -50,11 +50,7 @@ export class IngressGateway extends pulumi.ComponentResource {
         const { envoyImage } = config.appmesh;
         const parent = { parent: this };
 
-        this.virtualGateway = new aws.appmesh.VirtualGateway(
-            name,
-            { meshName: args.meshName, spec: virtualGatewaySpec(model) },
-            parent,
-        );
+        this.virtualGateway = new aws.appmesh.VirtualGateway(name, { meshName: args.meshName, spec: virtualGatewaySpec(model) }, parent);
         this.gatewayRoute = new aws.appmesh.GatewayRoute(
             name,
             {

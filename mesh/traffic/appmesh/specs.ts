@@ -97,11 +97,7 @@ export interface NodeDiscovery {
 }
 
 /** One version's virtual node: listener, health check, timeouts, outlier detection, discovery, access log. */
-export function virtualNodeSpec(
-    model: CanaryModel,
-    version: Version,
-    discovery: NodeDiscovery,
-): aws.types.input.appmesh.VirtualNodeSpec {
+export function virtualNodeSpec(model: CanaryModel, version: Version, discovery: NodeDiscovery): aws.types.input.appmesh.VirtualNodeSpec {
     const { config } = model;
     const hc = config.healthCheck;
     const od = config.appmesh.outlierDetection;
@@ -161,12 +157,7 @@ function pinMatch(model: CanaryModel) {
     return model.config.protocol === "grpc" ? { metadatas: [header] } : { prefix: "/", headers: [header] };
 }
 
-function routeSpec(
-    model: CanaryModel,
-    priority: number,
-    match: object,
-    weightedTargets: { virtualNode: Input<string>; weight: number }[],
-): RouteSpec {
+function routeSpec(model: CanaryModel, priority: number, match: object, weightedTargets: { virtualNode: Input<string>; weight: number }[]): RouteSpec {
     const retry = retryPolicy(model);
     return {
         priority,
@@ -202,10 +193,7 @@ export function virtualGatewaySpec(model: CanaryModel): aws.types.input.appmesh.
 }
 
 /** Sends every request the gateway receives to the virtual service, where the canary split happens. */
-export function gatewayRouteSpec(
-    model: CanaryModel,
-    virtualServiceName: Input<string>,
-): aws.types.input.appmesh.GatewayRouteSpec {
+export function gatewayRouteSpec(model: CanaryModel, virtualServiceName: Input<string>): aws.types.input.appmesh.GatewayRouteSpec {
     const action = { target: { virtualService: { virtualServiceName } } };
     const { protocol } = model.config;
     if (protocol === "grpc") {

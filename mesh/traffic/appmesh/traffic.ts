@@ -173,7 +173,10 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
 export function appMeshBackend(config: AppMeshCanaryConfig): TrafficBackendKind {
     return {
         // Envoy redirects the inbound connection to itself inside the task, so the group sees the app port from anywhere in the VPC.
-        taskIngress: ({ vpcCidr }) => ({ description: ec2Description("inference requests from inside the VPC (Envoy redirects them to itself)"), cidrBlocks: [vpcCidr] }),
+        taskIngress: ({ vpcCidr }) => ({
+            description: ec2Description("inference requests from inside the VPC (Envoy redirects them to itself)"),
+            cidrBlocks: [vpcCidr],
+        }),
         declare(name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions): TrafficBackend {
             // Rendered still (the seed's shape, and its tests), but every preview and update says it deploys nowhere.
             void pulumi.log.warn(APP_MESH_ENDED);

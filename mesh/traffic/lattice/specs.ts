@@ -59,10 +59,7 @@ export function targetGroupConfig(model: CanaryModel, vpcId: Input<string>): aws
 }
 
 /** The canary split: `100 - canaryWeight` to stable, `canaryWeight` to canary. */
-export function weightedDefaultAction(
-    model: CanaryModel,
-    targetGroupIds: Record<Version, Input<string>>,
-): aws.types.input.vpclattice.ListenerDefaultAction {
+export function weightedDefaultAction(model: CanaryModel, targetGroupIds: Record<Version, Input<string>>): aws.types.input.vpclattice.ListenerDefaultAction {
     return {
         forwards: [
             {

@@ -13,7 +13,11 @@ export class AppMeshRoute implements TrafficPort {
 
     async canaryWeight(): Promise<number> {
         const { route } = await this.appmesh.send(
-            new DescribeRouteCommand({ meshName: this.outputs.meshName, virtualRouterName: this.outputs.virtualRouterName, routeName: this.outputs.weightedRouteName }),
+            new DescribeRouteCommand({
+                meshName: this.outputs.meshName,
+                virtualRouterName: this.outputs.virtualRouterName,
+                routeName: this.outputs.weightedRouteName,
+            }),
         );
         const spec = route?.spec;
         const targets = (spec?.httpRoute ?? spec?.http2Route ?? spec?.grpcRoute)?.action?.weightedTargets ?? [];

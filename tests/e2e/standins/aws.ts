@@ -67,7 +67,10 @@ function describeServices(input: { services: string[] }) {
         });
         let deployments;
         if (now < last.at + loadMs) {
-            deployments = [deployment("PRIMARY", last.taskDefinition, "IN_PROGRESS", 0), ...(previous ? [deployment("ACTIVE", previous.taskDefinition, "COMPLETED", desired)] : [])];
+            deployments = [
+                deployment("PRIMARY", last.taskDefinition, "IN_PROGRESS", 0),
+                ...(previous ? [deployment("ACTIVE", previous.taskDefinition, "COMPLETED", desired)] : []),
+            ];
         } else if (previous && faults.failingImages?.includes(last.image)) {
             deployments = [
                 deployment("PRIMARY", previous.taskDefinition, "COMPLETED", desired),
@@ -107,7 +110,15 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
         const m = q.MetricStat.Metric;
         const dims = Object.fromEntries(m.Dimensions.map((d) => [d.Name, d.Value]));
         for (const [stackName, state] of named()) {
-            const metrics = (state.outputs as { versionMetrics?: Record<string, Record<string, { namespace: string; metricName: string; dimensions: Record<string, string>; unit?: string }>> }).versionMetrics ?? {};
+            const metrics =
+                (
+                    state.outputs as {
+                        versionMetrics?: Record<
+                            string,
+                            Record<string, { namespace: string; metricName: string; dimensions: Record<string, string>; unit?: string }>
+                        >;
+                    }
+                ).versionMetrics ?? {};
             for (const [version, fields] of Object.entries(metrics)) {
                 for (const [field, ref] of Object.entries(fields)) {
                     if (ref.namespace !== m.Namespace || ref.metricName !== m.MetricName || JSON.stringify(ref.dimensions) !== JSON.stringify(dims)) continue;
@@ -135,10 +146,13 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
                         // A latency published in seconds (the ALB's TargetResponseTime) answers in seconds.
                         const msPerUnit = ref.unit === "Seconds" ? 1000 : 1;
                         const value =
-                            stat === "Sum" ? Math.round(field === "errors" ? errors : field === "connectionErrors" ? 0 : requests)
-                            : /^TC\(\d+(\.\d+)?:\)$/.test(stat) ? Math.round(requests * behaviour.slowRate)
-                            : stat === "p99" ? behaviour.p99Ms / msPerUnit
-                            : NaN;
+                            stat === "Sum"
+                                ? Math.round(field === "errors" ? errors : field === "connectionErrors" ? 0 : requests)
+                                : /^TC\(\d+(\.\d+)?:\)$/.test(stat)
+                                  ? Math.round(requests * behaviour.slowRate)
+                                  : stat === "p99"
+                                    ? behaviour.p99Ms / msPerUnit
+                                    : NaN;
                         if (Number.isNaN(value)) throw new AwsError("InvalidParameterCombination", `the stand-in does not compute ${stat}`);
                         timestamps.push(bucket / 1000);
                         values.push(value);
@@ -161,9 +175,11 @@ function getMetricData(input: { MetricDataQueries: MetricQuery[]; StartTime: num
  * "AWS/", and each datum's name and value; what was published is kept for the tests to read.
  */
 function putMetricData(input: { Namespace?: string; MetricData?: { MetricName?: string; Value?: number; Unit?: string }[] }) {
-    if (!input.Namespace || input.Namespace.startsWith("AWS/")) throw new AwsError("InvalidParameterValue", "The value AWS/ for parameter Namespace is invalid.");
+    if (!input.Namespace || input.Namespace.startsWith("AWS/"))
+        throw new AwsError("InvalidParameterValue", "The value AWS/ for parameter Namespace is invalid.");
     const published = readJson<{ namespace: string; name: string; value: number; at: number }[]>("published-metrics.json", []);
-    for (const datum of input.MetricData ?? []) published.push({ namespace: input.Namespace, name: String(datum.MetricName), value: Number(datum.Value), at: clock().now() });
+    for (const datum of input.MetricData ?? [])
+        published.push({ namespace: input.Namespace, name: String(datum.MetricName), value: Number(datum.Value), at: clock().now() });
     writeJson("published-metrics.json", published);
     return {};
 }
@@ -216,7 +232,9 @@ function serviceTasks(cluster: string, serviceName: string) {
         taskArn: `arn:aws:ecs:us-west-2:123456789012:task/${cluster}/${serviceName}/${i + 1}`,
         taskDefinitionArn,
         createdAt: (i < (changes.at(-2)?.minCount ?? 0) ? 0 : (last?.at ?? 0)) / 1000,
-        ...(i < placeable ? { lastStatus: "RUNNING", healthStatus: i < loaded ? "HEALTHY" : "UNKNOWN" } : { lastStatus: "PROVISIONING", healthStatus: "UNKNOWN" }),
+        ...(i < placeable
+            ? { lastStatus: "RUNNING", healthStatus: i < loaded ? "HEALTHY" : "UNKNOWN" }
+            : { lastStatus: "PROVISIONING", healthStatus: "UNKNOWN" }),
     }));
 }
 
@@ -226,7 +244,11 @@ function describeTaskDefinition(input: { taskDefinition: string }) {
 }
 
 /** One-off tasks (the evaluation): started at a virtual time, stopped with the exit code faults.json gives once they have run. */
-function ecsTasks(tasks: Map<string, number>, operation: string, input: { cluster?: string; serviceName?: string; taskDefinition?: string; tasks?: string[]; task?: string }) {
+function ecsTasks(
+    tasks: Map<string, number>,
+    operation: string,
+    input: { cluster?: string; serviceName?: string; taskDefinition?: string; tasks?: string[]; task?: string },
+) {
     const now = clock().now();
     const faults = readFaults();
     switch (operation) {
@@ -248,7 +270,12 @@ function ecsTasks(tasks: Map<string, number>, operation: string, input: { cluste
                     if (started === undefined) throw new AwsError("InvalidParameterException", `no task ${taskArn}`);
                     if (started === -1 || now >= started + (faults.evaluationSeconds ?? 300) * 1000) {
                         const exitCode = started === -1 ? undefined : (faults.evaluationExitCode ?? 0);
-                        return { taskArn, lastStatus: "STOPPED", stoppedReason: started === -1 ? "Task stopped by user" : "Essential container in task exited", containers: [{ name: "evaluation", exitCode }] };
+                        return {
+                            taskArn,
+                            lastStatus: "STOPPED",
+                            stoppedReason: started === -1 ? "Task stopped by user" : "Essential container in task exited",
+                            containers: [{ name: "evaluation", exitCode }],
+                        };
                     }
                     return { taskArn, lastStatus: "RUNNING", containers: [{ name: "evaluation" }] };
                 }),
@@ -280,7 +307,10 @@ function route(request: http.IncomingMessage, body: string, parameters: Map<stri
     const mesh = /^\/v20190125\/meshes\/([^/]+)\/virtualRouter\/([^/]+)\/routes\/([^/]+)$/.exec(url.pathname);
     if (request.method === "GET" && mesh) {
         const [, meshName, virtualRouterName, routeName] = mesh.map(decodeURIComponent);
-        const found = resourceWhere("aws:appmesh/route:Route", (s) => s.name === routeName && s.meshName === meshName && s.virtualRouterName === virtualRouterName);
+        const found = resourceWhere(
+            "aws:appmesh/route:Route",
+            (s) => s.name === routeName && s.meshName === meshName && s.virtualRouterName === virtualRouterName,
+        );
         // DescribeRoute's output is its `route` member alone (the HTTP payload).
         return { meshName, virtualRouterName, routeName, spec: (found.inputs as { spec: unknown }).spec };
     }
@@ -313,14 +343,25 @@ function elb(body: string): string {
             .flatMap((state) => state.resources)
             .find((r) => r.type === "aws:lb/listener:Listener" && r.state.arn === arn);
         if (!found) throw new AwsError("ListenerNotFound", "One or more listeners not found");
-        const actions = (found.inputs as { defaultActions: { type: string; forward?: { targetGroups: { arn: string; weight: number }[]; stickiness?: { enabled: boolean; duration: number } } }[] }).defaultActions;
+        const actions = (
+            found.inputs as {
+                defaultActions: {
+                    type: string;
+                    forward?: { targetGroups: { arn: string; weight: number }[]; stickiness?: { enabled: boolean; duration: number } };
+                }[];
+            }
+        ).defaultActions;
         const action = (a: (typeof actions)[number]) =>
             xml("Type", a.type) +
             (a.forward
                 ? xml(
                       "ForwardConfig",
                       xml("TargetGroups", members(a.forward.targetGroups.map((g) => xml("TargetGroupArn", g.arn) + xml("Weight", String(g.weight))))) +
-                          xml("TargetGroupStickinessConfig", xml("Enabled", String(!!a.forward.stickiness?.enabled)) + (a.forward.stickiness?.enabled ? xml("DurationSeconds", String(a.forward.stickiness.duration)) : "")),
+                          xml(
+                              "TargetGroupStickinessConfig",
+                              xml("Enabled", String(!!a.forward.stickiness?.enabled)) +
+                                  (a.forward.stickiness?.enabled ? xml("DurationSeconds", String(a.forward.stickiness.duration)) : ""),
+                          ),
                   )
                 : "");
         return xml("ListenerArn", arn) + xml("DefaultActions", members(actions.map(action)));
@@ -354,7 +395,10 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
                     return reply(200, elb(body));
                 } catch (e) {
                     const { type, message } = e instanceof AwsError ? e : { type: "InternalFailure", message: String(e) };
-                    return reply(400, `<ErrorResponse xmlns="${ELB_XMLNS}">${xml("Error", xml("Type", "Sender") + xml("Code", type) + xml("Message", message))}${xml("RequestId", "stand-in")}</ErrorResponse>`);
+                    return reply(
+                        400,
+                        `<ErrorResponse xmlns="${ELB_XMLNS}">${xml("Error", xml("Type", "Sender") + xml("Code", type) + xml("Message", message))}${xml("RequestId", "stand-in")}</ErrorResponse>`,
+                    );
                 }
             }
             try {

@@ -172,7 +172,12 @@ async function preview(stack: string, events: Events): Promise<void> {
     for (const step of result.steps) events.send({ resourcePreEvent: { metadata: metadata(step), planning: true } });
     events.send({ summaryEvent: { maybeCorrupt: false, durationSeconds: 1, resourceChanges: summary(result.steps), policyPacks: {} } });
     await events.close();
-    out(`Previewing update (${stack}):\n${result.steps.filter((s) => s.op !== "same").map((s) => `  ${s.op} ${s.resource.urn}`).join("\n")}`);
+    out(
+        `Previewing update (${stack}):\n${result.steps
+            .filter((s) => s.op !== "same")
+            .map((s) => `  ${s.op} ${s.resource.urn}`)
+            .join("\n")}`,
+    );
 }
 
 const lockFile = (stack: string) => path.join(stateDir(), `stack-${stack}.lock`);
@@ -246,7 +251,11 @@ async function up(stack: string, events: Events): Promise<void> {
     await events.close();
     if (canceled) fail("update canceled");
     if (failure) fail(`update failed: ${failure}`);
-    out(`Resources: ${Object.entries(summary(result.steps)).map(([op, n]) => `${n} ${op}`).join(", ")}`);
+    out(
+        `Resources: ${Object.entries(summary(result.steps))
+            .map(([op, n]) => `${n} ${op}`)
+            .join(", ")}`,
+    );
 }
 
 /** What a landed change means in AWS: the split moves, a service starts a new deployment, a service's minimum task count changes. */
@@ -305,7 +314,10 @@ async function main(argv: string[]): Promise<void> {
     if (positional[0] === "config" && positional.length === 1) {
         const config = readStackFile(stack).config ?? {};
         const json = Object.fromEntries(
-            Object.entries(config).map(([k, v]) => [k, typeof v === "object" ? { value: JSON.stringify(v), secret: false, objectValue: v } : { value: String(v), secret: false }]),
+            Object.entries(config).map(([k, v]) => [
+                k,
+                typeof v === "object" ? { value: JSON.stringify(v), secret: false, objectValue: v } : { value: String(v), secret: false },
+            ]),
         );
         return out(JSON.stringify(json));
     }

@@ -94,9 +94,17 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
         for (const version of VERSIONS) {
             const service = g.one(T.service, `-${version}`);
             expect(service.inputs.launchType).toBeUndefined();
-            expect(service.inputs.capacityProviderStrategies).toEqual([{ capacityProvider: g.one(T.provider, `-${version}-gpu`).state.name, weight: 1, base: 0 }]);
+            expect(service.inputs.capacityProviderStrategies).toEqual([
+                { capacityProvider: g.one(T.provider, `-${version}-gpu`).state.name, weight: 1, base: 0 },
+            ]);
             const td = g.one(T.taskDef, `-${version}`);
-            expect(td.inputs).toMatchObject({ requiresCompatibilities: ["EC2"], networkMode: "awsvpc", cpu: "3584", memory: "14336", volumes: [{ name: "weights" }] });
+            expect(td.inputs).toMatchObject({
+                requiresCompatibilities: ["EC2"],
+                networkMode: "awsvpc",
+                cpu: "3584",
+                memory: "14336",
+                volumes: [{ name: "weights" }],
+            });
             // Fargate's ephemeral storage does not exist on EC2: the weights live on the instance's volume.
             expect(td.inputs.ephemeralStorage).toBeUndefined();
             const m = model(g, version);
@@ -141,10 +149,18 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
             expect(scrape).toMatchObject({ metrics_path: "/metrics", static_configs: [{ targets: ["localhost:8000"] }] });
             expect(new RegExp(`^${scrape.metric_relabel_configs[0].regex}$`).test("vllm:time_to_first_token_seconds_sum")).toBe(true);
             expect(new RegExp(`^${scrape.metric_relabel_configs[0].regex}$`).test("vllm:cache_config_info")).toBe(false);
-            expect(config.processors.metricstransform.transforms).toContainEqual({ include: "vllm:num_requests_waiting", action: "update", new_name: "QueueDepth" });
+            expect(config.processors.metricstransform.transforms).toContainEqual({
+                include: "vllm:num_requests_waiting",
+                action: "update",
+                new_name: "QueueDepth",
+            });
             expect(config.processors.resource.attributes).toEqual([{ key: "Version", value: version, action: "insert" }]);
             const logGroup = g.one(T.logGroup, `-${version}`);
-            expect(config.exporters.awsemf).toMatchObject({ namespace: "AICanary/test-inference", log_group_name: logGroup.state.name, log_stream_name: "server-metrics" });
+            expect(config.exporters.awsemf).toMatchObject({
+                namespace: "AICanary/test-inference",
+                log_group_name: logGroup.state.name,
+                log_stream_name: "server-metrics",
+            });
             expect(JSON.stringify(config)).not.toContain("$");
             expect(statements(g.one(T.rolePolicy, `-${version}-metrics`))).toEqual([
                 { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${logGroup.state.arn}:log-stream:server-metrics` },
@@ -160,7 +176,12 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
             expect(agent.metrics).toMatchObject({ namespace: "AICanary/test-inference", aggregation_dimensions: [["Version"]] });
             expect(agent.metrics.metrics_collected.nvidia_gpu.append_dimensions).toEqual({ Version: version });
             expect(statements(g.one(T.rolePolicy, `-${version}-gpu-gpu-metrics`))).toEqual([
-                { Effect: "Allow", Action: ["cloudwatch:PutMetricData"], Resource: "*", Condition: { StringEquals: { "cloudwatch:namespace": ["AICanary/test-inference"] } } },
+                {
+                    Effect: "Allow",
+                    Action: ["cloudwatch:PutMetricData"],
+                    Resource: "*",
+                    Condition: { StringEquals: { "cloudwatch:namespace": ["AICanary/test-inference"] } },
+                },
             ]);
         }
     });
@@ -177,7 +198,9 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
             });
         }
         const widgets = JSON.parse(g.one(T.dashboard).inputs.dashboardBody).widgets.map((w: any) => w.properties.title);
-        expect(widgets).toEqual(expect.arrayContaining(["Average time to first token", "Requests waiting (queue depth)", "Generated tokens per minute", "GPU utilisation"]));
+        expect(widgets).toEqual(
+            expect.arrayContaining(["Average time to first token", "Requests waiting (queue depth)", "Generated tokens per minute", "GPU utilisation"]),
+        );
         const ttft = g.one(T.alarm, "-canary-time-to-first-token");
         expect(ttft.inputs.threshold).toBe(50);
         expect(ttft.inputs.metricQueries.map((q: any) => q.id)).toEqual(["canary", "stable", "value"]);
@@ -224,8 +247,16 @@ describe("capacity steps and GPU canaries", () => {
 
 describe("the metrics collector on App Mesh", () => {
     test("runs as Envoy's ignored user, so it reaches CloudWatch while the mesh's egress stays shut", () => {
-        const args = { prometheus: { server: "vllm" as const, path: "/metrics", intervalSeconds: 15, names: {} }, modelPort: 8080, version: "canary", namespace: "AICanary/x", logs: { logGroupName: "g", region: "us-west-2" } };
+        const args = {
+            prometheus: { server: "vllm" as const, path: "/metrics", intervalSeconds: 15, names: {} },
+            modelPort: 8080,
+            version: "canary",
+            namespace: "AICanary/x",
+            logs: { logGroupName: "g", region: "us-west-2" },
+        };
         expect(collectorContainer(args, "1337").user).toBe("1337");
-        expect(collectorConfig({ ...args, prometheus: { ...args.prometheus, port: 9400 } }).receivers.prometheus.config.scrape_configs[0].static_configs).toEqual([{ targets: ["localhost:9400"] }]);
+        expect(
+            collectorConfig({ ...args, prometheus: { ...args.prometheus, port: 9400 } }).receivers.prometheus.config.scrape_configs[0].static_configs,
+        ).toEqual([{ targets: ["localhost:9400"] }]);
     });
 });

@@ -182,7 +182,6 @@ describe("the compute graph for the default config", () => {
             `${T.rolePolicy}::inference-canary-execution`,
         ]);
     });
-
 });
 
 describe("network", () => {
@@ -201,7 +200,6 @@ describe("network", () => {
         expect(g.one(T.sg, "-tasks").inputs.ingress[0].cidrBlocks).toEqual(["172.31.0.0/16"]);
         expect(g.one(T.service, "-canary").inputs.networkConfiguration.subnets).toEqual(["subnet-0123456789abcdef0", "subnet-0123456789abcdef1"]);
     });
-
 });
 
 describe("sizes, images and load time per version", () => {
@@ -259,7 +257,12 @@ describe("secrets by reference", () => {
     beforeAll(async () => {
         g = await deploy({
             ...BASE_CONFIG,
-            canary: JSON.stringify({ image: "repo/llm:2", environment: { MODEL_ID: "m" }, secrets: { HF_TOKEN: TOKEN, API_KEY: PARAM }, secretsKmsKeyArn: KEY }),
+            canary: JSON.stringify({
+                image: "repo/llm:2",
+                environment: { MODEL_ID: "m" },
+                secrets: { HF_TOKEN: TOKEN, API_KEY: PARAM },
+                secretsKmsKeyArn: KEY,
+            }),
         });
     });
 
@@ -288,7 +291,9 @@ describe("secrets by reference", () => {
             { ...BASE_CONFIG, canary: JSON.stringify({ image: "repo/llm:2", environment: { HF_TOKEN: "hf_abc" } }) },
             { secretKeys: ["canary"] },
         );
-        expect(run.error?.message).toContain('- canary: got "(a secret)"; expected no secret values: canary is written into a task definition in plain text; keep the secret in Secrets Manager or SSM and name it in canary.secrets');
+        expect(run.error?.message).toContain(
+            '- canary: got "(a secret)"; expected no secret values: canary is written into a task definition in plain text; keep the secret in Secrets Manager or SSM and name it in canary.secrets',
+        );
         expect(run.graph.resources).toEqual([]);
     });
 });
@@ -301,7 +306,12 @@ describe("the model container's own health check", () => {
 
     test("curl against the health path by default; an image without curl names its own command, or none at all", async () => {
         expect((await check())?.command).toEqual(["CMD-SHELL", "curl -fsS http://localhost:8080/health || exit 1"]);
-        expect((await check({ command: ["/usr/local/bin/healthcheck", "--port", "8080"] }))?.command).toEqual(["CMD", "/usr/local/bin/healthcheck", "--port", "8080"]);
+        expect((await check({ command: ["/usr/local/bin/healthcheck", "--port", "8080"] }))?.command).toEqual([
+            "CMD",
+            "/usr/local/bin/healthcheck",
+            "--port",
+            "8080",
+        ]);
         // The target group's check alone: the rollout then counts a running task as healthy (rollout/adapters/aws.ts waitHealthy).
         expect(await check({ command: "none" })).toBeUndefined();
     });
@@ -332,7 +342,12 @@ describe("ECS Exec (debug.execCommand)", () => {
         // No other role, the execution roles included, is given the channel actions.
         const withSsmMessages = g.ofType(T.rolePolicy).filter((p) => p.inputs.policy.includes("ssmmessages:"));
         expect(withSsmMessages.map((p) => p.name).sort()).toEqual(["inference-canary-exec", "inference-stable-exec"]);
-        expect(g.ofType(T.role).filter((r) => r.name.endsWith("-task")).map((r) => r.name)).toEqual(["inference-stable-task", "inference-canary-task"]);
+        expect(
+            g
+                .ofType(T.role)
+                .filter((r) => r.name.endsWith("-task"))
+                .map((r) => r.name),
+        ).toEqual(["inference-stable-task", "inference-canary-task"]);
     });
 
     test("off, the default: no service has it, no role has the channel actions, and no version has a task role for it", async () => {
@@ -393,7 +408,12 @@ describe("model weights from S3", () => {
                 { Effect: "Allow", Action: ["s3:GetObject"], Resource: "arn:aws:s3:::acme-models/llama-3.1-8b-instruct/*" },
                 { Effect: "Allow", Action: ["kms:Decrypt"], Resource: KEY },
             ]);
-            expect(g.resources.filter((r) => r.type === T.rolePolicy && r.name.startsWith("inference-stable")).map((r) => r.name).sort()).not.toContain("inference-stable-read");
+            expect(
+                g.resources
+                    .filter((r) => r.type === T.rolePolicy && r.name.startsWith("inference-stable"))
+                    .map((r) => r.name)
+                    .sort(),
+            ).not.toContain("inference-stable-read");
         });
 
         test("S3 is reached through a gateway endpoint on the private subnets' route tables", () => {
@@ -425,8 +445,17 @@ describe("model weights from S3", () => {
  * it), on Lattice a plain task in the associated VPC. It is a task definition, never a service.
  */
 describe("the evaluation task", () => {
-    const EVALUATION = JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-evals:3.1", command: ["pytest", "-q", "evals/"], environment: { SUITE: "smoke" } });
-    const T = { taskDef: "aws:ecs/taskDefinition:TaskDefinition", node: "aws:appmesh/virtualNode:VirtualNode", service: "aws:ecs/service:Service", rolePolicy: "aws:iam/rolePolicy:RolePolicy" };
+    const EVALUATION = JSON.stringify({
+        image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-evals:3.1",
+        command: ["pytest", "-q", "evals/"],
+        environment: { SUITE: "smoke" },
+    });
+    const T = {
+        taskDef: "aws:ecs/taskDefinition:TaskDefinition",
+        node: "aws:appmesh/virtualNode:VirtualNode",
+        service: "aws:ecs/service:Service",
+        rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    };
     const containers = (g: Graph) => JSON.parse(g.one(T.taskDef, "-evaluation").inputs.containerDefinitions);
     const env = (c: { environment: { name: string; value: string }[] }) => Object.fromEntries(c.environment.map((e) => [e.name, e.value]));
 
@@ -438,7 +467,9 @@ describe("the evaluation task", () => {
 
         test("a virtual node whose one backend is the virtual service, and an Envoy bound to it", () => {
             const node = g.one(T.node, "-evaluation");
-            expect(node.inputs.spec).toEqual({ backends: [{ virtualService: { virtualServiceName: g.one("aws:appmesh/virtualService:VirtualService").state.name } }] });
+            expect(node.inputs.spec).toEqual({
+                backends: [{ virtualService: { virtualServiceName: g.one("aws:appmesh/virtualService:VirtualService").state.name } }],
+            });
             const [evaluation, envoy] = containers(g);
             expect(envoy.environment).toEqual([{ name: "APPMESH_RESOURCE_ARN", value: node.state.arn }]);
             expect(evaluation.dependsOn).toEqual([{ containerName: "envoy", condition: "HEALTHY" }]);
@@ -449,7 +480,11 @@ describe("the evaluation task", () => {
 
         test("the evaluation is told where to call and how to reach the canary at any weight", () => {
             const [evaluation] = containers(g);
-            expect(evaluation).toMatchObject({ name: "evaluation", image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-evals:3.1", command: ["pytest", "-q", "evals/"] });
+            expect(evaluation).toMatchObject({
+                name: "evaluation",
+                image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/llm-evals:3.1",
+                command: ["pytest", "-q", "evals/"],
+            });
             expect(env(evaluation)).toEqual({ SERVICE_URL: "http://inference.ai.internal:8080", PIN_HEADER: "x-canary", PIN_VALUE: "always", SUITE: "smoke" });
         });
 

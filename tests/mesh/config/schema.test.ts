@@ -27,14 +27,23 @@ function refusal(raw: Record<string, unknown>): ConfigError {
 const problemsOf = (raw: Record<string, unknown>) => refusal(raw).problems;
 
 test("an App Mesh setting at the top level is moved under appmesh on App Mesh, and removed elsewhere", () => {
-    expect(refusal({ canaryWeight: "0", maxRetries: "2" }).problems).toEqual([{ key: "maxRetries", got: "2", expected: "moved to appmesh.maxRetries (App Mesh only)" }]);
+    expect(refusal({ canaryWeight: "0", maxRetries: "2" }).problems).toEqual([
+        { key: "maxRetries", got: "2", expected: "moved to appmesh.maxRetries (App Mesh only)" },
+    ]);
     expect(refusal({ canaryWeight: "0", trafficBackend: "lattice", maxRetries: "2" }).problems).toEqual([
         { key: "maxRetries", got: "2", expected: 'no maxRetries: it is an App Mesh setting, which a trafficBackend "lattice" stack does not use; remove it' },
     ]);
 });
 
 test("a key under a near miss of the project's namespace is refused with the key it meant; other namespaces are left alone", () => {
-    const keys = ["ai-inference-canry:port", "ai-inference-canary:port", "aws:region", "pulumi:tags", "ai-inference-platform:zoneName", "AI-Inference-Canary:x"];
+    const keys = [
+        "ai-inference-canry:port",
+        "ai-inference-canary:port",
+        "aws:region",
+        "pulumi:tags",
+        "ai-inference-platform:zoneName",
+        "AI-Inference-Canary:x",
+    ];
     expect(namespaceProblems(keys, "ai-inference-canary")).toEqual([
         { key: "ai-inference-canry:port", got: "(set)", expected: 'a key of the project\'s namespace: did you mean "ai-inference-canary:port"?' },
         { key: "AI-Inference-Canary:x", got: "(set)", expected: 'a key of the project\'s namespace: did you mean "ai-inference-canary:x"?' },
@@ -49,11 +58,20 @@ test.each([
     ["a password", { DB_PASSWORD: "hunter2" }, "DB_PASSWORD"],
 ])("plain environment refuses %s, without echoing it, and says how to pass it", (_, environment, name) => {
     const problems = refusal({ canaryWeight: "0", canary: { image: "r/m:1", environment } }).problems;
-    expect(problems).toEqual([{ key: `canary.environment.${name}`, got: "(hidden)", expected: expect.stringContaining(`name it in secrets.${name}, or, if it is not a secret, list ${name} in notSecret`) }]);
+    expect(problems).toEqual([
+        {
+            key: `canary.environment.${name}`,
+            got: "(hidden)",
+            expected: expect.stringContaining(`name it in secrets.${name}, or, if it is not a secret, list ${name} in notSecret`),
+        },
+    ]);
 });
 
 test("notSecret lets a name that looks like a secret through; ordinary names pass anyway", () => {
-    const config = load({ canaryWeight: "0", canary: { image: "r/m:1", environment: { PAD_TOKEN: "<pad>", MODEL_ID: "meta-llama/x" }, notSecret: ["PAD_TOKEN"] } });
+    const config = load({
+        canaryWeight: "0",
+        canary: { image: "r/m:1", environment: { PAD_TOKEN: "<pad>", MODEL_ID: "meta-llama/x" }, notSecret: ["PAD_TOKEN"] },
+    });
     expect(() => load({ canaryWeight: "0", canary: { image: "r/m:1", environment: { PAD_TOKEN: "<pad>" } } })).toThrow("canary.environment.PAD_TOKEN");
     expect(config.versions.canary.environment).toEqual({ PAD_TOKEN: "<pad>", MODEL_ID: "meta-llama/x" });
 });
@@ -61,7 +79,10 @@ test("notSecret lets a name that looks like a secret through; ordinary names pas
 test("a problem and the problems that follow from it are named in one run: a custom server without names, and the alarm on its missing series", () => {
     const problems = refusal({ canaryWeight: "0", metrics: { prometheus: { server: "custom" } }, alarms: { timeToFirstTokenIncreasePercent: 50 } }).problems;
     expect(problems.map((p) => p.key)).toEqual(["metrics.prometheus.names", "alarms.timeToFirstTokenIncreasePercent"]);
-    expect(refusal({ canaryWeight: "0", metrics: "not an object", alarms: { queueDepth: 5 } }).problems.map((p) => p.key)).toEqual(["metrics", "alarms.queueDepth"]);
+    expect(refusal({ canaryWeight: "0", metrics: "not an object", alarms: { queueDepth: 5 } }).problems.map((p) => p.key)).toEqual([
+        "metrics",
+        "alarms.queueDepth",
+    ]);
 });
 
 test("trafficBackend is required: no silent App Mesh; the message says what new stacks use", () => {
@@ -72,7 +93,9 @@ test("trafficBackend is required: no silent App Mesh; the message says what new 
 test("a refusal is a Pulumi RunError: the CLI prints its message once, without a stack trace", () => {
     const e = refusal({ canaryWeight: "101" });
     expect(RunError.isInstance(e)).toBe(true);
-    expect(e.message).toMatch(/^Invalid stack config; nothing was deployed\. Fix these keys and run again:\n {2}- canaryWeight: got "101"; expected an integer from 0 to 100$/);
+    expect(e.message).toMatch(
+        /^Invalid stack config; nothing was deployed\. Fix these keys and run again:\n {2}- canaryWeight: got "101"; expected an integer from 0 to 100$/,
+    );
 });
 
 describe("loadConfig", () => {
@@ -91,8 +114,24 @@ describe("loadConfig", () => {
             pinValue: "always",
             healthCheck: { path: "/health", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 5 },
             versions: {
-                stable: { image: "repo/llm:1.0", compute: "fargate", cpu: 4096, memory: 16384, scaling: { minCount: 2, maxCount: 4, requestsPerTaskPerMinute: 60 }, environment: {}, secrets: {} },
-                canary: { image: "repo/llm:1.1", compute: "fargate", cpu: 4096, memory: 16384, scaling: { minCount: 1, maxCount: 4, requestsPerTaskPerMinute: 60 }, environment: {}, secrets: {} },
+                stable: {
+                    image: "repo/llm:1.0",
+                    compute: "fargate",
+                    cpu: 4096,
+                    memory: 16384,
+                    scaling: { minCount: 2, maxCount: 4, requestsPerTaskPerMinute: 60 },
+                    environment: {},
+                    secrets: {},
+                },
+                canary: {
+                    image: "repo/llm:1.1",
+                    compute: "fargate",
+                    cpu: 4096,
+                    memory: 16384,
+                    scaling: { minCount: 1, maxCount: 4, requestsPerTaskPerMinute: 60 },
+                    environment: {},
+                    secrets: {},
+                },
             },
             network: { existing: false, cidrBlock: "10.0.0.0/16", availabilityZones: 2, s3GatewayEndpoint: "create" },
             modelLoadSeconds: undefined,
@@ -116,11 +155,23 @@ describe("loadConfig", () => {
     });
 
     test("an alarm on a server metric needs a series for it: the preset's, or one named", () => {
-        const tgi = (names = {}) => ({ canaryWeight: "1", metrics: JSON.stringify({ prometheus: { server: "tgi", names } }), alarms: JSON.stringify({ timeToFirstTokenIncreasePercent: 50 }) });
+        const tgi = (names = {}) => ({
+            canaryWeight: "1",
+            metrics: JSON.stringify({ prometheus: { server: "tgi", names } }),
+            alarms: JSON.stringify({ timeToFirstTokenIncreasePercent: 50 }),
+        });
         expect(problemsOf(tgi())).toEqual([
-            { key: "alarms.timeToFirstTokenIncreasePercent", got: 50, expected: 'a series for timeToFirstToken: server "tgi" has none; name it in metrics.prometheus.names.timeToFirstToken' },
+            {
+                key: "alarms.timeToFirstTokenIncreasePercent",
+                got: 50,
+                expected: 'a series for timeToFirstToken: server "tgi" has none; name it in metrics.prometheus.names.timeToFirstToken',
+            },
         ]);
-        expect(load(tgi({ timeToFirstToken: "tgi_request_first_token_seconds" })).metrics.prometheus).toMatchObject({ server: "tgi", path: "/metrics", intervalSeconds: 15 });
+        expect(load(tgi({ timeToFirstToken: "tgi_request_first_token_seconds" })).metrics.prometheus).toMatchObject({
+            server: "tgi",
+            path: "/metrics",
+            intervalSeconds: 15,
+        });
     });
 
     test("a Lattice stack carries Lattice's settings and none of App Mesh's", () => {
@@ -200,15 +251,41 @@ describe("loadConfig", () => {
         ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu" }), 'a gpu section with instanceType (required with compute "gpu")'],
         ["canary", JSON.stringify({ image: "r/m:1", gpu: { instanceType: "g6.xlarge" } }), 'no gpu section unless compute is "gpu"'],
         ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu", gpu: { instanceType: "g7.xlarge" } }), "g6.xlarge"],
-        ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu", memory: 14336, gpu: { instanceType: "g6.xlarge", gpusPerTask: 4 } }), "at most 1, the GPUs of one g6.xlarge"],
-        ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu", cpu: 8192, memory: 8192, gpu: { instanceType: "g6.xlarge" } }), "at most 4096, the CPU units of one g6.xlarge"],
-        ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu", cpu: 4096, memory: 16384, gpu: { instanceType: "g6.xlarge" } }), "at most 14336 MiB, what one g6.xlarge (16 GiB) leaves to tasks"],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", compute: "gpu", memory: 14336, gpu: { instanceType: "g6.xlarge", gpusPerTask: 4 } }),
+            "at most 1, the GPUs of one g6.xlarge",
+        ],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", compute: "gpu", cpu: 8192, memory: 8192, gpu: { instanceType: "g6.xlarge" } }),
+            "at most 4096, the CPU units of one g6.xlarge",
+        ],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", compute: "gpu", cpu: 4096, memory: 16384, gpu: { instanceType: "g6.xlarge" } }),
+            "at most 14336 MiB, what one g6.xlarge (16 GiB) leaves to tasks",
+        ],
         ["canary", JSON.stringify({ image: "r/m:1", weights: { source: "s3://models/llama", storageGiB: 300 } }), "at most 200 on Fargate"],
-        ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu", memory: 14336, weights: { source: "s3://models/llama", storageGiB: 180 }, gpu: { instanceType: "g6.xlarge" } }), "at most gpu.volumeGiB - 50 (150)"],
+        [
+            "canary",
+            JSON.stringify({
+                image: "r/m:1",
+                compute: "gpu",
+                memory: 14336,
+                weights: { source: "s3://models/llama", storageGiB: 180 },
+                gpu: { instanceType: "g6.xlarge" },
+            }),
+            "at most gpu.volumeGiB - 50 (150)",
+        ],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { "BAD-NAME": "x" } }), "an environment variable name"],
         ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
         ["canary", JSON.stringify({ image: "r/m:1", secrets: { HF_TOKEN: "hf_abc123" } }), "Secrets Manager secret or SSM parameter ARNs"],
-        ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL_REPO: "x" }, secrets: { MODEL_REPO: "arn:aws:ssm:us-west-2:123456789012:parameter/t" } }), "a name not also in environment"],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", environment: { MODEL_REPO: "x" }, secrets: { MODEL_REPO: "arn:aws:ssm:us-west-2:123456789012:parameter/t" } }),
+            "a name not also in environment",
+        ],
         ["metrics", JSON.stringify({ prometheus: { server: "custom" } }), 'at least one series name with server "custom"'],
         ["metrics", JSON.stringify({ prometheus: { names: { queueDepth: "queue depth" } } }), "a Prometheus metric name"],
         ["metrics", JSON.stringify({ prometheus: { server: "sglang" } }), 'one of "vllm", "tgi", "triton", "custom"'],
@@ -223,7 +300,11 @@ describe("loadConfig", () => {
         ["network", JSON.stringify({ cidrBlock: "10.0.0.0/8" }), "an IPv4 CIDR block from /16 to /24"],
         ["network", JSON.stringify({ availabilityZones: 1 }), "an integer from 2 to 4"],
         ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
-        ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: "subnet-1", publicSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
+        [
+            "network",
+            JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: "subnet-1", publicSubnetIds: ["subnet-0123456789abcdef0"] }),
+            "a non-empty list of subnet ids",
+        ],
         ["network", JSON.stringify({ privateSubnetIds: ["subnet-0123456789abcdef0"] }), "no subnet ids unless vpcId"],
         ["appmesh", JSON.stringify({ createNamespace: "maybe" }), "true or false"],
         ["alarms", JSON.stringify({ errorRatePercent: 0 }), "an integer from 1 to 100"],
@@ -260,7 +341,12 @@ describe("loadConfig", () => {
     });
 
     test("an existing VPC is used as named", () => {
-        const network = { vpcId: "vpc-0123456789abcdef0", cidrBlock: "172.31.0.0/16", privateSubnetIds: ["subnet-0123456789abcdef0"], publicSubnetIds: ["subnet-0123456789abcdef1"] };
+        const network = {
+            vpcId: "vpc-0123456789abcdef0",
+            cidrBlock: "172.31.0.0/16",
+            privateSubnetIds: ["subnet-0123456789abcdef0"],
+            publicSubnetIds: ["subnet-0123456789abcdef1"],
+        };
         expect(load({ canaryWeight: "1", network }).network).toEqual({ existing: true, ...network, s3GatewayEndpoint: "create" });
     });
 
@@ -282,7 +368,11 @@ describe("loadConfig", () => {
         [{ rolout: "{}" }, "rolout", 'did you mean "rollout"?'],
         [{ modelServer: "vllm" }, "modelServer", "a known key (keys here: alarms, appmesh, calls, canary, canaryMinCount, canaryWeight,"],
         [{ healthCheck: { pth: "/healthz" } }, "healthCheck.pth", 'did you mean "path"? (keys here: command, healthyThreshold, intervalSeconds, path'],
-        [{ canary: { image: "r/m:1", imgae: "r/m:2" } }, "canary.imgae", "(keys here: command, compute, cpu, environment, gpu, image, memory, notSecret, scaling, secrets, secretsKmsKeyArn, weights)"],
+        [
+            { canary: { image: "r/m:1", imgae: "r/m:2" } },
+            "canary.imgae",
+            "(keys here: command, compute, cpu, environment, gpu, image, memory, notSecret, scaling, secrets, secretsKmsKeyArn, weights)",
+        ],
     ])("an unknown key is refused, with the keys that apply: %j", (raw, key, expected) => {
         expect(problemsOf({ canaryWeight: "1", ...raw })).toEqual([expect.objectContaining({ key, expected: expect.stringContaining(expected) })]);
     });
@@ -343,14 +433,23 @@ describe("a hand-set weight never splits onto a version without a task", () => {
             throw new Error("accepted");
         } catch (e) {
             expect((e as ConfigError).problems).toEqual([
-                { key: "canaryWeight", got: 10, expected: expect.stringMatching(/^0 while canary\.scaling\.minCount is 0: 10% of requests would go to a version with no task\. Raise canary\.scaling\.minCount first, or let the rollout move the weight/) },
+                {
+                    key: "canaryWeight",
+                    got: 10,
+                    expected: expect.stringMatching(
+                        /^0 while canary\.scaling\.minCount is 0: 10% of requests would go to a version with no task\. Raise canary\.scaling\.minCount first, or let the rollout move the weight/,
+                    ),
+                },
             ]);
         }
     });
 
     test.each([
         ["the rollout raised the canary's minimum", { canaryMinCount: "1" }],
-        ["the canary rests at one task", { canary: JSON.stringify({ ...JSON.parse(llm.canary), scaling: { ...JSON.parse(llm.canary).scaling, minCount: 1 } }) }],
+        [
+            "the canary rests at one task",
+            { canary: JSON.stringify({ ...JSON.parse(llm.canary), scaling: { ...JSON.parse(llm.canary).scaling, minCount: 1 } }) },
+        ],
     ])("with %s, the split renders", (_, extra) => {
         expect(withWeight(extra)().canaryWeight).toBe(10);
     });

@@ -105,15 +105,28 @@ describe("CloudWatchMetrics", () => {
                             NextToken: "page-2",
                         };
                     }
-                    return { MetricDataResults: [{ Id: "stable_slow", Timestamps: [t(0)], Values: [2] }, { Id: "canary_requests", Timestamps: [t(1)], Values: [40] }] };
+                    return {
+                        MetricDataResults: [
+                            { Id: "stable_slow", Timestamps: [t(0)], Values: [2] },
+                            { Id: "canary_requests", Timestamps: [t(1)], Values: [40] },
+                        ],
+                    };
                 }
-                return { MetricAlarms: [{ AlarmName: "errors", StateValue: "ALARM" }, { AlarmName: "latency", StateValue: "OK" }] };
+                return {
+                    MetricAlarms: [
+                        { AlarmName: "errors", StateValue: "ALARM" },
+                        { AlarmName: "latency", StateValue: "OK" },
+                    ],
+                };
             }),
         };
         const source = new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"], { thresholdMs: 10_000, metric: "latencyMs" });
         expect(await source.minutes(WINDOW)).toEqual([
             { start: WINDOW.start, versions: { stable: { requests: 600, errors: 0, slow: 2, p99Ms: 7000 }, canary: undefined } },
-            { start: WINDOW.start + 60_000, versions: { stable: { requests: 400, errors: 1, slow: 0, p99Ms: 9000 }, canary: { requests: 40, errors: 0, slow: 0 } } },
+            {
+                start: WINDOW.start + 60_000,
+                versions: { stable: { requests: 400, errors: 1, slow: 0, p99Ms: 9000 }, canary: { requests: 40, errors: 0, slow: 0 } },
+            },
             { start: WINDOW.start + 120_000, versions: { stable: undefined, canary: undefined } },
         ]);
         expect(await source.firingAlarms()).toEqual(["errors"]);
@@ -140,7 +153,10 @@ describe("CloudWatchMetrics", () => {
                 { Id: "canary_latencyMs", Timestamps: [new Date(WINDOW.start)], Values: [4.5] },
             ],
         }));
-        const source = new CloudWatchMetrics({ send } as any, { stable: seconds("stable"), canary: seconds("canary") }, [], { thresholdMs: 10_000, metric: "latencyMs" });
+        const source = new CloudWatchMetrics({ send } as any, { stable: seconds("stable"), canary: seconds("canary") }, [], {
+            thresholdMs: 10_000,
+            metric: "latencyMs",
+        });
         const [minute] = await source.minutes({ start: WINDOW.start, end: WINDOW.start + 60_000 });
         expect(minute.versions.canary).toEqual({ requests: 100, errors: 5, slow: 0, p99Ms: 4500 });
     });
@@ -193,7 +209,12 @@ describe("PulumiStack", () => {
         };
         return { stack, calls };
     }
-    const adapter = (stack: AutomationStack) => new PulumiStack(stack, () => {}, () => {});
+    const adapter = (stack: AutomationStack) =>
+        new PulumiStack(
+            stack,
+            () => {},
+            () => {},
+        );
     const base = { [`${P}:trafficBackend`]: "appmesh", [`${P}:canaryWeight`]: "10", [`${P}:stable`]: BASE_CONFIG.stable, [`${P}:canary`]: BASE_CONFIG.canary };
 
     test("the deployed state comes from the outputs, the intended one from config", async () => {
@@ -230,7 +251,8 @@ describe("PulumiStack", () => {
     });
 
     test("a step admits updates that change only tags (a new release's stack tags), and refuses tags with anything else", async () => {
-        const service = "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/service:Service::inference-canary";
+        const service =
+            "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/service:Service::inference-canary";
         const tagsOnly = fakeStack(base, [
             [outputs.trafficResourceUrn, "update", "urn:parent"],
             [service, "update", outputs.versions.canary.serviceUrn, ["tags", "tagsAll"]],
@@ -246,49 +268,81 @@ describe("PulumiStack", () => {
     });
 
     test("a capacity step that would change the service itself is refused, naming it", async () => {
-        const service = "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/service:Service::inference-canary";
+        const service =
+            "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/service:Service::inference-canary";
         const { stack, calls } = fakeStack(base, [
             [outputs.versions.canary.scaling.targetUrn, "update", outputs.versions.canary.serviceUrn],
             [service, "update", outputs.versions.canary.serviceUrn],
         ]);
-        await expect(adapter(stack).setMinCount("canary", 3)).rejects.toThrow(`besides the canary's scalable target, the update would update ${service}; nothing was deployed`);
+        await expect(adapter(stack).setMinCount("canary", 3)).rejects.toThrow(
+            `besides the canary's scalable target, the update would update ${service}; nothing was deployed`,
+        );
         expect(calls).not.toContain("up");
     });
 
     test("a weight step that would change anything else is refused before any update, naming it", async () => {
-        const taskDef = "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/taskDefinition:TaskDefinition::inference-canary";
+        const taskDef =
+            "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$ai-canary:compute:FargateService$aws:ecs/taskDefinition:TaskDefinition::inference-canary";
         const { stack, calls } = fakeStack(base, [
             [outputs.trafficResourceUrn, "update", "urn:parent"],
             [taskDef, "replace", outputs.versions.canary.serviceUrn],
         ]);
-        await expect(adapter(stack).setWeight(25)).rejects.toThrow(`besides the resource that carries the split, the update would replace ${taskDef}; nothing was deployed`);
+        await expect(adapter(stack).setWeight(25)).rejects.toThrow(
+            `besides the resource that carries the split, the update would replace ${taskDef}; nothing was deployed`,
+        );
         expect(calls).not.toContain("up");
     });
 
     test("promotion copies what defines the canary onto stable, keeps stable's scaling bounds, and may change only stable's service", async () => {
         const stableOf = (child: string) => [child, "update", outputs.versions.stable.serviceUrn] as [string, string, string];
         const config: Record<string, string> = {
-                ...base,
-                [`${P}:canaryWeight`]: "100",
-                [`${P}:stable`]: JSON.stringify({ image: "repo/llm:1", scaling: { minCount: 4 }, environment: { OLD: "x" } }),
-                [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", scaling: { minCount: 1 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m", PAD_TOKEN: "<pad>" }, notSecret: ["PAD_TOKEN"] }),
+            ...base,
+            [`${P}:canaryWeight`]: "100",
+            [`${P}:stable`]: JSON.stringify({ image: "repo/llm:1", scaling: { minCount: 4 }, environment: { OLD: "x" } }),
+            [`${P}:canary`]: JSON.stringify({
+                image: "repo/llm:2",
+                scaling: { minCount: 1 },
+                cpu: 8192,
+                memory: 32768,
+                environment: { MODEL_ID: "m", PAD_TOKEN: "<pad>" },
+                notSecret: ["PAD_TOKEN"],
+            }),
         };
-        const { stack, calls } = fakeStack(
-            config,
-            [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/taskDefinition:TaskDefinition::inference-stable"), stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")],
-        );
+        const { stack, calls } = fakeStack(config, [
+            stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/taskDefinition:TaskDefinition::inference-stable"),
+            stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable"),
+        ]);
         await adapter(stack).promote();
         expect(calls).toEqual([`set-all ${P}:stable`, "preview", "up"]);
         // notSecret travels with the environment it vouches for: the promoted stable is accepted as the canary was.
-        expect(JSON.parse(config[`${P}:stable`])).toEqual({ image: "repo/llm:2", scaling: { minCount: 4 }, cpu: 8192, memory: 32768, environment: { MODEL_ID: "m", PAD_TOKEN: "<pad>" }, notSecret: ["PAD_TOKEN"] });
+        expect(JSON.parse(config[`${P}:stable`])).toEqual({
+            image: "repo/llm:2",
+            scaling: { minCount: 4 },
+            cpu: 8192,
+            memory: 32768,
+            environment: { MODEL_ID: "m", PAD_TOKEN: "<pad>" },
+            notSecret: ["PAD_TOKEN"],
+        });
     });
 
     test("promotion copies the compute kind and size (a canary on GPUs makes stable a GPU version), never the scaling bounds; a Fargate canary drops stable's GPU settings", async () => {
         const stableOf = (child: string) => [child, "update", outputs.versions.stable.serviceUrn] as [string, string, string];
-        const gpu = { image: "repo/llm:2", compute: "gpu", cpu: 4096, memory: 14336, gpu: { instanceType: "g6e.xlarge" }, scaling: { minCount: 1, maxCount: 8 } };
+        const gpu = {
+            image: "repo/llm:2",
+            compute: "gpu",
+            cpu: 4096,
+            memory: 14336,
+            gpu: { instanceType: "g6e.xlarge" },
+            scaling: { minCount: 1, maxCount: 8 },
+        };
         const fargate = { image: "repo/llm:1", scaling: { minCount: 4, maxCount: 6 } };
         const promote = async (stable: object, canary: object) => {
-            const config: Record<string, string> = { ...base, [`${P}:canaryWeight`]: "100", [`${P}:stable`]: JSON.stringify(stable), [`${P}:canary`]: JSON.stringify(canary) };
+            const config: Record<string, string> = {
+                ...base,
+                [`${P}:canaryWeight`]: "100",
+                [`${P}:stable`]: JSON.stringify(stable),
+                [`${P}:canary`]: JSON.stringify(canary),
+            };
             const { stack } = fakeStack(config, [stableOf("urn:pulumi:test::p::a:b:C$aws:ecs/service:Service::inference-stable")]);
             await adapter(stack).promote();
             return JSON.parse(config[`${P}:stable`]);
@@ -316,13 +370,19 @@ describe("PulumiStack", () => {
             [outputs.capacityProvidersUrn, "create", "urn:parent"],
             [`${stable.serviceUrn}$aws:ecs/service:Service::inference-stable`, "update", stable.serviceUrn],
         ] as [string, string, string][];
-        const config = { ...base, [`${P}:canaryWeight`]: "100", [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", compute: "gpu", memory: 14336, gpu: { instanceType: "g6.xlarge" } }) };
+        const config = {
+            ...base,
+            [`${P}:canaryWeight`]: "100",
+            [`${P}:canary`]: JSON.stringify({ image: "repo/llm:2", compute: "gpu", memory: 14336, gpu: { instanceType: "g6.xlarge" } }),
+        };
         const { stack, calls } = fakeStack({ ...config }, created);
         await adapter(stack).promote();
         expect(calls.slice(-2)).toEqual(["preview", "up"]);
         const canaryCapacity = `${outputs.versions.canary.capacityUrn}$aws:ec2/launchTemplate:LaunchTemplate::inference-canary-gpu`;
         const refused = fakeStack({ ...config }, [...created, [canaryCapacity, "update", outputs.versions.canary.capacityUrn]]);
-        await expect(adapter(refused.stack).promote()).rejects.toThrow(`besides the stable service and its GPU capacity, the update would update ${canaryCapacity}`);
+        await expect(adapter(refused.stack).promote()).rejects.toThrow(
+            `besides the stable service and its GPU capacity, the update would update ${canaryCapacity}`,
+        );
     });
 
     test("a failed update names the failing resource and AWS's error, from the engine's events", async () => {
@@ -338,13 +398,19 @@ describe("PulumiStack", () => {
 
     test("wholeValueJson is the shape `pulumi config --json` prints: the value as JSON text and as the object", () => {
         expect(JSON.parse(wholeValueJson("p:stable", { command: ["--port", "8000"], scaling: { minCount: 2 } }))).toEqual({
-            "p:stable": { value: '{"command":["--port","8000"],"scaling":{"minCount":2}}', objectValue: { command: ["--port", "8000"], scaling: { minCount: 2 } }, secret: false },
+            "p:stable": {
+                value: '{"command":["--port","8000"],"scaling":{"minCount":2}}',
+                objectValue: { command: ["--port", "8000"], scaling: { minCount: 2 } },
+                secret: false,
+            },
         });
     });
 
     test("a missing CLI or login is explained, not reported as spawn ENOENT", () => {
         expect(explainStartupError(new Error("spawn pulumi ENOENT")).message).toContain("the Pulumi CLI is not on PATH: install it");
-        expect(explainStartupError(new Error("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions")).message).toContain("run `pulumi login`");
+        expect(explainStartupError(new Error("PULUMI_ACCESS_TOKEN must be set for login during non-interactive CLI sessions")).message).toContain(
+            "run `pulumi login`",
+        );
         // The Automation API's wrapper first, the CLI's words further down: the stack and the cause both reach the user.
         const missing = new Error("code: -2\n stdout: \n stderr: error: no stack named 'prdo' found\n");
         expect(explainStartupError(missing, "prdo").message).toBe(
@@ -365,7 +431,11 @@ describe("ECS", () => {
     const primary = (taskDefinition: string, rolloutState: string) => ({ status: "PRIMARY", taskDefinition, rolloutState, runningCount: 2, desiredCount: 2 });
 
     test("waits until the PRIMARY deployment runs the deployed revision and is COMPLETED", async () => {
-        const client = ecs([primary("td:1", "COMPLETED"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "IN_PROGRESS" }], [primary("td:2", "IN_PROGRESS")], [primary("td:2", "COMPLETED")]);
+        const client = ecs(
+            [primary("td:1", "COMPLETED"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "IN_PROGRESS" }],
+            [primary("td:2", "IN_PROGRESS")],
+            [primary("td:2", "COMPLETED")],
+        );
         await new EcsServices(client, OUT, new VirtualClock()).waitRunning("canary", "td:2");
         expect(client.send).toHaveBeenCalledTimes(3);
     });
@@ -381,12 +451,17 @@ describe("ECS", () => {
         const heartbeat = async () => {
             if (++beats === 3) throw new Error("aborted by ops@laptop");
         };
-        await expect(new EcsServices(ecs(loading), OUT, new VirtualClock()).waitRunning("canary", "td:2", { heartbeat })).rejects.toThrow("aborted by ops@laptop");
+        await expect(new EcsServices(ecs(loading), OUT, new VirtualClock()).waitRunning("canary", "td:2", { heartbeat })).rejects.toThrow(
+            "aborted by ops@laptop",
+        );
         expect(beats).toBe(3);
     });
 
     test("a circuit-breaker rollback is named", async () => {
-        const client = ecs([primary("td:1", "IN_PROGRESS"), { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start" }]);
+        const client = ecs([
+            primary("td:1", "IN_PROGRESS"),
+            { status: "ACTIVE", taskDefinition: "td:2", rolloutState: "FAILED", rolloutStateReason: "ECS deployment circuit breaker: tasks failed to start" },
+        ]);
         await expect(new EcsServices(client, OUT, new VirtualClock()).waitRunning("canary", "td:2")).rejects.toThrow(
             "ECS did not keep the canary service on the deployed revision td:2: it runs td:1 (ECS deployment circuit breaker: tasks failed to start)",
         );
@@ -395,11 +470,17 @@ describe("ECS", () => {
 
 describe("ECS: healthy tasks of a raised minimum", () => {
     const OUT = { clusterName: "c", stableServiceName: "s", canaryServiceName: "k" };
-    const task = (healthStatus: string, taskDefinitionArn = "td:2") => ({ taskArn: `t-${Math.random()}`, taskDefinitionArn, lastStatus: "RUNNING", healthStatus });
+    const task = (healthStatus: string, taskDefinitionArn = "td:2") => ({
+        taskArn: `t-${Math.random()}`,
+        taskDefinitionArn,
+        lastStatus: "RUNNING",
+        healthStatus,
+    });
     /** ECS answers: the task definition first, then ListTasks and DescribeTasks per poll. */
     const ecs = (healthCheck: boolean, ...polls: object[][]) => {
         const send = jest.fn(async (command: { constructor: { name: string } }) => {
-            if (command.constructor.name === "DescribeTaskDefinitionCommand") return { taskDefinition: { containerDefinitions: [{ name: "model", essential: true, ...(healthCheck ? { healthCheck: {} } : {}) }] } };
+            if (command.constructor.name === "DescribeTaskDefinitionCommand")
+                return { taskDefinition: { containerDefinitions: [{ name: "model", essential: true, ...(healthCheck ? { healthCheck: {} } : {}) }] } };
             const poll = polls.length > 1 ? polls[0] : polls.at(-1)!;
             if (command.constructor.name === "ListTasksCommand") return { taskArns: poll.map((_, i) => `t${i}`) };
             if (polls.length > 1) polls.shift();
@@ -409,7 +490,12 @@ describe("ECS: healthy tasks of a raised minimum", () => {
     };
 
     test("counts only tasks of the revision that pass their health check: UNKNOWN is a task still loading", async () => {
-        const client = ecs(true, [task("HEALTHY"), task("UNKNOWN"), task("UNKNOWN")], [task("HEALTHY"), task("HEALTHY"), task("HEALTHY", "td:1"), task("UNKNOWN")], [task("HEALTHY"), task("HEALTHY"), task("HEALTHY")]);
+        const client = ecs(
+            true,
+            [task("HEALTHY"), task("UNKNOWN"), task("UNKNOWN")],
+            [task("HEALTHY"), task("HEALTHY"), task("HEALTHY", "td:1"), task("UNKNOWN")],
+            [task("HEALTHY"), task("HEALTHY"), task("HEALTHY")],
+        );
         await new EcsServices(client, OUT, new VirtualClock()).waitHealthy("canary", "td:2", 3);
         expect(client.send.mock.calls.filter(([c]: any[]) => c.constructor.name === "ListTasksCommand")).toHaveLength(3);
     });
@@ -421,14 +507,21 @@ describe("ECS: healthy tasks of a raised minimum", () => {
 
     test("gives up after the timeout, saying how many were healthy", async () => {
         const client = ecs(true, [task("HEALTHY"), task("UNKNOWN")]);
-        await expect(new EcsServices(client, OUT, new VirtualClock(), 60_000).waitHealthy("canary", "td:2", 2)).rejects.toThrow("the canary service had 1 healthy tasks, not 2, after 1 minutes");
+        await expect(new EcsServices(client, OUT, new VirtualClock(), 60_000).waitHealthy("canary", "td:2", 2)).rejects.toThrow(
+            "the canary service had 1 healthy tasks, not 2, after 1 minutes",
+        );
     });
 });
 
 describe("the evaluation task", () => {
     const OUT = {
         clusterName: "c",
-        evaluation: { taskDefinitionArn: "arn:aws:ecs:us-west-2:123456789012:task-definition/test-inference-evaluation:3", subnetIds: ["subnet-a"], securityGroupIds: ["sg-1"], timeoutSeconds: 600 },
+        evaluation: {
+            taskDefinitionArn: "arn:aws:ecs:us-west-2:123456789012:task-definition/test-inference-evaluation:3",
+            subnetIds: ["subnet-a"],
+            securityGroupIds: ["sg-1"],
+            timeoutSeconds: 600,
+        },
     };
     const ecs = (...answers: object[]) => {
         const send = jest.fn();
@@ -441,7 +534,17 @@ describe("the evaluation task", () => {
         const send = ecs(
             { tasks: [{ taskArn: "t1" }] },
             { tasks: [{ lastStatus: "RUNNING" }] },
-            { tasks: [{ lastStatus: "STOPPED", containers: [{ name: "envoy", exitCode: 0 }, { name: "evaluation", exitCode: 2 }] }] },
+            {
+                tasks: [
+                    {
+                        lastStatus: "STOPPED",
+                        containers: [
+                            { name: "envoy", exitCode: 0 },
+                            { name: "evaluation", exitCode: 2 },
+                        ],
+                    },
+                ],
+            },
         );
         const result = await new EcsServices({ send } as any, OUT as any, new VirtualClock()).evaluate();
         expect(result).toEqual({ exitCode: 2, reason: "exit code 2" });
@@ -475,7 +578,18 @@ describe("the traffic layer, read back", () => {
         const g = await deploy(BASE_CONFIG);
         const out = parseStackOutputs(g.outputs, "test") as any;
         const send = jest.fn().mockResolvedValue({
-            route: { spec: { httpRoute: { action: { weightedTargets: [{ virtualNode: out.stableVirtualNodeName, weight: 75 }, { virtualNode: out.canaryVirtualNodeName, weight: 25 }] } } } },
+            route: {
+                spec: {
+                    httpRoute: {
+                        action: {
+                            weightedTargets: [
+                                { virtualNode: out.stableVirtualNodeName, weight: 75 },
+                                { virtualNode: out.canaryVirtualNodeName, weight: 25 },
+                            ],
+                        },
+                    },
+                },
+            },
         });
         expect(await new AppMeshRoute({ send } as any, out).canaryWeight()).toBe(25);
         expect(send.mock.calls[0][0].input).toEqual({ meshName: out.meshName, virtualRouterName: out.virtualRouterName, routeName: out.weightedRouteName });
@@ -486,7 +600,14 @@ describe("the traffic layer, read back", () => {
         const out = parseStackOutputs(g.outputs, "test") as any;
         const canaryId = out.canaryTargetGroupArn.split("/").pop();
         const send = jest.fn().mockResolvedValue({
-            defaultAction: { forward: { targetGroups: [{ targetGroupIdentifier: out.stableTargetGroupArn, weight: 90 }, { targetGroupIdentifier: canaryId, weight: 10 }] } },
+            defaultAction: {
+                forward: {
+                    targetGroups: [
+                        { targetGroupIdentifier: out.stableTargetGroupArn, weight: 90 },
+                        { targetGroupIdentifier: canaryId, weight: 10 },
+                    ],
+                },
+            },
         });
         expect(await new LatticeListener({ send } as any, out).canaryWeight()).toBe(10);
         expect(send.mock.calls[0][0].input).toEqual({ serviceIdentifier: out.latticeServiceArn, listenerIdentifier: out.listenerArn });
@@ -499,7 +620,15 @@ describe("the traffic layer, read back", () => {
             Listeners: [
                 {
                     DefaultActions: [
-                        { Type: "forward", ForwardConfig: { TargetGroups: [{ TargetGroupArn: out.stableTargetGroupArn, Weight: 75 }, { TargetGroupArn: out.canaryTargetGroupArn, Weight: 25 }] } },
+                        {
+                            Type: "forward",
+                            ForwardConfig: {
+                                TargetGroups: [
+                                    { TargetGroupArn: out.stableTargetGroupArn, Weight: 75 },
+                                    { TargetGroupArn: out.canaryTargetGroupArn, Weight: 25 },
+                                ],
+                            },
+                        },
                     ],
                 },
             ],
@@ -555,7 +684,8 @@ describe("the lease, status and abort in SSM", () => {
         const clock = new VirtualClock();
         const REF = "acme/ai-inference-platform/rag";
         // Twelve stacks of other platforms or none fill the first page.
-        for (let i = 0; i < 12; i++) await new SsmControl(ssm, `other-${i}`, "x@y", clock, undefined, i % 2 ? "acme/ai-inference-platform/search" : undefined).acquire();
+        for (let i = 0; i < 12; i++)
+            await new SsmControl(ssm, `other-${i}`, "x@y", clock, undefined, i % 2 ? "acme/ai-inference-platform/search" : undefined).acquire();
         expect(await platformLeases(ssm, "rag", clock.now())).toEqual([]);
         await new SsmControl(ssm, "rag-embedder", "alice@a", clock, 60_000, REF).acquire();
         await new SsmControl(ssm, "rag-gateway", "bob@b", clock, undefined, REF).acquire();

@@ -34,10 +34,16 @@ describe("on a copy of the project", () => {
         for (const file of ["Pulumi.yaml", "Pulumi.rag.yaml"]) fs.copyFileSync(path.join(ROOT, "platform", file), path.join(dir, "platform", file));
     });
     afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const edit = (file: string, change: (text: string) => string) => fs.writeFileSync(path.join(dir, file), change(fs.readFileSync(path.join(dir, file), "utf8")));
+    const edit = (file: string, change: (text: string) => string) =>
+        fs.writeFileSync(path.join(dir, file), change(fs.readFileSync(path.join(dir, file), "utf8")));
 
     test("a mistyped namespace, a weight of 150 and an unknown key are named in one run", () => {
-        edit("Pulumi.dev.yaml", (t) => t.replace("ai-inference-canary:port:", "ai-inference-canry:port:").replace("canaryWeight: 0", "canaryWeight: 150") + "  ai-inference-canary:bogusKey: 1\n");
+        edit(
+            "Pulumi.dev.yaml",
+            (t) =>
+                t.replace("ai-inference-canary:port:", "ai-inference-canry:port:").replace("canaryWeight: 0", "canaryWeight: 150") +
+                "  ai-inference-canary:bogusKey: 1\n",
+        );
         const [result] = checkServiceStack(dir, "dev");
         expect(result.problems.map((p) => [p.key, p.got])).toEqual([
             ["ai-inference-canry:port", "(set)"],
@@ -47,7 +53,12 @@ describe("on a copy of the project", () => {
     });
 
     test("the command names them and exits 1; a valid file exits 0 with its warnings", async () => {
-        edit("Pulumi.dev.yaml", (t) => t.replace("ai-inference-canary:port:", "ai-inference-canry:port:").replace("canaryWeight: 0", "canaryWeight: 150") + "  ai-inference-canary:bogusKey: 1\n");
+        edit(
+            "Pulumi.dev.yaml",
+            (t) =>
+                t.replace("ai-inference-canary:port:", "ai-inference-canry:port:").replace("canaryWeight: 0", "canaryWeight: 150") +
+                "  ai-inference-canary:bogusKey: 1\n",
+        );
         const lines: string[] = [];
         const log = jest.spyOn(console, "log").mockImplementation((line: string) => void lines.push(line));
         const cwd = process.cwd();
@@ -90,7 +101,7 @@ describe("on a copy of the project", () => {
 });
 
 test.each([
-    ["the documentation account", { "stable": JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/m:1" }) }, "stable.image"],
+    ["the documentation account", { stable: JSON.stringify({ image: "123456789012.dkr.ecr.us-west-2.amazonaws.com/m:1" }) }, "stable.image"],
     ["a documentation CIDR", { alb: JSON.stringify({ allowedCidrs: ["198.51.100.0/24"] }) }, "alb.allowedCidrs.0"],
     ["the examples' bucket", { canary: JSON.stringify({ weights: { source: "s3://my-model-bucket/llama" } }) }, "canary.weights.source"],
 ])("%s is a warning naming its key", (_, config, key) => {
@@ -98,5 +109,10 @@ test.each([
 });
 
 test("a real account, network and bucket are not warned of", () => {
-    expect(exampleValues({ stable: JSON.stringify({ image: "210987654321.dkr.ecr.us-west-2.amazonaws.com/m:1", weights: { source: "s3://acme-models/llama" } }), alb: JSON.stringify({ allowedCidrs: ["10.0.0.0/8"] }) })).toEqual([]);
+    expect(
+        exampleValues({
+            stable: JSON.stringify({ image: "210987654321.dkr.ecr.us-west-2.amazonaws.com/m:1", weights: { source: "s3://acme-models/llama" } }),
+            alb: JSON.stringify({ allowedCidrs: ["10.0.0.0/8"] }),
+        }),
+    ).toEqual([]);
 });

@@ -28,8 +28,12 @@ describe("parseArgs", () => {
         expect(parseArgs(["run", "--stack", "dev", "--dry-run", "--requests-per-second", "12.5", "--error-rate", "0.3", "--slow-share", "5"])).toMatchObject({
             traffic: { requestsPerSecond: 12.5, errorRate: 0.003, slowShare: 0.05 },
         });
-        expect(() => parseArgs(["simulate", "--stack", "dev", "--requests-per-second", "10"])).toThrow("--requests-per-second, --error-rate and --slow-share go together");
-        expect(() => parseArgs(["simulate", "--requests-per-second", "10", "--error-rate", "120", "--slow-share", "5"])).toThrow('--error-rate takes a percent from 0 to 100, got "120"');
+        expect(() => parseArgs(["simulate", "--stack", "dev", "--requests-per-second", "10"])).toThrow(
+            "--requests-per-second, --error-rate and --slow-share go together",
+        );
+        expect(() => parseArgs(["simulate", "--requests-per-second", "10", "--error-rate", "120", "--slow-share", "5"])).toThrow(
+            '--error-rate takes a percent from 0 to 100, got "120"',
+        );
     });
 
     test("status, abort, guard and simulate", () => {
@@ -96,15 +100,29 @@ describe("the deploy job's guard", () => {
         versions: { stable: { fingerprint: "s", taskDefinitionArn: "td/s:1" }, canary: { fingerprint: "c", taskDefinitionArn: "td/c:1" } },
         scaling: { stable: bounds(stableMin), canary: bounds(minCount) },
     });
-    const intended = (canaryWeight: number, canaryMin = 1, canary = "c", stableMin = 1) => ({ canaryWeight, fingerprints: { stable: "s", canary }, minCounts: { stable: stableMin, canary: canaryMin } });
+    const intended = (canaryWeight: number, canaryMin = 1, canary = "c", stableMin = 1) => ({
+        canaryWeight,
+        fingerprints: { stable: "s", canary },
+        minCounts: { stable: stableMin, canary: canaryMin },
+    });
 
     test.each([
         ["the config the rollout left", deployed(50, 4), intended(50, 4), []],
         ["a stale weight", deployed(50, 4), intended(0, 4), ["canaryWeight 50 -> 0"]],
-        ["the canary's raised minimum dropped while it serves traffic", deployed(50, 4), intended(50, 1), ["the canary's minimum task count 4 -> 1 while it serves 50%"]],
+        [
+            "the canary's raised minimum dropped while it serves traffic",
+            deployed(50, 4),
+            intended(50, 1),
+            ["the canary's minimum task count 4 -> 1 while it serves 50%"],
+        ],
         ["a lower minimum at weight 0: nothing serves on it", deployed(0, 4), intended(0, 1), []],
         ["a new canary while it serves traffic", deployed(10), intended(10, 1, "c2"), ["the canary's definition while it serves 10%"]],
-        ["stable's raised minimum dropped as traffic returns to it", deployed(0, 1, 6), intended(0, 1, "c", 1), ["the stable's minimum task count 6 -> 1 while it serves 100%"]],
+        [
+            "stable's raised minimum dropped as traffic returns to it",
+            deployed(0, 1, 6),
+            intended(0, 1, "c", 1),
+            ["the stable's minimum task count 6 -> 1 while it serves 100%"],
+        ],
         ["stable's raised minimum at 100% canary: nothing serves on it", deployed(100, 4, 6), intended(100, 4, "c", 1), []],
     ])("%s", (_what, d, i, moves) => {
         expect(undeployedMoves(d, i)).toEqual(moves);
@@ -132,9 +150,18 @@ describe("main", () => {
     });
 
     test.each([
-        [Object.assign(new Error("getaddrinfo ENOTFOUND ssm.us-west-2.amazonaws.com"), { code: "ENOTFOUND" }), "AWS is unreachable from here (getaddrinfo ENOTFOUND ssm.us-west-2.amazonaws.com): check the network or proxy"],
-        [Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredTokenException" }), "AWS refused the request (ExpiredTokenException: The security token included in the request is expired): the credentials are for another account, expired"],
-        [Object.assign(new Error("User: x is not authorized to perform: ssm:GetParameter"), { name: "AccessDeniedException" }), "lack the runner's permissions (docs/operations.md#permissions)"],
+        [
+            Object.assign(new Error("getaddrinfo ENOTFOUND ssm.us-west-2.amazonaws.com"), { code: "ENOTFOUND" }),
+            "AWS is unreachable from here (getaddrinfo ENOTFOUND ssm.us-west-2.amazonaws.com): check the network or proxy",
+        ],
+        [
+            Object.assign(new Error("The security token included in the request is expired"), { name: "ExpiredTokenException" }),
+            "AWS refused the request (ExpiredTokenException: The security token included in the request is expired): the credentials are for another account, expired",
+        ],
+        [
+            Object.assign(new Error("User: x is not authorized to perform: ssm:GetParameter"), { name: "AccessDeniedException" }),
+            "lack the runner's permissions (docs/operations.md#permissions)",
+        ],
     ])("an AWS that cannot be reached or refuses is one clear line: %s", (e, text) => {
         expect(describeError(e as Error)).toContain(text);
         expect(describeError(e as Error)).not.toContain("\n");
@@ -228,12 +255,19 @@ describe("the rollout schedule", () => {
 
 describe("report", () => {
     test("Markdown has a row per step, charts, and events; JSON carries the same result", async () => {
-        const { result } = await simulate(SCENARIOS.find((s) => s.name === "errors-under-load")!, { seed: 2 });
+        const { result } = await simulate(
+            SCENARIOS.find((s) => s.name === "errors-under-load")!,
+            { seed: 2 },
+        );
         const md = renderMarkdown(result, "prod");
         expect(md).toContain("# Canary rollout of `prod`: rolled-back");
         expect(md).toMatch(/^\| 1 \| 5% \| [0-9.]+% \| .* \| pass \|$/m);
-        expect(md).toMatch(/^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\); evidence .* reached 400 \|$/m);
-        expect(md.match(/```mermaid\n%%\{init: \{"themeVariables": \{"xyChart": \{"plotColorPalette": "#d62728(, #1f77b4)?"\}\}\}\}%%\nxychart-beta/g)).toHaveLength(4);
+        expect(md).toMatch(
+            /^\| 4 \| 50% \| .* \| fail: canary 5xx rate above stable's: canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\); evidence .* reached 400 \|$/m,
+        );
+        expect(
+            md.match(/```mermaid\n%%\{init: \{"themeVariables": \{"xyChart": \{"plotColorPalette": "#d62728(, #1f77b4)?"\}\}\}\}%%\nxychart-beta/g),
+        ).toHaveLength(4);
         expect(md).toContain("Key: red: canary; blue: stable.");
         expect(md).toMatch(/^- \d+:\d\d rolled-back: step 4 at 50%/m);
         // Table, samples and verdict agree: the step's canary requests are the sum of its samples'.
@@ -250,15 +284,27 @@ describe("report", () => {
         ["low-traffic", "held", /^\*\*Next step:\*\* Not enough traffic to decide either way; the weight stays at \d+%\. Run again/m],
         ["failed-up", "rolled-back", /Read the failing step's samples/m],
     ])("a report after %s (%s) names the images, who ran it, the dashboard and the next step", async (name, outcome, next) => {
-        const { result } = await simulate(SCENARIOS.find((s) => s.name === name)!, { seed: 2 });
+        const { result } = await simulate(
+            SCENARIOS.find((s) => s.name === name)!,
+            { seed: 2 },
+        );
         expect(result.outcome).toBe(outcome);
-        const context = { owner: "alice@laptop", images: { stable: "ecr/llm:1.4.0", canary: "ecr/llm:1.5.0" }, dashboardUrl: "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/dev-inference-canary" };
+        const context = {
+            owner: "alice@laptop",
+            images: { stable: "ecr/llm:1.4.0", canary: "ecr/llm:1.5.0" },
+            dashboardUrl: "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/dev-inference-canary",
+        };
         const md = renderMarkdown(result, "dev", context);
         expect(md).toMatch(next);
         expect(md).toContain("by alice@laptop");
         expect(md).toContain("Images: stable `ecr/llm:1.4.0`, canary `ecr/llm:1.5.0`");
         expect(md).toContain(`Dashboard: ${context.dashboardUrl}`);
-        expect(JSON.parse(renderJson(result, "dev", context))).toMatchObject({ owner: "alice@laptop", images: context.images, nextStep: expect.any(String), outcome });
+        expect(JSON.parse(renderJson(result, "dev", context))).toMatchObject({
+            owner: "alice@laptop",
+            images: context.images,
+            nextStep: expect.any(String),
+            outcome,
+        });
     });
 
     test.each([
@@ -267,9 +313,15 @@ describe("report", () => {
         ["held", "low-traffic", "Not enough traffic"],
         ["failed", "healthy", "The rollout stopped on an error"],
     ] as const)("status after %s names the outcome, the weight, the images, the rates behind a verdict and the next step", async (outcome, scenario, next) => {
-        const { result } = await simulate(SCENARIOS.find((s) => s.name === scenario)!, { seed: 2 });
+        const { result } = await simulate(
+            SCENARIOS.find((s) => s.name === scenario)!,
+            { seed: 2 },
+        );
         // A failure is an outcome the simulation does not reach on its own: the same result, ended by an error.
-        const ended = outcome === "failed" ? { ...result, outcome, reason: "pulumi up (canaryWeight 50) failed: inference-lattice-listener: ValidationException", finalWeight: 25 } : result;
+        const ended =
+            outcome === "failed"
+                ? { ...result, outcome, reason: "pulumi up (canaryWeight 50) failed: inference-lattice-listener: ValidationException", finalWeight: 25 }
+                : result;
         const text = finalStatus(ended, { images: { stable: "ecr/llm:1.4.0", canary: "ecr/llm:1.5.0" } });
         expect(text.split("\n")).toEqual([
             `${outcome}: canaryWeight ${ended.finalWeight} deployed; ${ended.reason}`,

@@ -25,7 +25,13 @@ describe("callersOf", () => {
         broken: { platform: RAG, calls: "embedder" },
     };
     test.each([
-        ["embedder", [{ stack: "rag-gateway", service: "gateway" }, { stack: "rag-search", service: "inference" }]],
+        [
+            "embedder",
+            [
+                { stack: "rag-gateway", service: "gateway" },
+                { stack: "rag-search", service: "inference" },
+            ],
+        ],
         ["reranker", [{ stack: "rag-gateway", service: "gateway" }]],
         ["llm", [{ stack: "rag-reranker", service: "reranker" }]],
         ["gateway", []],
@@ -34,7 +40,12 @@ describe("callersOf", () => {
     });
 });
 
-const step = (index: number, weight: number, startMin: number, endMin?: number) => ({ index, weight, startedAt: T0 + startMin * M + 12_000, ...(endMin !== undefined ? { endedAt: T0 + endMin * M + 40_000 } : {}) });
+const step = (index: number, weight: number, startMin: number, endMin?: number) => ({
+    index,
+    weight,
+    startedAt: T0 + startMin * M + 12_000,
+    ...(endMin !== undefined ? { endedAt: T0 + endMin * M + 40_000 } : {}),
+});
 
 describe("callerWindows", () => {
     test("the hour before, then each step in whole minutes, each minute in the window it began in", () => {
@@ -64,11 +75,13 @@ const minute = (offset: number, stable?: [number, number], canary?: [number, num
 describe("countWindows", () => {
     test("sums both versions over each window's minutes; a window without data has none", () => {
         const minutes = [minute(-2, [100, 1]), minute(-1, [100, 0]), minute(0, [90, 1], [10, 2]), minute(1, [90, 0], [10, 3]), minute(2, undefined, undefined)];
-        expect(countWindows(minutes, [{ start: T0 - 60 * M, end: T0 }, { start: T0, end: T0 + 2 * M }, { start: T0 + 2 * M, end: T0 + 3 * M }])).toEqual([
-            { requests: 200, errors: 1 },
-            { requests: 200, errors: 6 },
-            undefined,
-        ]);
+        expect(
+            countWindows(minutes, [
+                { start: T0 - 60 * M, end: T0 },
+                { start: T0, end: T0 + 2 * M },
+                { start: T0 + 2 * M, end: T0 + 3 * M },
+            ]),
+        ).toEqual([{ requests: 200, errors: 1 }, { requests: 200, errors: 6 }, undefined]);
     });
 });
 
@@ -87,7 +100,8 @@ const RESULT: RolloutResult = {
 
 /** A caller's CloudWatch: 1,000 requests a minute, with `errorsPerMinute(t)` 5xx, stable alone. */
 const source = (errorsPerMinute: (start: number) => number): MetricsSource => ({
-    minutes: async ({ start, end }) => Array.from({ length: (end - start) / M }, (_, i) => start + i * M).map((t) => minute((t - T0) / M, [1000, errorsPerMinute(t)])),
+    minutes: async ({ start, end }) =>
+        Array.from({ length: (end - start) / M }, (_, i) => start + i * M).map((t) => minute((t - T0) / M, [1000, errorsPerMinute(t)])),
     firingAlarms: async () => [],
 });
 
@@ -111,7 +125,15 @@ describe("readCallers", () => {
         });
         expect(read).toEqual(["rag-gateway", "rag-search"]);
         expect(hint.callers).toEqual([
-            { stack: "rag-gateway", service: "gateway", counts: [{ requests: 60_000, errors: 120 }, { requests: 3000, errors: 30 }, { requests: 3000, errors: 90 }] },
+            {
+                stack: "rag-gateway",
+                service: "gateway",
+                counts: [
+                    { requests: 60_000, errors: 120 },
+                    { requests: 3000, errors: 30 },
+                    { requests: 3000, errors: 90 },
+                ],
+            },
         ]);
         expect(hint.unreadable).toEqual(["rag-search: stack rag-search does not exist here"]);
         expect(callerLines(hint)).toEqual([
@@ -130,7 +152,10 @@ describe("readCallers", () => {
     });
 
     test("with no caller on the platform, the report and the console say so", async () => {
-        const hint = await readCallers({ ...self, service: "gateway", stack: "rag-gateway" }, RESULT, { stackConfigs: () => stacks, metricsOf: async () => source(() => 0) });
+        const hint = await readCallers({ ...self, service: "gateway", stack: "rag-gateway" }, RESULT, {
+            stackConfigs: () => stacks,
+            metricsOf: async () => source(() => 0),
+        });
         expect(hint.callers).toEqual([]);
         expect(callerLines(hint)).toEqual(["callers: no stack file here on this platform calls gateway"]);
         expect(renderMarkdown(RESULT, "rag-gateway", { callers: hint })).toContain("No stack file here on this platform calls `gateway`.");

@@ -94,7 +94,10 @@ class FakeStack implements StackPort, ServicesPort, TrafficPort {
     }
     async setMinCount(version: "stable" | "canary", count: number | undefined) {
         this.calls.push(`${version} min ${count ?? "resting"}`);
-        if (this.refuseCapacity) throw new UpdateRefused(`refused to raise the ${version}'s minimum task count: besides its scalable target, the update would update its task definition`);
+        if (this.refuseCapacity)
+            throw new UpdateRefused(
+                `refused to raise the ${version}'s minimum task count: besides its scalable target, the update would update its task definition`,
+            );
         const scaling = this.deployedState.scaling![version];
         scaling.minCount = count ?? scaling.restingMinCount;
         return this.deployed();
@@ -135,7 +138,12 @@ class FakeMetrics implements MetricsSource {
         for (let start = range.start; start < range.end; start += 60_000) {
             const arrived = this.clock.now() >= start + 60_000 + this.delayMs;
             const w = this.stack.weightAt(start + 59_999);
-            out.push({ start, versions: arrived ? { stable: w < 100 ? GOOD : undefined, canary: w > 0 ? this.canaryAt(w) : undefined } : { stable: undefined, canary: undefined } });
+            out.push({
+                start,
+                versions: arrived
+                    ? { stable: w < 100 ? GOOD : undefined, canary: w > 0 ? this.canaryAt(w) : undefined }
+                    : { stable: undefined, canary: undefined },
+            });
         }
         return out;
     }
@@ -169,7 +177,10 @@ function setup(canaryAt: (w: number) => VersionSample, deployed = deployedAt(0),
         },
     };
     const run = (options: RolloutOptions = {}, signal?: AbortSignal, control?: ControlPort) =>
-        runRollout({ schedule: SCHEDULE, stack, services: stack, traffic: stack, metrics, control, clock, log: (l) => lines.push(l), signal, weights }, options);
+        runRollout(
+            { schedule: SCHEDULE, stack, services: stack, traffic: stack, metrics, control, clock, log: (l) => lines.push(l), signal, weights },
+            options,
+        );
     return { clock, stack, metrics, lines, run, published };
 }
 
@@ -189,9 +200,15 @@ describe("runRollout", () => {
         expect(result.exitCode).toBe(0);
         // Stable takes the canary's definition while the canary serves 100%, and gets traffic back only once ECS runs it.
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 100", "promote", "running stable td/stable:2", "weight 0"]);
-        expect(result.steps.map((s) => [s.weight, s.verdict?.kind])).toEqual([[10, "pass"], [50, "pass"], [100, "pass"]]);
+        expect(result.steps.map((s) => [s.weight, s.verdict?.kind])).toEqual([
+            [10, "pass"],
+            [50, "pass"],
+            [100, "pass"],
+        ]);
         expect(result.finalWeight).toBe(0);
-        expect(lines.some((l) => /^step 1\/3 weight 10% .*canary 500 req, 5xx 0\.20% \(1\), slow 1\.00% \(5\), p99 8\.0s \| ok \| evidence .* of 400/.test(l))).toBe(true);
+        expect(
+            lines.some((l) => /^step 1\/3 weight 10% .*canary 500 req, 5xx 0\.20% \(1\), slow 1\.00% \(5\), p99 8\.0s \| ok \| evidence .* of 400/.test(l)),
+        ).toBe(true);
     });
 
     test("a step judges whole minutes, each once and in order, from its start until everything served in its bake is judged", async () => {
@@ -244,7 +261,9 @@ describe("runRollout", () => {
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
         expect(result.exitCode).toBe(1);
-        expect(result.reason).toMatch(/^step 2 at 50%: canary 5xx rate above stable's: canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\); evidence .* reached 400$/);
+        expect(result.reason).toMatch(
+            /^step 2 at 50%: canary 5xx rate above stable's: canary 5xx [0-9.]+% \(\d+\/\d+\) vs stable 5xx [0-9.]+% \(\d+\/\d+\); evidence .* reached 400$/,
+        );
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50", "weight 0"]);
         // Caught at the first minute of 50% that is complete: the next read after it closed.
         const fifty = result.steps[1];
@@ -254,7 +273,12 @@ describe("runRollout", () => {
     });
 
     test("a firing canary alarm rolls back even when the gates pass", async () => {
-        const { run } = setup(() => GOOD, deployedAt(0), intendedAt(0), (w) => (w === 50 ? ["canary-latency"] : []));
+        const { run } = setup(
+            () => GOOD,
+            deployedAt(0),
+            intendedAt(0),
+            (w) => (w === 50 ? ["canary-latency"] : []),
+        );
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
         expect(result.reason).toContain("alarm firing: canary-latency");
@@ -311,10 +335,23 @@ describe("runRollout", () => {
         const metrics = new FakeMetrics(stack, clock, () => ({ requests: 500, errors: 3, slow: 10, p99Ms: 8000 }));
         const GOOD_STABLE = { requests: 500, errors: 2, slow: 10, p99Ms: 8000 };
         metrics.minutes = (async (range: MetricsWindow) =>
-            (await FakeMetrics.prototype.minutes.call(metrics, range)).map((m) => ({ ...m, versions: { ...m.versions, stable: m.versions.stable && GOOD_STABLE } }))) as FakeMetrics["minutes"];
-        const result = await runRollout({ schedule: { ...SCHEDULE, evidenceWaitSeconds: 900 }, stack, services: stack, traffic: stack, metrics, clock, log: () => {} });
+            (await FakeMetrics.prototype.minutes.call(metrics, range)).map((m) => ({
+                ...m,
+                versions: { ...m.versions, stable: m.versions.stable && GOOD_STABLE },
+            }))) as FakeMetrics["minutes"];
+        const result = await runRollout({
+            schedule: { ...SCHEDULE, evidenceWaitSeconds: 900 },
+            stack,
+            services: stack,
+            traffic: stack,
+            metrics,
+            clock,
+            log: () => {},
+        });
         expect(result.outcome).toBe("held");
-        expect(result.reason).toMatch(/^not enough evidence that the canary is within tolerance after 1200 s \(not yet shown: 5xx rate under 2x stable's.*\) at 50%; holding at 50%/);
+        expect(result.reason).toMatch(
+            /^not enough evidence that the canary is within tolerance after 1200 s \(not yet shown: 5xx rate under 2x stable's.*\) at 50%; holding at 50%/,
+        );
         expect(stack.calls).toEqual(["running canary td/v2:1", "weight 10", "weight 50"]);
     });
 
@@ -477,7 +514,9 @@ describe("capacity follows weight", () => {
             "stable min resting",
         ]);
         expect([stack.deployedState.scaling?.canary.minCount, stack.deployedState.scaling?.stable.minCount]).toEqual([1, 4]);
-        expect(result.events.map((e) => e.message)).toEqual(expect.arrayContaining([expect.stringContaining("needs more canary tasks than its maxCount (8); going ahead with 8")]));
+        expect(result.events.map((e) => e.message)).toEqual(
+            expect.arrayContaining([expect.stringContaining("needs more canary tasks than its maxCount (8); going ahead with 8")]),
+        );
     });
 
     test("a rollback returns the canary's minimum to rest once it has no traffic", async () => {
@@ -539,17 +578,65 @@ describe("planRollout: from what is deployed and what the config says", () => {
         return plan.kind === "run" ? plan.summary : `${plan.kind}: ${plan.reason}`;
     };
     test.each([
-        ["a new rollout", deployedAt(0), intendedAt(0), {}, "wait-canary -> 10% -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
-        ["resumed mid-rollout at a step", deployedAt(50), intendedAt(50), {}, "wait-canary -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
-        ["resumed between steps", deployedAt(30), intendedAt(30), {}, "wait-canary -> 30% (resumed) -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
-        ["config ahead: an interrupted update to 100 is deployed and baked first", deployedAt(50), intendedAt(100), {}, "wait-canary -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
-        ["--from-step 2", deployedAt(0), intendedAt(0), { fromStep: 2 }, "wait-canary -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        [
+            "a new rollout",
+            deployedAt(0),
+            intendedAt(0),
+            {},
+            "wait-canary -> 10% -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
+        [
+            "resumed mid-rollout at a step",
+            deployedAt(50),
+            intendedAt(50),
+            {},
+            "wait-canary -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
+        [
+            "resumed between steps",
+            deployedAt(30),
+            intendedAt(30),
+            {},
+            "wait-canary -> 30% (resumed) -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
+        [
+            "config ahead: an interrupted update to 100 is deployed and baked first",
+            deployedAt(50),
+            intendedAt(100),
+            {},
+            "wait-canary -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
+        [
+            "--from-step 2",
+            deployedAt(0),
+            intendedAt(0),
+            { fromStep: 2 },
+            "wait-canary -> 50% -> 100% -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
         ["--to-step 1", deployedAt(0), intendedAt(0), { toStep: 1 }, "wait-canary -> 10%"],
-        ["a promotion that did not deploy (config gave stable the canary's definition)", deployedAt(100), intendedAt(100, "v2", "v2"), {}, "verify-canary-full -> promote -> wait-stable -> return-to-stable"],
+        [
+            "a promotion that did not deploy (config gave stable the canary's definition)",
+            deployedAt(100),
+            intendedAt(100, "v2", "v2"),
+            {},
+            "verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
         ["a promotion deployed but not returned", deployedAt(100, "v2", "v2"), intendedAt(100, "v2", "v2"), {}, "wait-stable -> return-to-stable"],
         ["a new canary in config at 0", deployedAt(0, "v1", "v1"), intendedAt(0, "v1", "v3"), { toStep: 1 }, "deploy-canary -> wait-canary -> 10%"],
-        ["with an evaluation, before the first step", { ...deployedAt(0), evaluations: ["beforeTraffic"] }, intendedAt(0), { toStep: 1 }, "wait-canary -> evaluate -> 10%"],
-        ["with an evaluation, resumed mid-rollout: past it", { ...deployedAt(50), evaluations: ["beforeTraffic"] }, intendedAt(50), { toStep: 2 }, "wait-canary -> 50%"],
+        [
+            "with an evaluation, before the first step",
+            { ...deployedAt(0), evaluations: ["beforeTraffic"] },
+            intendedAt(0),
+            { toStep: 1 },
+            "wait-canary -> evaluate -> 10%",
+        ],
+        [
+            "with an evaluation, resumed mid-rollout: past it",
+            { ...deployedAt(50), evaluations: ["beforeTraffic"] },
+            intendedAt(50),
+            { toStep: 2 },
+            "wait-canary -> 50%",
+        ],
         [
             "with an evaluation before traffic, after each step and before the promotion",
             { ...deployedAt(0), evaluations: ["beforeTraffic", "eachStep", "beforePromotion"] },
@@ -557,15 +644,32 @@ describe("planRollout: from what is deployed and what the config says", () => {
             {},
             "wait-canary -> evaluate -> 10% -> evaluate -> 50% -> evaluate -> 100% -> evaluate -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
         ],
-        ["before the promotion only, resumed at 50%", { ...deployedAt(50), evaluations: ["beforePromotion"] }, intendedAt(50), {}, "wait-canary -> 50% -> 100% -> evaluate -> verify-canary-full -> promote -> wait-stable -> return-to-stable"],
-        ["before the promotion, but stopping short of it", { ...deployedAt(0), evaluations: ["beforePromotion"] }, intendedAt(0), { toStep: 2 }, "wait-canary -> 10% -> 50%"],
+        [
+            "before the promotion only, resumed at 50%",
+            { ...deployedAt(50), evaluations: ["beforePromotion"] },
+            intendedAt(50),
+            {},
+            "wait-canary -> 50% -> 100% -> evaluate -> verify-canary-full -> promote -> wait-stable -> return-to-stable",
+        ],
+        [
+            "before the promotion, but stopping short of it",
+            { ...deployedAt(0), evaluations: ["beforePromotion"] },
+            intendedAt(0),
+            { toStep: 2 },
+            "wait-canary -> 10% -> 50%",
+        ],
     ] as [string, DeployedState, IntendedState, RolloutOptions, string][])("%s", (_name, deployed, intended, options, expected) => {
         expect(phases(deployed, intended, options)).toBe(expected);
     });
 
     test.each([
         ["config behind the deployment (a stale checkout)", deployedAt(50), intendedAt(10), /config says canaryWeight 10, but 50 is deployed/],
-        ["the canary edited mid-rollout", deployedAt(50), intendedAt(50, "v1", "v9"), /canary in the config \(v9\) differs from the deployed canary \(v2\) at weight 50/],
+        [
+            "the canary edited mid-rollout",
+            deployedAt(50),
+            intendedAt(50, "v1", "v9"),
+            /canary in the config \(v9\) differs from the deployed canary \(v2\) at weight 50/,
+        ],
         ["stable edited mid-rollout", deployedAt(50), intendedAt(50, "v8", "v2"), /stable in the config \(v8\) differs from the deployed stable \(v1\)/],
         ["a promotion begun below 100%", deployedAt(50), intendedAt(50, "v2", "v2"), /canary serves 50%, not 100%/],
         ["stable changed directly in config", deployedAt(0, "v1", "v1"), intendedAt(0, "v5", "v1"), /deploy stable with `pulumi up`/],
@@ -599,7 +703,9 @@ describe("Judge", () => {
         const judge = new Judge(SCHEDULE);
         const verdict = judge.observe(sample(canary));
         expect(verdict.kind).toBe("fail");
-        expect((verdict as { reason: string }).reason).toMatch(new RegExp(`^${test.replace(/\./g, "\\.")}: canary \\w+ [0-9.]+% \\(\\d+/500\\) vs stable \\w+ [0-9.]+% \\(\\d+/\\d+\\); evidence .* reached 400$`));
+        expect((verdict as { reason: string }).reason).toMatch(
+            new RegExp(`^${test.replace(/\./g, "\\.")}: canary \\w+ [0-9.]+% \\(\\d+/500\\) vs stable \\w+ [0-9.]+% \\(\\d+/\\d+\\); evidence .* reached 400$`),
+        );
     });
 
     test("with errorDispersion, 5xx weigh less: what fails on independent 5xx passes when they come in bursts of that size, and slow requests are judged as before", () => {
@@ -618,7 +724,9 @@ describe("Judge", () => {
     test("a verdict quotes both versions' rates with the counts behind them", () => {
         const verdict = new Judge(SCHEDULE).observe(sample({ requests: 500, errors: 40, slow: 5, p99Ms: 8000 }));
         expect((verdict as { reason: string }).reason).toMatch(
-            new RegExp(`^canary 5xx rate above stable's: canary 5xx 8\\.00% \\(40/500\\) vs stable 5xx ${((100 * GOOD.errors) / GOOD.requests).toFixed(2).replace(".", "\\.")}% \\(${GOOD.errors}/${GOOD.requests}\\); evidence `),
+            new RegExp(
+                `^canary 5xx rate above stable's: canary 5xx 8\\.00% \\(40/500\\) vs stable 5xx ${((100 * GOOD.errors) / GOOD.requests).toFixed(2).replace(".", "\\.")}% \\(${GOOD.errors}/${GOOD.requests}\\); evidence `,
+            ),
         );
     });
 
@@ -633,7 +741,10 @@ describe("Judge", () => {
         const slowCanary = { requests: 500, errors: 1, slow: 80, p99Ms: 30000 };
         const judge = new Judge(SCHEDULE);
         expect(judge.observe(sample(slowCanary), true).kind).toBe("pass");
-        expect(judge.observe(sample({ requests: 600, errors: 300, slow: 6, p99Ms: 8000 }, GOOD), true)).toMatchObject({ kind: "fail", reason: expect.stringMatching(/^canary 5xx rate above 5\.0%/) });
+        expect(judge.observe(sample({ requests: 600, errors: 300, slow: 6, p99Ms: 8000 }, GOOD), true)).toMatchObject({
+            kind: "fail",
+            reason: expect.stringMatching(/^canary 5xx rate above 5\.0%/),
+        });
         expect(new Judge(SCHEDULE).observe(sample(slowCanary), false).kind).toBe("fail");
     });
 

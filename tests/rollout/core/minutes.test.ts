@@ -37,7 +37,10 @@ describe("which minutes are complete", () => {
 });
 
 test("minutes add up: counts sum, the worst p99 stands, a version with no data counts as none", () => {
-    const sample = merge([minute(0, { requests: 10, errors: 1, slow: 2, p99Ms: 900 }, undefined), minute(1, { requests: 5, errors: 0, slow: 1, p99Ms: 1200 }, V(3, 1))], ["a"]);
+    const sample = merge(
+        [minute(0, { requests: 10, errors: 1, slow: 2, p99Ms: 900 }, undefined), minute(1, { requests: 5, errors: 0, slow: 1, p99Ms: 1200 }, V(3, 1))],
+        ["a"],
+    );
     expect(sample).toEqual({
         window: { start: at(0), end: at(2) },
         versions: { stable: { requests: 15, errors: 1, slow: 3, p99Ms: 1200 }, canary: { requests: 3, errors: 1, slow: 0, p99Ms: 1000 } },
@@ -60,7 +63,8 @@ class CloudWatchLike {
         const start = Math.floor(range.start / MINUTE_MS) * MINUTE_MS;
         const out: MinuteSample[] = [];
         for (let m = start; m < range.end; m += MINUTE_MS) {
-            const count = (version: Version) => this.served.filter((r) => r.version === version && r.at >= m && r.at < m + MINUTE_MS && r.arrives <= this.now).length;
+            const count = (version: Version) =>
+                this.served.filter((r) => r.version === version && r.at >= m && r.at < m + MINUTE_MS && r.arrives <= this.now).length;
             const bucket = (version: Version) => (count(version) > 0 ? V(count(version)) : undefined);
             out.push({ start: m, versions: { stable: bucket("stable"), canary: bucket("canary") } });
         }

@@ -14,6 +14,12 @@ test.each([
     ["healthy-delayed", 0.003],
 ])("its expected time to promote agrees with the simulator's median within 20%% (%s: stable at %s 5xx)", async (name, errorRate) => {
     const forecast = Number(/about (\d+) min in all/.exec(powerReport(DEFAULT_SCHEDULE, { ...BENCHMARK, errorRate }, "given")[3])?.[1]);
-    const simulated = (await benchmark(SCENARIOS.find((s) => s.name === name)!, 20, { seed: 1 })).medianMinutesToDecision;
+    const simulated = (
+        await benchmark(
+            SCENARIOS.find((s) => s.name === name)!,
+            20,
+            { seed: 1 },
+        )
+    ).medianMinutesToDecision;
     expect(Math.abs(forecast / simulated - 1)).toBeLessThan(0.2);
 });

@@ -74,7 +74,8 @@ describe("the sequential tests hold their false-rollback rate on null data", () 
             let accepted = 0;
             for (let r = 0; r < runs; r++) {
                 const test = new RatioAcceptanceTest(1, 2, BETA);
-                for (let w = 0; w < 100 && !test.accepted; w++) test.observe({ requests: 1000, events: draw(1000, canaryRate) }, { requests: 1000, events: draw(1000, 0.01) });
+                for (let w = 0; w < 100 && !test.accepted; w++)
+                    test.observe({ requests: 1000, events: draw(1000, canaryRate) }, { requests: 1000, events: draw(1000, 0.01) });
                 if (test.accepted) accepted++;
             }
             return accepted / runs;
@@ -100,4 +101,3 @@ describe("the sequential tests hold their false-rollback rate on null data", () 
         expect(rare.accepted).toBe(true);
     });
 });
-

@@ -88,7 +88,10 @@ describe("the ALB graph for a dev-sized config", () => {
     test("the alarms and the judge read the per-target-group metrics, with both dimensions, and TargetResponseTime in seconds", () => {
         const latency = g.one(T.alarm, "-canary-latency").inputs;
         expect(latency).toMatchObject({ namespace: "AWS/ApplicationELB", metricName: "TargetResponseTime", threshold: 60 });
-        expect(latency.dimensions).toEqual({ TargetGroup: expect.stringMatching(/^targetgroup\/inference-alb-canary-[0-9a-f]+\/[0-9a-f]+$/), LoadBalancer: expect.stringMatching(/^app\/inference-alb-lb-[0-9a-f]+\/[0-9a-f]+$/) });
+        expect(latency.dimensions).toEqual({
+            TargetGroup: expect.stringMatching(/^targetgroup\/inference-alb-canary-[0-9a-f]+\/[0-9a-f]+$/),
+            LoadBalancer: expect.stringMatching(/^app\/inference-alb-lb-[0-9a-f]+\/[0-9a-f]+$/),
+        });
         expect(`${g.one(T.lb).state.arn}`.endsWith(`:loadbalancer/${latency.dimensions.LoadBalancer}`)).toBe(true);
         expect(`${g.one(T.targetGroup, "-alb-canary").state.arn}`.endsWith(`:${latency.dimensions.TargetGroup}`)).toBe(true);
         const metrics = (g.outputs.versionMetrics as Record<string, Record<string, { metricName: string }>>).canary;
@@ -96,7 +99,12 @@ describe("the ALB graph for a dev-sized config", () => {
         expect(metrics.errors.metricName).toBe("HTTPCode_Target_5XX_Count");
         expect(metrics.connectionErrors.metricName).toBe("TargetConnectionErrorCount");
         expect(metrics.latencyMs).toMatchObject({ metricName: "TargetResponseTime", unit: "Seconds" });
-        expect(g.outputs).toMatchObject({ trafficBackend: "alb", endpoint: g.one(T.lb).state.dnsName, url: `http://${g.one(T.lb).state.dnsName}:80`, trafficResourceUrn: expect.stringContaining("inference-alb-listener") });
+        expect(g.outputs).toMatchObject({
+            trafficBackend: "alb",
+            endpoint: g.one(T.lb).state.dnsName,
+            url: `http://${g.one(T.lb).state.dnsName}:80`,
+            trafficResourceUrn: expect.stringContaining("inference-alb-listener"),
+        });
     });
 
     test("a weight change touches only the listener that carries the split", async () => {
@@ -109,7 +117,10 @@ describe("the ALB graph for a dev-sized config", () => {
 describe("conversation affinity", () => {
     const model = (weight: number, durationSeconds?: number) =>
         canaryModel(
-            loadConfig({ ...withAlb(durationSeconds ? { stickiness: { durationSeconds } } : {}), canaryWeight: String(weight) }) as Extract<ReturnType<typeof loadConfig>, { trafficBackend: "alb" }>,
+            loadConfig({ ...withAlb(durationSeconds ? { stickiness: { durationSeconds } } : {}), canaryWeight: String(weight) }) as Extract<
+                ReturnType<typeof loadConfig>,
+                { trafficBackend: "alb" }
+            >,
         );
     const arns = { stable: "arn:stable", canary: "arn:canary" };
 
@@ -128,7 +139,10 @@ describe("conversation affinity", () => {
         const rolledBack = await sticky("0");
         expect(forwardOf(during).stickiness).toEqual({ enabled: true, duration: 86400 });
         expect(changedBetween(during, rolledBack)).toEqual([`${T.listener}::inference-alb-listener`]);
-        expect(forwardOf(rolledBack)).toEqual({ targetGroups: [expect.objectContaining({ weight: 100 }), expect.objectContaining({ weight: 0 })], stickiness: { enabled: false, duration: 1 } });
+        expect(forwardOf(rolledBack)).toEqual({
+            targetGroups: [expect.objectContaining({ weight: 100 }), expect.objectContaining({ weight: 0 })],
+            stickiness: { enabled: false, duration: 1 },
+        });
     });
 });
 

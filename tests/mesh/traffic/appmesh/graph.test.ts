@@ -62,10 +62,16 @@ describe("the App Mesh graph for the default config", () => {
             const node = after.one(T.node, `-egress-${i + 1}`);
             expect(node.inputs.spec).toEqual({ listeners: [{ portMapping: { port: 443, protocol: "tcp" } }], serviceDiscovery: { dns: { hostname: host } } });
             const service = after.one(T.service, `-egress-${i + 1}`);
-            expect(service.inputs).toMatchObject({ name: host, meshName: after.one(T.mesh).state.name, spec: { provider: { virtualNode: { virtualNodeName: node.state.name } } } });
+            expect(service.inputs).toMatchObject({
+                name: host,
+                meshName: after.one(T.mesh).state.name,
+                spec: { provider: { virtualNode: { virtualNodeName: node.state.name } } },
+            });
         });
         for (const version of ["stable", "canary"]) {
-            expect(after.one(T.node, `appmesh-${version}`).inputs.spec.backends).toEqual(hosts.map((virtualServiceName) => ({ virtualService: { virtualServiceName } })));
+            expect(after.one(T.node, `appmesh-${version}`).inputs.spec.backends).toEqual(
+                hosts.map((virtualServiceName) => ({ virtualService: { virtualServiceName } })),
+            );
         }
         expect(changedBetween(g, { ...after, resources: after.resources.filter((r) => !r.name.includes("-egress-")) })).toEqual([
             `${T.node}::inference-appmesh-canary`,
@@ -83,10 +89,7 @@ describe("the App Mesh graph for the default config", () => {
         expect(g.one(T.service).inputs.spec.provider.virtualRouter.virtualRouterName).toBe(routerName);
 
         const nodeName = (v: string) => g.one(T.node, `-${v}`).state.name;
-        expect(routeBody(g.one(T.route, "-weighted")).action.weightedTargets.map((t: any) => t.virtualNode)).toEqual([
-            nodeName("stable"),
-            nodeName("canary"),
-        ]);
+        expect(routeBody(g.one(T.route, "-weighted")).action.weightedTargets.map((t: any) => t.virtualNode)).toEqual([nodeName("stable"), nodeName("canary")]);
         expect(routeBody(g.one(T.route, "-pin")).action.weightedTargets).toEqual([{ virtualNode: nodeName("canary"), weight: 100 }]);
     });
 
@@ -120,7 +123,12 @@ describe("the App Mesh graph for the default config", () => {
             expect(listener.outlierDetection).toMatchObject({ maxServerErrors: 5, maxEjectionPercent: 50 });
             expect(node.inputs.spec.logging.accessLog.file.path).toBe("/dev/stdout");
             const fields = Object.fromEntries(node.inputs.spec.logging.accessLog.file.format.jsons.map((j: any) => [j.key, j.value]));
-            expect(fields).toMatchObject({ version: node.name.split("-").pop(), code: "%RESPONSE_CODE%", duration: "%DURATION%", response_duration: "%RESPONSE_DURATION%" });
+            expect(fields).toMatchObject({
+                version: node.name.split("-").pop(),
+                code: "%RESPONSE_CODE%",
+                duration: "%DURATION%",
+                response_duration: "%RESPONSE_DURATION%",
+            });
         }
     });
 
@@ -182,7 +190,8 @@ describe("the App Mesh graph for the default config", () => {
             dashboardName: "test-inference-canary",
             dashboardUrl: "https://us-west-2.console.aws.amazon.com/cloudwatch/home?region=us-west-2#dashboards/dashboard/test-inference-canary",
             trafficResourceUrn: g.urns.find((u) => u.endsWith("$aws:appmesh/route:Route::inference-appmesh-weighted")),
-            capacityProvidersUrn: "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$aws:ecs/clusterCapacityProviders:ClusterCapacityProviders::inference-capacity",
+            capacityProvidersUrn:
+                "urn:pulumi:test::ai-inference-canary::ai-canary:index:InferenceCanary$aws:ecs/clusterCapacityProviders:ClusterCapacityProviders::inference-capacity",
             versions: { stable: deployedVersion("stable", 2), canary: deployedVersion("canary", 1) },
             versionMetrics: {
                 stable: {
@@ -379,7 +388,8 @@ describe("the ingress gateway, the per-version metrics and the canary alarms", (
         });
 
         test("alarms.actions: every canary alarm tells the topics when it fires and when it clears; without it, nobody", async () => {
-            for (const alarm of g.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) expect(alarm.inputs).toMatchObject({ alarmActions: [ON_CALL], okActions: [ON_CALL] });
+            for (const alarm of g.ofType("aws:cloudwatch/metricAlarm:MetricAlarm"))
+                expect(alarm.inputs).toMatchObject({ alarmActions: [ON_CALL], okActions: [ON_CALL] });
             const quiet = await deploy(BASE_CONFIG);
             for (const alarm of quiet.ofType("aws:cloudwatch/metricAlarm:MetricAlarm")) expect(alarm.inputs.alarmActions).toBeUndefined();
         });
@@ -438,9 +448,12 @@ describe("the ingress gateway, the per-version metrics and the canary alarms", (
                 "Canary alarms",
             ]);
             // The weight the rollout publishes, from the stack's own namespace (the outputs tell the rollout where).
-            expect(byTitle["Canary weight (as the rollout verified it)"].properties.metrics).toEqual([["AICanary/test-inference", "CanaryWeight", { stat: "Maximum", period: 60, label: "canary weight" }]]);
+            expect(byTitle["Canary weight (as the rollout verified it)"].properties.metrics).toEqual([
+                ["AICanary/test-inference", "CanaryWeight", { stat: "Maximum", period: 60, label: "canary weight" }],
+            ]);
             expect(g.outputs.weightMetric).toEqual({ namespace: "AICanary/test-inference", metricName: "CanaryWeight", dimensions: {} });
-            for (const w of body.widgets.filter((w: any) => w.type === "metric")) expect(w.properties.yAxis.left).toMatchObject({ label: expect.any(String), showUnits: false });
+            for (const w of body.widgets.filter((w: any) => w.type === "metric"))
+                expect(w.properties.yAxis.left).toMatchObject({ label: expect.any(String), showUnits: false });
             expect(byTitle["5xx rate"].properties.yAxis.left.label).toBe("% of the version's requests");
             // Each version's 5xx over its own requests: the visible lines are the two expressions.
             const visible = byTitle["5xx rate"].properties.metrics.filter((m: any[]) => m.at(-1).visible !== false);

@@ -61,10 +61,7 @@ describe("the Lattice graph for the default config", () => {
         expect(g.one(T.serviceAssociation).inputs).toMatchObject({ serviceIdentifier: service.id, serviceNetworkIdentifier: network.id });
         expect(g.one(T.listener).inputs.serviceIdentifier).toBe(service.id);
         expect(g.one(T.rule).inputs).toMatchObject({ serviceIdentifier: service.id, listenerIdentifier: g.one(T.listener).state.listenerId });
-        expect(splitOf(g).map((t: any) => t.targetGroupIdentifier)).toEqual([
-            g.one(T.targetGroup, "-stable").id,
-            g.one(T.targetGroup, "-canary").id,
-        ]);
+        expect(splitOf(g).map((t: any) => t.targetGroupIdentifier)).toEqual([g.one(T.targetGroup, "-stable").id, g.one(T.targetGroup, "-canary").id]);
     });
 
     test("the listener's default action splits 75/25", () => {
