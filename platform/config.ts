@@ -4,10 +4,12 @@
  * capacity of their cluster. Validated
  * before anything is declared, the way a service's config is.
  */
+import { networkSection } from "../mesh/config/network";
+import { gpuVolumeGiB } from "../mesh/config/versionSection";
 import { z } from "zod";
 import { boolean, dnsName, integer, integerList, matching, refuseUnknownKeys, rule, section, sectionMap } from "../contract/fields";
 import { ConfigError, problemsOf } from "../mesh/config/errors";
-import { asWritten, gpuVolumeGiB, networkSection } from "../mesh/config/schema";
+import { asWritten } from "../mesh/config/schema";
 import { GPU_INSTANCE_TYPES } from "../mesh/compute/gpuInstances";
 
 /**

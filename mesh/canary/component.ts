@@ -4,9 +4,10 @@
  * service per version joined to that backend (on Fargate or on its own GPU instances,
  * its task count owned by Service Auto Scaling), and the canary's alarms and dashboard.
  */
+import { calleeVariable } from "../config/shared";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { calleeVariable, CanaryConfig, minCount } from "../config/schema";
+import { CanaryConfig, minCount } from "../config/schema";
 import { Version, VERSIONS } from "../../contract/versions";
 import { Declared, StackOutputs } from "../../contract/outputs";
 import { canaryModel, splitWeights } from "./model";

@@ -6,8 +6,9 @@
  * capacity step, one version's service and GPU capacity for a version update);
  * otherwise it refuses, naming the rest.
  */
+import { RAISED_MIN_KEY } from "../../mesh/config/shared";
 import { ConcurrentUpdateError, EngineEvent, LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { loadConfig, minCount, RAISED_MIN_KEY } from "../../mesh/config/schema";
+import { loadConfig, minCount } from "../../mesh/config/schema";
 import { Version } from "../../contract/versions";
 import { projectKeys } from "../../mesh/config/stackConfig";
 import { parseStackOutputs, PROJECT, StackOutputs } from "../../contract/outputs";

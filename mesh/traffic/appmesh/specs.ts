@@ -3,9 +3,10 @@
  * so every rule (route type per protocol, timeouts, retry events, priorities) is
  * tested directly; `traffic.ts` only feeds these specs to the provider.
  */
+import { Protocol } from "../../config/patterns";
 import * as pulumi from "@pulumi/pulumi";
 import type * as aws from "@pulumi/aws";
-import { AppMeshCanaryConfig, Protocol } from "../../config/schema";
+import { AppMeshCanaryConfig } from "../../config/schema";
 import { Version } from "../../../contract/versions";
 import { CanaryModel as AnyCanaryModel } from "../../canary/model";
 

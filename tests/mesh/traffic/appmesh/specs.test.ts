@@ -1,4 +1,5 @@
-import { AppMeshCanaryConfig, loadConfig, Protocol } from "../../../../mesh/config/schema";
+import { AppMeshCanaryConfig, loadConfig } from "../../../../mesh/config/schema";
+import { Protocol } from "../../../../mesh/config/patterns";
 import { BASE_CONFIG } from "../../../harness/stacks";
 import { canaryModel } from "../../../../mesh/canary/model";
 import {
