@@ -13,9 +13,10 @@
  * committed stack's, at least `MIN_SHARE_JUDGED` of the canary's requests are judged, each
  * once (`JUDGED_PER_SERVED` around 1).
  */
+import { SCENARIOS } from "../rollout/simulator/scenarios";
 import * as fs from "fs";
 import * as path from "path";
-import { benchmark, BenchmarkRow, benchmarkTable, SCENARIOS } from "../rollout/simulator/simulate";
+import { benchmark, BenchmarkRow, benchmarkTable } from "../rollout/simulator/simulate";
 import { stackSchedule } from "../rollout/cli/simulate";
 
 const SLICE = [

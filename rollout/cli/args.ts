@@ -3,10 +3,11 @@
  * mistake named before anything runs, with a guess at what was meant), and errors in words a
  * person can act on.
  */
+import { SCENARIOS } from "../simulator/scenarios";
 import { parseArgs as parseNodeArgs } from "node:util";
 import { RolloutOptions } from "../core/plan";
 import { closest } from "../../contract/fields";
-import { SCENARIOS } from "../simulator/simulate";
+
 import { Traffic } from "../core/power";
 
 export const USAGE = `usage: rollout <command> [options]

@@ -1,10 +1,11 @@
 /** `rollout simulate`: the rollout engine on seeded synthetic traffic, one scenario's every line or many runs' rates. */
+import { SCENARIOS } from "../simulator/scenarios";
 import * as fs from "fs";
 import * as path from "path";
 import { loadConfig } from "../../mesh/config/schema";
 import { stackFileConfig } from "../adapters/stackFiles";
 import { RolloutSchedule } from "../../contract/schedule";
-import { benchmark, benchmarkTable, Gates, SCENARIOS, simulate, summaryLine } from "../simulator/simulate";
+import { benchmark, benchmarkTable, Gates, simulate, summaryLine } from "../simulator/simulate";
 import { powerReport, Traffic } from "../core/power";
 import { CliArgs, CliError } from "./args";
 import { writeReports } from "./reportFiles";

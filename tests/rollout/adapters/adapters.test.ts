@@ -3,6 +3,7 @@
  * `versionMetrics` output under mocks), the SDK responses, and the Automation API calls
  * a promotion makes.
  */
+import { VirtualClock } from "../../../rollout/simulator/world";
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchMetrics, metricQueries } from "../../../rollout/adapters/cloudwatch";
 import { AutomationStack, explainStartupError, PulumiStack, wholeValueJson } from "../../../rollout/adapters/pulumiStack";
@@ -14,7 +15,7 @@ import { AlbListener } from "../../../rollout/adapters/weights/alb";
 import { WEIGHT_READERS } from "../../../rollout/adapters/weights/index";
 import { TRAFFIC_BACKEND_KINDS } from "../../../mesh/traffic/index";
 import { TRAFFIC_BACKENDS } from "../../../contract/backends";
-import { VirtualClock } from "../../../rollout/simulator/simulate";
+
 import { deploy } from "../../harness/program";
 import { BASE_CONFIG } from "../../harness/stacks";
 import { parseStackOutputs, PROJECT } from "../../../contract/outputs";

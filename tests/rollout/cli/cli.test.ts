@@ -1,4 +1,5 @@
 import { CliError, COMMAND_HELP, describeError, parseArgs } from "../../../rollout/cli/args";
+import { SCENARIOS } from "../../../rollout/simulator/scenarios";
 import { main } from "../../../rollout/cli/main";
 import { checkSteps } from "../../../rollout/cli/run";
 import { undeployedMoves } from "../../../rollout/cli/guard";
@@ -6,7 +7,7 @@ import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../../../contra
 import { ConfigError, parseOrThrow } from "../../../mesh/config/errors";
 import { loadConfig } from "../../../mesh/config/schema";
 import { finalStatus, nextStep, renderJson, renderMarkdown } from "../../../rollout/core/report";
-import { SCENARIOS, simulate } from "../../../rollout/simulator/simulate";
+import { simulate } from "../../../rollout/simulator/simulate";
 import { STACKS, stackConfig } from "../../harness/stacks";
 
 describe("parseArgs", () => {

@@ -2,6 +2,7 @@
  * The rollout engine and its plan on a fake clock, stack, services, traffic layer and
  * metrics: every path it can take.
  */
+import { VirtualClock } from "../../../rollout/simulator/world";
 import { runRollout } from "../../../rollout/core/engine";
 import { capacityFor } from "../../../rollout/core/capacity";
 import { planRollout, RolloutOptions } from "../../../rollout/core/plan";
@@ -24,7 +25,7 @@ import {
     UpdateRefused,
     VersionSample,
 } from "../../../rollout/core/ports";
-import { VirtualClock } from "../../../rollout/simulator/simulate";
+
 import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../../contract/schedule";
 
 const SCHEDULE: RolloutSchedule = { ...DEFAULT_SCHEDULE, steps: [10, 50, 100], bakeSeconds: 300, sampleSeconds: 60, trafficWaitSeconds: 600 };

@@ -3,9 +3,10 @@
  * median within 20%, for a service with 0.3% 5xx and for one with none (accepted against
  * stable's rate plus the margin).
  */
+import { SCENARIOS } from "../../../rollout/simulator/scenarios";
 import { powerReport } from "../../../rollout/core/power";
 import { DEFAULT_SCHEDULE } from "../../../contract/schedule";
-import { benchmark, SCENARIOS } from "../../../rollout/simulator/simulate";
+import { benchmark } from "../../../rollout/simulator/simulate";
 
 const BENCHMARK = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };
 

@@ -4,7 +4,8 @@
  * benchmark's (npm run bench:ci runs 300 of each, and covers the scenarios with schedule
  * settings of their own, which run six-hour rollouts).
  */
-import { benchmark, SCENARIOS, simulate } from "../../../rollout/simulator/simulate";
+import { SCENARIOS } from "../../../rollout/simulator/scenarios";
+import { benchmark, simulate } from "../../../rollout/simulator/simulate";
 
 describe("simulation", () => {
     const known = (limit: boolean) => SCENARIOS.filter((s) => !!s.limit === limit && !s.settings).map((s) => [s.name, s] as const);

@@ -1,0 +1,108 @@
+/** The judges the benchmark compares the gates with: the fixed thresholds before them, and the ideal two-sample test. */
+import { slowShare } from "./world";
+import { STABLE_P95_MS, Scenario, STABLE } from "./scenarios";
+import { JudgeLike } from "../core/engine";
+import { MetricsSample, VersionSample } from "../core/ports";
+import { RolloutSchedule } from "../../contract/schedule";
+import { Evidence, errorRate, Verdict } from "../core/judge";
+
+/**
+ * The gates before sequential testing, kept to compare against on the same seeds: a
+ * window fails on a canary 5xx rate above 2%, 1 point above stable's, a p99 above 60 s or
+ * 25% above stable's, each judged from 20 requests.
+ */
+export class LegacyJudge implements JudgeLike {
+    observe(sample: MetricsSample): Verdict {
+        const { canary, stable } = sample.versions;
+        if (canary.requests < 20) return { kind: "pass" };
+        if (errorRate(canary) > 2) return { kind: "fail", reason: "canary 5xx rate above 2%" };
+        if (canary.p99Ms !== undefined && canary.p99Ms > 60_000) return { kind: "fail", reason: "canary p99 above 60 s" };
+        if (stable.requests >= 20) {
+            if (errorRate(canary) - errorRate(stable) > 1) return { kind: "fail", reason: "canary 5xx rate 1 point above stable's" };
+            if (canary.p99Ms !== undefined && stable.p99Ms !== undefined && canary.p99Ms > stable.p99Ms * 1.25)
+                return { kind: "fail", reason: "canary p99 25% above stable's" };
+        }
+        return { kind: "pass" };
+    }
+    newStep(): void {}
+    standing(): Evidence[] {
+        return [];
+    }
+    /** The gates before had no acceptance: a step passed once baked. */
+    acceptance(): { accepted: boolean; reason: string } {
+        return { accepted: true, reason: "" };
+    }
+}
+
+/**
+ * Not a gate: the reference any judge is measured against. An ideal two-sample sequential
+ * probability ratio test (Wald) for each rate (5xx, slow requests) on the same conditional
+ * binomial as the gates (the canary's share of both versions' events), that knows the size
+ * of the scenario's regression (or, where there is none, the configured one to detect) but
+ * not stable's rate: it rejects at the gates' false-rollback rate and accepts at their miss
+ * rate. For a known size no test with those error rates decides faster on average (Wald and
+ * Wolfowitz), so what it serves and takes is the least a judge can here.
+ */
+export class IdealJudge implements JudgeLike {
+    private readonly tests: { name: string; r0: number; r1: number; events: (v: VersionSample) => number; logRatio: number; accepted: boolean }[];
+    private readonly reject: number;
+    private readonly accept: number;
+
+    constructor(schedule: RolloutSchedule, scenario: Scenario) {
+        const slowMs = STABLE_P95_MS;
+        const worst = scenario.canary(100);
+        const size = (actual: number, tolerated: number, detect: number) => (actual > tolerated ? actual : detect);
+        const errorsTolerated = 1 + schedule.errorRateIncreasePercent / 100;
+        const slowTolerated = 1 + schedule.slowRequestIncreasePercent / 100;
+        this.tests = [
+            {
+                name: "5xx",
+                r0: errorsTolerated,
+                r1: size(worst.errorRate / STABLE.errorRate, errorsTolerated, schedule.detectErrorRateFactor),
+                events: (v) => v.errors,
+                logRatio: 0,
+                accepted: false,
+            },
+            {
+                name: "slow",
+                r0: slowTolerated,
+                r1: size(slowShare(worst, slowMs) / slowShare(STABLE, slowMs), slowTolerated, schedule.detectSlowRequestFactor),
+                events: (v) => v.slow,
+                logRatio: 0,
+                accepted: false,
+            },
+        ];
+        this.reject = Math.log(this.tests.length / schedule.falseRollbackRate);
+        this.accept = Math.log(schedule.missRate);
+    }
+
+    /** A window of the warm-up is left out, as the gates leave it out of their comparisons: the same constraint for both. */
+    observe(sample: MetricsSample, warmup = false): Verdict {
+        const { canary, stable } = sample.versions;
+        if (sample.firingAlarms.length > 0) return { kind: "fail", reason: `alarm firing: ${sample.firingAlarms.join(", ")}` };
+        if (warmup || canary.requests === 0 || stable.requests === 0) return { kind: "pass" };
+        for (const t of this.tests.filter((test) => !test.accepted)) {
+            const share = (r: number) => (r * canary.requests) / (r * canary.requests + stable.requests);
+            const [q0, q1] = [share(t.r0), share(t.r1)];
+            t.logRatio += t.events(canary) * Math.log(q1 / q0) + t.events(stable) * Math.log((1 - q1) / (1 - q0));
+            if (t.logRatio >= this.reject) return { kind: "fail", reason: `canary ${t.name} rate ${t.r1.toFixed(1)}x stable's (ideal test)` };
+            if (t.logRatio <= this.accept) t.accepted = true;
+        }
+        return { kind: "pass" };
+    }
+
+    newStep(): void {}
+
+    standing(): Evidence[] {
+        return this.tests.map((t) => ({
+            test: `canary ${t.name} rate ${t.r1.toFixed(1)}x stable's (ideal)`,
+            evidence: Math.exp(t.logRatio),
+            threshold: Math.exp(this.reject),
+        }));
+    }
+
+    acceptance(): { accepted: boolean; reason: string } {
+        const pending = this.tests.filter((t) => !t.accepted).map((t) => t.name);
+        return { accepted: pending.length === 0, reason: pending.length ? `not yet accepted: ${pending.join(", ")}` : "" };
+    }
+}

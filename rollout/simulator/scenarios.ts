@@ -1,0 +1,308 @@
+/** The benchmark's scenarios: how stable and each kind of canary behave, and the traffic each meets. */
+import { RolloutResult } from "../core/result";
+import { DeployedScaling } from "../core/ports";
+import { RolloutSchedule } from "../../contract/schedule";
+import { Version } from "../../contract/versions";
+
+/** How one version behaves: its 5xx fraction and its lognormal request time. */
+export interface Behaviour {
+    errorRate: number;
+    medianMs: number;
+    /** Spread of log request time. */
+    sigma: number;
+    /** A share of requests `factor` times slower than the rest (a tail regression), if any. */
+    tail?: { share: number; factor: number };
+}
+
+export interface Scenario {
+    name: string;
+    description: string;
+    /** Requests per second across both versions (the mean, when `rate` varies it). */
+    requestsPerSecond: number;
+    /** Requests per second at a time since the rollout started, when traffic is not steady. */
+    rate?: (sinceStartMs: number) => number;
+    /** The canary is `slowFactor` times slower for its first `minutes` of traffic (cold caches), like stable after. */
+    warmup?: { minutes: number; slowFactor: number };
+    /** Both versions' 5xx rate rises to `errorRate` for `minutes` once the canary first gets `weight`: an outage that is not the canary's fault. */
+    outage?: { weight: number; minutes: number; errorRate: number };
+    /** The canary's behaviour at a weight. */
+    canary: (weight: number) => Behaviour;
+    /** Stable's behaviour, when it is not the benchmark's `STABLE`. */
+    stable?: Behaviour;
+    /** The canary's real share of requests (percent) at a weight, when it is not the weight (clients stuck to it). */
+    share?: (weight: number) => number;
+    /**
+     * A share of each version's 5xx that a few clients produce in bursts (a client retrying a
+     * failing conversation), each burst landing on one version whole: 5xx are then not
+     * independent per request, as the tests assume.
+     */
+    clusters?: { errorShare: number; burstSize: number };
+    /** Schedule settings the scenario's stack sets on top of the schedule benchmarked (what the docs tell such a service to set). */
+    settings?: Partial<RolloutSchedule>;
+    /** Seconds until a minute's metrics are visible, as CloudWatch ingests them. */
+    delaySeconds: number;
+    /** Chance that a metrics read fails. */
+    readFailureRate?: number;
+    /** `pulumi up` to this weight fails. */
+    failUpAt?: number;
+    /**
+     * The canary's tasks, when their number matters: each serves `perTaskRequestsPerSecond`
+     * and fails what comes beyond it (an overloaded model server answers 503). With
+     * `scaling`, the deployed stack lets capacity follow weight; without, it stays fixed.
+     */
+    capacity?: { tasks: number; perTaskRequestsPerSecond: number; scaling?: Record<Version, DeployedScaling> };
+    /** The outcome the scenario is meant to end in. */
+    expected: RolloutResult["outcome"];
+    /** A known limit of the schedule benchmarked: the scenario shows how often it ends otherwise, and what the docs say to set. */
+    limit?: string;
+}
+
+/** The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median. */
+export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5 };
+const BROKEN_ERRORS: Behaviour = { ...STABLE, errorRate: 0.015 };
+const SLOW: Behaviour = { ...STABLE, medianMs: STABLE.medianMs * 1.8 };
+/**
+ * Stable's 95th percentile request time. Each schedule's `slowRequestSeconds` is taken to sit
+ * there, as the docs advise: request times are scaled to the threshold, so a stack whose
+ * threshold is 60 s is judged on models whose p95 is 60 s (a threshold far above every request
+ * would see nothing, on any judge). Slow shares are computed at this point of the unscaled
+ * times; a p99 is reported scaled.
+ */
+export const STABLE_P95_MS = STABLE.medianMs * Math.exp(1.6448536 * STABLE.sigma);
+const ERRORS_2X: Behaviour = { ...STABLE, errorRate: 0.006 };
+const TAIL: Behaviour = { ...STABLE, tail: { share: 0.03, factor: 4 } };
+export const MINUTE = 60_000;
+
+/** 10 req/s where 30% of each version's 5xx come in bursts of 20 from one client, each burst on one version. */
+const CLUSTERED = (name: string, canary: Behaviour, expected: Scenario["expected"]) => ({
+    name,
+    requestsPerSecond: 10,
+    canary: () => canary,
+    clusters: { errorShare: 0.3, burstSize: 20 },
+    delaySeconds: 120,
+    expected,
+});
+/**
+ * What docs/judge.md tells such a service to set: the 5xx count's variance over its mean
+ * (0.7 + 0.3 x 20 = 6.7, rounded up), and room for the 7x the evidence that takes.
+ */
+const DISPERSION_SETTINGS = { errorDispersion: 7, evidenceWaitSeconds: 86400 };
+
+export const SCENARIOS: Scenario[] = [
+    {
+        name: "healthy",
+        description: "a canary that behaves exactly like stable, 10 req/s",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 0,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-delayed",
+        description: "the same, with metrics visible 120 s late",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-no-5xx",
+        description: "a service that answers no 5xx at all, and a canary like it, 10 req/s: accepted against stable's rate plus the margin",
+        requestsPerSecond: 10,
+        stable: { ...STABLE, errorRate: 0 },
+        canary: () => ({ ...STABLE, errorRate: 0 }),
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-busy",
+        description: "a healthy canary at 100 req/s",
+        requestsPerSecond: 100,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-late",
+        description: "a healthy canary whose metrics arrive 270 s late, within rollout.metricsMaxLagSeconds",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 270,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-diurnal",
+        description: "a healthy canary under traffic between 3 and 15 req/s, a 60-minute sinusoid",
+        requestsPerSecond: 9,
+        rate: (t) => 9 - 6 * Math.cos((2 * Math.PI * t) / (60 * MINUTE)),
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-bursty",
+        description: "a healthy canary under 2 and 30 req/s alternating every 3 minutes",
+        requestsPerSecond: 16,
+        rate: (t) => (Math.floor(t / (3 * MINUTE)) % 2 === 0 ? 2 : 30),
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "shared-outage",
+        description: "both versions answer 3% 5xx (at most half the schedule's maxErrorRatePercent) for 10 minutes of the 25% step: not the canary's fault",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        outage: { weight: 25, minutes: 10, errorRate: 0.03 },
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-sticky",
+        description: "a healthy canary whose real share is 1.5x its weight (clients stuck to it, alb.stickiness)",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        share: (w) => Math.min(100, 1.5 * w),
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        ...CLUSTERED("healthy-clustered", STABLE, "promoted"),
+        description: "a healthy canary where 1% of clients produce 30% of the 5xx, in bursts of 20 that land on one version",
+        limit: "5xx in bursts break the tests' independence, so healthy canaries are rolled back far above falseRollbackRate; set rollout.errorDispersion (healthy-clustered-dispersion)",
+    },
+    {
+        ...CLUSTERED("healthy-clustered-dispersion", STABLE, "promoted"),
+        description: "the same, with rollout.errorDispersion 7 (the bursts' variance over mean) and a 24-hour evidenceWaitSeconds, as docs/judge.md advises",
+        settings: DISPERSION_SETTINGS,
+    },
+    {
+        name: "healthy-warmup",
+        description: "a canary 2x slower in its first 3 minutes of traffic (cold caches), like stable after",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        warmup: { minutes: 3, slowFactor: 2 },
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "errors-2x",
+        description: "the canary answers 0.6% 5xx (stable 0.3%)",
+        requestsPerSecond: 10,
+        canary: () => ERRORS_2X,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        ...CLUSTERED("errors-2x-clustered-dispersion", ERRORS_2X, "rolled-back"),
+        description: "0.6% 5xx against 0.3%, 30% of them in bursts of 20, judged with errorDispersion 7 and a 24-hour evidenceWaitSeconds",
+        settings: DISPERSION_SETTINGS,
+    },
+    {
+        name: "latency-tail",
+        description: "median unchanged, 3% of the canary's requests 4x slower",
+        requestsPerSecond: 10,
+        canary: () => TAIL,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "errors-5x",
+        description: "the canary answers 1.5% 5xx (stable 0.3%)",
+        requestsPerSecond: 10,
+        canary: () => BROKEN_ERRORS,
+        delaySeconds: 0,
+        expected: "rolled-back",
+    },
+    {
+        name: "errors-5x-delayed",
+        description: "the same, with metrics visible 120 s late",
+        requestsPerSecond: 10,
+        canary: () => BROKEN_ERRORS,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "errors-under-load",
+        description: "1.5% 5xx only from 50% weight on (a bug that needs load)",
+        requestsPerSecond: 10,
+        canary: (w) => (w >= 50 ? BROKEN_ERRORS : STABLE),
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "latency-1.8x",
+        description: "the canary's request times are 1.8x stable's",
+        requestsPerSecond: 10,
+        canary: () => SLOW,
+        delaySeconds: 0,
+        expected: "rolled-back",
+    },
+    {
+        name: "latency-1.8x-delayed",
+        description: "the same, with metrics visible 120 s late",
+        requestsPerSecond: 10,
+        canary: () => SLOW,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "broken",
+        description: "most canary requests fail: caught within minutes",
+        requestsPerSecond: 10,
+        canary: () => ({ ...STABLE, errorRate: 0.6 }),
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "low-traffic",
+        description: "one request a minute: inconclusive, so it holds (rollout.onLowTraffic)",
+        requestsPerSecond: 1 / 60,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        expected: "held",
+    },
+    {
+        name: "failed-reads",
+        description: "a third of metric reads fail: retried, a healthy canary still promoted",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        readFailureRate: 0.33,
+        expected: "promoted",
+    },
+    {
+        name: "failed-up",
+        description: "`pulumi up` fails at the 25% step",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        failUpAt: 25,
+        expected: "rolled-back",
+    },
+    {
+        name: "overload-fixed-capacity",
+        description: "a healthy canary fixed at 1 task of 3 req/s: overloaded from 50% and rolled back for it",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        capacity: { tasks: 1, perTaskRequestsPerSecond: 3 },
+        expected: "rolled-back",
+    },
+    {
+        name: "overload-capacity-follows",
+        description: "the same canary with capacity following weight (2 req/s per task, up to 8 tasks): promoted",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        delaySeconds: 120,
+        capacity: {
+            tasks: 1,
+            perTaskRequestsPerSecond: 3,
+            scaling: {
+                stable: { minCount: 4, restingMinCount: 4, maxCount: 8, requestsPerTaskPerMinute: 120 },
+                canary: { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 120 },
+            },
+        },
+        expected: "promoted",
+    },
+];

@@ -1,0 +1,296 @@
+/** The simulated world a rollout runs in: a virtual clock, a stack whose updates take time, and noisy, late metrics drawn per request. */
+import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS } from "./scenarios";
+import { factory as mt19937 } from "@stdlib/random-base-mt19937";
+import { factory as poissonFactory } from "@stdlib/random-base-poisson";
+import { factory as binomialFactory } from "@stdlib/random-base-binomial";
+import { factory as betaFactory } from "@stdlib/random-base-beta";
+import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
+import normalCdf = require("@stdlib/stats-base-dists-normal-cdf");
+import {
+    Clock,
+    DeployedState,
+    IntendedState,
+    MetricsSource,
+    MetricsWindow,
+    MinuteSample,
+    ServicesPort,
+    StackPort,
+    TrafficPort,
+    UpdateFailed,
+    VersionSample,
+} from "../core/ports";
+import { MINUTE_MS } from "../core/minutes";
+import { Version } from "../../contract/versions";
+
+/** How a canary behaves with `tasks` tasks at `weight` and `rate` requests a second: what its tasks cannot take fails fast with a 503. */
+function underLoad(scenario: Scenario, weight: number, tasks: number, rate: number): Behaviour {
+    const b = scenario.canary(weight);
+    const capacity = scenario.capacity;
+    if (!capacity) return b;
+    const load = (rate * weight) / 100;
+    const served = Math.min(1, (capacity.perTaskRequestsPerSecond * tasks) / load);
+    return served >= 1 ? b : { ...b, errorRate: 1 - served * (1 - b.errorRate) };
+}
+
+/** The share of a behaviour's requests slower than `slowMs`: its lognormal tail (and its slower share's). */
+export function slowShare(b: Behaviour, slowMs: number): number {
+    const above = (medianMs: number) => 1 - normalCdf(Math.log(slowMs / medianMs) / b.sigma, 0, 1);
+    return b.tail ? (1 - b.tail.share) * above(b.medianMs) + b.tail.share * above(b.medianMs * b.tail.factor) : above(b.medianMs);
+}
+
+/** Whether a canary behaviour is worse than stable: what the benchmark counts as a bad request served. */
+const isBad = (b: Behaviour) => b.errorRate > STABLE.errorRate || b.medianMs > STABLE.medianMs || b.tail !== undefined;
+
+/** Requests a second at `t`, as the scenario's traffic goes. */
+const rateAt = (scenario: Scenario, startedAt: number, t: number) => scenario.rate?.(t - startedAt) ?? scenario.requestsPerSecond;
+
+/** Pieces of at most 10 s: time-varying traffic is integrated piece by piece. */
+function* pieces(from: number, to: number): Generator<[number, number]> {
+    for (let t = from; t < to; t += 10_000) yield [t, Math.min(to, t + 10_000)];
+}
+
+/** Time only moves when the engine sleeps (or a simulated update takes time). */
+export class VirtualClock implements Clock {
+    constructor(private t = Date.UTC(2026, 10, 26, 9, 0, 0)) {}
+    now(): number {
+        return this.t;
+    }
+    async sleep(ms: number, signal?: AbortSignal): Promise<void> {
+        if (!signal?.aborted) this.t += ms;
+    }
+}
+
+/**
+ * An in-memory stack, its services and its traffic layer: the weight timeline is what
+ * the metrics are drawn from. Updates take time, as real ones do.
+ */
+export class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
+    /** [time, weight, canary tasks] from the start; what is in force at t is the last entry at or before t. */
+    readonly timeline: [number, number, number][];
+    private state: DeployedState;
+    private revision = 1;
+
+    constructor(
+        private readonly clock: VirtualClock,
+        private readonly scenario: Scenario,
+        /** The 5xx rate of a shared outage: the scenario's, or half the schedule's absolute limit if lower (an outage is not the canary's fault, and not an outage the limit is for). */
+        private readonly outageErrorRate = 0,
+    ) {
+        const version = (fingerprint: string) => ({ fingerprint, taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}` });
+        this.state = { canaryWeight: 0, versions: { stable: version("llm:1.4.0"), canary: version("llm:1.5.0") } };
+        if (scenario.capacity?.scaling) this.state.scaling = structuredClone(scenario.capacity.scaling);
+        this.timeline = [[clock.now(), 0, scenario.capacity?.tasks ?? 1]];
+    }
+
+    private change(weight: number, tasks: number) {
+        this.timeline.push([this.clock.now(), weight, tasks]);
+    }
+
+    private get canaryTasks(): number {
+        return this.timeline.at(-1)![2];
+    }
+
+    async deployed(): Promise<DeployedState> {
+        return structuredClone(this.state);
+    }
+
+    async intended(): Promise<IntendedState> {
+        const { stable, canary } = this.state.versions;
+        return { canaryWeight: this.state.canaryWeight, fingerprints: { stable: stable.fingerprint, canary: canary.fingerprint } };
+    }
+
+    async setWeight(weight: number): Promise<DeployedState> {
+        await this.clock.sleep(45_000); // a weight-only update touches one resource
+        if (weight === this.scenario.failUpAt) throw new UpdateFailed(`simulated: updating the route to ${weight}% failed`);
+        this.state.canaryWeight = weight;
+        this.change(weight, this.canaryTasks);
+        return this.deployed();
+    }
+
+    async setMinCount(version: Version, count: number | undefined): Promise<DeployedState> {
+        await this.clock.sleep(45_000); // one scalable target
+        const scaling = this.state.scaling![version];
+        scaling.minCount = count ?? scaling.restingMinCount;
+        return this.deployed();
+    }
+
+    /** New tasks take the model's load time; then the version has its minimum (only the canary's tasks are modelled). */
+    async waitHealthy(version: Version, _arn: string, count: number): Promise<void> {
+        await this.clock.sleep(300_000);
+        if (version === "canary") this.change(this.state.canaryWeight, Math.max(this.canaryTasks, count));
+    }
+
+    async deployCanary(): Promise<DeployedState> {
+        return this.deployed();
+    }
+
+    async promote(): Promise<DeployedState> {
+        await this.clock.sleep(60_000);
+        this.state.versions.stable = {
+            fingerprint: this.state.versions.canary.fingerprint,
+            taskDefinitionArn: `arn:aws:ecs:::task-definition/sim:${this.revision++}`,
+        };
+        return this.deployed();
+    }
+
+    async waitRunning(): Promise<void> {
+        await this.clock.sleep(300_000); // model load
+    }
+
+    async evaluate(): Promise<{ exitCode: number; reason: string }> {
+        return { exitCode: 0, reason: "no evaluation in the simulation" };
+    }
+
+    async canaryWeight(): Promise<number> {
+        return this.state.canaryWeight;
+    }
+
+    /** Each weight and canary task count in force within [start, end), and when. */
+    exposure(start: number, end: number): { weight: number; tasks: number; from: number; to: number }[] {
+        return this.timeline.flatMap(([at, weight, tasks], i) => {
+            const from = Math.max(start, at);
+            const to = Math.min(end, this.timeline[i + 1]?.[0] ?? Infinity);
+            return to > from ? [{ weight, tasks, from, to }] : [];
+        });
+    }
+
+    /** The canary's real share of requests (percent) at a weight. */
+    canaryShare(weight: number): number {
+        return this.scenario.share?.(weight) ?? weight;
+    }
+
+    /** When the rollout began: traffic that varies over time is timed from here. */
+    get startedAt(): number {
+        return this.timeline[0][0];
+    }
+
+    /** Whether `t` falls in the scenario's outage: the minutes after the canary first got its weight. */
+    inOutage(t: number): boolean {
+        const outage = this.scenario.outage;
+        const began = outage && this.timeline.find(([, weight]) => weight === outage.weight)?.[0];
+        return outage !== undefined && began !== undefined && t >= began && t < began + outage.minutes * MINUTE;
+    }
+
+    /** How each version behaves at `t`, at a weight and task count. */
+    behaviour(version: Version, weight: number, tasks: number, t: number): Behaviour {
+        let b = version === "stable" ? (this.scenario.stable ?? STABLE) : underLoad(this.scenario, weight, tasks, rateAt(this.scenario, this.startedAt, t));
+        if (version === "canary" && this.warmingUp(t)) b = { ...b, medianMs: b.medianMs * this.scenario.warmup!.slowFactor };
+        return this.inOutage(t) ? { ...b, errorRate: Math.max(b.errorRate, this.outageErrorRate) } : b;
+    }
+
+    /** Whether `t` falls in the canary's first minutes of traffic. */
+    private warmingUp(t: number): boolean {
+        const warmup = this.scenario.warmup;
+        const first = warmup && this.timeline.find(([, weight]) => weight > 0)?.[0];
+        return warmup !== undefined && first !== undefined && t >= first && t < first + warmup.minutes * MINUTE;
+    }
+
+    /** Canary requests expected within [start, end), over the weights in force; only those while it was worse than stable, with `badOnly`. */
+    canaryServed(start: number, end: number, badOnly = false): number {
+        let n = 0;
+        for (const { weight, from, to } of this.exposure(start, end)) {
+            if (weight === 0 || (badOnly && !isBad(this.scenario.canary(weight)))) continue;
+            for (const [a, b] of pieces(from, to)) n += (rateAt(this.scenario, this.startedAt, a) * this.canaryShare(weight) * (b - a)) / 100_000;
+        }
+        return n;
+    }
+}
+
+/** Seeded random draws: each rollout of a benchmark gets its own reproducible stream. */
+export class Draws {
+    readonly uniform: () => number;
+    readonly poisson: (mean: number) => number;
+    readonly binomial: (n: number, p: number) => number;
+    readonly beta: (a: number, b: number) => number;
+
+    constructor(seed: number) {
+        const prng = (mt19937({ seed }) as unknown as { normalized: () => number }).normalized;
+        this.uniform = prng;
+        this.poisson = poissonFactory({ prng });
+        this.binomial = binomialFactory({ prng });
+        this.beta = betaFactory({ prng });
+    }
+}
+
+/** One version's traffic in part of a minute, as drawn so far. */
+interface Drawn {
+    requests: number;
+    errors: number;
+    slow: number;
+    p99Ms?: number;
+}
+
+/**
+ * CloudWatch as the rollout reads it, in whole minutes: each version's bucket holds the
+ * requests of that minute that have arrived (each request's data lands `delaySeconds`
+ * after it was served), so a bucket still filling shows part of its minute, and a minute
+ * with no request arrived yet has no data point. Each minute is drawn once, piece by
+ * piece as its requests arrive (Poisson counts add up), so every read of a minute sees
+ * the same requests: a read pattern that counts a bucket twice shows as requests judged
+ * above requests served. A read fails with `readFailureRate`.
+ */
+export class NoisyMetrics implements MetricsSource {
+    /** Per minute start: how far into the minute requests have been drawn, and what was drawn. */
+    private readonly drawn = new Map<number, { until: number; versions: Record<Version, Drawn> }>();
+
+    constructor(
+        private readonly stack: SimulatedStack,
+        private readonly clock: VirtualClock,
+        private readonly scenario: Scenario,
+        private readonly draws: Draws,
+        /** The schedule's slow-request threshold, where stable's p95 is taken to be. */
+        private readonly slowMs: number,
+    ) {}
+
+    async minutes(range: MetricsWindow): Promise<MinuteSample[]> {
+        if (this.scenario.readFailureRate && this.draws.uniform() < this.scenario.readFailureRate) throw new Error("simulated: GetMetricData throttled");
+        const arrivedUntil = this.clock.now() - this.scenario.delaySeconds * 1000;
+        const out: MinuteSample[] = [];
+        for (let start = range.start; start < range.end; start += MINUTE_MS) {
+            const minute = this.drawn.get(start) ?? {
+                until: start,
+                versions: { stable: { requests: 0, errors: 0, slow: 0 }, canary: { requests: 0, errors: 0, slow: 0 } },
+            };
+            const upTo = Math.min(start + MINUTE_MS, arrivedUntil);
+            if (upTo > minute.until) {
+                this.draw(minute.versions, minute.until, upTo);
+                minute.until = upTo;
+            }
+            this.drawn.set(start, minute);
+            const bucket = (d: Drawn): VersionSample | undefined => (d.requests > 0 ? { ...d } : undefined);
+            out.push({ start, versions: { stable: bucket(minute.versions.stable), canary: bucket(minute.versions.canary) } });
+        }
+        return out;
+    }
+
+    async firingAlarms(): Promise<string[]> {
+        return [];
+    }
+
+    /** Adds the requests served in [from, to) to each version's draws, at the weights and task counts in force. */
+    private draw(versions: Record<Version, Drawn>, from: number, to: number): void {
+        const clusters = this.scenario.clusters;
+        const add = (into: Drawn, b: Behaviour, mean: number) => {
+            const n = mean > 0 ? this.draws.poisson(mean) : 0;
+            if (n === 0) return;
+            into.requests += n;
+            if (clusters) {
+                const bursts = this.draws.poisson((n * b.errorRate * clusters.errorShare) / clusters.burstSize);
+                into.errors += Math.min(n, this.draws.binomial(n, b.errorRate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
+            } else into.errors += this.draws.binomial(n, b.errorRate);
+            into.slow += this.draws.binomial(n, slowShare(b, STABLE_P95_MS));
+            // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
+            const k = Math.ceil(0.99 * n);
+            const p99 = b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1));
+            into.p99Ms = Math.max(into.p99Ms ?? 0, (p99 * this.slowMs) / STABLE_P95_MS);
+        };
+        for (const segment of this.stack.exposure(from, to)) {
+            for (const [a, b] of pieces(segment.from, segment.to)) {
+                const requests = (rateAt(this.scenario, this.stack.startedAt, a) * (b - a)) / 1000;
+                const share = this.stack.canaryShare(segment.weight);
+                add(versions.stable, this.stack.behaviour("stable", segment.weight, segment.tasks, a), (requests * (100 - share)) / 100);
+                add(versions.canary, this.stack.behaviour("canary", segment.weight, segment.tasks, a), (requests * share) / 100);
+            }
+        }
+    }
+}
