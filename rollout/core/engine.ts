@@ -64,7 +64,8 @@ export interface JudgeLike {
     acceptance(): { accepted: boolean; reason: string };
 }
 
-type BakeResult = Verdict | { kind: "timed-out"; reason: string } | { kind: "outage"; reason: string };
+/** How a bake ended, and when the step had baked long enough with enough traffic, if it had (the minutes after are judged before it passes). */
+type BakeResult = (Verdict | { kind: "timed-out"; reason: string } | { kind: "outage"; reason: string }) & { bakedAt?: number };
 
 /** Someone asked the rollout to stop (a signal) or to roll back (`abort`). */
 class Stop extends Error {
@@ -211,17 +212,14 @@ class Rollout {
         // Judging starts as the first step's weight moves; from then on every minute is judged once.
         this.cursor ??= new MinuteCursor(this.deps.metrics, this.deps.clock.now(), this.completeness);
         await this.setWeight(phase.weight);
-        const result = await this.bake(phase, this.deps.clock.now(), record);
+        const { bakedAt, ...result } = await this.bake(phase, this.deps.clock.now());
         record.endedAt = this.deps.clock.now();
-        if (result.kind === "outage") {
-            record.verdict = { kind: "inconclusive", reason: result.reason };
-            if (schedule.onMetricsOutage === "rollback") return this.rollback(result.reason);
-            return this.finish("held", `${result.reason}; holding at ${phase.weight}% (rerun to continue)`);
-        }
-        if (result.kind === "timed-out") {
+        if (bakedAt !== undefined) record.bakedAt = bakedAt;
+        if (result.kind === "outage" || result.kind === "timed-out") {
+            // Neither shows the canary good or bad: the stack's policy for each says whether to roll back or hold.
             record.verdict = { kind: "inconclusive", reason: result.reason };
             const reason = `${result.reason} at ${phase.weight}%`;
-            if (schedule.onLowTraffic === "rollback") return this.rollback(reason);
+            if ((result.kind === "outage" ? schedule.onMetricsOutage : schedule.onLowTraffic) === "rollback") return this.rollback(reason);
             return this.finish("held", `${reason}; holding at ${phase.weight}% (rerun to continue)`);
         }
         record.verdict = result;
@@ -235,7 +233,7 @@ class Rollout {
      * then only once every minute up to that moment is judged too, so nothing the canary
      * served at this weight goes unjudged before the next weight or the promotion.
      */
-    private async bake(step: { index: number; weight: number }, stepStart: number, record: StepRecord): Promise<BakeResult> {
+    private async bake(step: { index: number; weight: number }, stepStart: number): Promise<BakeResult> {
         const { schedule, clock } = this.deps;
         const bakeMs = schedule.bakeSeconds * 1000;
         const role = roleOf(step.weight, schedule.steps);
@@ -250,7 +248,7 @@ class Rollout {
             if (read === undefined) {
                 outageSince ??= clock.now();
                 if (clock.now() - outageSince >= schedule.metricsOutageSeconds * 1000) {
-                    return { kind: "outage", reason: `metrics unreadable for ${Math.round((clock.now() - outageSince) / 1000)} s at ${step.weight}%` };
+                    return { kind: "outage", reason: `metrics unreadable for ${Math.round((clock.now() - outageSince) / 1000)} s` };
                 }
                 continue;
             }
@@ -262,15 +260,15 @@ class Rollout {
                 const sample = merge(part, read.firingAlarms);
                 canaryRequests += sample.versions.canary.requests;
                 const verdict = this.observe(step, stepStart, sample, read.late, part[0].start < warmEnd);
-                if (verdict.kind === "fail") return verdict;
+                if (verdict.kind === "fail") return { ...verdict, bakedAt: passedAt };
             }
             const now = clock.now();
             const baked = now - stepStart >= bakeMs;
             const enoughTraffic = canaryRequests >= schedule.minRequests;
             // Only the last step before 100% must show the canary within tolerance: the rollout's acceptance is decided while stable serves traffic.
             const acceptance = role === "last" ? this.judge.acceptance() : { accepted: true, reason: "" };
-            if (passedAt === undefined && baked && enoughTraffic && acceptance.accepted) passedAt = record.bakedAt = now;
-            if (passedAt !== undefined && this.cursor!.next >= minuteAfter(passedAt)) return { kind: "pass" };
+            if (passedAt === undefined && baked && enoughTraffic && acceptance.accepted) passedAt = now;
+            if (passedAt !== undefined && this.cursor!.next >= minuteAfter(passedAt)) return { kind: "pass", bakedAt: passedAt };
             if (passedAt !== undefined) continue;
             if (!enoughTraffic && now - stepStart >= bakeMs + schedule.trafficWaitSeconds * 1000) {
                 return {
