@@ -6,6 +6,7 @@
 import { SCENARIOS } from "../simulator/scenarios";
 import { parseArgs as parseNodeArgs } from "node:util";
 import { RolloutOptions } from "../core/plan";
+import { RolloutSchedule } from "../../contract/schedule";
 import { closest } from "../../contract/fields";
 
 import { Traffic } from "../core/power";
@@ -167,6 +168,18 @@ export function parseArgs(argv: string[]): CliArgs {
         breakStaleLease: values["break-stale-lease"] ?? false,
         ...(traffic ? { traffic } : {}),
     };
+}
+
+/** Step numbers must exist in the schedule; checked once the schedule is known. */
+export function checkSteps(args: RolloutOptions, schedule: RolloutSchedule): void {
+    for (const [flag, value] of [
+        ["--from-step", args.fromStep],
+        ["--to-step", args.toStep],
+    ] as const) {
+        if (value !== undefined && value > schedule.steps.length) {
+            throw new CliError(`${flag} ${value}: the schedule has ${schedule.steps.length} steps (${schedule.steps.join(", ")})`);
+        }
+    }
 }
 
 /** Traffic given on the command line, all three together: requests a second, and percents. */

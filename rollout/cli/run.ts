@@ -1,5 +1,5 @@
 /** `rollout run`: a progressive rollout of the stack's canary, or with `--dry-run` its plan and power. */
-import { CliArgs, CliError, describeError } from "./args";
+import { checkSteps, CliArgs, CliError, describeError } from "./args";
 import { clock, owner, withStack } from "./session";
 import { writeReports } from "./reportFiles";
 import * as readline from "readline";
@@ -8,7 +8,7 @@ import { ECSClient } from "@aws-sdk/client-ecs";
 import { parseOrThrow } from "../../mesh/config/errors";
 import { runRollout } from "../core/engine";
 import { EXIT_CODES, RolloutResult } from "../core/result";
-import { planRollout, RolloutOptions } from "../core/plan";
+import { planRollout } from "../core/plan";
 import { CloudWatchMetrics, SlowRequests, WeightMetric } from "../adapters/cloudwatch";
 import { callerLines, CallersHint, readCallers, serviceNameOf } from "../core/callers";
 import { EcsServices } from "../adapters/ecs";
@@ -18,7 +18,7 @@ import { outputsOf } from "../adapters/pulumiStack";
 import { stackFileConfigs } from "../adapters/stackFiles";
 import { APP_MESH_ENDED } from "../../contract/outputs";
 import { finalStatus, ReportContext } from "../core/report";
-import { rolloutSection, RolloutSchedule } from "../../contract/schedule";
+import { rolloutSection } from "../../contract/schedule";
 import { powerReport, Traffic } from "../core/power";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
@@ -29,18 +29,6 @@ async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined
     for (const m of minutes)
         for (const v of [m.versions.stable, m.versions.canary]) for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
     return sum.requests > 0 ? { requestsPerSecond: sum.requests / 3600, errorRate: sum.errors / sum.requests, slowShare: sum.slow / sum.requests } : undefined;
-}
-
-/** Step numbers must exist in the schedule; checked once the schedule is known. */
-export function checkSteps(args: RolloutOptions, schedule: RolloutSchedule): void {
-    for (const [flag, value] of [
-        ["--from-step", args.fromStep],
-        ["--to-step", args.toStep],
-    ] as const) {
-        if (value !== undefined && value > schedule.steps.length) {
-            throw new CliError(`${flag} ${value}: the schedule has ${schedule.steps.length} steps (${schedule.steps.join(", ")})`);
-        }
-    }
 }
 
 async function confirm(question: string): Promise<boolean> {

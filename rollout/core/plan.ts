@@ -130,3 +130,30 @@ function planSteps(
     const beforePromotion = stepped.at(-1)?.kind === "evaluate" ? [] : at("beforePromotion");
     return run([...before, { kind: "wait-canary" }, ...beforeTraffic, ...stepped, ...(promote ? [...beforePromotion, ...PROMOTION] : [])]);
 }
+
+/**
+ * For a deploy job: refuses while a rollout holds the stack, and refuses a config that
+ * would move the deployed weight or stable, or change the canary while it serves traffic
+ * (a stale branch would undo a rollout). A new canary at weight 0 passes.
+ */
+/**
+ * What a deploy of this config would move away from what a rollout left deployed: the
+ * weight, stable's definition, the canary's definition while it serves traffic, and the
+ * minimum task count the rollout raised for a version while that version serves traffic.
+ */
+export function undeployedMoves(deployed: DeployedState, intended: IntendedState): string[] {
+    const moves: string[] = [];
+    if (intended.canaryWeight !== deployed.canaryWeight) moves.push(`canaryWeight ${deployed.canaryWeight} -> ${intended.canaryWeight}`);
+    if (intended.fingerprints.stable !== deployed.versions.stable.fingerprint) moves.push("stable's definition");
+    if (deployed.canaryWeight > 0 && intended.fingerprints.canary !== deployed.versions.canary.fingerprint)
+        moves.push(`the canary's definition while it serves ${deployed.canaryWeight}%`);
+    const share = { stable: 100 - deployed.canaryWeight, canary: deployed.canaryWeight };
+    for (const version of ["stable", "canary"] as const) {
+        const raised = deployed.scaling?.[version].minCount ?? 0;
+        const intendedMin = intended.minCounts?.[version];
+        if (share[version] > 0 && intendedMin !== undefined && intendedMin < raised) {
+            moves.push(`the ${version}'s minimum task count ${raised} -> ${intendedMin} while it serves ${share[version]}%`);
+        }
+    }
+    return moves;
+}

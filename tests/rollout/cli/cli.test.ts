@@ -1,8 +1,7 @@
-import { CliError, COMMAND_HELP, describeError, parseArgs } from "../../../rollout/cli/args";
+import { checkSteps, CliError, COMMAND_HELP, describeError, parseArgs } from "../../../rollout/cli/args";
+import { undeployedMoves } from "../../../rollout/core/plan";
 import { SCENARIOS } from "../../../rollout/simulator/scenarios";
 import { main } from "../../../rollout/cli/main";
-import { checkSteps } from "../../../rollout/cli/run";
-import { undeployedMoves } from "../../../rollout/cli/guard";
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../../../contract/schedule";
 import { ConfigError, parseOrThrow } from "../../../mesh/config/errors";
 import { loadConfig } from "../../../mesh/config/schema";
