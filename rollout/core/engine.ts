@@ -10,84 +10,24 @@
  * runs as explicit phases in an order that never sends a request to a version without
  * healthy tasks. Everything it touches comes in through the ports.
  */
-import {
-    Clock,
-    ConcurrentUpdate,
-    ControlPort,
-    DeployedState,
-    LeaseLost,
-    MetricsSample,
-    MetricsSource,
-    MinuteSample,
-    ServicesPort,
-    StackPort,
-    TrafficPort,
-    UpdateRefused,
-} from "./ports";
-import { Completeness, merge, minuteAfter, MinuteCursor, MINUTE_MS, recentLoad } from "./minutes";
-import { Evidence, Judge, StepRole, Verdict } from "./judge";
-import { RolloutSchedule } from "../../contract/schedule";
+import { DeployedState, MetricsSample } from "./ports";
+import { Completeness, merge, minuteAfter, MinuteCursor, readComplete, recentLoad } from "./minutes";
+import { Judge, roleOf, Verdict } from "./judge";
 import { progressLine } from "./report";
 import { EXIT_CODES, Outcome, RolloutResult, SampleRecord, StepRecord } from "./result";
 import { Phase, Plan, planRollout, RolloutOptions } from "./plan";
 import { capacityFor } from "./capacity";
+import { JudgeLike, RolloutDeps } from "./deps";
+import { endingOf, Stop } from "./failure";
+import { verifyWeight, WeightHistory } from "./split";
 import { Version } from "../../contract/versions";
 import type { EvaluationMoment } from "../../contract/outputs";
-
-export interface RolloutDeps {
-    schedule: RolloutSchedule;
-    stack: StackPort;
-    services: ServicesPort;
-    traffic: TrafficPort;
-    metrics: MetricsSource;
-    control?: ControlPort;
-    clock: Clock;
-    /** Every line: events and per-sample progress. */
-    log: (line: string) => void;
-    /** Events only (a step starts, passes, a rollback, the promotion, the outcome): for notifications. */
-    notify?: (event: string) => void;
-    /** Aborted on SIGINT or SIGTERM: the rollout stops within seconds, leaving the weight as it is. */
-    signal?: AbortSignal;
-    /** The gates, when not the sequential tests (the benchmark compares them with earlier gates). */
-    judge?: JudgeLike;
-    /** Where each weight verified at the traffic layer is published (the dashboard's weight graph). */
-    weights?: { publish(weight: number): Promise<void> };
-}
-
-/** What the engine asks of its gates. */
-export interface JudgeLike {
-    /** Judges a window; one in a step's warm-up only by the absolute limit. */
-    observe(sample: MetricsSample, warmup?: boolean): Verdict;
-    newStep(role: StepRole): void;
-    standing(): Evidence[];
-    /** Whether the canary has shown it is within tolerance: what the last step before 100% needs to pass. */
-    acceptance(): { accepted: boolean; reason: string };
-}
 
 /** How a bake ended, and when the step had baked long enough with enough traffic, if it had (the minutes after are judged before it passes). */
 type BakeResult = (Verdict | { kind: "timed-out"; reason: string } | { kind: "outage"; reason: string }) & { bakedAt?: number };
 
-/** Someone asked the rollout to stop (a signal) or to roll back (`abort`). */
-class Stop extends Error {
-    constructor(readonly abortRequestedBy?: string) {
-        super(abortRequestedBy ? `aborted by ${abortRequestedBy}` : "interrupted");
-    }
-}
-
-/** How long the traffic layer may take to report a weight it was given. */
-const VERIFY_ATTEMPTS = 10;
-const VERIFY_INTERVAL_MS = 3_000;
 /** The stretch of traffic a version's capacity is sized from: the last complete minutes. */
 const LOAD_MINUTES = 5;
-
-/** The weights that may have been in force from `at` on: both while an update moves the split, one once it is verified. */
-type WeightChange = { at: number; weights: number[] };
-
-/** A step's role: 100%; the last step before it, which must show the canary within tolerance; or one on the way. */
-function roleOf(weight: number, steps: number[]): StepRole {
-    if (weight === 100) return "full";
-    return steps.find((w) => w > weight) === 100 ? "last" : "ramp";
-}
 
 /** Runs the rollout to an outcome. Never throws: every failure becomes an outcome with a reason. */
 export async function runRollout(deps: RolloutDeps, options: RolloutOptions = {}): Promise<RolloutResult> {
@@ -107,7 +47,7 @@ class Rollout {
     /** The last few sample lines, published with the status so `status` shows the last verdicts. */
     private readonly recent: string[] = [];
     /** The weights in force over time, for which version may have traffic in a minute. */
-    private readonly weights: WeightChange[] = [];
+    private readonly weights = new WeightHistory();
     /** Where the judged metrics end: created at the first step, then every minute is judged once. */
     private cursor?: MinuteCursor;
     /** Promotion has begun: a failure now leaves traffic on the canary rather than rolling back. */
@@ -118,13 +58,13 @@ class Rollout {
     constructor(private readonly deps: RolloutDeps) {
         this.startedAt = deps.clock.now();
         this.judge = deps.judge ?? new Judge(deps.schedule);
-        this.completeness = { maxLagMs: deps.schedule.metricsMaxLagSeconds * 1000, hasShare: (version, start) => this.hasShare(version, start) };
+        this.completeness = { maxLagMs: deps.schedule.metricsMaxLagSeconds * 1000, hasShare: (version, start) => this.weights.hasShare(version, start) };
     }
 
     async run(options: RolloutOptions): Promise<RolloutResult> {
         try {
             this.deployed = await this.deps.stack.deployed();
-            this.weights.push({ at: this.startedAt, weights: [this.deployed.canaryWeight] });
+            this.weights.inForce(this.startedAt, this.deployed.canaryWeight);
             const plan = planRollout(this.deps.schedule, this.deployed, await this.deps.stack.intended(), options);
             if (plan.kind === "refuse") return this.finish("refused", plan.reason);
             if (plan.kind === "nothing") return this.finish("nothing-to-do", plan.reason);
@@ -244,7 +184,13 @@ class Rollout {
         for (;;) {
             this.status = `step ${step.index || "(resumed)"} at ${step.weight}%: ${passedAt === undefined ? "baking" : "judging the last minutes of the step"}`;
             await this.wait(schedule.sampleSeconds * 1000);
-            const read = await this.readMinutes();
+            const read = await readComplete(
+                this.cursor!,
+                this.deps.metrics,
+                () => this.deps.clock.now(),
+                (ms) => this.wait(ms),
+                (line) => this.deps.log(line),
+            );
             if (read === undefined) {
                 outageSince ??= clock.now();
                 if (clock.now() - outageSince >= schedule.metricsOutageSeconds * 1000) {
@@ -283,21 +229,6 @@ class Rollout {
                 };
             }
         }
-    }
-
-    /** The minutes that became complete since the last read, with the alarms; undefined when reading failed after retries. */
-    private async readMinutes(): Promise<{ minutes: MinuteSample[]; firingAlarms: string[]; late: number } | undefined> {
-        for (const backoffMs of [5_000, 15_000, 0]) {
-            try {
-                const { minutes, late } = await this.cursor!.advance(this.deps.clock.now());
-                if (minutes.length === 0) return { minutes, firingAlarms: [], late };
-                return { minutes, firingAlarms: await this.deps.metrics.firingAlarms(), late };
-            } catch (e) {
-                this.deps.log(`reading metrics failed: ${(e as Error).message}${backoffMs ? `; retrying in ${backoffMs / 1000} s` : ""}`);
-                if (backoffMs) await this.wait(backoffMs);
-            }
-        }
-        return undefined;
     }
 
     /** Judges newly complete minutes and prints a line. */
@@ -381,32 +312,14 @@ class Rollout {
 
     /** Deploys a weight, noting that either weight may be in force until it is verified. */
     private async moveSplit(weight: number): Promise<void> {
-        const from = this.deployed?.canaryWeight ?? 0;
-        this.weights.push({ at: this.deps.clock.now(), weights: [from, weight] });
+        this.weights.moving(this.deps.clock.now(), this.deployed?.canaryWeight ?? 0, weight);
         this.deployed = await this.deps.stack.setWeight(weight);
     }
 
+    /** Waits until the traffic layer applies `weight`; from then on it alone is in force. */
     private async verifyWeight(weight: number): Promise<void> {
-        for (let attempt = 1; ; attempt++) {
-            const seen = await this.deps.traffic.canaryWeight();
-            if (seen === weight) {
-                this.weights.push({ at: this.deps.clock.now(), weights: [weight] });
-                return;
-            }
-            if (attempt === VERIFY_ATTEMPTS) throw new Error(`the traffic layer sends ${seen}% to the canary, not the ${weight}% just deployed`);
-            // No checkpoint here: a rollback verifies its weight too, and must not stop halfway.
-            await this.deps.clock.sleep(VERIFY_INTERVAL_MS, this.deps.signal);
-        }
-    }
-
-    /** Whether a version may have served traffic in the minute starting at `start`. */
-    private hasShare(version: Version, start: number): boolean {
-        const end = start + MINUTE_MS;
-        return this.weights.some((change, i) => {
-            const until = this.weights[i + 1]?.at ?? Infinity;
-            if (change.at >= end || until <= start) return false;
-            return change.weights.some((w) => (version === "canary" ? w > 0 : w < 100));
-        });
+        await verifyWeight(this.deps.traffic, this.deps.clock, weight, this.deps.signal);
+        this.weights.inForce(this.deps.clock.now(), weight);
     }
 
     // ----- endings -----
@@ -441,30 +354,8 @@ class Rollout {
 
     /** What an error means at the point it happened. */
     private async failure(e: Error): Promise<RolloutResult> {
-        const { signal } = this.deps;
-        if (e instanceof Stop && e.abortRequestedBy && !this.promoting) return this.rollback(e.message);
-        // SIGINT also reaches the `pulumi` child, which cancels its update: that failure is the interrupt.
-        if (signal?.aborted || e instanceof Stop) {
-            return this.finish("interrupted", `interrupted at ${this.deployed?.canaryWeight ?? "?"}%; the stack holds the state, so rerunning resumes`);
-        }
-        if (e instanceof UpdateRefused) return this.finish("refused", e.message);
-        if (e instanceof LeaseLost) return this.finish("failed", `${e.message}; stopped without changing anything more, at ${this.deployed?.canaryWeight}%`);
-        if (e instanceof ConcurrentUpdate) {
-            return this.finish(
-                "failed",
-                `another update is running on this stack, so this run stopped without retrying (${e.message}). Rerun when it finishes.`,
-            );
-        }
-        if (this.promoting) {
-            // Rolling back now would send traffic to a stable version that may be half-updated.
-            return this.finish(
-                "failed",
-                `promotion did not finish: ${e.message}; traffic stays on the canary at ${this.deployed?.canaryWeight}%. Rerun to finish the promotion.`,
-            );
-        }
-        if (this.deployed === undefined) return this.finish("failed", `could not read the stack: ${e.message}`);
-        if (this.deployed.canaryWeight === 0) return this.finish("failed", e.message);
-        return this.rollback(e.message);
+        const ending = endingOf(e, { aborted: !!this.deps.signal?.aborted, promoting: this.promoting, weight: this.deployed?.canaryWeight });
+        return ending.kind === "rollback" ? this.rollback(ending.reason) : this.finish(ending.outcome, ending.reason);
     }
 
     private finish(outcome: Outcome, reason: string): RolloutResult {

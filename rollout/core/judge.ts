@@ -39,6 +39,12 @@ export interface Evidence {
  */
 export type StepRole = "ramp" | "last" | "full";
 
+/** A step's role: 100%; the last step before it, which must show the canary within tolerance; or one on the way. */
+export function roleOf(weight: number, steps: number[]): StepRole {
+    if (weight === 100) return "full";
+    return steps.find((w) => w > weight) === 100 ? "last" : "ramp";
+}
+
 /** A regression of this size that starts at the last step before 100% (a bug that needs load) must be caught too. */
 export const LAST_STEP_FACTOR = 5;
 

@@ -105,3 +105,27 @@ export async function recentLoad(source: Pick<MetricsSource, "minutes">, now: nu
     const { stable, canary } = merge(last, []).versions;
     return (stable.requests + canary.requests) / last.length;
 }
+
+/**
+ * The minutes that became complete since the cursor's last read, with the alarms firing;
+ * undefined when reading failed three times (5 s, then 15 s apart, `wait` keeping the lease).
+ */
+export async function readComplete(
+    cursor: MinuteCursor,
+    metrics: Pick<MetricsSource, "firingAlarms">,
+    now: () => number,
+    wait: (ms: number) => Promise<void>,
+    log: (line: string) => void,
+): Promise<{ minutes: MinuteSample[]; firingAlarms: string[]; late: number } | undefined> {
+    for (const backoffMs of [5_000, 15_000, 0]) {
+        try {
+            const { minutes, late } = await cursor.advance(now());
+            if (minutes.length === 0) return { minutes, firingAlarms: [], late };
+            return { minutes, firingAlarms: await metrics.firingAlarms(), late };
+        } catch (e) {
+            log(`reading metrics failed: ${(e as Error).message}${backoffMs ? `; retrying in ${backoffMs / 1000} s` : ""}`);
+            if (backoffMs) await wait(backoffMs);
+        }
+    }
+    return undefined;
+}

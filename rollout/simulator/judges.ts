@@ -1,7 +1,7 @@
 /** The judges the benchmark compares the gates with: the fixed thresholds before them, and the ideal two-sample test. */
 import { slowShare } from "./world";
 import { STABLE_P95_MS, Scenario, STABLE } from "./scenarios";
-import { JudgeLike } from "../core/engine";
+import { JudgeLike } from "../core/deps";
 import { MetricsSample, VersionSample } from "../core/ports";
 import { RolloutSchedule } from "../../contract/schedule";
 import { Evidence, errorRate, Verdict } from "../core/judge";
