@@ -191,12 +191,15 @@ export type PlatformOutputs = z.output<typeof platformOutputs>;
 export const PLATFORM_OUTPUT_KEYS = Object.keys(platformOutputs.shape) as (keyof PlatformOutputs)[];
 /** A platform stack's outputs as read back, or an error naming the stack and what is missing or wrong. */
 export function parsePlatformOutputs(raw: unknown, stack: string): PlatformOutputs {
-    const result = platformOutputs.safeParse(raw);
+    return parseOutputs(platformOutputs, raw, `platform stack ${stack}`, "the platform");
+}
+
+/** Outputs parsed with their schema, or one error naming every field that is not what `program` exports. */
+function parseOutputs<S extends z.ZodType>(schema: S, raw: unknown, what: string, program: string): z.output<S> {
+    const result = schema.safeParse(raw);
     if (result.success) return result.data;
     const problems = result.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`).join("; ");
-    throw new Error(
-        `platform stack ${stack}'s outputs are not what this version of the platform exports (${problems}); run \`pulumi up\` on it with this version first`,
-    );
+    throw new Error(`${what}'s outputs are not what this version of ${program} exports (${problems}); run \`pulumi up\` on it with this version first`);
 }
 
 export type StackOutputs = z.output<typeof stackOutputs>;
@@ -219,8 +222,5 @@ export function parseStackOutputs(raw: unknown, stack: string): StackOutputs {
     if (typeof raw === "object" && raw !== null && Object.keys(raw).length === 0) {
         throw new Error(`stack ${stack} has not been deployed yet (it has no outputs): deploy it first with \`pulumi up\`, then run this again`);
     }
-    const result = stackOutputs.safeParse(raw);
-    if (result.success) return result.data;
-    const problems = result.error.issues.map((i) => `${i.path.join(".") || "(outputs)"}: ${i.message}`).join("; ");
-    throw new Error(`stack ${stack}'s outputs are not what this version of the program exports (${problems}); run \`pulumi up\` on it with this version first`);
+    return parseOutputs(stackOutputs, raw, `stack ${stack}`, "the program");
 }

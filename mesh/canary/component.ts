@@ -8,7 +8,7 @@ import { calleeVariable } from "../config/shared";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { CanaryConfig, minCount } from "../config/schema";
-import { Version, VERSIONS } from "../../contract/versions";
+import { Version, VERSIONS, byVersion } from "../../contract/versions";
 import { Declared, StackOutputs } from "../../contract/outputs";
 import { canaryModel, splitWeights } from "./model";
 import { definitionOf, fingerprint } from "../../contract/identity";
@@ -95,9 +95,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
         // Callees by their stable names on the platform: known now, whether or not they are deployed yet.
         const platform = args.platform;
         const callees = platform ? Object.fromEntries(config.calls.map((callee) => [calleeVariable(callee), `http://${callee}.${platform.zoneName}`])) : {};
-        this.services = {} as Record<Version, EcsService>;
-        for (const version of VERSIONS) {
-            this.services[version] = modelService(
+        this.services = byVersion((version) =>
+            modelService(
                 `${name}-${version}`,
                 {
                     config,
@@ -113,8 +112,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     callees,
                 },
                 parent,
-            );
-        }
+            ),
+        );
 
         const trafficMetrics = this.traffic.versionMetrics(
             `${name}-metrics`,
@@ -127,10 +126,9 @@ export class InferenceCanary extends pulumi.ComponentResource {
         };
         const metrics = { stable: withServer("stable"), canary: withServer("canary") };
         // Under each version's service: a version's update, and a capacity step, change nothing else.
-        this.scalingTargets = {} as Record<Version, aws.appautoscaling.Target>;
-        for (const version of VERSIONS) {
+        this.scalingTargets = byVersion((version) => {
             const { scaling } = config.versions[version];
-            this.scalingTargets[version] = taskScaling(
+            return taskScaling(
                 `${name}-${version}-scaling`,
                 {
                     clusterName: this.cluster.name,
@@ -142,7 +140,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 },
                 { parent: this.services[version] },
             );
-        }
+        });
 
         // Published by the rollout after each weight it verified: the dashboard shows the split, not only what it did.
         const weightMetric = { namespace: metricNamespace, metricName: "CanaryWeight", dimensions: {} };

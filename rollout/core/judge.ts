@@ -65,7 +65,7 @@ interface Pool {
 }
 
 /** A rate from pooled counts, never 0 (half an event of prior), so a ratio of it stays finite. */
-const rateOf = (events: number, requests: number) => (events + 0.5) / (requests + 1);
+const estimatedRate = (events: number, requests: number) => (events + 0.5) / (requests + 1);
 
 export class Judge {
     private readonly errors: RateRatioTest;
@@ -105,7 +105,8 @@ export class Judge {
         if (role === "last") this.last = { errors: this.acceptanceFor(LAST_STEP_FACTOR, "errors"), slow: this.acceptanceFor(LAST_STEP_FACTOR, "slow") };
         if (role === "full" && !this.full.errors) {
             // Each against the tolerated multiple of stable's measured rate, plus the margin: a noisy estimate must not roll back a canary like stable.
-            const limit = (events: number, tolerance: number) => Math.min(0.99, (1 + tolerance / 100) * rateOf(events, this.stable.requests) + this.margin);
+            const limit = (events: number, tolerance: number) =>
+                Math.min(0.99, (1 + tolerance / 100) * estimatedRate(events, this.stable.requests) + this.margin);
             this.full.errors = new RateLimitTest(limit(this.stable.errors, this.schedule.errorRateIncreasePercent), this.alpha / 2);
             this.full.slow = new RateLimitTest(limit(this.stable.slow, this.schedule.slowRequestIncreasePercent), this.alpha / 2);
         }
@@ -201,7 +202,7 @@ export class Judge {
                               { events: stable.slow, requests: stable.requests },
                           ];
                 byRatio.observe(c, s);
-                const measured = rateOf(this.stable[rate], this.stable.requests);
+                const measured = estimatedRate(this.stable[rate], this.stable.requests);
                 byMargin.observe(c.events, c.requests, tolerated * measured, measured + this.margin);
             }
         }

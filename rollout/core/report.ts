@@ -93,7 +93,7 @@ const share = (canary: VersionSample, stable: VersionSample) => {
     return total === 0 ? "-" : `${((100 * canary.requests) / total).toFixed(1)}%`;
 };
 
-const rateOf = (v: VersionSample, count: number) => (v.requests > 0 ? (100 * count) / v.requests : undefined);
+const percentOf = (v: VersionSample, count: number) => (v.requests > 0 ? (100 * count) / v.requests : undefined);
 
 /** Who ran a rollout, of what, and where to look: what a report says besides the result. */
 export interface ReportContext {
@@ -214,13 +214,13 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
             chart("Canary weight (percent of requests)", result, "percent", [["canary weight", (s) => s.weight]]),
             "",
             chart("5xx rate (percent of each version's requests)", result, "percent", [
-                ["canary", (s) => rateOf(s.sample.versions.canary, s.sample.versions.canary.errors)],
-                ["stable", (s) => rateOf(s.sample.versions.stable, s.sample.versions.stable.errors)],
+                ["canary", (s) => percentOf(s.sample.versions.canary, s.sample.versions.canary.errors)],
+                ["stable", (s) => percentOf(s.sample.versions.stable, s.sample.versions.stable.errors)],
             ]),
             "",
             chart("Slow requests (percent of each version's requests)", result, "percent", [
-                ["canary", (s) => rateOf(s.sample.versions.canary, s.sample.versions.canary.slow)],
-                ["stable", (s) => rateOf(s.sample.versions.stable, s.sample.versions.stable.slow)],
+                ["canary", (s) => percentOf(s.sample.versions.canary, s.sample.versions.canary.slow)],
+                ["stable", (s) => percentOf(s.sample.versions.stable, s.sample.versions.stable.slow)],
             ]),
             "",
             chart("p99 request time of each sample (seconds)", result, "seconds", [

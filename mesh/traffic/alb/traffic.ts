@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AlbCanaryConfig } from "../../config/schema";
-import { Version, VERSIONS } from "../../../contract/versions";
+import { Version, byVersion } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../../contract/outputs";
@@ -100,10 +100,7 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
             accessLogs ? { parent: this, dependsOn: [accessLogs] } : parent,
         );
 
-        this.targetGroups = {} as Record<Version, aws.lb.TargetGroup>;
-        for (const version of VERSIONS) {
-            this.targetGroups[version] = new aws.lb.TargetGroup(`${name}-${version}`, targetGroupArgs(config, network.vpcId), parent);
-        }
+        this.targetGroups = byVersion((version) => new aws.lb.TargetGroup(`${name}-${version}`, targetGroupArgs(config, network.vpcId), parent));
         const arns = { stable: this.targetGroups.stable.arn, canary: this.targetGroups.canary.arn };
 
         const { serving, redirect } = listenerSpecs(config);
@@ -211,17 +208,16 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
      * its response, so for a streamed answer it is close to the time to first byte.
      */
     versionMetrics(): Record<Version, Declared<VersionMetrics>> {
-        const metrics = {} as Record<Version, Declared<VersionMetrics>>;
-        for (const version of VERSIONS) {
+        const metrics = byVersion<Declared<VersionMetrics>>((version) => {
             const dimensions = { TargetGroup: this.targetGroups[version].arn.apply(elbDimension), LoadBalancer: this.loadBalancer.arn.apply(elbDimension) };
             const metric = (metricName: string) => ({ namespace: "AWS/ApplicationELB", metricName, dimensions });
-            metrics[version] = {
+            return {
                 requests: metric("RequestCount"),
                 errors: metric("HTTPCode_Target_5XX_Count"),
                 connectionErrors: metric("TargetConnectionErrorCount"),
                 latencyMs: { ...metric("TargetResponseTime"), unit: "Seconds" },
             };
-        }
+        });
         return metrics;
     }
 }

@@ -6,7 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { Version, VERSIONS } from "../../../contract/versions";
+import { Version, byVersion } from "../../../contract/versions";
 import { Declared, VersionMetrics } from "../../../contract/outputs";
 
 export interface AccessLogMetricsArgs {
@@ -46,8 +46,7 @@ export class AccessLogMetrics extends pulumi.ComponentResource {
 
     constructor(name: string, args: AccessLogMetricsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-canary:traffic:AccessLogMetrics", name, {}, opts);
-        this.metrics = {} as Record<Version, Declared<VersionMetrics>>;
-        for (const version of VERSIONS) {
+        this.metrics = byVersion((version) => {
             const refs = {} as Required<Declared<VersionMetrics>>;
             for (const [key, m] of Object.entries(ACCESS_LOG_METRICS) as [
                 keyof typeof ACCESS_LOG_METRICS,
@@ -70,8 +69,8 @@ export class AccessLogMetrics extends pulumi.ComponentResource {
                 );
                 refs[key] = { namespace: args.namespace, metricName: m.metricName, dimensions: { Version: version } };
             }
-            this.metrics[version] = refs;
-        }
+            return refs;
+        });
         this.registerOutputs({});
     }
 }

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AppMeshCanaryConfig } from "../../config/schema";
-import { Version, VERSIONS } from "../../../contract/versions";
+import { Version, byVersion } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { discoveryName } from "./config";
 
@@ -58,10 +58,7 @@ export class ServiceDiscovery extends pulumi.ComponentResource {
                 { parent: this },
             );
 
-        this.services = {} as Record<Version, aws.servicediscovery.Service>;
-        for (const version of VERSIONS) {
-            this.services[version] = cloudMapService(`${name}-${version}`, discoveryName(config, version));
-        }
+        this.services = byVersion((version) => cloudMapService(`${name}-${version}`, discoveryName(config, version)));
 
         // A caller's app resolves the virtual service's name before its Envoy intercepts the
         // connection, so the name needs an A record. Envoy routes by name, not by this

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AppMeshCanaryConfig } from "../../config/schema";
-import { Version, VERSIONS } from "../../../contract/versions";
+import { Version, byVersion } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { APP_MESH_ENDED, Declared, VersionMetrics } from "../../../contract/outputs";
 import { BackendOutputs, TrafficArgs, TrafficBackend, TrafficBackendKind } from "../backend";
@@ -65,21 +65,21 @@ class AppMeshTraffic extends pulumi.ComponentResource implements TrafficBackend 
             return service.name;
         });
 
-        this.nodes = {} as Record<Version, aws.appmesh.VirtualNode>;
-        for (const version of VERSIONS) {
-            this.nodes[version] = new aws.appmesh.VirtualNode(
-                `${name}-${version}`,
-                {
-                    meshName,
-                    spec: virtualNodeSpec(model, version, {
-                        namespaceName: discovery.namespaceName,
-                        serviceName: discovery.services[version].name,
-                        egressServiceNames,
-                    }),
-                },
-                parent,
-            );
-        }
+        this.nodes = byVersion(
+            (version) =>
+                new aws.appmesh.VirtualNode(
+                    `${name}-${version}`,
+                    {
+                        meshName,
+                        spec: virtualNodeSpec(model, version, {
+                            namespaceName: discovery.namespaceName,
+                            serviceName: discovery.services[version].name,
+                            egressServiceNames,
+                        }),
+                    },
+                    parent,
+                ),
+        );
         const nodeNames = { stable: this.nodes.stable.name, canary: this.nodes.canary.name };
 
         this.router = new aws.appmesh.VirtualRouter(`${name}-router`, { meshName, spec: virtualRouterSpec(model) }, parent);

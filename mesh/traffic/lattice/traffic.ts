@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { LatticeCanaryConfig } from "../../config/schema";
-import { Version, VERSIONS } from "../../../contract/versions";
+import { Version, byVersion } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../../contract/outputs";
@@ -77,14 +77,9 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
             );
         }
 
-        this.targetGroups = {} as Record<Version, aws.vpclattice.TargetGroup>;
-        for (const version of VERSIONS) {
-            this.targetGroups[version] = new aws.vpclattice.TargetGroup(
-                `${name}-${version}`,
-                { type: "IP", config: targetGroupConfig(model, network.vpcId) },
-                parent,
-            );
-        }
+        this.targetGroups = byVersion(
+            (version) => new aws.vpclattice.TargetGroup(`${name}-${version}`, { type: "IP", config: targetGroupConfig(model, network.vpcId) }, parent),
+        );
         const targetGroupIds = { stable: this.targetGroups.stable.id, canary: this.targetGroups.canary.id };
 
         this.listener = new aws.vpclattice.Listener(
@@ -146,16 +141,15 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
 
     /** Lattice publishes per-target-group metrics itself, so nothing is declared. */
     versionMetrics(): Record<Version, Declared<VersionMetrics>> {
-        const metrics = {} as Record<Version, Declared<VersionMetrics>>;
-        for (const version of VERSIONS) {
+        const metrics = byVersion<Declared<VersionMetrics>>((version) => {
             const dimensions = { TargetGroup: this.targetGroups[version].id };
             const metric = (metricName: string) => ({ namespace: "AWS/VpcLattice", metricName, dimensions });
-            metrics[version] = {
+            return {
                 requests: metric("TotalRequestCount"),
                 errors: metric("HTTPCode_5XX_Count"),
                 latencyMs: metric("RequestTime"),
             };
-        }
+        });
         return metrics;
     }
 }
