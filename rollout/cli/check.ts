@@ -8,14 +8,13 @@
  * program would find in one cannot be seen (the rule that refuses secrets in plain
  * container environment still applies, since it needs only to know the key is secret).
  */
-import { problemLines } from "../../mesh/config/errors";
-import { CliArgs, CliError } from "./args";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { ConfigError, ConfigProblem } from "../../mesh/config/errors";
+import { CliArgs, CliError } from "./args";
+import { ConfigError, ConfigProblem, problemLines } from "../../mesh/config/errors";
 import { loadStackConfig, projectKeys } from "../../mesh/config/stackConfig";
-import { CanaryConfig } from "../../mesh/config/schema";
+import { asWritten, CanaryConfig } from "../../mesh/config/schema";
 import { joinProblems } from "../../mesh/config/platformJoin";
 import { PLATFORM_PROJECT, PROJECT } from "../../contract/outputs";
 import { loadPlatformConfig, PlatformConfig } from "../../platform/config";
@@ -91,28 +90,18 @@ function problemsOf(validate: () => unknown, secrets: string[]): ConfigProblem[]
     }
 }
 
-/** Every value left from the examples, as `key: what to do`. */
+/** Every value left from the examples, as `key: what to do`; `all` as Pulumi hands it over (structured values as JSON text). */
 export function exampleValues(all: Record<string, unknown>): string[] {
     const found: string[] = [];
     const visit = (value: unknown, at: string) => {
         if (typeof value === "string") {
-            const parsed = /^\s*[[{]/.test(value) ? safeParse(value) : undefined;
-            if (parsed !== undefined) return visit(parsed, at);
             for (const [pattern, what] of EXAMPLE_VALUES) if (pattern.test(value)) found.push(`${at}: ${JSON.stringify(value)} holds ${what}`);
         } else if (typeof value === "object" && value !== null) {
             for (const [k, v] of Object.entries(value)) visit(v, `${at}.${k}`);
         }
     };
-    for (const [key, value] of Object.entries(all)) visit(value, key);
+    for (const [key, value] of Object.entries(asWritten(all))) visit(value, key);
     return found;
-}
-
-function safeParse(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return undefined;
-    }
 }
 
 /** A service stack file (`Pulumi.<stack>.yaml` in `projectDir`), and the platform stack file its `platform` names. */
@@ -136,10 +125,16 @@ export function checkServiceStack(projectDir: string, stack: string): CheckResul
 
 /** A platform stack file: `platform/Pulumi.<stack>.yaml` of the service project in `projectDir`. */
 export function checkPlatformStack(projectDir: string, stack: string): CheckResult {
+    return readPlatformStack(projectDir, stack).result;
+}
+
+/** A platform stack file checked, and what it declares when it has no problem. */
+function readPlatformStack(projectDir: string, stack: string): { result: CheckResult; config?: PlatformConfig } {
     const file = path.join("platform", `Pulumi.${stack}.yaml`);
     const { all, secrets } = readStackFile(stackFilePath(projectDir, file));
-    const problems = problemsOf(() => loadPlatformConfig(projectKeys(all, PLATFORM_PROJECT)), secrets);
-    return { file, problems, warnings: exampleValues(projectKeys(all, PLATFORM_PROJECT)) };
+    let config: PlatformConfig | undefined;
+    const problems = problemsOf(() => (config = loadPlatformConfig(projectKeys(all, PLATFORM_PROJECT))), secrets);
+    return { result: { file, problems, warnings: exampleValues(projectKeys(all, PLATFORM_PROJECT)) }, config };
 }
 
 /** The service project's directory, from it or from its platform/ (whose Pulumi.yaml names the platform project). */
@@ -170,10 +165,9 @@ function platformReferenceProblems(projectDir: string, config: CanaryConfig & { 
         results[0].warnings.push(`platform: ${file} is not in this repository, so the platform ${config.platform} is not checked here`);
         return [];
     }
-    const platform = checkPlatformStack(projectDir, stack);
-    results.push(platform);
-    if (platform.problems.length > 0) return [];
-    const declared: PlatformConfig = loadPlatformConfig(projectKeys(readStackFile(path.join(projectDir, file)).all, PLATFORM_PROJECT));
+    const { result, config: declared } = readPlatformStack(projectDir, stack);
+    results.push(result);
+    if (!declared || result.problems.length > 0) return [];
     // The pools' capacity provider names exist once the platform is deployed; joining needs only their sizes.
     const gpuPools = Object.fromEntries(Object.entries(declared.gpuPools).map(([type, pool]) => [type, { ...pool, capacityProviderName: type }]));
     return joinProblems(config, { latticePorts: declared.latticePorts, gpuPools });
