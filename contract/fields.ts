@@ -30,9 +30,13 @@ export function field<T>(expected: string, parse: Parse<T>) {
         .meta({ allowed: expected });
 }
 
-/** Structured values reach the program as JSON text at the top level and as values below it. */
-function asJson(raw: unknown): unknown {
-    if (typeof raw !== "string") return raw;
+/**
+ * Structured values reach the program as JSON text at the top level of a stack's config and
+ * as values below it; text that is not a JSON list or object (or does not parse) stays as the
+ * user wrote it, so a problem shows their words.
+ */
+export function fromJsonText(raw: unknown): unknown {
+    if (typeof raw !== "string" || !/^\s*[[{]/.test(raw)) return raw;
     try {
         return JSON.parse(raw);
     } catch {
@@ -83,7 +87,7 @@ export function boolean() {
 /** A non-empty JSON list whose every item `item` accepts. */
 function listOf<T>(expected: string, item: Parse<T>) {
     return field(`a non-empty list of ${expected}`, (raw) => {
-        const list = asJson(raw);
+        const list = fromJsonText(raw);
         if (!Array.isArray(list) || list.length === 0) return undefined;
         const items = list.map(item);
         return items.every((i) => i !== undefined) ? (items as T[]) : undefined;
@@ -105,7 +109,7 @@ export function stringMap(namePattern: RegExp, nameExpected: string) {
         .unknown()
         .meta({ allowed: expected })
         .transform((raw, ctx): Record<string, string> => {
-            const value = raw === undefined ? {} : asJson(raw);
+            const value = raw === undefined ? {} : fromJsonText(raw);
             if (typeof value !== "object" || value === null || Array.isArray(value)) {
                 ctx.addIssue({ code: "custom", message: expected, input: raw });
                 return z.NEVER;
@@ -130,7 +134,7 @@ export function sectionMap<T extends z.ZodType>(names: readonly string[], nameEx
     const expected = `an object from ${nameExpected} to an object of the fields below`;
     return z
         .preprocess(
-            (raw) => (raw === undefined ? {} : asJson(raw)),
+            (raw) => (raw === undefined ? {} : fromJsonText(raw)),
             z.record(z.string(), value, { error: expected }).check(
                 // Runs beside the values' own problems, as refuseUnknownKeys does.
                 z.superRefine(
@@ -205,7 +209,7 @@ export function section<S extends z.ZodRawShape>(shape: S, options: { elsewhere?
     const known = Object.keys(shape);
     return z
         .preprocess(
-            (raw) => (raw === undefined ? {} : asJson(raw)),
+            (raw) => (raw === undefined ? {} : fromJsonText(raw)),
             z
                 .looseObject(shape, { error: "an object (set its fields with `pulumi config set --path <key>.<field> <value>`)" })
                 .check(refuseUnknownKeys(known, options.elsewhere), ...((options.rules ?? []) as z.core.$ZodCheck<object>[])),

@@ -9,6 +9,7 @@ import { z } from "zod";
 import { FieldMeta, metaOf, RuleDoc } from "../contract/fields";
 import { SCHEMA_PARTS } from "../mesh/config/schema";
 import { platformSchema } from "../platform/config";
+import { TRAFFIC_BACKENDS } from "../contract/backends";
 
 interface Row {
     key: string;
@@ -78,25 +79,24 @@ function table(list: Row[]): string[] {
 
 /** The whole page, as Markdown. */
 export function configReference(): string {
-    const { shared, backends, rules } = SCHEMA_PARTS;
+    const { shared, sharedRules, backends } = SCHEMA_PARTS;
+    const eachBackend = Object.entries(backends);
     const { stable, canary, rollout, ...rest } = shared;
     const fieldsOf = (schema: z.ZodType) => unwrap(schema).meta.fields!;
     const trafficBackend: Row = {
         key: "trafficBackend",
         default: "(required)",
-        allowed: 'one of "appmesh", "lattice", "alb"',
+        allowed: `one of ${TRAFFIC_BACKENDS.map((b) => `"${b}"`).join(", ")}`,
         description:
             "Which traffic layer renders the canary. New stacks use `lattice` inside a VPC, or `alb` for the service users call first (a front door); AWS discontinued App Mesh on 2026-09-30.",
     };
     const ruleRows = [
-        ...rules.shared.map((r) => ({ where: "(top level)", doc: r.doc })),
+        ...sharedRules.map((r) => ({ where: "(top level)", doc: r.doc })),
         ...sectionRules(shared, ""),
-        ...rules.appmesh.map((r) => ({ where: 'trafficBackend "appmesh"', doc: r.doc })),
-        ...sectionRules({ appmesh: backends.appmesh }, ""),
-        ...rules.lattice.map((r) => ({ where: 'trafficBackend "lattice"', doc: r.doc })),
-        ...sectionRules({ lattice: backends.lattice }, ""),
-        ...rules.alb.map((r) => ({ where: 'trafficBackend "alb"', doc: r.doc })),
-        ...sectionRules({ alb: backends.alb }, ""),
+        ...eachBackend.flatMap(([name, { section, rules }]) => [
+            ...rules.map((r) => ({ where: `trafficBackend "${name}"`, doc: r.doc })),
+            ...sectionRules({ [name]: section }, ""),
+        ]),
         ...sectionRules(platformSchema.shape, "").map(({ where, doc }) => ({ where: `platform stack: ${where}`, doc })),
     ];
     return [
@@ -125,18 +125,12 @@ export function configReference(): string {
         "",
         ...table(rows(fieldsOf(rollout), "rollout.")),
         "",
-        "## App Mesh only: `appmesh.*` (`trafficBackend: appmesh`)",
-        "",
-        ...table(rows(fieldsOf(backends.appmesh), "appmesh.")),
-        "",
-        "## VPC Lattice only: `lattice.*` (`trafficBackend: lattice`)",
-        "",
-        ...table(rows(fieldsOf(backends.lattice), "lattice.")),
-        "",
-        "## Application Load Balancer only: `alb.*` (`trafficBackend: alb`)",
-        "",
-        ...table(rows(fieldsOf(backends.alb), "alb.")),
-        "",
+        ...eachBackend.flatMap(([name, { title, section }]) => [
+            `## ${title} only: \`${name}.*\` (\`trafficBackend: ${name}\`)`,
+            "",
+            ...table(rows(fieldsOf(section), `${name}.`)),
+            "",
+        ]),
         "## The platform stack (`ai-inference-platform:*`, `platform/Pulumi.<stack>.yaml`)",
         "",
         "What the services on a platform share ([the platform](platform.md)); validated the same way, before anything is declared.",

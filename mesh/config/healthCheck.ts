@@ -1,7 +1,6 @@
 /** The health check of every task of a version, at the traffic layer and in the container. */
 import { HTTP_PATH } from "./patterns";
-import { safeJson } from "./versionSection";
-import { field, integer, matching, rule, section } from "../../contract/fields";
+import { field, fromJsonText, integer, matching, rule, section } from "../../contract/fields";
 
 /** Active health check against every task of a version (App Mesh: each caller's Envoy; Lattice: the target group). */
 export const healthCheck = section(
@@ -15,7 +14,7 @@ export const healthCheck = section(
         unhealthyThreshold: integer(2, 10).default(5).describe("Failed checks in a row before a task counts as unhealthy: 5 x 10 s tolerates a slow model."),
         command: field('a non-empty list of arguments, e.g. ["/bin/health", "--port", "8000"], or "none"', (raw) => {
             if (raw === "none") return "none" as const;
-            const list = typeof raw === "string" ? safeJson(raw) : raw;
+            const list = fromJsonText(raw);
             return Array.isArray(list) && list.length > 0 && list.every((a) => typeof a === "string" && a.length > 0) ? (list as string[]) : undefined;
         })
             .optional()

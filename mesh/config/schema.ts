@@ -11,11 +11,9 @@
 import { sharedRules, shared } from "./shared";
 import { S3_URI } from "./patterns";
 import { z } from "zod";
-import { editDistance, Elsewhere, oneOf, refuseUnknownKeys } from "../../contract/fields";
+import { editDistance, Elsewhere, fromJsonText, oneOf, refuseUnknownKeys } from "../../contract/fields";
 import { ConfigError, ConfigProblem, problemsOf } from "./errors";
-import { appMeshRules, appMeshSection } from "../traffic/appmesh/config";
-import { latticeRules, latticeSection } from "../traffic/lattice/config";
-import { albRules, albSection } from "../traffic/alb/config";
+import { BACKEND_CONFIGS } from "./backends";
 import { Version } from "../../contract/versions";
 import { TRAFFIC_BACKENDS, TrafficBackendName } from "../../contract/backends";
 
@@ -36,68 +34,52 @@ function elsewhere(backend: TrafficBackendName): Elsewhere {
     };
 }
 
+type Backends = typeof BACKEND_CONFIGS;
+type SectionOf<B extends TrafficBackendName> = Backends[B]["section"];
+
 /** One backend's member of the config: the shared settings plus its own section and rules. */
-function member<B extends TrafficBackendName, S extends z.ZodType>(backend: B, ownSection: S, ownRules: z.core.$ZodCheck<never>[]) {
-    const shape = { trafficBackend: z.literal(backend), ...shared, [backend]: ownSection } as typeof shared & { trafficBackend: z.ZodLiteral<B> } & Record<
+function member<B extends TrafficBackendName>(backend: B) {
+    const { section, rules } = BACKEND_CONFIGS[backend];
+    const shape = { trafficBackend: z.literal(backend), ...shared, [backend]: section } as typeof shared & { trafficBackend: z.ZodLiteral<B> } & Record<
             B,
-            S
+            SectionOf<B>
         >;
     return z
         .looseObject(shape)
         .check(
             refuseUnknownKeys(Object.keys(shape), elsewhere(backend)),
             ...(sharedRules as z.core.$ZodCheck<object>[]),
-            ...(ownRules as z.core.$ZodCheck<object>[]),
+            ...(rules as z.core.$ZodCheck<object>[]),
         );
 }
 
-const stackSchema = z
-    .discriminatedUnion("trafficBackend", [
-        member("appmesh", appMeshSection, appMeshRules),
-        member("lattice", latticeSection, latticeRules),
-        member("alb", albSection, albRules),
-    ])
-    .transform(({ trafficBackend, ...c }) => {
-        const config = {
-            canaryWeight: c.canaryWeight,
-            serviceName: c.serviceName,
-            protocol: c.protocol,
-            port: c.port,
-            requestTimeoutSeconds: c.requestTimeoutSeconds,
-            idleTimeoutSeconds: c.idleTimeoutSeconds ?? c.requestTimeoutSeconds,
-            pinHeader: c.pinHeader,
-            pinValue: c.pinValue,
-            healthCheck: c.healthCheck,
-            versions: { stable: c.stable, canary: c.canary },
-            network: c.network,
-            modelLoadSeconds: c.modelLoadSeconds,
-            raisedMinCounts: { stable: c.stableMinCount, canary: c.canaryMinCount },
-            logRetentionDays: c.logRetentionDays,
-            requirePinnedImages: c.requirePinnedImages,
-            alarms: c.alarms,
-            metrics: c.metrics,
-            evaluation: c.evaluation,
-            rollout: c.rollout,
-            platform: c.platform,
-            calls: c.calls ?? [],
-            debug: c.debug,
-        };
-        switch (trafficBackend) {
-            case "appmesh":
-                return { ...config, trafficBackend, appmesh: (c as { appmesh: z.output<typeof appMeshSection> }).appmesh };
-            case "lattice":
-                return { ...config, trafficBackend, lattice: (c as { lattice: z.output<typeof latticeSection> }).lattice };
-            case "alb":
-                return { ...config, trafficBackend, alb: (c as { alb: z.output<typeof albSection> }).alb };
-        }
-    });
+type Member = { [B in TrafficBackendName]: ReturnType<typeof member<B>> }[TrafficBackendName];
+type SharedSettings = z.output<z.ZodObject<typeof shared>>;
 
-/** What the configuration reference (`reference.ts`) is generated from: every key, with its words, and the rules across keys. */
-export const SCHEMA_PARTS = {
-    shared,
-    backends: { appmesh: appMeshSection, lattice: latticeSection, alb: albSection },
-    rules: { shared: sharedRules, appmesh: appMeshRules, lattice: latticeRules, alb: albRules },
-};
+/**
+ * The shared settings as the program uses them: the two versions side by side, the raised
+ * task counts together, the idle timeout defaulted to the request timeout. Every other key,
+ * the backend's own section included, passes as it was validated.
+ */
+function forProgram({ stable, canary, stableMinCount, canaryMinCount, idleTimeoutSeconds, calls, ...rest }: SharedSettings) {
+    return {
+        ...rest,
+        idleTimeoutSeconds: idleTimeoutSeconds ?? rest.requestTimeoutSeconds,
+        versions: { stable, canary },
+        raisedMinCounts: { stable: stableMinCount, canary: canaryMinCount },
+        calls: calls ?? [],
+    };
+}
+
+/** One backend's validated config: the shared settings, as the program uses them, and the backend's own section. */
+type BackendConfig = { [B in TrafficBackendName]: ReturnType<typeof forProgram> & { trafficBackend: B } & Record<B, z.output<SectionOf<B>>> }[TrafficBackendName];
+
+const stackSchema = z
+    .discriminatedUnion("trafficBackend", TRAFFIC_BACKENDS.map(member) as unknown as [Member, ...Member[]])
+    .transform((c) => forProgram(c as SharedSettings) as BackendConfig);
+
+/** What the configuration reference (`scripts/configReference.ts`) is generated from: every key, with its words, and the rules across keys. */
+export const SCHEMA_PARTS = { shared, sharedRules, backends: BACKEND_CONFIGS };
 
 /** The validated config of one stack: the shared settings, and those of its traffic backend. */
 export type CanaryConfig = z.output<typeof stackSchema>;
@@ -186,13 +168,4 @@ export function loadConfig(raw: Record<string, unknown>, secretKeys: string[] = 
 }
 
 /** Structured values arrive as JSON text; read as values, they are shown as the user wrote them. */
-export const asWritten = (raw: Record<string, unknown>) => Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, structured(value)]));
-
-function structured(value: unknown): unknown {
-    if (typeof value !== "string" || !/^\s*[[{]/.test(value)) return value;
-    try {
-        return JSON.parse(value);
-    } catch {
-        return value;
-    }
-}
+export const asWritten = (raw: Record<string, unknown>) => Object.fromEntries(Object.entries(raw).map(([key, value]) => [key, fromJsonText(value)]));

@@ -4,17 +4,9 @@
  * with the rules that keep each within what ECS, Fargate and the instance allow.
  */
 import { IMAGE, ENV_NAME, S3_URI, SECRET_ARN, KMS_KEY_ARN } from "./patterns";
-import { field, integer, matching, oneOf, rule, section, stringList, stringMap } from "../../contract/fields";
+import { field, fromJsonText, integer, matching, oneOf, rule, section, stringList, stringMap } from "../../contract/fields";
 import { FARGATE_CPUS, fargateMemoryProblem } from "../compute/fargateSizes";
 import { GPU_INSTANCE_TYPES, gpuTaskProblems } from "../compute/gpuInstances";
-
-export function safeJson(text: string): unknown {
-    try {
-        return JSON.parse(text);
-    } catch {
-        return undefined;
-    }
-}
 
 /** Names and values that are secrets more often than not: tokens and keys by their name, and the shapes of Hugging Face, OpenAI-style and AWS access keys. */
 const SECRET_NAME = /(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|APIKEY|ACCESS_KEY|PRIVATE_KEY)$/i;
@@ -153,7 +145,7 @@ export const versionSection = (version: "stable" | "canary") =>
                 .optional()
                 .describe("Names in `environment` that look like secrets (`*_TOKEN`, `hf_...`) but are not, e.g. a token's public id: they are not refused."),
             secrets: field("an object of environment variable names to Secrets Manager secret or SSM parameter ARNs", (raw) => {
-                const value = raw === undefined ? {} : typeof raw === "string" ? safeJson(raw) : raw;
+                const value = raw === undefined ? {} : fromJsonText(raw);
                 if (typeof value !== "object" || value === null || Array.isArray(value)) return undefined;
                 const entries = Object.entries(value);
                 return entries.every(([k, v]) => ENV_NAME.test(k) && typeof v === "string" && SECRET_ARN.test(v))

@@ -1,8 +1,11 @@
 /**
- * The one place that lists the traffic backends the program declares, keyed by the names in
- * `contract/backends.ts` (the rollout's weight readers are keyed by the same): everything
- * else talks to the `TrafficBackendKind` it returns. Adding a backend is a folder here, a
- * reader there, and a line in each list.
+ * The one place that lists the traffic backends' resources, keyed by the names in
+ * `contract/backends.ts`: everything else talks to the `TrafficBackendKind` it returns. Their
+ * config is listed in `mesh/config/backends.ts` (kept apart so that reading a stack's config
+ * loads no Pulumi provider) and the rollout's weight readers in `rollout/adapters/weights/`;
+ * a test holds the three lists to the same names. Adding a backend is a folder here (its
+ * `config.ts` and `traffic.ts`), its outputs in `contract/outputs.ts`, a reader there, and a
+ * line in each list.
  */
 import { CanaryConfig } from "../config/schema";
 import { TrafficBackendName } from "../../contract/backends";

@@ -12,7 +12,7 @@ const CIDR = /^(\d{1,3}\.){3}\d{1,3}\/([0-9]|[12][0-9]|3[0-2])$/;
 /** Target-group stickiness lasts 1 s to 7 days (ELB API, `TargetGroupStickinessConfig.DurationSeconds`). */
 const MAX_STICKINESS_SECONDS = 604_800;
 
-export const albSection = section({
+const albSection = section({
     scheme: oneOf(["internal", "internet-facing"])
         .default("internal")
         .describe("`internal`: reachable inside the VPC (and what is peered or connected to it); `internet-facing`: a public address, in the public subnets."),
@@ -47,7 +47,7 @@ interface WithAlb {
 }
 
 /** Rules between the ALB's settings and the shared ones. */
-export const albRules = [
+const albRules = [
     rule<WithAlb>(["protocol", "alb"], "http2 and grpc need alb.certificateArn: the ALB speaks them only over HTTPS", (c, report) => {
         if (c.protocol !== "http" && !c.alb.certificateArn) {
             report(
@@ -70,3 +70,6 @@ export const albRules = [
         }
     }),
 ];
+
+/** This backend's part of a stack's config, as the config's list of backends (`mesh/config/backends.ts`) takes it. */
+export const albConfig = { title: "Application Load Balancer", section: albSection, rules: albRules };

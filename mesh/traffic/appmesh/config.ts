@@ -60,7 +60,7 @@ const discoveryNames = section({
     canary: dnsLabel().optional().describe("The canary's; default `<serviceName>-canary`."),
 });
 
-export const appMeshSection = section({
+const appMeshSection = section({
     namespace: dnsName()
         .default("ai.internal")
         .describe("Cloud Map private DNS namespace the versions register in; the virtual service is `<serviceName>.<namespace>`."),
@@ -94,7 +94,7 @@ export const discoveryName = (c: { serviceName: string; appmesh: AppMeshConfig }
     c.appmesh.discoveryNames[version] ?? `${c.serviceName}-${version}`;
 
 /** Rules between App Mesh's settings and the shared ones. */
-export const appMeshRules = [
+const appMeshRules = [
     rule<{ platform?: string }>(["platform"], "no platform: App Mesh stacks stand alone", (c, report) => {
         if (c.platform)
             report("platform", c.platform, 'no platform with trafficBackend "appmesh": App Mesh stacks stand alone (a platform is for lattice and alb)');
@@ -122,3 +122,6 @@ export const appMeshRules = [
         }
     }),
 ];
+
+/** This backend's part of a stack's config, as the config's list of backends (`mesh/config/backends.ts`) takes it. */
+export const appMeshConfig = { title: "App Mesh", section: appMeshSection, rules: appMeshRules };

@@ -11,7 +11,7 @@ export const LATTICE_MAX_IDLE_SECONDS = 600;
 const IAM_PRINCIPAL = /^arn:aws[a-z-]*:iam::\d{12}:(root|role\/[\w+=,.@\/-]+|user\/[\w+=,.@\/-]+)$/;
 const ACM_ARN = /^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate\/[0-9a-f-]{36}$/;
 
-export const latticeSection = section(
+const latticeSection = section(
     {
         authType: oneOf(["NONE", "AWS_IAM"])
             .default("NONE")
@@ -57,7 +57,7 @@ interface WithLattice {
 }
 
 /** Rules between Lattice's settings and the shared ones. */
-export const latticeRules = [
+const latticeRules = [
     rule<WithLattice>(
         ["lattice", "platform"],
         "lattice.certificateArn only with a custom domain: customDomainName, or a platform's stable name",
@@ -97,3 +97,6 @@ export const latticeRules = [
         },
     ),
 ];
+
+/** This backend's part of a stack's config, as the config's list of backends (`mesh/config/backends.ts`) takes it. */
+export const latticeConfig = { title: "VPC Lattice", section: latticeSection, rules: latticeRules };
