@@ -139,3 +139,12 @@ export function albRoute(state: StackState, t: number, client: AlbClient, draw: 
     client.cookie = { version, until: t + current.stickySeconds * 1000 };
     return version;
 }
+
+/** Every stack the stand-in pulumi deployed, by name. */
+export function named(): [string, StackState][] {
+    return fs
+        .readdirSync(stateDir())
+        .filter((f) => /^stack-.*\.json$/.test(f))
+        .map((f): [string, StackState | undefined] => [f.slice(6, -5), readStack(f.slice(6, -5))])
+        .filter((e): e is [string, StackState] => e[1] !== undefined);
+}

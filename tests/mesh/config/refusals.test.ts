@@ -1,0 +1,154 @@
+/**
+ * One bad value at a time, as a table: each refusal names the key, the value as written and
+ * what is allowed, and says nothing was deployed.
+ */
+import { ConfigError } from "../../../mesh/config/errors";
+import { CanaryConfig, loadConfig } from "../../../mesh/config/schema";
+
+const IMAGES = { trafficBackend: "appmesh", stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
+/** `raw` on top of the required backend and images; a key set to undefined is removed. */
+const load = (raw: Record<string, unknown>): CanaryConfig => {
+    const config: Record<string, unknown> = { ...IMAGES, ...raw };
+    for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];
+    return loadConfig(config);
+};
+
+function refusal(raw: Record<string, unknown>): ConfigError {
+    try {
+        load(raw);
+    } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError);
+        return e as ConfigError;
+    }
+    throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
+}
+
+describe("loadConfig refuses a bad value", () => {
+    // One bad value per row: [key, value, words the message must contain].
+    const BAD: [string, unknown, string][] = [
+        ["canaryWeight", undefined, "an integer from 0 to 100"],
+        ["canaryWeight", "", "an integer from 0 to 100"],
+        ["canaryWeight", "-1", "an integer from 0 to 100"],
+        ["canaryWeight", "101", "an integer from 0 to 100"],
+        ["canaryWeight", "12.5", "an integer from 0 to 100"],
+        ["canaryWeight", "ten", "an integer from 0 to 100"],
+        ["canaryWeight", "1e2", "an integer from 0 to 100"],
+        ["serviceName", "Inference", "a DNS label"],
+        ["serviceName", "my_model", "a DNS label"],
+        ["protocol", "tcp", 'one of "http", "http2", "grpc"'],
+        ["protocol", "https", 'one of "http", "http2", "grpc"'],
+        ["port", "80", "an integer from 1025 to 65535"],
+        ["port", "70000", "an integer from 1025 to 65535"],
+        ["port", "15000", "a port Envoy does not use"],
+        ["port", "9901", "a port Envoy does not use"],
+        ["appmesh", JSON.stringify({ namespace: "local" }), "a DNS name"],
+        ["appmesh", JSON.stringify({ namespace: "AI.Internal" }), "a DNS name"],
+        ["requestTimeoutSeconds", "0", "an integer from 1 to 3600"],
+        ["requestTimeoutSeconds", "5m", "an integer from 1 to 3600"],
+        ["idleTimeoutSeconds", "60", "at least requestTimeoutSeconds (300)"],
+        ["appmesh", JSON.stringify({ maxRetries: 9 }), "an integer from 0 to 5"],
+        ["pinHeader", "X-Canary", "a lowercase header name"],
+        ["pinHeader", "grpc-canary", "a lowercase header name"],
+        ["pinValue", "two words", "visible ASCII"],
+        ["healthCheck", "not json", "an object"],
+        ["healthCheck", JSON.stringify({ path: "health" }), "a path starting with '/'"],
+        ["healthCheck", JSON.stringify({ intervalSeconds: 2 }), "an integer from 5 to 300"],
+        ["healthCheck", JSON.stringify({ timeoutSeconds: 10, intervalSeconds: 10 }), "less than intervalSeconds"],
+        ["healthCheck", JSON.stringify({ unhealthyThreshold: 1 }), "an integer from 2 to 10"],
+        ["appmesh", JSON.stringify({ outlierDetection: { maxServerErrors: 0 } }), "an integer from 1 to 1000"],
+        ["appmesh", JSON.stringify({ outlierDetection: { maxEjectionPercent: 101 } }), "an integer from 0 to 100"],
+        ["appmesh", JSON.stringify({ discoveryNames: { canary: "inference-stable" } }), "different from appmesh.discoveryNames.stable"],
+        ["appmesh", JSON.stringify({ discoveryNames: { stable: "Stable" } }), "a DNS label"],
+        ["stable", JSON.stringify({}), "a container image reference"],
+        ["canary", JSON.stringify({ image: "r/m:1", cpu: 3000, memory: 8192 }), "a Fargate CPU size: one of 256, 512, 1024, 2048, 4096, 8192, 16384"],
+        ["canary", JSON.stringify({ image: "r/m:1", cpu: 1024, memory: 512 }), "with cpu 1024, memory (MiB) one of 2048, 3072"],
+        ["canary", JSON.stringify({ image: "r/m:1", scaling: { minCount: -1 } }), "an integer from 0 to 100"],
+        ["canary", JSON.stringify({ image: "r/m:1", desiredCount: 2 }), "moved to scaling.minCount"],
+        ["canary", JSON.stringify({ image: "r/m:1", scaling: { minCount: 5, maxCount: 4 } }), "at most maxCount (4)"],
+        ["canaryMinCount", "9", "at most canary.scaling.maxCount (4)"],
+        ["stableMinCount", "5", "at most stable.scaling.maxCount (4)"],
+        ["canary", JSON.stringify({ image: "r/m:1", compute: "tpu" }), 'one of "fargate", "gpu"'],
+        ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu" }), 'a gpu section with instanceType (required with compute "gpu")'],
+        ["canary", JSON.stringify({ image: "r/m:1", gpu: { instanceType: "g6.xlarge" } }), 'no gpu section unless compute is "gpu"'],
+        ["canary", JSON.stringify({ image: "r/m:1", compute: "gpu", gpu: { instanceType: "g7.xlarge" } }), "g6.xlarge"],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", compute: "gpu", memory: 14336, gpu: { instanceType: "g6.xlarge", gpusPerTask: 4 } }),
+            "at most 1, the GPUs of one g6.xlarge",
+        ],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", compute: "gpu", cpu: 8192, memory: 8192, gpu: { instanceType: "g6.xlarge" } }),
+            "at most 4096, the CPU units of one g6.xlarge",
+        ],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", compute: "gpu", cpu: 4096, memory: 16384, gpu: { instanceType: "g6.xlarge" } }),
+            "at most 14336 MiB, what one g6.xlarge (16 GiB) leaves to tasks",
+        ],
+        ["canary", JSON.stringify({ image: "r/m:1", weights: { source: "s3://models/llama", storageGiB: 300 } }), "at most 200 on Fargate"],
+        [
+            "canary",
+            JSON.stringify({
+                image: "r/m:1",
+                compute: "gpu",
+                memory: 14336,
+                weights: { source: "s3://models/llama", storageGiB: 180 },
+                gpu: { instanceType: "g6.xlarge" },
+            }),
+            "at most gpu.volumeGiB - 50 (150)",
+        ],
+        ["canary", JSON.stringify({ image: "r/m:1", environment: { "BAD-NAME": "x" } }), "an environment variable name"],
+        ["canary", JSON.stringify({ image: "r/m:1", environment: { MODEL: { nested: 1 } } }), "a string value"],
+        ["canary", JSON.stringify({ image: "r/m:1", secrets: { HF_TOKEN: "hf_abc123" } }), "Secrets Manager secret or SSM parameter ARNs"],
+        [
+            "canary",
+            JSON.stringify({ image: "r/m:1", environment: { MODEL_REPO: "x" }, secrets: { MODEL_REPO: "arn:aws:ssm:us-west-2:123456789012:parameter/t" } }),
+            "a name not also in environment",
+        ],
+        ["metrics", JSON.stringify({ prometheus: { server: "custom" } }), 'at least one series name with server "custom"'],
+        ["metrics", JSON.stringify({ prometheus: { names: { queueDepth: "queue depth" } } }), "a Prometheus metric name"],
+        ["metrics", JSON.stringify({ prometheus: { server: "sglang" } }), 'one of "vllm", "tgi", "triton", "custom"'],
+        ["alarms", JSON.stringify({ queueDepth: 8 }), "metrics.prometheus set: the alarm reads the model server's own metrics"],
+        ["evaluation", JSON.stringify({ image: "r/evals:1", when: ["afterPromotion"] }), 'moments among "beforeTraffic", "eachStep", "beforePromotion"'],
+        ["requirePinnedImages", "yes", "true or false"],
+        ["appmesh", JSON.stringify({ envoyImage: "envoyproxy/envoy:latest" }), "pinned -prod tag"],
+        ["appmesh", JSON.stringify({ egressHosts: ["https://huggingface.co"] }), 'public DNS names, e.g. ["huggingface.co"]'],
+        ["appmesh", JSON.stringify({ egressHosts: "huggingface.co" }), 'public DNS names, e.g. ["huggingface.co"]'],
+        ["modelLoadSeconds", "3600", "an integer from 0 to 3300"],
+        ["logRetentionDays", "10", "one of 1, 3, 5, 7, 14, 30"],
+        ["network", JSON.stringify({ cidrBlock: "10.0.0.0/8" }), "an IPv4 CIDR block from /16 to /24"],
+        ["network", JSON.stringify({ availabilityZones: 1 }), "an integer from 2 to 4"],
+        ["network", JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: ["subnet-0123456789abcdef0"] }), "a non-empty list of subnet ids"],
+        [
+            "network",
+            JSON.stringify({ vpcId: "vpc-0123456789abcdef0", privateSubnetIds: "subnet-1", publicSubnetIds: ["subnet-0123456789abcdef0"] }),
+            "a non-empty list of subnet ids",
+        ],
+        ["network", JSON.stringify({ privateSubnetIds: ["subnet-0123456789abcdef0"] }), "no subnet ids unless vpcId"],
+        ["appmesh", JSON.stringify({ createNamespace: "maybe" }), "true or false"],
+        ["alarms", JSON.stringify({ errorRatePercent: 0 }), "an integer from 1 to 100"],
+        ["alarms", JSON.stringify({ periodSeconds: 90 }), "a multiple of 60"],
+        ["appmesh", JSON.stringify({ ingress: { enabled: "on" } }), "true or false"],
+        ["appmesh", JSON.stringify({ ingress: { allowedCidrs: ["10.0.0.0/33"] } }), "IPv4 CIDR blocks"],
+        ["appmesh", JSON.stringify({ ingress: { allowedCidrs: [] } }), "a non-empty list"],
+        ["appmesh", JSON.stringify({ ingress: { enabled: true } }), "who may reach the public endpoint"],
+        ["rollout", JSON.stringify({ steps: [50, 10, 100] }), "strictly ascending weights ending at 100"],
+        ["rollout", JSON.stringify({ bakeSecond: 300 }), 'did you mean "bakeSeconds"?'],
+    ];
+
+    test.each(BAD)("refuses %s = %j, naming the key, the value and what is allowed", (key, value, expected) => {
+        const raw: Record<string, unknown> = { canaryWeight: "10", [key]: value };
+        if (value === undefined) delete raw[key];
+        const error = refusal(raw);
+        expect(error.problems).toHaveLength(1);
+        const [problem] = error.problems;
+        expect(problem.key.split(".")[0]).toBe(key);
+        expect(problem.expected).toContain(expected);
+        // A rule across keys reports the value as read, e.g. the number 15000 for "15000".
+        if (!problem.key.includes(".")) expect(String(problem.got)).toEqual(String(value));
+        expect(error.message).toContain("nothing was deployed");
+        expect(error.message).toContain(`${problem.key}: got ${problem.got === undefined ? "nothing" : JSON.stringify(problem.got)}`);
+        expect(error.message).toContain(problem.expected);
+    });
+});

@@ -1,0 +1,93 @@
+/** The CloudWatch adapter over SDK responses: per-minute counts, pagination and missing data. */
+import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
+import { CloudWatchMetrics } from "../../../rollout/adapters/cloudwatch";
+
+const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 3) };
+
+describe("CloudWatchMetrics", () => {
+    const METRICS = {
+        stable: {
+            requests: { namespace: "N", metricName: "Requests", dimensions: { Version: "stable" } },
+            errors: { namespace: "N", metricName: "Errors5xx", dimensions: { Version: "stable" } },
+            latencyMs: { namespace: "N", metricName: "RequestTime", dimensions: { Version: "stable" } },
+        },
+        canary: {
+            requests: { namespace: "N", metricName: "Requests", dimensions: { Version: "canary" } },
+            errors: { namespace: "N", metricName: "Errors5xx", dimensions: { Version: "canary" } },
+            latencyMs: { namespace: "N", metricName: "RequestTime", dimensions: { Version: "canary" } },
+        },
+    };
+
+    test("one bucket a minute on whole minutes: a version's minute without a request count has no data; pages are followed; alarm states read", async () => {
+        const sent: unknown[] = [];
+        const t = (minute: number) => new Date(WINDOW.start + minute * 60_000);
+        const client = {
+            send: jest.fn(async (command: unknown) => {
+                sent.push(command);
+                if (command instanceof GetMetricDataCommand) {
+                    if (!command.input.NextToken) {
+                        return {
+                            MetricDataResults: [
+                                { Id: "stable_requests", Timestamps: [t(0), t(1)], Values: [600, 400] },
+                                { Id: "stable_errors", Timestamps: [t(1)], Values: [1] },
+                                { Id: "stable_latencyMs", Timestamps: [t(0), t(1)], Values: [7000, 9000] },
+                            ],
+                            NextToken: "page-2",
+                        };
+                    }
+                    return {
+                        MetricDataResults: [
+                            { Id: "stable_slow", Timestamps: [t(0)], Values: [2] },
+                            { Id: "canary_requests", Timestamps: [t(1)], Values: [40] },
+                        ],
+                    };
+                }
+                return {
+                    MetricAlarms: [
+                        { AlarmName: "errors", StateValue: "ALARM" },
+                        { AlarmName: "latency", StateValue: "OK" },
+                    ],
+                };
+            }),
+        };
+        const source = new CloudWatchMetrics(client as any, METRICS, ["errors", "latency"], { thresholdMs: 10_000, metric: "latencyMs" });
+        expect(await source.minutes(WINDOW)).toEqual([
+            { start: WINDOW.start, versions: { stable: { requests: 600, errors: 0, slow: 2, p99Ms: 7000 }, canary: undefined } },
+            {
+                start: WINDOW.start + 60_000,
+                versions: { stable: { requests: 400, errors: 1, slow: 0, p99Ms: 9000 }, canary: { requests: 40, errors: 0, slow: 0 } },
+            },
+            { start: WINDOW.start + 120_000, versions: { stable: undefined, canary: undefined } },
+        ]);
+        expect(await source.firingAlarms()).toEqual(["errors"]);
+        const [first, second, alarms] = sent as [GetMetricDataCommand, GetMetricDataCommand, DescribeAlarmsCommand];
+        expect(first.input.StartTime).toEqual(new Date(WINDOW.start));
+        expect(first.input.EndTime).toEqual(new Date(WINDOW.end));
+        expect(first.input.MetricDataQueries).toHaveLength(8);
+        expect(second.input.NextToken).toBe("page-2");
+        expect(alarms.input.AlarmNames).toEqual(["errors", "latency"]);
+        await expect(source.minutes({ start: WINDOW.start + 1, end: WINDOW.end })).rejects.toThrow("whole minutes");
+    });
+
+    test("a latency published in seconds is read in milliseconds, and connection errors count as 5xx", async () => {
+        const seconds = (version: string) => ({
+            ...METRICS[version as "stable"],
+            latencyMs: { namespace: "AWS/ApplicationELB", metricName: "TargetResponseTime", dimensions: { TargetGroup: version }, unit: "Seconds" as const },
+            connectionErrors: { namespace: "AWS/ApplicationELB", metricName: "TargetConnectionErrorCount", dimensions: { TargetGroup: version } },
+        });
+        const send = jest.fn(async () => ({
+            MetricDataResults: [
+                { Id: "canary_requests", Timestamps: [new Date(WINDOW.start)], Values: [100] },
+                { Id: "canary_errors", Timestamps: [new Date(WINDOW.start)], Values: [2] },
+                { Id: "canary_connectionErrors", Timestamps: [new Date(WINDOW.start)], Values: [3] },
+                { Id: "canary_latencyMs", Timestamps: [new Date(WINDOW.start)], Values: [4.5] },
+            ],
+        }));
+        const source = new CloudWatchMetrics({ send } as any, { stable: seconds("stable"), canary: seconds("canary") }, [], {
+            thresholdMs: 10_000,
+            metric: "latencyMs",
+        });
+        const [minute] = await source.minutes({ start: WINDOW.start, end: WINDOW.start + 60_000 });
+        expect(minute.versions.canary).toEqual({ requests: 100, errors: 5, slow: 0, p99Ms: 4500 });
+    });
+});

@@ -1,0 +1,88 @@
+/** The judge's decisions on fixed samples. */
+import { Judge } from "../../../rollout/core/judge";
+import { MetricsSample, VersionSample } from "../../../rollout/core/ports";
+
+import { SCHEDULE, GOOD } from "../../harness/fakeRollout";
+
+describe("Judge", () => {
+    const sample = (canary: VersionSample, stable: VersionSample = GOOD, firingAlarms: string[] = []): MetricsSample => ({
+        window: { start: 0, end: 60_000 },
+        versions: { stable, canary },
+        firingAlarms,
+    });
+
+    test("a canary like stable passes, with evidence below every threshold", () => {
+        const judge = new Judge(SCHEDULE);
+        for (let i = 0; i < 20; i++) expect(judge.observe(sample(GOOD)).kind).toBe("pass");
+        for (const e of judge.standing()) expect(e.evidence).toBeLessThan(e.threshold);
+    });
+
+    test.each([
+        ["5xx against stable", { requests: 500, errors: 40, slow: 5, p99Ms: 8000 }, "canary 5xx rate above stable's"],
+        ["slow requests against stable", { requests: 500, errors: 1, slow: 80, p99Ms: 30000 }, "canary slow-request rate above stable's"],
+    ])("fails on %s, naming the test and its evidence", (_name, canary, test) => {
+        const judge = new Judge(SCHEDULE);
+        const verdict = judge.observe(sample(canary));
+        expect(verdict.kind).toBe("fail");
+        expect((verdict as { reason: string }).reason).toMatch(
+            new RegExp(`^${test.replace(/\./g, "\\.")}: canary \\w+ [0-9.]+% \\(\\d+/500\\) vs stable \\w+ [0-9.]+% \\(\\d+/\\d+\\); evidence .* reached 400$`),
+        );
+    });
+
+    test("with errorDispersion, 5xx weigh less: what fails on independent 5xx passes when they come in bursts of that size, and slow requests are judged as before", () => {
+        const burst = { requests: 500, errors: 40, slow: 5, p99Ms: 8000 };
+        const plain = new Judge(SCHEDULE);
+        const dispersed = new Judge({ ...SCHEDULE, errorDispersion: 8 });
+        expect(plain.observe(sample(burst)).kind).toBe("fail");
+        expect(dispersed.observe(sample(burst)).kind).toBe("pass");
+        // The evidence is the likelihood ratio's eighth root, near enough: a count eight times as variable carries an eighth of the information.
+        const fivexx = (j: Judge) => j.standing().find((e) => e.test.startsWith("canary 5xx rate above stable's"))!.evidence;
+        expect(Math.log(fivexx(dispersed))).toBeLessThan(Math.log(fivexx(plain)) / 4);
+        const slow = { requests: 500, errors: 1, slow: 80, p99Ms: 30000 };
+        expect(new Judge({ ...SCHEDULE, errorDispersion: 8 }).observe(sample(slow)).kind).toBe("fail");
+    });
+
+    test("a verdict quotes both versions' rates with the counts behind them", () => {
+        const verdict = new Judge(SCHEDULE).observe(sample({ requests: 500, errors: 40, slow: 5, p99Ms: 8000 }));
+        expect((verdict as { reason: string }).reason).toMatch(
+            new RegExp(
+                `^canary 5xx rate above stable's: canary 5xx 8\\.00% \\(40/500\\) vs stable 5xx ${((100 * GOOD.errors) / GOOD.requests).toFixed(2).replace(".", "\\.")}% \\(${GOOD.errors}/${GOOD.requests}\\); evidence `,
+            ),
+        );
+    });
+
+    test("at 100% (no stable traffic) the absolute limit still judges", () => {
+        const judge = new Judge(SCHEDULE);
+        const none = { requests: 0, errors: 0, slow: 0 };
+        const verdict = judge.observe(sample({ requests: 600, errors: 90, slow: 6, p99Ms: 8000 }, none));
+        expect(verdict).toMatchObject({ kind: "fail", reason: expect.stringMatching(/^canary 5xx rate above 5\.0%/) });
+    });
+
+    test("a window of the warm-up is judged by the absolute limit alone: slow and 5xx against stable count only after it", () => {
+        const slowCanary = { requests: 500, errors: 1, slow: 80, p99Ms: 30000 };
+        const judge = new Judge(SCHEDULE);
+        expect(judge.observe(sample(slowCanary), true).kind).toBe("pass");
+        expect(judge.observe(sample({ requests: 600, errors: 300, slow: 6, p99Ms: 8000 }, GOOD), true)).toMatchObject({
+            kind: "fail",
+            reason: expect.stringMatching(/^canary 5xx rate above 5\.0%/),
+        });
+        expect(new Judge(SCHEDULE).observe(sample(slowCanary), false).kind).toBe("fail");
+    });
+
+    test("a firing canary alarm fails", () => {
+        expect(new Judge(SCHEDULE).observe(sample(GOOD, GOOD, ["canary-errors"]))).toEqual({ kind: "fail", reason: "alarm firing: canary-errors" });
+    });
+
+    test("acceptance: nothing shown at first; a canary like stable is shown within tolerance over the rollout, and at the last step before 100% on that step's data too", () => {
+        const judge = new Judge(SCHEDULE);
+        judge.newStep("ramp");
+        expect(judge.acceptance()).toEqual({ accepted: false, reason: "not yet shown: 5xx rate under 2x stable's; slow-request rate under 1.5x stable's" });
+        const like = { requests: 3000, errors: 30, slow: 60 };
+        for (let i = 0; i < 40; i++) judge.observe(sample(like, like));
+        expect(judge.acceptance().accepted).toBe(true);
+        judge.newStep("last");
+        expect(judge.acceptance().reason).toBe("not yet shown: 5xx rate under 5x stable's at this step; slow-request rate under 5x stable's at this step");
+        for (let i = 0; i < 10; i++) judge.observe(sample(like, like));
+        expect(judge.acceptance()).toEqual({ accepted: true, reason: "" });
+    });
+});
