@@ -72,7 +72,9 @@ function forProgram({ stable, canary, stableMinCount, canaryMinCount, idleTimeou
 }
 
 /** One backend's validated config: the shared settings, as the program uses them, and the backend's own section. */
-type BackendConfig = { [B in TrafficBackendName]: ReturnType<typeof forProgram> & { trafficBackend: B } & Record<B, z.output<SectionOf<B>>> }[TrafficBackendName];
+type BackendConfig = {
+    [B in TrafficBackendName]: ReturnType<typeof forProgram> & { trafficBackend: B } & Record<B, z.output<SectionOf<B>>>;
+}[TrafficBackendName];
 
 const stackSchema = z
     .discriminatedUnion("trafficBackend", TRAFFIC_BACKENDS.map(member) as unknown as [Member, ...Member[]])
