@@ -18,7 +18,9 @@ import { outputsOf } from "../adapters/pulumiStack";
 import { stackFileConfigs } from "../adapters/stackFiles";
 import { APP_MESH_ENDED } from "../../contract/outputs";
 import { finalStatus, ReportContext } from "../core/report";
-import { rolloutSection } from "../../contract/schedule";
+import { rolloutSection, RolloutSchedule } from "../../contract/schedule";
+import { StackOutputs } from "../../contract/outputs";
+import { fromJsonText } from "../../contract/fields";
 import { powerReport, Traffic } from "../core/power";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
@@ -54,8 +56,45 @@ function webhook(stack: string, log: (line: string) => void): ((event: string) =
     };
 }
 
-export async function runRealRollout(args: Extract<CliArgs, { command: "run" }>): Promise<number> {
+type RunArgs = Extract<CliArgs, { command: "run" }>;
+type Session = Awaited<ReturnType<typeof withStack>>;
+
+/**
+ * `rollout run`, in named steps: read the stack and plan (refusing App Mesh and a plan that
+ * cannot run), print the dry run's power and stop there, or confirm, take the stack's lease,
+ * run the engine, and write the reports. The last line is the same for every way it ends.
+ */
+export async function runRealRollout(args: RunArgs): Promise<number> {
     const controller = new AbortController();
+    const stopSignal = stopOnSignals(controller);
+    const session = await withStack(args.stack, controller.signal);
+    const read = await readForRun(session, args);
+    if (read.kind === "stop") return read.exitCode;
+    const { raw, schedule, outputs } = read;
+    const last = (outcome: string, weight = outputs.canaryWeight) => console.log(`${outcome}: canaryWeight ${weight} deployed on ${args.stack}`);
+    const slow: SlowRequests = {
+        thresholdMs: schedule.slowRequestSeconds * 1000,
+        metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs",
+    };
+    const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
+    const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow);
+    if (args.dryRun) return printPower(schedule, metrics, args);
+    if (!(await confirmed(args))) return 0;
+    if (!(await leaseTaken(session.control, args))) {
+        last("refused");
+        return EXIT_CODES.refused;
+    }
+    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl };
+    const result = await runUnderLease(session, args, { schedule, outputs, metrics, controller }, context);
+    const callers = await callersHint(args.stack, raw, result, session.region, slow, session.log);
+    if (callers) context.callers = callers;
+    writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);
+    last(result.outcome, result.finalWeight);
+    return result.outcome === "interrupted" && stopSignal() === "SIGTERM" ? 143 : result.exitCode;
+}
+
+/** The first SIGINT or SIGTERM stops the rollout within seconds, leaving the weight as it is; a second quits at once. Returns which signal came. */
+function stopOnSignals(controller: AbortController): () => NodeJS.Signals | undefined {
     let signalName: NodeJS.Signals | undefined;
     for (const sig of ["SIGINT", "SIGTERM"] as const) {
         process.on(sig, () => {
@@ -65,65 +104,74 @@ export async function runRealRollout(args: Extract<CliArgs, { command: "run" }>)
             controller.abort();
         });
     }
-    const { stack, region, control, log } = await withStack(args.stack, controller.signal);
-    const raw = await stack.rawConfig();
+    return () => signalName;
+}
+
+/** The stack's config (read once), schedule, outputs and plan, printed; or the exit code when there is nothing to run. */
+async function readForRun(session: Session, args: RunArgs) {
+    const raw = await session.stack.rawConfig();
     if (raw.trafficBackend === "appmesh") {
         console.error(`refused: ${args.stack} is on App Mesh. ${APP_MESH_ENDED}`);
-        return EXIT_CODES.refused;
+        return { kind: "stop" as const, exitCode: EXIT_CODES.refused };
     }
     const schedule = parseOrThrow(rolloutSection, raw.rollout, "rollout.");
     checkSteps(args, schedule);
-    const outputs = await stack.outputs();
-    const plan = planRollout(schedule, await stack.deployed(), await stack.intended(), args);
-    /** The last line: the outcome and what is deployed, the same for every way a run ends. */
-    const last = (outcome: string, weight = outputs.canaryWeight) => console.log(`${outcome}: canaryWeight ${weight} deployed on ${args.stack}`);
+    const outputs = await session.stack.outputs();
+    // Shown before the prompt and the lease; the engine plans again under the lease (see runRollout).
+    const plan = planRollout(schedule, await session.stack.deployed(), await session.stack.intended(), args);
     console.log(`stack ${args.stack}: canaryWeight ${outputs.canaryWeight} deployed; plan: ${plan.kind === "run" ? plan.summary : plan.reason}`);
     if (plan.kind !== "run") {
-        last(plan.kind === "refuse" ? "refused" : "nothing-to-do");
-        return plan.kind === "refuse" ? EXIT_CODES.refused : 0;
+        console.log(`${plan.kind === "refuse" ? "refused" : "nothing-to-do"}: canaryWeight ${outputs.canaryWeight} deployed on ${args.stack}`);
+        return { kind: "stop" as const, exitCode: plan.kind === "refuse" ? EXIT_CODES.refused : 0 };
     }
-    const slow: SlowRequests = {
-        thresholdMs: schedule.slowRequestSeconds * 1000,
-        metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs",
-    };
-    const metrics = new CloudWatchMetrics(
-        new CloudWatchClient({ region }),
-        outputs.versionMetrics,
-        [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])],
-        slow,
-    );
-    if (args.dryRun) {
-        try {
-            const traffic = args.traffic ?? (await lastHour(metrics));
-            if (traffic) console.log(powerReport(schedule, traffic, args.traffic ? "given" : "the last hour").join("\n"));
-            else
-                console.log("power: no traffic in the last hour; pass --requests-per-second, --error-rate and --slow-share to see what this schedule can tell");
-        } catch (e) {
-            console.log(
-                `power: the last hour's traffic is unreadable (${describeError(e as Error)}); pass --requests-per-second, --error-rate and --slow-share`,
-            );
-        }
-        return 0;
-    }
-    if (!args.yes) {
-        if (!process.stdin.isTTY) throw new CliError("not a terminal: pass --yes to run without a prompt");
-        if (!(await confirm("Proceed? [y/N] "))) return 0;
-    }
+    return { kind: "run" as const, raw, schedule, outputs };
+}
 
+/** `--dry-run`: what this schedule can tell at the given traffic, or the last hour's. */
+async function printPower(schedule: RolloutSchedule, metrics: CloudWatchMetrics, args: RunArgs): Promise<number> {
+    try {
+        const traffic = args.traffic ?? (await lastHour(metrics));
+        if (traffic) console.log(powerReport(schedule, traffic, args.traffic ? "given" : "the last hour").join("\n"));
+        else console.log("power: no traffic in the last hour; pass --requests-per-second, --error-rate and --slow-share to see what this schedule can tell");
+    } catch (e) {
+        console.log(`power: the last hour's traffic is unreadable (${describeError(e as Error)}); pass --requests-per-second, --error-rate and --slow-share`);
+    }
+    return 0;
+}
+
+async function confirmed(args: RunArgs): Promise<boolean> {
+    if (args.yes) return true;
+    if (!process.stdin.isTTY) throw new CliError("not a terminal: pass --yes to run without a prompt");
+    return confirm("Proceed? [y/N] ");
+}
+
+/** One rollout per stack: false, with why, when another runner holds the lease. */
+async function leaseTaken(control: Session["control"], args: RunArgs): Promise<boolean> {
     try {
         await control.acquire(args.breakStaleLease);
+        return true;
     } catch (e) {
         if (!(e instanceof LeaseHeld)) throw e;
         const stale = e.lease.expiresAt < clock.now() ? " (expired: pass --break-stale-lease if that runner is gone)" : "";
         console.error(`${e.message}${stale}; nothing was changed`);
-        last("refused");
-        return EXIT_CODES.refused;
+        return false;
     }
-    const image = (version: "stable" | "canary") => String((JSON.parse(raw[version] ?? "{}") as { image?: string }).image ?? "?");
-    const context: ReportContext = { owner: owner(), images: { stable: image("stable"), canary: image("canary") }, dashboardUrl: outputs.dashboardUrl };
-    let result: RolloutResult;
+}
+
+const imagesOf = (raw: Record<string, string>) => {
+    const image = (version: "stable" | "canary") => String((fromJsonText(raw[version] ?? "{}") as { image?: string }).image ?? "?");
+    return { stable: image("stable"), canary: image("canary") };
+};
+
+/** The engine over the real adapters; the lease is released however it ends, after the outcome is published for `status`. */
+async function runUnderLease(
+    { stack, region, control, log }: Session,
+    args: RunArgs,
+    { schedule, outputs, metrics, controller }: { schedule: RolloutSchedule; outputs: StackOutputs; metrics: CloudWatchMetrics; controller: AbortController },
+    context: ReportContext,
+): Promise<RolloutResult> {
     try {
-        result = await runRollout(
+        const result = await runRollout(
             {
                 schedule,
                 stack,
@@ -141,14 +189,10 @@ export async function runRealRollout(args: Extract<CliArgs, { command: "run" }>)
         );
         // What `status` shows from now on: the outcome, not the last step's progress (a runner that lost its lease publishes nothing).
         await control.heartbeat(finalStatus(result, context)).catch(() => undefined);
+        return result;
     } finally {
         await control.release();
     }
-    const callers = await callersHint(args.stack, raw, result, region, slow, log);
-    if (callers) context.callers = callers;
-    writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);
-    last(result.outcome, result.finalWeight);
-    return result.outcome === "interrupted" && signalName === "SIGTERM" ? 143 : result.exitCode;
 }
 
 /** On a platform, its callers' 5xx over the rollout, for the report and the console: reading them never changes the outcome. */

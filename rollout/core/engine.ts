@@ -65,6 +65,8 @@ class Rollout {
         try {
             this.deployed = await this.deps.stack.deployed();
             this.weights.inForce(this.startedAt, this.deployed.canaryWeight);
+            // Planned again, under the lease: between the plan the CLI showed before its prompt and
+            // now, another runner may have promoted or rolled back, and this plan is the one that runs.
             const plan = planRollout(this.deps.schedule, this.deployed, await this.deps.stack.intended(), options);
             if (plan.kind === "refuse") return this.finish("refused", plan.reason);
             if (plan.kind === "nothing") return this.finish("nothing-to-do", plan.reason);

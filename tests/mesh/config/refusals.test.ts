@@ -2,26 +2,7 @@
  * One bad value at a time, as a table: each refusal names the key, the value as written and
  * what is allowed, and says nothing was deployed.
  */
-import { ConfigError } from "../../../mesh/config/errors";
-import { CanaryConfig, loadConfig } from "../../../mesh/config/schema";
-
-const IMAGES = { trafficBackend: "appmesh", stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
-/** `raw` on top of the required backend and images; a key set to undefined is removed. */
-const load = (raw: Record<string, unknown>): CanaryConfig => {
-    const config: Record<string, unknown> = { ...IMAGES, ...raw };
-    for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];
-    return loadConfig(config);
-};
-
-function refusal(raw: Record<string, unknown>): ConfigError {
-    try {
-        load(raw);
-    } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return e as ConfigError;
-    }
-    throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
-}
+import { refusal } from "../../harness/config";
 
 describe("loadConfig refuses a bad value", () => {
     // One bad value per row: [key, value, words the message must contain].

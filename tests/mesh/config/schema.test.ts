@@ -1,28 +1,11 @@
 import { RunError } from "@pulumi/pulumi/errors";
 import { ConfigError } from "../../../mesh/config/errors";
-import { CanaryConfig, loadConfig, namespaceProblems, VersionConfig } from "../../../mesh/config/schema";
+import { loadConfig, namespaceProblems, VersionConfig } from "../../../mesh/config/schema";
 import { DEFINING_FIELDS } from "../../../contract/identity";
 import { splitWeights } from "../../../mesh/canary/model";
 import { DEFAULT_SCHEDULE } from "../../../contract/schedule";
 import { stackConfig } from "../../harness/stacks";
-
-const IMAGES = { trafficBackend: "appmesh", stable: { image: "repo/llm:1.0" }, canary: { image: "repo/llm:1.1" } };
-/** `raw` on top of the required backend and images; a key set to undefined is removed. */
-const load = (raw: Record<string, unknown>): CanaryConfig => {
-    const config: Record<string, unknown> = { ...IMAGES, ...raw };
-    for (const key of Object.keys(config)) if (config[key] === undefined) delete config[key];
-    return loadConfig(config);
-};
-
-function refusal(raw: Record<string, unknown>): ConfigError {
-    try {
-        load(raw);
-    } catch (e) {
-        expect(e).toBeInstanceOf(ConfigError);
-        return e as ConfigError;
-    }
-    throw new Error(`config was accepted: ${JSON.stringify(raw)}`);
-}
+import { load, refusal } from "../../harness/config";
 
 const problemsOf = (raw: Record<string, unknown>) => refusal(raw).problems;
 
