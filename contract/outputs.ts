@@ -44,6 +44,15 @@ const versionMetrics = z.object({
             interTokenLatency: metricRef,
             queueDepth: metricRef,
             generatedTokens: metricRef,
+            requestTime: metricRef,
+            /** Finished answers, all reasons together. */
+            answers: metricRef,
+            /** Answers cut off at the length limit (vLLM's `finished_reason="length"`). */
+            answersCutOff: metricRef,
+            /** Requests whose time to first token was at most `metrics.prometheus.countAbove.timeToFirstToken` (its `SampleCount`): the rest of `timeToFirstToken`'s are above it. */
+            timeToFirstTokenWithin: metricRef,
+            /** The same for the whole request time. */
+            requestTimeWithin: metricRef,
             gpuUtilization: metricRef,
         })
         .partial()

@@ -10,6 +10,11 @@ import { Version, VERSIONS } from "../../contract/versions";
 import * as contract from "../../contract/outputs";
 import { SERVER_METRIC_INFO } from "../compute/serverMetrics";
 
+/** The latencies counted above a bound: the series of requests at most the bound, the whole histogram, and what to call it. */
+const BOUNDED = [
+    ["timeToFirstTokenWithin", "timeToFirstToken", "Time to first token"],
+    ["requestTimeWithin", "requestTime", "Request time"],
+] as const;
 const SERVER_GRAPHS = Object.entries(SERVER_METRIC_INFO) as [keyof typeof SERVER_METRIC_INFO, (typeof SERVER_METRIC_INFO)[keyof typeof SERVER_METRIC_INFO]][];
 
 type MetricRef = contract.Declared<contract.MetricRef>;
@@ -219,6 +224,23 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
             ];
         });
     const slowStat = (m: MetricRef) => `TC(${extras.slowMs / contract.msPerUnit(m)}:)`;
+    /** A line per version of `expression` over two hidden series of its own, where both versions have both. */
+    const share = (
+        part: (v: VersionMetrics) => [MetricRef | undefined, string],
+        whole: (v: VersionMetrics) => [MetricRef | undefined, string],
+        expression: (part: string, whole: string) => string,
+    ) =>
+        VERSIONS.every((version) => part(metrics[version])[0] && whole(metrics[version])[0])
+            ? VERSIONS.flatMap((version) => {
+                  const [p, pStat] = part(metrics[version]);
+                  const [w, wStat] = whole(metrics[version]);
+                  return [
+                      ref(p!, pStat, { id: `part_${version}`, visible: false }),
+                      ref(w!, wStat, { id: `whole_${version}`, visible: false }),
+                      [{ expression: expression(`part_${version}`, `whole_${version}`), label: version, id: `share_${version}` }],
+                  ];
+              })
+            : undefined;
     const perVersion = (pick: (v: VersionMetrics) => MetricRef | undefined, stat: string) =>
         VERSIONS.every((version) => pick(metrics[version])) ? VERSIONS.map((version) => ref(pick(metrics[version])!, stat, { label: version })) : undefined;
     const graphs: { title: string; unit: string; lines?: unknown[] }[] = [
@@ -254,6 +276,25 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
             ]),
         },
         ...SERVER_GRAPHS.map(([key, info]) => ({ title: info.title, unit: info.unit, lines: perVersion((v) => v.server?.[key], info.stat) })),
+        {
+            title: "Answers cut off at max_tokens",
+            unit: "% of the version's answers",
+            lines: share(
+                (v) => [v.server?.answersCutOff, "Sum"],
+                (v) => [v.server?.answers, "Sum"],
+                (part, whole) => `100 * FILL(${part}, 0) / ${whole}`,
+            ),
+        },
+        ...BOUNDED.map(([within, whole, what]) => ({
+            title: `${what} over ${metrics.canary.server?.[within]?.dimensions.Bound} s (the server's)`,
+            unit: "% of the version's requests",
+            // Requests at most the bound are the bound's series' SampleCount; the rest of the whole histogram's are above it.
+            lines: share(
+                (v) => [v.server?.[within], "SampleCount"],
+                (v) => [v.server?.[whole], "SampleCount"],
+                (atMost, all) => `100 * (${all} - FILL(${atMost}, 0)) / ${all}`,
+            ),
+        })),
     ];
     const metricWidgets = graphs
         .filter((g) => g.lines !== undefined)

@@ -1,7 +1,7 @@
 /** The model server's own metrics, and the canary's alarms. */
 import { SNS_TOPIC_ARN, HTTP_PATH } from "./patterns";
 import { decimal, integer, matching, oneOf, rule, section, stringList } from "../../contract/fields";
-import { SERVERS } from "./serverSeries";
+import { BOUNDED_SERIES, bucketBounds, checkedVersionOf, SERVERS } from "./serverSeries";
 
 /** Prometheus series names, as servers spell them (vLLM's have colons). */
 const PROMETHEUS_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -22,9 +22,23 @@ export const prometheus = section(
             interTokenLatency: prometheusName().describe("Its inter-token latency histogram."),
             queueDepth: prometheusName().describe("Its gauge of requests waiting."),
             generatedTokens: prometheusName().describe("Its counter of generated tokens."),
+            requestTime: prometheusName().describe("Its histogram of whole request time, as the server measures it."),
+            answers: prometheusName().describe("Its counter of finished answers (vLLM's by finish reason)."),
         })
             .default({})
             .describe("Series names that replace or add to the preset's."),
+        countAbove: section({
+            timeToFirstToken: decimal(0.001, 10000)
+                .optional()
+                .describe(
+                    "Count, per version per minute, the requests whose time to first token was above this many seconds: a bucket bound of the server's histogram.",
+                ),
+            requestTime: decimal(0.001, 10000).optional().describe("The same for the whole request time the server measures."),
+        })
+            .default({})
+            .describe(
+                "Per-minute counts of requests slower than a bound, read from the server's histogram at that bucket bound (`TimeToFirstTokenWithin`, `RequestTimeWithin`).",
+            ),
     },
     {
         rules: [
@@ -34,6 +48,21 @@ export const prometheus = section(
                 (p, report) => {
                     if (p.server === "custom" && Object.values(p.names).every((n) => n === undefined)) {
                         report("names", p.names, 'at least one series name with server "custom", e.g. { "queueDepth": "my_server_queue_size" }');
+                    }
+                },
+            ),
+            rule<{ server: (typeof SERVERS)[number]; countAbove: Partial<Record<(typeof BOUNDED_SERIES)[number], number>> }>(
+                ["server", "countAbove"],
+                "a count above a bound names one of the server's bucket bounds",
+                (p, report) => {
+                    for (const series of BOUNDED_SERIES) {
+                        const bound = p.countAbove[series];
+                        if (bound === undefined) continue;
+                        const bounds = bucketBounds(p.server, series);
+                        if (bounds.length === 0)
+                            report(`countAbove.${series}`, bound, `no count above a bound with server "${p.server}": its bucket bounds are not pinned here`);
+                        else if (!bounds.includes(bound))
+                            report(`countAbove.${series}`, bound, `one of ${checkedVersionOf(p.server)}'s bucket bounds: ${bounds.join(", ")}`);
                     }
                 },
             ),

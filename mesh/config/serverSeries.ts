@@ -1,36 +1,82 @@
 /**
- * The model server's own metric series, as config knows them: the four the product reads,
- * and what common servers call them. Plain data, so the config rules and the collector
- * (`compute/serverMetrics.ts`) read the same names.
+ * The model server's own metric series, as config knows them: the series the product reads,
+ * what each kind of series is, and what common servers call them, with the bucket bounds and
+ * the finish-reason label of the pinned server versions. Plain data, so the config rules and
+ * the collector (`compute/serverMetrics.ts`) read the same names.
  */
 
-const SERVER_METRICS = ["timeToFirstToken", "interTokenLatency", "queueDepth", "generatedTokens"] as const;
-export type ServerMetric = (typeof SERVER_METRICS)[number];
+/**
+ * Each series the product reads, and its Prometheus type: a histogram (a latency), a counter
+ * or a gauge. The collector turns histograms' counts and sums and counters into per-minute
+ * deltas; a gauge is read as it is.
+ */
+export const SERIES_KINDS = {
+    timeToFirstToken: "histogram",
+    interTokenLatency: "histogram",
+    requestTime: "histogram",
+    queueDepth: "gauge",
+    generatedTokens: "counter",
+    answers: "counter",
+} as const;
+export type ServerMetric = keyof typeof SERIES_KINDS;
+/** The latencies a per-minute count above a bound can be read for (`metrics.prometheus.countAbove`). */
+export const BOUNDED_SERIES = ["timeToFirstToken", "requestTime"] as const;
+export type BoundedSeries = (typeof BOUNDED_SERIES)[number];
 
 /** The servers with presets, and `custom`. */
 export const SERVERS = ["vllm", "tgi", "triton", "custom"] as const;
+type Server = (typeof SERVERS)[number];
+
+interface Preset {
+    /** The server version the names, bounds and labels were checked against. */
+    checked: string;
+    names: Partial<Record<ServerMetric, string>>;
+    /** Each histogram's bucket upper bounds (`le`), seconds: a count above a bound is read from the bucket at it, so only these can be asked for. */
+    bounds: Partial<Record<BoundedSeries, readonly number[]>>;
+    /** The label of `answers` that says why an answer ended, and its values. */
+    finishReason?: { label: string; values: readonly string[]; cutOff: string };
+}
 
 /**
- * What common servers call those series (vLLM 0.8+, TGI 3, Triton 24+); `names` in config
- * overrides or adds to them. TGI and Triton report no time to first token in a form that
- * compares across requests, so their presets leave it out.
+ * What common servers call those series. vLLM 0.9 (`vllm/v1/metrics/loggers.py`): the
+ * histograms' buckets as listed there, and `vllm:request_success_total` by `finished_reason`
+ * (`stop`, `length` at `max_tokens`, `abort`). TGI 3 (`router/src/server.rs`) and Triton 24+
+ * (its metrics docs) export no time to first token that compares across requests and no finish
+ * reason; TGI's and Triton's bucket bounds are not pinned here, so counts above a bound are
+ * for vLLM (or a custom server's `names` with no count above a bound).
  */
-const SERVER_PRESETS: Record<(typeof SERVERS)[number], Partial<Record<ServerMetric, string>>> = {
+const SERVER_PRESETS: Record<Server, Preset> = {
     vllm: {
-        timeToFirstToken: "vllm:time_to_first_token_seconds",
-        interTokenLatency: "vllm:time_per_output_token_seconds",
-        queueDepth: "vllm:num_requests_waiting",
-        generatedTokens: "vllm:generation_tokens_total",
+        checked: "vLLM 0.9",
+        names: {
+            timeToFirstToken: "vllm:time_to_first_token_seconds",
+            interTokenLatency: "vllm:time_per_output_token_seconds",
+            requestTime: "vllm:e2e_request_latency_seconds",
+            queueDepth: "vllm:num_requests_waiting",
+            generatedTokens: "vllm:generation_tokens_total",
+            answers: "vllm:request_success_total",
+        },
+        bounds: {
+            timeToFirstToken: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560],
+            requestTime: [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680],
+        },
+        finishReason: { label: "finished_reason", values: ["stop", "length", "abort"], cutOff: "length" },
     },
-    tgi: { interTokenLatency: "tgi_request_mean_time_per_token_duration", queueDepth: "tgi_queue_size" },
-    triton: { queueDepth: "nv_inference_pending_request_count" },
-    custom: {},
+    tgi: { checked: "TGI 3", names: { interTokenLatency: "tgi_request_mean_time_per_token_duration", queueDepth: "tgi_queue_size" }, bounds: {} },
+    triton: { checked: "Triton 24", names: { queueDepth: "nv_inference_pending_request_count" }, bounds: {} },
+    custom: { checked: "", names: {}, bounds: {} },
 };
 
 /** The Prometheus series each metric reads, for this config. */
-export function serverMetricNames(prometheus: {
-    server: (typeof SERVERS)[number];
-    names: Partial<Record<ServerMetric, string>>;
-}): Partial<Record<ServerMetric, string>> {
-    return { ...SERVER_PRESETS[prometheus.server], ...prometheus.names };
+export function serverMetricNames(prometheus: { server: Server; names: Partial<Record<ServerMetric, string>> }): Partial<Record<ServerMetric, string>> {
+    return { ...SERVER_PRESETS[prometheus.server].names, ...prometheus.names };
 }
+
+/** The bucket bounds a count above can be read at, for a server's preset. */
+export const bucketBounds = (server: Server, series: BoundedSeries): readonly number[] => SERVER_PRESETS[server].bounds[series] ?? [];
+
+/** The server's finish-reason label on `answers`, where it has one. */
+export const finishReasonOf = (server: Server) => SERVER_PRESETS[server].finishReason;
+
+/** The server version the preset was checked against, for messages. */
+export const checkedVersionOf = (server: Server) => SERVER_PRESETS[server].checked || server;

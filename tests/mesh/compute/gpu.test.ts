@@ -194,13 +194,40 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
                 interTokenLatency: { namespace: "AICanary/test-inference", metricName: "InterTokenLatency", dimensions: { Version: version } },
                 queueDepth: { namespace: "AICanary/test-inference", metricName: "QueueDepth", dimensions: { Version: version } },
                 generatedTokens: { namespace: "AICanary/test-inference", metricName: "GeneratedTokens", dimensions: { Version: version } },
+                requestTime: { namespace: "AICanary/test-inference", metricName: "RequestTime", dimensions: { Version: version } },
+                answers: { namespace: "AICanary/test-inference", metricName: "Answers", dimensions: { Version: version } },
+                answersCutOff: { namespace: "AICanary/test-inference", metricName: "Answers", dimensions: { Version: version, FinishReason: "length" } },
+                timeToFirstTokenWithin: {
+                    namespace: "AICanary/test-inference",
+                    metricName: "TimeToFirstTokenWithin",
+                    dimensions: { Version: version, Bound: "2.5" },
+                },
                 gpuUtilization: { namespace: "AICanary/test-inference", metricName: "nvidia_smi_utilization_gpu", dimensions: { Version: version } },
             });
         }
         const widgets = JSON.parse(g.one(T.dashboard).inputs.dashboardBody).widgets.map((w: any) => w.properties.title);
         expect(widgets).toEqual(
-            expect.arrayContaining(["Average time to first token", "Requests waiting (queue depth)", "Generated tokens per minute", "GPU utilisation"]),
+            expect.arrayContaining([
+                "Average time to first token",
+                "Requests waiting (queue depth)",
+                "Generated tokens per minute",
+                "GPU utilisation",
+                "Answers cut off at max_tokens",
+                "Time to first token over 2.5 s (the server's)",
+            ]),
         );
+        const body = JSON.parse(g.one(T.dashboard).inputs.dashboardBody);
+        const above = body.widgets.find((w: any) => w.properties.title === "Time to first token over 2.5 s (the server's)").properties.metrics;
+        expect(above[0]).toEqual([
+            "AICanary/test-inference",
+            "TimeToFirstTokenWithin",
+            "Version",
+            "stable",
+            "Bound",
+            "2.5",
+            expect.objectContaining({ stat: "SampleCount", id: "part_stable" }),
+        ]);
+        expect(above[2]).toEqual([{ expression: "100 * (whole_stable - FILL(part_stable, 0)) / whole_stable", label: "stable", id: "share_stable" }]);
         const ttft = g.one(T.alarm, "-canary-time-to-first-token");
         expect(ttft.inputs.threshold).toBe(50);
         expect(ttft.inputs.metricQueries.map((q: any) => q.id)).toEqual(["canary", "stable", "value"]);
@@ -245,18 +272,82 @@ describe("capacity steps and GPU canaries", () => {
     });
 });
 
-describe("the metrics collector on App Mesh", () => {
-    test("runs as Envoy's ignored user, so it reaches CloudWatch while the mesh's egress stays shut", () => {
-        const args = {
-            prometheus: { server: "vllm" as const, path: "/metrics", intervalSeconds: 15, names: {} },
-            modelPort: 8080,
-            version: "canary",
-            namespace: "AICanary/x",
-            logs: { logGroupName: "g", region: "us-west-2" },
-        };
+describe("the metrics collector's configuration", () => {
+    const args = {
+        prometheus: { server: "vllm" as const, path: "/metrics", intervalSeconds: 15, names: {}, countAbove: {} },
+        modelPort: 8080,
+        version: "canary",
+        namespace: "AICanary/x",
+        logs: { logGroupName: "g", region: "us-west-2" },
+    };
+
+    test("on App Mesh it runs as Envoy's ignored user, so it reaches CloudWatch while the mesh's egress stays shut", () => {
         expect(collectorContainer(args, "1337").user).toBe("1337");
         expect(
             collectorConfig({ ...args, prometheus: { ...args.prometheus, port: 9400 } }).receivers.prometheus.config.scrape_configs[0].static_configs,
         ).toEqual([{ targets: ["localhost:9400"] }]);
+    });
+
+    test.each([
+        ["vllm", ["TimeToFirstToken", "InterTokenLatency", "RequestTime", "GeneratedTokens", "Answers"], ["QueueDepth"]],
+        ["tgi", ["InterTokenLatency"], ["QueueDepth"]],
+        ["triton", [], ["QueueDepth"]],
+    ] as const)("%s: every histogram and counter becomes per-minute deltas before the exporter; gauges stay as they are", (server, deltas, gauges) => {
+        const config = collectorConfig({ ...args, prometheus: { ...args.prometheus, server } });
+        expect(config.processors.cumulativetodelta).toEqual({ include: { metrics: deltas, match_type: "strict" }, initial_value: "keep" });
+        for (const gauge of gauges) expect(config.processors.cumulativetodelta.include.metrics).not.toContain(gauge);
+        expect(config.service.pipelines.metrics.processors).toEqual(["metricstransform", "cumulativetodelta", "resource"]);
+        // Answers by finish reason only where the server has one (vLLM).
+        const byReason = config.exporters.awsemf.metric_declarations.some((d) => d.dimensions[0].includes("FinishReason"));
+        expect(byReason).toBe(server === "vllm");
+    });
+
+    test("vLLM: answers by finish reason, under the Version and the reason, and under the Version alone (all reasons)", () => {
+        const config = collectorConfig(args);
+        expect(config.receivers.prometheus.config.scrape_configs[0].metric_relabel_configs).toContainEqual({
+            source_labels: ["finished_reason"],
+            regex: "(.+)",
+            target_label: "FinishReason",
+        });
+        const declarations = config.exporters.awsemf.metric_declarations;
+        expect(declarations).toContainEqual({ dimensions: [["Version", "FinishReason"]], metric_name_selectors: ["^Answers"] });
+        expect(declarations[0].metric_name_selectors).toContain("^Answers");
+    });
+
+    test("a count above a bound: the bucket at the bound, scraped on its own, becomes the count of a series of its own, per-minute, by Version and Bound", () => {
+        const config = collectorConfig({ ...args, prometheus: { ...args.prometheus, countAbove: { timeToFirstToken: 5, requestTime: 2.5 } } });
+        const job = config.receivers["prometheus/bounds"]!.config.scrape_configs[0];
+        const [ttft, request] = job.metric_relabel_configs;
+        const matches = (rule: { regex?: string }, name: string, le: string) => new RegExp(`^${rule.regex}$`).test(`${name};${le}`);
+        // vLLM's Python client writes 5 as "5.0"; another writer's "5" is taken too, and no other bucket.
+        expect(matches(ttft, "vllm:time_to_first_token_seconds_bucket", "5.0")).toBe(true);
+        expect(matches(ttft, "vllm:time_to_first_token_seconds_bucket", "5")).toBe(true);
+        expect(matches(ttft, "vllm:time_to_first_token_seconds_bucket", "7.5")).toBe(false);
+        expect(matches(ttft, "vllm:time_to_first_token_seconds_count", "5.0")).toBe(false);
+        expect(matches(request, "vllm:e2e_request_latency_seconds_bucket", "2.5")).toBe(true);
+        expect(matches(request, "vllm:e2e_request_latency_seconds_bucket", "205")).toBe(false);
+        expect(ttft).toMatchObject({ target_label: "Bound", replacement: "5" });
+        expect(job.metric_relabel_configs).toContainEqual({
+            source_labels: ["__name__"],
+            regex: "vllm:time_to_first_token_seconds_bucket",
+            target_label: "__name__",
+            replacement: "vllm:time_to_first_token_seconds_count",
+        });
+        expect(config.processors["cumulativetodelta/bounds"]).toEqual({
+            include: { metrics: ["TimeToFirstTokenWithin", "RequestTimeWithin"], match_type: "strict" },
+            initial_value: "keep",
+        });
+        expect(config.service.pipelines["metrics/bounds"]).toEqual({
+            receivers: ["prometheus/bounds"],
+            processors: ["metricstransform/bounds", "cumulativetodelta/bounds", "resource"],
+            exporters: ["awsemf"],
+        });
+        expect(config.exporters.awsemf.metric_declarations).toContainEqual({
+            dimensions: [["Version", "Bound"]],
+            metric_name_selectors: ["^TimeToFirstTokenWithin", "^RequestTimeWithin"],
+        });
+        expect(JSON.stringify(config)).not.toContain("$");
+        // Without a bound, no second scrape.
+        expect(collectorConfig(args).receivers["prometheus/bounds"]).toBeUndefined();
     });
 });

@@ -116,6 +116,8 @@ describe("loadConfig refuses a bad value", () => {
         ["appmesh", JSON.stringify({ ingress: { enabled: true } }), "who may reach the public endpoint"],
         ["rollout", JSON.stringify({ steps: [50, 10, 100] }), "strictly ascending weights ending at 100"],
         ["rollout", JSON.stringify({ bakeSecond: 300 }), 'did you mean "bakeSeconds"?'],
+        ["metrics", JSON.stringify({ prometheus: { countAbove: { timeToFirstToken: 3 } } }), "one of vLLM 0.9's bucket bounds: 0.001, 0.005"],
+        ["metrics", JSON.stringify({ prometheus: { server: "tgi", countAbove: { requestTime: 5 } } }), 'no count above a bound with server "tgi"'],
     ];
 
     test.each(BAD)("refuses %s = %j, naming the key, the value and what is allowed", (key, value, expected) => {
