@@ -46,11 +46,22 @@ export interface StackState {
     history: { version: number; kind: string; result: string; startTime: string; endTime: string; resourceChanges: Record<string, number> }[];
 }
 
-/** One version's answers: its 5xx share, its p99, and the share of requests slower than any `TC(x:)` asks about. */
+/** One version's answers: its 5xx share, its p99, and the share of requests slower than any `TC(x:)` asks about; and its model server's, where a test looks at them. */
 export interface Behaviour {
     errorRate: number;
     p99Ms: number;
     slowRate: number;
+    server?: ServerBehaviour;
+}
+
+/** What a version's server does: its mean time to first token (slower from a moment on), and the shares the counts above a bound and the cut-off answers read. */
+export interface ServerBehaviour {
+    ttftSeconds: number;
+    slowerFrom?: { at: number; ttftSeconds: number };
+    /** The share of requests whose time to first token is above the stack's `countAbove` bound. */
+    aboveBoundShare: number;
+    /** The share of answers cut off at `max_tokens`. */
+    cutOffShare: number;
 }
 
 /** What the stand-in CloudWatch reports, per version: traffic shares follow the split. */
@@ -62,6 +73,8 @@ export interface Traffic {
     canary: Behaviour;
     /** Callers' stacks and the stacks they call: a caller's request also fails when its call does (each callee's own split and behaviour). */
     callers?: Record<string, string[]>;
+    /** Virtual time at which the model server of each version's first task restarts under its running collector. */
+    serverRestartAt?: number;
 }
 
 /** What a test makes go wrong. */
