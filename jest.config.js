@@ -13,6 +13,8 @@ module.exports = {
         "^.+\\.ts$": "ts-jest",
     },
     testTimeout: 30000,
+    // The TypeScript compiler loads only if a test's code uses it (tests/harness/lazyTypescript.js).
+    moduleNameMapper: { "^typescript$": "<rootDir>/tests/harness/lazyTypescript.js" },
     // Graph tests wait on mock RPCs more than on the CPU; every core is worth a worker.
     maxWorkers: "100%",
 };

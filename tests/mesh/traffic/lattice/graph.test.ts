@@ -1,10 +1,12 @@
 /**
- * The VPC Lattice backend's graph, under the same engine-like mocks as App Mesh.
+ * The VPC Lattice backend's graph, under the same engine-like mocks as App Mesh, and the
+ * listener's specs it is built from.
  */
 import { changedBetween, deploy, Graph, runProgram } from "../../../harness/program";
 import { BASE_CONFIG } from "../../../harness/stacks";
 import { Registered } from "../../../harness/mocks";
 import { loadConfig } from "../../../../mesh/config/schema";
+import { latticeIdleTimeout, listenerProtocol } from "../../../../mesh/traffic/lattice/specs";
 
 const T = {
     network: "aws:vpclattice/serviceNetwork:ServiceNetwork",
@@ -234,5 +236,21 @@ describe("Lattice config refusals", () => {
         const run = await runProgram({ ...LATTICE, maxRetries: "1" });
         expect(run.error).toBeInstanceOf(Error);
         expect(run.graph.resources).toEqual([]);
+    });
+});
+
+describe("the listener's specs (specs.ts)", () => {
+    const configWith = (raw: Record<string, string>) => loadConfig({ ...BASE_CONFIG, trafficBackend: "lattice", ...raw });
+
+    test("HTTP/1.1 listens on the model's port; HTTP/2 and gRPC need HTTPS on 443", () => {
+        expect(listenerProtocol(configWith({ port: "8000" }))).toEqual({ protocol: "HTTP", port: 8000 });
+        expect(listenerProtocol(configWith({ protocol: "http2" }))).toEqual({ protocol: "HTTPS", port: 443 });
+        expect(listenerProtocol(configWith({ protocol: "grpc" }))).toEqual({ protocol: "HTTPS", port: 443 });
+    });
+
+    test("the idle timeout stays inside Lattice's 60-600 s", () => {
+        expect(latticeIdleTimeout(configWith({ requestTimeoutSeconds: "30" }))).toBe(60);
+        expect(latticeIdleTimeout(configWith({ requestTimeoutSeconds: "450" }))).toBe(450);
+        expect(latticeIdleTimeout(configWith({ requestTimeoutSeconds: "600" }))).toBe(600);
     });
 });
