@@ -30,7 +30,7 @@ import type { Version } from "../../contract/versions";
 import type { ServerMetricRefs } from "../../contract/outputs";
 import { logsTo } from "./containers";
 import type { ContainerDefinition, LogTarget } from "./join";
-import { BOUNDED_SERIES, BoundedSeries, finishReasonOf, SERIES_KINDS, ServerMetric, serverMetricNames } from "../config/serverSeries";
+import { BOUNDED_SERIES, BoundedSeries, finishReasonOf, metricsPortOf, SERIES_KINDS, ServerMetric, serverMetricNames } from "../config/serverSeries";
 
 /** CloudWatch's name of each series, and the statistic that reads a minute of it. */
 export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metricName: string; stat: string; title: string; unit: string }> = {
@@ -62,6 +62,8 @@ export interface CollectorArgs {
     logs: LogTarget;
 }
 
+/** Where the collector scrapes: the configured port, else the server's own metrics port, else the model's. */
+const target = ({ prometheus, modelPort }: CollectorArgs) => `localhost:${prometheus.port ?? metricsPortOf(prometheus.server) ?? modelPort}`;
 const escape = (name: string) => name.replace(/[.*+?()|[\]\\]/g, (c) => `\\${c}`);
 /** A bound as servers write it in `le`: Python's client writes 5 as "5.0", others "5". */
 const leOf = (bound: number) => (Number.isInteger(bound) ? `${bound}(\\.0)?` : escape(String(bound)));
@@ -82,7 +84,7 @@ function boundsJob(args: CollectorArgs, names: Partial<Record<ServerMetric, stri
             job_name: "model-bounds",
             scrape_interval: `${args.prometheus.intervalSeconds}s`,
             metrics_path: args.prometheus.path,
-            static_configs: [{ targets: [`localhost:${args.prometheus.port ?? args.modelPort}`] }],
+            static_configs: [{ targets: [target(args)] }],
             metric_relabel_configs: [
                 ...asked.map((series) => ({
                     source_labels: ["__name__", "le"],
@@ -117,7 +119,7 @@ export function collectorConfig(args: CollectorArgs) {
         job_name: "model",
         scrape_interval: `${prometheus.intervalSeconds}s`,
         metrics_path: prometheus.path,
-        static_configs: [{ targets: [`localhost:${prometheus.port ?? args.modelPort}`] }],
+        static_configs: [{ targets: [target(args)] }],
         metric_relabel_configs: [
             // Only the series the dashboard and alarms read: a server exports hundreds.
             { source_labels: ["__name__"], regex: `(${kept.map(([, n]) => escape(n)).join("|")})(_sum|_count)?`, action: "keep" },

@@ -14,7 +14,9 @@ const prometheusName = () => matching(PROMETHEUS_NAME, 'a Prometheus metric name
 export const prometheus = section(
     {
         server: oneOf(SERVERS).default("vllm").describe("Which server's metric names to read: a preset, or `custom` with `names`."),
-        port: integer(1025, 65535).optional().describe("Port of the metrics endpoint; default: the model server's own port."),
+        port: integer(1025, 65535)
+            .optional()
+            .describe("Port of the metrics endpoint; default: the server's metrics port (text-embeddings-inference: 9000), else the model server's own port."),
         path: matching(HTTP_PATH, "a path starting with '/'").default("/metrics").describe("Path of the metrics endpoint."),
         intervalSeconds: integer(10, 300).default(15).describe("Seconds between scrapes."),
         names: section({

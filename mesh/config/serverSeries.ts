@@ -24,12 +24,14 @@ export const BOUNDED_SERIES = ["timeToFirstToken", "requestTime"] as const;
 export type BoundedSeries = (typeof BOUNDED_SERIES)[number];
 
 /** The servers with presets, and `custom`. */
-export const SERVERS = ["vllm", "tgi", "triton", "custom"] as const;
+export const SERVERS = ["vllm", "tgi", "tei", "triton", "custom"] as const;
 type Server = (typeof SERVERS)[number];
 
 interface Preset {
     /** The server version the names, bounds and labels were checked against. */
     checked: string;
+    /** The port its metrics are served on, when it is not the model's own. */
+    port?: number;
     names: Partial<Record<ServerMetric, string>>;
     /** Each histogram's bucket upper bounds (`le`), seconds: a count above a bound is read from the bucket at it, so only these can be asked for. */
     bounds: Partial<Record<BoundedSeries, readonly number[]>>;
@@ -38,12 +40,17 @@ interface Preset {
 }
 
 /**
- * What common servers call those series. vLLM 0.9 (`vllm/v1/metrics/loggers.py`): the
- * histograms' buckets as listed there, and `vllm:request_success_total` by `finished_reason`
- * (`stop`, `length` at `max_tokens`, `abort`). TGI 3 (`router/src/server.rs`) and Triton 24+
- * (its metrics docs) export no time to first token that compares across requests and no finish
- * reason; TGI's and Triton's bucket bounds are not pinned here, so counts above a bound are
- * for vLLM (or a custom server's `names` with no count above a bound).
+ * What common servers call those series, as their sources say:
+ * - vLLM 0.9 (`vllm/v1/metrics/loggers.py`): the histograms' buckets as listed there, and
+ *   `vllm:request_success_total` by `finished_reason` (`stop`, `length` at `max_tokens`, `abort`);
+ * - TGI 3.3 (`router/src/server.rs`): no time to first token and no finish reason; its
+ *   durations' buckets are a geometric series (0.0001 x 1.5^k), not pinned here;
+ *   `tgi_request_generated_tokens` is a histogram whose sum is the tokens generated;
+ * - text-embeddings-inference 1.9 (`core/src/infer.rs`, `router/src/prometheus.rs`): metrics on
+ *   their own port, 9000 (`--prometheus-port`); an embedder's request time is
+ *   `te_embed_duration` (a reranker's `te_predict_duration`, set in `names`);
+ * - Triton 24+ (its metrics docs): the queue's gauge.
+ * Counts above a bound are for vLLM only: the others' bucket bounds are not pinned here.
  */
 const SERVER_PRESETS: Record<Server, Preset> = {
     vllm: {
@@ -62,7 +69,23 @@ const SERVER_PRESETS: Record<Server, Preset> = {
         },
         finishReason: { label: "finished_reason", values: ["stop", "length", "abort"], cutOff: "length" },
     },
-    tgi: { checked: "TGI 3", names: { interTokenLatency: "tgi_request_mean_time_per_token_duration", queueDepth: "tgi_queue_size" }, bounds: {} },
+    tgi: {
+        checked: "TGI 3.3",
+        names: {
+            interTokenLatency: "tgi_request_mean_time_per_token_duration",
+            requestTime: "tgi_request_duration",
+            queueDepth: "tgi_queue_size",
+            generatedTokens: "tgi_request_generated_tokens",
+            answers: "tgi_request_success",
+        },
+        bounds: {},
+    },
+    tei: {
+        checked: "text-embeddings-inference 1.9",
+        port: 9000,
+        names: { requestTime: "te_embed_duration", queueDepth: "te_queue_size", answers: "te_request_success" },
+        bounds: {},
+    },
     triton: { checked: "Triton 24", names: { queueDepth: "nv_inference_pending_request_count" }, bounds: {} },
     custom: { checked: "", names: {}, bounds: {} },
 };
@@ -80,3 +103,6 @@ export const finishReasonOf = (server: Server) => SERVER_PRESETS[server].finishR
 
 /** The server version the preset was checked against, for messages. */
 export const checkedVersionOf = (server: Server) => SERVER_PRESETS[server].checked || server;
+
+/** The port a server's metrics are served on, when the preset knows it is not the model's own. */
+export const metricsPortOf = (server: Server) => SERVER_PRESETS[server].port;

@@ -290,7 +290,8 @@ describe("the metrics collector's configuration", () => {
 
     test.each([
         ["vllm", ["TimeToFirstToken", "InterTokenLatency", "RequestTime", "GeneratedTokens", "Answers"], ["QueueDepth"]],
-        ["tgi", ["InterTokenLatency"], ["QueueDepth"]],
+        ["tgi", ["InterTokenLatency", "RequestTime", "GeneratedTokens", "Answers"], ["QueueDepth"]],
+        ["tei", ["RequestTime", "Answers"], ["QueueDepth"]],
         ["triton", [], ["QueueDepth"]],
     ] as const)("%s: every histogram and counter becomes per-minute deltas before the exporter; gauges stay as they are", (server, deltas, gauges) => {
         const config = collectorConfig({ ...args, prometheus: { ...args.prometheus, server } });
@@ -300,6 +301,15 @@ describe("the metrics collector's configuration", () => {
         // Answers by finish reason only where the server has one (vLLM).
         const byReason = config.exporters.awsemf.metric_declarations.some((d) => d.dimensions[0].includes("FinishReason"));
         expect(byReason).toBe(server === "vllm");
+    });
+
+    test("text-embeddings-inference serves its metrics on their own port, 9000, unless another is set", () => {
+        const tei = { ...args, prometheus: { ...args.prometheus, server: "tei" as const } };
+        expect(collectorConfig(tei).receivers.prometheus.config.scrape_configs[0].static_configs).toEqual([{ targets: ["localhost:9000"] }]);
+        expect(collectorConfig({ ...tei, prometheus: { ...tei.prometheus, port: 9100 } }).receivers.prometheus.config.scrape_configs[0].static_configs).toEqual(
+            [{ targets: ["localhost:9100"] }],
+        );
+        expect(collectorConfig(args).receivers.prometheus.config.scrape_configs[0].static_configs).toEqual([{ targets: ["localhost:8080"] }]);
     });
 
     test("vLLM: answers by finish reason, under the Version and the reason, and under the Version alone (all reasons)", () => {
