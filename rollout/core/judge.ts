@@ -48,7 +48,61 @@ export function roleOf(weight: number, steps: number[]): StepRole {
 /** A regression of this size that starts at the last step before 100% (a bug that needs load) must be caught too. */
 export const LAST_STEP_FACTOR = 5;
 
-type Rate = "errors" | "slow";
+/** Events and the trials they are out of, for one version in a window. */
+export interface Counts {
+    events: number;
+    requests: number;
+}
+
+/**
+ * A rate the judge holds the canary to, against stable: a count of bad events over a count of
+ * trials per version (5xx over requests, slow requests over requests, and the gates of
+ * `rollout.gates`). `dispersion` is how many times its variance exceeds its mean.
+ */
+export interface Gate {
+    /** How reports name it: "5xx", "slow-request", "cut-off answer". */
+    label: string;
+    /** How a version's rate is quoted, e.g. "canary 5xx 1.20% (12/1000)". */
+    short: string;
+    raw(v: VersionSample): Counts;
+    dispersion: number;
+    /** The increase over stable's rate that is tolerated, percent, and the multiple of stable's rate that must be caught. */
+    tolerancePercent: number;
+    detectFactor: number;
+}
+
+/** The gates every rollout has: 5xx (in units of `errorDispersion`) and slow requests. */
+export function trafficGates(schedule: RolloutSchedule): Gate[] {
+    return [
+        {
+            label: "5xx",
+            short: "5xx",
+            raw: (v) => ({ events: v.errors, requests: v.requests }),
+            dispersion: schedule.errorDispersion,
+            tolerancePercent: schedule.errorRateIncreasePercent,
+            detectFactor: schedule.detectErrorRateFactor,
+        },
+        {
+            label: "slow-request",
+            short: "slow",
+            raw: (v) => ({ events: v.slow, requests: v.requests }),
+            dispersion: 1,
+            tolerancePercent: schedule.slowRequestIncreasePercent,
+            detectFactor: schedule.detectSlowRequestFactor,
+        },
+    ];
+}
+
+/**
+ * A gate's counts as the tests weigh them, in units of its dispersion: a count whose variance
+ * is that many times its mean carries that many times less evidence (the quasi-likelihood
+ * correction), so bursts from a few clients do not read as a regression. Rates are unchanged;
+ * only the weight of the evidence is.
+ */
+const weighed = (gate: Gate, v: VersionSample): Counts => {
+    const { events, requests } = gate.raw(v);
+    return { events: events / gate.dispersion, requests: requests / gate.dispersion };
+};
 
 /** The two ways a rate may be accepted, and the multiple of stable's rate that is tolerated. */
 interface Acceptance {
@@ -57,58 +111,63 @@ interface Acceptance {
     tolerated: number;
 }
 
-/** Counts pooled over windows. */
-interface Pool {
-    requests: number;
-    errors: number;
-    slow: number;
-}
-
 /** A rate from pooled counts, never 0 (half an event of prior), so a ratio of it stays finite. */
 const estimatedRate = (events: number, requests: number) => (events + 0.5) / (requests + 1);
 
+const add = (pool: Counts, counts: Counts) => {
+    pool.events += counts.events;
+    pool.requests += counts.requests;
+};
+
 export class Judge {
-    private readonly errors: RateRatioTest;
-    private readonly slow: RateRatioTest;
+    private readonly gates: Gate[];
+    /** Per gate, canary against stable. */
+    private readonly ratio: RateRatioTest[];
+    /** The canary's own 5xx rate against `maxErrorRatePercent`: it still judges at 100%, where stable has no traffic. */
     private readonly errorLimit: RateLimitTest;
-    /** At 100%, where stable serves nothing: the canary's own rates against stable's as measured during the rollout. */
-    private readonly full: { errors?: RateLimitTest; slow?: RateLimitTest } = {};
-    /** Stable's traffic over the rollout, while it served any. */
-    private readonly stable: Pool = { requests: 0, errors: 0, slow: 0 };
-    /** Acceptance over the whole rollout, against the configured regressions. */
-    private readonly accept: Record<Rate, Acceptance>;
-    /** Acceptance at the last step before 100% alone, against a regression of LAST_STEP_FACTOR. */
-    private last?: Record<Rate, Acceptance>;
+    /** At 100%, per gate: the canary's own rate against stable's as measured during the rollout. */
+    private full?: RateLimitTest[];
+    /** Per gate, stable's events and trials over the rollout, while it served any. */
+    private readonly stable: Counts[];
+    /** Per gate, acceptance over the whole rollout, against the configured regressions. */
+    private readonly accept: Acceptance[];
+    /** Per gate, acceptance at the last step before 100% alone, against a regression of LAST_STEP_FACTOR. */
+    private last?: Acceptance[];
     private role: StepRole = "ramp";
     private readonly alpha: number;
-    /** Each version's traffic in every window judged so far: what a verdict quotes. */
-    private readonly seen: Record<"canary" | "stable", Pool> = { canary: { requests: 0, errors: 0, slow: 0 }, stable: { requests: 0, errors: 0, slow: 0 } };
+    /** Per gate, each version's counts in every window judged so far: what a verdict quotes. */
+    private readonly seen: Record<"canary" | "stable", Counts[]>;
 
-    constructor(private readonly schedule: RolloutSchedule) {
-        // Bonferroni: four shares of the rate (5xx and slow against stable, the 5xx limit, and the 100% step's pair), so together they stay under it.
-        this.alpha = schedule.falseRollbackRate / 4;
+    constructor(
+        private readonly schedule: RolloutSchedule,
+        extraGates: Gate[] = [],
+    ) {
+        this.gates = [...trafficGates(schedule), ...extraGates];
+        // Bonferroni: a share per gate against stable, one for the 5xx limit and one for the 100% step (split between its gates), so together they stay under the rate.
+        this.alpha = schedule.falseRollbackRate / (this.gates.length + 2);
         // One start per step, and one for a resumed weight between steps.
         const starts = schedule.steps.length + 1;
-        this.errors = new RateRatioTest(1 + schedule.errorRateIncreasePercent / 100, this.alpha, starts, schedule.detectErrorRateFactor);
-        this.slow = new RateRatioTest(1 + schedule.slowRequestIncreasePercent / 100, this.alpha, starts, schedule.detectSlowRequestFactor);
+        this.ratio = this.gates.map((g) => new RateRatioTest(1 + g.tolerancePercent / 100, this.alpha, starts, g.detectFactor));
         this.errorLimit = new RateLimitTest(schedule.maxErrorRatePercent / 100, this.alpha, starts);
-        this.accept = {
-            errors: this.acceptanceFor(schedule.detectErrorRateFactor, "errors"),
-            slow: this.acceptanceFor(schedule.detectSlowRequestFactor, "slow"),
-        };
+        this.accept = this.gates.map((g) => this.acceptanceFor(g, g.detectFactor));
+        this.stable = this.gates.map(() => ({ events: 0, requests: 0 }));
+        this.seen = { canary: this.gates.map(() => ({ events: 0, requests: 0 })), stable: this.gates.map(() => ({ events: 0, requests: 0 })) };
     }
 
     /** A step begins: each test also starts judging from here alone; the step's role says what it must show. */
     newStep(role: StepRole = "ramp"): void {
-        for (const test of [this.errors, this.slow, this.errorLimit]) test.restart();
+        for (const test of [...this.ratio, this.errorLimit]) test.restart();
         this.role = role;
-        if (role === "last") this.last = { errors: this.acceptanceFor(LAST_STEP_FACTOR, "errors"), slow: this.acceptanceFor(LAST_STEP_FACTOR, "slow") };
-        if (role === "full" && !this.full.errors) {
+        if (role === "last") this.last = this.gates.map((g) => this.acceptanceFor(g, LAST_STEP_FACTOR));
+        if (role === "full" && !this.full) {
             // Each against the tolerated multiple of stable's measured rate, plus the margin: a noisy estimate must not roll back a canary like stable.
-            const limit = (events: number, tolerance: number) =>
-                Math.min(0.99, (1 + tolerance / 100) * estimatedRate(events, this.stable.requests) + this.margin);
-            this.full.errors = new RateLimitTest(limit(this.stable.errors, this.schedule.errorRateIncreasePercent), this.alpha / 2);
-            this.full.slow = new RateLimitTest(limit(this.stable.slow, this.schedule.slowRequestIncreasePercent), this.alpha / 2);
+            this.full = this.gates.map(
+                (g, i) =>
+                    new RateLimitTest(
+                        Math.min(0.99, (1 + g.tolerancePercent / 100) * estimatedRate(this.stable[i].events, this.stable[i].requests) + this.margin),
+                        this.alpha / this.gates.length,
+                    ),
+            );
         }
     }
 
@@ -122,54 +181,41 @@ export class Judge {
      */
     observe(sample: MetricsSample, warmup = false): Verdict {
         const { canary, stable } = sample.versions;
-        for (const [version, v] of [
-            ["canary", canary],
-            ["stable", stable],
-        ] as const)
-            for (const key of ["requests", "errors", "slow"] as const) this.seen[version][key] += v[key];
-        const canaryErrors = this.errorsOf(canary);
-        if (warmup) {
-            this.errorLimit.observe(canaryErrors.events, canaryErrors.requests);
-            return this.verdict(sample);
-        }
-        this.errors.observe(canaryErrors, this.errorsOf(stable));
-        this.slow.observe({ events: canary.slow, requests: canary.requests }, { events: stable.slow, requests: stable.requests });
+        this.gates.forEach((g, i) => {
+            add(this.seen.canary[i], g.raw(canary));
+            add(this.seen.stable[i], g.raw(stable));
+        });
+        const canaryErrors = weighed(this.gates[0], canary);
         this.errorLimit.observe(canaryErrors.events, canaryErrors.requests);
-        this.full.errors?.observe(canaryErrors.events, canaryErrors.requests);
-        this.full.slow?.observe(canary.slow, canary.requests);
+        if (warmup) return this.verdict(sample);
+        this.gates.forEach((g, i) => {
+            const c = weighed(g, canary);
+            this.ratio[i].observe(c, weighed(g, stable));
+            this.full?.[i].observe(c.events, c.requests);
+        });
         if (stable.requests > 0) this.acceptWindow(canary, stable);
         return this.verdict(sample);
     }
 
-    /**
-     * A version's 5xx for the tests, in units of `errorDispersion`: a count whose variance is
-     * that many times its mean carries that many times less evidence (the quasi-likelihood
-     * correction), so bursts of 5xx from a few clients do not read as a regression. Rates are
-     * unchanged; only the weight of the evidence is.
-     */
-    private errorsOf(v: Pool): { events: number; requests: number } {
-        const dispersion = this.schedule.errorDispersion;
-        return { events: v.errors / dispersion, requests: v.requests / dispersion };
-    }
-
     private verdict(sample: MetricsSample): Verdict {
         if (sample.firingAlarms.length > 0) return { kind: "fail", reason: `alarm firing: ${sample.firingAlarms.join(", ")}` };
-        const failed = this.standing().find((e) => e.evidence >= e.threshold);
-        if (failed)
+        const failed = this.tests().find(({ evidence }) => evidence.evidence >= evidence.threshold);
+        if (failed) {
+            const { evidence, gate } = failed;
             return {
                 kind: "fail",
-                reason: `${failed.test}: ${this.rates(/slow/.test(failed.test) ? "slow" : "errors")}; evidence ${failed.evidence.toPrecision(3)} reached ${failed.threshold.toFixed(0)}`,
+                reason: `${evidence.test}: ${this.rates(gate)}; evidence ${evidence.evidence.toPrecision(3)} reached ${evidence.threshold.toFixed(0)}`,
             };
+        }
         return { kind: "pass" };
     }
 
-    /** Both versions' rate of 5xx or slow requests so far, with the counts behind it, as an on-call engineer reads it. */
-    private rates(rate: Rate): string {
-        const name = rate === "errors" ? "5xx" : "slow";
+    /** Both versions' rate of a gate's events so far, with the counts behind it, as an on-call engineer reads it. */
+    private rates(gate: number): string {
         const one = (version: "canary" | "stable") => {
-            const v = this.seen[version];
-            const share = v.requests > 0 ? `${((100 * v[rate]) / v.requests).toFixed(2)}%` : "-";
-            return `${version} ${name} ${share} (${v[rate]}/${v.requests})`;
+            const v = this.seen[version][gate];
+            const share = v.requests > 0 ? `${((100 * v.events) / v.requests).toFixed(2)}%` : "-";
+            return `${version} ${this.gates[gate].short} ${share} (${v.events}/${v.requests})`;
         };
         return `${one("canary")} vs ${one("stable")}`;
     }
@@ -182,29 +228,23 @@ export class Judge {
      * missRate of the time. A promotion needs every rate's acceptance; a canary bad in one
      * rate is promoted only if that rate's is wrong, so each rate may use all of missRate.
      */
-    private acceptanceFor(factor: number, rate: Rate): Acceptance {
-        const tolerated = 1 + (rate === "errors" ? this.schedule.errorRateIncreasePercent : this.schedule.slowRequestIncreasePercent) / 100;
+    private acceptanceFor(gate: Gate, factor: number): Acceptance {
+        const tolerated = 1 + gate.tolerancePercent / 100;
         const beta = this.schedule.missRate / 2;
         return { byRatio: new RatioAcceptanceTest(tolerated, factor, beta), byMargin: new AcceptanceTest(beta), tolerated };
     }
 
     /** Acceptance is decided while stable serves traffic. */
-    private acceptWindow(canary: Pool, stable: Pool): void {
-        for (const key of ["requests", "errors", "slow"] as const) this.stable[key] += stable[key];
+    private acceptWindow(canary: VersionSample, stable: VersionSample): void {
+        this.gates.forEach((g, i) => add(this.stable[i], g.raw(stable)));
         for (const tests of [this.accept, ...(this.role === "last" && this.last ? [this.last] : [])]) {
-            for (const rate of ["errors", "slow"] as const) {
-                const { byRatio, byMargin, tolerated } = tests[rate];
-                const [c, s] =
-                    rate === "errors"
-                        ? [this.errorsOf(canary), this.errorsOf(stable)]
-                        : [
-                              { events: canary.slow, requests: canary.requests },
-                              { events: stable.slow, requests: stable.requests },
-                          ];
-                byRatio.observe(c, s);
-                const measured = estimatedRate(this.stable[rate], this.stable.requests);
+            this.gates.forEach((g, i) => {
+                const { byRatio, byMargin, tolerated } = tests[i];
+                const c = weighed(g, canary);
+                byRatio.observe(c, weighed(g, stable));
+                const measured = estimatedRate(this.stable[i].events, this.stable[i].requests);
                 byMargin.observe(c.events, c.requests, tolerated * measured, measured + this.margin);
-            }
+            });
         }
     }
 
@@ -212,32 +252,47 @@ export class Judge {
     acceptance(): { accepted: boolean; reason: string } {
         const shown = (a?: Acceptance) => a !== undefined && (a.byRatio.accepted || a.byMargin.accepted);
         const pending = [
-            ...(shown(this.accept.errors) ? [] : [`5xx rate under ${this.schedule.detectErrorRateFactor}x stable's`]),
-            ...(shown(this.accept.slow) ? [] : [`slow-request rate under ${this.schedule.detectSlowRequestFactor}x stable's`]),
-            ...(this.role !== "last" || shown(this.last?.errors) ? [] : [`5xx rate under ${LAST_STEP_FACTOR}x stable's at this step`]),
-            ...(this.role !== "last" || shown(this.last?.slow) ? [] : [`slow-request rate under ${LAST_STEP_FACTOR}x stable's at this step`]),
+            ...this.gates.flatMap((g, i) => (shown(this.accept[i]) ? [] : [`${g.label} rate under ${g.detectFactor}x stable's`])),
+            ...(this.role !== "last"
+                ? []
+                : this.gates.flatMap((g, i) => (shown(this.last?.[i]) ? [] : [`${g.label} rate under ${LAST_STEP_FACTOR}x stable's at this step`]))),
         ];
         return { accepted: pending.length === 0, reason: pending.length ? `not yet shown: ${pending.join("; ")}` : "" };
     }
 
     /** Every test's evidence against its threshold, for the reports. */
     standing(): Evidence[] {
+        return this.tests().map(({ evidence }) => evidence);
+    }
+
+    /** Every test's evidence, with the gate whose rates a failure quotes: against stable per gate, the 5xx limit, then the 100% step's per gate. */
+    private tests(): { evidence: Evidence; gate: number }[] {
         const over = (ratio: number) => (ratio > 1 ? ` by more than ${Math.round((ratio - 1) * 100)}%` : "");
-        const fullTest = (name: string, test?: RateLimitTest) => ({
-            test: `canary ${name} rate at 100% above stable's`,
-            evidence: test?.evidence ?? 1,
-            threshold: test?.threshold ?? 2 / this.alpha,
-        });
         return [
-            { test: `canary 5xx rate above stable's${over(this.errors.ratio)}`, evidence: this.errors.evidence, threshold: this.errors.threshold },
-            { test: `canary slow-request rate above stable's${over(this.slow.ratio)}`, evidence: this.slow.evidence, threshold: this.slow.threshold },
+            ...this.gates.map((g, i) => ({
+                evidence: {
+                    test: `canary ${g.label} rate above stable's${over(this.ratio[i].ratio)}`,
+                    evidence: this.ratio[i].evidence,
+                    threshold: this.ratio[i].threshold,
+                },
+                gate: i,
+            })),
             {
-                test: `canary 5xx rate above ${(this.errorLimit.limit * 100).toFixed(1)}%`,
-                evidence: this.errorLimit.evidence,
-                threshold: this.errorLimit.threshold,
+                evidence: {
+                    test: `canary 5xx rate above ${(this.errorLimit.limit * 100).toFixed(1)}%`,
+                    evidence: this.errorLimit.evidence,
+                    threshold: this.errorLimit.threshold,
+                },
+                gate: 0,
             },
-            fullTest("5xx", this.full.errors),
-            fullTest("slow-request", this.full.slow),
+            ...this.gates.map((g, i) => ({
+                evidence: {
+                    test: `canary ${g.label} rate at 100% above stable's`,
+                    evidence: this.full?.[i].evidence ?? 1,
+                    threshold: this.full?.[i].threshold ?? this.gates.length / this.alpha,
+                },
+                gate: i,
+            })),
         ];
     }
 }
