@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { decimal, integer, integerList, oneOf, rule, section } from "./fields";
+import { gatesSection } from "./gates";
 
 export const DEFAULT_STEPS = [5, 10, 25, 50, 100];
 
@@ -88,6 +89,9 @@ export const rolloutSection = section(
         onMetricsOutage: oneOf(["rollback", "hold"])
             .default("hold")
             .describe("What a sustained metrics outage does: roll back, or hold the weight and stop (exit 3)."),
+        gates: gatesSection
+            .default({})
+            .describe("What the model does, judged like 5xx: answers cut off at the length limit, slow first tokens (from the model server's metrics)."),
     },
     {
         elsewhere: {

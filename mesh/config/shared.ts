@@ -8,7 +8,7 @@ import { HEADER_NAME, STACK_NAME, LOG_RETENTION_DAYS, HEADER_VALUE, PROTOCOLS } 
 import { z } from "zod";
 import { boolean, DNS_LABEL, dnsLabel, field, integer, matching, oneOf, rule, section, stringList } from "../../contract/fields";
 import { rolloutSection } from "../../contract/schedule";
-import { serverMetricNames } from "./serverSeries";
+import { finishReasonOf, serverMetricNames } from "./serverSeries";
 import { DEFAULT_SERVICE_NAME } from "../../contract/outputs";
 import { Version, VERSIONS } from "../../contract/versions";
 
@@ -141,6 +141,21 @@ export const sharedRules = [
                         `a series for ${metric}: server "${prometheus.server}" has none; name it in metrics.prometheus.names.${metric}`,
                     );
                 }
+            }
+        },
+    ),
+    rule<{ rollout?: { gates?: Record<string, unknown> }; metrics?: { prometheus?: PrometheusInput } }>(
+        ["rollout", "metrics"],
+        "a gate of rollout.gates needs the model server's series it reads",
+        (c, report) => {
+            const gates = typeof c.rollout?.gates === "object" ? c.rollout.gates : {};
+            const prometheus = typeof c.metrics === "object" ? c.metrics?.prometheus : undefined;
+            const server = typeof prometheus === "object" && prometheus !== null ? prometheus.server : undefined;
+            if (gates.cutoff !== undefined && (server === undefined || !finishReasonOf(server))) {
+                report("rollout.gates.cutoff", gates.cutoff, 'metrics.prometheus with server "vllm": the gate reads answers by finish reason, which only vLLM exports');
+            }
+            if (gates.ttft !== undefined && prometheus?.countAbove?.timeToFirstToken === undefined) {
+                report("rollout.gates.ttft", gates.ttft, "metrics.prometheus.countAbove.timeToFirstToken set: the gate counts the requests above that bound");
             }
         },
     ),

@@ -1,13 +1,15 @@
 /**
  * The metrics port on CloudWatch: each version's requests, 5xx, slow requests and p99 a
  * minute, from wherever the stack's traffic backend publishes them (the stack output
- * `versionMetrics` says where), and the state of the stack's canary alarms. The query
+ * `versionMetrics` says where), the counts of the model's gates from the server's per-minute
+ * series, and the state of the stack's canary alarms. The query
  * building is a pure function.
  */
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { Version, VERSIONS } from "../../contract/versions";
-import { MetricRef, msPerUnit, VersionMetrics } from "../../contract/outputs";
-import { MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "../core/ports";
+import { MetricRef, msPerUnit, ServerMetricRefs, VersionMetrics } from "../../contract/outputs";
+import { GATE_SERIES, GateKind } from "../../contract/gates";
+import { GateCounts, MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "../core/ports";
 import { MINUTE_MS } from "../core/minutes";
 
 /** How a sample counts slow requests: above this many milliseconds of this latency. */
@@ -27,29 +29,55 @@ const QUERIES = {
 } as const;
 type Field = keyof typeof QUERIES;
 
-/** GetMetricData queries for both versions, one bucket a minute: ids `<version>_<field>`; a series the backend does not publish is left out where it may be. */
-export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: SlowRequests): MetricDataQuery[] {
-    return VERSIONS.flatMap((version) =>
-        (Object.keys(QUERIES) as Field[]).flatMap((field) => {
+const statQuery = (id: string, m: MetricRef, stat: string): MetricDataQuery => ({
+    Id: id,
+    ReturnData: true,
+    MetricStat: {
+        Metric: {
+            Namespace: m.namespace,
+            MetricName: m.metricName,
+            Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value: String(Value) })),
+        },
+        Period: MINUTE_MS / 1000,
+        Stat: stat,
+    },
+});
+
+/** The parts of a gate's counts, by query id suffix: its trials, and its bad events or its good ones. */
+const gateParts = (kind: GateKind) => Object.entries(GATE_SERIES[kind]) as ["trials" | "bad" | "good", { series: keyof ServerMetricRefs; stat: string }][];
+
+/**
+ * GetMetricData queries for both versions, one bucket a minute: ids `<version>_<field>`, and
+ * `<version>_<gate>_<part>` for the model's gates; a series the backend does not publish is
+ * left out where it may be.
+ */
+export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: SlowRequests, gates: GateKind[] = []): MetricDataQuery[] {
+    return VERSIONS.flatMap((version) => [
+        ...(Object.keys(QUERIES) as Field[]).flatMap((field) => {
             const metric = QUERIES[field].metric === "latency" ? slow.metric : QUERIES[field].metric;
             const m: MetricRef | undefined = metrics[version][metric];
             if (!m && field === "connectionErrors") return [];
             if (!m) throw new Error(`the stack publishes no ${metric} metric for the ${version} version`);
-            return {
-                Id: `${version}_${field}`,
-                ReturnData: true,
-                MetricStat: {
-                    Metric: {
-                        Namespace: m.namespace,
-                        MetricName: m.metricName,
-                        Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value: String(Value) })),
-                    },
-                    Period: MINUTE_MS / 1000,
-                    Stat: QUERIES[field].stat(m, slow),
-                },
-            };
+            return statQuery(`${version}_${field}`, m, QUERIES[field].stat(m, slow));
         }),
-    );
+        ...gates.flatMap((kind) =>
+            gateParts(kind).map(([part, { series, stat }]) => {
+                const m = metrics[version].server?.[series];
+                if (!m)
+                    throw new Error(
+                        `rollout.gates.${kind} reads the model server's ${series} series, which the stack does not publish for the ${version} version: deploy it first`,
+                    );
+                return statQuery(`${version}_${kind}_${part}`, m, stat);
+            }),
+        ),
+    ]);
+}
+
+/** A gate's counts in a minute: its trials, and its bad events (or its trials less its good ones, never below 0). */
+function gateCounts(kind: GateKind, at: (part: string) => number | undefined): GateCounts {
+    const requests = Math.round(at("trials") ?? 0);
+    const events = "bad" in GATE_SERIES[kind] ? Math.round(at("bad") ?? 0) : Math.max(0, requests - Math.round(at("good") ?? 0));
+    return { events, requests };
 }
 
 export class CloudWatchMetrics implements MetricsSource {
@@ -58,6 +86,7 @@ export class CloudWatchMetrics implements MetricsSource {
         private readonly metrics: Record<Version, VersionMetrics>,
         private readonly alarmNames: string[],
         private readonly slow: SlowRequests,
+        private readonly gates: GateKind[] = [],
     ) {}
 
     /**
@@ -73,7 +102,7 @@ export class CloudWatchMetrics implements MetricsSource {
         do {
             const page = await this.client.send(
                 new GetMetricDataCommand({
-                    MetricDataQueries: metricQueries(this.metrics, this.slow),
+                    MetricDataQueries: metricQueries(this.metrics, this.slow, this.gates),
                     StartTime: new Date(range.start),
                     EndTime: new Date(range.end),
                     ScanBy: "TimestampAscending",
@@ -98,6 +127,9 @@ export class CloudWatchMetrics implements MetricsSource {
                 errors: Math.round((at(`${version}_errors`, start) ?? 0) + (at(`${version}_connectionErrors`, start) ?? 0)),
                 slow: Math.round(at(`${version}_slow`, start) ?? 0),
                 ...(p99Ms !== undefined ? { p99Ms } : {}),
+                ...(this.gates.length
+                    ? { gates: Object.fromEntries(this.gates.map((kind) => [kind, gateCounts(kind, (part) => at(`${version}_${kind}_${part}`, start))])) }
+                    : {}),
             };
         };
         const out: MinuteSample[] = [];

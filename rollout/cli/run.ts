@@ -21,6 +21,7 @@ import { finalStatus, ReportContext } from "../core/report";
 import { rolloutSection, RolloutSchedule } from "../../contract/schedule";
 import { StackOutputs } from "../../contract/outputs";
 import { fromJsonText } from "../../contract/fields";
+import { GATE_KINDS } from "../../contract/gates";
 import { powerReport, Traffic } from "../core/power";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
@@ -77,7 +78,8 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
         metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs",
     };
     const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
-    const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow);
+    const gates = GATE_KINDS.filter((kind) => schedule.gates[kind] !== undefined);
+    const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow, gates);
     if (args.dryRun) return printPower(schedule, metrics, args);
     if (!(await confirmed(args))) return 0;
     if (!(await leaseTaken(session.control, args))) {

@@ -18,7 +18,8 @@
  * little data is inconclusive, never a rollback and never a promotion.
  */
 import { RolloutSchedule } from "../../contract/schedule";
-import { MetricsSample, VersionSample } from "./ports";
+import { GateCounts, MetricsSample, VersionSample } from "./ports";
+import { GATE_KINDS, GATE_LABELS } from "../../contract/gates";
 import { AcceptanceTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "./sequential";
 
 export type Verdict = { kind: "pass" } | { kind: "fail"; reason: string } | { kind: "inconclusive"; reason: string };
@@ -48,23 +49,17 @@ export function roleOf(weight: number, steps: number[]): StepRole {
 /** A regression of this size that starts at the last step before 100% (a bug that needs load) must be caught too. */
 export const LAST_STEP_FACTOR = 5;
 
-/** Events and the trials they are out of, for one version in a window. */
-export interface Counts {
-    events: number;
-    requests: number;
-}
-
 /**
  * A rate the judge holds the canary to, against stable: a count of bad events over a count of
  * trials per version (5xx over requests, slow requests over requests, and the gates of
  * `rollout.gates`). `dispersion` is how many times its variance exceeds its mean.
  */
-export interface Gate {
+interface Gate {
     /** How reports name it: "5xx", "slow-request", "cut-off answer". */
     label: string;
     /** How a version's rate is quoted, e.g. "canary 5xx 1.20% (12/1000)". */
     short: string;
-    raw(v: VersionSample): Counts;
+    raw(v: VersionSample): GateCounts;
     dispersion: number;
     /** The increase over stable's rate that is tolerated, percent, and the multiple of stable's rate that must be caught. */
     tolerancePercent: number;
@@ -72,7 +67,7 @@ export interface Gate {
 }
 
 /** The gates every rollout has: 5xx (in units of `errorDispersion`) and slow requests. */
-export function trafficGates(schedule: RolloutSchedule): Gate[] {
+function trafficGates(schedule: RolloutSchedule): Gate[] {
     return [
         {
             label: "5xx",
@@ -93,13 +88,30 @@ export function trafficGates(schedule: RolloutSchedule): Gate[] {
     ];
 }
 
+/** The model's gates the schedule turns on (`rollout.gates`), read from each version's sample. */
+function modelGates(schedule: RolloutSchedule): Gate[] {
+    return GATE_KINDS.flatMap((kind) => {
+        const tuning = schedule.gates[kind];
+        if (!tuning) return [];
+        return [
+            {
+                ...GATE_LABELS[kind],
+                raw: (v: VersionSample) => v.gates?.[kind] ?? { events: 0, requests: 0 },
+                dispersion: tuning.dispersion,
+                tolerancePercent: tuning.tolerancePercent,
+                detectFactor: tuning.detectFactor,
+            },
+        ];
+    });
+}
+
 /**
  * A gate's counts as the tests weigh them, in units of its dispersion: a count whose variance
  * is that many times its mean carries that many times less evidence (the quasi-likelihood
  * correction), so bursts from a few clients do not read as a regression. Rates are unchanged;
  * only the weight of the evidence is.
  */
-const weighed = (gate: Gate, v: VersionSample): Counts => {
+const weighed = (gate: Gate, v: VersionSample): GateCounts => {
     const { events, requests } = gate.raw(v);
     return { events: events / gate.dispersion, requests: requests / gate.dispersion };
 };
@@ -114,7 +126,7 @@ interface Acceptance {
 /** A rate from pooled counts, never 0 (half an event of prior), so a ratio of it stays finite. */
 const estimatedRate = (events: number, requests: number) => (events + 0.5) / (requests + 1);
 
-const add = (pool: Counts, counts: Counts) => {
+const add = (pool: GateCounts, counts: GateCounts) => {
     pool.events += counts.events;
     pool.requests += counts.requests;
 };
@@ -128,7 +140,7 @@ export class Judge {
     /** At 100%, per gate: the canary's own rate against stable's as measured during the rollout. */
     private full?: RateLimitTest[];
     /** Per gate, stable's events and trials over the rollout, while it served any. */
-    private readonly stable: Counts[];
+    private readonly stable: GateCounts[];
     /** Per gate, acceptance over the whole rollout, against the configured regressions. */
     private readonly accept: Acceptance[];
     /** Per gate, acceptance at the last step before 100% alone, against a regression of LAST_STEP_FACTOR. */
@@ -136,13 +148,10 @@ export class Judge {
     private role: StepRole = "ramp";
     private readonly alpha: number;
     /** Per gate, each version's counts in every window judged so far: what a verdict quotes. */
-    private readonly seen: Record<"canary" | "stable", Counts[]>;
+    private readonly seen: Record<"canary" | "stable", GateCounts[]>;
 
-    constructor(
-        private readonly schedule: RolloutSchedule,
-        extraGates: Gate[] = [],
-    ) {
-        this.gates = [...trafficGates(schedule), ...extraGates];
+    constructor(private readonly schedule: RolloutSchedule) {
+        this.gates = [...trafficGates(schedule), ...modelGates(schedule)];
         // Bonferroni: a share per gate against stable, one for the 5xx limit and one for the 100% step (split between its gates), so together they stay under the rate.
         this.alpha = schedule.falseRollbackRate / (this.gates.length + 2);
         // One start per step, and one for a resumed weight between steps.

@@ -15,7 +15,8 @@
  * A minute not yet complete is neither judged nor taken for "no traffic".
  */
 import { Version, VERSIONS } from "../../contract/versions";
-import { MetricsSample, MetricsSource, MinuteSample, VersionSample } from "./ports";
+import { GateCounts, MetricsSample, MetricsSource, MinuteSample, VersionSample } from "./ports";
+import type { GateKind } from "../../contract/gates";
 
 export const MINUTE_MS = 60_000;
 export const minuteOf = (t: number) => Math.floor(t / MINUTE_MS) * MINUTE_MS;
@@ -49,6 +50,18 @@ export function completeMinutes(read: MinuteSample[], now: number, rule: Complet
 
 const NONE: VersionSample = { requests: 0, errors: 0, slow: 0 };
 
+/** The gates' counts summed over minutes, where any minute has them. */
+function gatesOf(present: VersionSample[]): Pick<VersionSample, "gates"> {
+    const gates: NonNullable<VersionSample["gates"]> = {};
+    for (const sample of present)
+        for (const [kind, counts] of Object.entries(sample.gates ?? {}) as [GateKind, GateCounts][]) {
+            const sum = (gates[kind] ??= { events: 0, requests: 0 });
+            sum.events += counts.events;
+            sum.requests += counts.requests;
+        }
+    return Object.keys(gates).length ? { gates } : {};
+}
+
 /** Minutes summed into one sample for the judge: counts add; percentiles do not, so the worst minute's p99 stands. */
 export function merge(minutes: MinuteSample[], firingAlarms: string[]): MetricsSample {
     const version = (v: Version): VersionSample => {
@@ -59,6 +72,7 @@ export function merge(minutes: MinuteSample[], firingAlarms: string[]): MetricsS
             errors: present.reduce((n, s) => n + s.errors, 0),
             slow: present.reduce((n, s) => n + s.slow, 0),
             ...(p99s.length ? { p99Ms: Math.max(...p99s) } : {}),
+            ...gatesOf(present),
         };
     };
     return {

@@ -5,6 +5,7 @@
  */
 import { Version } from "../../contract/versions";
 import type { EvaluationMoment } from "../../contract/outputs";
+import type { GateKind } from "../../contract/gates";
 
 /** Traffic a version served in a window, as CloudWatch reports it. */
 export interface VersionSample {
@@ -14,6 +15,14 @@ export interface VersionSample {
     slow: number;
     /** p99 request time, or undefined when there were no requests. */
     p99Ms?: number;
+    /** The model's gates (`rollout.gates`): each one's bad events and trials, where the stack has it. */
+    gates?: Partial<Record<GateKind, GateCounts>>;
+}
+
+/** A gate's bad events and the trials they are out of. */
+export interface GateCounts {
+    events: number;
+    requests: number;
 }
 
 export interface MetricsWindow {

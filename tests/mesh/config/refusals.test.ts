@@ -117,6 +117,9 @@ describe("loadConfig refuses a bad value", () => {
         ["rollout", JSON.stringify({ steps: [50, 10, 100] }), "strictly ascending weights ending at 100"],
         ["rollout", JSON.stringify({ bakeSecond: 300 }), 'did you mean "bakeSeconds"?'],
         ["metrics", JSON.stringify({ prometheus: { countAbove: { timeToFirstToken: 3 } } }), "one of vLLM 0.9's bucket bounds: 0.001, 0.005"],
+        ["rollout", JSON.stringify({ gates: { cutoff: {} } }), 'metrics.prometheus with server "vllm": the gate reads answers by finish reason'],
+        ["rollout", JSON.stringify({ gates: { ttft: {} } }), "metrics.prometheus.countAbove.timeToFirstToken set"],
+        ["rollout", JSON.stringify({ gates: { refusals: {} } }), "a known key (keys here: cutoff, ttft)"],
         ["metrics", JSON.stringify({ prometheus: { server: "tgi", countAbove: { requestTime: 5 } } }), 'no count above a bound with server "tgi"'],
     ];
 

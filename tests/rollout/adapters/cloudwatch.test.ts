@@ -1,6 +1,6 @@
 /** The CloudWatch adapter over SDK responses: per-minute counts, pagination and missing data. */
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
-import { CloudWatchMetrics } from "../../../rollout/adapters/cloudwatch";
+import { CloudWatchMetrics, metricQueries } from "../../../rollout/adapters/cloudwatch";
 
 const WINDOW = { start: Date.UTC(2026, 10, 26, 10, 0), end: Date.UTC(2026, 10, 26, 10, 3) };
 
@@ -89,5 +89,50 @@ describe("CloudWatchMetrics", () => {
         });
         const [minute] = await source.minutes({ start: WINDOW.start, end: WINDOW.start + 60_000 });
         expect(minute.versions.canary).toEqual({ requests: 100, errors: 5, slow: 0, p99Ms: 4500 });
+    });
+
+    test("the model's gates: each one's trials and bad events a minute, from the server's series the outputs name; a count within a bound is subtracted from its trials", async () => {
+        const server = (version: string) => ({
+            answers: { namespace: "N", metricName: "Answers", dimensions: { Version: version } },
+            answersCutOff: { namespace: "N", metricName: "Answers", dimensions: { Version: version, FinishReason: "length" } },
+            timeToFirstToken: { namespace: "N", metricName: "TimeToFirstToken", dimensions: { Version: version } },
+            timeToFirstTokenWithin: { namespace: "N", metricName: "TimeToFirstTokenWithin", dimensions: { Version: version, Bound: "2.5" } },
+        });
+        const metrics = { stable: { ...METRICS.stable, server: server("stable") }, canary: { ...METRICS.canary, server: server("canary") } };
+        const queries = metricQueries(metrics, { thresholdMs: 10_000, metric: "latencyMs" }, ["cutoff", "ttft"]);
+        const byId = Object.fromEntries(queries.map((q) => [q.Id, q.MetricStat]));
+        expect(byId.canary_cutoff_trials).toMatchObject({ Metric: { MetricName: "Answers", Dimensions: [{ Name: "Version", Value: "canary" }] }, Stat: "Sum" });
+        expect(byId.canary_cutoff_bad!.Metric!.Dimensions).toEqual([
+            { Name: "Version", Value: "canary" },
+            { Name: "FinishReason", Value: "length" },
+        ]);
+        expect(byId.stable_ttft_trials).toMatchObject({ Metric: { MetricName: "TimeToFirstToken" }, Stat: "SampleCount" });
+        expect(byId.stable_ttft_good).toMatchObject({ Metric: { MetricName: "TimeToFirstTokenWithin" }, Stat: "SampleCount" });
+
+        const t0 = new Date(WINDOW.start);
+        const at = (Id: string, value: number) => ({ Id, Timestamps: [t0], Values: [value] });
+        const client = {
+            send: jest.fn(async () => ({
+                MetricDataResults: [
+                    at("canary_requests", 300),
+                    at("canary_cutoff_trials", 290),
+                    at("canary_cutoff_bad", 23),
+                    at("canary_ttft_trials", 300),
+                    at("canary_ttft_good", 270.4),
+                    at("stable_requests", 700),
+                ],
+            })),
+        };
+        const [minute] = await new CloudWatchMetrics(client, metrics, [], { thresholdMs: 10_000, metric: "latencyMs" }, ["cutoff", "ttft"]).minutes({
+            start: WINDOW.start,
+            end: WINDOW.start + 60_000,
+        });
+        expect(minute.versions.canary!.gates).toEqual({ cutoff: { events: 23, requests: 290 }, ttft: { events: 30, requests: 300 } });
+        // A version's minute without the server's data: no answers, not a failure.
+        expect(minute.versions.stable!.gates).toEqual({ cutoff: { events: 0, requests: 0 }, ttft: { events: 0, requests: 0 } });
+        // A stack without the series a gate reads is told so before anything is read.
+        expect(() => metricQueries(METRICS, { thresholdMs: 10_000, metric: "latencyMs" }, ["cutoff"])).toThrow(
+            "rollout.gates.cutoff reads the model server's answers series, which the stack does not publish for the stable version: deploy it first",
+        );
     });
 });

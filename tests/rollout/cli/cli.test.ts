@@ -217,6 +217,7 @@ describe("the rollout schedule", () => {
             onLowTraffic: "hold",
             metricsOutageSeconds: 600,
             onMetricsOutage: "hold",
+            gates: {},
         });
     });
 

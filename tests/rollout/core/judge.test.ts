@@ -51,6 +51,40 @@ describe("Judge", () => {
         );
     });
 
+    describe("the model's gates (rollout.gates)", () => {
+        const withCutoff = { ...SCHEDULE, gates: { cutoff: { tolerancePercent: 0, detectFactor: 2, dispersion: 1 } } };
+        const answers = (cutOff: number) => ({ ...GOOD, gates: { cutoff: { events: cutOff, requests: 500 } } });
+
+        test("a canary that cuts off twice the answers, its 5xx and latency like stable's, fails on that gate alone, quoting both versions' counts", () => {
+            const judge = new Judge(withCutoff);
+            let verdict = judge.observe(sample(answers(40), answers(20)));
+            for (let i = 0; i < 20 && verdict.kind === "pass"; i++) verdict = judge.observe(sample(answers(40), answers(20)));
+            expect(verdict).toMatchObject({
+                kind: "fail",
+                reason: expect.stringMatching(/^canary cut-off answer rate above stable's: canary cut off 8\.00% \(\d+\/\d+\) vs stable cut off 4\.00% /),
+            });
+            // Without the gate the same canary passes: nothing else tells it apart.
+            const blind = new Judge(SCHEDULE);
+            for (let i = 0; i < 20; i++) expect(blind.observe(sample(answers(40), answers(20))).kind).toBe("pass");
+        });
+
+        test("a gate is one more test against stable: the false-rollback rate is shared a gate each, plus the 5xx limit and the 100% step", () => {
+            const thresholds = (j: Judge) => j.standing().map((e) => e.threshold);
+            // 5 shares with one model gate, 4 without: each test's threshold is 1 / its share.
+            expect(thresholds(new Judge(withCutoff))[0] / thresholds(new Judge(SCHEDULE))[0]).toBeCloseTo(5 / 4, 5);
+            expect(new Judge(withCutoff).standing().map((e) => e.test)).toContain("canary cut-off answer rate at 100% above stable's");
+        });
+
+        test("promotion waits until the gate, too, has shown the canary within tolerance", () => {
+            const judge = new Judge(withCutoff);
+            // Traffic-layer evidence alone: the gate has no answers yet, so it is not yet shown.
+            for (let i = 0; i < 40; i++) judge.observe(sample(GOOD));
+            expect(judge.acceptance()).toMatchObject({ accepted: false, reason: expect.stringContaining("cut-off answer rate under 2x stable's") });
+            for (let i = 0; i < 40; i++) judge.observe(sample(answers(20), answers(20)));
+            expect(judge.acceptance().reason).not.toContain("cut-off");
+        });
+    });
+
     test("at 100% (no stable traffic) the absolute limit still judges", () => {
         const judge = new Judge(SCHEDULE);
         const none = { requests: 0, errors: 0, slow: 0 };
