@@ -152,7 +152,11 @@ export const sharedRules = [
             const prometheus = typeof c.metrics === "object" ? c.metrics?.prometheus : undefined;
             const server = typeof prometheus === "object" && prometheus !== null ? prometheus.server : undefined;
             if (gates.cutoff !== undefined && (server === undefined || !finishReasonOf(server))) {
-                report("rollout.gates.cutoff", gates.cutoff, 'metrics.prometheus with server "vllm": the gate reads answers by finish reason, which only vLLM exports');
+                report(
+                    "rollout.gates.cutoff",
+                    gates.cutoff,
+                    'metrics.prometheus with server "vllm": the gate reads answers by finish reason, which only vLLM exports',
+                );
             }
             if (gates.ttft !== undefined && prometheus?.countAbove?.timeToFirstToken === undefined) {
                 report("rollout.gates.ttft", gates.ttft, "metrics.prometheus.countAbove.timeToFirstToken set: the gate counts the requests above that bound");
