@@ -30,6 +30,8 @@ const SLICE = [
     "healthy-clustered-dispersion",
     "errors-2x",
     "errors-2x-clustered-dispersion",
+    "healthy-cutoff",
+    "cutoff-2x",
     "errors-5x-delayed",
     "latency-1.8x-delayed",
     "latency-tail",
@@ -39,14 +41,23 @@ const SLICE = [
     "overload-fixed-capacity",
     "overload-capacity-follows",
 ];
-const HEALTHY = ["healthy-delayed", "healthy-late", "healthy-diurnal", "shared-outage", "healthy-warmup", "healthy-sticky", "healthy-clustered-dispersion"];
+const HEALTHY = [
+    "healthy-delayed",
+    "healthy-late",
+    "healthy-diurnal",
+    "shared-outage",
+    "healthy-warmup",
+    "healthy-sticky",
+    "healthy-clustered-dispersion",
+    "healthy-cutoff",
+];
 /** On each committed stack's schedule: a healthy canary, the smallest regression to catch, and one that needs load. */
 const ON_STACKS = ["healthy-delayed", "errors-2x", "errors-under-load"];
 const STACKS = fs.readdirSync(path.join(__dirname, "..")).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);
 const MIN_SHARE_JUDGED = 0.95;
 const JUDGED_PER_SERVED = [0.99, 1.01];
 const RUNS = 300;
-const NEAR_IDEAL = ["errors-5x-delayed", "latency-1.8x-delayed", "latency-tail", "errors-2x"];
+const NEAR_IDEAL = ["errors-5x-delayed", "latency-1.8x-delayed", "latency-tail", "errors-2x", "cutoff-2x"];
 const OVER_IDEAL = 1.5;
 const BASELINE = path.join(__dirname, "bench-baseline.json");
 

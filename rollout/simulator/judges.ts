@@ -37,7 +37,8 @@ export class LegacyJudge implements JudgeLike {
 /**
  * Not a gate: the reference any judge is measured against. An ideal two-sample sequential
  * probability ratio test (Wald) for each rate (5xx, slow requests) on the same conditional
- * binomial as the gates (the canary's share of both versions' events), that knows the size
+ * binomial as the gates (the canary's share of both versions' events; and cut-off answers, where
+ * the schedule judges them), that knows the size
  * of the scenario's regression (or, where there is none, the configured one to detect) but
  * not stable's rate: it rejects at the gates' false-rollback rate and accepts at their miss
  * rate. For a known size no test with those error rates decides faster on average (Wald and
@@ -71,6 +72,19 @@ export class IdealJudge implements JudgeLike {
                 logRatio: 0,
                 accepted: false,
             },
+            // The cut-off answers gate, where the schedule judges them: every request is an answer.
+            ...(schedule.gates.cutoff
+                ? [
+                      {
+                          name: "cut-off answer",
+                          r0: 1 + schedule.gates.cutoff.tolerancePercent / 100,
+                          r1: size(worst.cutOffRate / STABLE.cutOffRate, 1 + schedule.gates.cutoff.tolerancePercent / 100, schedule.gates.cutoff.detectFactor),
+                          events: (v: VersionSample) => v.gates?.cutoff?.events ?? 0,
+                          logRatio: 0,
+                          accepted: false,
+                      },
+                  ]
+                : []),
         ];
         this.reject = Math.log(this.tests.length / schedule.falseRollbackRate);
         this.accept = Math.log(schedule.missRate);

@@ -12,6 +12,8 @@ export interface Behaviour {
     sigma: number;
     /** A share of requests `factor` times slower than the rest (a tail regression), if any. */
     tail?: { share: number; factor: number };
+    /** The share of its answers cut off at the length limit. */
+    cutOffRate: number;
 }
 
 export interface Scenario {
@@ -57,8 +59,8 @@ export interface Scenario {
     limit?: string;
 }
 
-/** The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median. */
-export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5 };
+/** The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median, 4% of its answers cut off at the length limit. */
+export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5, cutOffRate: 0.04 };
 const BROKEN_ERRORS: Behaviour = { ...STABLE, errorRate: 0.015 };
 const SLOW: Behaviour = { ...STABLE, medianMs: STABLE.medianMs * 1.8 };
 /**
@@ -72,6 +74,8 @@ export const STABLE_P95_MS = STABLE.medianMs * Math.exp(1.6448536 * STABLE.sigma
 const ERRORS_2X: Behaviour = { ...STABLE, errorRate: 0.006 };
 const TAIL: Behaviour = { ...STABLE, tail: { share: 0.03, factor: 4 } };
 export const MINUTE = 60_000;
+/** The cut-off answers gate, at its defaults. */
+const CUTOFF_GATE: Partial<RolloutSchedule> = { gates: { cutoff: { tolerancePercent: 0, detectFactor: 2, dispersion: 1 } } };
 
 /** 10 req/s where 30% of each version's 5xx come in bursts of 20 from one client, each burst on one version. */
 const CLUSTERED = (name: string, canary: Behaviour, expected: Scenario["expected"]) => ({
@@ -190,6 +194,24 @@ export const SCENARIOS: Scenario[] = [
         description: "the canary answers 0.6% 5xx (stable 0.3%)",
         requestsPerSecond: 10,
         canary: () => ERRORS_2X,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "healthy-cutoff",
+        description: "a canary like stable, judged with the cut-off answers gate on (4% of both versions' answers hit max_tokens)",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        settings: CUTOFF_GATE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "cutoff-2x",
+        description: "the canary cuts off 8% of its answers at max_tokens (stable 4%); its 5xx and request times are stable's",
+        requestsPerSecond: 10,
+        canary: () => ({ ...STABLE, cutOffRate: 0.08 }),
+        settings: CUTOFF_GATE,
         delaySeconds: 120,
         expected: "rolled-back",
     },

@@ -69,7 +69,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const clock = new VirtualClock();
     const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);
-    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000);
+    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000, schedule.gates.cutoff !== undefined);
     const result = await runRollout({
         schedule,
         stack,

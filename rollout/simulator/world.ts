@@ -39,7 +39,7 @@ export function slowShare(b: Behaviour, slowMs: number): number {
 }
 
 /** Whether a canary behaviour is worse than stable: what the benchmark counts as a bad request served. */
-const isBad = (b: Behaviour) => b.errorRate > STABLE.errorRate || b.medianMs > STABLE.medianMs || b.tail !== undefined;
+const isBad = (b: Behaviour) => b.errorRate > STABLE.errorRate || b.medianMs > STABLE.medianMs || b.tail !== undefined || b.cutOffRate > STABLE.cutOffRate;
 
 /** Requests a second at `t`, as the scenario's traffic goes. */
 const rateAt = (scenario: Scenario, startedAt: number, t: number) => scenario.rate?.(t - startedAt) ?? scenario.requestsPerSecond;
@@ -212,11 +212,12 @@ export class Draws {
     }
 }
 
-/** One version's traffic in part of a minute, as drawn so far. */
+/** One version's traffic in part of a minute, as drawn so far: every request is an answer, some cut off at the length limit. */
 interface Drawn {
     requests: number;
     errors: number;
     slow: number;
+    cutOff: number;
     p99Ms?: number;
 }
 
@@ -240,6 +241,8 @@ export class NoisyMetrics implements MetricsSource {
         private readonly draws: Draws,
         /** The schedule's slow-request threshold, where stable's p95 is taken to be. */
         private readonly slowMs: number,
+        /** Whether the schedule judges cut-off answers: the server's per-minute counts are then read too. */
+        private readonly cutOffGate = false,
     ) {}
 
     async minutes(range: MetricsWindow): Promise<MinuteSample[]> {
@@ -249,7 +252,7 @@ export class NoisyMetrics implements MetricsSource {
         for (let start = range.start; start < range.end; start += MINUTE_MS) {
             const minute = this.drawn.get(start) ?? {
                 until: start,
-                versions: { stable: { requests: 0, errors: 0, slow: 0 }, canary: { requests: 0, errors: 0, slow: 0 } },
+                versions: { stable: { requests: 0, errors: 0, slow: 0, cutOff: 0 }, canary: { requests: 0, errors: 0, slow: 0, cutOff: 0 } },
             };
             const upTo = Math.min(start + MINUTE_MS, arrivedUntil);
             if (upTo > minute.until) {
@@ -257,7 +260,8 @@ export class NoisyMetrics implements MetricsSource {
                 minute.until = upTo;
             }
             this.drawn.set(start, minute);
-            const bucket = (d: Drawn): VersionSample | undefined => (d.requests > 0 ? { ...d } : undefined);
+            const bucket = ({ cutOff, ...d }: Drawn): VersionSample | undefined =>
+                d.requests > 0 ? { ...d, ...(this.cutOffGate ? { gates: { cutoff: { events: cutOff, requests: d.requests } } } : {}) } : undefined;
             out.push({ start, versions: { stable: bucket(minute.versions.stable), canary: bucket(minute.versions.canary) } });
         }
         return out;
@@ -279,6 +283,7 @@ export class NoisyMetrics implements MetricsSource {
                 into.errors += Math.min(n, this.draws.binomial(n, b.errorRate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
             } else into.errors += this.draws.binomial(n, b.errorRate);
             into.slow += this.draws.binomial(n, slowShare(b, STABLE_P95_MS));
+            if (this.cutOffGate) into.cutOff += this.draws.binomial(n, b.cutOffRate);
             // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
             const k = Math.ceil(0.99 * n);
             const p99 = b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1));

@@ -5,10 +5,12 @@
  * cumulative series (`standins/serverMetrics.ts`: two tasks, a server restart, the canary
  * slower from a moment on). The dashboard's queries and the alarm's, sent to the stand-in as
  * GetMetricData queries with their metric math, give each minute's mean time to first token,
- * the share of answers cut off and the share above the bound within 1% of the truth.
+ * the share of answers cut off and the share above the bound within 1% of the truth. And the
+ * cut-off answers gate (`rollout.gates.cutoff`), run by the CLI against those series: a healthy
+ * canary is promoted, one whose only fault is twice the answers cut off is rolled back.
  */
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from "@aws-sdk/client-cloudwatch";
-import { BASE_STACK, World } from "./harness";
+import { BASE_STACK, RUN, World } from "./harness";
 import { PROJECT } from "../../contract/outputs";
 
 const MINUTE = 60_000;
@@ -136,4 +138,29 @@ test("the dashboard and the alarm read per-minute means and shares that match th
     expect(alarm.inputs.threshold).toBe(50);
     expect(value.get(slowerFrom - MINUTE)!).toBeLessThan(50);
     expect(value.get(slowerFrom + MINUTE)!).toBeGreaterThan(50);
+});
+
+describe("the cut-off answers gate, run by the CLI against the server's series", () => {
+    const stack = {
+        ...BASE_STACK,
+        [`${PROJECT}:metrics`]: { prometheus: { server: "vllm" } },
+        [`${PROJECT}:rollout`]: { ...(BASE_STACK[`${PROJECT}:rollout`] as object), gates: { cutoff: {} } },
+    };
+    const traffic = (canaryCutOff: number) => ({
+        stable: { errorRate: 0.002, p99Ms: 8000, slowRate: 0.01, server: { ...STABLE, cutOffShare: 0.04 } },
+        canary: { errorRate: 0.002, p99Ms: 8000, slowRate: 0.01, server: { ...STABLE, cutOffShare: canaryCutOff } },
+    });
+
+    test("a canary like stable in every way is promoted, the gate's acceptance among what it showed", async () => {
+        world = await new World().start(stack, traffic(0.04));
+        const run = await world.cli(RUN);
+        expect({ code: run.code, last: run.lastLine }).toEqual({ code: 0, last: "promoted: canaryWeight 0 deployed on e2e" });
+    });
+
+    test("a canary whose only fault is twice the answers cut off at max_tokens is rolled back, the gate named with both versions' counts", async () => {
+        world = await new World().start(stack, traffic(0.08));
+        const run = await world.cli(RUN);
+        expect({ code: run.code, last: run.lastLine }).toEqual({ code: 1, last: "rolled-back: canaryWeight 0 deployed on e2e" });
+        expect(run.output).toMatch(/canary cut-off answer rate above stable's: canary cut off 8\.\d\d% \(\d+\/\d+\) vs stable cut off (3\.9\d|4\.0\d)% /);
+    });
 });
