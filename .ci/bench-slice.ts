@@ -32,6 +32,9 @@ const SLICE = [
     "errors-2x-clustered-dispersion",
     "healthy-cutoff",
     "cutoff-2x",
+    "healthy-ttft",
+    "healthy-all-gates",
+    "ttft-1.5x",
     "errors-5x-delayed",
     "latency-1.8x-delayed",
     "latency-tail",
@@ -50,6 +53,8 @@ const HEALTHY = [
     "healthy-sticky",
     "healthy-clustered-dispersion",
     "healthy-cutoff",
+    "healthy-ttft",
+    "healthy-all-gates",
 ];
 /** On each committed stack's schedule: a healthy canary, the smallest regression to catch, and one that needs load. */
 const ON_STACKS = ["healthy-delayed", "errors-2x", "errors-under-load"];
@@ -57,7 +62,7 @@ const STACKS = fs.readdirSync(path.join(__dirname, "..")).flatMap((f) => /^Pulum
 const MIN_SHARE_JUDGED = 0.95;
 const JUDGED_PER_SERVED = [0.99, 1.01];
 const RUNS = 300;
-const NEAR_IDEAL = ["errors-5x-delayed", "latency-1.8x-delayed", "latency-tail", "errors-2x", "cutoff-2x"];
+const NEAR_IDEAL = ["errors-5x-delayed", "latency-1.8x-delayed", "latency-tail", "errors-2x", "cutoff-2x", "ttft-1.5x"];
 const OVER_IDEAL = 1.5;
 const BASELINE = path.join(__dirname, "bench-baseline.json");
 

@@ -1,5 +1,6 @@
 /** The judges the benchmark compares the gates with: the fixed thresholds before them, and the ideal two-sample test. */
-import { slowShare } from "./world";
+import { GATE_SHARES, slowShare } from "./world";
+import { GATE_KINDS, GATE_LABELS } from "../../contract/gates";
 import { STABLE_P95_MS, Scenario, STABLE } from "./scenarios";
 import { JudgeLike } from "../core/deps";
 import { MetricsSample, VersionSample } from "../core/ports";
@@ -72,19 +73,22 @@ export class IdealJudge implements JudgeLike {
                 logRatio: 0,
                 accepted: false,
             },
-            // The cut-off answers gate, where the schedule judges them: every request is an answer.
-            ...(schedule.gates.cutoff
-                ? [
-                      {
-                          name: "cut-off answer",
-                          r0: 1 + schedule.gates.cutoff.tolerancePercent / 100,
-                          r1: size(worst.cutOffRate / STABLE.cutOffRate, 1 + schedule.gates.cutoff.tolerancePercent / 100, schedule.gates.cutoff.detectFactor),
-                          events: (v: VersionSample) => v.gates?.cutoff?.events ?? 0,
-                          logRatio: 0,
-                          accepted: false,
-                      },
-                  ]
-                : []),
+            // The model's gates, where the schedule judges them: every request is a trial of each.
+            ...GATE_KINDS.flatMap((kind) => {
+                const gate = schedule.gates[kind];
+                if (!gate) return [];
+                const tolerated = 1 + gate.tolerancePercent / 100;
+                return [
+                    {
+                        name: GATE_LABELS[kind].label,
+                        r0: tolerated,
+                        r1: size(GATE_SHARES[kind](worst) / GATE_SHARES[kind](STABLE), tolerated, gate.detectFactor),
+                        events: (v: VersionSample) => v.gates?.[kind]?.events ?? 0,
+                        logRatio: 0,
+                        accepted: false,
+                    },
+                ];
+            }),
         ];
         this.reject = Math.log(this.tests.length / schedule.falseRollbackRate);
         this.accept = Math.log(schedule.missRate);

@@ -14,6 +14,8 @@ export interface Behaviour {
     tail?: { share: number; factor: number };
     /** The share of its answers cut off at the length limit. */
     cutOffRate: number;
+    /** Its time to first token as a multiple of stable's (lognormal, `TTFT_SIGMA`), the rest of its request time unchanged. */
+    ttftFactor: number;
 }
 
 export interface Scenario {
@@ -59,8 +61,12 @@ export interface Scenario {
     limit?: string;
 }
 
-/** The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median, 4% of its answers cut off at the length limit. */
-export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5, cutOffRate: 0.04 };
+/**
+ * The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median, 4% of
+ * its answers cut off at the length limit, and 10% of its requests' first tokens after the
+ * `ttft` gate's bound (the bound at its 90th percentile).
+ */
+export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5, cutOffRate: 0.04, ttftFactor: 1 };
 const BROKEN_ERRORS: Behaviour = { ...STABLE, errorRate: 0.015 };
 const SLOW: Behaviour = { ...STABLE, medianMs: STABLE.medianMs * 1.8 };
 /**
@@ -74,8 +80,11 @@ export const STABLE_P95_MS = STABLE.medianMs * Math.exp(1.6448536 * STABLE.sigma
 const ERRORS_2X: Behaviour = { ...STABLE, errorRate: 0.006 };
 const TAIL: Behaviour = { ...STABLE, tail: { share: 0.03, factor: 4 } };
 export const MINUTE = 60_000;
-/** The cut-off answers gate, at its defaults. */
+/** The cut-off answers gate, at its defaults; and the slow-first-token gate, at its. */
 const CUTOFF_GATE: Partial<RolloutSchedule> = { gates: { cutoff: { tolerancePercent: 0, detectFactor: 2, dispersion: 1 } } };
+const TTFT_GATE: Partial<RolloutSchedule> = { gates: { ttft: { tolerancePercent: 0, detectFactor: 1.5, dispersion: 1 } } };
+/** Spread of log time to first token. */
+export const TTFT_SIGMA = 0.5;
 
 /** 10 req/s where 30% of each version's 5xx come in bursts of 20 from one client, each burst on one version. */
 const CLUSTERED = (name: string, canary: Behaviour, expected: Scenario["expected"]) => ({
@@ -212,6 +221,34 @@ export const SCENARIOS: Scenario[] = [
         requestsPerSecond: 10,
         canary: () => ({ ...STABLE, cutOffRate: 0.08 }),
         settings: CUTOFF_GATE,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "healthy-ttft",
+        description: "a canary like stable, judged with the slow-first-token gate on (10% of both versions' first tokens after the bound)",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        settings: TTFT_GATE,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-all-gates",
+        description: "a canary like stable, judged with every model gate on (cut-off answers and slow first tokens): the shares of the false-rollback rate it costs",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        settings: { gates: { ...CUTOFF_GATE.gates, ...TTFT_GATE.gates } },
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "ttft-1.5x",
+        description:
+            "the canary's time to first token is 1.5x stable's (32% of first tokens after the bound, stable 10%); its 5xx and total request times are stable's",
+        requestsPerSecond: 10,
+        canary: () => ({ ...STABLE, ttftFactor: 1.5 }),
+        settings: TTFT_GATE,
         delaySeconds: 120,
         expected: "rolled-back",
     },

@@ -12,6 +12,7 @@
  */
 import { SCENARIOS, Scenario } from "./scenarios";
 import { Draws, NoisyMetrics, SimulatedStack, VirtualClock } from "./world";
+import { GATE_KINDS } from "../../contract/gates";
 import { IdealJudge, LegacyJudge } from "./judges";
 import { runRollout } from "../core/engine";
 import { RolloutResult } from "../core/result";
@@ -69,7 +70,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const clock = new VirtualClock();
     const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);
-    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000, schedule.gates.cutoff !== undefined);
+    const gates = GATE_KINDS.filter((kind) => schedule.gates[kind] !== undefined);
+    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000, gates);
     const result = await runRollout({
         schedule,
         stack,

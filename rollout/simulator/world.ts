@@ -1,5 +1,6 @@
 /** The simulated world a rollout runs in: a virtual clock, a stack whose updates take time, and noisy, late metrics drawn per request. */
-import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS } from "./scenarios";
+import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS, TTFT_SIGMA } from "./scenarios";
+import { GateKind } from "../../contract/gates";
 import { factory as mt19937 } from "@stdlib/random-base-mt19937";
 import { factory as poissonFactory } from "@stdlib/random-base-poisson";
 import { factory as binomialFactory } from "@stdlib/random-base-binomial";
@@ -39,7 +40,18 @@ export function slowShare(b: Behaviour, slowMs: number): number {
 }
 
 /** Whether a canary behaviour is worse than stable: what the benchmark counts as a bad request served. */
-const isBad = (b: Behaviour) => b.errorRate > STABLE.errorRate || b.medianMs > STABLE.medianMs || b.tail !== undefined || b.cutOffRate > STABLE.cutOffRate;
+const isBad = (b: Behaviour) =>
+    b.errorRate > STABLE.errorRate ||
+    b.medianMs > STABLE.medianMs ||
+    b.tail !== undefined ||
+    b.cutOffRate > STABLE.cutOffRate ||
+    b.ttftFactor > STABLE.ttftFactor;
+
+/** Each model gate's share of a behaviour's trials: its answers cut off, its first tokens after the bound (stable's 90th percentile). */
+export const GATE_SHARES: Record<GateKind, (b: Behaviour) => number> = {
+    cutoff: (b) => b.cutOffRate,
+    ttft: (b) => 1 - normalCdf(1.2815516 - Math.log(b.ttftFactor) / TTFT_SIGMA, 0, 1),
+};
 
 /** Requests a second at `t`, as the scenario's traffic goes. */
 const rateAt = (scenario: Scenario, startedAt: number, t: number) => scenario.rate?.(t - startedAt) ?? scenario.requestsPerSecond;
@@ -212,12 +224,13 @@ export class Draws {
     }
 }
 
-/** One version's traffic in part of a minute, as drawn so far: every request is an answer, some cut off at the length limit. */
+/** One version's traffic in part of a minute, as drawn so far: every request is an answer and a gate's trial. */
 interface Drawn {
     requests: number;
     errors: number;
     slow: number;
-    cutOff: number;
+    /** Each judged gate's bad events. */
+    gates: Partial<Record<GateKind, number>>;
     p99Ms?: number;
 }
 
@@ -241,8 +254,8 @@ export class NoisyMetrics implements MetricsSource {
         private readonly draws: Draws,
         /** The schedule's slow-request threshold, where stable's p95 is taken to be. */
         private readonly slowMs: number,
-        /** Whether the schedule judges cut-off answers: the server's per-minute counts are then read too. */
-        private readonly cutOffGate = false,
+        /** The model gates the schedule judges: the server's per-minute counts of each are then read too. */
+        private readonly gates: GateKind[] = [],
     ) {}
 
     async minutes(range: MetricsWindow): Promise<MinuteSample[]> {
@@ -252,7 +265,7 @@ export class NoisyMetrics implements MetricsSource {
         for (let start = range.start; start < range.end; start += MINUTE_MS) {
             const minute = this.drawn.get(start) ?? {
                 until: start,
-                versions: { stable: { requests: 0, errors: 0, slow: 0, cutOff: 0 }, canary: { requests: 0, errors: 0, slow: 0, cutOff: 0 } },
+                versions: { stable: { requests: 0, errors: 0, slow: 0, gates: {} }, canary: { requests: 0, errors: 0, slow: 0, gates: {} } },
             };
             const upTo = Math.min(start + MINUTE_MS, arrivedUntil);
             if (upTo > minute.until) {
@@ -260,8 +273,15 @@ export class NoisyMetrics implements MetricsSource {
                 minute.until = upTo;
             }
             this.drawn.set(start, minute);
-            const bucket = ({ cutOff, ...d }: Drawn): VersionSample | undefined =>
-                d.requests > 0 ? { ...d, ...(this.cutOffGate ? { gates: { cutoff: { events: cutOff, requests: d.requests } } } : {}) } : undefined;
+            const bucket = ({ gates, ...d }: Drawn): VersionSample | undefined =>
+                d.requests > 0
+                    ? {
+                          ...d,
+                          ...(this.gates.length
+                              ? { gates: Object.fromEntries(this.gates.map((g) => [g, { events: gates[g] ?? 0, requests: d.requests }])) }
+                              : {}),
+                      }
+                    : undefined;
             out.push({ start, versions: { stable: bucket(minute.versions.stable), canary: bucket(minute.versions.canary) } });
         }
         return out;
@@ -283,7 +303,7 @@ export class NoisyMetrics implements MetricsSource {
                 into.errors += Math.min(n, this.draws.binomial(n, b.errorRate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
             } else into.errors += this.draws.binomial(n, b.errorRate);
             into.slow += this.draws.binomial(n, slowShare(b, STABLE_P95_MS));
-            if (this.cutOffGate) into.cutOff += this.draws.binomial(n, b.cutOffRate);
+            for (const g of this.gates) into.gates[g] = (into.gates[g] ?? 0) + this.draws.binomial(n, GATE_SHARES[g](b));
             // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
             const k = Math.ceil(0.99 * n);
             const p99 = b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1));

@@ -255,6 +255,21 @@ describe("the rollout schedule", () => {
 });
 
 describe("report", () => {
+    test("a progress line gives each gate's share of its trials with the counts behind it", async () => {
+        const lines: string[] = [];
+        await simulate(
+            SCENARIOS.find((s) => s.name === "cutoff-2x")!,
+            { seed: 1, log: (l) => lines.push(l) },
+        );
+        expect(
+            lines.some((l) =>
+                /^step 1\/5 weight 5% .*\| stable \d+ req, .*, p99 [\d.]+s, cut off [\d.]+% \(\d+\/\d+\) \| canary \d+ req, .*, p99 [\d.]+s, cut off [\d.]+% \(\d+\/\d+\) \| /.test(
+                    l,
+                ),
+            ),
+        ).toBe(true);
+    });
+
     test("Markdown has a row per step, charts, and events; JSON carries the same result", async () => {
         const { result } = await simulate(
             SCENARIOS.find((s) => s.name === "errors-under-load")!,
