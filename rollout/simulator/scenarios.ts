@@ -235,7 +235,8 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         name: "healthy-all-gates",
-        description: "a canary like stable, judged with every model gate on (cut-off answers and slow first tokens): the shares of the false-rollback rate it costs",
+        description:
+            "a canary like stable, judged with every model gate on (cut-off answers and slow first tokens): the shares of the false-rollback rate it costs",
         requestsPerSecond: 10,
         canary: () => STABLE,
         settings: { gates: { ...CUTOFF_GATE.gates, ...TTFT_GATE.gates } },
