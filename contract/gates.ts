@@ -32,8 +32,10 @@ const gate = (what: string, detect: number) =>
             .default(detect)
             .describe(`A canary whose rate of ${what} is this many times stable's (or more) must be caught: promoted at most missRate of the time.`),
         dispersion: decimal(1, 100)
-            .default(1)
-            .describe(`How bursty ${what} are: the variance of a version's count over its mean (a conversation or a client's batch makes them come together).`),
+            .optional()
+            .describe(
+                `How bursty ${what} are: the variance of a version's count over its mean (a conversation or a client's batch makes them come together). Unset, measured from stable's last 3 hours, as errorDispersion is.`,
+            ),
     });
 
 export const gatesSection = section({

@@ -45,9 +45,9 @@ export const rolloutSection = section(
                 "A floor, in percentage points above stable's rate, on the regression that must be caught: a stable with almost no 5xx or slow requests would otherwise need a canary with almost none to be accepted.",
             ),
         errorDispersion: decimal(1, 100)
-            .default(1)
+            .optional()
             .describe(
-                "How bursty 5xx are: the variance of a version's 5xx count over its mean (1 when requests fail independently). Set it above 1 when a few clients fail many requests at once (retries of one conversation, a client stuck to a version); the judge then weighs each 5xx as 1/errorDispersion of one. See docs/judge.md for how to measure it.",
+                "How bursty 5xx are: the variance of a version's 5xx count over its mean (1 when requests fail independently). Unset, the rollout measures it from stable's last 3 hours before the first step (and uses 1 when those minutes show no burstiness, or too few 5xx to tell); the judge weighs each 5xx as 1/errorDispersion of one. See docs/judge.md.",
             ),
         warmupSeconds: integer(0, 3600)
             .default(180)

@@ -23,6 +23,7 @@ import { StackOutputs } from "../../contract/outputs";
 import { fromJsonText } from "../../contract/fields";
 import { GATE_KINDS } from "../../contract/gates";
 import { powerReport, Traffic } from "../core/power";
+import { withMeasuredDispersions } from "../core/dispersion";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
 async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined> {
@@ -80,14 +81,17 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
     const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
     const gates = GATE_KINDS.filter((kind) => schedule.gates[kind] !== undefined);
     const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow, gates);
-    if (args.dryRun) return printPower(schedule, metrics, args);
+    // Each dispersion the schedule leaves unset, measured from stable's recent minutes: what the judge will weigh by.
+    const measured = await withMeasuredDispersions(schedule, metrics, clock.now());
+    for (const line of measured.lines) console.log(line);
+    if (args.dryRun) return printPower(measured.schedule, metrics, args);
     if (!(await confirmed(args))) return 0;
     if (!(await leaseTaken(session.control, args))) {
         last("refused");
         return EXIT_CODES.refused;
     }
     const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl };
-    const result = await runUnderLease(session, args, { schedule, outputs, metrics, controller }, context);
+    const result = await runUnderLease(session, args, { schedule: measured.schedule, outputs, metrics, controller }, context);
     const callers = await callersHint(args.stack, raw, result, session.region, slow, session.log);
     if (callers) context.callers = callers;
     writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);

@@ -73,7 +73,7 @@ function trafficGates(schedule: RolloutSchedule): Gate[] {
             label: "5xx",
             short: "5xx",
             raw: (v) => ({ events: v.errors, requests: v.requests }),
-            dispersion: schedule.errorDispersion,
+            dispersion: schedule.errorDispersion ?? 1,
             tolerancePercent: schedule.errorRateIncreasePercent,
             detectFactor: schedule.detectErrorRateFactor,
         },
@@ -97,7 +97,7 @@ function modelGates(schedule: RolloutSchedule): Gate[] {
             {
                 ...GATE_LABELS[kind],
                 raw: (v: VersionSample) => v.gates?.[kind] ?? { events: 0, requests: 0 },
-                dispersion: tuning.dispersion,
+                dispersion: tuning.dispersion ?? 1,
                 tolerancePercent: tuning.tolerancePercent,
                 detectFactor: tuning.detectFactor,
             },

@@ -181,12 +181,14 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         ...CLUSTERED("healthy-clustered", STABLE, "promoted"),
-        description: "a healthy canary where 1% of clients produce 30% of the 5xx, in bursts of 20 that land on one version",
-        limit: "5xx in bursts break the tests' independence, so healthy canaries are rolled back far above falseRollbackRate; set rollout.errorDispersion (healthy-clustered-dispersion)",
+        description:
+            "a healthy canary where 1% of clients produce 30% of the 5xx, in bursts of 20 that land on one version; the dispersion measured from stable's last 3 hours",
+        limit: "bursts weigh each 5xx less, so showing a canary within tolerance takes longer than the default 3-hour evidenceWaitSeconds: most such rollouts hold (none is rolled back for the bursts); give them a longer evidenceWaitSeconds (healthy-clustered-dispersion)",
     },
     {
         ...CLUSTERED("healthy-clustered-dispersion", STABLE, "promoted"),
-        description: "the same, with rollout.errorDispersion 7 (the bursts' variance over mean) and a 24-hour evidenceWaitSeconds, as docs/judge.md advises",
+        description:
+            "the same, with rollout.errorDispersion set to 7 (the bursts' variance over mean) and a 24-hour evidenceWaitSeconds, as docs/judge.md advises",
         settings: DISPERSION_SETTINGS,
     },
     {

@@ -13,6 +13,10 @@
 import { SCENARIOS, Scenario } from "./scenarios";
 import { Draws, NoisyMetrics, SimulatedStack, VirtualClock } from "./world";
 import { GATE_KINDS } from "../../contract/gates";
+import { withMeasuredDispersions } from "../core/dispersion";
+
+/** Offsets the seed of stable's draws before the rollout from the rollout's own. */
+const HISTORY_SEED = 1_000_000;
 import { IdealJudge, LegacyJudge } from "./judges";
 import { runRollout } from "../core/engine";
 import { RolloutResult } from "../core/result";
@@ -71,15 +75,24 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);
     const gates = GATE_KINDS.filter((kind) => schedule.gates[kind] !== undefined);
-    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000, gates);
+    // Stable's hours before the rollout come from a stream of their own, so the rollout's draws are the same with or without them.
+    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000, gates, new Draws(HISTORY_SEED + (options.seed ?? 1)));
+    const log = options.log ?? (() => {});
+    // As the CLI does: each dispersion the schedule leaves unset is measured from stable's recent minutes (the sequential gates only weigh by them).
+    let judged = schedule;
+    if ((options.gates ?? "sequential") === "sequential") {
+        const measured = await withMeasuredDispersions(schedule, metrics, clock.now());
+        for (const line of measured.lines) log(line);
+        judged = measured.schedule;
+    }
     const result = await runRollout({
-        schedule,
+        schedule: judged,
         stack,
         services: stack,
         traffic: stack,
         metrics,
         clock,
-        log: options.log ?? (() => {}),
+        log,
         ...(options.gates === "legacy" ? { judge: new LegacyJudge() } : {}),
         ...(options.gates === "ideal" ? { judge: new IdealJudge(schedule, scenario) } : {}),
     });

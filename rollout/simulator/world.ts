@@ -256,6 +256,8 @@ export class NoisyMetrics implements MetricsSource {
         private readonly slowMs: number,
         /** The model gates the schedule judges: the server's per-minute counts of each are then read too. */
         private readonly gates: GateKind[] = [],
+        /** Stable's traffic before the rollout (which the rollout reads to measure dispersions), drawn apart so the rollout's own draws stay as they were. */
+        private readonly history: Draws = draws,
     ) {}
 
     async minutes(range: MetricsWindow): Promise<MinuteSample[]> {
@@ -291,25 +293,41 @@ export class NoisyMetrics implements MetricsSource {
         return [];
     }
 
-    /** Adds the requests served in [from, to) to each version's draws, at the weights and task counts in force. */
+    /**
+     * Adds the requests served in [from, to) to each version's draws, at the weights and task
+     * counts in force; before the rollout began, stable served everything (from its own stream).
+     */
     private draw(versions: Record<Version, Drawn>, from: number, to: number): void {
+        const before = Math.min(to, this.stack.startedAt);
+        if (from < before) this.drawWith(this.history, versions, from, before, () => [{ weight: 0, tasks: 0, from, to: before }]);
+        if (to > Math.max(from, this.stack.startedAt))
+            this.drawWith(this.draws, versions, Math.max(from, this.stack.startedAt), to, (a, b) => this.stack.exposure(a, b));
+    }
+
+    private drawWith(
+        draws: Draws,
+        versions: Record<Version, Drawn>,
+        from: number,
+        to: number,
+        exposure: (from: number, to: number) => { weight: number; tasks: number; from: number; to: number }[],
+    ): void {
         const clusters = this.scenario.clusters;
         const add = (into: Drawn, b: Behaviour, mean: number) => {
-            const n = mean > 0 ? this.draws.poisson(mean) : 0;
+            const n = mean > 0 ? draws.poisson(mean) : 0;
             if (n === 0) return;
             into.requests += n;
             if (clusters) {
-                const bursts = this.draws.poisson((n * b.errorRate * clusters.errorShare) / clusters.burstSize);
-                into.errors += Math.min(n, this.draws.binomial(n, b.errorRate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
-            } else into.errors += this.draws.binomial(n, b.errorRate);
-            into.slow += this.draws.binomial(n, slowShare(b, STABLE_P95_MS));
-            for (const g of this.gates) into.gates[g] = (into.gates[g] ?? 0) + this.draws.binomial(n, GATE_SHARES[g](b));
+                const bursts = draws.poisson((n * b.errorRate * clusters.errorShare) / clusters.burstSize);
+                into.errors += Math.min(n, draws.binomial(n, b.errorRate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
+            } else into.errors += draws.binomial(n, b.errorRate);
+            into.slow += draws.binomial(n, slowShare(b, STABLE_P95_MS));
+            for (const g of this.gates) into.gates[g] = (into.gates[g] ?? 0) + draws.binomial(n, GATE_SHARES[g](b));
             // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
             const k = Math.ceil(0.99 * n);
-            const p99 = b.medianMs * Math.exp(b.sigma * normalQuantile(this.draws.beta(k, n + 1 - k), 0, 1));
+            const p99 = b.medianMs * Math.exp(b.sigma * normalQuantile(draws.beta(k, n + 1 - k), 0, 1));
             into.p99Ms = Math.max(into.p99Ms ?? 0, (p99 * this.slowMs) / STABLE_P95_MS);
         };
-        for (const segment of this.stack.exposure(from, to)) {
+        for (const segment of exposure(from, to)) {
             for (const [a, b] of pieces(segment.from, segment.to)) {
                 const requests = (rateAt(this.scenario, this.stack.startedAt, a) * (b - a)) / 1000;
                 const share = this.stack.canaryShare(segment.weight);
