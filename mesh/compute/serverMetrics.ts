@@ -43,8 +43,8 @@ export const SERVER_METRIC_INFO: Record<ServerMetric | "gpuUtilization", { metri
     gpuUtilization: { metricName: "nvidia_smi_utilization_gpu", stat: "Average", title: "GPU utilisation", unit: "%" },
 };
 /** The dimension of a count within a bound, and of answers by why they ended. */
-export const BOUND_DIMENSION = "Bound";
-export const REASON_DIMENSION = "FinishReason";
+const BOUND_DIMENSION = "Bound";
+const REASON_DIMENSION = "FinishReason";
 /** CloudWatch's name of the requests at most a bound: `SampleCount` of a minute counts them. */
 const withinName = (series: BoundedSeries) => `${SERVER_METRIC_INFO[series].metricName}Within`;
 

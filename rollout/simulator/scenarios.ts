@@ -183,7 +183,7 @@ export const SCENARIOS: Scenario[] = [
         ...CLUSTERED("healthy-clustered", STABLE, "promoted"),
         description:
             "a healthy canary where 1% of clients produce 30% of the 5xx, in bursts of 20 that land on one version; the dispersion measured from stable's last 3 hours",
-        limit: "bursts weigh each 5xx less, so showing a canary within tolerance takes longer than the default 3-hour evidenceWaitSeconds: most such rollouts hold (none is rolled back for the bursts); give them a longer evidenceWaitSeconds (healthy-clustered-dispersion)",
+        limit: "bursts weigh each 5xx less, so showing a canary within tolerance takes longer than the default 3-hour evidenceWaitSeconds: most such rollouts hold, and about 1% are rolled back, within falseRollbackRate; give them a longer evidenceWaitSeconds (healthy-clustered-dispersion)",
     },
     {
         ...CLUSTERED("healthy-clustered-dispersion", STABLE, "promoted"),
