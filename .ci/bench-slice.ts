@@ -33,8 +33,12 @@ const SLICE = [
     "healthy-cutoff",
     "cutoff-2x",
     "healthy-ttft",
+    "healthy-tokens",
     "healthy-all-gates",
+    "healthy-bursty-model",
     "ttft-1.5x",
+    "tokens-1.3x",
+    "refusals-2x",
     "errors-5x-delayed",
     "latency-1.8x-delayed",
     "latency-tail",
@@ -52,7 +56,7 @@ const STACKS = fs.readdirSync(path.join(__dirname, "..")).flatMap((f) => /^Pulum
 const MIN_SHARE_JUDGED = 0.95;
 const JUDGED_PER_SERVED = [0.99, 1.01];
 const RUNS = 300;
-const NEAR_IDEAL = ["errors-5x-delayed", "latency-1.8x-delayed", "latency-tail", "errors-2x", "cutoff-2x", "ttft-1.5x"];
+const NEAR_IDEAL = ["errors-5x-delayed", "latency-1.8x-delayed", "latency-tail", "errors-2x", "cutoff-2x", "ttft-1.5x", "tokens-1.3x", "refusals-2x"];
 const OVER_IDEAL = 1.5;
 const BASELINE = path.join(__dirname, "bench-baseline.json");
 

@@ -127,10 +127,10 @@ export function stringMap(namePattern: RegExp, nameExpected: string) {
 }
 
 /**
- * A map from names among `names` (e.g. GPU instance types) to objects of one section's
- * shape; a name not among them is refused with the nearest that is.
+ * A map from names to objects of one section's shape; a name `refused` finds wrong is
+ * refused with its words.
  */
-export function sectionMap<T extends z.ZodType>(names: readonly string[], nameExpected: string, value: T, mapKey: string) {
+function mapOf<T extends z.ZodType>(value: T, nameExpected: string, refused: (name: string) => string | undefined, mapKey: string) {
     const expected = `an object from ${nameExpected} to an object of the fields below`;
     return z
         .preprocess(
@@ -140,9 +140,9 @@ export function sectionMap<T extends z.ZodType>(names: readonly string[], nameEx
                 z.superRefine(
                     (map, ctx) => {
                         if (typeof map !== "object" || map === null || Array.isArray(map)) return;
-                        for (const key of Object.keys(map).filter((k) => !names.includes(k))) {
-                            const guess = closest(key, [...names]);
-                            ctx.addIssue({ code: "custom", path: [key], input: key, message: `${nameExpected}${guess ? `: did you mean "${guess}"?` : ""}` });
+                        for (const key of Object.keys(map)) {
+                            const message = refused(key);
+                            if (message) ctx.addIssue({ code: "custom", path: [key], input: key, message });
                         }
                     },
                     { when: () => true },
@@ -151,6 +151,26 @@ export function sectionMap<T extends z.ZodType>(names: readonly string[], nameEx
         )
         .meta({ allowed: expected, fields: metaOf(value).fields, mapKey });
 }
+
+/**
+ * A map from names among `names` (e.g. GPU instance types) to objects of one section's
+ * shape; a name not among them is refused with the nearest that is.
+ */
+export const sectionMap = <T extends z.ZodType>(names: readonly string[], nameExpected: string, value: T, mapKey: string) =>
+    mapOf(
+        value,
+        nameExpected,
+        (key) => {
+            if (names.includes(key)) return undefined;
+            const guess = closest(key, [...names]);
+            return `${nameExpected}${guess ? `: did you mean "${guess}"?` : ""}`;
+        },
+        mapKey,
+    );
+
+/** A map from names the user chooses (`isName` accepts, described as `nameExpected`) to objects of one section's shape. */
+export const namedSections = <T extends z.ZodType>(isName: (name: string) => boolean, nameExpected: string, value: T, mapKey: string) =>
+    mapOf(value, nameExpected, (key) => (isName(key) ? undefined : nameExpected), mapKey);
 
 /** Keys of `T` without the index signature a loose object adds. */
 type Known<T> = T extends unknown ? { [K in keyof T as string extends K ? never : K]: T[K] } : never;

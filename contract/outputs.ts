@@ -57,6 +57,8 @@ const versionMetrics = z.object({
         })
         .partial()
         .optional(),
+    /** The application's own counts the event gates read (`rollout.gates.events`), by metric name, with the version's dimension. */
+    events: z.record(z.string(), metricRef).optional(),
 });
 
 /** What a version runs, as deployed: the rollout plans from this, never from local config alone. */

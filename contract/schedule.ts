@@ -91,7 +91,9 @@ export const rolloutSection = section(
             .describe("What a sustained metrics outage does: roll back, or hold the weight and stop (exit 3)."),
         gates: gatesSection
             .default({})
-            .describe("What the model does, judged like 5xx: answers cut off at the length limit, slow first tokens (from the model server's metrics)."),
+            .describe(
+                "What the model does, judged like 5xx: answers cut off at the length limit, slow first tokens, tokens per answer (from the model server's metrics), and the application's own counts.",
+            ),
     },
     {
         elsewhere: {

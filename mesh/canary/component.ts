@@ -19,7 +19,7 @@ import { modelService } from "../compute/modelService";
 import { GpuCapacity } from "../compute/gpuCapacity";
 import { instancesForDeployment } from "../compute/gpuInstances";
 import { taskScaling } from "../compute/scaling";
-import { serverMetricRefs } from "../compute/serverMetrics";
+import { eventMetricRefs, serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
 import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../foundation/foundation";
@@ -122,7 +122,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
         );
         const withServer = (version: Version) => {
             const server = serverMetricRefs(config, metricNamespace, version, { gpuHosts: !args.platform });
-            return server ? { ...trafficMetrics[version], server } : trafficMetrics[version];
+            const events = eventMetricRefs(config, metricNamespace, version);
+            return { ...trafficMetrics[version], ...(server ? { server } : {}), ...(events ? { events } : {}) };
         };
         const metrics = { stable: withServer("stable"), canary: withServer("canary") };
         // Under each version's service: a version's update, and a capacity step, change nothing else.
@@ -155,6 +156,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 dashboard: {
                     weightMetric,
                     slowMs: config.rollout.slowRequestSeconds * 1000,
+                    eventGates: Object.entries(config.rollout.gates.events ?? {}).map(([name, g]) => ({ name, metric: g.metric, trials: g.trials })),
                     services: {
                         stable: { clusterName: this.cluster.name, serviceName: this.services.stable.service.name },
                         canary: { clusterName: this.cluster.name, serviceName: this.services.canary.service.name },

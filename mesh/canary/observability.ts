@@ -193,6 +193,8 @@ export interface DashboardExtras {
     alarmArns: pulumi.Input<string>[];
     /** The weight the rollout verified at the traffic layer, as it publishes it. */
     weightMetric: MetricRef;
+    /** The application's counts the event gates judge (`rollout.gates.events`), each over its trials. */
+    eventGates: { name: string; metric: string; trials: string }[];
 }
 
 /**
@@ -285,6 +287,24 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
                 (part, whole) => `100 * FILL(${part}, 0) / ${whole}`,
             ),
         },
+        {
+            title: "Tokens per answer",
+            unit: "tokens",
+            lines: share(
+                (v) => [v.server?.generatedTokens, "Sum"],
+                (v) => [v.server?.answers, "Sum"],
+                (part, whole) => `FILL(${part}, 0) / ${whole}`,
+            ),
+        },
+        ...extras.eventGates.map((gate) => ({
+            title: `${gate.name}: ${gate.metric} over ${gate.trials} (the application's)`,
+            unit: "% of the version's trials",
+            lines: share(
+                (v) => [v.events?.[gate.metric], "Sum"],
+                (v) => [v.events?.[gate.trials], "Sum"],
+                (part, whole) => `100 * FILL(${part}, 0) / ${whole}`,
+            ),
+        })),
         ...BOUNDED.map(([within, whole, what]) => ({
             title: `${what} over ${metrics.canary.server?.[within]?.dimensions.Bound} s (the server's)`,
             unit: "% of the version's requests",

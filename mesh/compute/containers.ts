@@ -88,17 +88,17 @@ export function weightsContainer(weights: WeightsConfig, join: VersionJoin, logs
 /** The task's storage and volume for weights from S3, when the version has them. */
 export const weightsStorage = (weights?: WeightsConfig) => (weights ? { sizeInGib: weights.storageGiB, volume: WEIGHTS_VOLUME } : undefined);
 
-/** The model server: its own version's image, environment and a health check that waits for the model to load. */
+/** The model server: its own version's image, environment (with `added`, the program's own variables) and a health check that waits for the model to load. */
 export function modelContainer(
     config: CanaryConfig,
     version: Version,
     join: VersionJoin,
     logs: LogTarget,
-    callees: Record<string, pulumi.Input<string>> = {},
+    added: Record<string, pulumi.Input<string>> = {},
 ): ContainerDefinition {
     const v = config.versions[version];
     const timing = modelHealthTiming(modelLoadSecondsOf(config, version));
-    const environment: Record<string, pulumi.Input<string>> = { ...(v.weights ? { ...v.environment, MODEL_DIR: WEIGHTS_DIR } : v.environment), ...callees };
+    const environment: Record<string, pulumi.Input<string>> = { ...(v.weights ? { ...v.environment, MODEL_DIR: WEIGHTS_DIR } : v.environment), ...added };
     const dependsOn = [...(v.weights ? [{ containerName: WEIGHTS_VOLUME, condition: "SUCCESS" }] : []), ...(join.modelDependsOn ?? [])];
     return {
         name: "model",

@@ -57,7 +57,12 @@ export function modelService(name: string, args: ModelServiceArgs, opts: pulumi.
             containers: (logs) =>
                 pulumi.jsonStringify(
                     pulumi.output([
-                        modelContainer(config, version, join, logs, args.callees),
+                        modelContainer(config, version, join, logs, {
+                            ...args.callees,
+                            // What the application publishes its own counts under, for the event gates (docs/metrics.md).
+                            CANARY_VERSION: version,
+                            CANARY_METRIC_NAMESPACE: args.metricNamespace,
+                        }),
                         ...(v.weights ? [weightsContainer(v.weights, join, logs)] : []),
                         ...(prometheus
                             ? [collectorContainer({ prometheus, modelPort: config.port, version, namespace: args.metricNamespace, logs }, join.bypassUser)]

@@ -27,7 +27,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CanaryConfig, PrometheusConfig } from "../config/schema";
 import type { Version } from "../../contract/versions";
-import type { ServerMetricRefs } from "../../contract/outputs";
+import type { MetricRef, ServerMetricRefs } from "../../contract/outputs";
 import { logsTo } from "./containers";
 import type { ContainerDefinition, LogTarget } from "./join";
 import { BOUNDED_SERIES, BoundedSeries, finishReasonOf, metricsPortOf, SERIES_KINDS, ServerMetric, serverMetricNames } from "../config/serverSeries";
@@ -218,4 +218,15 @@ export function serverMetricRefs(config: CanaryConfig, namespace: string, versio
     }
     if (gpuHosts && config.versions[version].compute === "gpu") refs.gpuUtilization = ref(SERVER_METRIC_INFO.gpuUtilization.metricName);
     return Object.keys(refs).length > 0 ? refs : undefined;
+}
+
+/**
+ * Where each version's own application counts live, for the event gates (`rollout.gates.events`):
+ * the metric and its trials, in the service's namespace with the version's dimension, as the
+ * tasks' `CANARY_METRIC_NAMESPACE` and `CANARY_VERSION` tell the application to publish them.
+ */
+export function eventMetricRefs(config: CanaryConfig, namespace: string, version: Version): Record<string, MetricRef> | undefined {
+    const names = Object.values(config.rollout.gates.events ?? {}).flatMap((g) => [g.metric, g.trials]);
+    if (names.length === 0) return undefined;
+    return Object.fromEntries(names.map((metricName) => [metricName, { namespace, metricName, dimensions: { Version: version } }]));
 }

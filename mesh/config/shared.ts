@@ -161,6 +161,17 @@ export const sharedRules = [
             if (gates.ttft !== undefined && prometheus?.countAbove?.timeToFirstToken === undefined) {
                 report("rollout.gates.ttft", gates.ttft, "metrics.prometheus.countAbove.timeToFirstToken set: the gate counts the requests above that bound");
             }
+            const names =
+                typeof prometheus === "object" && prometheus !== null && server !== undefined
+                    ? serverMetricNames({ server, names: prometheus.names ?? {} })
+                    : {};
+            if (gates.tokens !== undefined && (!names.generatedTokens || !names.answers)) {
+                report(
+                    "rollout.gates.tokens",
+                    gates.tokens,
+                    `metrics.prometheus with the series generatedTokens and answers (server "vllm" or "tgi" has both, or name them in metrics.prometheus.names)${server ? `: server "${server}" has ${names.generatedTokens ? "no answers" : "no generatedTokens"}` : ""}`,
+                );
+            }
         },
     ),
     rule<Shared>(["canaryMinCount", "stableMinCount", "stable", "canary"], "a raised minimum is at most that version's scaling.maxCount", (c, report) => {

@@ -7,8 +7,8 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand, GetMetricDataCommand, MetricDataQuery, PutMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { Version, VERSIONS } from "../../contract/versions";
-import { MetricRef, msPerUnit, ServerMetricRefs, VersionMetrics } from "../../contract/outputs";
-import { GATE_SERIES, GateKind } from "../../contract/gates";
+import { MetricRef, msPerUnit, VersionMetrics } from "../../contract/outputs";
+import { CountSource, GateSpec } from "../../contract/gates";
 import { GateCounts, MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "../core/ports";
 import { MINUTE_MS } from "../core/minutes";
 
@@ -43,15 +43,22 @@ const statQuery = (id: string, m: MetricRef, stat: string): MetricDataQuery => (
     },
 });
 
-/** The parts of a gate's counts, by query id suffix: its trials, and its bad events or its good ones. */
-const gateParts = (kind: GateKind) => Object.entries(GATE_SERIES[kind]) as ["trials" | "bad" | "good", { series: keyof ServerMetricRefs; stat: string }][];
+/** The parts of a gate's counts, by query id suffix: its trials, and its events or the trials that were not. */
+const gateParts = (gate: GateSpec): [string, CountSource][] => [["trials", gate.trials], ...(Object.entries(gate.counted) as [string, CountSource][])];
+
+/** The metric and statistic a gate's count is read from, for a version; undefined when the stack does not publish it. */
+function sourceOf(metrics: VersionMetrics, source: CountSource): { m?: MetricRef; stat: string; what: string } {
+    return "event" in source
+        ? { m: metrics.events?.[source.event], stat: "Sum", what: `application metric ${source.event}` }
+        : { m: metrics.server?.[source.series], stat: source.stat, what: `model server's ${source.series} series` };
+}
 
 /**
  * GetMetricData queries for both versions, one bucket a minute: ids `<version>_<field>`, and
  * `<version>_<gate>_<part>` for the model's gates; a series the backend does not publish is
  * left out where it may be.
  */
-export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: SlowRequests, gates: GateKind[] = []): MetricDataQuery[] {
+export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: SlowRequests, gates: GateSpec[] = []): MetricDataQuery[] {
     return VERSIONS.flatMap((version) => [
         ...(Object.keys(QUERIES) as Field[]).flatMap((field) => {
             const metric = QUERIES[field].metric === "latency" ? slow.metric : QUERIES[field].metric;
@@ -60,23 +67,20 @@ export function metricQueries(metrics: Record<Version, VersionMetrics>, slow: Sl
             if (!m) throw new Error(`the stack publishes no ${metric} metric for the ${version} version`);
             return statQuery(`${version}_${field}`, m, QUERIES[field].stat(m, slow));
         }),
-        ...gates.flatMap((kind) =>
-            gateParts(kind).map(([part, { series, stat }]) => {
-                const m = metrics[version].server?.[series];
-                if (!m)
-                    throw new Error(
-                        `rollout.gates.${kind} reads the model server's ${series} series, which the stack does not publish for the ${version} version: deploy it first`,
-                    );
-                return statQuery(`${version}_${kind}_${part}`, m, stat);
+        ...gates.flatMap((gate) =>
+            gateParts(gate).map(([part, source]) => {
+                const { m, stat, what } = sourceOf(metrics[version], source);
+                if (!m) throw new Error(`${gate.key} reads the ${what}, which the stack does not publish for the ${version} version: deploy it first`);
+                return statQuery(`${version}_${gate.id}_${part}`, m, stat);
             }),
         ),
     ]);
 }
 
-/** A gate's counts in a minute: its trials, and its bad events (or its trials less its good ones, never below 0). */
-function gateCounts(kind: GateKind, at: (part: string) => number | undefined): GateCounts {
+/** A gate's counts in a minute: its trials, and its events (or its trials less its good ones, never below 0). */
+function gateCounts(gate: GateSpec, at: (part: string) => number | undefined): GateCounts {
     const requests = Math.round(at("trials") ?? 0);
-    const events = "bad" in GATE_SERIES[kind] ? Math.round(at("bad") ?? 0) : Math.max(0, requests - Math.round(at("good") ?? 0));
+    const events = "events" in gate.counted ? Math.round(at("events") ?? 0) : Math.max(0, requests - Math.round(at("good") ?? 0));
     return { events, requests };
 }
 
@@ -86,7 +90,7 @@ export class CloudWatchMetrics implements MetricsSource {
         private readonly metrics: Record<Version, VersionMetrics>,
         private readonly alarmNames: string[],
         private readonly slow: SlowRequests,
-        private readonly gates: GateKind[] = [],
+        private readonly gates: GateSpec[] = [],
     ) {}
 
     /**
@@ -128,7 +132,7 @@ export class CloudWatchMetrics implements MetricsSource {
                 slow: Math.round(at(`${version}_slow`, start) ?? 0),
                 ...(p99Ms !== undefined ? { p99Ms } : {}),
                 ...(this.gates.length
-                    ? { gates: Object.fromEntries(this.gates.map((kind) => [kind, gateCounts(kind, (part) => at(`${version}_${kind}_${part}`, start))])) }
+                    ? { gates: Object.fromEntries(this.gates.map((g) => [g.id, gateCounts(g, (part) => at(`${version}_${g.id}_${part}`, start))])) }
                     : {}),
             };
         };

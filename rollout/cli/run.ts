@@ -21,7 +21,7 @@ import { finalStatus, ReportContext } from "../core/report";
 import { rolloutSection, RolloutSchedule } from "../../contract/schedule";
 import { StackOutputs } from "../../contract/outputs";
 import { fromJsonText } from "../../contract/fields";
-import { GATE_KINDS } from "../../contract/gates";
+import { gatesOf } from "../../contract/gates";
 import { powerReport, Traffic } from "../core/power";
 import { withMeasuredDispersions } from "../core/dispersion";
 
@@ -79,8 +79,7 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
         metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs",
     };
     const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
-    const gates = GATE_KINDS.filter((kind) => schedule.gates[kind] !== undefined);
-    const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow, gates);
+    const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow, gatesOf(schedule.gates));
     // Each dispersion the schedule leaves unset, measured from stable's recent minutes: what the judge will weigh by.
     const measured = await withMeasuredDispersions(schedule, metrics, clock.now());
     for (const line of measured.lines) console.log(line);

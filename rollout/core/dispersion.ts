@@ -7,7 +7,8 @@
  * estimated here from stable's last `HISTORY_MINUTES` whole minutes:
  *
  * - Pearson's estimate over minutes where stable had trials: X² = sum over minutes of
- *   (x - n·p)² / (n·p·(1 - p)), p the pooled rate, and dispersion X² / (m - 1);
+ *   (x - n·p)² / (n·p·(1 - p)), p the pooled rate, and dispersion X² / (m - 1); for a rate per
+ *   trial (tokens per answer) the variance under independence is Poisson's, n·p;
  * - used only when X² shows burstiness (above its 99.9th percentile under independence, by
  *   Wilson and Hilferty's approximation of the chi-square quantile): an estimate of a
  *   binomial count is above 1 half the time, and weighing evidence down for noise would slow
@@ -17,33 +18,65 @@
  */
 import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
 import { RolloutSchedule } from "../../contract/schedule";
-import { GATE_KINDS, GATE_LABELS, GateKind } from "../../contract/gates";
+import { gatesOf, GateSpec, tuningOf } from "../../contract/gates";
 import { GateCounts, MetricsSource, VersionSample } from "./ports";
 import { MINUTE_MS } from "./minutes";
 
 export const HISTORY_MINUTES = 180;
 const MIN_EVENTS = 50;
 const MIN_MINUTES = 30;
+/**
+ * What an unmeasured dispersion is taken to be. A share's: 1, as independent events. A rate's
+ * (tokens per answer) cannot be 1: an answer's length varies about as much as its mean, so a
+ * minute's tokens vary hundreds of times more than Poisson counts; 1,000 is on the safe side
+ * of the answers of a few hundred tokens that chat models give (it slows the gate, never
+ * rolls back a canary for the noise).
+ */
+const FALLBACK: Record<GateSpec["measure"], number> = { share: 1, rate: 1000 };
+const FALLBACK_WHY: Record<GateSpec["measure"], string> = {
+    share: "as independent events",
+    rate: "a conservative value for tokens per answer",
+};
 /** Evidence of burstiness needed before it is used: X² above its 99.9th percentile under independence. */
 const SIGNIFICANCE = 0.001;
 
-/** Pearson's dispersion of per-minute counts, and whether it is told apart from 1; undefined with too little to tell. */
-export function pearsonDispersion(minutes: GateCounts[]): { value: number; shown: boolean } | undefined {
+/** Pearson's dispersion of per-minute counts (a share of their trials, or a rate per trial), and whether it is told apart from 1; undefined with too little to tell. */
+export function pearsonDispersion(minutes: GateCounts[], measure: GateSpec["measure"] = "share"): { value: number; shown: boolean } | undefined {
     const used = minutes.filter((m) => m.requests > 0);
     const events = used.reduce((n, m) => n + m.events, 0);
     const trials = used.reduce((n, m) => n + m.requests, 0);
-    if (used.length < MIN_MINUTES || events < MIN_EVENTS || events >= trials) return undefined;
+    if (used.length < MIN_MINUTES || events < MIN_EVENTS || (measure === "share" && events >= trials)) return undefined;
     const p = events / trials;
-    const x2 = used.reduce((sum, m) => sum + (m.events - m.requests * p) ** 2 / (m.requests * p * (1 - p)), 0);
+    const variance = (n: number) => (measure === "share" ? n * p * (1 - p) : n * p);
+    const x2 = used.reduce((sum, m) => sum + (m.events - m.requests * p) ** 2 / variance(m.requests), 0);
     const df = used.length - 1;
     const critical = df * (1 - 2 / (9 * df) + normalQuantile(1 - SIGNIFICANCE, 0, 1) * Math.sqrt(2 / (9 * df))) ** 3;
     return { value: x2 / df, shown: x2 > critical };
 }
 
+/** A count whose dispersion is measured: 5xx over requests, or a gate the schedule judges. */
+interface Measured {
+    name: string;
+    counts: (v: VersionSample) => GateCounts | undefined;
+    measure: GateSpec["measure"];
+    /** The gate's id; none for 5xx. */
+    gate?: string;
+    /** What it is set to, if it is; and the most it may be. */
+    set?: number;
+    max: number;
+}
+
 /** The counts each dispersion is measured on, from a version's minute: 5xx over requests, and each gate the schedule judges. */
-const COUNTS: { name: string; counts: (v: VersionSample) => GateCounts | undefined; gate?: GateKind }[] = [
-    { name: "5xx", counts: (v) => ({ events: v.errors, requests: v.requests }) },
-    ...GATE_KINDS.map((gate) => ({ name: GATE_LABELS[gate].label, counts: (v: VersionSample) => v.gates?.[gate], gate })),
+const countsOf = (schedule: RolloutSchedule): Measured[] => [
+    { name: "5xx", counts: (v) => ({ events: v.errors, requests: v.requests }), measure: "share", set: schedule.errorDispersion, max: 100 },
+    ...gatesOf(schedule.gates).map((g) => ({
+        name: g.label,
+        counts: (v: VersionSample) => v.gates?.[g.id],
+        measure: g.measure,
+        gate: g.id,
+        set: g.dispersion,
+        max: g.measure === "rate" ? 100000 : 100,
+    })),
 ];
 
 /**
@@ -55,11 +88,9 @@ export async function withMeasuredDispersions(
     metrics: MetricsSource,
     now: number,
 ): Promise<{ schedule: RolloutSchedule; lines: string[] }> {
-    const wanted = COUNTS.filter(({ gate }) =>
-        gate ? schedule.gates[gate] !== undefined && schedule.gates[gate]!.dispersion === undefined : schedule.errorDispersion === undefined,
-    );
-    const set = COUNTS.filter((c) => !wanted.includes(c) && (!c.gate || schedule.gates[c.gate] !== undefined));
-    const lines = set.map(({ name, gate }) => `dispersion of ${name}: ${gate ? schedule.gates[gate]!.dispersion : schedule.errorDispersion}, as set`);
+    const all = countsOf(schedule);
+    const wanted = all.filter((c) => c.set === undefined);
+    const lines = all.filter((c) => c.set !== undefined).map(({ name, set }) => `dispersion of ${name}: ${set}, as set`);
     if (wanted.length === 0) return { schedule, lines };
     const end = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     let stable: VersionSample[] = [];
@@ -67,18 +98,21 @@ export async function withMeasuredDispersions(
         const minutes = await metrics.minutes({ start: end - HISTORY_MINUTES * MINUTE_MS, end });
         stable = minutes.flatMap((m) => (m.versions.stable ? [m.versions.stable] : []));
     } catch (e) {
-        lines.push(`stable's last ${HISTORY_MINUTES / 60} hours are unreadable (${(e as Error).message}): each dispersion not set is 1`);
+        lines.push(`stable's last ${HISTORY_MINUTES / 60} hours are unreadable (${(e as Error).message}): each dispersion not set is its fallback`);
     }
     const measured = structuredClone(schedule);
-    for (const { name, counts, gate } of wanted) {
-        const estimate = pearsonDispersion(stable.flatMap((v) => counts(v) ?? []));
-        const value = estimate?.shown ? Math.min(100, Math.round(estimate.value * 10) / 10) : 1;
-        if (gate) measured.gates[gate]!.dispersion = value;
+    for (const { name, counts, gate, measure, max } of wanted) {
+        const estimate = pearsonDispersion(
+            stable.flatMap((v) => counts(v) ?? []),
+            measure,
+        );
+        const value = estimate === undefined ? FALLBACK[measure] : estimate.shown ? Math.min(max, Math.round(estimate.value * 10) / 10) : 1;
+        if (gate) tuningOf(measured.gates, gate)!.dispersion = value;
         else measured.errorDispersion = value;
         lines.push(
             `dispersion of ${name}: ${value}, ` +
                 (estimate === undefined
-                    ? `too few events in stable's last ${HISTORY_MINUTES / 60} hours to measure (${MIN_EVENTS} over ${MIN_MINUTES} minutes needed)`
+                    ? `too few events in stable's last ${HISTORY_MINUTES / 60} hours to measure (${MIN_EVENTS} over ${MIN_MINUTES} minutes needed), so ${FALLBACK_WHY[measure]}`
                     : estimate.shown
                       ? `measured from stable's last ${HISTORY_MINUTES / 60} hours (its counts vary ${estimate.value.toFixed(1)} times as much as independent events would)`
                       : `stable's last ${HISTORY_MINUTES / 60} hours show no burstiness (measured ${estimate.value.toFixed(2)})`),

@@ -19,8 +19,8 @@
  */
 import { RolloutSchedule } from "../../contract/schedule";
 import { GateCounts, MetricsSample, VersionSample } from "./ports";
-import { GATE_KINDS, GATE_LABELS } from "../../contract/gates";
-import { AcceptanceTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "./sequential";
+import { GateSpec, gatesOf } from "../../contract/gates";
+import { AcceptanceTest, CountLimitTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "./sequential";
 
 export type Verdict = { kind: "pass" } | { kind: "fail"; reason: string } | { kind: "inconclusive"; reason: string };
 
@@ -59,6 +59,8 @@ interface Gate {
     label: string;
     /** How a version's rate is quoted, e.g. "canary 5xx 1.20% (12/1000)". */
     short: string;
+    /** A share of trials (each event is one of them), or a rate per trial (tokens per answer). */
+    measure: GateSpec["measure"];
     raw(v: VersionSample): GateCounts;
     dispersion: number;
     /** The increase over stable's rate that is tolerated, percent, and the multiple of stable's rate that must be caught. */
@@ -72,6 +74,7 @@ function trafficGates(schedule: RolloutSchedule): Gate[] {
         {
             label: "5xx",
             short: "5xx",
+            measure: "share",
             raw: (v) => ({ events: v.errors, requests: v.requests }),
             dispersion: schedule.errorDispersion ?? 1,
             tolerancePercent: schedule.errorRateIncreasePercent,
@@ -80,6 +83,7 @@ function trafficGates(schedule: RolloutSchedule): Gate[] {
         {
             label: "slow-request",
             short: "slow",
+            measure: "share",
             raw: (v) => ({ events: v.slow, requests: v.requests }),
             dispersion: 1,
             tolerancePercent: schedule.slowRequestIncreasePercent,
@@ -89,21 +93,16 @@ function trafficGates(schedule: RolloutSchedule): Gate[] {
 }
 
 /** The model's gates the schedule turns on (`rollout.gates`), read from each version's sample. */
-function modelGates(schedule: RolloutSchedule): Gate[] {
-    return GATE_KINDS.flatMap((kind) => {
-        const tuning = schedule.gates[kind];
-        if (!tuning) return [];
-        return [
-            {
-                ...GATE_LABELS[kind],
-                raw: (v: VersionSample) => v.gates?.[kind] ?? { events: 0, requests: 0 },
-                dispersion: tuning.dispersion ?? 1,
-                tolerancePercent: tuning.tolerancePercent,
-                detectFactor: tuning.detectFactor,
-            },
-        ];
-    });
-}
+const modelGates = (schedule: RolloutSchedule): Gate[] =>
+    gatesOf(schedule.gates).map((spec) => ({
+        label: spec.label,
+        short: spec.short,
+        measure: spec.measure,
+        raw: (v: VersionSample) => v.gates?.[spec.id] ?? { events: 0, requests: 0 },
+        dispersion: spec.dispersion ?? 1,
+        tolerancePercent: spec.tolerancePercent,
+        detectFactor: spec.detectFactor,
+    }));
 
 /**
  * A gate's counts as the tests weigh them, in units of its dispersion: a count whose variance
@@ -116,10 +115,10 @@ const weighed = (gate: Gate, v: VersionSample): GateCounts => {
     return { events: events / gate.dispersion, requests: requests / gate.dispersion };
 };
 
-/** The two ways a rate may be accepted, and the multiple of stable's rate that is tolerated. */
+/** The two ways a rate may be accepted (a rate per trial only by the ratio: a margin is a share's), and the multiple of stable's rate that is tolerated. */
 interface Acceptance {
     byRatio: RatioAcceptanceTest;
-    byMargin: AcceptanceTest;
+    byMargin?: AcceptanceTest;
     tolerated: number;
 }
 
@@ -138,7 +137,7 @@ export class Judge {
     /** The canary's own 5xx rate against `maxErrorRatePercent`: it still judges at 100%, where stable has no traffic. */
     private readonly errorLimit: RateLimitTest;
     /** At 100%, per gate: the canary's own rate against stable's as measured during the rollout. */
-    private full?: RateLimitTest[];
+    private full?: (RateLimitTest | CountLimitTest)[];
     /** Per gate, stable's events and trials over the rollout, while it served any. */
     private readonly stable: GateCounts[];
     /** Per gate, acceptance over the whole rollout, against the configured regressions. */
@@ -170,13 +169,13 @@ export class Judge {
         if (role === "last") this.last = this.gates.map((g) => this.acceptanceFor(g, LAST_STEP_FACTOR));
         if (role === "full" && !this.full) {
             // Each against the tolerated multiple of stable's measured rate, plus the margin: a noisy estimate must not roll back a canary like stable.
-            this.full = this.gates.map(
-                (g, i) =>
-                    new RateLimitTest(
-                        Math.min(0.99, (1 + g.tolerancePercent / 100) * estimatedRate(this.stable[i].events, this.stable[i].requests) + this.margin),
-                        this.alpha / this.gates.length,
-                    ),
-            );
+            this.full = this.gates.map((g, i) => {
+                const measured = estimatedRate(this.stable[i].events, this.stable[i].requests);
+                const alpha = this.alpha / this.gates.length;
+                return g.measure === "rate"
+                    ? new CountLimitTest((1 + g.tolerancePercent / 100) * measured, alpha)
+                    : new RateLimitTest(Math.min(0.99, (1 + g.tolerancePercent / 100) * measured + this.margin), alpha);
+            });
         }
     }
 
@@ -223,7 +222,12 @@ export class Judge {
     private rates(gate: number): string {
         const one = (version: "canary" | "stable") => {
             const v = this.seen[version][gate];
-            const share = v.requests > 0 ? `${((100 * v.events) / v.requests).toFixed(2)}%` : "-";
+            const share =
+                v.requests === 0
+                    ? "-"
+                    : this.gates[gate].measure === "rate"
+                      ? (v.events / v.requests).toFixed(1)
+                      : `${((100 * v.events) / v.requests).toFixed(2)}%`;
             return `${version} ${this.gates[gate].short} ${share} (${v.events}/${v.requests})`;
         };
         return `${one("canary")} vs ${one("stable")}`;
@@ -240,7 +244,11 @@ export class Judge {
     private acceptanceFor(gate: Gate, factor: number): Acceptance {
         const tolerated = 1 + gate.tolerancePercent / 100;
         const beta = this.schedule.missRate / 2;
-        return { byRatio: new RatioAcceptanceTest(tolerated, factor, beta), byMargin: new AcceptanceTest(beta), tolerated };
+        return {
+            byRatio: new RatioAcceptanceTest(tolerated, factor, beta),
+            ...(gate.measure === "share" ? { byMargin: new AcceptanceTest(beta) } : {}),
+            tolerated,
+        };
     }
 
     /** Acceptance is decided while stable serves traffic. */
@@ -252,14 +260,14 @@ export class Judge {
                 const c = weighed(g, canary);
                 byRatio.observe(c, weighed(g, stable));
                 const measured = estimatedRate(this.stable[i].events, this.stable[i].requests);
-                byMargin.observe(c.events, c.requests, tolerated * measured, measured + this.margin);
+                byMargin?.observe(c.events, c.requests, tolerated * measured, measured + this.margin);
             });
         }
     }
 
     /** Whether the canary has shown it is within tolerance: over the rollout, and at the last step before 100% (once it has begun) on that step alone. */
     acceptance(): { accepted: boolean; reason: string } {
-        const shown = (a?: Acceptance) => a !== undefined && (a.byRatio.accepted || a.byMargin.accepted);
+        const shown = (a?: Acceptance) => a !== undefined && (a.byRatio.accepted || a.byMargin?.accepted === true);
         const pending = [
             ...this.gates.flatMap((g, i) => (shown(this.accept[i]) ? [] : [`${g.label} rate under ${g.detectFactor}x stable's`])),
             ...(this.role !== "last"

@@ -15,8 +15,7 @@
  * A minute not yet complete is neither judged nor taken for "no traffic".
  */
 import { Version, VERSIONS } from "../../contract/versions";
-import { GateCounts, MetricsSample, MetricsSource, MinuteSample, VersionSample } from "./ports";
-import type { GateKind } from "../../contract/gates";
+import { MetricsSample, MetricsSource, MinuteSample, VersionSample } from "./ports";
 
 export const MINUTE_MS = 60_000;
 export const minuteOf = (t: number) => Math.floor(t / MINUTE_MS) * MINUTE_MS;
@@ -54,7 +53,7 @@ const NONE: VersionSample = { requests: 0, errors: 0, slow: 0 };
 function gatesOf(present: VersionSample[]): Pick<VersionSample, "gates"> {
     const gates: NonNullable<VersionSample["gates"]> = {};
     for (const sample of present)
-        for (const [kind, counts] of Object.entries(sample.gates ?? {}) as [GateKind, GateCounts][]) {
+        for (const [kind, counts] of Object.entries(sample.gates ?? {})) {
             const sum = (gates[kind] ??= { events: 0, requests: 0 });
             sum.events += counts.events;
             sum.requests += counts.requests;

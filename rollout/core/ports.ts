@@ -5,7 +5,6 @@
  */
 import { Version } from "../../contract/versions";
 import type { EvaluationMoment } from "../../contract/outputs";
-import type { GateKind } from "../../contract/gates";
 
 /** Traffic a version served in a window, as CloudWatch reports it. */
 export interface VersionSample {
@@ -15,8 +14,8 @@ export interface VersionSample {
     slow: number;
     /** p99 request time, or undefined when there were no requests. */
     p99Ms?: number;
-    /** The model's gates (`rollout.gates`): each one's bad events and trials, where the stack has it. */
-    gates?: Partial<Record<GateKind, GateCounts>>;
+    /** The model's gates (`rollout.gates`), by name: each one's events and trials, where the stack has it. */
+    gates?: Record<string, GateCounts>;
 }
 
 /** A gate's bad events and the trials they are out of. */

@@ -6,7 +6,7 @@
 import type { RolloutResult, SampleRecord } from "./result";
 import { errorRate, Evidence, Verdict } from "./judge";
 import { GateCounts, MetricsSample, VersionSample } from "./ports";
-import { GATE_LABELS, GateKind } from "../../contract/gates";
+import { displayOf } from "../../contract/gates";
 import { VERSIONS } from "../../contract/versions";
 import { callerCell, CallersHint } from "./callers";
 
@@ -17,11 +17,13 @@ const minutes = (ms: number) => `${Math.round(ms / 60000)}m`;
 const describe = (v: VersionSample) =>
     `${v.requests} req, 5xx ${pct(errorRate(v))} (${v.errors}), slow ${pct(v.requests > 0 ? (100 * v.slow) / v.requests : 0)} (${v.slow}), p99 ${secs(v.p99Ms)}` +
     gatesText(v);
-/** The model's gates in a window: each one's share of its trials, with the count behind it, e.g. ", cut off 4.10% (45/1098)". */
+/** The model's gates in a window: each one's share of its trials (or rate per trial), with the counts behind it, e.g. ", cut off 4.10% (45/1098)". */
 const gatesText = (v: VersionSample) =>
-    (Object.entries(v.gates ?? {}) as [GateKind, GateCounts][])
-        .map(([kind, g]) => `, ${GATE_LABELS[kind].short} ${pct(g.requests > 0 ? (100 * g.events) / g.requests : 0)} (${g.events}/${g.requests})`)
+    Object.entries(v.gates ?? {})
+        .map(([id, g]) => `, ${displayOf(id).short} ${gateRate(id, g)} (${g.events}/${g.requests})`)
         .join("");
+const gateRate = (id: string, g: GateCounts) =>
+    displayOf(id).measure === "rate" ? (g.requests > 0 ? (g.events / g.requests).toFixed(1) : "-") : pct(g.requests > 0 ? (100 * g.events) / g.requests : 0);
 const verdictText = (v?: Verdict) => (v === undefined ? "-" : v.kind === "pass" ? "pass" : `${v.kind}: ${v.reason}`);
 
 /** One line per sample: where the rollout is and how both versions did in the last interval. */

@@ -133,6 +133,30 @@ export class RateLimitTest extends MixtureTest {
 }
 
 /**
+ * Is the canary's rate of events per trial (tokens per answer) above `limit`, whatever stable
+ * does? Its events in a window are Poisson with mean rate x trials (in units of its
+ * dispersion), so each alternative's log likelihood ratio is `events·ln(λ/λ0) - trials·(λ - λ0)`.
+ * The same as `RateLimitTest`, for a count that is not a share of its trials.
+ */
+export class CountLimitTest extends MixtureTest {
+    constructor(
+        readonly limit: number,
+        alpha: number,
+    ) {
+        super(
+            MULTIPLES.map((m) => m * limit),
+            alpha,
+        );
+    }
+
+    observe(events: number, trials: number): void {
+        if (trials === 0) return;
+        const l0 = this.limit;
+        this.add((l) => events * Math.log(l / l0) - trials * (l - l0));
+    }
+}
+
+/**
  * Evidence that the canary is *not* as bad as a regression that must be caught: Wald's
  * sequential probability ratio of "its rate is `p0`" over "its rate is `p1`" (p1 > p0), on
  * the canary's own requests, each a Bernoulli trial. Per trial its expectation is linear in

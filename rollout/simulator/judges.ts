@@ -1,6 +1,6 @@
 /** The judges the benchmark compares the gates with: the fixed thresholds before them, and the ideal two-sample test. */
-import { GATE_SHARES, slowShare } from "./world";
-import { GATE_KINDS, GATE_LABELS } from "../../contract/gates";
+import { gateMean, slowShare } from "./world";
+import { gatesOf } from "../../contract/gates";
 import { STABLE_P95_MS, Scenario, STABLE } from "./scenarios";
 import { JudgeLike } from "../core/deps";
 import { MetricsSample, VersionSample } from "../core/ports";
@@ -38,15 +38,23 @@ export class LegacyJudge implements JudgeLike {
 /**
  * Not a gate: the reference any judge is measured against. An ideal two-sample sequential
  * probability ratio test (Wald) for each rate (5xx, slow requests) on the same conditional
- * binomial as the gates (the canary's share of both versions' events; and cut-off answers, where
- * the schedule judges them), that knows the size
- * of the scenario's regression (or, where there is none, the configured one to detect) but
- * not stable's rate: it rejects at the gates' false-rollback rate and accepts at their miss
- * rate. For a known size no test with those error rates decides faster on average (Wald and
+ * binomial as the gates (the canary's share of both versions' events, for 5xx, slow requests and
+ * each gate the schedule judges, weighed by the same dispersions), that knows the size of the
+ * scenario's regression (or, where there is none, the configured one to detect) but not stable's
+ * rate: it rejects at the gates' false-rollback rate and accepts at their miss rate. For a known size no test with those error rates decides faster on average (Wald and
  * Wolfowitz), so what it serves and takes is the least a judge can here.
  */
 export class IdealJudge implements JudgeLike {
-    private readonly tests: { name: string; r0: number; r1: number; events: (v: VersionSample) => number; logRatio: number; accepted: boolean }[];
+    private readonly tests: {
+        name: string;
+        r0: number;
+        r1: number;
+        events: (v: VersionSample) => number;
+        trials: (v: VersionSample) => number;
+        dispersion: number;
+        logRatio: number;
+        accepted: boolean;
+    }[];
     private readonly reject: number;
     private readonly accept: number;
 
@@ -62,6 +70,8 @@ export class IdealJudge implements JudgeLike {
                 r0: errorsTolerated,
                 r1: size(worst.errorRate / STABLE.errorRate, errorsTolerated, schedule.detectErrorRateFactor),
                 events: (v) => v.errors,
+                trials: (v) => v.requests,
+                dispersion: schedule.errorDispersion ?? 1,
                 logRatio: 0,
                 accepted: false,
             },
@@ -70,24 +80,24 @@ export class IdealJudge implements JudgeLike {
                 r0: slowTolerated,
                 r1: size(slowShare(worst, slowMs) / slowShare(STABLE, slowMs), slowTolerated, schedule.detectSlowRequestFactor),
                 events: (v) => v.slow,
+                trials: (v) => v.requests,
+                dispersion: 1,
                 logRatio: 0,
                 accepted: false,
             },
-            // The model's gates, where the schedule judges them: every request is a trial of each.
-            ...GATE_KINDS.flatMap((kind) => {
-                const gate = schedule.gates[kind];
-                if (!gate) return [];
+            // The model's gates, where the schedule judges them.
+            ...gatesOf(schedule.gates).map((gate) => {
                 const tolerated = 1 + gate.tolerancePercent / 100;
-                return [
-                    {
-                        name: GATE_LABELS[kind].label,
-                        r0: tolerated,
-                        r1: size(GATE_SHARES[kind](worst) / GATE_SHARES[kind](STABLE), tolerated, gate.detectFactor),
-                        events: (v: VersionSample) => v.gates?.[kind]?.events ?? 0,
-                        logRatio: 0,
-                        accepted: false,
-                    },
-                ];
+                return {
+                    name: gate.label,
+                    r0: tolerated,
+                    r1: size(gateMean(gate.id, worst) / gateMean(gate.id, STABLE), tolerated, gate.detectFactor),
+                    events: (v: VersionSample) => v.gates?.[gate.id]?.events ?? 0,
+                    trials: (v: VersionSample) => v.gates?.[gate.id]?.requests ?? 0,
+                    dispersion: gate.dispersion ?? 1,
+                    logRatio: 0,
+                    accepted: false,
+                };
             }),
         ];
         this.reject = Math.log(this.tests.length / schedule.falseRollbackRate);
@@ -99,10 +109,10 @@ export class IdealJudge implements JudgeLike {
         const { canary, stable } = sample.versions;
         if (sample.firingAlarms.length > 0) return { kind: "fail", reason: `alarm firing: ${sample.firingAlarms.join(", ")}` };
         if (warmup || canary.requests === 0 || stable.requests === 0) return { kind: "pass" };
-        for (const t of this.tests.filter((test) => !test.accepted)) {
-            const share = (r: number) => (r * canary.requests) / (r * canary.requests + stable.requests);
+        for (const t of this.tests.filter((test) => !test.accepted && test.trials(canary) > 0 && test.trials(stable) > 0)) {
+            const share = (r: number) => (r * t.trials(canary)) / (r * t.trials(canary) + t.trials(stable));
             const [q0, q1] = [share(t.r0), share(t.r1)];
-            t.logRatio += t.events(canary) * Math.log(q1 / q0) + t.events(stable) * Math.log((1 - q1) / (1 - q0));
+            t.logRatio += (t.events(canary) * Math.log(q1 / q0) + t.events(stable) * Math.log((1 - q1) / (1 - q0))) / t.dispersion;
             if (t.logRatio >= this.reject) return { kind: "fail", reason: `canary ${t.name} rate ${t.r1.toFixed(1)}x stable's (ideal test)` };
             if (t.logRatio <= this.accept) t.accepted = true;
         }

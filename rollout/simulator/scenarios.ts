@@ -16,6 +16,10 @@ export interface Behaviour {
     cutOffRate: number;
     /** Its time to first token as a multiple of stable's (lognormal, `TTFT_SIGMA`), the rest of its request time unchanged. */
     ttftFactor: number;
+    /** Its tokens per answer as a multiple of stable's `STABLE_TOKENS` (its request times unchanged: a faster stream, a modelling choice). */
+    tokensFactor: number;
+    /** The share of its answers the application counts as refused (the `refusals` event gate). */
+    refusalRate: number;
 }
 
 export interface Scenario {
@@ -63,10 +67,20 @@ export interface Scenario {
 
 /**
  * The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median, 4% of
- * its answers cut off at the length limit, and 10% of its requests' first tokens after the
- * `ttft` gate's bound (the bound at its 90th percentile).
+ * its answers cut off at the length limit, 10% of its requests' first tokens after the `ttft`
+ * gate's bound (the bound at its 90th percentile), `STABLE_TOKENS` tokens per answer, and 2% of
+ * its answers refused.
  */
-export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5, cutOffRate: 0.04, ttftFactor: 1 };
+export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5, cutOffRate: 0.04, ttftFactor: 1, tokensFactor: 1, refusalRate: 0.02 };
+/**
+ * Stable's mean tokens per answer. An answer's length is lognormal with a coefficient of
+ * variation of `TOKENS_CV`, and each version's answers in 10 seconds share a factor with a
+ * log-spread of `TOKENS_CLIENT_SIGMA` (a client's answers are alike: a long document, a verbose
+ * conversation), so a minute's tokens vary hundreds of times more than Poisson counts would.
+ */
+export const STABLE_TOKENS = 300;
+export const TOKENS_CV = 0.8;
+export const TOKENS_CLIENT_SIGMA = 0.1;
 const BROKEN_ERRORS: Behaviour = { ...STABLE, errorRate: 0.015 };
 const SLOW: Behaviour = { ...STABLE, medianMs: STABLE.medianMs * 1.8 };
 /**
@@ -83,6 +97,20 @@ export const MINUTE = 60_000;
 /** The cut-off answers gate, at its defaults; and the slow-first-token gate, at its. */
 const CUTOFF_GATE: Partial<RolloutSchedule> = { gates: { cutoff: { tolerancePercent: 0, detectFactor: 2, dispersion: 1 } } };
 const TTFT_GATE: Partial<RolloutSchedule> = { gates: { ttft: { tolerancePercent: 0, detectFactor: 1.5, dispersion: 1 } } };
+/** The tokens-per-answer gate at its defaults (+10% tolerated, +30% caught), and the application's refusals at 0% and 2x: their dispersions measured from stable, as nothing sets them. */
+const TOKENS_GATE: Partial<RolloutSchedule> = { gates: { tokens: { tolerancePercent: 10, detectFactor: 1.3 } } };
+const REFUSALS_GATE: Partial<RolloutSchedule> = {
+    gates: { events: { refusals: { metric: "Refusals", trials: "Answers", tolerancePercent: 0, detectFactor: 2 } } },
+};
+/** Every gate on, each at its defaults, no dispersion set. */
+const ALL_GATES: Partial<RolloutSchedule> = {
+    gates: {
+        cutoff: { tolerancePercent: 0, detectFactor: 2 },
+        ttft: { tolerancePercent: 0, detectFactor: 1.5 },
+        ...TOKENS_GATE.gates,
+        ...REFUSALS_GATE.gates,
+    },
+};
 /** Spread of log time to first token. */
 export const TTFT_SIGMA = 0.5;
 
@@ -236,14 +264,48 @@ export const SCENARIOS: Scenario[] = [
         expected: "promoted",
     },
     {
-        name: "healthy-all-gates",
-        description:
-            "a canary like stable, judged with every model gate on (cut-off answers and slow first tokens): the shares of the false-rollback rate it costs",
+        name: "healthy-tokens",
+        description: "a canary like stable, judged with the tokens-per-answer gate on (300 tokens an answer, lengths varying as much as a chat model's)",
         requestsPerSecond: 10,
         canary: () => STABLE,
-        settings: { gates: { ...CUTOFF_GATE.gates, ...TTFT_GATE.gates } },
+        settings: TOKENS_GATE,
         delaySeconds: 120,
         expected: "promoted",
+    },
+    {
+        name: "healthy-all-gates",
+        description:
+            "a canary like stable, judged with every gate on (cut-off answers, slow first tokens, tokens per answer, the application's refusals), no dispersion set: the shares of the false-rollback rate it costs",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        settings: ALL_GATES,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        ...CLUSTERED("healthy-bursty-model", STABLE, "promoted"),
+        description:
+            "a canary like stable with every gate on and nothing set by hand, where 30% of 5xx and of refusals come in bursts of 20 from one client, and tokens per answer are overdispersed: every dispersion measured from stable",
+        settings: ALL_GATES,
+        limit: "bursts weigh each event less, so showing a canary within tolerance takes longer than the default 3-hour evidenceWaitSeconds: many such rollouts hold, none should be rolled back beyond falseRollbackRate",
+    },
+    {
+        name: "tokens-1.3x",
+        description: "the canary answers with 30% more tokens (390 an answer, stable 300); its 5xx and request times are stable's",
+        requestsPerSecond: 10,
+        canary: () => ({ ...STABLE, tokensFactor: 1.3 }),
+        settings: TOKENS_GATE,
+        delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        name: "refusals-2x",
+        description: "the canary refuses 4% of its answers (stable 2%), counted by the application; its 5xx and request times are stable's",
+        requestsPerSecond: 10,
+        canary: () => ({ ...STABLE, refusalRate: 0.04 }),
+        settings: REFUSALS_GATE,
+        delaySeconds: 120,
+        expected: "rolled-back",
     },
     {
         name: "ttft-1.5x",

@@ -12,7 +12,7 @@
  */
 import { SCENARIOS, Scenario } from "./scenarios";
 import { Draws, NoisyMetrics, SimulatedStack, VirtualClock } from "./world";
-import { GATE_KINDS } from "../../contract/gates";
+import { gatesOf } from "../../contract/gates";
 import { withMeasuredDispersions } from "../core/dispersion";
 
 /** Offsets the seed of stable's draws before the rollout from the rollout's own. */
@@ -74,13 +74,20 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const clock = new VirtualClock();
     const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);
-    const gates = GATE_KINDS.filter((kind) => schedule.gates[kind] !== undefined);
     // Stable's hours before the rollout come from a stream of their own, so the rollout's draws are the same with or without them.
-    const metrics = new NoisyMetrics(stack, clock, scenario, draws, schedule.slowRequestSeconds * 1000, gates, new Draws(HISTORY_SEED + (options.seed ?? 1)));
+    const metrics = new NoisyMetrics(
+        stack,
+        clock,
+        scenario,
+        draws,
+        schedule.slowRequestSeconds * 1000,
+        gatesOf(schedule.gates),
+        new Draws(HISTORY_SEED + (options.seed ?? 1)),
+    );
     const log = options.log ?? (() => {});
-    // As the CLI does: each dispersion the schedule leaves unset is measured from stable's recent minutes (the sequential gates only weigh by them).
+    // As the CLI does: each dispersion the schedule leaves unset is measured from stable's recent minutes (the sequential gates and the ideal test weigh by them).
     let judged = schedule;
-    if ((options.gates ?? "sequential") === "sequential") {
+    if (options.gates !== "legacy") {
         const measured = await withMeasuredDispersions(schedule, metrics, clock.now());
         for (const line of measured.lines) log(line);
         judged = measured.schedule;
@@ -94,7 +101,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         clock,
         log,
         ...(options.gates === "legacy" ? { judge: new LegacyJudge() } : {}),
-        ...(options.gates === "ideal" ? { judge: new IdealJudge(schedule, scenario) } : {}),
+        ...(options.gates === "ideal" ? { judge: new IdealJudge(judged, scenario) } : {}),
     });
     const badCanaryRequests = stack.canaryServed(result.startedAt, result.endedAt, true);
     return {

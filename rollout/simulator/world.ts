@@ -1,6 +1,6 @@
 /** The simulated world a rollout runs in: a virtual clock, a stack whose updates take time, and noisy, late metrics drawn per request. */
-import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS, TTFT_SIGMA } from "./scenarios";
-import { GateKind } from "../../contract/gates";
+import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS, TTFT_SIGMA, STABLE_TOKENS, TOKENS_CV, TOKENS_CLIENT_SIGMA } from "./scenarios";
+import { GateSpec } from "../../contract/gates";
 import { factory as mt19937 } from "@stdlib/random-base-mt19937";
 import { factory as poissonFactory } from "@stdlib/random-base-poisson";
 import { factory as binomialFactory } from "@stdlib/random-base-binomial";
@@ -45,13 +45,48 @@ const isBad = (b: Behaviour) =>
     b.medianMs > STABLE.medianMs ||
     b.tail !== undefined ||
     b.cutOffRate > STABLE.cutOffRate ||
-    b.ttftFactor > STABLE.ttftFactor;
+    b.ttftFactor > STABLE.ttftFactor ||
+    b.tokensFactor > STABLE.tokensFactor ||
+    b.refusalRate > STABLE.refusalRate;
 
-/** Each model gate's share of a behaviour's trials: its answers cut off, its first tokens after the bound (stable's 90th percentile). */
-export const GATE_SHARES: Record<GateKind, (b: Behaviour) => number> = {
-    cutoff: (b) => b.cutOffRate,
-    ttft: (b) => 1 - normalCdf(1.2815516 - Math.log(b.ttftFactor) / TTFT_SIGMA, 0, 1),
-};
+/**
+ * A gate's expected events per trial for a behaviour: its answers cut off, its first tokens
+ * after the bound (stable's 90th percentile), its tokens per answer, or (any event gate) its
+ * refused answers.
+ */
+export function gateMean(id: string, b: Behaviour): number {
+    switch (id) {
+        case "cutoff":
+            return b.cutOffRate;
+        case "ttft":
+            return 1 - normalCdf(1.2815516 - Math.log(b.ttftFactor) / TTFT_SIGMA, 0, 1);
+        case "tokens":
+            return STABLE_TOKENS * b.tokensFactor;
+        default:
+            return b.refusalRate;
+    }
+}
+
+/** The gates read from the model server, whose events are independent per request (5xx and refusals come in the scenario's bursts). */
+const FROM_SERVER = new Set(["cutoff", "ttft"]);
+
+/** A standard normal draw. */
+const normal = (draws: Draws) => normalQuantile(draws.uniform(), 0, 1);
+
+/**
+ * The tokens of n answers at `mean` tokens each: lognormal lengths with a coefficient of
+ * variation of `TOKENS_CV`, all scaled by one draw of the client factor; summed one by one
+ * below 30 answers, and as their normal sum from there.
+ */
+function tokens(draws: Draws, n: number, mean: number): number {
+    const client = Math.exp(TOKENS_CLIENT_SIGMA * normal(draws) - TOKENS_CLIENT_SIGMA ** 2 / 2);
+    const mu = mean * client;
+    if (n >= 30) return Math.max(0, Math.round(n * mu + Math.sqrt(n) * mu * TOKENS_CV * normal(draws)));
+    const s = Math.sqrt(Math.log(1 + TOKENS_CV ** 2));
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += mu * Math.exp(s * normal(draws) - (s * s) / 2);
+    return Math.round(sum);
+}
 
 /** Requests a second at `t`, as the scenario's traffic goes. */
 const rateAt = (scenario: Scenario, startedAt: number, t: number) => scenario.rate?.(t - startedAt) ?? scenario.requestsPerSecond;
@@ -229,8 +264,8 @@ interface Drawn {
     requests: number;
     errors: number;
     slow: number;
-    /** Each judged gate's bad events. */
-    gates: Partial<Record<GateKind, number>>;
+    /** Each judged gate's events, by its id. */
+    gates: Record<string, number>;
     p99Ms?: number;
 }
 
@@ -255,7 +290,7 @@ export class NoisyMetrics implements MetricsSource {
         /** The schedule's slow-request threshold, where stable's p95 is taken to be. */
         private readonly slowMs: number,
         /** The model gates the schedule judges: the server's per-minute counts of each are then read too. */
-        private readonly gates: GateKind[] = [],
+        private readonly gates: GateSpec[] = [],
         /** Stable's traffic before the rollout (which the rollout reads to measure dispersions), drawn apart so the rollout's own draws stay as they were. */
         private readonly history: Draws = draws,
     ) {}
@@ -280,7 +315,7 @@ export class NoisyMetrics implements MetricsSource {
                     ? {
                           ...d,
                           ...(this.gates.length
-                              ? { gates: Object.fromEntries(this.gates.map((g) => [g, { events: gates[g] ?? 0, requests: d.requests }])) }
+                              ? { gates: Object.fromEntries(this.gates.map((g) => [g.id, { events: gates[g.id] ?? 0, requests: d.requests }])) }
                               : {}),
                       }
                     : undefined;
@@ -304,6 +339,17 @@ export class NoisyMetrics implements MetricsSource {
             this.drawWith(this.draws, versions, Math.max(from, this.stack.startedAt), to, (a, b) => this.stack.exposure(a, b));
     }
 
+    /**
+     * Events (5xx, an application's refusals) among n requests at `rate`; with the scenario's
+     * clusters, a share of them in bursts from one client, each burst landing on one version whole.
+     */
+    private bursty(draws: Draws, n: number, rate: number): number {
+        const clusters = this.scenario.clusters;
+        if (!clusters) return draws.binomial(n, rate);
+        const bursts = draws.poisson((n * rate * clusters.errorShare) / clusters.burstSize);
+        return Math.min(n, draws.binomial(n, rate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
+    }
+
     private drawWith(
         draws: Draws,
         versions: Record<Version, Drawn>,
@@ -311,17 +357,17 @@ export class NoisyMetrics implements MetricsSource {
         to: number,
         exposure: (from: number, to: number) => { weight: number; tasks: number; from: number; to: number }[],
     ): void {
-        const clusters = this.scenario.clusters;
         const add = (into: Drawn, b: Behaviour, mean: number) => {
             const n = mean > 0 ? draws.poisson(mean) : 0;
             if (n === 0) return;
             into.requests += n;
-            if (clusters) {
-                const bursts = draws.poisson((n * b.errorRate * clusters.errorShare) / clusters.burstSize);
-                into.errors += Math.min(n, draws.binomial(n, b.errorRate * (1 - clusters.errorShare)) + bursts * clusters.burstSize);
-            } else into.errors += draws.binomial(n, b.errorRate);
+            into.errors += this.bursty(draws, n, b.errorRate);
             into.slow += draws.binomial(n, slowShare(b, STABLE_P95_MS));
-            for (const g of this.gates) into.gates[g] = (into.gates[g] ?? 0) + draws.binomial(n, GATE_SHARES[g](b));
+            for (const g of this.gates) {
+                const rate = gateMean(g.id, b);
+                const events = g.id === "tokens" ? tokens(draws, n, rate) : FROM_SERVER.has(g.id) ? draws.binomial(n, rate) : this.bursty(draws, n, rate);
+                into.gates[g.id] = (into.gates[g.id] ?? 0) + events;
+            }
             // The 99th percentile of n request times is their k-th smallest, whose quantile is Beta(k, n + 1 - k).
             const k = Math.ceil(0.99 * n);
             const p99 = b.medianMs * Math.exp(b.sigma * normalQuantile(draws.beta(k, n + 1 - k), 0, 1));

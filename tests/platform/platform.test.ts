@@ -256,6 +256,8 @@ test("each service has a stable name in the platform's zone, and a caller's cont
     for (const version of ["stable", "canary"]) {
         const [model] = JSON.parse(gateway.one("aws:ecs/taskDefinition:TaskDefinition", `-${version}`).inputs.containerDefinitions);
         expect(model.environment).toEqual([
+            { name: "CANARY_METRIC_NAMESPACE", value: "AICanary/rag-gateway-gateway" },
+            { name: "CANARY_VERSION", value: version },
             { name: "EMBEDDER_URL", value: "http://embedder.rag.internal" },
             { name: "LLM_URL", value: "http://llm.rag.internal" },
             { name: "RERANKER_URL", value: "http://reranker.rag.internal" },

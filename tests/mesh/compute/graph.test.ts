@@ -215,7 +215,10 @@ describe("sizes, images and load time per version", () => {
     test("per-version CPU, memory and environment reach the task definitions", () => {
         expect(g.one(T.taskDef, "-canary").inputs).toMatchObject({ cpu: "8192", memory: "32768" });
         expect(g.one(T.taskDef, "-stable").inputs).toMatchObject({ cpu: "4096", memory: "16384" });
+        // With the version and the namespace the application publishes its own counts under (the event gates).
         expect(container(g, "canary", "model").environment).toEqual([
+            { name: "CANARY_METRIC_NAMESPACE", value: "AICanary/test-inference" },
+            { name: "CANARY_VERSION", value: "canary" },
             { name: "MODEL_ID", value: "m-2" },
             { name: "TP", value: "1" },
         ]);
@@ -271,7 +274,11 @@ describe("secrets by reference", () => {
             { name: "API_KEY", valueFrom: PARAM },
             { name: "HF_TOKEN", valueFrom: TOKEN },
         ]);
-        expect(model.environment).toEqual([{ name: "MODEL_ID", value: "m" }]);
+        expect(model.environment).toEqual([
+            { name: "CANARY_METRIC_NAMESPACE", value: "AICanary/test-inference" },
+            { name: "CANARY_VERSION", value: "canary" },
+            { name: "MODEL_ID", value: "m" },
+        ]);
         expect(container(g, "stable", "model")).not.toHaveProperty("secrets");
     });
 

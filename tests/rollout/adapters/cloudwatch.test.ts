@@ -1,4 +1,5 @@
 /** The CloudWatch adapter over SDK responses: per-minute counts, pagination and missing data. */
+import { gatesOf, gatesSection } from "../../../contract/gates";
 import { DescribeAlarmsCommand, GetMetricDataCommand } from "@aws-sdk/client-cloudwatch";
 import { CloudWatchMetrics, metricQueries } from "../../../rollout/adapters/cloudwatch";
 
@@ -91,18 +92,33 @@ describe("CloudWatchMetrics", () => {
         expect(minute.versions.canary).toEqual({ requests: 100, errors: 5, slow: 0, p99Ms: 4500 });
     });
 
-    test("the model's gates: each one's trials and bad events a minute, from the server's series the outputs name; a count within a bound is subtracted from its trials", async () => {
+    test("the model's gates: each one's trials and events a minute, from the server's series and the application's metrics the outputs name; a count within a bound is subtracted from its trials", async () => {
         const server = (version: string) => ({
             answers: { namespace: "N", metricName: "Answers", dimensions: { Version: version } },
+            generatedTokens: { namespace: "N", metricName: "GeneratedTokens", dimensions: { Version: version } },
             answersCutOff: { namespace: "N", metricName: "Answers", dimensions: { Version: version, FinishReason: "length" } },
             timeToFirstToken: { namespace: "N", metricName: "TimeToFirstToken", dimensions: { Version: version } },
             timeToFirstTokenWithin: { namespace: "N", metricName: "TimeToFirstTokenWithin", dimensions: { Version: version, Bound: "2.5" } },
         });
-        const metrics = { stable: { ...METRICS.stable, server: server("stable") }, canary: { ...METRICS.canary, server: server("canary") } };
-        const queries = metricQueries(metrics, { thresholdMs: 10_000, metric: "latencyMs" }, ["cutoff", "ttft"]);
+        const events = (version: string) => ({
+            Refusals: { namespace: "App", metricName: "Refusals", dimensions: { Version: version } },
+            Replies: { namespace: "App", metricName: "Replies", dimensions: { Version: version } },
+        });
+        const metrics = {
+            stable: { ...METRICS.stable, server: server("stable"), events: events("stable") },
+            canary: { ...METRICS.canary, server: server("canary"), events: events("canary") },
+        };
+        const gates = gatesOf(gatesSection.parse({ cutoff: {}, ttft: {}, tokens: {}, events: { refusals: { metric: "Refusals", trials: "Replies" } } }));
+        const queries = metricQueries(metrics, { thresholdMs: 10_000, metric: "latencyMs" }, gates);
         const byId = Object.fromEntries(queries.map((q) => [q.Id, q.MetricStat]));
         expect(byId.canary_cutoff_trials).toMatchObject({ Metric: { MetricName: "Answers", Dimensions: [{ Name: "Version", Value: "canary" }] }, Stat: "Sum" });
-        expect(byId.canary_cutoff_bad!.Metric!.Dimensions).toEqual([
+        expect(byId.canary_tokens_events).toMatchObject({ Metric: { MetricName: "GeneratedTokens" }, Stat: "Sum" });
+        expect(byId.canary_refusals_events).toMatchObject({
+            Metric: { Namespace: "App", MetricName: "Refusals", Dimensions: [{ Name: "Version", Value: "canary" }] },
+            Stat: "Sum",
+        });
+        expect(byId.canary_refusals_trials).toMatchObject({ Metric: { MetricName: "Replies" }, Stat: "Sum" });
+        expect(byId.canary_cutoff_events!.Metric!.Dimensions).toEqual([
             { Name: "Version", Value: "canary" },
             { Name: "FinishReason", Value: "length" },
         ]);
@@ -116,23 +132,36 @@ describe("CloudWatchMetrics", () => {
                 MetricDataResults: [
                     at("canary_requests", 300),
                     at("canary_cutoff_trials", 290),
-                    at("canary_cutoff_bad", 23),
+                    at("canary_cutoff_events", 23),
+                    at("canary_tokens_trials", 290),
+                    at("canary_tokens_events", 87_000),
+                    at("canary_refusals_trials", 280),
+                    at("canary_refusals_events", 6),
                     at("canary_ttft_trials", 300),
                     at("canary_ttft_good", 270.4),
                     at("stable_requests", 700),
                 ],
             })),
         };
-        const [minute] = await new CloudWatchMetrics(client, metrics, [], { thresholdMs: 10_000, metric: "latencyMs" }, ["cutoff", "ttft"]).minutes({
+        const [minute] = await new CloudWatchMetrics(client, metrics, [], { thresholdMs: 10_000, metric: "latencyMs" }, gates).minutes({
             start: WINDOW.start,
             end: WINDOW.start + 60_000,
         });
-        expect(minute.versions.canary!.gates).toEqual({ cutoff: { events: 23, requests: 290 }, ttft: { events: 30, requests: 300 } });
+        expect(minute.versions.canary!.gates).toEqual({
+            cutoff: { events: 23, requests: 290 },
+            ttft: { events: 30, requests: 300 },
+            tokens: { events: 87_000, requests: 290 },
+            refusals: { events: 6, requests: 280 },
+        });
         // A version's minute without the server's data: no answers, not a failure.
-        expect(minute.versions.stable!.gates).toEqual({ cutoff: { events: 0, requests: 0 }, ttft: { events: 0, requests: 0 } });
+        const none = { events: 0, requests: 0 };
+        expect(minute.versions.stable!.gates).toEqual({ cutoff: none, ttft: none, tokens: none, refusals: none });
         // A stack without the series a gate reads is told so before anything is read.
-        expect(() => metricQueries(METRICS, { thresholdMs: 10_000, metric: "latencyMs" }, ["cutoff"])).toThrow(
+        expect(() => metricQueries(METRICS, { thresholdMs: 10_000, metric: "latencyMs" }, gates.slice(0, 1))).toThrow(
             "rollout.gates.cutoff reads the model server's answers series, which the stack does not publish for the stable version: deploy it first",
+        );
+        expect(() => metricQueries(METRICS, { thresholdMs: 10_000, metric: "latencyMs" }, gates.slice(3))).toThrow(
+            "rollout.gates.events.refusals reads the application metric Replies, which the stack does not publish for the stable version: deploy it first",
         );
     });
 });

@@ -18,6 +18,16 @@ describe("pearsonDispersion", () => {
         expect(estimate.shown).toBe(shown);
     });
 
+    test("a rate per trial (tokens per answer) against Poisson's variance n·rate: tokens vary far more than that, and show it", () => {
+        // 300 answers a minute at about 300 tokens each, minutes 3,000 tokens either side of the mean: a variance of 9e6 over the Poisson 90,000.
+        const tokens = Array.from({ length: 180 }, (_, i) => ({ events: 90_000 + (i % 2 ? 3000 : -3000), requests: 300 }));
+        const estimate = pearsonDispersion(tokens, "rate")!;
+        expect(estimate.value).toBeCloseTo((180 * 3000 ** 2) / 90_000 / 179, 6);
+        expect(estimate.shown).toBe(true);
+        // As a share, more events than trials cannot be measured.
+        expect(pearsonDispersion(tokens, "share")).toBeUndefined();
+    });
+
     test.each([
         ["too few minutes", minutes(20, 20)],
         ["too few events", Array.from({ length: 180 }, () => ({ events: 0, requests: 1000 })).map((m, i) => (i < 40 ? { ...m, events: 1 } : m))],
@@ -54,16 +64,18 @@ describe("withMeasuredDispersions", () => {
         ]);
     });
 
-    test("a dispersion set in the schedule is used as set; an unreadable history leaves the rest at 1, and says so", async () => {
+    test("a dispersion set in the schedule is used as set; an unreadable history leaves the rest at their fallback (1 for a share, 1,000 for tokens per answer), and says so", async () => {
         const set = await withMeasuredDispersions({ ...withCutoff, errorDispersion: 4 }, history(20), NOW);
         expect(set.schedule.errorDispersion).toBe(4);
         expect(set.lines[0]).toBe("dispersion of 5xx: 4, as set");
         const failing = { minutes: async () => Promise.reject(new Error("Throttling")), firingAlarms: async () => [] };
-        const unread = await withMeasuredDispersions(DEFAULT_SCHEDULE, failing, NOW);
+        const unread = await withMeasuredDispersions({ ...DEFAULT_SCHEDULE, gates: { tokens: { tolerancePercent: 10, detectFactor: 1.3 } } }, failing, NOW);
         expect(unread.schedule.errorDispersion).toBe(1);
+        expect(unread.schedule.gates.tokens!.dispersion).toBe(1000);
         expect(unread.lines).toEqual([
-            "stable's last 3 hours are unreadable (Throttling): each dispersion not set is 1",
-            "dispersion of 5xx: 1, too few events in stable's last 3 hours to measure (50 over 30 minutes needed)",
+            "stable's last 3 hours are unreadable (Throttling): each dispersion not set is its fallback",
+            "dispersion of 5xx: 1, too few events in stable's last 3 hours to measure (50 over 30 minutes needed), so as independent events",
+            "dispersion of tokens-per-answer: 1000, too few events in stable's last 3 hours to measure (50 over 30 minutes needed), so a conservative value for tokens per answer",
         ]);
     });
 });

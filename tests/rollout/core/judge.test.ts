@@ -85,6 +85,53 @@ describe("Judge", () => {
         });
     });
 
+    describe("a rate per trial: tokens per answer", () => {
+        const withTokens = { ...SCHEDULE, gates: { tokens: { tolerancePercent: 10, detectFactor: 1.3, dispersion: 300 } } };
+        const answered = (perAnswer: number, answers = 500) => ({ ...GOOD, gates: { tokens: { events: perAnswer * answers, requests: answers } } });
+
+        test("a canary answering with 30% more tokens fails on tokens per answer, quoted per answer; one 5% longer, within the 10% tolerated, passes", () => {
+            const verbose = new Judge(withTokens);
+            let verdict = verbose.observe(sample(answered(390), answered(300)));
+            for (let i = 0; i < 60 && verdict.kind === "pass"; i++) verdict = verbose.observe(sample(answered(390), answered(300)));
+            expect(verdict).toMatchObject({
+                kind: "fail",
+                reason: expect.stringMatching(
+                    /^canary tokens-per-answer rate above stable's by more than 10%: canary tokens per answer 390\.0 \(\d+\/\d+\) vs stable tokens per answer 300\.0/,
+                ),
+            });
+            const within = new Judge(withTokens);
+            for (let i = 0; i < 60; i++) expect(within.observe(sample(answered(315), answered(300))).kind).toBe("pass");
+            expect(within.acceptance().reason).not.toContain("tokens");
+        });
+
+        test("the dispersion sets how much a minute's tokens weigh: the same 30% more, at dispersion 1,000,000, is not yet evidence", () => {
+            const judge = new Judge({ ...SCHEDULE, gates: { tokens: { tolerancePercent: 10, detectFactor: 1.3, dispersion: 1_000_000 } } });
+            for (let i = 0; i < 60; i++) expect(judge.observe(sample(answered(390), answered(300))).kind).toBe("pass");
+            expect(judge.acceptance().reason).toContain("tokens-per-answer rate under 1.3x stable's");
+        });
+
+        test("at 100% the canary's tokens per answer are held to stable's measured rate plus the tolerance, by a Poisson test (a share's test would refuse a rate above 1)", () => {
+            const judge = new Judge(withTokens);
+            for (let i = 0; i < 20; i++) judge.observe(sample(answered(300), answered(300)));
+            judge.newStep("full");
+            const none = { requests: 0, errors: 0, slow: 0 };
+            let verdict = judge.observe(sample(answered(450, 3000), none));
+            for (let i = 0; i < 30 && verdict.kind === "pass"; i++) verdict = judge.observe(sample(answered(450, 3000), none));
+            expect(verdict).toMatchObject({ kind: "fail", reason: expect.stringMatching(/^canary tokens-per-answer rate at 100% above stable's/) });
+        });
+    });
+
+    test("an event gate (rollout.gates.events) is judged like a share, by its name", () => {
+        const judge = new Judge({
+            ...SCHEDULE,
+            gates: { events: { refusals: { metric: "Refusals", trials: "Answers", tolerancePercent: 0, detectFactor: 2, dispersion: 1 } } },
+        });
+        const refused = (n: number) => ({ ...GOOD, gates: { refusals: { events: n, requests: 500 } } });
+        let verdict = judge.observe(sample(refused(20), refused(10)));
+        for (let i = 0; i < 30 && verdict.kind === "pass"; i++) verdict = judge.observe(sample(refused(20), refused(10)));
+        expect(verdict).toMatchObject({ kind: "fail", reason: expect.stringMatching(/^canary refusals rate above stable's: canary refusals 4\.00% /) });
+    });
+
     test("at 100% (no stable traffic) the absolute limit still judges", () => {
         const judge = new Judge(SCHEDULE);
         const none = { requests: 0, errors: 0, slow: 0 };
