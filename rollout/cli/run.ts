@@ -22,17 +22,13 @@ import { rolloutSection, RolloutSchedule } from "../../contract/schedule";
 import { StackOutputs } from "../../contract/outputs";
 import { fromJsonText } from "../../contract/fields";
 import { gatesOf } from "../../contract/gates";
-import { powerReport, Traffic } from "../core/power";
+import { powerReport, Traffic, trafficOf } from "../core/power";
 import { withMeasuredDispersions } from "../core/dispersion";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
 async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined> {
     const end = Math.floor(clock.now() / 60_000) * 60_000 - 5 * 60_000;
-    const minutes = await metrics.minutes({ start: end - 60 * 60_000, end });
-    const sum = { requests: 0, errors: 0, slow: 0 };
-    for (const m of minutes)
-        for (const v of [m.versions.stable, m.versions.canary]) for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
-    return sum.requests > 0 ? { requestsPerSecond: sum.requests / 3600, errorRate: sum.errors / sum.requests, slowShare: sum.slow / sum.requests } : undefined;
+    return trafficOf(await metrics.minutes({ start: end - 60 * 60_000, end }));
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -89,7 +85,7 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
         last("refused");
         return EXIT_CODES.refused;
     }
-    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl };
+    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, dispersions: measured.lines };
     const result = await runUnderLease(session, args, { schedule: measured.schedule, outputs, metrics, controller }, context);
     const callers = await callersHint(args.stack, raw, result, session.region, slow, session.log);
     if (callers) context.callers = callers;

@@ -10,8 +10,13 @@ import { powerReport, Traffic } from "../core/power";
 import { CliArgs, CliError } from "./args";
 import { writeReports } from "./reportFiles";
 
-/** The benchmark's traffic: what `simulate --stack` shows the power at unless told otherwise. */
-const BENCHMARK_TRAFFIC: Traffic = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };
+/** The benchmark's traffic (its stable's answers cut off, first tokens after the bound, tokens per answer): what `simulate --stack` shows the power at unless told otherwise. */
+const BENCHMARK_TRAFFIC: Traffic = {
+    requestsPerSecond: 10,
+    errorRate: 0.003,
+    slowShare: 0.05,
+    gates: { cutoff: { trialsPerRequest: 1, rate: 0.04 }, ttft: { trialsPerRequest: 1, rate: 0.1 }, tokens: { trialsPerRequest: 1, rate: 300 } },
+};
 
 /** A stack's own schedule, from `Pulumi.<stack>.yaml` in the current directory: try its gates before relying on them. */
 export function stackSchedule(stack: string): RolloutSchedule {

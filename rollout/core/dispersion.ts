@@ -32,7 +32,7 @@ const MIN_MINUTES = 30;
  * of the answers of a few hundred tokens that chat models give (it slows the gate, never
  * rolls back a canary for the noise).
  */
-const FALLBACK: Record<GateSpec["measure"], number> = { share: 1, rate: 1000 };
+export const FALLBACK_DISPERSION: Record<GateSpec["measure"], number> = { share: 1, rate: 1000 };
 const FALLBACK_WHY: Record<GateSpec["measure"], string> = {
     share: "as independent events",
     rate: "a conservative value for tokens per answer",
@@ -106,7 +106,7 @@ export async function withMeasuredDispersions(
             stable.flatMap((v) => counts(v) ?? []),
             measure,
         );
-        const value = estimate === undefined ? FALLBACK[measure] : estimate.shown ? Math.min(max, Math.round(estimate.value * 10) / 10) : 1;
+        const value = estimate === undefined ? FALLBACK_DISPERSION[measure] : estimate.shown ? Math.min(max, Math.round(estimate.value * 10) / 10) : 1;
         if (gate) tuningOf(measured.gates, gate)!.dispersion = value;
         else measured.errorDispersion = value;
         lines.push(

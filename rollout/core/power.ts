@@ -1,18 +1,62 @@
 /**
- * What a schedule can tell at a given traffic, before anything changes: the smallest 5xx and
- * slow-request regressions caught with probability `1 - missRate`, and how long each step is
+ * What a schedule can tell at a given traffic, before anything changes: the smallest 5xx,
+ * slow-request and gate regressions caught with probability `1 - missRate`, and how long each step is
  * expected to take with a healthy canary (the last step before 100% bakes until acceptance).
  * Expected times use Wald's approximation (the evidence a healthy canary adds per second, its
  * drift, against the threshold), so they are estimates: `simulate --stack` measures them.
  */
 import { LAST_STEP_FACTOR } from "./judge";
 import { RolloutSchedule } from "../../contract/schedule";
+import { GateSpec, gatesOf } from "../../contract/gates";
+import { GateCounts, MinuteSample } from "./ports";
+import { FALLBACK_DISPERSION } from "./dispersion";
 
-/** Both versions' traffic: requests a second, and the share answering 5xx and slower than `slowRequestSeconds`. */
+/**
+ * Both versions' traffic: requests a second, the share answering 5xx and slower than
+ * `slowRequestSeconds`, and, where known, each of the model's gates' trials per request and
+ * events per trial (by gate id).
+ */
 export interface Traffic {
     requestsPerSecond: number;
     errorRate: number;
     slowShare: number;
+    gates?: Record<string, { trialsPerRequest: number; rate: number }>;
+}
+
+/** Both versions' traffic over some whole minutes, as the forecast reads it; undefined without a request. */
+export function trafficOf(minutes: MinuteSample[]): Traffic | undefined {
+    const sum = { requests: 0, errors: 0, slow: 0 };
+    const gates: Record<string, GateCounts> = {};
+    for (const v of minutes.flatMap((m) => [m.versions.stable, m.versions.canary])) {
+        for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
+        for (const [id, g] of Object.entries(v?.gates ?? {})) {
+            const total = (gates[id] ??= { events: 0, requests: 0 });
+            total.events += g.events;
+            total.requests += g.requests;
+        }
+    }
+    if (sum.requests === 0) return undefined;
+    const seconds = minutes.length * 60;
+    return {
+        requestsPerSecond: sum.requests / seconds,
+        errorRate: sum.errors / sum.requests,
+        slowShare: sum.slow / sum.requests,
+        gates: Object.fromEntries(
+            Object.entries(gates).map(([id, g]) => [id, { trialsPerRequest: g.requests / sum.requests, rate: g.requests > 0 ? g.events / g.requests : 0 }]),
+        ),
+    };
+}
+
+/** A rate the judge tests, as the forecast needs it. */
+interface Judged {
+    name: string;
+    measure: GateSpec["measure"];
+    /** Events per trial, and trials a second. */
+    rate: number;
+    trialsPerSecond: number;
+    tolerated: number;
+    factor: number;
+    dispersion: number;
 }
 
 /**
@@ -34,38 +78,94 @@ const minutes = (s: number) => `${Math.round(s / 60)} min`;
 /**
  * The evidence a healthy canary adds per second, in nats, at weight `w` (percent), towards
  * accepting "not `factor` times stable's rate": the faster of the two forms the judge runs
- * (the ratio of both versions' events, and the canary's rate against stable's plus the margin).
+ * (the ratio of both versions' events, and, for a share, the canary's rate against stable's
+ * plus the margin), in units of the rate's dispersion as the judge weighs it.
  */
-function drift(rate: number, tolerated: number, factor: number, margin: number, weight: number, rps: number): number {
+function drift(r: Judged, factor: number, margin: number, weight: number): number {
     const w = weight / 100;
     if (w <= 0 || w >= 1) return 0;
     // The ratio form learns only from events: a service with none gives it nothing.
-    const share = (r: number) => (r * w) / (r * w + 1 - w);
-    const [q0, q1] = [share(tolerated), share(factor)];
-    const byRatio = rate > 0 ? rps * rate * (w * Math.log(q0 / q1) + (1 - w) * Math.log((1 - q0) / (1 - q1))) : 0;
-    // The margin form: each canary request against stable's rate plus the margin. Stable's measured rate tends to
+    const share = (x: number) => (x * w) / (x * w + 1 - w);
+    const [q0, q1] = [share(r.tolerated), share(factor)];
+    const byRatio = r.rate > 0 ? r.trialsPerSecond * r.rate * (w * Math.log(q0 / q1) + (1 - w) * Math.log((1 - q0) / (1 - q1))) : 0;
+    if (r.measure === "rate") return byRatio / r.dispersion;
+    // The margin form: each canary trial against stable's rate plus the margin. Stable's measured rate tends to
     // its true one, 0 included (the judge's estimate, (events + 0.5) / (requests + 1), is above 0 but vanishes).
-    const [p0, p1] = [tolerated * rate, Math.min(0.99, rate + margin)];
-    const events = rate > 0 ? rate * Math.log(p0 / p1) : 0;
-    const perRequest = p1 > p0 ? events + (1 - rate) * Math.log((1 - p0) / (1 - p1)) : 0;
-    return Math.max(byRatio, rps * w * perRequest);
+    const [p0, p1] = [r.tolerated * r.rate, Math.min(0.99, r.rate + margin)];
+    const events = r.rate > 0 ? r.rate * Math.log(p0 / p1) : 0;
+    const perTrial = p1 > p0 ? events + (1 - r.rate) * Math.log((1 - p0) / (1 - p1)) : 0;
+    return Math.max(byRatio, r.trialsPerSecond * w * perTrial) / r.dispersion;
+}
+
+/** The rates a schedule judges at this traffic: 5xx, slow requests, and each gate whose traffic is known; and the gates whose is not. */
+function judgedRates(schedule: RolloutSchedule, traffic: Traffic): { rates: Judged[]; unknown: string[] } {
+    const rps = traffic.requestsPerSecond;
+    const tolerated = (percent: number) => 1 + percent / 100;
+    const rates: Judged[] = [
+        {
+            name: "5xx",
+            measure: "share",
+            rate: traffic.errorRate,
+            trialsPerSecond: rps,
+            tolerated: tolerated(schedule.errorRateIncreasePercent),
+            factor: schedule.detectErrorRateFactor,
+            dispersion: schedule.errorDispersion ?? 1,
+        },
+        {
+            name: "slow-request",
+            measure: "share",
+            rate: traffic.slowShare,
+            trialsPerSecond: rps,
+            tolerated: tolerated(schedule.slowRequestIncreasePercent),
+            factor: schedule.detectSlowRequestFactor,
+            dispersion: 1,
+        },
+    ];
+    const unknown: string[] = [];
+    for (const gate of gatesOf(schedule.gates)) {
+        const seen = traffic.gates?.[gate.id];
+        if (!seen || seen.trialsPerRequest <= 0) {
+            unknown.push(gate.label);
+            continue;
+        }
+        rates.push({
+            name: gate.label,
+            measure: gate.measure,
+            rate: seen.rate,
+            trialsPerSecond: rps * seen.trialsPerRequest,
+            tolerated: tolerated(gate.tolerancePercent),
+            factor: gate.detectFactor,
+            // Unset, as the rollout takes it when stable's hours cannot tell.
+            dispersion: gate.dispersion ?? FALLBACK_DISPERSION[gate.measure],
+        });
+    }
+    return { rates, unknown };
+}
+
+/** What a rate's acceptance promises: the smallest canary rate promoted at most missRate of the time, over the rollout and from the last step on. */
+function promise(r: Judged, margin: number, missRate: number): string {
+    if (r.measure === "rate") {
+        const per = (x: number) => x.toFixed(1);
+        return (
+            `  ${r.name}: a canary at ${per(r.factor * r.rate)} or more (${r.factor}x stable's ${per(r.rate)}) is promoted at most ${pct(missRate)} of the time; ` +
+            `so is one at ${per(LAST_STEP_FACTOR * r.rate)} from the last step before 100% on`
+        );
+    }
+    return (
+        `  ${r.name}: a canary at ${pct(Math.max(r.factor * r.rate, r.rate + margin))} or more (${r.factor}x stable's, or ${(100 * margin).toFixed(2)} point above) is promoted at most ${pct(missRate)} of the time; ` +
+        `so is one at ${pct(Math.max(LAST_STEP_FACTOR * r.rate, r.rate + margin))} from the last step before 100% on`
+    );
 }
 
 /** The report `run --dry-run` and `simulate --stack` print. */
 export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source: string): string[] {
     const threshold = Math.log(2 / schedule.missRate);
     const margin = schedule.detectMarginPercent / 100;
-    const rates = [
-        { name: "5xx", rate: traffic.errorRate, tolerated: 1 + schedule.errorRateIncreasePercent / 100, factor: schedule.detectErrorRateFactor },
-        { name: "slow-request", rate: traffic.slowShare, tolerated: 1 + schedule.slowRequestIncreasePercent / 100, factor: schedule.detectSlowRequestFactor },
-    ];
+    const { rates, unknown } = judgedRates(schedule, traffic);
     const lines = [
         `power at ${traffic.requestsPerSecond.toFixed(1)} requests a second, ${pct(traffic.errorRate)} 5xx, ${pct(traffic.slowShare)} slower than ${schedule.slowRequestSeconds} s (${source}):`,
-        ...rates.map(
-            (r) =>
-                `  ${r.name}: a canary at ${pct(Math.max(r.factor * r.rate, r.rate + margin))} or more (${r.factor}x stable's, or ${(100 * margin).toFixed(2)} point above) is promoted at most ${pct(schedule.missRate)} of the time; ` +
-                `so is one at ${pct(Math.max(LAST_STEP_FACTOR * r.rate, r.rate + margin))} from the last step before 100% on`,
-        ),
+        ...rates.map((r) => promise(r, margin, schedule.missRate)),
+        ...unknown.map((name) => `  ${name}: no trials in this traffic, so its power is unknown and the times below leave it out`),
     ];
     const bake = schedule.bakeSeconds;
     const evidence = rates.map(() => 0);
@@ -78,14 +178,14 @@ export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source:
         const isLast = weight < 100 && schedule.steps.find((w) => w > weight) === 100;
         if (isLast) {
             const needed = rates.map((r, i) => {
-                const rollout = (threshold - evidence[i]) / drift(r.rate, r.tolerated, r.factor, margin, weight, traffic.requestsPerSecond);
-                const atStep = threshold / drift(r.rate, r.tolerated, LAST_STEP_FACTOR, margin, weight, traffic.requestsPerSecond);
+                const rollout = (threshold - evidence[i]) / drift(r, r.factor, margin, weight);
+                const atStep = threshold / drift(r, LAST_STEP_FACTOR, margin, weight);
                 return Math.max(rollout, atStep);
             });
             seconds = Math.max(seconds, ...needed);
             if (seconds > bake + schedule.evidenceWaitSeconds) decides = false;
         }
-        rates.forEach((r, i) => (evidence[i] += drift(r.rate, r.tolerated, r.factor, margin, weight, traffic.requestsPerSecond) * seconds));
+        rates.forEach((r, i) => (evidence[i] += drift(r, r.factor, margin, weight) * seconds));
         times.push(
             `${weight}% ${Number.isFinite(seconds) ? minutes(seconds + STEP_OVERHEAD_S) : "never"}${isLast ? " (until the canary is shown within tolerance)" : ""}`,
         );

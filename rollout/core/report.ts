@@ -55,8 +55,14 @@ function sumOf(samples: SampleRecord[], version: "stable" | "canary"): VersionSa
     const errors = samples.reduce((n, s) => n + s.sample.versions[version].errors, 0);
     const slow = samples.reduce((n, s) => n + s.sample.versions[version].slow, 0);
     const p99s = samples.map((s) => s.sample.versions[version].p99Ms).filter((p): p is number => p !== undefined);
+    const gates: Record<string, GateCounts> = {};
+    for (const [id, g] of samples.flatMap((s) => Object.entries(s.sample.versions[version].gates ?? {}))) {
+        const total = (gates[id] ??= { events: 0, requests: 0 });
+        total.events += g.events;
+        total.requests += g.requests;
+    }
     // The worst interval's p99: an honest upper bound, since percentiles do not add up.
-    return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined };
+    return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined, ...(Object.keys(gates).length ? { gates } : {}) };
 }
 
 /** A whole minute's time of day, UTC (hh:mm). */
@@ -112,6 +118,8 @@ export interface ReportContext {
     dashboardUrl?: string;
     /** Its callers' 5xx over the rollout, when the stack is on a platform. */
     callers?: CallersHint;
+    /** How bursty each count was taken to be, and where each value came from (`dispersion.ts`). */
+    dispersions?: string[];
 }
 
 /** The callers' 5xx beside the steps: a hint for whoever reads the report, never part of the verdict. */
@@ -169,6 +177,7 @@ export function finalStatus(result: RolloutResult, context: ReportContext): stri
 }
 
 export function renderMarkdown(result: RolloutResult, stackName: string, context: ReportContext = {}): string {
+    const withGates = result.samples.some((s) => s.sample.versions.canary.gates !== undefined);
     const out: string[] = [
         `# Canary rollout of \`${stackName}\`: ${result.outcome}`,
         "",
@@ -182,14 +191,24 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
             ? [`Images: stable \`${context.images.stable}\`, canary \`${context.images.canary}\` (as the stack file had them when the rollout began).`]
             : []),
         ...(context.dashboardUrl ? [`Dashboard: ${context.dashboardUrl}`] : []),
+        ...(context.dispersions?.length
+            ? [
+                  "",
+                  "## How bursty each count was taken to be",
+                  "",
+                  "A count whose variance is k times its mean under independence weighs 1/k as much in every test, so bursts from a few clients do not read as a regression:",
+                  "",
+                  ...context.dispersions.map((line) => `- ${line}`),
+              ]
+            : []),
         "",
         "## Steps",
         "",
         "Counts are the sums of the step's samples below; the verdict is the sequential tests' at the step's end. " +
             "The canary's share is of the requests both versions served: it drifts above the weight when clients stick to the canary (`alb.stickiness`).",
         "",
-        "| step | weight | canary share | baked (min:s) | canary requests | canary 5xx | canary slow | canary worst p99 | stable requests | stable 5xx | stable slow | verdict |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        `| step | weight | canary share | baked (min:s) | canary requests | canary 5xx | canary slow | canary worst p99 | stable requests | stable 5xx | stable slow | ${withGates ? "model's gates: canary; stable | " : ""}verdict |`,
+        `| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | ${withGates ? "--- | " : ""}--- |`,
     ];
     for (const step of result.steps) {
         const own = result.samples.filter((s) => s.step === step.index && s.weight === step.weight && s.at >= step.startedAt);
@@ -197,7 +216,8 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
         const stable = sumOf(own, "stable");
         out.push(
             `| ${step.index || "resumed"} | ${step.weight}% | ${share(canary, stable)} | ${clockTime((step.endedAt ?? result.endedAt) - step.startedAt)} | ${canary.requests} | ` +
-                `${canary.errors} (${pct(errorRate(canary))}) | ${canary.slow} | ${secs(canary.p99Ms)} | ${stable.requests} | ${stable.errors} (${pct(errorRate(stable))}) | ${stable.slow} | ${verdictText(step.verdict)} |`,
+                `${canary.errors} (${pct(errorRate(canary))}) | ${canary.slow} | ${secs(canary.p99Ms)} | ${stable.requests} | ${stable.errors} (${pct(errorRate(stable))}) | ${stable.slow} | ` +
+                `${withGates ? `${gatesText(canary).slice(2) || "-"}; ${gatesText(stable).slice(2) || "-"} | ` : ""}${verdictText(step.verdict)} |`,
         );
     }
     if (context.callers) out.push(...callersSection(context.callers));

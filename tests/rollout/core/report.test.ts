@@ -1,0 +1,30 @@
+/** The Markdown report of a rollout judged with the model's gates: each gate's counts per step, and how bursty each count was taken to be. */
+import { renderMarkdown } from "../../../rollout/core/report";
+import { SCENARIOS } from "../../../rollout/simulator/scenarios";
+import { simulate } from "../../../rollout/simulator/simulate";
+
+test("a step's row gives each gate's share (or rate) for both versions, and the dispersions are listed with where each came from", async () => {
+    const lines: string[] = [];
+    const { result } = await simulate(
+        SCENARIOS.find((s) => s.name === "cutoff-2x")!,
+        { seed: 3, log: (line) => lines.push(line) },
+    );
+    const dispersions = lines.filter((line) => line.startsWith("dispersion of "));
+    expect(dispersions).toEqual(["dispersion of cut-off answer: 1, as set", expect.stringMatching(/^dispersion of 5xx: /)]);
+    const md = renderMarkdown(result, "gpu", { dispersions });
+    expect(md).toContain("## How bursty each count was taken to be");
+    expect(md).toContain("- dispersion of cut-off answer: 1, as set");
+    expect(md).toContain("| model's gates: canary; stable | verdict |");
+    const firstStep = md.split("\n").find((row) => row.startsWith("| 1 | 5% |"))!;
+    expect(firstStep).toMatch(/\| cut off \d+\.\d\d% \(\d+\/\d+\); cut off \d+\.\d\d% \(\d+\/\d+\) \|/);
+});
+
+test("without gates or dispersions the report has neither", async () => {
+    const { result } = await simulate(
+        SCENARIOS.find((s) => s.name === "healthy")!,
+        { seed: 3 },
+    );
+    const md = renderMarkdown(result, "dev");
+    expect(md).not.toContain("How bursty");
+    expect(md).not.toContain("model's gates");
+});
