@@ -5,19 +5,20 @@
  * cumulative series (`standins/serverMetrics.ts`: two tasks, a server restart, the canary
  * slower from a moment on). The dashboard's queries and the alarm's, sent to the stand-in as
  * GetMetricData queries with their metric math, give each minute's mean time to first token,
- * the share of answers cut off and the share above the bound within 1% of the truth. And the
- * cut-off answers gate (`rollout.gates.cutoff`), run by the CLI against those series: a healthy
- * canary is promoted, one whose only fault is twice the answers cut off is rolled back.
+ * the share of answers cut off, the share above the bound and tokens per answer within 1% of the
+ * truth. And the model's gates, run by the CLI against those series: a healthy canary is
+ * promoted, one whose only fault is twice the answers cut off, or 40% more tokens per answer, is
+ * rolled back.
  */
 import { CloudWatchClient, GetMetricDataCommand, MetricDataQuery } from "@aws-sdk/client-cloudwatch";
 import { BASE_STACK, RUN, World } from "./harness";
 import { PROJECT } from "../../contract/outputs";
 
 const MINUTE = 60_000;
-const STABLE = { ttftSeconds: 0.8, aboveBoundShare: 0.04, cutOffShare: 0.02 };
+const STABLE = { ttftSeconds: 0.8, aboveBoundShare: 0.04, cutOffShare: 0.02, tokensPerAnswer: 300 };
 const CANARY_BEFORE = 0.9;
 const CANARY_SLOWER = 1.8;
-const CANARY = { aboveBoundShare: 0.09, cutOffShare: 0.07 };
+const CANARY = { aboveBoundShare: 0.09, cutOffShare: 0.07, tokensPerAnswer: 420 };
 
 let world: World;
 afterEach(async () => {
@@ -106,7 +107,10 @@ test("the dashboard and the alarm read per-minute means and shares that match th
 
     const cutOff = await read(widget("Answers cut off at max_tokens"));
     const above = await read(widget("Time to first token over 2.5 s (the server's)"));
+    const tokens = await read(widget("Tokens per answer"));
     for (const m of minutes) {
+        within1(tokens.get("share_stable")!.get(m), STABLE.tokensPerAnswer);
+        within1(tokens.get("share_canary")!.get(m), CANARY.tokensPerAnswer);
         within1(cutOff.get("share_stable")!.get(m), 100 * STABLE.cutOffShare);
         within1(cutOff.get("share_canary")!.get(m), 100 * CANARY.cutOffShare);
         within1(above.get("share_stable")!.get(m), 100 * STABLE.aboveBoundShare);
@@ -140,27 +144,37 @@ test("the dashboard and the alarm read per-minute means and shares that match th
     expect(value.get(slowerFrom + MINUTE)!).toBeGreaterThan(50);
 });
 
-describe("the cut-off answers gate, run by the CLI against the server's series", () => {
-    const stack = {
+describe("the model's gates, run by the CLI against the server's series", () => {
+    const stack = (gates: object) => ({
         ...BASE_STACK,
         [`${PROJECT}:metrics`]: { prometheus: { server: "vllm" } },
-        [`${PROJECT}:rollout`]: { ...(BASE_STACK[`${PROJECT}:rollout`] as object), gates: { cutoff: {} } },
-    };
-    const traffic = (canaryCutOff: number) => ({
+        [`${PROJECT}:rollout`]: { ...(BASE_STACK[`${PROJECT}:rollout`] as object), gates },
+    });
+    const traffic = (canary: Partial<typeof STABLE>) => ({
         stable: { errorRate: 0.002, p99Ms: 8000, slowRate: 0.01, server: { ...STABLE, cutOffShare: 0.04 } },
-        canary: { errorRate: 0.002, p99Ms: 8000, slowRate: 0.01, server: { ...STABLE, cutOffShare: canaryCutOff } },
+        canary: { errorRate: 0.002, p99Ms: 8000, slowRate: 0.01, server: { ...STABLE, cutOffShare: 0.04, ...canary } },
     });
 
-    test("a canary like stable in every way is promoted, the gate's acceptance among what it showed", async () => {
-        world = await new World().start(stack, traffic(0.04));
+    test("a canary like stable in every way is promoted, the gates' acceptance among what it showed", async () => {
+        world = await new World().start(stack({ cutoff: {}, tokens: {} }), traffic({}));
         const run = await world.cli(RUN);
         expect({ code: run.code, last: run.lastLine }).toEqual({ code: 0, last: "promoted: canaryWeight 0 deployed on e2e" });
     });
 
     test("a canary whose only fault is twice the answers cut off at max_tokens is rolled back, the gate named with both versions' counts", async () => {
-        world = await new World().start(stack, traffic(0.08));
+        world = await new World().start(stack({ cutoff: {} }), traffic({ cutOffShare: 0.08 }));
         const run = await world.cli(RUN);
         expect({ code: run.code, last: run.lastLine }).toEqual({ code: 1, last: "rolled-back: canaryWeight 0 deployed on e2e" });
         expect(run.output).toMatch(/canary cut-off answer rate above stable's: canary cut off 8\.\d\d% \(\d+\/\d+\) vs stable cut off (3\.9\d|4\.0\d)% /);
+    });
+
+    test("a canary whose only fault is 40% more tokens per answer is rolled back on tokens per answer, quoted per answer", async () => {
+        world = await new World().start(stack({ tokens: {} }), traffic({ tokensPerAnswer: 420 }));
+        const run = await world.cli(RUN);
+        expect({ code: run.code, last: run.lastLine }).toEqual({ code: 1, last: "rolled-back: canaryWeight 0 deployed on e2e" });
+        expect(run.output).toMatch(/^dispersion of tokens-per-answer: /m);
+        expect(run.output).toMatch(
+            /canary tokens-per-answer rate above stable's by more than 10%: canary tokens per answer 42\d\.\d \(\d+\/\d+\) vs stable tokens per answer 30\d\.\d/,
+        );
     });
 });

@@ -55,13 +55,15 @@ function collectorOf(state: StackState, version: string): Collector | undefined 
 /** What one of a version's two tasks has counted since its server started, scraped every interval up to `until`. */
 function scrapes(state: StackState, version: "stable" | "canary", task: number, from: number, until: number, interval: number, traffic: Traffic) {
     const behaviour = traffic[version].server!;
-    const series = { ttft: [] as Scrape[], within: [] as Scrape[], answers: [] as Scrape[], cutOff: [] as Scrape[] };
+    const series = { ttft: [] as Scrape[], within: [] as Scrape[], answers: [] as Scrape[], cutOff: [] as Scrape[], tokens: [] as Scrape[] };
     let n = 0;
     let ttft = 0;
     let within = 0;
     let cutOff = 0;
+    let tokens = 0;
     for (let t = from; t <= until; t += 1000) {
-        if (task === 0 && traffic.serverRestartAt !== undefined && t === Math.floor(traffic.serverRestartAt / 1000) * 1000) n = ttft = within = cutOff = 0;
+        if (task === 0 && traffic.serverRestartAt !== undefined && t === Math.floor(traffic.serverRestartAt / 1000) * 1000)
+            n = ttft = within = cutOff = tokens = 0;
         const w = weightAt(state, t);
         const served = (traffic.requestsPerSecond * (version === "canary" ? w : 100 - w)) / 100 / 2;
         const mean = behaviour.slowerFrom && t >= behaviour.slowerFrom.at ? behaviour.slowerFrom.ttftSeconds : behaviour.ttftSeconds;
@@ -69,11 +71,13 @@ function scrapes(state: StackState, version: "stable" | "canary", task: number, 
         ttft += served * mean;
         within += served * (1 - behaviour.aboveBoundShare);
         cutOff += served * behaviour.cutOffShare;
+        tokens += served * behaviour.tokensPerAnswer;
         if ((t - from) % interval === interval - 1000) {
             series.ttft.push({ at: t, count: n, sum: ttft });
             series.within.push({ at: t, count: within, sum: 0 });
             series.answers.push({ at: t, count: n, sum: 0 });
             series.cutOff.push({ at: t, count: cutOff, sum: 0 });
+            series.tokens.push({ at: t, count: tokens, sum: 0 });
         }
     }
     return series;
@@ -110,6 +114,7 @@ export function serverSeries(
     const pick = (s: ReturnType<typeof scrapes>): [Scrape[], "histogram" | "counter"] | undefined => {
         if (metricName === "TimeToFirstToken") return [s.ttft, "histogram"];
         if (metricName.endsWith("Within") && collector.bounds.get(metricName) === dimensions.Bound) return [s.within, "histogram"];
+        if (metricName === "GeneratedTokens") return [s.tokens, "counter"];
         if (metricName === "Answers")
             return dimensions.FinishReason === undefined ? [s.answers, "counter"] : dimensions.FinishReason === "length" ? [s.cutOff, "counter"] : undefined;
         return undefined;

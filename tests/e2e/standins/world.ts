@@ -54,7 +54,7 @@ export interface Behaviour {
     server?: ServerBehaviour;
 }
 
-/** What a version's server does: its mean time to first token (slower from a moment on), and the shares the counts above a bound and the cut-off answers read. */
+/** What a version's server does: its mean time to first token (slower from a moment on), the shares the counts above a bound and the cut-off answers read, and its tokens per answer. */
 export interface ServerBehaviour {
     ttftSeconds: number;
     slowerFrom?: { at: number; ttftSeconds: number };
@@ -62,6 +62,7 @@ export interface ServerBehaviour {
     aboveBoundShare: number;
     /** The share of answers cut off at `max_tokens`. */
     cutOffShare: number;
+    tokensPerAnswer: number;
 }
 
 /** What the stand-in CloudWatch reports, per version: traffic shares follow the split. */
