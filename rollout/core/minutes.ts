@@ -49,12 +49,12 @@ export function completeMinutes(read: MinuteSample[], now: number, rule: Complet
 
 const NONE: VersionSample = { requests: 0, errors: 0, slow: 0 };
 
-/** The gates' counts summed over minutes, where any minute has them. */
-function gatesOf(present: VersionSample[]): Pick<VersionSample, "gates"> {
+/** The gates' counts summed over samples (minutes, windows, versions), where any has them. */
+export function summedGates(samples: (VersionSample | undefined)[]): Pick<VersionSample, "gates"> {
     const gates: NonNullable<VersionSample["gates"]> = {};
-    for (const sample of present)
-        for (const [kind, counts] of Object.entries(sample.gates ?? {})) {
-            const sum = (gates[kind] ??= { events: 0, requests: 0 });
+    for (const sample of samples)
+        for (const [id, counts] of Object.entries(sample?.gates ?? {})) {
+            const sum = (gates[id] ??= { events: 0, requests: 0 });
             sum.events += counts.events;
             sum.requests += counts.requests;
         }
@@ -71,7 +71,7 @@ export function merge(minutes: MinuteSample[], firingAlarms: string[]): MetricsS
             errors: present.reduce((n, s) => n + s.errors, 0),
             slow: present.reduce((n, s) => n + s.slow, 0),
             ...(p99s.length ? { p99Ms: Math.max(...p99s) } : {}),
-            ...gatesOf(present),
+            ...summedGates(present),
         };
     };
     return {

@@ -8,7 +8,8 @@
 import { LAST_STEP_FACTOR } from "./judge";
 import { RolloutSchedule } from "../../contract/schedule";
 import { GateSpec, gatesOf } from "../../contract/gates";
-import { GateCounts, MinuteSample } from "./ports";
+import { MinuteSample } from "./ports";
+import { summedGates } from "./minutes";
 import { FALLBACK_DISPERSION } from "./dispersion";
 
 /**
@@ -25,17 +26,11 @@ export interface Traffic {
 
 /** Both versions' traffic over some whole minutes, as the forecast reads it; undefined without a request. */
 export function trafficOf(minutes: MinuteSample[]): Traffic | undefined {
+    const versions = minutes.flatMap((m) => [m.versions.stable, m.versions.canary]);
     const sum = { requests: 0, errors: 0, slow: 0 };
-    const gates: Record<string, GateCounts> = {};
-    for (const v of minutes.flatMap((m) => [m.versions.stable, m.versions.canary])) {
-        for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
-        for (const [id, g] of Object.entries(v?.gates ?? {})) {
-            const total = (gates[id] ??= { events: 0, requests: 0 });
-            total.events += g.events;
-            total.requests += g.requests;
-        }
-    }
+    for (const v of versions) for (const k of ["requests", "errors", "slow"] as const) sum[k] += v?.[k] ?? 0;
     if (sum.requests === 0) return undefined;
+    const { gates = {} } = summedGates(versions);
     const seconds = minutes.length * 60;
     return {
         requestsPerSecond: sum.requests / seconds,

@@ -9,6 +9,7 @@ import { GateCounts, MetricsSample, VersionSample } from "./ports";
 import { displayOf } from "../../contract/gates";
 import { VERSIONS } from "../../contract/versions";
 import { callerCell, CallersHint } from "./callers";
+import { summedGates } from "./minutes";
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
@@ -55,14 +56,8 @@ function sumOf(samples: SampleRecord[], version: "stable" | "canary"): VersionSa
     const errors = samples.reduce((n, s) => n + s.sample.versions[version].errors, 0);
     const slow = samples.reduce((n, s) => n + s.sample.versions[version].slow, 0);
     const p99s = samples.map((s) => s.sample.versions[version].p99Ms).filter((p): p is number => p !== undefined);
-    const gates: Record<string, GateCounts> = {};
-    for (const [id, g] of samples.flatMap((s) => Object.entries(s.sample.versions[version].gates ?? {}))) {
-        const total = (gates[id] ??= { events: 0, requests: 0 });
-        total.events += g.events;
-        total.requests += g.requests;
-    }
     // The worst interval's p99: an honest upper bound, since percentiles do not add up.
-    return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined, ...(Object.keys(gates).length ? { gates } : {}) };
+    return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined, ...summedGates(samples.map((s) => s.sample.versions[version])) };
 }
 
 /** A whole minute's time of day, UTC (hh:mm). */
