@@ -44,6 +44,21 @@ export const rolloutSection = section(
             .describe(
                 "A floor, in percentage points above stable's rate, on the regression that must be caught: a stable with almost no 5xx or slow requests would otherwise need a canary with almost none to be accepted.",
             ),
+        lastStepDetectFactor: decimal(1.5, 1000)
+            .default(5)
+            .describe(
+                "A regression that starts at the last step before 100% (a bug that needs load) of this many times stable's rate must be caught on that step's data alone, for every rate. With budgetSeconds it is raised to what the budget can show, and said.",
+            ),
+        budgetSeconds: integer(600, 604800)
+            .optional()
+            .describe(
+                "The time from the first weight above 0 to the decision to promote (capacity waits, the 100% step and the promotion are besides). Before the first step the rollout reads stable's last 3 hours and, for every rate it judges, raises the detect factor to the smallest regression it can promise to catch within the budget at that traffic, states those promises, and holds them; the last step before 100% bakes until acceptance or the budget's end (which replaces evidenceWaitSeconds), then onLowTraffic decides. See docs/judge.md.",
+            ),
+        weakestPromise: decimal(1.1, 1000)
+            .default(10)
+            .describe(
+                "With budgetSeconds: the weakest promise the rollout may start with. If the budget cannot promise to catch a regression of this many times stable's rate for some rate, the rollout refuses to start and says what budget or traffic would.",
+            ),
         errorDispersion: decimal(1, 100)
             .optional()
             .describe(

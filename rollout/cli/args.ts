@@ -17,7 +17,7 @@ export const USAGE = `usage: rollout <command> [options]
   status --stack NAME
   abort --stack NAME
   guard --stack NAME | --platform NAME
-  simulate [${SCENARIOS.map((s) => s.name).join("|")}|all] [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
+  simulate [${SCENARIOS.map((s) => s.name).join("|")}|all]... [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
       [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --stack's power)
   check --stack NAME | --platform NAME
 exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
@@ -116,11 +116,11 @@ export function parseArgs(argv: string[]): CliArgs {
     const traffic = trafficOption(values);
     if (command === "simulate") {
         const names = SCENARIOS.map((s) => s.name);
-        const wanted = rest[0] ?? "all";
-        if (rest.length > 1 || (wanted !== "all" && !names.includes(wanted))) {
-            throw new CliError(
-                `unknown scenario ${JSON.stringify(rest.join(" "))}${suggest(rest.join(" "), [...names, "all"])}; one of ${names.join(", ")}, or all`,
-            );
+        const wanted = rest.length > 0 ? rest : ["all"];
+        const unknown = wanted.find((name) => name !== "all" && !names.includes(name));
+        if (unknown !== undefined || (wanted.includes("all") && wanted.length > 1)) {
+            const word = unknown ?? rest.join(" ");
+            throw new CliError(`unknown scenario ${JSON.stringify(word)}${suggest(word, [...names, "all"])}; one or more of ${names.join(", ")}, or all`);
         }
         const count = (flag: "runs" | "seed", fallback: number) => {
             const raw = values[flag];
@@ -130,7 +130,7 @@ export function parseArgs(argv: string[]): CliArgs {
         };
         return {
             command,
-            scenarios: wanted === "all" ? names : [wanted],
+            scenarios: wanted.includes("all") ? names : wanted,
             runs: count("runs", 1),
             seed: count("seed", 1),
             stack: values.stack,

@@ -23,7 +23,8 @@ import { StackOutputs } from "../../contract/outputs";
 import { fromJsonText } from "../../contract/fields";
 import { gatesOf } from "../../contract/gates";
 import { powerReport, Traffic, trafficOf } from "../core/power";
-import { withMeasuredDispersions } from "../core/dispersion";
+import { preflight } from "../core/preflight";
+import type { Judge } from "../core/judge";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
 async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined> {
@@ -76,17 +77,21 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
     };
     const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
     const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow, gatesOf(schedule.gates));
-    // Each dispersion the schedule leaves unset, measured from stable's recent minutes: what the judge will weigh by.
-    const measured = await withMeasuredDispersions(schedule, metrics, clock.now());
-    for (const line of measured.lines) console.log(line);
-    if (args.dryRun) return printPower(measured.schedule, metrics, args);
+    // Before anything moves: each dispersion the schedule leaves unset, measured from stable's recent minutes, and with a budget the promises it can keep.
+    const before = await preflight(schedule, metrics, clock.now());
+    for (const line of [...before.lines, ...(before.refusal ? [before.refusal] : [])]) console.log(line);
+    if (args.dryRun) return printPower(before.schedule, metrics, args);
+    if (before.refusal) {
+        last("refused");
+        return EXIT_CODES.refused;
+    }
     if (!(await confirmed(args))) return 0;
     if (!(await leaseTaken(session.control, args))) {
         last("refused");
         return EXIT_CODES.refused;
     }
-    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, dispersions: measured.lines };
-    const result = await runUnderLease(session, args, { schedule: measured.schedule, outputs, metrics, controller }, context);
+    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, preflight: before.lines };
+    const result = await runUnderLease(session, args, { schedule: before.schedule, outputs, metrics, controller, judge: before.judge }, context);
     const callers = await callersHint(args.stack, raw, result, session.region, slow, session.log);
     if (callers) context.callers = callers;
     writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);
@@ -168,13 +173,20 @@ const imagesOf = (raw: Record<string, string>) => {
 async function runUnderLease(
     { stack, region, control, log }: Session,
     args: RunArgs,
-    { schedule, outputs, metrics, controller }: { schedule: RolloutSchedule; outputs: StackOutputs; metrics: CloudWatchMetrics; controller: AbortController },
+    {
+        schedule,
+        outputs,
+        metrics,
+        controller,
+        judge,
+    }: { schedule: RolloutSchedule; outputs: StackOutputs; metrics: CloudWatchMetrics; controller: AbortController; judge?: Judge },
     context: ReportContext,
 ): Promise<RolloutResult> {
     try {
         const result = await runRollout(
             {
                 schedule,
+                ...(judge ? { judge } : {}),
                 stack,
                 services: new EcsServices(new ECSClient({ region }), outputs, clock),
                 traffic: trafficLayer(outputs, region),

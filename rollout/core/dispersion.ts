@@ -19,7 +19,7 @@
 import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
 import { RolloutSchedule } from "../../contract/schedule";
 import { gatesOf, GateSpec, tuningOf } from "../../contract/gates";
-import { GateCounts, MetricsSource, VersionSample } from "./ports";
+import { GateCounts, MetricsSource, MinuteSample, VersionSample } from "./ports";
 import { MINUTE_MS } from "./minutes";
 
 export const HISTORY_MINUTES = 180;
@@ -79,27 +79,33 @@ const countsOf = (schedule: RolloutSchedule): Measured[] => [
     })),
 ];
 
+/** Stable's last `HISTORY_MINUTES` whole minutes before now, or why they could not be read. */
+export type StableHistory = { minutes: MinuteSample[] } | { unreadable: string };
+
+export async function readStableHistory(metrics: MetricsSource, now: number): Promise<StableHistory> {
+    const end = Math.floor(now / MINUTE_MS) * MINUTE_MS;
+    try {
+        return { minutes: await metrics.minutes({ start: end - HISTORY_MINUTES * MINUTE_MS, end }) };
+    } catch (e) {
+        return { unreadable: (e as Error).message };
+    }
+}
+
+/** Whether any dispersion is left for stable's history to measure. */
+export const wantsHistory = (schedule: RolloutSchedule) => countsOf(schedule).some((c) => c.set === undefined);
+
 /**
  * The schedule with every dispersion it leaves unset measured from stable's recent minutes
- * (or 1), and a line for each saying what was used and why.
+ * (or its fallback), and a line for each saying what was used and why.
  */
-export async function withMeasuredDispersions(
-    schedule: RolloutSchedule,
-    metrics: MetricsSource,
-    now: number,
-): Promise<{ schedule: RolloutSchedule; lines: string[] }> {
+export function withMeasuredDispersions(schedule: RolloutSchedule, history: StableHistory): { schedule: RolloutSchedule; lines: string[] } {
     const all = countsOf(schedule);
     const wanted = all.filter((c) => c.set === undefined);
     const lines = all.filter((c) => c.set !== undefined).map(({ name, set }) => `dispersion of ${name}: ${set}, as set`);
     if (wanted.length === 0) return { schedule, lines };
-    const end = Math.floor(now / MINUTE_MS) * MINUTE_MS;
-    let stable: VersionSample[] = [];
-    try {
-        const minutes = await metrics.minutes({ start: end - HISTORY_MINUTES * MINUTE_MS, end });
-        stable = minutes.flatMap((m) => (m.versions.stable ? [m.versions.stable] : []));
-    } catch (e) {
-        lines.push(`stable's last ${HISTORY_MINUTES / 60} hours are unreadable (${(e as Error).message}): each dispersion not set is its fallback`);
-    }
+    if ("unreadable" in history)
+        lines.push(`stable's last ${HISTORY_MINUTES / 60} hours are unreadable (${history.unreadable}): each dispersion not set is its fallback`);
+    const stable = "minutes" in history ? history.minutes.flatMap((m) => (m.versions.stable ? [m.versions.stable] : [])) : [];
     const measured = structuredClone(schedule);
     for (const { name, counts, gate, measure, max } of wanted) {
         const estimate = pearsonDispersion(

@@ -13,6 +13,7 @@
 import { DeployedState, MetricsSample } from "./ports";
 import { Completeness, merge, minuteAfter, MinuteCursor, readComplete, recentLoad } from "./minutes";
 import { Judge, roleOf, Verdict } from "./judge";
+import { evidenceTimeout } from "./budget";
 import { progressLine } from "./report";
 import { EXIT_CODES, Outcome, RolloutResult, SampleRecord, StepRecord } from "./result";
 import { Phase, Plan, planRollout, RolloutOptions } from "./plan";
@@ -225,10 +226,7 @@ class Rollout {
                 };
             }
             if (enoughTraffic && now - stepStart >= bakeMs + schedule.evidenceWaitSeconds * 1000) {
-                return {
-                    kind: "timed-out",
-                    reason: `not enough evidence that the canary is within tolerance after ${schedule.bakeSeconds + schedule.evidenceWaitSeconds} s (${acceptance.reason})`,
-                };
+                return { kind: "timed-out", reason: evidenceTimeout(schedule, acceptance.reason) };
             }
         }
     }

@@ -13,8 +13,8 @@
  *
  * Accept (the canary is within tolerance), each holding the miss rate: for each rate, that
  * the canary is not `detect...Factor` times stable's (or stable's + the margin) over the
- * rollout, and, at the last step before 100%, not 5 times stable's on that step alone (a bug
- * that needs load). The last step before 100% passes only once all of them accept; too
+ * rollout, and, at the last step before 100%, not `lastStepDetectFactor` times stable's on that
+ * step alone (a bug that needs load). The last step before 100% passes only once all of them accept; too
  * little data is inconclusive, never a rollback and never a promotion.
  */
 import { RolloutSchedule } from "../../contract/schedule";
@@ -46,15 +46,14 @@ export function roleOf(weight: number, steps: number[]): StepRole {
     return steps.find((w) => w > weight) === 100 ? "last" : "ramp";
 }
 
-/** A regression of this size that starts at the last step before 100% (a bug that needs load) must be caught too. */
-export const LAST_STEP_FACTOR = 5;
-
 /**
  * A rate the judge holds the canary to, against stable: a count of bad events over a count of
  * trials per version (5xx over requests, slow requests over requests, and the gates of
  * `rollout.gates`). `dispersion` is how many times its variance exceeds its mean.
  */
 interface Gate {
+    /** `errors`, `slow`, or the gate's id in `rollout.gates`: the key of its counts in stable's history. */
+    id: string;
     /** How reports name it: "5xx", "slow-request", "cut-off answer". */
     label: string;
     /** How a version's rate is quoted, e.g. "canary 5xx 1.20% (12/1000)". */
@@ -72,6 +71,7 @@ interface Gate {
 function trafficGates(schedule: RolloutSchedule): Gate[] {
     return [
         {
+            id: "errors",
             label: "5xx",
             short: "5xx",
             measure: "share",
@@ -81,6 +81,7 @@ function trafficGates(schedule: RolloutSchedule): Gate[] {
             detectFactor: schedule.detectErrorRateFactor,
         },
         {
+            id: "slow",
             label: "slow-request",
             short: "slow",
             measure: "share",
@@ -95,6 +96,7 @@ function trafficGates(schedule: RolloutSchedule): Gate[] {
 /** The model's gates the schedule turns on (`rollout.gates`), read from each version's sample. */
 const modelGates = (schedule: RolloutSchedule): Gate[] =>
     gatesOf(schedule.gates).map((spec) => ({
+        id: spec.id,
         label: spec.label,
         short: spec.short,
         measure: spec.measure,
@@ -115,11 +117,12 @@ const weighed = (gate: Gate, v: VersionSample): GateCounts => {
     return { events: events / gate.dispersion, requests: requests / gate.dispersion };
 };
 
-/** The two ways a rate may be accepted (a rate per trial only by the ratio: a margin is a share's), and the multiple of stable's rate that is tolerated. */
+/** The two ways a rate may be accepted (a rate per trial only by the ratio: a margin is a share's), the multiple of stable's rate that is tolerated, and the one to catch. */
 interface Acceptance {
     byRatio: RatioAcceptanceTest;
     byMargin?: AcceptanceTest;
     tolerated: number;
+    factor: number;
 }
 
 /** A rate from pooled counts, never 0 (half an event of prior), so a ratio of it stays finite. */
@@ -149,7 +152,15 @@ export class Judge {
     /** Per gate, each version's counts in every window judged so far: what a verdict quotes. */
     private readonly seen: Record<"canary" | "stable", GateCounts[]>;
 
-    constructor(private readonly schedule: RolloutSchedule) {
+    /**
+     * @param prior stable's counts before the rollout (its last hours), by gate id: with a
+     * budget, stable's rate is estimated from them and the rollout's together, so the canary's
+     * own trials can be held to a multiple of it from the first step.
+     */
+    constructor(
+        private readonly schedule: RolloutSchedule,
+        private readonly prior: Record<string, GateCounts> = {},
+    ) {
         this.gates = [...trafficGates(schedule), ...modelGates(schedule)];
         // Bonferroni: a share per gate against stable, one for the 5xx limit and one for the 100% step (split between its gates), so together they stay under the rate.
         this.alpha = schedule.falseRollbackRate / (this.gates.length + 2);
@@ -166,7 +177,7 @@ export class Judge {
     newStep(role: StepRole = "ramp"): void {
         for (const test of [...this.ratio, this.errorLimit]) test.restart();
         this.role = role;
-        if (role === "last") this.last = this.gates.map((g) => this.acceptanceFor(g, LAST_STEP_FACTOR));
+        if (role === "last") this.last = this.gates.map((g) => this.acceptanceFor(g, this.schedule.lastStepDetectFactor));
         if (role === "full" && !this.full) {
             // Each against the tolerated multiple of stable's measured rate, plus the margin: a noisy estimate must not roll back a canary like stable.
             this.full = this.gates.map((g, i) => {
@@ -248,6 +259,7 @@ export class Judge {
             byRatio: new RatioAcceptanceTest(tolerated, factor, beta),
             ...(gate.measure === "share" ? { byMargin: new AcceptanceTest(beta) } : {}),
             tolerated,
+            factor,
         };
     }
 
@@ -259,10 +271,29 @@ export class Judge {
                 const { byRatio, byMargin, tolerated } = tests[i];
                 const c = weighed(g, canary);
                 byRatio.observe(c, weighed(g, stable));
-                const measured = estimatedRate(this.stable[i].events, this.stable[i].requests);
-                byMargin?.observe(c.events, c.requests, tolerated * measured, measured + this.margin);
+                byMargin?.observe(c.events, c.requests, tolerated * this.stableRate(i), this.alternative(i, tests[i].factor));
             });
         }
+    }
+
+    /** Stable's rate of a gate's events: over the rollout, and with a budget over its hours before too. */
+    private stableRate(i: number): number {
+        const prior = this.budgeted ? this.prior[this.gates[i].id] : undefined;
+        return estimatedRate(this.stable[i].events + (prior?.events ?? 0), this.stable[i].requests + (prior?.requests ?? 0));
+    }
+
+    /**
+     * The canary rate the own-trials acceptance is against: stable's plus the margin; with a
+     * budget, at least `factor` times stable's, the regression the budget promises to catch
+     * (the margin alone asks more than a budget at low traffic can show).
+     */
+    private alternative(i: number, factor: number): number {
+        const measured = this.stableRate(i);
+        return this.budgeted ? Math.min(0.99, Math.max(factor * measured, measured + this.margin)) : measured + this.margin;
+    }
+
+    private get budgeted(): boolean {
+        return this.schedule.budgetSeconds !== undefined;
     }
 
     /** Whether the canary has shown it is within tolerance: over the rollout, and at the last step before 100% (once it has begun) on that step alone. */
@@ -272,7 +303,7 @@ export class Judge {
             ...this.gates.flatMap((g, i) => (shown(this.accept[i]) ? [] : [`${g.label} rate under ${g.detectFactor}x stable's`])),
             ...(this.role !== "last"
                 ? []
-                : this.gates.flatMap((g, i) => (shown(this.last?.[i]) ? [] : [`${g.label} rate under ${LAST_STEP_FACTOR}x stable's at this step`]))),
+                : this.gates.flatMap((g, i) => (shown(this.last?.[i]) ? [] : [`${g.label} rate under ${this.schedule.lastStepDetectFactor}x stable's at this step`]))),
         ];
         return { accepted: pending.length === 0, reason: pending.length ? `not yet shown: ${pending.join("; ")}` : "" };
     }

@@ -5,9 +5,9 @@
  * Expected times use Wald's approximation (the evidence a healthy canary adds per second, its
  * drift, against the threshold), so they are estimates: `simulate --stack` measures them.
  */
-import { LAST_STEP_FACTOR } from "./judge";
 import { RolloutSchedule } from "../../contract/schedule";
-import { GateSpec, gatesOf } from "../../contract/gates";
+import { gatesOf } from "../../contract/gates";
+import { drift, formsOf, Judged } from "./evidence";
 import { MinuteSample } from "./ports";
 import { summedGates } from "./minutes";
 import { FALLBACK_DISPERSION } from "./dispersion";
@@ -42,24 +42,13 @@ export function trafficOf(minutes: MinuteSample[]): Traffic | undefined {
     };
 }
 
-/** A rate the judge tests, as the forecast needs it. */
-interface Judged {
-    name: string;
-    measure: GateSpec["measure"];
-    /** Events per trial, and trials a second. */
-    rate: number;
-    trialsPerSecond: number;
-    tolerated: number;
-    factor: number;
-    dispersion: number;
-}
 
 /**
  * What a step takes besides its bake: the weight's update (about 45 s, one resource), the
  * metrics' delay before the bake's first minute is visible (1-3 minutes for Lattice and
  * CloudWatch; 2 taken), and the rest of a whole minute.
  */
-const STEP_OVERHEAD_S = 45 + 120 + 60;
+export const STEP_OVERHEAD_S = 45 + 120 + 60;
 /**
  * What the rollout takes besides its steps: the canary's deploy waits for its model to load,
  * and so does the promoted stable before traffic returns to it (300 s each, the Fargate
@@ -70,34 +59,13 @@ const DEPLOY_AND_PROMOTION_S = 2 * 300 + 2 * 45;
 const pct = (x: number) => `${(100 * x).toFixed(x < 0.01 ? 2 : 1)}%`;
 const minutes = (s: number) => `${Math.round(s / 60)} min`;
 
-/**
- * The evidence a healthy canary adds per second, in nats, at weight `w` (percent), towards
- * accepting "not `factor` times stable's rate": the faster of the two forms the judge runs
- * (the ratio of both versions' events, and, for a share, the canary's rate against stable's
- * plus the margin), in units of the rate's dispersion as the judge weighs it.
- */
-function drift(r: Judged, factor: number, margin: number, weight: number): number {
-    const w = weight / 100;
-    if (w <= 0 || w >= 1) return 0;
-    // The ratio form learns only from events: a service with none gives it nothing.
-    const share = (x: number) => (x * w) / (x * w + 1 - w);
-    const [q0, q1] = [share(r.tolerated), share(factor)];
-    const byRatio = r.rate > 0 ? r.trialsPerSecond * r.rate * (w * Math.log(q0 / q1) + (1 - w) * Math.log((1 - q0) / (1 - q1))) : 0;
-    if (r.measure === "rate") return byRatio / r.dispersion;
-    // The margin form: each canary trial against stable's rate plus the margin. Stable's measured rate tends to
-    // its true one, 0 included (the judge's estimate, (events + 0.5) / (requests + 1), is above 0 but vanishes).
-    const [p0, p1] = [r.tolerated * r.rate, Math.min(0.99, r.rate + margin)];
-    const events = r.rate > 0 ? r.rate * Math.log(p0 / p1) : 0;
-    const perTrial = p1 > p0 ? events + (1 - r.rate) * Math.log((1 - p0) / (1 - p1)) : 0;
-    return Math.max(byRatio, r.trialsPerSecond * w * perTrial) / r.dispersion;
-}
-
 /** The rates a schedule judges at this traffic: 5xx, slow requests, and each gate whose traffic is known; and the gates whose is not. */
-function judgedRates(schedule: RolloutSchedule, traffic: Traffic): { rates: Judged[]; unknown: string[] } {
+export function judgedRates(schedule: RolloutSchedule, traffic: Traffic): { rates: Judged[]; unknown: string[] } {
     const rps = traffic.requestsPerSecond;
     const tolerated = (percent: number) => 1 + percent / 100;
     const rates: Judged[] = [
         {
+            id: "errors",
             name: "5xx",
             measure: "share",
             rate: traffic.errorRate,
@@ -107,6 +75,7 @@ function judgedRates(schedule: RolloutSchedule, traffic: Traffic): { rates: Judg
             dispersion: schedule.errorDispersion ?? 1,
         },
         {
+            id: "slow",
             name: "slow-request",
             measure: "share",
             rate: traffic.slowShare,
@@ -124,6 +93,7 @@ function judgedRates(schedule: RolloutSchedule, traffic: Traffic): { rates: Judg
             continue;
         }
         rates.push({
+            id: gate.id,
             name: gate.label,
             measure: gate.measure,
             rate: seen.rate,
@@ -138,28 +108,30 @@ function judgedRates(schedule: RolloutSchedule, traffic: Traffic): { rates: Judg
 }
 
 /** What a rate's acceptance promises: the smallest canary rate promoted at most missRate of the time, over the rollout and from the last step on. */
-function promise(r: Judged, margin: number, missRate: number): string {
+function promise(r: Judged, schedule: RolloutSchedule): string {
+    const margin = schedule.detectMarginPercent / 100;
+    const missRate = schedule.missRate;
     if (r.measure === "rate") {
         const per = (x: number) => x.toFixed(1);
         return (
             `  ${r.name}: a canary at ${per(r.factor * r.rate)} or more (${r.factor}x stable's ${per(r.rate)}) is promoted at most ${pct(missRate)} of the time; ` +
-            `so is one at ${per(LAST_STEP_FACTOR * r.rate)} from the last step before 100% on`
+            `so is one at ${per(schedule.lastStepDetectFactor * r.rate)} from the last step before 100% on`
         );
     }
     return (
         `  ${r.name}: a canary at ${pct(Math.max(r.factor * r.rate, r.rate + margin))} or more (${r.factor}x stable's, or ${(100 * margin).toFixed(2)} point above) is promoted at most ${pct(missRate)} of the time; ` +
-        `so is one at ${pct(Math.max(LAST_STEP_FACTOR * r.rate, r.rate + margin))} from the last step before 100% on`
+        `so is one at ${pct(Math.max(schedule.lastStepDetectFactor * r.rate, r.rate + margin))} from the last step before 100% on`
     );
 }
 
 /** The report `run --dry-run` and `simulate --stack` print. */
 export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source: string): string[] {
     const threshold = Math.log(2 / schedule.missRate);
-    const margin = schedule.detectMarginPercent / 100;
     const { rates, unknown } = judgedRates(schedule, traffic);
+    const forms = formsOf(schedule);
     const lines = [
         `power at ${traffic.requestsPerSecond.toFixed(1)} requests a second, ${pct(traffic.errorRate)} 5xx, ${pct(traffic.slowShare)} slower than ${schedule.slowRequestSeconds} s (${source}):`,
-        ...rates.map((r) => promise(r, margin, schedule.missRate)),
+        ...rates.map((r) => promise(r, schedule)),
         ...unknown.map((name) => `  ${name}: no trials in this traffic, so its power is unknown and the times below leave it out`),
     ];
     const bake = schedule.bakeSeconds;
@@ -173,14 +145,14 @@ export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source:
         const isLast = weight < 100 && schedule.steps.find((w) => w > weight) === 100;
         if (isLast) {
             const needed = rates.map((r, i) => {
-                const rollout = (threshold - evidence[i]) / drift(r, r.factor, margin, weight);
-                const atStep = threshold / drift(r, LAST_STEP_FACTOR, margin, weight);
+                const rollout = (threshold - evidence[i]) / drift(forms, r, r.factor, weight);
+                const atStep = threshold / drift(forms, r, schedule.lastStepDetectFactor, weight);
                 return Math.max(rollout, atStep);
             });
             seconds = Math.max(seconds, ...needed);
             if (seconds > bake + schedule.evidenceWaitSeconds) decides = false;
         }
-        rates.forEach((r, i) => (evidence[i] += drift(r, r.factor, margin, weight) * seconds));
+        rates.forEach((r, i) => (evidence[i] += drift(forms, r, r.factor, weight) * seconds));
         times.push(
             `${weight}% ${Number.isFinite(seconds) ? minutes(seconds + STEP_OVERHEAD_S) : "never"}${isLast ? " (until the canary is shown within tolerance)" : ""}`,
         );

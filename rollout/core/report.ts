@@ -113,8 +113,8 @@ export interface ReportContext {
     dashboardUrl?: string;
     /** Its callers' 5xx over the rollout, when the stack is on a platform. */
     callers?: CallersHint;
-    /** How bursty each count was taken to be, and where each value came from (`dispersion.ts`). */
-    dispersions?: string[];
+    /** What was measured and promised before the first step, each said with where it came from (`preflight.ts`): the dispersions, and a budget's promises. */
+    preflight?: string[];
 }
 
 /** The callers' 5xx beside the steps: a hint for whoever reads the report, never part of the verdict. */
@@ -186,14 +186,14 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
             ? [`Images: stable \`${context.images.stable}\`, canary \`${context.images.canary}\` (as the stack file had them when the rollout began).`]
             : []),
         ...(context.dashboardUrl ? [`Dashboard: ${context.dashboardUrl}`] : []),
-        ...(context.dispersions?.length
+        ...(context.preflight?.length
             ? [
                   "",
-                  "## How bursty each count was taken to be",
+                  "## Before the first step",
                   "",
-                  "A count whose variance is k times its mean under independence weighs 1/k as much in every test, so bursts from a few clients do not read as a regression:",
+                  "How bursty each count was taken to be (a count whose variance is k times its mean under independence weighs 1/k as much in every test, so bursts from a few clients do not read as a regression), and, with a budget, what it promised:",
                   "",
-                  ...context.dispersions.map((line) => `- ${line}`),
+                  ...context.preflight.map((line) => `- ${line.trim()}`),
               ]
             : []),
         "",

@@ -1,7 +1,9 @@
 /** The benchmark's scenarios: how stable and each kind of canary behave, and the traffic each meets. */
 import { RolloutResult } from "../core/result";
 import { DeployedScaling } from "../core/ports";
-import { RolloutSchedule } from "../../contract/schedule";
+import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../contract/schedule";
+import { promisesWithin } from "../core/budget";
+import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
 import { Version } from "../../contract/versions";
 
 /** How one version behaves: its 5xx fraction and its lognormal request time. */
@@ -113,6 +115,32 @@ const ALL_GATES: Partial<RolloutSchedule> = {
 };
 /** Spread of log time to first token. */
 export const TTFT_SIGMA = 0.5;
+
+/**
+ * The GPU stack's schedule (`Pulumi.gpu.yaml`; a test holds them equal) with its one-hour
+ * budget: what a GPU endpoint at its sized load of about 2 requests a second runs.
+ */
+export const GPU_BUDGETED: Partial<RolloutSchedule> = {
+    steps: [10, 50, 100],
+    bakeSeconds: 600,
+    slowRequestSeconds: 60,
+    minRequests: 100,
+    missRate: 0.005,
+    budgetSeconds: 3600,
+};
+/**
+ * What that budget promises at 2 requests a second for 5xx and slow requests, from the
+ * benchmark's stable (0.3% 5xx, 5% slow): the canaries "at the promise" are exactly that bad.
+ */
+const PROMISED = (() => {
+    const traffic = { requestsPerSecond: 2, errorRate: STABLE.errorRate, slowShare: 0.05 };
+    const { promises } = promisesWithin({ ...DEFAULT_SCHEDULE, ...GPU_BUDGETED }, traffic, GPU_BUDGETED.budgetSeconds!);
+    return { errors: promises.find((p) => p.rate.id === "errors")!.rollout, slow: promises.find((p) => p.rate.id === "slow")!.rollout };
+})();
+/** A behaviour whose share of requests slower than stable's p95 is `share` (its median moved, its spread kept). */
+const slowAt = (share: number): Behaviour => ({ ...STABLE, medianMs: STABLE_P95_MS / Math.exp(STABLE.sigma * normalQuantile(1 - share, 0, 1)) });
+/** At 2 requests a second on the GPU stack's budgeted schedule. */
+const GPU_TRAFFIC = { requestsPerSecond: 2, settings: GPU_BUDGETED, delaySeconds: 120 };
 
 /** 10 req/s where 30% of each version's 5xx come in bursts of 20 from one client, each burst on one version. */
 const CLUSTERED = (name: string, canary: Behaviour, expected: Scenario["expected"]) => ({
@@ -376,6 +404,51 @@ export const SCENARIOS: Scenario[] = [
         requestsPerSecond: 10,
         canary: () => ({ ...STABLE, errorRate: 0.6 }),
         delaySeconds: 120,
+        expected: "rolled-back",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "healthy-2rps-budget",
+        description: "a healthy canary at 2 req/s (a GPU endpoint's sized load) on the GPU stack's schedule with its one-hour budget",
+        canary: () => STABLE,
+        expected: "promoted",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "healthy-1rps-budget",
+        description: "the same at 1 req/s",
+        requestsPerSecond: 1,
+        canary: () => STABLE,
+        expected: "promoted",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "errors-at-promise-2rps",
+        description: `the canary's 5xx exactly at what that budget promises at 2 req/s (${PROMISED.errors}x stable's 0.3%)`,
+        canary: () => ({ ...STABLE, errorRate: STABLE.errorRate * PROMISED.errors }),
+        expected: "rolled-back",
+        limit: "a canary exactly at the promise may hold when the budget ends as well as be rolled back: what the promise bounds is the share promoted, at most missRate (0.5%)",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "errors-1.5x-promise-2rps",
+        description: `the canary's 5xx at 1.5x that promise (${Math.round(1.5 * PROMISED.errors * 10) / 10}x stable's)`,
+        canary: () => ({ ...STABLE, errorRate: STABLE.errorRate * PROMISED.errors * 1.5 }),
+        expected: "rolled-back",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "slow-at-promise-2rps",
+        description: `the canary's slow requests exactly at what that budget promises at 2 req/s (${PROMISED.slow}x stable's 5%)`,
+        canary: () => slowAt(0.05 * PROMISED.slow),
+        expected: "rolled-back",
+        limit: "a canary exactly at the promise may hold when the budget ends as well as be rolled back: what the promise bounds is the share promoted, at most missRate (0.5%)",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "slow-1.5x-promise-2rps",
+        description: `the canary's slow requests at 1.5x that promise (${Math.round(1.5 * PROMISED.slow * 10) / 10}x stable's)`,
+        canary: () => slowAt(0.05 * PROMISED.slow * 1.5),
         expected: "rolled-back",
     },
     {

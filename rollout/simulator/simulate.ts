@@ -13,13 +13,14 @@
 import { SCENARIOS, Scenario } from "./scenarios";
 import { Draws, NoisyMetrics, SimulatedStack, VirtualClock } from "./world";
 import { gatesOf } from "../../contract/gates";
-import { withMeasuredDispersions } from "../core/dispersion";
+import { preflight } from "../core/preflight";
+import { JudgeLike } from "../core/deps";
 
 /** Offsets the seed of stable's draws before the rollout from the rollout's own. */
 const HISTORY_SEED = 1_000_000;
 import { IdealJudge, LegacyJudge } from "./judges";
 import { runRollout } from "../core/engine";
-import { RolloutResult } from "../core/result";
+import { EXIT_CODES, RolloutResult } from "../core/result";
 import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../contract/schedule";
 
 export interface SimulationResult {
@@ -59,6 +60,12 @@ function judgedTraffic(stack: SimulatedStack, result: RolloutResult): JudgedTraf
     };
 }
 
+/** A rollout refused before its first step: nothing moved, nothing served. */
+function refused(scenario: Scenario, at: number, reason: string): SimulationResult {
+    const result: RolloutResult = { outcome: "refused", reason, exitCode: EXIT_CODES.refused, startedAt: at, endedAt: at, steps: [], samples: [], events: [] };
+    return { scenario, result, timeToDecisionMs: 0, badCanaryRequests: 0, judged: { served: 0, judgedOfServed: 0, inJudgedMinutes: 0, countedByJudge: 0 } };
+}
+
 export type Gates = "sequential" | "legacy" | "ideal";
 
 export interface SimulationOptions {
@@ -85,15 +92,19 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         new Draws(HISTORY_SEED + (options.seed ?? 1)),
     );
     const log = options.log ?? (() => {});
-    // As the CLI does: each dispersion the schedule leaves unset is measured from stable's recent minutes (the sequential gates and the ideal test weigh by them).
+    // As the CLI does: each dispersion the schedule leaves unset is measured from stable's recent minutes (the sequential gates and the ideal test weigh by them), and a budget's promises are planned.
     let judged = schedule;
+    let judge: JudgeLike | undefined;
     if (options.gates !== "legacy") {
-        const measured = await withMeasuredDispersions(schedule, metrics, clock.now());
-        for (const line of measured.lines) log(line);
-        judged = measured.schedule;
+        const before = await preflight(schedule, metrics, clock.now());
+        for (const line of before.lines) log(line);
+        if (before.refusal) return refused(scenario, clock.now(), before.refusal);
+        judged = before.schedule;
+        judge = before.judge;
     }
     const result = await runRollout({
         schedule: judged,
+        ...(judge && options.gates !== "ideal" ? { judge } : {}),
         stack,
         services: stack,
         traffic: stack,
@@ -129,6 +140,8 @@ export interface BenchmarkRow {
     shareJudged: number;
     /** Canary requests the judge counted per request in the minutes it judged (1 when each minute is counted once). */
     judgedPerServed: number;
+    /** Of the promoted runs, the median minutes from the first step to the decision to promote (the end of the last step before 100%): what `budgetSeconds` bounds. */
+    medianMinutesToPromote?: number;
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
@@ -141,12 +154,15 @@ export async function benchmark(scenario: Scenario, runs: number, options: Simul
     const minutes: number[] = [];
     const bad: number[] = [];
     const judged: JudgedTraffic = { served: 0, judgedOfServed: 0, inJudgedMinutes: 0, countedByJudge: 0 };
+    const toPromote: number[] = [];
     for (let i = 0; i < runs; i++) {
         const sim = await simulate(scenario, { ...options, seed: (options.seed ?? 1) + i, log: undefined });
         outcomes[sim.result.outcome] = (outcomes[sim.result.outcome] ?? 0) + 1;
         minutes.push(sim.timeToDecisionMs / 60_000);
         bad.push(sim.badCanaryRequests);
         for (const key of Object.keys(judged) as (keyof JudgedTraffic)[]) judged[key] += sim.judged[key];
+        const decided = sim.result.steps.filter((s) => s.weight < 100).at(-1)?.endedAt;
+        if (sim.result.outcome === "promoted" && decided !== undefined) toPromote.push((decided - sim.result.steps[0].startedAt) / 60_000);
     }
     return {
         scenario: scenario.name,
@@ -160,6 +176,7 @@ export async function benchmark(scenario: Scenario, runs: number, options: Simul
         medianBadRequests: quantile(bad, 0.5),
         shareJudged: judged.served > 0 ? judged.judgedOfServed / judged.served : 1,
         judgedPerServed: judged.inJudgedMinutes > 0 ? judged.countedByJudge / judged.inJudgedMinutes : 1,
+        ...(toPromote.length ? { medianMinutesToPromote: quantile(toPromote, 0.5) } : {}),
     };
 }
 
@@ -176,6 +193,16 @@ export function benchmarkTable(rows: BenchmarkRow[], title: string): string {
         lines.push(
             `| ${r.scenario} | ${r.runs} | ${s.expected} | ${pct(r.expectedRate)} | ${share("promoted")} | ${share("rolled-back")} | ${share("held")} | ${share("failed")} | ${r.medianMinutesToDecision.toFixed(1)} / ${r.p90MinutesToDecision.toFixed(1)} min | ${r.medianBadRequests.toFixed(0)} / ${r.meanBadRequests.toFixed(0)} | ${pct(r.shareJudged)} | ${r.judgedPerServed.toFixed(3)} |`,
         );
+    }
+    const budgeted = rows.filter((r) => SCENARIOS.find((x) => x.name === r.scenario)!.settings?.budgetSeconds !== undefined);
+    if (budgeted.length > 0) {
+        lines.push("", "Within a budget (from the first step to the decision to promote; the canary's deploy, the 100% step and the promotion besides):");
+        lines.push("| scenario | budget | promoted | decision to promote, median |", "| --- | --- | --- | --- |");
+        for (const r of budgeted) {
+            const budget = SCENARIOS.find((x) => x.name === r.scenario)!.settings!.budgetSeconds! / 60;
+            const median = r.medianMinutesToPromote === undefined ? "-" : `${r.medianMinutesToPromote.toFixed(1)} min`;
+            lines.push(`| ${r.scenario} | ${budget} min | ${pct((r.outcomes.promoted ?? 0) / r.runs)} | ${median} |`);
+        }
     }
     return lines.join("\n");
 }

@@ -74,7 +74,7 @@ describe("parseArgs", () => {
         [["run", "--stack", "dev", "--to-step", "two"], "--to-step takes a step number from 1"],
         [["run", "--stack", "dev", "--from-step", "3", "--to-step", "2"], "--from-step 3 comes after --to-step 2"],
         [["status", "--stack", "dev", "--yes"], "--yes is not an option of status"],
-        [["simulate", "meteor"], 'unknown scenario "meteor"; one of healthy,'],
+        [["simulate", "meteor"], 'unknown scenario "meteor"; one or more of healthy,'],
         [["simulate", "erors-2x"], 'unknown scenario "erors-2x"; did you mean errors-2x?'],
         [["check"], "check needs --stack NAME or --platform NAME"],
         [["check", "--stack", "dev", "--platform", "rag"], "check takes --stack NAME or --platform NAME, not both"],
@@ -206,6 +206,7 @@ describe("the rollout schedule", () => {
             detectMarginPercent: 0.1,
             evidenceWaitSeconds: 10800,
             warmupSeconds: 180,
+            weakestPromise: 10,
             slowRequestSeconds: 10,
             slowRequestIncreasePercent: 0,
             maxErrorRatePercent: 5,
@@ -217,6 +218,7 @@ describe("the rollout schedule", () => {
             metricsOutageSeconds: 600,
             onMetricsOutage: "hold",
             gates: {},
+            lastStepDetectFactor: 5,
         });
     });
 

@@ -1,5 +1,5 @@
 /** How bursty each count is, measured from stable's recent minutes: Pearson's estimate, used only when it shows. */
-import { HISTORY_MINUTES, pearsonDispersion, withMeasuredDispersions } from "../../../rollout/core/dispersion";
+import { HISTORY_MINUTES, pearsonDispersion, readStableHistory, withMeasuredDispersions } from "../../../rollout/core/dispersion";
 import { DEFAULT_SCHEDULE } from "../../../contract/schedule";
 import { MinuteSample } from "../../../rollout/core/ports";
 
@@ -39,7 +39,7 @@ describe("pearsonDispersion", () => {
 
 describe("withMeasuredDispersions", () => {
     const NOW = Date.UTC(2026, 11, 7, 12, 0, 30);
-    const history = (spread: number) => ({
+    const source = (spread: number) => ({
         minutes: async ({ start, end }: { start: number; end: number }): Promise<MinuteSample[]> => {
             expect({ start, end }).toEqual({ start: Date.UTC(2026, 11, 7, 12) - HISTORY_MINUTES * 60_000, end: Date.UTC(2026, 11, 7, 12) });
             return minutes(HISTORY_MINUTES, spread).map((m, i) => ({
@@ -51,8 +51,8 @@ describe("withMeasuredDispersions", () => {
     });
     const withCutoff = { ...DEFAULT_SCHEDULE, gates: { cutoff: { tolerancePercent: 0, detectFactor: 2 } } };
 
-    test("each dispersion left unset is measured from stable (or 1 where its minutes show none), each said with where it came from", async () => {
-        const { schedule, lines } = await withMeasuredDispersions(withCutoff, history(20), NOW);
+    test("each dispersion left unset is measured from stable's last 3 hours (or 1 where its minutes show none), each said with where it came from", async () => {
+        const { schedule, lines } = withMeasuredDispersions(withCutoff, await readStableHistory(source(20), NOW));
         // Counts 20 either side of 30 in 1,000: a variance of 400 over the binomial 29.1.
         expect(schedule.errorDispersion).toBeCloseTo(400 / (1000 * 0.03 * 0.97), 0);
         expect(schedule.gates.cutoff!.dispersion).toBe(1);
@@ -65,11 +65,13 @@ describe("withMeasuredDispersions", () => {
     });
 
     test("a dispersion set in the schedule is used as set; an unreadable history leaves the rest at their fallback (1 for a share, 1,000 for tokens per answer), and says so", async () => {
-        const set = await withMeasuredDispersions({ ...withCutoff, errorDispersion: 4 }, history(20), NOW);
+        const set = withMeasuredDispersions({ ...withCutoff, errorDispersion: 4 }, await readStableHistory(source(20), NOW));
         expect(set.schedule.errorDispersion).toBe(4);
         expect(set.lines[0]).toBe("dispersion of 5xx: 4, as set");
         const failing = { minutes: async () => Promise.reject(new Error("Throttling")), firingAlarms: async () => [] };
-        const unread = await withMeasuredDispersions({ ...DEFAULT_SCHEDULE, gates: { tokens: { tolerancePercent: 10, detectFactor: 1.3 } } }, failing, NOW);
+        const history = await readStableHistory(failing, NOW);
+        expect(history).toEqual({ unreadable: "Throttling" });
+        const unread = withMeasuredDispersions({ ...DEFAULT_SCHEDULE, gates: { tokens: { tolerancePercent: 10, detectFactor: 1.3 } } }, history);
         expect(unread.schedule.errorDispersion).toBe(1);
         expect(unread.schedule.gates.tokens!.dispersion).toBe(1000);
         expect(unread.lines).toEqual([

@@ -121,6 +121,21 @@ describe("Judge", () => {
         });
     });
 
+    test("with a budget, a canary's own requests are held to the promise times stable's rate (estimated with stable's hours before): a quiet canary is accepted where the margin alone would not yet", () => {
+        // 60 canary requests a minute without a 5xx, 5% slow, against stable's 0.3% and 5% over 3 hours.
+        const quiet = { requests: 60, errors: 0, slow: 3 };
+        const stable = { requests: 60, errors: 0, slow: 3 };
+        const prior = { errors: { events: 65, requests: 21_600 }, slow: { events: 1080, requests: 21_600 } };
+        const budgeted = new Judge({ ...SCHEDULE, budgetSeconds: 3600, detectErrorRateFactor: 4.5, detectSlowRequestFactor: 1.6 }, prior);
+        const plain = new Judge({ ...SCHEDULE, detectErrorRateFactor: 4.5, detectSlowRequestFactor: 1.6 }, prior);
+        for (let i = 0; i < 15; i++) {
+            budgeted.observe(sample(quiet, stable));
+            plain.observe(sample(quiet, stable));
+        }
+        expect(budgeted.acceptance().reason).not.toContain("5xx");
+        expect(plain.acceptance().reason).toContain("5xx rate under 4.5x stable's");
+    });
+
     test("an event gate (rollout.gates.events) is judged like a share, by its name", () => {
         const judge = new Judge({
             ...SCHEDULE,

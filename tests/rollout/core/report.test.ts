@@ -11,8 +11,8 @@ test("a step's row gives each gate's share (or rate) for both versions, and the 
     );
     const dispersions = lines.filter((line) => line.startsWith("dispersion of "));
     expect(dispersions).toEqual(["dispersion of cut-off answer: 1, as set", expect.stringMatching(/^dispersion of 5xx: /)]);
-    const md = renderMarkdown(result, "gpu", { dispersions });
-    expect(md).toContain("## How bursty each count was taken to be");
+    const md = renderMarkdown(result, "gpu", { preflight: dispersions });
+    expect(md).toContain("## Before the first step");
     expect(md).toContain("- dispersion of cut-off answer: 1, as set");
     expect(md).toContain("| model's gates: canary; stable | verdict |");
     const firstStep = md.split("\n").find((row) => row.startsWith("| 1 | 5% |"))!;
@@ -25,6 +25,6 @@ test("without gates or dispersions the report has neither", async () => {
         { seed: 3 },
     );
     const md = renderMarkdown(result, "dev");
-    expect(md).not.toContain("How bursty");
+    expect(md).not.toContain("Before the first step");
     expect(md).not.toContain("model's gates");
 });

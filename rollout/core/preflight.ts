@@ -1,0 +1,54 @@
+/**
+ * What the rollout reads and decides before the first step, in `run` and in the simulator
+ * alike: stable's last hours (read once), each dispersion the schedule leaves unset, and, with
+ * `rollout.budgetSeconds`, the promises the budget can keep at that traffic and the schedule and
+ * judge that hold them, or a refusal to start.
+ */
+import { RolloutSchedule } from "../../contract/schedule";
+import { HISTORY_MINUTES, readStableHistory, StableHistory, wantsHistory, withMeasuredDispersions } from "./dispersion";
+import { planBudget } from "./budget";
+import { Judge } from "./judge";
+import { summedGates } from "./minutes";
+import { GateCounts, MetricsSource } from "./ports";
+import { trafficOf } from "./power";
+
+export interface Preflight {
+    schedule: RolloutSchedule;
+    /** What was measured and promised, each said with where it came from. */
+    lines: string[];
+    /** The judge that holds a budget's promises (stable's hours its prior); otherwise the engine's own. */
+    judge?: Judge;
+    /** Why the rollout must not start: nothing has moved. */
+    refusal?: string;
+}
+
+/** Stable's counts over its hours, by gate id (`errors`, `slow`, the gates'): the judge's prior with a budget. */
+function priorOf(history: StableHistory): Record<string, GateCounts> {
+    if (!("minutes" in history)) return {};
+    const stable = history.minutes.flatMap((m) => (m.versions.stable ? [m.versions.stable] : []));
+    const requests = stable.reduce((n, v) => n + v.requests, 0);
+    return {
+        errors: { events: stable.reduce((n, v) => n + v.errors, 0), requests },
+        slow: { events: stable.reduce((n, v) => n + v.slow, 0), requests },
+        ...summedGates(stable).gates,
+    };
+}
+
+export async function preflight(schedule: RolloutSchedule, metrics: MetricsSource, now: number): Promise<Preflight> {
+    const budgeted = schedule.budgetSeconds !== undefined;
+    if (!budgeted && !wantsHistory(schedule)) return withMeasuredDispersions(schedule, { minutes: [] });
+    const history = await readStableHistory(metrics, now);
+    const measured = withMeasuredDispersions(schedule, history);
+    if (!budgeted) return measured;
+    const traffic = "minutes" in history ? trafficOf(history.minutes) : undefined;
+    if (!traffic) {
+        const why = "unreadable" in history ? `unreadable (${history.unreadable})` : "without traffic";
+        return { ...measured, refusal: `refused: rollout.budgetSeconds needs stable's traffic to plan, and its last ${HISTORY_MINUTES / 60} hours are ${why}` };
+    }
+    const plan = planBudget(measured.schedule, traffic, `stable's last ${HISTORY_MINUTES / 60} hours`);
+    return {
+        schedule: plan.schedule,
+        lines: [...measured.lines, ...plan.lines],
+        ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history)) }),
+    };
+}

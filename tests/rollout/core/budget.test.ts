@@ -1,0 +1,123 @@
+/**
+ * A rollout within a time budget (`rollout/core/budget.ts`): the promises a budget can keep at a
+ * traffic, the schedule that holds them, a refusal when one is too weak, and the table of
+ * promises docs/judge.md prints.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import { acceptedChance, planBudget, promisesWithin, segmentsWithin, smallestPromise, evidenceTimeout } from "../../../rollout/core/budget";
+import { formsOf } from "../../../rollout/core/evidence";
+import { judgedRates } from "../../../rollout/core/power";
+import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../../contract/schedule";
+import { GPU_BUDGETED } from "../../../rollout/simulator/scenarios";
+import { stackSchedule } from "../../../rollout/cli/simulate";
+
+const ROOT = path.join(__dirname, "../../..");
+const GPU: RolloutSchedule = { ...DEFAULT_SCHEDULE, ...GPU_BUDGETED };
+const traffic = (requestsPerSecond: number) => ({ requestsPerSecond, errorRate: 0.003, slowShare: 0.05 });
+
+test("the simulator's GPU schedule is the GPU stack's, budget included", () => {
+    const stack = stackSchedule("gpu");
+    for (const [key, value] of Object.entries(GPU_BUDGETED)) expect([key, stack[key as keyof RolloutSchedule]]).toEqual([key, value]);
+});
+
+test("the budget's time: each ramp step its bake (or what minRequests needs), the last step before 100% the rest", () => {
+    // 10% of 1 req/s needs 1,000 s for 100 requests; 225 s of overhead per step.
+    expect(segmentsWithin(GPU, 1, 3600)).toEqual({ ramp: [{ weight: 10, seconds: 1000 }], last: { weight: 50, seconds: 3600 - 1000 - 2 * 225 } });
+    expect(segmentsWithin(GPU, 2, 3600)).toEqual({ ramp: [{ weight: 10, seconds: 600 }], last: { weight: 50, seconds: 3600 - 600 - 2 * 225 } });
+});
+
+describe("a rate's promise", () => {
+    const [errors] = judgedRates(GPU, traffic(2)).rates;
+    const forms = formsOf(GPU);
+    const segments = [
+        { weight: 10, seconds: 600 },
+        { weight: 50, seconds: 2550 },
+    ];
+
+    test("is the smallest factor a healthy canary's acceptance reaches with the chance asked: a little less and it does not", () => {
+        const promise = smallestPromise(errors, errors.factor, segments, forms, GPU.missRate, 0.99);
+        expect(promise).toBeGreaterThan(errors.factor);
+        expect(acceptedChance(errors, promise, segments, forms, GPU.missRate)).toBeGreaterThanOrEqual(0.99);
+        expect(acceptedChance(errors, promise / 1.05, segments, forms, GPU.missRate)).toBeLessThan(0.99);
+    });
+
+    test.each([
+        [1, 5, 9],
+        [2, 3.5, 6],
+        [10, 2, 3],
+        [50, 2, 2],
+    ])("at %d req/s a one-hour budget on the GPU schedule promises between %dx and %dx on 5xx (0.3%), never less than the configured 2x", (rps, low, high) => {
+        const { promises } = promisesWithin(GPU, traffic(rps), 3600);
+        const promise = promises.find((p) => p.rate.id === "errors")!.rollout;
+        expect(promise).toBeGreaterThanOrEqual(low);
+        expect(promise).toBeLessThanOrEqual(high);
+    });
+
+    test("twice the time promises more, never less", () => {
+        for (const rps of [1, 2, 10]) {
+            const [hour, two] = [3600, 7200].map((b) => promisesWithin(GPU, traffic(rps), b).promises);
+            hour.forEach((p, i) => expect(two[i].rollout).toBeLessThanOrEqual(p.rollout));
+        }
+    });
+});
+
+test("the plan holds the promises: each detect factor raised to its promise, the last-step factor to the largest, the last step's wait to the budget's rest; and says so per rate", () => {
+    const plan = planBudget(GPU, traffic(2), "stable's last 3 hours");
+    expect(plan.refusal).toBeUndefined();
+    const { promises, lastSeconds } = promisesWithin(GPU, traffic(2), 3600);
+    expect(plan.schedule.detectErrorRateFactor).toBe(promises[0].rollout);
+    expect(plan.schedule.detectSlowRequestFactor).toBe(promises[1].rollout);
+    expect(plan.schedule.lastStepDetectFactor).toBe(Math.max(5, ...promises.map((p) => p.lastStep)));
+    expect(plan.schedule.evidenceWaitSeconds).toBe(lastSeconds - GPU.bakeSeconds);
+    expect(plan.lines[0]).toMatch(/^budget: 60 min from the first step to the decision to promote, at 2\.0 requests a second \(stable's last 3 hours\)/);
+    expect(plan.lines[1]).toMatch(
+        /^ {2}5xx: [\d.]+x stable's \([\d.]+%\); from the last step before 100% on, [\d.]+x on that step's data; with 120 min, [\d.]+x$/,
+    );
+});
+
+test("a budget that cannot promise weakestPromise is refused before anything moves, saying what budget would", () => {
+    const plan = planBudget(GPU, traffic(0.3), "stable's last 3 hours");
+    expect(plan.refusal).toMatch(
+        /^refused: the budget cannot promise rollout\.weakestPromise \(10x\) at this traffic: 5xx: [\d.]+x within 60 min, a budgetSeconds of \d+ would promise 10x/,
+    );
+    expect(plan.schedule).toBe(GPU);
+    // A gate with no trials in stable's hours promises nothing.
+    const gated = { ...GPU, gates: { cutoff: { tolerancePercent: 0, detectFactor: 2 } } };
+    expect(planBudget(gated, traffic(2), "given").refusal).toContain("cut-off answer: no trials in stable's last 3 hours, so nothing can be promised");
+});
+
+test("the last step's end: the evidence wait without a budget, the budget's end with one", () => {
+    expect(evidenceTimeout(DEFAULT_SCHEDULE, "not yet shown: 5xx rate under 2x stable's")).toBe(
+        "not enough evidence that the canary is within tolerance after 11400 s (not yet shown: 5xx rate under 2x stable's)",
+    );
+    expect(evidenceTimeout(GPU, "not yet shown: 5xx rate under 4.3x stable's")).toMatch(
+        /^the budget of 60 min ended before the canary was shown within its promises \(not yet shown: 5xx rate under 4\.3x stable's\); a longer rollout\.budgetSeconds/,
+    );
+});
+
+/** What 30, 60 and 120 minutes promise per rate on the GPU stack's schedule, as docs/judge.md prints it. */
+function promiseTable(): string {
+    const gpu = stackSchedule("gpu");
+    const schedule = { ...gpu, gates: { ...gpu.gates, tokens: { ...gpu.gates.tokens!, dispersion: 500 } } };
+    const rpss = [1, 2, 10, 50];
+    const budgets = [1800, 3600, 7200];
+    const at = (rps: number) => ({
+        ...traffic(rps),
+        gates: { cutoff: { trialsPerRequest: 1, rate: 0.04 }, ttft: { trialsPerRequest: 1, rate: 0.1 }, tokens: { trialsPerRequest: 1, rate: 300 } },
+    });
+    const cells = rpss.map((rps) => budgets.map((b) => promisesWithin({ ...schedule, budgetSeconds: b }, at(rps), b).promises));
+    const stable: Record<string, string> = { errors: "0.3%", slow: "5%", cutoff: "4%", ttft: "10%", tokens: "300 tokens an answer" };
+    const rows = cells[0][0].map((p, i) => {
+        const promised = rpss.map((_, r) => budgets.map((_, b) => (Number.isFinite(cells[r][b][i].rollout) ? `${cells[r][b][i].rollout}x` : "-")).join(" / "));
+        return `| ${p.rate.name} (stable ${stable[p.rate.id]}) | ${promised.join(" | ")} |`;
+    });
+    return [`| rate | ${rpss.map((r) => `${r} req/s`).join(" | ")} |`, `| --- | ${rpss.map(() => "---").join(" | ")} |`, ...rows].join("\n");
+}
+
+test("docs/judge.md's table of what a budget promises is what the planner computes", () => {
+    const doc = fs.readFileSync(path.join(ROOT, "docs/judge.md"), "utf8");
+    const table = promiseTable();
+    if (!doc.includes(table)) console.log(table);
+    expect(doc).toContain(table);
+});
