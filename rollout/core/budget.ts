@@ -86,7 +86,11 @@ export interface RatePromise {
     lastStep: number;
 }
 
-export function promisesWithin(schedule: RolloutSchedule, traffic: Traffic, budgetSeconds: number): { promises: RatePromise[]; unknown: string[]; lastSeconds: number } {
+export function promisesWithin(
+    schedule: RolloutSchedule,
+    traffic: Traffic,
+    budgetSeconds: number,
+): { promises: RatePromise[]; unknown: string[]; lastSeconds: number } {
     const { rates, unknown } = judgedRates(schedule, traffic);
     const { ramp, last } = segmentsWithin(schedule, traffic.requestsPerSecond, budgetSeconds);
     const forms = formsOf({ ...schedule, budgetSeconds });
@@ -163,7 +167,8 @@ function enough(schedule: RolloutSchedule, traffic: Traffic, rate: Judged): stri
         return promises.find((p) => p.rate.id === rate.id)!.rollout;
     };
     for (let budget = 2 * schedule.budgetSeconds!; budget <= 604800; budget *= 2) {
-        if (promise(budget, traffic.requestsPerSecond) <= schedule.weakestPromise) return `a budgetSeconds of ${budget} would promise ${schedule.weakestPromise}x`;
+        if (promise(budget, traffic.requestsPerSecond) <= schedule.weakestPromise)
+            return `a budgetSeconds of ${budget} would promise ${schedule.weakestPromise}x`;
     }
     for (let factor = 2; factor <= 1024; factor *= 2) {
         const rps = traffic.requestsPerSecond * factor;

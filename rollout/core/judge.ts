@@ -303,7 +303,9 @@ export class Judge {
             ...this.gates.flatMap((g, i) => (shown(this.accept[i]) ? [] : [`${g.label} rate under ${g.detectFactor}x stable's`])),
             ...(this.role !== "last"
                 ? []
-                : this.gates.flatMap((g, i) => (shown(this.last?.[i]) ? [] : [`${g.label} rate under ${this.schedule.lastStepDetectFactor}x stable's at this step`]))),
+                : this.gates.flatMap((g, i) =>
+                      shown(this.last?.[i]) ? [] : [`${g.label} rate under ${this.schedule.lastStepDetectFactor}x stable's at this step`],
+                  )),
         ];
         return { accepted: pending.length === 0, reason: pending.length ? `not yet shown: ${pending.join("; ")}` : "" };
     }

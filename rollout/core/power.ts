@@ -42,7 +42,6 @@ export function trafficOf(minutes: MinuteSample[]): Traffic | undefined {
     };
 }
 
-
 /**
  * What a step takes besides its bake: the weight's update (about 45 s, one resource), the
  * metrics' delay before the bake's first minute is visible (1-3 minutes for Lattice and
