@@ -2,6 +2,7 @@
  * The model's gates (`rollout.gates`): what the judge holds the canary to beside 5xx and slow
  * requests, each a count of events over a count of trials per version:
  * - `cutoff`: answers cut off at the length limit, over answers (vLLM's `finished_reason`);
+ * - `aborted`: answers aborted before they finished, over answers (the same label);
  * - `ttft`: requests whose time to first token was above `metrics.prometheus.countAbove.timeToFirstToken`,
  *   over requests (the histogram's count less its count within the bound);
  * - `tokens`: tokens generated, over answers: a rate, not a share (an answer has hundreds);
@@ -14,7 +15,7 @@ import { decimal, integer, matching, namedSections, section } from "./fields";
 import type { ServerMetricRefs } from "./outputs";
 
 /** The built-in gates, read from the model server's series. */
-export const GATE_KINDS = ["cutoff", "ttft", "tokens"] as const;
+export const GATE_KINDS = ["cutoff", "aborted", "ttft", "tokens"] as const;
 export type GateKind = (typeof GATE_KINDS)[number];
 
 /**
@@ -79,6 +80,11 @@ export const gatesSection = section({
     cutoff: section(tuning("answers cut off at the length limit", 0, 2))
         .optional()
         .describe("Judge answers cut off at max_tokens, over answers (needs metrics.prometheus with server vllm, whose answers carry a finish reason)."),
+    aborted: section(tuning("answers aborted before they finished", 0, 2))
+        .optional()
+        .describe(
+            "Judge answers aborted before they finished (a client that gave up waiting, a server that dropped the request), over answers (needs metrics.prometheus with server vllm).",
+        ),
     ttft: section(tuning("requests whose first token came after the bound", 0, 1.5))
         .optional()
         .describe("Judge requests whose time to first token was above metrics.prometheus.countAbove.timeToFirstToken, over requests."),
@@ -107,6 +113,13 @@ const BUILT_IN: Record<GateKind, Pick<GateSpec, "label" | "short" | "measure" | 
         measure: "share",
         trials: { series: "answers", stat: "Sum" },
         counted: { events: { series: "answersCutOff", stat: "Sum" } },
+    },
+    aborted: {
+        label: "aborted answer",
+        short: "aborted",
+        measure: "share",
+        trials: { series: "answers", stat: "Sum" },
+        counted: { events: { series: "answersAborted", stat: "Sum" } },
     },
     ttft: {
         label: "slow-first-token",

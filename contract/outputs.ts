@@ -49,6 +49,8 @@ const versionMetrics = z.object({
             answers: metricRef,
             /** Answers cut off at the length limit (vLLM's `finished_reason="length"`). */
             answersCutOff: metricRef,
+            /** Answers aborted before they finished (vLLM's `finished_reason="abort"`: the client went away, or the server gave up). */
+            answersAborted: metricRef,
             /** Requests whose time to first token was at most `metrics.prometheus.countAbove.timeToFirstToken` (its `SampleCount`): the rest of `timeToFirstToken`'s are above it. */
             timeToFirstTokenWithin: metricRef,
             /** The same for the whole request time. */

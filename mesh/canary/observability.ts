@@ -288,6 +288,15 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
             ),
         },
         {
+            title: "Answers aborted before they finished",
+            unit: "% of the version's answers",
+            lines: share(
+                (v) => [v.server?.answersAborted, "Sum"],
+                (v) => [v.server?.answers, "Sum"],
+                (part, whole) => `100 * FILL(${part}, 0) / ${whole}`,
+            ),
+        },
+        {
             title: "Tokens per answer",
             unit: "tokens",
             lines: share(

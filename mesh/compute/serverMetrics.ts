@@ -210,7 +210,10 @@ export function serverMetricRefs(config: CanaryConfig, namespace: string, versio
         const names = serverMetricNames(prometheus);
         for (const key of Object.keys(names) as ServerMetric[]) refs[key] = ref(SERVER_METRIC_INFO[key].metricName);
         const reason = finishReasonOf(prometheus.server);
-        if (reason && names.answers) refs.answersCutOff = ref(SERVER_METRIC_INFO.answers.metricName, { [REASON_DIMENSION]: reason.cutOff });
+        if (reason && names.answers) {
+            refs.answersCutOff = ref(SERVER_METRIC_INFO.answers.metricName, { [REASON_DIMENSION]: reason.cutOff });
+            refs.answersAborted = ref(SERVER_METRIC_INFO.answers.metricName, { [REASON_DIMENSION]: reason.aborted });
+        }
         for (const series of BOUNDED_SERIES) {
             const bound = prometheus.countAbove[series];
             if (bound !== undefined && names[series]) refs[`${series}Within`] = ref(withinName(series), { [BOUND_DIMENSION]: String(bound) });

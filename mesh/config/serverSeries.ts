@@ -36,7 +36,7 @@ interface Preset {
     /** Each histogram's bucket upper bounds (`le`), seconds: a count above a bound is read from the bucket at it, so only these can be asked for. */
     bounds: Partial<Record<BoundedSeries, readonly number[]>>;
     /** The label of `answers` that says why an answer ended, and its values. */
-    finishReason?: { label: string; values: readonly string[]; cutOff: string };
+    finishReason?: { label: string; values: readonly string[]; cutOff: string; aborted: string };
 }
 
 /**
@@ -67,7 +67,7 @@ const SERVER_PRESETS: Record<Server, Preset> = {
             timeToFirstToken: [0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 20, 40, 80, 160, 640, 2560],
             requestTime: [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680],
         },
-        finishReason: { label: "finished_reason", values: ["stop", "length", "abort"], cutOff: "length" },
+        finishReason: { label: "finished_reason", values: ["stop", "length", "abort"], cutOff: "length", aborted: "abort" },
     },
     tgi: {
         checked: "TGI 3.3",

@@ -151,12 +151,14 @@ export const sharedRules = [
             const gates = typeof c.rollout?.gates === "object" ? c.rollout.gates : {};
             const prometheus = typeof c.metrics === "object" ? c.metrics?.prometheus : undefined;
             const server = typeof prometheus === "object" && prometheus !== null ? prometheus.server : undefined;
-            if (gates.cutoff !== undefined && (server === undefined || !finishReasonOf(server))) {
-                report(
-                    "rollout.gates.cutoff",
-                    gates.cutoff,
-                    'metrics.prometheus with server "vllm": the gate reads answers by finish reason, which only vLLM exports',
-                );
+            for (const kind of ["cutoff", "aborted"] as const) {
+                if (gates[kind] !== undefined && (server === undefined || !finishReasonOf(server))) {
+                    report(
+                        `rollout.gates.${kind}`,
+                        gates[kind],
+                        'metrics.prometheus with server "vllm": the gate reads answers by finish reason, which only vLLM exports',
+                    );
+                }
             }
             if (gates.ttft !== undefined && prometheus?.countAbove?.timeToFirstToken === undefined) {
                 report("rollout.gates.ttft", gates.ttft, "metrics.prometheus.countAbove.timeToFirstToken set: the gate counts the requests above that bound");

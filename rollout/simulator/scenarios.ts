@@ -14,8 +14,9 @@ export interface Behaviour {
     sigma: number;
     /** A share of requests `factor` times slower than the rest (a tail regression), if any. */
     tail?: { share: number; factor: number };
-    /** The share of its answers cut off at the length limit. */
+    /** The share of its answers cut off at the length limit, and of those aborted before they finished. */
     cutOffRate: number;
+    abortRate: number;
     /** Its time to first token as a multiple of stable's (lognormal, `TTFT_SIGMA`), the rest of its request time unchanged. */
     ttftFactor: number;
     /** Its tokens per answer as a multiple of stable's `STABLE_TOKENS` (its request times unchanged: a faster stream, a modelling choice). */
@@ -69,11 +70,20 @@ export interface Scenario {
 
 /**
  * The benchmark's stable version: 0.3% 5xx, request times lognormal with a 2.5 s median, 4% of
- * its answers cut off at the length limit, 10% of its requests' first tokens after the `ttft`
+ * its answers cut off at the length limit and 1% aborted, 10% of its requests' first tokens after the `ttft`
  * gate's bound (the bound at its 90th percentile), `STABLE_TOKENS` tokens per answer, and 2% of
  * its answers refused.
  */
-export const STABLE: Behaviour = { errorRate: 0.003, medianMs: 2500, sigma: 0.5, cutOffRate: 0.04, ttftFactor: 1, tokensFactor: 1, refusalRate: 0.02 };
+export const STABLE: Behaviour = {
+    errorRate: 0.003,
+    medianMs: 2500,
+    sigma: 0.5,
+    cutOffRate: 0.04,
+    abortRate: 0.01,
+    ttftFactor: 1,
+    tokensFactor: 1,
+    refusalRate: 0.02,
+};
 /**
  * Stable's mean tokens per answer. An answer's length is lognormal with a coefficient of
  * variation of `TOKENS_CV`, and each version's answers in 10 seconds share a factor with a
@@ -108,6 +118,7 @@ const REFUSALS_GATE: Partial<RolloutSchedule> = {
 const ALL_GATES: Partial<RolloutSchedule> = {
     gates: {
         cutoff: { tolerancePercent: 0, detectFactor: 2 },
+        aborted: { tolerancePercent: 0, detectFactor: 2 },
         ttft: { tolerancePercent: 0, detectFactor: 1.5 },
         ...TOKENS_GATE.gates,
         ...REFUSALS_GATE.gates,
@@ -316,6 +327,15 @@ export const SCENARIOS: Scenario[] = [
             "a canary like stable with every gate on and nothing set by hand, where 30% of 5xx and of refusals come in bursts of 20 from one client, and tokens per answer are overdispersed: every dispersion measured from stable",
         settings: ALL_GATES,
         limit: "bursts weigh each event less, so showing a canary within tolerance takes longer than the default 3-hour evidenceWaitSeconds: many such rollouts hold, none should be rolled back beyond falseRollbackRate",
+    },
+    {
+        name: "aborted-2x",
+        description: "the canary aborts 2% of its answers before they finish (stable 1%); its 5xx and request times are stable's",
+        requestsPerSecond: 10,
+        canary: () => ({ ...STABLE, abortRate: 0.02 }),
+        settings: { gates: { aborted: { tolerancePercent: 0, detectFactor: 2 } } },
+        delaySeconds: 120,
+        expected: "rolled-back",
     },
     {
         name: "tokens-1.3x",

@@ -45,12 +45,13 @@ const isBad = (b: Behaviour) =>
     b.medianMs > STABLE.medianMs ||
     b.tail !== undefined ||
     b.cutOffRate > STABLE.cutOffRate ||
+    b.abortRate > STABLE.abortRate ||
     b.ttftFactor > STABLE.ttftFactor ||
     b.tokensFactor > STABLE.tokensFactor ||
     b.refusalRate > STABLE.refusalRate;
 
 /**
- * A gate's expected events per trial for a behaviour: its answers cut off, its first tokens
+ * A gate's expected events per trial for a behaviour: its answers cut off or aborted, its first tokens
  * after the bound (stable's 90th percentile), its tokens per answer, or (any event gate) its
  * refused answers.
  */
@@ -58,6 +59,8 @@ export function gateMean(id: string, b: Behaviour): number {
     switch (id) {
         case "cutoff":
             return b.cutOffRate;
+        case "aborted":
+            return b.abortRate;
         case "ttft":
             return 1 - normalCdf(1.2815516 - Math.log(b.ttftFactor) / TTFT_SIGMA, 0, 1);
         case "tokens":
@@ -68,7 +71,7 @@ export function gateMean(id: string, b: Behaviour): number {
 }
 
 /** The gates read from the model server, whose events are independent per request (5xx and refusals come in the scenario's bursts). */
-const FROM_SERVER = new Set(["cutoff", "ttft"]);
+const FROM_SERVER = new Set(["cutoff", "aborted", "ttft"]);
 
 /** A standard normal draw. */
 const normal = (draws: Draws) => normalQuantile(draws.uniform(), 0, 1);

@@ -197,6 +197,7 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
                 requestTime: { namespace: "AICanary/test-inference", metricName: "RequestTime", dimensions: { Version: version } },
                 answers: { namespace: "AICanary/test-inference", metricName: "Answers", dimensions: { Version: version } },
                 answersCutOff: { namespace: "AICanary/test-inference", metricName: "Answers", dimensions: { Version: version, FinishReason: "length" } },
+                answersAborted: { namespace: "AICanary/test-inference", metricName: "Answers", dimensions: { Version: version, FinishReason: "abort" } },
                 timeToFirstTokenWithin: {
                     namespace: "AICanary/test-inference",
                     metricName: "TimeToFirstTokenWithin",
@@ -213,6 +214,8 @@ describe("the GPU stack (Pulumi.gpu.yaml)", () => {
                 "Generated tokens per minute",
                 "GPU utilisation",
                 "Answers cut off at max_tokens",
+                "Answers aborted before they finished",
+                "Tokens per answer",
                 "Time to first token over 2.5 s (the server's)",
             ]),
         );

@@ -119,9 +119,10 @@ describe("loadConfig refuses a bad value", () => {
         ["metrics", JSON.stringify({ prometheus: { countAbove: { timeToFirstToken: 3 } } }), "one of vLLM 0.9's bucket bounds: 0.001, 0.005"],
         ["rollout", JSON.stringify({ gates: { cutoff: {} } }), 'metrics.prometheus with server "vllm": the gate reads answers by finish reason'],
         ["rollout", JSON.stringify({ gates: { ttft: {} } }), "metrics.prometheus.countAbove.timeToFirstToken set"],
-        ["rollout", JSON.stringify({ gates: { refusals: {} } }), "a known key (keys here: cutoff, events, tokens, ttft)"],
+        ["rollout", JSON.stringify({ gates: { aborted: {} } }), 'metrics.prometheus with server "vllm": the gate reads answers by finish reason'],
+        ["rollout", JSON.stringify({ gates: { refusals: {} } }), "a known key (keys here: aborted, cutoff, events, tokens, ttft)"],
         ["rollout", JSON.stringify({ gates: { tokens: {} } }), "metrics.prometheus with the series generatedTokens and answers"],
-        ["rollout", JSON.stringify({ gates: { events: { cutoff: { metric: "Cut", trials: "Answers" } } } }), 'not one of "cutoff", "ttft", "tokens"'],
+        ["rollout", JSON.stringify({ gates: { events: { cutoff: { metric: "Cut", trials: "Answers" } } } }), 'not one of "cutoff", "aborted", "ttft", "tokens"'],
         ["rollout", JSON.stringify({ gates: { events: { refusals: { metric: "Refusals" } } } }), "a CloudWatch metric name"],
         [
             "rollout",
