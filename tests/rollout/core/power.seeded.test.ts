@@ -1,8 +1,13 @@
 /**
  * The dry run's forecast of the time to promote a healthy canary agrees with the simulator's
  * median within 20%, for a service with 0.3% 5xx and for one with none (accepted against
- * stable's rate plus the margin).
+ * stable's rate plus the margin), and on every committed stack's schedule (a budget's planned
+ * at the same traffic, as the run does before its first step).
  */
+import * as fs from "fs";
+import * as path from "path";
+import { planBudget } from "../../../rollout/core/budget";
+import { stackSchedule } from "../../../rollout/cli/simulate";
 import { SCENARIOS } from "../../../rollout/simulator/scenarios";
 import { powerReport } from "../../../rollout/core/power";
 import { DEFAULT_SCHEDULE } from "../../../contract/schedule";
@@ -20,6 +25,28 @@ test.each([
             SCENARIOS.find((s) => s.name === name)!,
             20,
             { seed: 1 },
+        )
+    ).medianMinutesToDecision;
+    expect(Math.abs(forecast / simulated - 1)).toBeLessThan(0.2);
+});
+
+/** The benchmark's stable, gates included (its tokens' dispersion about what the simulator measures). */
+const WITH_GATES = {
+    ...BENCHMARK,
+    gates: { cutoff: { trialsPerRequest: 1, rate: 0.04 }, ttft: { trialsPerRequest: 1, rate: 0.1 }, tokens: { trialsPerRequest: 1, rate: 300 } },
+};
+const STACKS = fs.readdirSync(path.join(__dirname, "../../..")).flatMap((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1] ?? []);
+
+test.each(STACKS)("on %s's schedule the forecast agrees with the simulator's median within 20%%", async (stack) => {
+    const schedule = stackSchedule(stack);
+    const forecastOn = schedule.gates.tokens ? { ...schedule, gates: { ...schedule.gates, tokens: { ...schedule.gates.tokens, dispersion: 500 } } } : schedule;
+    const planned = forecastOn.budgetSeconds !== undefined ? planBudget(forecastOn, WITH_GATES, "given").schedule : forecastOn;
+    const forecast = Number(/about (\d+) min in all/.exec(powerReport(planned, WITH_GATES, "given").join("\n"))?.[1]);
+    const simulated = (
+        await benchmark(
+            SCENARIOS.find((s) => s.name === "healthy-delayed")!,
+            20,
+            { seed: 1, schedule },
         )
     ).medianMinutesToDecision;
     expect(Math.abs(forecast / simulated - 1)).toBeLessThan(0.2);
