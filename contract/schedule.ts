@@ -9,6 +9,9 @@ import { gatesSection } from "./gates";
 
 export const DEFAULT_STEPS = [5, 10, 25, 50, 100];
 
+/** The slow-request threshold the dashboard graphs when `slowRequestSeconds` is not pinned, and the rollout's when stable's 95th percentile cannot be read. */
+export const UNPINNED_SLOW_SECONDS = 10;
+
 const SEQUENTIAL = "replaced by sequential tests with a controlled false-rollback rate";
 
 export const rolloutSection = section(
@@ -80,8 +83,10 @@ export const rolloutSection = section(
                 "Which latency the slow-request gate reads: the total request time, or the time to the first response byte (time to first token, for a streaming server; App Mesh only), which does not grow with the length of the answer.",
             ),
         slowRequestSeconds: decimal(0.01, 3600)
-            .default(10)
-            .describe("A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's."),
+            .optional()
+            .describe(
+                "A request slower than this (by `latencyMetric`) is slow; the canary's rate of slow requests is compared with stable's. Unset, the rollout reads stable's 95th percentile over its last 3 hours before the first step and uses it, said in its first lines: a threshold stable rarely crosses makes acceptance slow (the dashboard graphs requests over 10 s until it is set).",
+            ),
         slowRequestIncreasePercent: integer(0, 1000).default(0).describe("How much higher (percent) the canary's rate of slow requests may be than stable's."),
         maxErrorRatePercent: decimal(0.1, 100)
             .default(5)

@@ -24,6 +24,7 @@ import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
 import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../foundation/foundation";
 import type { PlatformOutputs } from "../../contract/outputs";
+import { UNPINNED_SLOW_SECONDS } from "../../contract/schedule";
 
 /** A version's GPU capacity: named once, as the outputs point at it whether it exists yet or not. */
 const gpuCapacityName = (name: string, version: Version) => `${name}-${version}-gpu`;
@@ -155,7 +156,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                 region,
                 dashboard: {
                     weightMetric,
-                    slowMs: config.rollout.slowRequestSeconds * 1000,
+                    slowMs: (config.rollout.slowRequestSeconds ?? UNPINNED_SLOW_SECONDS) * 1000,
                     eventGates: Object.entries(config.rollout.gates.events ?? {}).map(([name, g]) => ({ name, metric: g.metric, trials: g.trials })),
                     services: {
                         stable: { clusterName: this.cluster.name, serviceName: this.services.stable.service.name },

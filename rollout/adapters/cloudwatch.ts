@@ -11,6 +11,7 @@ import { MetricRef, msPerUnit, VersionMetrics } from "../../contract/outputs";
 import { CountSource, GateSpec } from "../../contract/gates";
 import { GateCounts, MetricsSource, MetricsWindow, MinuteSample, VersionSample } from "../core/ports";
 import { MINUTE_MS } from "../core/minutes";
+import type { StablePercentile } from "../core/threshold";
 
 /** How a sample counts slow requests: above this many milliseconds of this latency. */
 export interface SlowRequests {
@@ -29,7 +30,7 @@ const QUERIES = {
 } as const;
 type Field = keyof typeof QUERIES;
 
-const statQuery = (id: string, m: MetricRef, stat: string): MetricDataQuery => ({
+const statQuery = (id: string, m: MetricRef, stat: string, periodSeconds = MINUTE_MS / 1000): MetricDataQuery => ({
     Id: id,
     ReturnData: true,
     MetricStat: {
@@ -38,7 +39,7 @@ const statQuery = (id: string, m: MetricRef, stat: string): MetricDataQuery => (
             MetricName: m.metricName,
             Dimensions: Object.entries(m.dimensions).map(([Name, Value]) => ({ Name, Value: String(Value) })),
         },
-        Period: MINUTE_MS / 1000,
+        Period: periodSeconds,
         Stat: stat,
     },
 });
@@ -147,6 +148,24 @@ export class CloudWatchMetrics implements MetricsSource {
         const alarms = await this.client.send(new DescribeAlarmsCommand({ AlarmNames: this.alarmNames }));
         return (alarms.MetricAlarms ?? []).filter((a) => a.StateValue === "ALARM").map((a) => a.AlarmName ?? "?");
     }
+}
+
+/**
+ * Stable's request time at a percentile over a whole window: one bucket of CloudWatch's
+ * percentile statistic (`p95`) over the window, in milliseconds; undefined without data.
+ */
+export function stablePercentile(client: Pick<CloudWatchClient, "send">, latency: MetricRef): StablePercentile {
+    return async (percentile, window) => {
+        const page = await client.send(
+            new GetMetricDataCommand({
+                MetricDataQueries: [statQuery("stable_percentile", latency, `p${percentile}`, (window.end - window.start) / 1000)],
+                StartTime: new Date(window.start),
+                EndTime: new Date(window.end),
+            }),
+        );
+        const value = page.MetricDataResults?.[0]?.Values?.[0];
+        return value === undefined ? undefined : value * msPerUnit(latency);
+    };
 }
 
 /** Publishes the weight the rollout verified, where the stack's dashboard graphs it (`weightMetric`). */

@@ -9,7 +9,8 @@ import { parseOrThrow } from "../../mesh/config/errors";
 import { runRollout } from "../core/engine";
 import { EXIT_CODES, RolloutResult } from "../core/result";
 import { planRollout } from "../core/plan";
-import { CloudWatchMetrics, SlowRequests, WeightMetric } from "../adapters/cloudwatch";
+import { CloudWatchMetrics, SlowRequests, stablePercentile, WeightMetric } from "../adapters/cloudwatch";
+import { withSlowThreshold } from "../core/threshold";
 import { callerLines, CallersHint, readCallers, serviceNameOf } from "../core/callers";
 import { EcsServices } from "../adapters/ecs";
 import { LeaseHeld } from "../adapters/ssm";
@@ -71,15 +72,17 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
     if (read.kind === "stop") return read.exitCode;
     const { raw, schedule, outputs } = read;
     const last = (outcome: string, weight = outputs.canaryWeight) => console.log(`${outcome}: canaryWeight ${weight} deployed on ${args.stack}`);
-    const slow: SlowRequests = {
-        thresholdMs: schedule.slowRequestSeconds * 1000,
-        metric: schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs",
-    };
+    const cloudwatch = new CloudWatchClient({ region: session.region });
+    const latencyMetric = schedule.latencyMetric === "firstByte" ? "firstByteMs" : "latencyMs";
+    const latency = outputs.versionMetrics.stable[latencyMetric];
+    // Before anything moves: where slow requests start (as pinned, or stable's recent 95th percentile), each dispersion the schedule leaves unset, and with a budget the promises it can keep.
+    const threshold = await withSlowThreshold(schedule, latency ? stablePercentile(cloudwatch, latency) : async () => undefined, clock.now());
+    const slow: SlowRequests = { thresholdMs: threshold.schedule.slowRequestSeconds * 1000, metric: latencyMetric };
     const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
-    const metrics = new CloudWatchMetrics(new CloudWatchClient({ region: session.region }), outputs.versionMetrics, alarms, slow, gatesOf(schedule.gates));
-    // Before anything moves: each dispersion the schedule leaves unset, measured from stable's recent minutes, and with a budget the promises it can keep.
-    const before = await preflight(schedule, metrics, clock.now());
-    for (const line of [...before.lines, ...(before.refusal ? [before.refusal] : [])]) console.log(line);
+    const metrics = new CloudWatchMetrics(cloudwatch, outputs.versionMetrics, alarms, slow, gatesOf(schedule.gates));
+    const before = await preflight(threshold.schedule, metrics, clock.now());
+    const said = [threshold.line, ...before.lines];
+    for (const line of [...said, ...(before.refusal ? [before.refusal] : [])]) console.log(line);
     if (args.dryRun) return printPower(before.schedule, metrics, args);
     if (before.refusal) {
         last("refused");
@@ -90,7 +93,7 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
         last("refused");
         return EXIT_CODES.refused;
     }
-    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, preflight: before.lines };
+    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, preflight: said };
     const result = await runUnderLease(session, args, { schedule: before.schedule, outputs, metrics, controller, judge: before.judge }, context);
     const callers = await callersHint(args.stack, raw, result, session.region, slow, session.log);
     if (callers) context.callers = callers;

@@ -129,7 +129,7 @@ export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source:
     const { rates, unknown } = judgedRates(schedule, traffic);
     const forms = formsOf(schedule);
     const lines = [
-        `power at ${traffic.requestsPerSecond.toFixed(1)} requests a second, ${pct(traffic.errorRate)} 5xx, ${pct(traffic.slowShare)} slower than ${schedule.slowRequestSeconds} s (${source}):`,
+        `power at ${traffic.requestsPerSecond.toFixed(1)} requests a second, ${pct(traffic.errorRate)} 5xx, ${pct(traffic.slowShare)} slower than ${schedule.slowRequestSeconds === undefined ? "stable's 95th percentile" : `${schedule.slowRequestSeconds} s`} (${source}):`,
         ...rates.map((r) => promise(r, schedule)),
         ...unknown.map((name) => `  ${name}: no trials in this traffic, so its power is unknown and the times below leave it out`),
     ];

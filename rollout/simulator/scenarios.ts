@@ -62,6 +62,12 @@ export interface Scenario {
      * `scaling`, the deployed stack lets capacity follow weight; without, it stays fixed.
      */
     capacity?: { tasks: number; perTaskRequestsPerSecond: number; scaling?: Record<Version, DeployedScaling> };
+    /**
+     * Stable's share of requests above the slow-request threshold when the stack pins one
+     * (`slowRequestSeconds`), where it is not the 5% at stable's 95th percentile the benchmark
+     * otherwise takes; an unpinned threshold is read at stable's 95th percentile whatever this says.
+     */
+    pinnedSlowShare?: number;
     /** The outcome the scenario is meant to end in. */
     expected: RolloutResult["outcome"];
     /** A known limit of the schedule benchmarked: the scenario shows how often it ends otherwise, and what the docs say to set. */
@@ -257,6 +263,38 @@ export const SCENARIOS: Scenario[] = [
         description:
             "the same, with rollout.errorDispersion set to 7 (the bursts' variance over mean) and a 24-hour evidenceWaitSeconds, as docs/judge.md advises",
         settings: DISPERSION_SETTINGS,
+    },
+    {
+        name: "healthy-rare-slow-pinned",
+        description:
+            "a healthy canary whose stack pins slowRequestSeconds where stable rarely reaches (0.4% of its requests are slower: a 10 s threshold for a model with a 3 s median)",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        settings: { slowRequestSeconds: 10 },
+        pinnedSlowShare: 0.004,
+        delaySeconds: 120,
+        expected: "promoted",
+        limit: "slow requests that rare need thousands of canary requests to be shown under 1.5x stable's: such rollouts hold at the default 3-hour evidenceWaitSeconds; leave slowRequestSeconds unset (healthy-rare-slow)",
+    },
+    {
+        name: "healthy-rare-slow",
+        description:
+            "the same service with slowRequestSeconds left unset: the rollout reads stable's 95th percentile and judges slow requests against it",
+        requestsPerSecond: 10,
+        canary: () => STABLE,
+        pinnedSlowShare: 0.004,
+        delaySeconds: 120,
+        expected: "promoted",
+    },
+    {
+        name: "healthy-rare-slow-diurnal",
+        description: "the same under traffic between 3 and 15 req/s, a 60-minute sinusoid",
+        requestsPerSecond: 9,
+        rate: (t) => 9 - 6 * Math.cos((2 * Math.PI * t) / (60 * MINUTE)),
+        canary: () => STABLE,
+        pinnedSlowShare: 0.004,
+        delaySeconds: 120,
+        expected: "promoted",
     },
     {
         name: "healthy-warmup",

@@ -14,6 +14,7 @@ import { SCENARIOS, Scenario } from "./scenarios";
 import { Draws, NoisyMetrics, SimulatedStack, VirtualClock } from "./world";
 import { gatesOf } from "../../contract/gates";
 import { preflight } from "../core/preflight";
+import { withSlowThreshold } from "../core/threshold";
 import { JudgeLike } from "../core/deps";
 
 /** Offsets the seed of stable's draws before the rollout from the rollout's own. */
@@ -21,7 +22,7 @@ const HISTORY_SEED = 1_000_000;
 import { IdealJudge, LegacyJudge } from "./judges";
 import { runRollout } from "../core/engine";
 import { EXIT_CODES, RolloutResult } from "../core/result";
-import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../contract/schedule";
+import { DEFAULT_SCHEDULE, RolloutSchedule, UNPINNED_SLOW_SECONDS } from "../../contract/schedule";
 
 export interface SimulationResult {
     scenario: Scenario;
@@ -77,8 +78,13 @@ export interface SimulationOptions {
 }
 
 export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
-    const schedule = { ...(options.schedule ?? DEFAULT_SCHEDULE), ...scenario.settings };
+    const configured = { ...(options.schedule ?? DEFAULT_SCHEDULE), ...scenario.settings };
     const clock = new VirtualClock();
+    // Request times are scaled so that stable's 95th percentile sits at the threshold: where an unpinned one is read, and where the benchmark puts a pinned one unless the scenario places it elsewhere.
+    const scaleMs = (configured.slowRequestSeconds ?? UNPINNED_SLOW_SECONDS) * 1000;
+    const threshold = await withSlowThreshold(configured, async () => scaleMs, clock.now());
+    const schedule = threshold.schedule;
+    const pinnedShare = configured.slowRequestSeconds !== undefined ? scenario.pinnedSlowShare : undefined;
     const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);
     // Stable's hours before the rollout come from a stream of their own, so the rollout's draws are the same with or without them.
@@ -87,13 +93,15 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         clock,
         scenario,
         draws,
-        schedule.slowRequestSeconds * 1000,
+        scaleMs,
         gatesOf(schedule.gates),
         new Draws(HISTORY_SEED + (options.seed ?? 1)),
+        pinnedShare,
     );
     const log = options.log ?? (() => {});
+    log(threshold.line);
     // As the CLI does: each dispersion the schedule leaves unset is measured from stable's recent minutes (the sequential gates and the ideal test weigh by them), and a budget's promises are planned.
-    let judged = schedule;
+    let judged: RolloutSchedule = schedule;
     let judge: JudgeLike | undefined;
     if (options.gates !== "legacy") {
         const before = await preflight(schedule, metrics, clock.now());

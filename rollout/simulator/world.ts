@@ -296,7 +296,14 @@ export class NoisyMetrics implements MetricsSource {
         private readonly gates: GateSpec[] = [],
         /** Stable's traffic before the rollout (which the rollout reads to measure dispersions), drawn apart so the rollout's own draws stay as they were. */
         private readonly history: Draws = draws,
-    ) {}
+        /** Stable's share of requests above a threshold the stack pins, where the scenario places it elsewhere than stable's 95th percentile. */
+        pinnedSlowShare?: number,
+    ) {
+        this.slowAtMs = pinnedSlowShare === undefined ? STABLE_P95_MS : STABLE.medianMs * Math.exp(STABLE.sigma * normalQuantile(1 - pinnedSlowShare, 0, 1));
+    }
+
+    /** Where slow requests start, in the unscaled request times the behaviours are given in. */
+    private readonly slowAtMs: number;
 
     async minutes(range: MetricsWindow): Promise<MinuteSample[]> {
         if (this.scenario.readFailureRate && this.draws.uniform() < this.scenario.readFailureRate) throw new Error("simulated: GetMetricData throttled");
@@ -365,7 +372,7 @@ export class NoisyMetrics implements MetricsSource {
             if (n === 0) return;
             into.requests += n;
             into.errors += this.bursty(draws, n, b.errorRate);
-            into.slow += draws.binomial(n, slowShare(b, STABLE_P95_MS));
+            into.slow += draws.binomial(n, slowShare(b, this.slowAtMs));
             for (const g of this.gates) {
                 const rate = gateMean(g.id, b);
                 const events = g.id === "tokens" ? tokens(draws, n, rate) : FROM_SERVER.has(g.id) ? draws.binomial(n, rate) : this.bursty(draws, n, rate);

@@ -184,12 +184,14 @@ test("tasks that ECS cannot place wait in PROVISIONING: the progress line says s
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });
 });
 
-test("a dry run changes nothing and says, from the last hour's traffic, what the schedule can catch and how long it takes", async () => {
+test("a dry run changes nothing and says where slow requests start (stable's 95th percentile, unpinned) and, from the last hour's traffic, what the schedule can catch and how long it takes", async () => {
     world = await new World().start();
     const run = await world.cli([...RUN, "--dry-run"]);
     expect(run.code).toBe(0);
+    // The stand-in's p99 of 8 s, as a lognormal with a log-spread of 0.5 has its 95th percentile.
+    expect(run.output).toContain("slow requests: over 5.69 s, stable's 95th percentile over its last 3 hours (rollout.slowRequestSeconds pins it)");
     // The stand-in reports whole counts a minute: 2 of 1,200 requests, where 0.2% would be 2.4.
-    expect(run.output).toMatch(/power at 20\.0 requests a second, 0\.17% 5xx, 1\.0% slower than 10 s \(the last hour\):/);
+    expect(run.output).toMatch(/power at 20\.0 requests a second, 0\.17% 5xx, 1\.0% slower than 5\.69 s \(the last hour\):/);
     expect(run.output).toContain("expected step times with a healthy canary: 10%");
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });
 });

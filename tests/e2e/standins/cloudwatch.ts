@@ -6,6 +6,7 @@ import { clock, named, readJson, readStack, readTraffic, StackState, Traffic, we
 import { evaluate } from "./metricMath";
 import { serverSeries } from "./serverMetrics";
 import { AwsError } from "./awsError";
+import normalQuantile = require("@stdlib/stats-base-dists-normal-quantile");
 
 interface MetricQuery {
     Id: string;
@@ -82,6 +83,14 @@ type MetricRef = { namespace: string; metricName: string; dimensions: Record<str
 const matches = (ref: MetricRef, namespace: string, metricName: string, dims: Record<string, string>) =>
     ref.namespace === namespace && ref.metricName === metricName && JSON.stringify(ref.dimensions) === JSON.stringify(dims);
 
+/**
+ * A version's request time at a percentile: its p99 as the traffic model gives it, other
+ * percentiles as a lognormal request time with a log-spread of 0.5 would have them (the rollout
+ * reads stable's p95 to place an unpinned slow-request threshold).
+ */
+const percentileMs = (p99Ms: number, percentile: number) =>
+    p99Ms * Math.exp(0.5 * (normalQuantile(percentile / 100, 0, 1) - normalQuantile(0.99, 0, 1)));
+
 /** A traffic-layer metric per period: requests, 5xx, a latency's p99 or its count over a threshold, per version from the weights in force second by second. */
 function trafficSeries(
     stackName: string,
@@ -120,8 +129,8 @@ function trafficSeries(
                 ? Math.round(field === "errors" ? errors : field === "connectionErrors" ? 0 : requests)
                 : /^TC\(\d+(\.\d+)?:\)$/.test(stat)
                   ? Math.round(requests * behaviour.slowRate)
-                  : stat === "p99"
-                    ? behaviour.p99Ms / msPerUnit
+                  : /^p\d+(\.\d+)?$/.test(stat)
+                    ? percentileMs(behaviour.p99Ms, Number(stat.slice(1))) / msPerUnit
                     : NaN;
         if (Number.isNaN(value)) throw new AwsError("InvalidParameterCombination", `the stand-in does not compute ${stat}`);
         timestamps.push(bucket / 1000);

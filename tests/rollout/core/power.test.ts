@@ -10,7 +10,7 @@ const BENCHMARK = { requestsPerSecond: 10, errorRate: 0.003, slowShare: 0.05 };
 
 test("at the benchmark's traffic the default schedule decides, and says what it catches and how long each step takes", () => {
     const lines = powerReport(DEFAULT_SCHEDULE, BENCHMARK, "given");
-    expect(lines[0]).toBe("power at 10.0 requests a second, 0.30% 5xx, 5.0% slower than 10 s (given):");
+    expect(lines[0]).toBe("power at 10.0 requests a second, 0.30% 5xx, 5.0% slower than stable's 95th percentile (given):");
     expect(lines[1]).toBe(
         "  5xx: a canary at 0.60% or more (2x stable's, or 0.10 point above) is promoted at most 1.0% of the time; so is one at 1.5% from the last step before 100% on",
     );
