@@ -278,24 +278,21 @@ export function dashboardBody(metrics: Record<Version, VersionMetrics>, region: 
             ]),
         },
         ...SERVER_GRAPHS.map(([key, info]) => ({ title: info.title, unit: info.unit, lines: perVersion((v) => v.server?.[key], info.stat) })),
-        {
-            title: "Answers cut off at max_tokens",
+        // The answers that ended for a reason, as a share of all answers.
+        ...(
+            [
+                ["Answers cut off at max_tokens", "answersCutOff"],
+                ["Answers aborted before they finished", "answersAborted"],
+            ] as const
+        ).map(([title, series]) => ({
+            title,
             unit: "% of the version's answers",
             lines: share(
-                (v) => [v.server?.answersCutOff, "Sum"],
+                (v) => [v.server?.[series], "Sum"],
                 (v) => [v.server?.answers, "Sum"],
                 (part, whole) => `100 * FILL(${part}, 0) / ${whole}`,
             ),
-        },
-        {
-            title: "Answers aborted before they finished",
-            unit: "% of the version's answers",
-            lines: share(
-                (v) => [v.server?.answersAborted, "Sum"],
-                (v) => [v.server?.answers, "Sum"],
-                (part, whole) => `100 * FILL(${part}, 0) / ${whole}`,
-            ),
-        },
+        })),
         {
             title: "Tokens per answer",
             unit: "tokens",
