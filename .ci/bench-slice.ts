@@ -39,6 +39,8 @@ const SLICE = [
     "ttft-1.5x",
     "tokens-1.3x",
     "refusals-2x",
+    "aborted-2x",
+    "healthy-rare-slow",
     "healthy-2rps-budget",
     "errors-at-promise-2rps",
     "errors-1.5x-promise-2rps",
