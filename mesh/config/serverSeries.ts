@@ -39,18 +39,32 @@ interface Preset {
     finishReason?: { label: string; values: readonly string[]; cutOff: string; aborted: string };
 }
 
+/** The Hugging Face servers' duration buckets: 35 bounds, each 1.5 times the last, from `first` x 1.5, multiplied as they are in Rust. */
+function geometric(first: number): number[] {
+    const bounds: number[] = [];
+    let value = first;
+    for (let k = 0; k < 35; k++) bounds.push((value *= 1.5));
+    return bounds;
+}
+
 /**
  * What common servers call those series, as their sources say:
  * - vLLM 0.9 (`vllm/v1/metrics/loggers.py`): the histograms' buckets as listed there, and
  *   `vllm:request_success_total` by `finished_reason` (`stop`, `length` at `max_tokens`, `abort`);
- * - TGI 3.3 (`router/src/server.rs`): no time to first token and no finish reason; its
- *   durations' buckets are a geometric series (0.0001 x 1.5^k), not pinned here;
- *   `tgi_request_generated_tokens` is a histogram whose sum is the tokens generated;
+ * - TGI 3.3 (`router/src/server.rs`): no time to first token and no finish reason;
+ *   `tgi_request_generated_tokens` is a histogram whose sum is the tokens generated; every
+ *   `*duration` histogram's buckets are 0.0001 x 1.5^k seconds, k = 1..35, multiplied in f64 as
+ *   the server does and written by `metrics-exporter-prometheus` with Rust's `Display` for f64,
+ *   the shortest text that reads back as the same number (what JavaScript's `String` gives too,
+ *   for these magnitudes), e.g. `le="2.5251168294042348"`;
  * - text-embeddings-inference 1.9 (`core/src/infer.rs`, `router/src/prometheus.rs`): metrics on
  *   their own port, 9000 (`--prometheus-port`); an embedder's request time is
- *   `te_embed_duration` (a reranker's `te_predict_duration`, set in `names`);
- * - Triton 24+ (its metrics docs): the queue's gauge.
- * Counts above a bound are for vLLM only: the others' bucket bounds are not pinned here.
+ *   `te_embed_duration` (a reranker's `te_predict_duration`, set in `names`), its buckets
+ *   0.00001 x 1.5^k seconds, k = 1..35, written the same way;
+ * - Triton 24+ (its metrics docs): the queue's gauge. Its latencies are cumulative counters
+ *   (`nv_inference_request_duration_us`); its one histogram, time to first response, is off
+ *   unless the server runs with `--metrics-config histogram_latencies=true`, so no count above
+ *   a bound is read from it here.
  */
 const SERVER_PRESETS: Record<Server, Preset> = {
     vllm: {
@@ -78,13 +92,13 @@ const SERVER_PRESETS: Record<Server, Preset> = {
             generatedTokens: "tgi_request_generated_tokens",
             answers: "tgi_request_success",
         },
-        bounds: {},
+        bounds: { requestTime: geometric(0.0001) },
     },
     tei: {
         checked: "text-embeddings-inference 1.9",
         port: 9000,
         names: { requestTime: "te_embed_duration", queueDepth: "te_queue_size", answers: "te_request_success" },
-        bounds: {},
+        bounds: { requestTime: geometric(0.00001) },
     },
     triton: { checked: "Triton 24", names: { queueDepth: "nv_inference_pending_request_count" }, bounds: {} },
     custom: { checked: "", names: {}, bounds: {} },

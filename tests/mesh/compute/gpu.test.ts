@@ -360,6 +360,11 @@ describe("the metrics collector's configuration", () => {
             metric_name_selectors: ["^TimeToFirstTokenWithin", "^RequestTimeWithin"],
         });
         expect(JSON.stringify(config)).not.toContain("$");
+        // TGI's buckets as the server writes them (0.0001 x 1.5^k, Rust's shortest text): the bound asked for, and not its neighbour.
+        const tgi = collectorConfig({ ...args, prometheus: { ...args.prometheus, server: "tgi", countAbove: { requestTime: 2.5251168294042348 } } });
+        const [tgiRequest] = tgi.receivers["prometheus/bounds"]!.config.scrape_configs[0].metric_relabel_configs;
+        expect(matches(tgiRequest, "tgi_request_duration_bucket", "2.5251168294042348")).toBe(true);
+        expect(matches(tgiRequest, "tgi_request_duration_bucket", "3.787675244106352")).toBe(false);
         // Without a bound, no second scrape.
         expect(collectorConfig(args).receivers["prometheus/bounds"]).toBeUndefined();
     });

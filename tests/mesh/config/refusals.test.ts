@@ -129,7 +129,12 @@ describe("loadConfig refuses a bad value", () => {
             JSON.stringify({ gates: { events: { refusals: { metric: "Refusals", trials: "Answers", detectFactor: 1 } } } }),
             "a number from 1.01 to 100",
         ],
-        ["metrics", JSON.stringify({ prometheus: { server: "tgi", countAbove: { requestTime: 5 } } }), 'no count above a bound with server "tgi"'],
+        ["metrics", JSON.stringify({ prometheus: { server: "tgi", countAbove: { requestTime: 5 } } }), "one of TGI 3.3's bucket bounds: 0.00015000000000000001, 0.00022500000000000002, 0.0003375"],
+        [
+            "metrics",
+            JSON.stringify({ prometheus: { server: "triton", names: { requestTime: "nv_request_seconds" }, countAbove: { requestTime: 5 } } }),
+            'no count above a bound with server "triton"',
+        ],
     ];
 
     test.each(BAD)("refuses %s = %j, naming the key, the value and what is allowed", (key, value, expected) => {
