@@ -72,6 +72,8 @@ test("two services on one platform roll out at once: both promoted, each as depl
     );
     const taskDefinition = readStack("rag-gateway")!.resources.find((r) => r.type === "aws:ecs/taskDefinition:TaskDefinition" && r.name === "gateway-canary")!;
     expect(JSON.parse(String(taskDefinition.inputs.containerDefinitions))[0].environment).toEqual([
+        { name: "CANARY_METRIC_NAMESPACE", value: "AICanary/rag-gateway-gateway" },
+        { name: "CANARY_VERSION", value: "canary" },
         { name: "EMBEDDER_URL", value: "http://embedder.rag.internal" },
     ]);
 });
