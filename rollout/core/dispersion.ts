@@ -84,12 +84,19 @@ export type StableHistory = { minutes: MinuteSample[] } | { unreadable: string }
 
 export async function readStableHistory(metrics: MetricsSource, now: number): Promise<StableHistory> {
     const end = Math.floor(now / MINUTE_MS) * MINUTE_MS;
-    try {
-        return { minutes: await metrics.minutes({ start: end - HISTORY_MINUTES * MINUTE_MS, end }) };
-    } catch (e) {
-        return { unreadable: (e as Error).message };
+    let why = "";
+    // A read that fails (a throttled call) is tried again: a budget cannot start without these hours.
+    for (let attempt = 0; attempt < HISTORY_READS; attempt++) {
+        try {
+            return { minutes: await metrics.minutes({ start: end - HISTORY_MINUTES * MINUTE_MS, end }) };
+        } catch (e) {
+            why = (e as Error).message;
+        }
     }
+    return { unreadable: why };
 }
+/** How many times stable's hours are read before they are taken as unreadable. */
+const HISTORY_READS = 3;
 
 /** Whether any dispersion is left for stable's history to measure. */
 export const wantsHistory = (schedule: RolloutSchedule) => countsOf(schedule).some((c) => c.set === undefined);

@@ -68,9 +68,11 @@ describe("withMeasuredDispersions", () => {
         const set = withMeasuredDispersions({ ...withCutoff, errorDispersion: 4 }, await readStableHistory(source(20), NOW));
         expect(set.schedule.errorDispersion).toBe(4);
         expect(set.lines[0]).toBe("dispersion of 5xx: 4, as set");
-        const failing = { minutes: async () => Promise.reject(new Error("Throttling")), firingAlarms: async () => [] };
+        const failing = { minutes: jest.fn(async () => Promise.reject(new Error("Throttling"))), firingAlarms: async () => [] };
         const history = await readStableHistory(failing, NOW);
         expect(history).toEqual({ unreadable: "Throttling" });
+        // Tried three times before it is taken as unreadable.
+        expect(failing.minutes).toHaveBeenCalledTimes(3);
         const unread = withMeasuredDispersions({ ...DEFAULT_SCHEDULE, gates: { tokens: { tolerancePercent: 10, detectFactor: 1.3 } } }, history);
         expect(unread.schedule.errorDispersion).toBe(1);
         expect(unread.schedule.gates.tokens!.dispersion).toBe(1000);
