@@ -24,7 +24,10 @@ export async function withSlowThreshold(
     now: number,
 ): Promise<{ schedule: RolloutSchedule & { slowRequestSeconds: number }; line: string }> {
     if (schedule.slowRequestSeconds !== undefined)
-        return { schedule: { ...schedule, slowRequestSeconds: schedule.slowRequestSeconds }, line: `slow requests: over ${schedule.slowRequestSeconds} s, as set` };
+        return {
+            schedule: { ...schedule, slowRequestSeconds: schedule.slowRequestSeconds },
+            line: `slow requests: over ${schedule.slowRequestSeconds} s, as set`,
+        };
     const end = Math.floor(now / MINUTE_MS) * MINUTE_MS;
     const hours = HISTORY_MINUTES / 60;
     let ms: number | undefined;

@@ -278,8 +278,7 @@ export const SCENARIOS: Scenario[] = [
     },
     {
         name: "healthy-rare-slow",
-        description:
-            "the same service with slowRequestSeconds left unset: the rollout reads stable's 95th percentile and judges slow requests against it",
+        description: "the same service with slowRequestSeconds left unset: the rollout reads stable's 95th percentile and judges slow requests against it",
         requestsPerSecond: 10,
         canary: () => STABLE,
         pinnedSlowShare: 0.004,

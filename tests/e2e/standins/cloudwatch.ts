@@ -88,8 +88,7 @@ const matches = (ref: MetricRef, namespace: string, metricName: string, dims: Re
  * percentiles as a lognormal request time with a log-spread of 0.5 would have them (the rollout
  * reads stable's p95 to place an unpinned slow-request threshold).
  */
-const percentileMs = (p99Ms: number, percentile: number) =>
-    p99Ms * Math.exp(0.5 * (normalQuantile(percentile / 100, 0, 1) - normalQuantile(0.99, 0, 1)));
+const percentileMs = (p99Ms: number, percentile: number) => p99Ms * Math.exp(0.5 * (normalQuantile(percentile / 100, 0, 1) - normalQuantile(0.99, 0, 1)));
 
 /** A traffic-layer metric per period: requests, 5xx, a latency's p99 or its count over a threshold, per version from the weights in force second by second. */
 function trafficSeries(

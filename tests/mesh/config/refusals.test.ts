@@ -122,14 +122,22 @@ describe("loadConfig refuses a bad value", () => {
         ["rollout", JSON.stringify({ gates: { aborted: {} } }), 'metrics.prometheus with server "vllm": the gate reads answers by finish reason'],
         ["rollout", JSON.stringify({ gates: { refusals: {} } }), "a known key (keys here: aborted, cutoff, events, tokens, ttft)"],
         ["rollout", JSON.stringify({ gates: { tokens: {} } }), "metrics.prometheus with the series generatedTokens and answers"],
-        ["rollout", JSON.stringify({ gates: { events: { cutoff: { metric: "Cut", trials: "Answers" } } } }), 'not one of "cutoff", "aborted", "ttft", "tokens"'],
+        [
+            "rollout",
+            JSON.stringify({ gates: { events: { cutoff: { metric: "Cut", trials: "Answers" } } } }),
+            'not one of "cutoff", "aborted", "ttft", "tokens"',
+        ],
         ["rollout", JSON.stringify({ gates: { events: { refusals: { metric: "Refusals" } } } }), "a CloudWatch metric name"],
         [
             "rollout",
             JSON.stringify({ gates: { events: { refusals: { metric: "Refusals", trials: "Answers", detectFactor: 1 } } } }),
             "a number from 1.01 to 100",
         ],
-        ["metrics", JSON.stringify({ prometheus: { server: "tgi", countAbove: { requestTime: 5 } } }), "one of TGI 3.3's bucket bounds: 0.00015000000000000001, 0.00022500000000000002, 0.0003375"],
+        [
+            "metrics",
+            JSON.stringify({ prometheus: { server: "tgi", countAbove: { requestTime: 5 } } }),
+            "one of TGI 3.3's bucket bounds: 0.00015000000000000001, 0.00022500000000000002, 0.0003375",
+        ],
         [
             "metrics",
             JSON.stringify({ prometheus: { server: "triton", names: { requestTime: "nv_request_seconds" }, countAbove: { requestTime: 5 } } }),

@@ -207,7 +207,7 @@ describe("the rollout schedule", () => {
             evidenceWaitSeconds: 10800,
             warmupSeconds: 180,
             weakestPromise: 10,
-                        slowRequestIncreasePercent: 0,
+            slowRequestIncreasePercent: 0,
             maxErrorRatePercent: 5,
             latencyMetric: "total",
             minRequests: 200,
