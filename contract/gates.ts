@@ -163,6 +163,10 @@ export function gatesOf(gates: GatesConfig): GateSpec[] {
 export const tuningOf = (gates: GatesConfig, id: string): { dispersion?: number } | undefined =>
     (GATE_KINDS as readonly string[]).includes(id) ? gates[id as GateKind] : gates.events?.[id];
 
+/** A version's rate of a gate's events as quoted: a share in percent, a rate per trial to a tenth, "-" without trials. */
+export const rateText = (measure: GateSpec["measure"], c: { events: number; requests: number }) =>
+    c.requests === 0 ? "-" : measure === "rate" ? (c.events / c.requests).toFixed(1) : `${((100 * c.events) / c.requests).toFixed(2)}%`;
+
 /** How reports quote a gate's counts, from its id alone: a built-in gate's words, or an event gate's name as a share. */
 export const displayOf = (id: string): Pick<GateSpec, "short" | "measure"> =>
     (GATE_KINDS as readonly string[]).includes(id) ? BUILT_IN[id as GateKind] : { short: id, measure: "share" };

@@ -19,7 +19,7 @@
  */
 import { RolloutSchedule } from "../../contract/schedule";
 import { GateCounts, MetricsSample, VersionSample } from "./ports";
-import { GateSpec, gatesOf } from "../../contract/gates";
+import { GateSpec, gatesOf, rateText } from "../../contract/gates";
 import { AcceptanceTest, CountLimitTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "./sequential";
 
 export type Verdict = { kind: "pass" } | { kind: "fail"; reason: string } | { kind: "inconclusive"; reason: string };
@@ -145,7 +145,7 @@ export class Judge {
     private readonly stable: GateCounts[];
     /** Per gate, acceptance over the whole rollout, against the configured regressions. */
     private readonly accept: Acceptance[];
-    /** Per gate, acceptance at the last step before 100% alone, against a regression of LAST_STEP_FACTOR. */
+    /** Per gate, acceptance at the last step before 100% alone, against a regression of `lastStepDetectFactor`. */
     private last?: Acceptance[];
     private role: StepRole = "ramp";
     private readonly alpha: number;
@@ -233,13 +233,7 @@ export class Judge {
     private rates(gate: number): string {
         const one = (version: "canary" | "stable") => {
             const v = this.seen[version][gate];
-            const share =
-                v.requests === 0
-                    ? "-"
-                    : this.gates[gate].measure === "rate"
-                      ? (v.events / v.requests).toFixed(1)
-                      : `${((100 * v.events) / v.requests).toFixed(2)}%`;
-            return `${version} ${this.gates[gate].short} ${share} (${v.events}/${v.requests})`;
+            return `${version} ${this.gates[gate].short} ${rateText(this.gates[gate].measure, v)} (${v.events}/${v.requests})`;
         };
         return `${one("canary")} vs ${one("stable")}`;
     }

@@ -5,8 +5,8 @@
  */
 import type { RolloutResult, SampleRecord } from "./result";
 import { errorRate, Evidence, Verdict } from "./judge";
-import { GateCounts, MetricsSample, VersionSample } from "./ports";
-import { displayOf } from "../../contract/gates";
+import { MetricsSample, VersionSample } from "./ports";
+import { displayOf, rateText } from "../../contract/gates";
 import { VERSIONS } from "../../contract/versions";
 import { callerCell, CallersHint } from "./callers";
 import { summedGates } from "./minutes";
@@ -21,10 +21,8 @@ const describe = (v: VersionSample) =>
 /** The model's gates in a window: each one's share of its trials (or rate per trial), with the counts behind it, e.g. ", cut off 4.10% (45/1098)". */
 const gatesText = (v: VersionSample) =>
     Object.entries(v.gates ?? {})
-        .map(([id, g]) => `, ${displayOf(id).short} ${gateRate(id, g)} (${g.events}/${g.requests})`)
+        .map(([id, g]) => `, ${displayOf(id).short} ${rateText(displayOf(id).measure, g)} (${g.events}/${g.requests})`)
         .join("");
-const gateRate = (id: string, g: GateCounts) =>
-    displayOf(id).measure === "rate" ? (g.requests > 0 ? (g.events / g.requests).toFixed(1) : "-") : pct(g.requests > 0 ? (100 * g.events) / g.requests : 0);
 const verdictText = (v?: Verdict) => (v === undefined ? "-" : v.kind === "pass" ? "pass" : `${v.kind}: ${v.reason}`);
 
 /** One line per sample: where the rollout is and how both versions did in the last interval. */
