@@ -44,6 +44,7 @@ const SLICE = [
     "healthy-2rps-budget",
     "errors-at-promise-2rps",
     "errors-1.5x-promise-2rps",
+    "ttft-at-promise-2rps",
     "errors-5x-delayed",
     "latency-1.8x-delayed",
     "latency-tail",

@@ -93,7 +93,7 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
         last("refused");
         return EXIT_CODES.refused;
     }
-    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, preflight: said };
+    const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, preflight: said, promises: before.promises };
     const result = await runUnderLease(session, args, { schedule: before.schedule, outputs, metrics, controller, judge: before.judge }, context);
     const callers = await callersHint(args.stack, raw, result, session.region, slow, session.log);
     if (callers) context.callers = callers;

@@ -27,6 +27,8 @@ import { Form, formsOf, Judged } from "./evidence";
 
 /** The share of healthy canaries a budget is planned to accept within it, all rates together. */
 export const HEALTHY_ACCEPTED = 0.95;
+/** The weights the plan compares for its last step before 100%. */
+const SHAPES = [25, 50, 75];
 /** The largest factor searched: beyond it a rate is taken to promise nothing. */
 const MOST = 1000;
 
@@ -103,6 +105,18 @@ export function promisesWithin(
     return { promises, unknown, lastSeconds: last.seconds };
 }
 
+/** Each rate's promise as the report repeats it beside what was observed: the factor, at stable's rate before the first step. */
+export interface Promised {
+    id: string;
+    name: string;
+    measure: Judged["measure"];
+    factor: number;
+    stableRate: number;
+}
+
+/** The canary's part of what arrives at `perSecond` over the segments. */
+const canaryPart = (segments: Segment[], perSecond: number) => segments.reduce((n, s) => n + (s.weight / 100) * perSecond * s.seconds, 0);
+
 /** The schedule that holds the promises: each detect factor raised to its promise, the last-step factor to the largest, the last step's wait to the budget's rest. */
 function holding(schedule: RolloutSchedule, promises: RatePromise[], lastSeconds: number): RolloutSchedule {
     const held = structuredClone(schedule);
@@ -122,6 +136,8 @@ function holding(schedule: RolloutSchedule, promises: RatePromise[], lastSeconds
 const minutes = (s: number) => `${Math.round(s / 60)} min`;
 const times = (f: number) => (Number.isFinite(f) ? `${f}x` : "nothing");
 
+const count = (n: number) => Math.round(n).toLocaleString("en-US");
+
 /** A rate's promise in words: the factor, and the rate it means at stable's. */
 function promised(r: Judged, factor: number): string {
     if (!Number.isFinite(factor)) return "nothing";
@@ -134,17 +150,25 @@ function promised(r: Judged, factor: number): string {
  * what it promises (and what twice the time would), and a refusal when a rate cannot promise
  * `weakestPromise`, saying what budget would.
  */
-export function planBudget(schedule: RolloutSchedule, traffic: Traffic, source: string): { schedule: RolloutSchedule; lines: string[]; refusal?: string } {
+export function planBudget(
+    schedule: RolloutSchedule,
+    traffic: Traffic,
+    source: string,
+): { schedule: RolloutSchedule; lines: string[]; promises: Promised[]; refusal?: string } {
     const budget = schedule.budgetSeconds!;
     const { promises, unknown, lastSeconds } = promisesWithin(schedule, traffic, budget);
+    const { ramp, last } = segmentsWithin(schedule, traffic.requestsPerSecond, budget);
+    const segments = [...ramp, last];
     const doubled = promisesWithin(schedule, traffic, 2 * budget).promises;
     const lines = [
         `budget: ${minutes(budget)} from the first step to the decision to promote, at ${traffic.requestsPerSecond.toFixed(1)} requests a second (${source}); ` +
             `the last step before 100% bakes up to ${minutes(lastSeconds)}; a canary at least as bad as each promise below is promoted at most ${(100 * schedule.missRate).toFixed(1)}% of the time, and a healthy one is accepted within the budget in about ${Math.round(100 * HEALTHY_ACCEPTED)}% of rollouts:`,
         ...promises.map(
             (p, i) =>
-                `  ${p.rate.name}: ${promised(p.rate, p.rollout)}; from the last step before 100% on, ${times(p.lastStep)} on that step's data; with ${minutes(2 * budget)}, ${times(doubled[i].rollout)}`,
+                `  ${p.rate.name}: ${promised(p.rate, p.rollout)}; from the last step before 100% on, ${times(p.lastStep)} on that step's data; with ${minutes(2 * budget)}, ${times(doubled[i].rollout)}` +
+                servedText(p, segments),
         ),
+        ...shapesText(schedule, traffic, budget),
     ];
     const weak = promises.filter((p) => p.rollout > schedule.weakestPromise);
     const problems = [
@@ -155,9 +179,43 @@ export function planBudget(schedule: RolloutSchedule, traffic: Traffic, source: 
         return {
             schedule,
             lines,
+            promises: [],
             refusal: `refused: the budget cannot promise rollout.weakestPromise (${schedule.weakestPromise}x) at this traffic: ${problems.join("; ")}`,
         };
-    return { schedule: holding(schedule, promises, lastSeconds), lines };
+    return {
+        schedule: holding(schedule, promises, lastSeconds),
+        lines,
+        promises: promises.map(({ rate, rollout }) => ({ id: rate.id, name: rate.name, measure: rate.measure, factor: rollout, stableRate: rate.rate })),
+    };
+}
+
+/** What a canary at a share's promise serves users within the budget, beside a healthy one: the cost of the evidence. */
+function servedText(p: RatePromise, segments: Segment[]): string {
+    if (p.rate.measure !== "share" || !Number.isFinite(p.rollout)) return "";
+    const trials = canaryPart(segments, p.rate.trialsPerSecond);
+    const [healthy, bad] = [1, p.rollout].map((f) => trials * Math.min(1, f * p.rate.rate));
+    return `; within the budget a canary at that promise serves up to ${count(bad)} of these in its ${count(trials)} trials (a healthy one about ${count(healthy)})`;
+}
+
+/** The other places the budget's time could go: the last step before 100% at 25%, 50% or 75%, each one's promises and canary requests, so the team can trade promises for exposure in rollout.steps. */
+function shapesText(schedule: RolloutSchedule, traffic: Traffic, budget: number): string[] {
+    const before = schedule.steps.filter((w) => w < 100);
+    const floor = before.length > 1 ? before.at(-2)! : 0;
+    const others = SHAPES.filter((w) => w !== before.at(-1) && w > floor);
+    if (others.length === 0) return [];
+    const alternatives = others.map((weight) => {
+        const shaped = { ...schedule, steps: [...before.slice(0, -1), weight, 100] };
+        const { promises } = promisesWithin(shaped, traffic, budget);
+        const { ramp, last } = segmentsWithin(shaped, traffic.requestsPerSecond, budget);
+        const requests = canaryPart([...ramp, last], traffic.requestsPerSecond);
+        return `at ${weight}%, ${promises.map((p) => `${p.rate.name} ${times(p.rollout)}`).join(", ")}, serving the canary about ${count(requests)} requests`;
+    });
+    const { ramp, last } = segmentsWithin(schedule, traffic.requestsPerSecond, budget);
+    const requests = canaryPart([...ramp, last], traffic.requestsPerSecond);
+    return [
+        `  where the budget's time goes: ${minutes(last.seconds)} at ${last.weight}% (the last step before 100%), serving the canary about ${count(requests)} requests; ` +
+            `the same budget with that step ${alternatives.join("; ")} (rollout.steps: a higher weight shows more within the budget and serves the canary, good or bad, to more users)`,
+    ];
 }
 
 /** What would promise `weakestPromise` for a rate: a budget (doubling up to a week), or else the traffic. */

@@ -6,7 +6,7 @@
  */
 import { RolloutSchedule } from "../../contract/schedule";
 import { HISTORY_MINUTES, readStableHistory, StableHistory, wantsHistory, withMeasuredDispersions } from "./dispersion";
-import { planBudget } from "./budget";
+import { planBudget, Promised } from "./budget";
 import { Judge } from "./judge";
 import { summedGates } from "./minutes";
 import { GateCounts, MetricsSource } from "./ports";
@@ -16,6 +16,8 @@ export interface Preflight {
     schedule: RolloutSchedule;
     /** What was measured and promised, each said with where it came from. */
     lines: string[];
+    /** With a budget, each rate's promise, for the report to repeat beside what was observed. */
+    promises?: Promised[];
     /** The judge that holds a budget's promises (stable's hours its prior); otherwise the engine's own. */
     judge?: Judge;
     /** Why the rollout must not start: nothing has moved. */
@@ -49,6 +51,7 @@ export async function preflight(schedule: RolloutSchedule, metrics: MetricsSourc
     return {
         schedule: plan.schedule,
         lines: [...measured.lines, ...plan.lines],
+        promises: plan.promises,
         ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history)) }),
     };
 }

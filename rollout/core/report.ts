@@ -10,6 +10,7 @@ import { displayOf, rateText } from "../../contract/gates";
 import { VERSIONS } from "../../contract/versions";
 import { callerCell, CallersHint } from "./callers";
 import { summedGates } from "./minutes";
+import type { Promised } from "./budget";
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
@@ -113,6 +114,39 @@ export interface ReportContext {
     callers?: CallersHint;
     /** What was measured and promised before the first step, each said with where it came from (`preflight.ts`): the dispersions, and a budget's promises. */
     preflight?: string[];
+    /** With a budget, each rate's promise, repeated beside what both versions served. */
+    promises?: Promised[];
+}
+
+/** A rate's counts in a version's window, by id: `errors`, `slow`, or a gate's. */
+const countsOf = (v: VersionSample, id: string) =>
+    id === "errors"
+        ? { events: v.errors, requests: v.requests }
+        : id === "slow"
+          ? { events: v.slow, requests: v.requests }
+          : (v.gates?.[id] ?? { events: 0, requests: 0 });
+
+/** The budget's promises beside what was observed over the judged steps (below 100%): each rate of both versions, and the canary's over stable's. */
+function promisesSection(promises: Promised[], result: RolloutResult): string[] {
+    const judged = result.samples.filter((s) => s.weight < 100);
+    const [canary, stable] = [sumOf(judged, "canary"), sumOf(judged, "stable")];
+    const rows = promises.map((p) => {
+        const [c, s] = [countsOf(canary, p.id), countsOf(stable, p.id)];
+        const ratio = c.requests > 0 && s.requests > 0 && s.events > 0 ? `${(c.events / c.requests / (s.events / s.requests)).toFixed(2)}x` : "-";
+        const at = p.measure === "rate" ? (p.factor * p.stableRate).toFixed(1) : pct(100 * Math.min(1, p.factor * p.stableRate));
+        return `| ${p.name} | ${p.factor}x stable's (${at}) | ${rateText(p.measure, c)} (${c.events}/${c.requests}) | ${rateText(p.measure, s)} (${s.events}/${s.requests}) | ${ratio} |`;
+    });
+    return [
+        "",
+        "## Promises and what was observed",
+        "",
+        "What the budget promised before the first step (a canary at least as bad as a promise is promoted at most `missRate` of the time), beside each rate over the steps below 100%. " +
+            "The observed ratio is a point estimate; the verdict is the sequential tests'.",
+        "",
+        "| rate | promised to catch | canary | stable | canary over stable |",
+        "| --- | --- | --- | --- | --- |",
+        ...rows,
+    ];
 }
 
 /** The callers' 5xx beside the steps: a hint for whoever reads the report, never part of the verdict. */
@@ -213,6 +247,7 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
                 `${withGates ? `${gatesText(canary).slice(2) || "-"}; ${gatesText(stable).slice(2) || "-"} | ` : ""}${verdictText(step.verdict)} |`,
         );
     }
+    if (context.promises?.length) out.push(...promisesSection(context.promises, result));
     if (context.callers) out.push(...callersSection(context.callers));
     if (result.samples.length > 0) {
         const tests = result.samples[0].evidence.map((e) => e.test);

@@ -1,5 +1,5 @@
 /** The simulated world a rollout runs in: a virtual clock, a stack whose updates take time, and noisy, late metrics drawn per request. */
-import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS, TTFT_SIGMA, STABLE_TOKENS, TOKENS_CV, TOKENS_CLIENT_SIGMA } from "./scenarios";
+import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS, STABLE_TOKENS, TOKENS_CV, TOKENS_CLIENT_SIGMA, ttftShare } from "./scenarios";
 import { GateSpec } from "../../contract/gates";
 import { factory as mt19937 } from "@stdlib/random-base-mt19937";
 import { factory as poissonFactory } from "@stdlib/random-base-poisson";
@@ -62,7 +62,7 @@ export function gateMean(id: string, b: Behaviour): number {
         case "aborted":
             return b.abortRate;
         case "ttft":
-            return 1 - normalCdf(1.2815516 - Math.log(b.ttftFactor) / TTFT_SIGMA, 0, 1);
+            return ttftShare(b.ttftFactor);
         case "tokens":
             return STABLE_TOKENS * b.tokensFactor;
         default:

@@ -9,16 +9,17 @@ import { acceptedChance, planBudget, promisesWithin, segmentsWithin, smallestPro
 import { formsOf } from "../../../rollout/core/evidence";
 import { judgedRates } from "../../../rollout/core/power";
 import { DEFAULT_SCHEDULE, RolloutSchedule } from "../../../contract/schedule";
-import { GPU_BUDGETED } from "../../../rollout/simulator/scenarios";
+import { GPU_BUDGETED, SCENARIOS } from "../../../rollout/simulator/scenarios";
 import { stackSchedule } from "../../../rollout/cli/simulate";
 
 const ROOT = path.join(__dirname, "../../..");
 const GPU: RolloutSchedule = { ...DEFAULT_SCHEDULE, ...GPU_BUDGETED };
 const traffic = (requestsPerSecond: number) => ({ requestsPerSecond, errorRate: 0.003, slowShare: 0.05 });
 
-test("the simulator's GPU schedule is the GPU stack's, budget included", () => {
+test("the simulator's GPU schedules are the GPU stack's, budget and gates included", () => {
     const stack = stackSchedule("gpu");
     for (const [key, value] of Object.entries(GPU_BUDGETED)) expect([key, stack[key as keyof RolloutSchedule]]).toEqual([key, value]);
+    expect(SCENARIOS.find((s) => s.name === "cutoff-at-promise-2rps")!.settings).toEqual({ ...GPU_BUDGETED, gates: stack.gates });
 });
 
 test("the budget's time: each ramp step its bake (or what minRequests needs), the last step before 100% the rest", () => {
@@ -72,8 +73,32 @@ test("the plan holds the promises: each detect factor raised to its promise, the
     expect(plan.schedule.evidenceWaitSeconds).toBe(lastSeconds - GPU.bakeSeconds);
     expect(plan.lines[0]).toMatch(/^budget: 60 min from the first step to the decision to promote, at 2\.0 requests a second \(stable's last 3 hours\)/);
     expect(plan.lines[1]).toMatch(
-        /^ {2}5xx: [\d.]+x stable's \([\d.]+%\); from the last step before 100% on, [\d.]+x on that step's data; with 120 min, [\d.]+x$/,
+        /^ {2}5xx: [\d.]+x stable's \([\d.]+%\); from the last step before 100% on, [\d.]+x on that step's data; with 120 min, [\d.]+x; within the budget /,
     );
+});
+
+test("the plan says what a canary at each promise serves within the budget, and what the budget's time would promise and serve at another last weight", () => {
+    const plan = planBudget(GPU, traffic(2), "given");
+    const { promises } = promisesWithin(GPU, traffic(2), 3600);
+    const { ramp, last } = segmentsWithin(GPU, 2, 3600);
+    const trials = [...ramp, last].reduce((n, s) => n + (s.weight / 100) * 2 * s.seconds, 0);
+    const bad = Math.round(trials * promises[0].rollout * 0.003).toLocaleString("en-US");
+    expect(plan.lines[1]).toContain(
+        `; within the budget a canary at that promise serves up to ${bad} of these in its ${Math.round(trials).toLocaleString("en-US")} trials (a healthy one about ${Math.round(trials * 0.003)})`,
+    );
+    const shape = plan.lines.find((l) => l.includes("where the budget's time goes"))!;
+    const parsed = [...shape.matchAll(/at (\d+)%, 5xx ([\d.]+)x.*?serving the canary about ([\d,]+) requests/g)].map((m) => [
+        Number(m[1]),
+        Number(m[2]),
+        Number(m[3].replace(/,/g, "")),
+    ]);
+    expect(parsed.map(([w]) => w)).toEqual([25, 75]);
+    const [low, high] = parsed;
+    // A higher weight promises more (a smaller factor) and serves the canary to more users.
+    expect(low[1]).toBeGreaterThan(promises[0].rollout);
+    expect(high[1]).toBeLessThan(promises[0].rollout);
+    expect(low[2]).toBeLessThan(trials);
+    expect(high[2]).toBeGreaterThan(trials);
 });
 
 test("a budget that cannot promise weakestPromise is refused before anything moves, saying what budget would", () => {
@@ -96,16 +121,21 @@ test("the last step's end: the evidence wait without a budget, the budget's end 
     );
 });
 
+/** The GPU stack's schedule, its tokens' dispersion as the run measures it on the benchmark; and the benchmark's stable at a traffic, gates included. */
+const GPU_STACK = (() => {
+    const gpu = stackSchedule("gpu");
+    return { ...gpu, gates: { ...gpu.gates, tokens: { ...gpu.gates.tokens!, dispersion: 500 } } };
+})();
+const at = (rps: number) => ({
+    ...traffic(rps),
+    gates: { cutoff: { trialsPerRequest: 1, rate: 0.04 }, ttft: { trialsPerRequest: 1, rate: 0.1 }, tokens: { trialsPerRequest: 1, rate: 300 } },
+});
+
 /** What 30, 60 and 120 minutes promise per rate on the GPU stack's schedule, as docs/judge.md prints it. */
 function promiseTable(): string {
-    const gpu = stackSchedule("gpu");
-    const schedule = { ...gpu, gates: { ...gpu.gates, tokens: { ...gpu.gates.tokens!, dispersion: 500 } } };
+    const schedule = GPU_STACK;
     const rpss = [1, 2, 10, 50];
     const budgets = [1800, 3600, 7200];
-    const at = (rps: number) => ({
-        ...traffic(rps),
-        gates: { cutoff: { trialsPerRequest: 1, rate: 0.04 }, ttft: { trialsPerRequest: 1, rate: 0.1 }, tokens: { trialsPerRequest: 1, rate: 300 } },
-    });
     const cells = rpss.map((rps) => budgets.map((b) => promisesWithin({ ...schedule, budgetSeconds: b }, at(rps), b).promises));
     const stable: Record<string, string> = { errors: "0.3%", slow: "5%", cutoff: "4%", ttft: "10%", tokens: "300 tokens an answer" };
     const rows = cells[0][0].map((p, i) => {
@@ -114,6 +144,34 @@ function promiseTable(): string {
     });
     return [`| rate | ${rpss.map((r) => `${r} req/s`).join(" | ")} |`, `| --- | ${rpss.map(() => "---").join(" | ")} |`, ...rows].join("\n");
 }
+
+test("docs/judge.md's table of where the budget's time goes is what the plan prints at 2 req/s", () => {
+    const plan = planBudget(GPU_STACK, at(2), "given");
+    const shape = plan.lines.find((l) => l.includes("where the budget's time goes"))!;
+    const requests = (weight: number) =>
+        weight === 50
+            ? /serving the canary about ([\d,]+) requests; the same/.exec(shape)![1]
+            : new RegExp(`at ${weight}%, .*?serving the canary about ([\\d,]+) requests`).exec(shape)![1];
+    const promise = (weight: number, name: string) =>
+        weight === 50
+            ? plan.lines.find((l) => l.startsWith(`  ${name}: `))!.split(" ")[3]
+            : new RegExp(`at ${weight}%, [^;]*?${name} ([\\d.]+x)`).exec(shape)![1];
+    const rows = [25, 50, 75].map(
+        (w) => `| ${w}%${w === 50 ? " (the stack's)" : ""} | ${promise(w, "5xx")} | ${promise(w, "slow-request")} | about ${requests(w)} |`,
+    );
+    const doc = fs.readFileSync(path.join(ROOT, "docs/judge.md"), "utf8");
+    const table = [
+        "| last step before 100% | 5xx promise | slow-request promise | canary requests within the hour |",
+        "| --- | --- | --- | --- |",
+        ...rows,
+    ].join("\n");
+    if (!doc.includes(table)) console.log(table);
+    expect(doc).toContain(table);
+    const served = /serves up to (\d+) of these in its ([\d,]+) trials \(a healthy one about (\d+)\)/.exec(plan.lines[1])!;
+    expect(doc.replace(/\s+/g, " ")).toContain(
+        `answers up to ${served[1]} of its ${served[2]} requests with a 5xx within the hour (a healthy one about ${served[3]})`,
+    );
+});
 
 test("docs/judge.md's table of what a budget promises is what the planner computes", () => {
     const doc = fs.readFileSync(path.join(ROOT, "docs/judge.md"), "utf8");

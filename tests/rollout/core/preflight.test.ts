@@ -38,6 +38,11 @@ test("with a budget, stable's hours are read once: the dispersions, then the pro
     expect(before.lines[0]).toMatch(/^dispersion of 5xx: /);
     expect(before.lines[1]).toMatch(/^budget: 60 min from the first step to the decision to promote, at 2\.0 requests a second \(stable's last 3 hours\)/);
     expect(before.schedule.detectErrorRateFactor).toBeGreaterThan(2);
+    // The promises the report repeats are the ones the schedule holds.
+    expect(before.promises?.map((p) => [p.id, p.factor])).toEqual([
+        ["errors", before.schedule.detectErrorRateFactor],
+        ["slow", before.schedule.detectSlowRequestFactor],
+    ]);
 });
 
 test("with a budget and no readable traffic, the rollout is refused before anything moves, saying why", async () => {

@@ -28,3 +28,25 @@ test("without gates or dispersions the report has neither", async () => {
     expect(md).not.toContain("Before the first step");
     expect(md).not.toContain("model's gates");
 });
+
+test("with a budget, the report repeats each promise beside both versions' rates over the judged steps", async () => {
+    const { result } = await simulate(
+        SCENARIOS.find((s) => s.name === "errors-at-promise-2rps")!,
+        { seed: 3 },
+    );
+    const promises = [
+        { id: "errors", name: "5xx", measure: "share" as const, factor: 4.5, stableRate: 0.003 },
+        { id: "slow", name: "slow-request", measure: "share" as const, factor: 1.6, stableRate: 0.05 },
+    ];
+    const md = renderMarkdown(result, "gpu", { promises });
+    expect(md).toContain("## Promises and what was observed");
+    const judged = result.samples.filter((s) => s.weight < 100);
+    const canary = judged.reduce((n, s) => ({ errors: n.errors + s.sample.versions.canary.errors, requests: n.requests + s.sample.versions.canary.requests }), {
+        errors: 0,
+        requests: 0,
+    });
+    const row = md.split("\n").find((line) => line.startsWith("| 5xx |"))!;
+    expect(row).toContain(`| 4.5x stable's (1.35%) | ${((100 * canary.errors) / canary.requests).toFixed(2)}% (${canary.errors}/${canary.requests}) |`);
+    expect(row).toMatch(/\| \d+\.\d\dx \|$/);
+    expect(md.split("\n").find((line) => line.startsWith("| slow-request |"))).toContain("1.6x stable's (8.00%)");
+});
