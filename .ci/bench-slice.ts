@@ -9,6 +9,9 @@
  * It also holds the gates near the bound: on the constant regressions, the ideal two-sample
  * test (`simulate.ts`, which knows the regression's size) serves about the fewest bad requests
  * a judge with the same error rates can, and the gates may serve at most `OVER_IDEAL` times that.
+ * And the golden set's promises: on seeded sets, a canary 10 points worse rolled back in at least
+ * 99% of runs before any traffic, and one of equal quality in at most its share of
+ * `falseRollbackRate`.
  * And it holds the reads whole: on healthy canaries, on the default schedule and on every
  * committed stack's, at least `MIN_SHARE_JUDGED` of the canary's requests are judged, each
  * once (`JUDGED_PER_SERVED` around 1).
@@ -18,6 +21,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { benchmark, BenchmarkRow, benchmarkTable } from "../rollout/simulator/simulate";
 import { stackSchedule } from "../rollout/cli/simulate";
+import { GOLDEN_SCENARIOS, goldenBenchmark, goldenTable, ERROR_RATES } from "../rollout/simulator/golden";
 
 const SLICE = [
     "healthy-delayed",
@@ -141,6 +145,17 @@ async function main(): Promise<number> {
         );
         if (ratio > OVER_IDEAL) regressions.push(`${name}: ${ratio.toFixed(2)}x the ideal test's bad requests, at most ${OVER_IDEAL}x`);
     }
+    const golden = await Promise.all(
+        ["golden-10pt-worse", "golden-equal"].map((name) =>
+            goldenBenchmark(
+                GOLDEN_SCENARIOS.find((g) => g.name === name)!,
+                RUNS,
+            ),
+        ),
+    );
+    console.log(`\n${goldenTable(golden, "Golden set slice (seeds from 1)")}`);
+    if (golden[0].rejected < 0.99) regressions.push(`golden-10pt-worse: rolled back in ${golden[0].rejected} of runs, at least 0.99`);
+    if (golden[1].rejected > ERROR_RATES.alpha) regressions.push(`golden-equal: rolled back in ${golden[1].rejected} of runs, at most ${ERROR_RATES.alpha}`);
     for (const r of regressions) console.error(`regression: ${r}`);
     console.log(regressions.length === 0 ? "benchmark slice: no regression against the baseline" : `benchmark slice: ${regressions.length} regression(s)`);
     return regressions.length === 0 ? 0 : 1;

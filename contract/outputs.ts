@@ -21,6 +21,23 @@ const name = z.string().min(1);
 export const EVALUATION_MOMENTS = ["beforeTraffic", "eachStep", "beforePromotion"] as const;
 export type EvaluationMoment = (typeof EVALUATION_MOMENTS)[number];
 
+/** What the rollout needs to run a golden set: the runner it invokes, the set, the scorer the stack accepted, and how to reach each version. */
+const goldenSetOutputs = z.object({
+    functionName: name,
+    object: name,
+    scorer: z.record(z.string(), z.unknown()),
+    url: name,
+    path: name,
+    pinHeader: name,
+    pins: z.object({ stable: name, canary: name }),
+    requestTimeoutSeconds: z.number().int(),
+    detectLossPercent: z.number(),
+    toleratedLossPercent: z.number(),
+    sampling: z.boolean(),
+    seed: z.number().int(),
+});
+export type GoldenSetOutputs = z.infer<typeof goldenSetOutputs>;
+
 const metricRef = z.object({
     namespace: name,
     metricName: name,
@@ -113,14 +130,15 @@ const shared = {
     trafficResourceUrn: name,
     /** The cluster's list of capacity providers (where it is or would be): it changes when a version moves between Fargate and GPUs. */
     capacityProvidersUrn: name,
-    /** The evaluation task the rollout runs before the canary gets traffic, when one is configured. */
+    /** The evaluation the rollout runs (before the canary gets traffic, by `when`), when one is configured: the image's task, a golden set's runner, or both. */
     evaluation: z
         .object({
-            taskDefinitionArn: name,
+            taskDefinitionArn: name.optional(),
             subnetIds: z.array(name),
             securityGroupIds: z.array(name),
             timeoutSeconds: z.number().int(),
             when: z.array(z.enum(EVALUATION_MOMENTS)).optional(),
+            goldenSet: goldenSetOutputs.optional(),
         })
         .optional(),
     /** Where the rollout reads each version's requests, 5xx and latency. */

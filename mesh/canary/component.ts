@@ -7,7 +7,7 @@
 import { calleeVariable } from "../config/shared";
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
-import { CanaryConfig, minCount } from "../config/schema";
+import { CanaryConfig, EvaluationConfig, minCount } from "../config/schema";
 import { Version, VERSIONS, byVersion } from "../../contract/versions";
 import { Declared, StackOutputs } from "../../contract/outputs";
 import { canaryModel, splitWeights } from "./model";
@@ -22,6 +22,7 @@ import { taskScaling } from "../compute/scaling";
 import { eventMetricRefs, serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
+import { GoldenSetRunner } from "../evaluation/runner";
 import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../foundation/foundation";
 import type { PlatformOutputs } from "../../contract/outputs";
 import { UNPINNED_SLOW_SECONDS } from "../../contract/schedule";
@@ -50,6 +51,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
     readonly observability: CanaryObservability;
     /** The evaluation the rollout runs before the canary gets traffic, when configured. */
     readonly evaluation?: EcsTask;
+    /** The golden set's runner the rollout invokes, when `evaluation.goldenSet` is set. */
+    readonly goldenSetRunner?: GoldenSetRunner;
     /** The stack outputs, as `StackOutputs` describes them. */
     readonly outputs: Declared<StackOutputs>;
     private readonly config: CanaryConfig;
@@ -167,8 +170,8 @@ export class InferenceCanary extends pulumi.ComponentResource {
             parent,
         );
 
-        if (config.evaluation) {
-            const evaluation = config.evaluation;
+        if (config.evaluation?.image) {
+            const evaluation = { ...config.evaluation, image: config.evaluation.image };
             const client = this.traffic.client(`${name}-evaluation`, parent);
             this.evaluation = new EcsTask(
                 `${name}-evaluation`,
@@ -186,6 +189,20 @@ export class InferenceCanary extends pulumi.ComponentResource {
                     region,
                     logRetentionDays: config.logRetentionDays,
                     tags: { "ai-canary:role": "evaluation" },
+                },
+                parent,
+            );
+        }
+
+        if (config.evaluation?.goldenSet) {
+            this.goldenSetRunner = new GoldenSetRunner(
+                `${name}-golden`,
+                {
+                    subnetIds: this.network.privateSubnetIds,
+                    securityGroupIds: this.taskSecurityGroupIds(args.platform),
+                    accountId,
+                    region,
+                    logRetentionDays: config.logRetentionDays,
                 },
                 parent,
             );
@@ -214,20 +231,40 @@ export class InferenceCanary extends pulumi.ComponentResource {
             },
             trafficResourceUrn: this.traffic.splitResource.urn,
             capacityProvidersUrn: pulumi.createUrn(capacityProvidersName(name), "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders", this),
-            ...(this.evaluation && config.evaluation
+            ...(config.evaluation
                 ? {
                       evaluation: {
-                          taskDefinitionArn: this.evaluation.taskDefinition.arn,
+                          ...(this.evaluation ? { taskDefinitionArn: this.evaluation.taskDefinition.arn } : {}),
                           subnetIds: this.network.privateSubnetIds,
                           securityGroupIds: pulumi.output(this.taskSecurityGroupIds(args.platform)),
                           timeoutSeconds: config.evaluation.timeoutSeconds,
                           when: config.evaluation.when,
+                          ...(this.goldenSetRunner ? { goldenSet: this.goldenSetOutputs(this.goldenSetRunner, config.evaluation) } : {}),
                       },
                   }
                 : {}),
             versionMetrics: metrics,
         };
         this.registerOutputs(this.outputs);
+    }
+
+    /** What the rollout reads to run the golden set: the runner, the set, the scorer as the stack accepted it, and each version's pin. */
+    private goldenSetOutputs(runner: GoldenSetRunner, evaluation: EvaluationConfig) {
+        const c = this.config;
+        return {
+            functionName: runner.function.name,
+            object: evaluation.goldenSet!,
+            scorer: evaluation.scorer,
+            url: this.traffic.url,
+            path: evaluation.path,
+            pinHeader: c.pinHeader,
+            pins: { stable: c.stablePinValue, canary: c.pinValue },
+            requestTimeoutSeconds: c.requestTimeoutSeconds,
+            detectLossPercent: evaluation.detectLossPercent,
+            toleratedLossPercent: evaluation.toleratedLossPercent,
+            sampling: evaluation.sampling,
+            seed: evaluation.seed,
+        };
     }
 
     /**

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 type Statement = {
     Effect: "Allow";
     Action: string[];
-    Resource: pulumi.Input<string> | pulumi.Input<string>[];
+    Resource: pulumi.Input<string> | pulumi.Input<pulumi.Input<string>[]>;
     Condition?: Record<string, Record<string, string[]>>;
 };
 

@@ -40,6 +40,11 @@ export const shared = {
         .default("x-canary")
         .describe("A request carrying `pinHeader: pinValue` always goes to the canary."),
     pinValue: matching(HEADER_VALUE, "1-255 visible ASCII characters").default("always").describe("The pin header's value."),
+    stablePinValue: matching(HEADER_VALUE, "1-255 visible ASCII characters")
+        .default("stable")
+        .describe(
+            "A request carrying `pinHeader: stablePinValue` always goes to stable (on Lattice and the ALB): the golden set's runner compares both versions so.",
+        ),
     healthCheck: healthCheck.describe("Active health check of every task of a version (App Mesh: each caller's Envoy; Lattice: the target group)."),
     stable: versionSection("stable").describe("The version that serves everyone: what it runs and how it scales."),
     canary: versionSection("canary").describe("The version being judged: the same fields as stable."),
@@ -90,7 +95,13 @@ interface Shared {
     idleTimeoutSeconds?: number;
     requirePinnedImages: boolean;
     stable: { image: string; scaling: { maxCount: number } };
+    pinValue: string;
+    stablePinValue: string;
+    evaluation?: { goldenSet?: string };
 }
+
+/** The longest request a golden set's runner can wait for: a Lambda invocation's 900 s, less a minute for the rest of its batch. */
+const MAX_RUNNER_REQUEST_SECONDS = 840;
 
 /** Which server-metric alarm reads which series. */
 const SERVER_ALARMS = {
@@ -198,6 +209,18 @@ export const sharedRules = [
             }
         },
     ),
+    rule<Shared>(["pinValue", "stablePinValue"], "stablePinValue differs from pinValue", (c, report) => {
+        if (c.stablePinValue === c.pinValue) report("stablePinValue", c.stablePinValue, `a value other than pinValue ("${c.pinValue}")`);
+    }),
+    rule<Shared>(["evaluation", "requestTimeoutSeconds"], `with a golden set, requestTimeoutSeconds is at most ${MAX_RUNNER_REQUEST_SECONDS}`, (c, report) => {
+        // The runner is a Lambda function: one invocation runs at most 900 s, and must fit a request to each version.
+        if (c.evaluation?.goldenSet && c.requestTimeoutSeconds > MAX_RUNNER_REQUEST_SECONDS)
+            report(
+                "requestTimeoutSeconds",
+                c.requestTimeoutSeconds,
+                `at most ${MAX_RUNNER_REQUEST_SECONDS} with evaluation.goldenSet: its runner, a Lambda function, runs at most 900 s an invocation`,
+            );
+    }),
     rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], "idleTimeoutSeconds is at least requestTimeoutSeconds", (c, report) => {
         // A model that thinks before its first token sends nothing for most of the request.
         if (c.idleTimeoutSeconds !== undefined && c.idleTimeoutSeconds < c.requestTimeoutSeconds) {

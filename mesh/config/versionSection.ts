@@ -21,15 +21,13 @@ export function isPinnedImage(image: string): boolean {
 }
 
 /** Whether `cpu` and `memory` are a Fargate size: a bad cpu is reported as cpu, a bad memory for a good cpu as memory. */
-function checkFargateSize(v: { cpu: number; memory: number }, report: (key: string, got: unknown, expected: string) => void) {
+export function checkFargateSize(v: { cpu: number; memory: number }, report: (key: string, got: unknown, expected: string) => void) {
     if (!FARGATE_CPUS.includes(v.cpu)) report("cpu", v.cpu, `a Fargate CPU size: one of ${FARGATE_CPUS.join(", ")}`);
     else {
         const problem = fargateMemoryProblem(v.cpu, v.memory);
         if (problem) report("memory", v.memory, `a valid Fargate size: ${problem}`);
     }
 }
-
-export const fargateSize = rule<{ cpu: number; memory: number }>(["cpu", "memory"], "cpu and memory are a Fargate size", checkFargateSize);
 
 /** Fargate's limit on a task's ephemeral storage, GiB. */
 const FARGATE_MAX_STORAGE_GIB = 200;

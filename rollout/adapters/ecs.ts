@@ -94,7 +94,7 @@ export class EcsServices implements ServicesPort {
         }
     }
 
-    evaluate(waiting: Waiting = {}): Promise<{ exitCode?: number; reason: string }> {
+    evaluate(waiting: Waiting = {}): Promise<{ exitCode?: number; reason: string } | undefined> {
         return runEvaluation(this.ecs, this.outputs, this.clock, this.pollMs, waiting);
     }
 }
@@ -121,9 +121,9 @@ async function runEvaluation(
     clock: Clock,
     pollMs: number,
     { signal, heartbeat }: Waiting,
-): Promise<{ exitCode?: number; reason: string }> {
+): Promise<{ exitCode?: number; reason: string } | undefined> {
     const evaluation = outputs.evaluation;
-    if (!evaluation) return { exitCode: 0, reason: "the stack declares no evaluation" };
+    if (!evaluation?.taskDefinitionArn) return undefined;
     const cluster = outputs.clusterName;
     const started = await ecs.send(
         new RunTaskCommand({

@@ -4,6 +4,7 @@
  * person can act on.
  */
 import { SCENARIOS } from "../simulator/scenarios";
+import { GOLDEN_SCENARIOS } from "../simulator/golden";
 import { parseArgs as parseNodeArgs } from "node:util";
 import { RolloutOptions } from "../core/plan";
 import { RolloutSchedule } from "../../contract/schedule";
@@ -17,7 +18,7 @@ export const USAGE = `usage: rollout <command> [options]
   status --stack NAME
   abort --stack NAME
   guard --stack NAME | --platform NAME
-  simulate [${SCENARIOS.map((s) => s.name).join("|")}|all]... [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
+  simulate [${[...SCENARIOS, ...GOLDEN_SCENARIOS].map((s) => s.name).join("|")}|all]... [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
       [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --stack's power)
   check --stack NAME | --platform NAME
 exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
@@ -115,7 +116,7 @@ export function parseArgs(argv: string[]): CliArgs {
     }
     const traffic = trafficOption(values);
     if (command === "simulate") {
-        const names = SCENARIOS.map((s) => s.name);
+        const names = [...SCENARIOS, ...GOLDEN_SCENARIOS].map((s) => s.name);
         const wanted = rest.length > 0 ? rest : ["all"];
         const unknown = wanted.find((name) => name !== "all" && !names.includes(name));
         if (unknown !== undefined || (wanted.includes("all") && wanted.length > 1)) {

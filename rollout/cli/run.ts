@@ -25,7 +25,12 @@ import { fromJsonText } from "../../contract/fields";
 import { gatesOf } from "../../contract/gates";
 import { powerReport, Traffic, trafficOf } from "../core/power";
 import { preflight } from "../core/preflight";
-import type { Judge } from "../core/judge";
+import { goldenShare, Judge } from "../core/judge";
+import { S3Client } from "@aws-sdk/client-s3";
+import { LambdaRunner, readGoldenSet, runnerClient } from "../adapters/golden";
+import { GoldenComparison, goldenPowerLines } from "../core/golden";
+import { parseGoldenSet } from "../../contract/golden";
+import type { RolloutDeps } from "../core/deps";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
 async function lastHour(metrics: CloudWatchMetrics): Promise<Traffic | undefined> {
@@ -80,11 +85,16 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
     const slow: SlowRequests = { thresholdMs: threshold.schedule.slowRequestSeconds * 1000, metric: latencyMetric };
     const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
     const metrics = new CloudWatchMetrics(cloudwatch, outputs.versionMetrics, alarms, slow, gatesOf(schedule.gates));
-    const before = await preflight(threshold.schedule, metrics, clock.now());
-    const said = [threshold.line, ...before.lines];
-    for (const line of [...said, ...(before.refusal ? [before.refusal] : [])]) console.log(line);
-    if (args.dryRun) return printPower(before.schedule, metrics, args);
-    if (before.refusal) {
+    const golden = await goldenSet(outputs, session.region, schedule);
+    const before = await preflight(threshold.schedule, metrics, clock.now(), golden.deps !== undefined);
+    const said = [threshold.line, ...before.lines, ...golden.lines];
+    const refusal = golden.refusal ?? before.refusal;
+    for (const line of [...said, ...(refusal ? [refusal] : [])]) console.log(line);
+    if (args.dryRun) {
+        if (golden.deps) for (const line of golden.power()) console.log(line);
+        return printPower(before.schedule, metrics, args);
+    }
+    if (refusal) {
         last("refused");
         return EXIT_CODES.refused;
     }
@@ -94,7 +104,13 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
         return EXIT_CODES.refused;
     }
     const context: ReportContext = { owner: owner(), images: imagesOf(raw), dashboardUrl: outputs.dashboardUrl, preflight: said, promises: before.promises };
-    const result = await runUnderLease(session, args, { schedule: before.schedule, outputs, metrics, controller, judge: before.judge }, context);
+    const result = await runUnderLease(
+        session,
+        args,
+        { schedule: before.schedule, outputs, metrics, controller, judge: before.judge, golden: golden.deps },
+        context,
+    );
+    if (golden.deps) context.goldenLost = golden.deps.comparison.lost;
     const callers = await callersHint(args.stack, raw, result, session.region, slow, session.log);
     if (callers) context.callers = callers;
     writeReports(args.reportDir, `${args.stack}-${new Date(result.startedAt).toISOString().replace(/[:.]/g, "-")}`, result, args.stack, context);
@@ -172,6 +188,38 @@ const imagesOf = (raw: Record<string, string>) => {
     return { stable: image("stable"), canary: image("canary") };
 };
 
+/**
+ * The golden set, when the stack declares one: read from S3 and checked before anything moves
+ * (a set missing, empty, or with a bad line refuses the rollout, naming each line and field),
+ * then compared through the runner at each evaluation moment.
+ */
+async function goldenSet(
+    outputs: StackOutputs,
+    region: string | undefined,
+    schedule: RolloutSchedule,
+): Promise<{ deps?: RolloutDeps["golden"]; lines: string[]; refusal?: string; power: () => string[] }> {
+    const settings = outputs.evaluation?.goldenSet;
+    const none = () => [];
+    if (!settings) return { lines: [], power: none };
+    const read = await readGoldenSet(new S3Client({ region }), settings.object);
+    const parsed = "text" in read ? parseGoldenSet(read.text) : { problems: [read.problem] };
+    if ("problems" in parsed) {
+        const shown = parsed.problems.slice(0, 10);
+        const more = parsed.problems.length > shown.length ? `; and ${parsed.problems.length - shown.length} more` : "";
+        return { lines: [], refusal: `refused: the golden set ${settings.object} cannot be used: ${shown.join("; ")}${more}`, power: none };
+    }
+    const alpha = goldenShare(schedule);
+    const comparison = new GoldenComparison(parsed.items, settings, { alpha, missRate: schedule.missRate });
+    return {
+        power: () => goldenPowerLines(parsed.items.length, settings, { alpha, missRate: schedule.missRate }),
+        deps: { comparison, runner: new LambdaRunner(runnerClient(region), settings) },
+        lines: [
+            `golden set: ${parsed.items.length} items from ${settings.object}, scored by "${String(settings.scorer.kind)}"; the canary is rolled back if shown to lose more than ${settings.toleratedLossPercent} points of pass rate ` +
+                `(at most ${(100 * alpha).toFixed(2)}% of the time when it does not), and shown not worse once within ${settings.detectLossPercent} points (docs/evaluation.md)`,
+        ],
+    };
+}
+
 /** The engine over the real adapters; the lease is released however it ends, after the outcome is published for `status`. */
 async function runUnderLease(
     { stack, region, control, log }: Session,
@@ -182,7 +230,15 @@ async function runUnderLease(
         metrics,
         controller,
         judge,
-    }: { schedule: RolloutSchedule; outputs: StackOutputs; metrics: CloudWatchMetrics; controller: AbortController; judge?: Judge },
+        golden,
+    }: {
+        schedule: RolloutSchedule;
+        outputs: StackOutputs;
+        metrics: CloudWatchMetrics;
+        controller: AbortController;
+        judge?: Judge;
+        golden?: RolloutDeps["golden"];
+    },
     context: ReportContext,
 ): Promise<RolloutResult> {
     try {
@@ -190,6 +246,7 @@ async function runUnderLease(
             {
                 schedule,
                 ...(judge ? { judge } : {}),
+                ...(golden ? { golden } : {}),
                 stack,
                 services: new EcsServices(new ECSClient({ region }), outputs, clock),
                 traffic: trafficLayer(outputs, region),

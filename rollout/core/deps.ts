@@ -1,6 +1,7 @@
 /** What the engine runs on: the schedule, every port, the gates, and where it reports. */
 import { RolloutSchedule } from "../../contract/schedule";
-import { Clock, ControlPort, MetricsSample, MetricsSource, ServicesPort, StackPort, TrafficPort } from "./ports";
+import { Clock, ControlPort, MetricsSample, MetricsSource, RunnerPort, ServicesPort, StackPort, TrafficPort } from "./ports";
+import type { GoldenComparison } from "./golden";
 import { Evidence, StepRole, Verdict } from "./judge";
 
 export interface RolloutDeps {
@@ -19,6 +20,8 @@ export interface RolloutDeps {
     signal?: AbortSignal;
     /** The gates, when not the sequential tests (the benchmark compares them with earlier gates). */
     judge?: JudgeLike;
+    /** The golden set compared on both versions at each evaluation moment, when the stack declares one. */
+    golden?: { comparison: GoldenComparison; runner: RunnerPort };
     /** Where each weight verified at the traffic layer is published (the dashboard's weight graph). */
     weights?: { publish(weight: number): Promise<void> };
 }

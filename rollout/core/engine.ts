@@ -58,7 +58,7 @@ class Rollout {
 
     constructor(private readonly deps: RolloutDeps) {
         this.startedAt = deps.clock.now();
-        this.judge = deps.judge ?? new Judge(deps.schedule);
+        this.judge = deps.judge ?? new Judge(deps.schedule, {}, deps.golden !== undefined);
         this.completeness = { maxLagMs: deps.schedule.metricsMaxLagSeconds * 1000, hasShare: (version, start) => this.weights.hasShare(version, start) };
     }
 
@@ -127,22 +127,28 @@ class Rollout {
 
     // ----- phases -----
 
-    /** Runs the stack's evaluation; returns the outcome when it failed. */
+    /** Runs the stack's evaluation (its image's task, then its golden set, as it declares them); returns the outcome when it failed. */
     private async evaluate(moment: EvaluationMoment): Promise<RolloutResult | undefined> {
         // A canary that rests at zero tasks runs one for its evaluation.
         await this.raiseTo("canary", 1, "its evaluation");
         const weight = this.deployed!.canaryWeight;
         const when = { beforeTraffic: "before it gets traffic", eachStep: `after the ${weight}% step`, beforePromotion: "before the promotion" }[moment];
         this.status = `running the evaluation ${when}`;
-        this.event(`running the evaluation task against the canary (pinned), ${when}`);
-        const evaluation = await this.deps.services.evaluate({ signal: this.deps.signal, heartbeat: () => this.checkpoint() });
+        this.event(`running the evaluation against the canary (pinned), ${when}`);
+        const waiting = { signal: this.deps.signal, heartbeat: () => this.checkpoint() };
+        const task = await this.deps.services.evaluate(waiting);
         await this.checkpoint();
-        if (evaluation.exitCode === 0) {
-            this.event(`the evaluation passed (${evaluation.reason})`);
-            return undefined;
+        if (task && task.exitCode !== 0) {
+            if (weight > 0) return this.rollback(`the evaluation ${when} failed (${task.reason})`);
+            return this.finish("failed", `the evaluation failed (${task.reason}); the canary got no traffic${await this.releaseAll()}`);
         }
-        if (weight > 0) return this.rollback(`the evaluation ${when} failed (${evaluation.reason})`);
-        return this.finish("failed", `the evaluation failed (${evaluation.reason}); the canary got no traffic${await this.releaseAll()}`);
+        if (task) this.event(`the evaluation task passed (${task.reason})`);
+        if (!this.deps.golden) return undefined;
+        const found = await this.deps.golden.comparison.evaluate(this.deps.golden.runner, waiting);
+        await this.checkpoint();
+        this.event(`golden set ${when}: ${found.reason}`);
+        if (found.verdict !== "rejected") return undefined;
+        return this.rollback(`the golden set ${when}: ${found.reason}${weight === 0 ? "; the canary got no traffic" : ""}`);
     }
 
     /** One weight step: capacity, the weight, the bake. Returns the outcome when the step ends the rollout. */

@@ -133,6 +133,21 @@ const add = (pool: GateCounts, counts: GateCounts) => {
     pool.requests += counts.requests;
 };
 
+/**
+ * Each live test's share of `falseRollbackRate` (Bonferroni): one per gate against stable, one
+ * for the 5xx limit, one for the 100% step (split between its gates), so together they stay
+ * under the rate. With a golden set its comparison takes half the rate (`goldenShare`) and the
+ * live tests share the other half: a set of a few hundred items needs about that much to catch
+ * a 10-point loss in 99% of rollouts (docs/evaluation.md).
+ */
+function falseRollbackShare(schedule: RolloutSchedule, goldenSet: boolean): number {
+    const live = goldenSet ? schedule.falseRollbackRate - goldenShare(schedule) : schedule.falseRollbackRate;
+    return live / (trafficGates(schedule).length + modelGates(schedule).length + 2);
+}
+
+/** The golden set comparison's share of `falseRollbackRate`. */
+export const goldenShare = (schedule: RolloutSchedule) => schedule.falseRollbackRate / 2;
+
 export class Judge {
     private readonly gates: Gate[];
     /** Per gate, canary against stable. */
@@ -160,10 +175,10 @@ export class Judge {
     constructor(
         private readonly schedule: RolloutSchedule,
         private readonly prior: Record<string, GateCounts> = {},
+        goldenSet = false,
     ) {
         this.gates = [...trafficGates(schedule), ...modelGates(schedule)];
-        // Bonferroni: a share per gate against stable, one for the 5xx limit and one for the 100% step (split between its gates), so together they stay under the rate.
-        this.alpha = schedule.falseRollbackRate / (this.gates.length + 2);
+        this.alpha = falseRollbackShare(schedule, goldenSet);
         // One start per step, and one for a resumed weight between steps.
         const starts = schedule.steps.length + 1;
         this.ratio = this.gates.map((g) => new RateRatioTest(1 + g.tolerancePercent / 100, this.alpha, starts, g.detectFactor));

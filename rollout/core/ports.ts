@@ -3,6 +3,7 @@
  * (`pulumiStack.ts`, `aws.ts`, `cloudwatch.ts`) and the simulator (`simulate.ts`)
  * implement them, so the engine runs the same against AWS and against synthetic data.
  */
+import type { GoldenItem } from "../../contract/golden";
 import { Version } from "../../contract/versions";
 import type { EvaluationMoment } from "../../contract/outputs";
 
@@ -128,8 +129,22 @@ export interface ServicesPort {
     waitRunning(version: Version, taskDefinitionArn: string, waiting?: Waiting): Promise<void>;
     /** Resolves once at least `count` tasks of the version's revision `taskDefinitionArn` run and pass their health checks. */
     waitHealthy(version: Version, taskDefinitionArn: string, count: number, waiting?: Waiting): Promise<void>;
-    /** Runs the stack's evaluation task once and waits for it: its exit code (undefined if it never ran to an exit) and why. */
-    evaluate(waiting?: Waiting): Promise<{ exitCode?: number; reason: string }>;
+    /** Runs the stack's evaluation task once and waits for it: its exit code (undefined if it never ran to an exit) and why; undefined when the stack declares no evaluation image. */
+    evaluate(waiting?: Waiting): Promise<{ exitCode?: number; reason: string } | undefined>;
+}
+
+/** One version's answer to a golden item, as the runner returns it (`mesh/evaluation/handler.js`): status 0 when no answer came. */
+export interface RunnerAnswer {
+    status: number;
+    ms: number;
+    body: string;
+    truncated?: boolean;
+    error?: string;
+}
+
+/** The golden set's runner in the VPC: each item sent to both versions through their pins, the answers in the items' order. */
+export interface RunnerPort {
+    answer(items: GoldenItem[], waiting?: Waiting): Promise<{ stable: RunnerAnswer; canary: RunnerAnswer }[]>;
 }
 
 /** The traffic layer itself (App Mesh route, Lattice listener), read back after every weight change. */

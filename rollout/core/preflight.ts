@@ -36,7 +36,8 @@ function priorOf(history: StableHistory): Record<string, GateCounts> {
     };
 }
 
-export async function preflight(schedule: RolloutSchedule, metrics: MetricsSource, now: number): Promise<Preflight> {
+/** `goldenSet`: whether a golden set's comparison takes a share of the false-rollback rate beside the live gates. */
+export async function preflight(schedule: RolloutSchedule, metrics: MetricsSource, now: number, goldenSet = false): Promise<Preflight> {
     const budgeted = schedule.budgetSeconds !== undefined;
     if (!budgeted && !wantsHistory(schedule)) return withMeasuredDispersions(schedule, { minutes: [] });
     const history = await readStableHistory(metrics, now);
@@ -52,6 +53,6 @@ export async function preflight(schedule: RolloutSchedule, metrics: MetricsSourc
         schedule: plan.schedule,
         lines: [...measured.lines, ...plan.lines],
         promises: plan.promises,
-        ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history)) }),
+        ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history), goldenSet) }),
     };
 }

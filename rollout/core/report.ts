@@ -11,6 +11,7 @@ import { VERSIONS } from "../../contract/versions";
 import { callerCell, CallersHint } from "./callers";
 import { summedGates } from "./minutes";
 import type { Promised } from "./budget";
+import type { LostItem } from "./golden";
 
 const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
@@ -116,6 +117,28 @@ export interface ReportContext {
     preflight?: string[];
     /** With a budget, each rate's promise, repeated beside what both versions served. */
     promises?: Promised[];
+    /** With a golden set, the items the canary lost (stable passed, the canary did not), with both answers shortened. */
+    goldenLost?: LostItem[];
+}
+
+/** The most lost items the report lists. */
+const MOST_LOST = 50;
+/** A table cell: one line, no pipe. */
+const cell = (text: string) => text.replace(/\s+/g, " ").replace(/\|/g, "\\|");
+
+/** The golden items the canary lost, both answers side by side: what a reviewer reads first when the comparison rolled it back. */
+function goldenSection(lost: LostItem[]): string[] {
+    const head = ["", "## Golden items the canary lost", ""];
+    if (lost.length === 0) return [...head, "None: the canary passed every golden item stable passed."];
+    return [
+        ...head,
+        "Items stable passed and the canary did not, in the order asked; each answer shortened. The verdict is in the events below.",
+        "",
+        "| item | stable's answer | canary's answer |",
+        "| --- | --- | --- |",
+        ...lost.slice(0, MOST_LOST).map((item) => `| ${cell(item.id)} | ${cell(item.stable)} | ${cell(item.canary)} |`),
+        ...(lost.length > MOST_LOST ? ["", `And ${lost.length - MOST_LOST} more (the JSON report lists all).`] : []),
+    ];
 }
 
 /** A rate's counts in a version's window, by id: `errors`, `slow`, or a gate's. */
@@ -248,6 +271,7 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
         );
     }
     if (context.promises?.length) out.push(...promisesSection(context.promises, result));
+    if (context.goldenLost) out.push(...goldenSection(context.goldenLost));
     if (context.callers) out.push(...callersSection(context.callers));
     if (result.samples.length > 0) {
         const tests = result.samples[0].evidence.map((e) => e.test);

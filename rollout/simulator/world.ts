@@ -187,8 +187,9 @@ export class SimulatedStack implements StackPort, ServicesPort, TrafficPort {
         await this.clock.sleep(300_000); // model load
     }
 
-    async evaluate(): Promise<{ exitCode: number; reason: string }> {
-        return { exitCode: 0, reason: "no evaluation in the simulation" };
+    /** The simulation declares no evaluation image (a golden set is simulated by its runner). */
+    async evaluate(): Promise<undefined> {
+        return undefined;
     }
 
     async canaryWeight(): Promise<number> {

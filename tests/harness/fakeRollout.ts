@@ -6,6 +6,7 @@
 import { VirtualClock } from "../../rollout/simulator/world";
 import { runRollout } from "../../rollout/core/engine";
 import { RolloutOptions } from "../../rollout/core/plan";
+import type { RolloutDeps } from "../../rollout/core/deps";
 import {
     ConcurrentUpdate,
     ControlPort,
@@ -160,7 +161,13 @@ export class FakeControl implements ControlPort {
     }
 }
 
-export function setup(canaryAt: (w: number) => VersionSample, deployed = deployedAt(0), intended = intendedAt(0), alarmsAt?: (w: number) => string[]) {
+export function setup(
+    canaryAt: (w: number) => VersionSample,
+    deployed = deployedAt(0),
+    intended = intendedAt(0),
+    alarmsAt?: (w: number) => string[],
+    golden?: RolloutDeps["golden"],
+) {
     const clock = new VirtualClock();
     const stack = new FakeStack(deployed, intended, clock);
     const metrics = new FakeMetrics(stack, clock, canaryAt, alarmsAt);
@@ -176,7 +183,19 @@ export function setup(canaryAt: (w: number) => VersionSample, deployed = deploye
     };
     const run = (options: RolloutOptions = {}, signal?: AbortSignal, control?: ControlPort) =>
         runRollout(
-            { schedule: SCHEDULE, stack, services: stack, traffic: stack, metrics, control, clock, log: (l) => lines.push(l), signal, weights },
+            {
+                schedule: SCHEDULE,
+                stack,
+                services: stack,
+                traffic: stack,
+                metrics,
+                control,
+                clock,
+                log: (l) => lines.push(l),
+                signal,
+                weights,
+                ...(golden ? { golden } : {}),
+            },
             options,
         );
     return { clock, stack, metrics, lines, run, published };

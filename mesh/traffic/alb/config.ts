@@ -42,6 +42,7 @@ export type AlbConfig = z.output<typeof albSection>;
 interface WithAlb {
     protocol: string;
     pinValue: string;
+    stablePinValue: string;
     rollout: { latencyMetric: string };
     alb: AlbConfig;
 }
@@ -57,9 +58,22 @@ const albRules = [
             );
         }
     }),
-    rule<WithAlb>(["pinValue"], "pinValue has no '*' or '?': the ALB reads them in a header condition as wildcards", (c, report) => {
-        if (/[*?]/.test(c.pinValue)) report("pinValue", c.pinValue, 'no "*" or "?" with trafficBackend "alb", whose header conditions treat them as wildcards');
-    }),
+    rule<WithAlb>(
+        ["pinValue", "stablePinValue"],
+        "pinValue and stablePinValue have no '*' or '?': the ALB reads them in a header condition as wildcards",
+        (c, report) => {
+            for (const key of ["pinValue", "stablePinValue"] as const)
+                if (/[*?]/.test(c[key])) report(key, c[key], 'no "*" or "?" with trafficBackend "alb", whose header conditions treat them as wildcards');
+        },
+    ),
+    rule<WithAlb>(
+        ["pinValue", "stablePinValue"],
+        "pinValue and stablePinValue differ in more than case: the ALB matches header values case-insensitively",
+        (c, report) => {
+            if (c.pinValue !== c.stablePinValue && c.pinValue.toLowerCase() === c.stablePinValue.toLowerCase())
+                report("stablePinValue", c.stablePinValue, `a value that differs from pinValue ("${c.pinValue}") in more than case, with trafficBackend "alb"`);
+        },
+    ),
     rule<WithAlb>(["rollout"], 'rollout.latencyMetric is "total": the ALB measures one latency, TargetResponseTime', (c, report) => {
         if (c.rollout.latencyMetric === "firstByte") {
             report(

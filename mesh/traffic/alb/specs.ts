@@ -12,8 +12,8 @@ import { CanaryModel } from "../../canary/model";
 
 type Input<T> = pulumi.Input<T>;
 
-/** Listener rules are evaluated by priority (1 first) before the default action; the pin is the only rule. */
-export const PIN_RULE_PRIORITY = 10;
+/** Listener rules are evaluated by priority (1 first) before the default action; the pins are the only rules. */
+export const PIN_RULE_PRIORITY: Record<Version, number> = { canary: 10, stable: 11 };
 
 /** ELB's limit on a target group's deregistration delay (`deregistration_delay.timeout_seconds`). */
 const MAX_DEREGISTRATION_DELAY_SECONDS = 3600;
@@ -60,9 +60,9 @@ export function weightedForward(
     };
 }
 
-/** Requests carrying the pin header go to the canary at any weight (ALB header values match case-insensitively). */
-export function pinCondition(config: AlbCanaryConfig): aws.types.input.lb.ListenerRuleCondition[] {
-    return [{ httpHeader: { httpHeaderName: config.pinHeader, values: [config.pinValue] } }];
+/** Requests carrying the pin header with a version's value go to that version at any weight (ALB header values match case-insensitively). */
+export function pinCondition(config: AlbCanaryConfig, version: Version): aws.types.input.lb.ListenerRuleCondition[] {
+    return [{ httpHeader: { httpHeaderName: config.pinHeader, values: [version === "canary" ? config.pinValue : config.stablePinValue] } }];
 }
 
 /**

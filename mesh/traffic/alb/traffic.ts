@@ -9,7 +9,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as aws from "@pulumi/aws";
 import { AlbCanaryConfig } from "../../config/schema";
-import { Version, byVersion } from "../../../contract/versions";
+import { Version, VERSIONS, byVersion } from "../../../contract/versions";
 import { CanaryModel } from "../../canary/model";
 import { Network } from "../../canary/network";
 import { Declared, VersionMetrics } from "../../../contract/outputs";
@@ -126,15 +126,18 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
                 parent,
             );
         }
-        const pin = new aws.lb.ListenerRule(
-            `${name}-pin`,
-            {
-                listenerArn: this.listener.arn,
-                priority: PIN_RULE_PRIORITY,
-                conditions: pinCondition(config),
-                actions: [{ type: "forward", targetGroupArn: arns.canary }],
-            },
-            parent,
+        const [pin] = VERSIONS.map(
+            (version) =>
+                new aws.lb.ListenerRule(
+                    version === "canary" ? `${name}-pin` : `${name}-pin-stable`,
+                    {
+                        listenerArn: this.listener.arn,
+                        priority: PIN_RULE_PRIORITY[version],
+                        conditions: pinCondition(config, version),
+                        actions: [{ type: "forward", targetGroupArn: arns[version] }],
+                    },
+                    parent,
+                ),
         );
 
         // On a platform the load balancer has a stable name in the platform's zone (callers in the VPC reach an internal one).

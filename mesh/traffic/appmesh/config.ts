@@ -99,6 +99,18 @@ const appMeshRules = [
         if (c.platform)
             report("platform", c.platform, 'no platform with trafficBackend "appmesh": App Mesh stacks stand alone (a platform is for lattice and alb)');
     }),
+    rule<{ evaluation?: { goldenSet?: string } }>(
+        ["evaluation"],
+        "no golden set: App Mesh stacks have no stable pin, and the rollout refuses them",
+        (c, report) => {
+            if (c.evaluation?.goldenSet)
+                report(
+                    "evaluation.goldenSet",
+                    c.evaluation.goldenSet,
+                    'no golden set with trafficBackend "appmesh", which AWS no longer serves: move to "lattice" or "alb"',
+                );
+        },
+    ),
     rule<WithAppMesh>(["port"], "port is not one of Envoy's (9901, 15000, 15001)", (c, report) => {
         if (ENVOY_PORTS.includes(c.port)) report("port", c.port, `a port Envoy does not use: not ${ENVOY_PORTS.join(", ")} with trafficBackend "appmesh"`);
     }),

@@ -13,8 +13,8 @@ import { LATTICE_MAX_IDLE_SECONDS } from "./config";
 
 type Input<T> = pulumi.Input<T>;
 
-/** Lattice evaluates rules by priority (1 first) before the default action; the pin is the only rule. */
-const PIN_RULE_PRIORITY = 10;
+/** Lattice evaluates rules by priority (1 first) before the default action; the pins are the only rules. */
+const PIN_RULE_PRIORITY: Record<Version, number> = { canary: 10, stable: 11 };
 
 /** Target-group protocol version per listener protocol. */
 const PROTOCOL_VERSION = { http: "HTTP1", http2: "HTTP2", grpc: "GRPC" } as const;
@@ -69,16 +69,17 @@ export function weightedDefaultAction(model: CanaryModel, targetGroupIds: Record
     };
 }
 
-/** Requests carrying the pin header go to the canary at any weight. */
-export function pinRule(model: CanaryModel, canaryTargetGroupId: Input<string>) {
+/** Requests carrying the pin header with a version's value (`pinValue` for the canary, `stablePinValue` for stable) go to that version at any weight. */
+export function pinRule(model: CanaryModel, version: Version, targetGroupId: Input<string>) {
+    const value = version === "canary" ? model.config.pinValue : model.config.stablePinValue;
     return {
-        priority: PIN_RULE_PRIORITY,
+        priority: PIN_RULE_PRIORITY[version],
         match: {
             httpMatch: {
-                headerMatches: [{ name: model.config.pinHeader, caseSensitive: true, match: { exact: model.config.pinValue } }],
+                headerMatches: [{ name: model.config.pinHeader, caseSensitive: true, match: { exact: value } }],
             },
         },
-        action: { forward: { targetGroups: [{ targetGroupIdentifier: canaryTargetGroupId, weight: 100 }] } },
+        action: { forward: { targetGroups: [{ targetGroupIdentifier: targetGroupId, weight: 100 }] } },
     };
 }
 

@@ -94,7 +94,12 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
         this.splitResource = this.listener;
         this.pinRule = new aws.vpclattice.ListenerRule(
             `${name}-pin`,
-            { serviceIdentifier: this.service.id, listenerIdentifier: this.listener.listenerId, ...pinRule(model, targetGroupIds.canary) },
+            { serviceIdentifier: this.service.id, listenerIdentifier: this.listener.listenerId, ...pinRule(model, "canary", targetGroupIds.canary) },
+            parent,
+        );
+        new aws.vpclattice.ListenerRule(
+            `${name}-pin-stable`,
+            { serviceIdentifier: this.service.id, listenerIdentifier: this.listener.listenerId, ...pinRule(model, "stable", targetGroupIds.stable) },
             parent,
         );
 

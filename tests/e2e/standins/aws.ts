@@ -3,7 +3,10 @@
  * `AWS_ENDPOINT_URL`): ECS DescribeServices, CloudWatch GetMetricData and DescribeAlarms,
  * ECS RunTask, DescribeTasks and StopTask (the evaluation), ECS ListTasks, DescribeTasks
  * and DescribeTaskDefinition (a service's healthy tasks), App Mesh DescribeRoute, VPC
- * Lattice GetListener, ELB DescribeListeners, and SSM Put/Get/DeleteParameter, each
+ * Lattice GetListener, ELB DescribeListeners, SSM Put/Get/DeleteParameter, S3 GetObject (the
+ * golden set, from files under the state directory) and Lambda Invoke (the golden set's runner:
+ * its handler, run here, with the service's address swapped for the Lattice stand-in's, as DNS
+ * inside the VPC would resolve it), each
  * in the wire protocol its client speaks. It answers from what the stand-in `pulumi`
  * deployed, and is no kinder than AWS where the rollout's mechanics are concerned: a new
  * ECS revision is IN_PROGRESS until its model has loaded, new tasks of a raised minimum
@@ -18,6 +21,9 @@ import { AddressInfo } from "net";
 import { clock, named, readFaults } from "./world";
 import { AwsError } from "./awsError";
 import { getMetricData, putMetricData } from "./cloudwatch";
+import * as fs from "fs";
+import * as path from "path";
+import { stateDir } from "./world";
 
 export interface AwsStandIn {
     url: string;
@@ -252,6 +258,51 @@ function elb(body: string): string {
     return `<DescribeListenersResponse xmlns="${ELB_XMLNS}">${xml("DescribeListenersResult", xml("Listeners", members(listeners)))}${xml("ResponseMetadata", xml("RequestId", "stand-in"))}</DescribeListenersResponse>`;
 }
 
+/**
+ * S3 GetObject, path-style as the SDK addresses an IP endpoint: the object's bytes, or S3's XML
+ * error `NoSuchKey` with status 404 (Amazon S3 API Reference, "Error responses").
+ */
+function s3GetObject(url: URL, response: http.ServerResponse): void {
+    const [, bucket, ...key] = decodeURIComponent(url.pathname).split("/");
+    const file = path.join(stateDir(), "s3", bucket, ...key);
+    if (!fs.existsSync(file)) {
+        response.writeHead(404, { "content-type": "application/xml" });
+        response.end(
+            `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>${key.join("/")}</Key><RequestId>stand-in</RequestId></Error>`,
+        );
+        return;
+    }
+    response.writeHead(200, { "content-type": "application/octet-stream" });
+    response.end(fs.readFileSync(file));
+}
+
+/**
+ * Lambda Invoke (RequestResponse): the deployed function's handler run with the event. A handler
+ * that throws is still a 200, with `X-Amz-Function-Error: Unhandled` and the error as the payload;
+ * an unknown function is a 404 `ResourceNotFoundException` (AWS Lambda API Reference, "Invoke").
+ */
+async function lambdaInvoke(name: string, body: string, response: http.ServerResponse): Promise<void> {
+    const deployed = stacks()
+        .flatMap((state) => state.resources)
+        .find((r) => r.type === "aws:lambda/function:Function" && (r.state.name === name || r.state.arn === name));
+    if (!deployed) {
+        response.writeHead(404, { "content-type": "application/json", "x-amzn-errortype": "ResourceNotFoundException" });
+        response.end(JSON.stringify({ Type: "User", message: `Function not found: ${name}` }));
+        return;
+    }
+    const handler = require(path.join(__dirname, "..", "..", "..", "mesh", "evaluation", "handler.js")) as { handler: (event: unknown) => Promise<unknown> };
+    const event = { ...JSON.parse(body), url: process.env.STANDIN_SERVICE_URL };
+    const headers = { "content-type": "application/json", "x-amz-executed-version": "$LATEST" };
+    try {
+        const result = await handler.handler(event);
+        response.writeHead(200, headers);
+        response.end(JSON.stringify(result));
+    } catch (e) {
+        response.writeHead(200, { ...headers, "x-amz-function-error": "Unhandled" });
+        response.end(JSON.stringify({ errorType: (e as Error).name, errorMessage: (e as Error).message }));
+    }
+}
+
 /** Starts the endpoint on an ephemeral port of 127.0.0.1. */
 export async function startAwsStandIn(): Promise<AwsStandIn> {
     const webhooks: unknown[] = [];
@@ -269,6 +320,16 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
                 webhooks.push(JSON.parse(body));
                 return json(200, {});
             }
+            const url = new URL(request.url ?? "/", "http://localhost");
+            const invoke = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/.exec(url.pathname);
+            if (request.method === "POST" && invoke) return void lambdaInvoke(decodeURIComponent(invoke[1]), body, response);
+            if (
+                request.method === "GET" &&
+                request.headers["x-amz-content-sha256"] &&
+                !url.pathname.startsWith("/services/") &&
+                !url.pathname.startsWith("/v2019")
+            )
+                return s3GetObject(url, response);
             if (/x-www-form-urlencoded/.test(String(request.headers["content-type"])) && /(^|&)Version=2015-12-01(&|$)/.test(body)) {
                 const reply = (status: number, text: string) => {
                     response.writeHead(status, { "content-type": "text/xml" });

@@ -130,7 +130,16 @@ async function plan(stack: string): Promise<{ steps: Step[]; outputs: Record<str
     const registered = new Map(run.graph.resources.map((r) => [`${r.type}::${r.name}`, r]));
     const resources: DeployedResource[] = run.graph.registrations.map((reg) => {
         const r = registered.get(`${reg.type}::${reg.name}`);
-        return { urn: reg.urn, parent: reg.parent, type: reg.type, name: reg.name, custom: reg.custom, inputs: r?.inputs ?? {}, state: r?.state ?? {} };
+        return {
+            urn: reg.urn,
+            parent: reg.parent,
+            type: reg.type,
+            name: reg.name,
+            custom: reg.custom,
+            id: r?.id,
+            inputs: r?.inputs ?? {},
+            state: r?.state ?? {},
+        };
     });
     const steps: Step[] = resources.map((resource) => {
         const before = previous.get(resource.urn);

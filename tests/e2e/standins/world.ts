@@ -23,6 +23,8 @@ export interface DeployedResource {
     type: string;
     name: string;
     custom: boolean;
+    /** The provider's id, as references to the resource carry it. */
+    id?: string;
     inputs: Record<string, unknown>;
     state: Record<string, unknown>;
 }

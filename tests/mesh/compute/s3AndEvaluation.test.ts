@@ -151,3 +151,65 @@ describe("the evaluation task", () => {
         expect(g.ofType(T.node)).toEqual([]);
     });
 });
+
+describe("the golden set's runner", () => {
+    const T = {
+        fn: "aws:lambda/function:Function",
+        role: "aws:iam/role:Role",
+        rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+        logGroup: "aws:cloudwatch/logGroup:LogGroup",
+        taskDef: "aws:ecs/taskDefinition:TaskDefinition",
+    };
+    const GOLDEN = JSON.stringify({ goldenSet: "s3://acme-evals/chat/golden.jsonl", scorer: { kind: "contains", caseSensitive: false }, detectLossPercent: 4 });
+    let g: Graph;
+    beforeAll(async () => {
+        g = await deploy({ ...BASE_CONFIG, trafficBackend: "lattice", evaluation: GOLDEN });
+    });
+
+    test("a Lambda function in the private subnets, with the tasks' security groups, its own log group and this file's handler; no evaluation task without an image", () => {
+        const fn = g.one(T.fn);
+        expect(fn.inputs).toMatchObject({ runtime: "nodejs22.x", handler: "index.handler", timeout: 900 });
+        const outputs = g.outputs as { evaluation: { subnetIds: string[]; securityGroupIds: string[] } };
+        expect(fn.inputs.vpcConfig).toEqual({ subnetIds: outputs.evaluation.subnetIds, securityGroupIds: outputs.evaluation.securityGroupIds });
+        expect(fn.inputs.loggingConfig).toMatchObject({ logGroup: g.one(T.logGroup, "-golden-logs").state.name });
+        expect(g.ofType(T.taskDef).map((t) => t.name)).not.toContainEqual(expect.stringMatching(/evaluation/));
+    });
+
+    test("its role: Lambda's VPC actions scoped to these subnets and groups, its own log group; no S3, no metrics API", () => {
+        const role = g.one(T.role, "-golden-role");
+        expect(JSON.parse(role.inputs.assumeRolePolicy).Statement[0].Principal).toEqual({ Service: "lambda.amazonaws.com" });
+        const statements = JSON.parse(g.one(T.rolePolicy, "-golden-policy").inputs.policy).Statement;
+        const actions = statements.flatMap((s: { Action: string[] }) => s.Action);
+        expect(actions.filter((a: string) => /^(s3|cloudwatch):/.test(a))).toEqual([]);
+        const create = statements.find((s: { Action: string[] }) => s.Action.includes("ec2:CreateNetworkInterface"));
+        const outputs = g.outputs as { evaluation: { subnetIds: string[]; securityGroupIds: string[] } };
+        expect(create.Resource).toEqual([
+            "arn:aws:ec2:us-west-2:123456789012:network-interface/*",
+            ...outputs.evaluation.subnetIds.map((id) => `arn:aws:ec2:us-west-2:123456789012:subnet/${id}`),
+            ...outputs.evaluation.securityGroupIds.map((id) => `arn:aws:ec2:us-west-2:123456789012:security-group/${id}`),
+        ]);
+        const star = statements.filter((s: { Resource: unknown }) => s.Resource === "*").flatMap((s: { Action: string[] }) => s.Action);
+        expect(star).toEqual(["ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"]);
+        const logs = statements.find((s: { Action: string[] }) => s.Action.includes("logs:PutLogEvents"));
+        expect(logs.Resource).toBe(`${g.one(T.logGroup, "-golden-logs").state.arn}:*`);
+    });
+
+    test("the outputs tell the rollout the runner, the set, the scorer as accepted, and each version's pin", () => {
+        const outputs = g.outputs as { evaluation: { goldenSet: Record<string, unknown>; taskDefinitionArn?: string }; url: string };
+        expect(outputs.evaluation.taskDefinitionArn).toBeUndefined();
+        expect(outputs.evaluation.goldenSet).toEqual({
+            functionName: g.one(T.fn).state.name,
+            object: "s3://acme-evals/chat/golden.jsonl",
+            scorer: { kind: "contains", caseSensitive: false, tolerance: 0 },
+            url: outputs.url,
+            path: "/v1/chat/completions",
+            pinHeader: "x-canary",
+            pins: { stable: "stable", canary: "always" },
+            requestTimeoutSeconds: 300,
+            detectLossPercent: 4,
+            toleratedLossPercent: 0,
+            sampling: false,
+            seed: 1,
+        });
+    });
+});

@@ -160,3 +160,76 @@ describe("loadConfig refuses a bad value", () => {
         expect(error.message).toContain(problem.expected);
     });
 });
+
+describe("loadConfig refuses a bad golden set or scorer at program start", () => {
+    const LATTICE = { trafficBackend: "lattice" };
+    const WEIGHT = { canaryWeight: "0" };
+    const ALB = { trafficBackend: "alb", alb: JSON.stringify({ allowedCidrs: ["203.0.113.0/24"] }) };
+    const golden = (more: Record<string, unknown>) => JSON.stringify({ goldenSet: "s3://acme-evals/golden.jsonl", ...more });
+    // [what is wrong, the config, the key named, words the message must contain].
+    const BAD: [string, Record<string, unknown>, string, string][] = [
+        [
+            "neither an image nor a golden set",
+            { ...LATTICE, evaluation: JSON.stringify({ when: ["beforeTraffic"] }) },
+            "evaluation.image",
+            "an image, or a goldenSet",
+        ],
+        [
+            "a golden set that is not an S3 object",
+            { ...LATTICE, evaluation: JSON.stringify({ goldenSet: "https://x/golden.jsonl" }) },
+            "evaluation.goldenSet",
+            "an S3 URI",
+        ],
+        [
+            "a regex scorer without a pattern",
+            { ...LATTICE, evaluation: golden({ scorer: { kind: "regex" } }) },
+            "evaluation.scorer.pattern",
+            'required by kind "regex"',
+        ],
+        [
+            "a pattern that does not compile",
+            { ...LATTICE, evaluation: golden({ scorer: { kind: "regex", pattern: "(unclosed" } }) },
+            "evaluation.scorer.pattern",
+            "a regular expression that compiles (Invalid regular expression",
+        ],
+        [
+            "a JSON Schema that does not compile",
+            { ...LATTICE, evaluation: golden({ scorer: { kind: "json", schema: { type: "objekt" } } }) },
+            "evaluation.scorer.schema",
+            "a JSON Schema that compiles",
+        ],
+        [
+            "an unknown scorer",
+            { ...LATTICE, evaluation: golden({ scorer: { kind: "bleu" } }) },
+            "evaluation.scorer.kind",
+            'one of "exact", "contains", "regex", "json", "number"',
+        ],
+        [
+            "a tolerated loss at the detected one",
+            { ...LATTICE, evaluation: golden({ toleratedLossPercent: 5, detectLossPercent: 5 }) },
+            "evaluation.toleratedLossPercent",
+            "less than detectLossPercent (5)",
+        ],
+        ["a golden set on App Mesh", { evaluation: golden({}) }, "evaluation.goldenSet", 'no golden set with trafficBackend "appmesh"'],
+        [
+            "a golden set behind IAM auth",
+            { ...LATTICE, lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:root"] }), evaluation: golden({}) },
+            "evaluation.goldenSet",
+            'no golden set with lattice.authType "AWS_IAM" yet',
+        ],
+        [
+            "requests longer than the runner can wait",
+            { ...ALB, requestTimeoutSeconds: "900", evaluation: golden({}) },
+            "requestTimeoutSeconds",
+            "at most 840 with evaluation.goldenSet",
+        ],
+        ["the same pin for both versions", { ...LATTICE, stablePinValue: "always" }, "stablePinValue", 'a value other than pinValue ("always")'],
+        ["pins that differ only in case on the ALB", { ...ALB, pinValue: "Canary", stablePinValue: "canary" }, "stablePinValue", "in more than case"],
+    ];
+
+    test.each(BAD)("refuses %s, naming the key", (_what, raw, key, expected) => {
+        const error = refusal({ ...WEIGHT, ...raw });
+        expect(error.problems.map((p) => p.key)).toEqual([key]);
+        expect(error.problems[0].expected).toContain(expected);
+    });
+});

@@ -95,6 +95,7 @@ describe("loadConfig", () => {
             idleTimeoutSeconds: 300,
             pinHeader: "x-canary",
             pinValue: "always",
+            stablePinValue: "stable",
             healthCheck: { path: "/health", intervalSeconds: 10, timeoutSeconds: 5, healthyThreshold: 2, unhealthyThreshold: 5 },
             versions: {
                 stable: {

@@ -1,6 +1,7 @@
 import { checkSteps, CliError, COMMAND_HELP, describeError, parseArgs } from "../../../rollout/cli/args";
 import { undeployedMoves } from "../../../rollout/core/plan";
 import { SCENARIOS } from "../../../rollout/simulator/scenarios";
+import { GOLDEN_SCENARIOS } from "../../../rollout/simulator/golden";
 import { main } from "../../../rollout/cli/main";
 import { DEFAULT_SCHEDULE, DEFAULT_STEPS, rolloutSection } from "../../../contract/schedule";
 import { ConfigError, parseOrThrow } from "../../../mesh/config/errors";
@@ -45,7 +46,13 @@ describe("parseArgs", () => {
         expect(() => parseArgs(["status", "--platform", "rag"])).toThrow("--platform is not an option of status");
         expect(parseArgs(["check", "--stack", "dev"])).toEqual({ command: "check", stack: "dev" });
         expect(parseArgs(["check", "--platform", "rag"])).toEqual({ command: "check", platform: "rag" });
-        expect(parseArgs(["simulate"])).toEqual({ command: "simulate", scenarios: SCENARIOS.map((s) => s.name), runs: 1, seed: 1, compare: false });
+        expect(parseArgs(["simulate"])).toEqual({
+            command: "simulate",
+            scenarios: [...SCENARIOS, ...GOLDEN_SCENARIOS].map((s) => s.name),
+            runs: 1,
+            seed: 1,
+            compare: false,
+        });
         expect(parseArgs(["simulate", "errors-5x", "--runs=2000", "--seed", "7", "--stack", "prod", "--compare", "--report-dir", "out"])).toEqual({
             command: "simulate",
             scenarios: ["errors-5x"],

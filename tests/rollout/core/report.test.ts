@@ -50,3 +50,18 @@ test("with a budget, the report repeats each promise beside both versions' rates
     expect(row).toMatch(/\| \d+\.\d\dx \|$/);
     expect(md.split("\n").find((line) => line.startsWith("| slow-request |"))).toContain("1.6x stable's (8.00%)");
 });
+
+test("with a golden set, the report lists the items the canary lost, both answers on one line each, at most 50", async () => {
+    const { result } = await simulate(
+        SCENARIOS.find((s) => s.name === "healthy")!,
+        { seed: 3 },
+    );
+    const lost = Array.from({ length: 52 }, (_, i) => ({ id: `q${i}`, stable: "Paris", canary: "It is\nLyon | maybe" }));
+    const md = renderMarkdown(result, "dev", { goldenLost: lost });
+    expect(md).toContain("## Golden items the canary lost");
+    expect(md).toContain("| q0 | Paris | It is Lyon \\| maybe |");
+    expect(md).toContain("| q49 |");
+    expect(md).not.toContain("| q50 |");
+    expect(md).toContain("And 2 more (the JSON report lists all).");
+    expect(renderMarkdown(result, "dev", { goldenLost: [] })).toContain("None: the canary passed every golden item stable passed.");
+});

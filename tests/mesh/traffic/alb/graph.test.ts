@@ -33,26 +33,32 @@ describe("the ALB graph for a dev-sized config", () => {
         g = await deploy({ ...ALB, canaryWeight: "25" });
     });
 
-    test("declares a load balancer, one listener, two target groups and the pin rule, and nothing of App Mesh or Lattice", () => {
+    test("declares a load balancer, one listener, two target groups and a pin rule per version, and nothing of App Mesh or Lattice", () => {
         expect(g.ofType(T.lb)).toHaveLength(1);
         expect(g.ofType(T.listener)).toHaveLength(1);
         expect(g.ofType(T.targetGroup).map((t) => t.name)).toEqual(["inference-alb-stable", "inference-alb-canary"]);
-        expect(g.ofType(T.rule)).toHaveLength(1);
+        expect(g.ofType(T.rule).map((r) => r.name)).toEqual(["inference-alb-pin-stable", "inference-alb-pin"]);
         expect(g.resources.filter((r) => /^aws:(appmesh|vpclattice|servicediscovery)\//.test(r.type))).toEqual([]);
         expect(g.ofType(T.bucket)).toEqual([]);
     });
 
-    test("the listener's forward action carries canaryWeight and the pin rule sends the pin header to the canary", () => {
+    test("the listener's forward action carries canaryWeight and the pin rules send the pin header to each version", () => {
         const [stable, canary] = g.ofType(T.targetGroup);
         expect(forwardOf(g).targetGroups).toEqual([
             { arn: stable.state.arn, weight: 75 },
             { arn: canary.state.arn, weight: 25 },
         ]);
-        expect(g.one(T.rule).inputs).toMatchObject({
+        expect(g.one(T.rule, "-pin").inputs).toMatchObject({
             listenerArn: g.one(T.listener).state.arn,
             priority: 10,
             conditions: [{ httpHeader: { httpHeaderName: "x-canary", values: ["always"] } }],
             actions: [{ type: "forward", targetGroupArn: canary.state.arn }],
+        });
+        expect(g.one(T.rule, "-pin-stable").inputs).toMatchObject({
+            listenerArn: g.one(T.listener).state.arn,
+            priority: 11,
+            conditions: [{ httpHeader: { httpHeaderName: "x-canary", values: ["stable"] } }],
+            actions: [{ type: "forward", targetGroupArn: stable.state.arn }],
         });
         expect(g.one(T.listener).inputs).toMatchObject({ protocol: "HTTP", port: 80, loadBalancerArn: g.one(T.lb).state.arn });
     });

@@ -43,10 +43,11 @@ describe("the Lattice graph for the default config", () => {
         expect(g.warnings).toEqual([]);
     });
 
-    test("declares a service network, a service, two target groups, a listener and a pin rule, and no App Mesh", () => {
-        for (const type of [T.network, T.vpcAssociation, T.service, T.serviceAssociation, T.listener, T.rule]) {
+    test("declares a service network, a service, two target groups, a listener and a pin rule per version, and no App Mesh", () => {
+        for (const type of [T.network, T.vpcAssociation, T.service, T.serviceAssociation, T.listener]) {
             expect(g.ofType(type)).toHaveLength(1);
         }
+        expect(g.ofType(T.rule).map((r) => r.name)).toEqual(["inference-lattice-pin-stable", "inference-lattice-pin"]);
         expect(g.ofType(T.targetGroup).map((t) => t.name)).toEqual(["inference-lattice-stable", "inference-lattice-canary"]);
         expect(g.resources.filter((r) => r.type.startsWith("aws:appmesh/") || r.type.startsWith("aws:servicediscovery/"))).toEqual([]);
         expect(g.ofType(T.filter)).toEqual([]);
@@ -62,7 +63,8 @@ describe("the Lattice graph for the default config", () => {
         });
         expect(g.one(T.serviceAssociation).inputs).toMatchObject({ serviceIdentifier: service.id, serviceNetworkIdentifier: network.id });
         expect(g.one(T.listener).inputs.serviceIdentifier).toBe(service.id);
-        expect(g.one(T.rule).inputs).toMatchObject({ serviceIdentifier: service.id, listenerIdentifier: g.one(T.listener).state.listenerId });
+        for (const rule of g.ofType(T.rule))
+            expect(rule.inputs).toMatchObject({ serviceIdentifier: service.id, listenerIdentifier: g.one(T.listener).state.listenerId });
         expect(splitOf(g).map((t: any) => t.targetGroupIdentifier)).toEqual([g.one(T.targetGroup, "-stable").id, g.one(T.targetGroup, "-canary").id]);
     });
 
@@ -71,11 +73,16 @@ describe("the Lattice graph for the default config", () => {
         expect(g.one(T.listener).inputs).toMatchObject({ protocol: "HTTP", port: 8080 });
     });
 
-    test("the pin rule sends the pin header to the canary, ahead of the default action", () => {
-        expect(g.one(T.rule).inputs).toMatchObject({
+    test("the pin rules send the pin header to the canary (pinValue) or to stable (stablePinValue), ahead of the default action", () => {
+        expect(g.one(T.rule, "-pin").inputs).toMatchObject({
             priority: 10,
             match: { httpMatch: { headerMatches: [{ name: "x-canary", caseSensitive: true, match: { exact: "always" } }] } },
             action: { forward: { targetGroups: [{ targetGroupIdentifier: g.one(T.targetGroup, "-canary").id, weight: 100 }] } },
+        });
+        expect(g.one(T.rule, "-pin-stable").inputs).toMatchObject({
+            priority: 11,
+            match: { httpMatch: { headerMatches: [{ name: "x-canary", caseSensitive: true, match: { exact: "stable" } }] } },
+            action: { forward: { targetGroups: [{ targetGroupIdentifier: g.one(T.targetGroup, "-stable").id, weight: 100 }] } },
         });
     });
 

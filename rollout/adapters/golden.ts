@@ -1,0 +1,63 @@
+/**
+ * The golden set's AWS side: the set read from S3 (`GetObject`), and the runner in the VPC
+ * invoked through Lambda's `Invoke`, synchronously, one batch an invocation.
+ *
+ * Invoke answers 200 even when the function failed: the failure is in `FunctionError`
+ * ("Unhandled" when the handler threw or timed out) with the error in the payload (Lambda API
+ * Reference, "Invoke": Response Syntax). A synchronous invocation may run the function's whole
+ * 900 s, so the client waits that long, and tries once more at most: a batch asks the model
+ * again, which is safe (it only reads) but not free.
+ */
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
+import { GoldenItem, RUNNER_CONCURRENCY, RUNNER_TIMEOUT_SECONDS } from "../../contract/golden";
+import type { GoldenSetOutputs } from "../../contract/outputs";
+import { RunnerAnswer, RunnerPort, Waiting } from "../core/ports";
+import { Send } from "./send";
+
+/** The golden set's text, or why it could not be read. */
+export async function readGoldenSet(s3: Send<S3Client>, object: string): Promise<{ text: string } | { problem: string }> {
+    const [, bucket, key] = /^s3:\/\/([^/]+)\/(.+)$/.exec(object) ?? [];
+    try {
+        const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+        return { text: (await got.Body?.transformToString("utf-8")) ?? "" };
+    } catch (e) {
+        const error = e as Error;
+        return { problem: error.name === "NoSuchKey" ? `no object ${object}` : `${object} could not be read (${error.name}: ${error.message})` };
+    }
+}
+
+/** A Lambda client that waits out a whole invocation of the runner. */
+export function runnerClient(region: string | undefined): LambdaClient {
+    return new LambdaClient({ region, maxAttempts: 2, requestHandler: { requestTimeout: (RUNNER_TIMEOUT_SECONDS + 60) * 1000 } });
+}
+
+export class LambdaRunner implements RunnerPort {
+    constructor(
+        private readonly lambda: Send<LambdaClient>,
+        private readonly settings: GoldenSetOutputs,
+    ) {}
+
+    async answer(items: GoldenItem[], { signal }: Waiting = {}): Promise<{ stable: RunnerAnswer; canary: RunnerAnswer }[]> {
+        const s = this.settings;
+        const event = {
+            url: s.url,
+            path: s.path,
+            pinHeader: s.pinHeader,
+            pins: s.pins,
+            timeoutMs: s.requestTimeoutSeconds * 1000,
+            concurrency: RUNNER_CONCURRENCY,
+            items: items.map(({ id, request }) => ({ id, request })),
+        };
+        const out = await this.lambda.send(
+            new InvokeCommand({ FunctionName: s.functionName, InvocationType: "RequestResponse", Payload: new TextEncoder().encode(JSON.stringify(event)) }),
+            { abortSignal: signal },
+        );
+        const payload = out.Payload ? new TextDecoder().decode(out.Payload) : "";
+        if (out.FunctionError) throw new Error(`the golden set's runner ${s.functionName} failed (${out.FunctionError}): ${payload.slice(0, 500)}`);
+        const { answers } = JSON.parse(payload) as { answers: { id: string; stable: RunnerAnswer; canary: RunnerAnswer }[] };
+        if (answers.length !== items.length || answers.some((a, i) => a.id !== items[i].id))
+            throw new Error(`the golden set's runner ${s.functionName} answered ${answers.length} items for ${items.length} asked, or out of order`);
+        return answers;
+    }
+}

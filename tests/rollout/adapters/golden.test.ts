@@ -1,0 +1,67 @@
+/** The golden set's AWS side (`rollout/adapters/golden.ts`): the set from S3, the runner through Lambda's Invoke, as each API answers. */
+import { InvokeCommand } from "@aws-sdk/client-lambda";
+import { GetObjectCommand } from "@aws-sdk/client-s3";
+import { LambdaRunner, readGoldenSet } from "../../../rollout/adapters/golden";
+import { SIMULATED_SETTINGS } from "../../../rollout/simulator/golden";
+
+const ITEMS = [
+    { id: "a", request: { messages: [{ role: "user", content: "2+2?" }] }, expected: "4" },
+    { id: "b", request: "raw", expected: "x" },
+];
+const encode = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
+const answer = (id: string) => ({ id, stable: { status: 200, ms: 5, body: "4" }, canary: { status: 200, ms: 6, body: "4" } });
+
+test("the runner is invoked synchronously with the batch, both pins and the request timeout; its answers come back in order", async () => {
+    const sent: InvokeCommand[] = [];
+    const lambda = {
+        send: async (command: InvokeCommand) => {
+            sent.push(command);
+            return { StatusCode: 200, Payload: encode({ answers: ITEMS.map((i) => answer(i.id)) }) };
+        },
+    };
+    const answers = await new LambdaRunner(lambda as never, SIMULATED_SETTINGS).answer(ITEMS);
+    expect(answers.map((a) => a.canary.body)).toEqual(["4", "4"]);
+    const { FunctionName, InvocationType, Payload } = sent[0].input;
+    expect([FunctionName, InvocationType]).toEqual(["simulated", "RequestResponse"]);
+    expect(JSON.parse(new TextDecoder().decode(Payload as Uint8Array))).toEqual({
+        url: "http://simulated",
+        path: "/v1/chat/completions",
+        pinHeader: "x-canary",
+        pins: { stable: "stable", canary: "always" },
+        timeoutMs: 300000,
+        concurrency: 4,
+        items: ITEMS.map(({ id, request }) => ({ id, request })),
+    });
+});
+
+test("a function error comes back as a 200 with FunctionError set: the batch fails, naming the runner and the error", async () => {
+    const lambda = {
+        send: async () => ({
+            StatusCode: 200,
+            FunctionError: "Unhandled",
+            Payload: encode({ errorType: "Error", errorMessage: "Task timed out after 900.00 seconds" }),
+        }),
+    };
+    await expect(new LambdaRunner(lambda as never, SIMULATED_SETTINGS).answer(ITEMS)).rejects.toThrow(
+        'the golden set\'s runner simulated failed (Unhandled): {"errorType":"Error","errorMessage":"Task timed out after 900.00 seconds"}',
+    );
+});
+
+test("answers that do not match the batch are refused", async () => {
+    const lambda = { send: async () => ({ StatusCode: 200, Payload: encode({ answers: [answer("b"), answer("a")] }) }) };
+    await expect(new LambdaRunner(lambda as never, SIMULATED_SETTINGS).answer(ITEMS)).rejects.toThrow("answered 2 items for 2 asked, or out of order");
+});
+
+test("the set is read from its bucket and key; a missing object is said as such", async () => {
+    const got: GetObjectCommand[] = [];
+    const s3 = {
+        send: async (command: GetObjectCommand) => {
+            got.push(command);
+            if (command.input.Key === "missing.jsonl") throw Object.assign(new Error("The specified key does not exist."), { name: "NoSuchKey" });
+            return { Body: { transformToString: async () => '{"id":"a","request":"q","expected":"x"}\n' } };
+        },
+    };
+    expect(await readGoldenSet(s3 as never, "s3://acme-evals/chat/golden.jsonl")).toEqual({ text: '{"id":"a","request":"q","expected":"x"}\n' });
+    expect(got[0].input).toEqual({ Bucket: "acme-evals", Key: "chat/golden.jsonl" });
+    expect(await readGoldenSet(s3 as never, "s3://acme-evals/missing.jsonl")).toEqual({ problem: "no object s3://acme-evals/missing.jsonl" });
+});
