@@ -136,6 +136,28 @@ export function parseGoldenSet(text: string): { items: GoldenItem[] } | { proble
     return problems.length > 0 ? { problems } : { items };
 }
 
+/** A file of recorded requests (`rollout load --file`): JSON lines, each with a `request` (an `id` is kept when there is one); or every problem by line. */
+export function parseRequests(text: string): { items: GoldenItem[] } | { problems: string[] } {
+    const problems: string[] = [];
+    const items: GoldenItem[] = [];
+    text.split("\n").forEach((line, i) => {
+        if (line.trim() === "") return;
+        let value: unknown;
+        try {
+            value = JSON.parse(line);
+        } catch {
+            return void problems.push(`line ${i + 1}: not a JSON object (a request file is JSON lines, one request per line)`);
+        }
+        const request = (value as { request?: unknown } | null)?.request;
+        if (typeof request !== "string" && (typeof request !== "object" || request === null))
+            return void problems.push(`line ${i + 1}: no field "request" (an object sent as JSON, or a string sent as it is)`);
+        const id = (value as { id?: unknown }).id;
+        items.push({ id: typeof id === "string" ? id : `line-${i + 1}`, request, expected: null });
+    });
+    if (problems.length === 0 && items.length === 0) problems.push("no request: the file is empty");
+    return problems.length > 0 ? { problems } : { items };
+}
+
 /**
  * The answer's text in a response body: an OpenAI-compatible chat or completion's first
  * choice, or else the whole body.

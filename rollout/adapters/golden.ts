@@ -13,6 +13,8 @@ import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { GoldenItem, RUNNER_CONCURRENCY, RUNNER_TIMEOUT_SECONDS } from "../../contract/golden";
 import type { GoldenSetOutputs } from "../../contract/outputs";
 import { RunnerAnswer, RunnerPort, Waiting } from "../core/ports";
+import type { LoadPort, Tally } from "../core/load";
+import type { Version } from "../../contract/versions";
 import { Send } from "./send";
 
 /** The golden set's text, or why it could not be read. */
@@ -32,32 +34,35 @@ export function runnerClient(region: string | undefined): LambdaClient {
     return new LambdaClient({ region, maxAttempts: 2, requestHandler: { requestTimeout: (RUNNER_TIMEOUT_SECONDS + 60) * 1000 } });
 }
 
-export class LambdaRunner implements RunnerPort {
+export class LambdaRunner implements RunnerPort, LoadPort {
     constructor(
         private readonly lambda: Send<LambdaClient>,
         private readonly settings: GoldenSetOutputs,
     ) {}
 
-    async answer(items: GoldenItem[], { signal }: Waiting = {}): Promise<{ stable: RunnerAnswer; canary: RunnerAnswer }[]> {
+    /** Invokes the runner with `event` (where to send, the items) and returns its payload, or throws what the function said. */
+    private async invoke<T>(event: object, signal?: AbortSignal): Promise<T> {
         const s = this.settings;
-        const event = {
-            url: s.url,
-            path: s.path,
-            pinHeader: s.pinHeader,
-            pins: s.pins,
-            timeoutMs: s.requestTimeoutSeconds * 1000,
-            concurrency: RUNNER_CONCURRENCY,
-            items: items.map(({ id, request }) => ({ id, request })),
-        };
+        const full = { ...event, url: s.url, path: s.path, pinHeader: s.pinHeader, pins: s.pins, timeoutMs: s.requestTimeoutSeconds * 1000 };
         const out = await this.lambda.send(
-            new InvokeCommand({ FunctionName: s.functionName, InvocationType: "RequestResponse", Payload: new TextEncoder().encode(JSON.stringify(event)) }),
+            new InvokeCommand({ FunctionName: s.functionName, InvocationType: "RequestResponse", Payload: new TextEncoder().encode(JSON.stringify(full)) }),
             { abortSignal: signal },
         );
         const payload = out.Payload ? new TextDecoder().decode(out.Payload) : "";
         if (out.FunctionError) throw new Error(`the golden set's runner ${s.functionName} failed (${out.FunctionError}): ${payload.slice(0, 500)}`);
-        const { answers } = JSON.parse(payload) as { answers: { id: string; stable: RunnerAnswer; canary: RunnerAnswer }[] };
+        return JSON.parse(payload) as T;
+    }
+
+    async answer(items: GoldenItem[], { signal }: Waiting = {}): Promise<{ stable: RunnerAnswer; canary: RunnerAnswer }[]> {
+        const s = this.settings;
+        const event = { concurrency: RUNNER_CONCURRENCY, items: items.map(({ id, request }) => ({ id, request })) };
+        const { answers } = await this.invoke<{ answers: { id: string; stable: RunnerAnswer; canary: RunnerAnswer }[] }>(event, signal);
         if (answers.length !== items.length || answers.some((a, i) => a.id !== items[i].id))
             throw new Error(`the golden set's runner ${s.functionName} answered ${answers.length} items for ${items.length} asked, or out of order`);
         return answers;
+    }
+
+    load(items: GoldenItem[], ratePerSecond: number, seconds: number): Promise<Record<Version, Tally>> {
+        return this.invoke({ mode: "load", ratePerSecond, seconds, items: items.map(({ id, request }) => ({ id, request })) });
     }
 }

@@ -21,6 +21,7 @@ export const USAGE = `usage: rollout <command> [options]
   simulate [${[...SCENARIOS, ...GOLDEN_SCENARIOS].map((s) => s.name).join("|")}|all]... [--runs N] [--seed N] [--stack NAME] [--compare] [--report-dir DIR]
       [--requests-per-second N --error-rate PERCENT --slow-share PERCENT] (traffic for --stack's power)
   check --stack NAME | --platform NAME
+  load --stack NAME --rps N --minutes M [--file REQUESTS.jsonl]
 exit codes: 0 promoted, paused or nothing to do; 1 rolled back; 2 failed or bad arguments;
 3 held for lack of traffic; 4 refused (the stack is not where this config says, or another rollout holds it);
 130 interrupted (SIGINT), 143 terminated (SIGTERM). simulate: 0 when every single run ended as its
@@ -34,6 +35,7 @@ export type CliArgs =
     | { command: "check"; stack: string; platform?: undefined }
     | { command: "check"; platform: string; stack?: undefined }
     | { command: "simulate"; scenarios: string[]; runs: number; seed: number; stack?: string; compare: boolean; reportDir?: string; traffic?: Traffic }
+    | { command: "load"; stack: string; rps: number; minutes: number; file?: string }
     | { command: "help"; about?: string };
 
 export class CliError extends Error {}
@@ -53,6 +55,9 @@ const OPTIONS = {
     "requests-per-second": { type: "string" },
     "error-rate": { type: "string" },
     "slow-share": { type: "string" },
+    rps: { type: "string" },
+    minutes: { type: "string" },
+    file: { type: "string" },
     help: { type: "boolean", short: "h" },
 } as const;
 
@@ -64,6 +69,7 @@ const TAKES: Record<string, (keyof typeof OPTIONS)[]> = {
     guard: ["stack", "platform"],
     simulate: ["report-dir", "runs", "seed", "stack", "compare", "requests-per-second", "error-rate", "slow-share"],
     check: ["stack", "platform"],
+    load: ["stack", "rps", "minutes", "file"],
 };
 
 /** What each command does, in a line, and how it is called: `rollout <command> --help`. */
@@ -81,6 +87,10 @@ export const COMMAND_HELP: Record<string, { does: string; examples: string[] }> 
     simulate: {
         does: "Run the rollout engine on seeded synthetic traffic: one scenario's every line, or many runs' rates.",
         examples: ["rollout simulate errors-2x", "rollout simulate all --runs 2000 --compare", "rollout simulate all --stack prod --runs 300"],
+    },
+    load: {
+        does: "Send requests to both versions through their pins, at a rate, for some minutes, from the stack's runner in the VPC: the golden set's items, or a file of recorded requests. Ctrl-C stops it within a minute.",
+        examples: ["rollout load --stack gpu --rps 2 --minutes 10", "rollout load --stack gpu --rps 1 --minutes 30 --file recorded.jsonl"],
     },
     check: {
         does: "Validate a stack file as `pulumi preview` would, with no AWS or Pulumi CLI: every problem at once, a service's platform reference, and values left from the examples (warnings).",
@@ -147,6 +157,7 @@ export function parseArgs(argv: string[]): CliArgs {
     }
     const stack = values.stack;
     if (stack === undefined) throw new CliError(`${command} needs --stack NAME${command === "guard" || command === "check" ? " or --platform NAME" : ""}`);
+    if (command === "load") return loadArgs(stack, values);
     if (command !== "run") return { command: command as "status" | "abort" | "guard" | "check", stack };
 
     const step = (flag: "from-step" | "to-step") => {
@@ -169,6 +180,20 @@ export function parseArgs(argv: string[]): CliArgs {
         breakStaleLease: values["break-stale-lease"] ?? false,
         ...(traffic ? { traffic } : {}),
     };
+}
+
+/** The most load `rollout load` sends, per version, and for how long: an AI endpoint's traffic, not a stress test. */
+const MOST_RPS = 50;
+const MOST_MINUTES = 240;
+
+function loadArgs(stack: string, values: { rps?: string; minutes?: string; file?: string }): CliArgs {
+    const rps = Number(values.rps);
+    if (values.rps === undefined || !/^\d+(\.\d+)?$/.test(values.rps) || rps <= 0 || rps > MOST_RPS)
+        throw new CliError(`load needs --rps, requests a second to each version, above 0 and at most ${MOST_RPS}; got ${JSON.stringify(values.rps ?? null)}`);
+    const minutes = Number(values.minutes);
+    if (values.minutes === undefined || !/^[1-9]\d*$/.test(values.minutes) || minutes > MOST_MINUTES)
+        throw new CliError(`load needs --minutes, a whole number from 1 to ${MOST_MINUTES}; got ${JSON.stringify(values.minutes ?? null)}`);
+    return { command: "load", stack, rps, minutes, ...(values.file !== undefined ? { file: values.file } : {}) };
 }
 
 /** Step numbers must exist in the schedule; checked once the schedule is known. */

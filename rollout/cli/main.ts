@@ -7,6 +7,7 @@
  *   rollout guard --platform NAME  for a platform's deploy job (from platform/): refuse while a rollout runs on any service on it
  *   rollout simulate [SCENARIO]    the same engine on synthetic data
  *   rollout check --stack NAME     a stack file validated as the program would, without AWS or the Pulumi CLI
+ *   rollout load --stack NAME      requests to both versions at a rate, from the stack's runner
  * Run it as `./scripts/rollout ...`, which keeps exit codes and signals (npm does not).
  * One file per command beside this one; `args.ts` holds the words they share.
  */
@@ -34,6 +35,8 @@ export async function main(argv: string[]): Promise<number> {
                 return await (await import("./guard")).guardPlatform(args.platform);
             case "check":
                 return (await import("./check")).check(args);
+            case "load":
+                return await (await import("./load")).load(args);
         }
     } catch (e) {
         console.error(e instanceof CliError ? `error: ${e.message}\n${USAGE}` : `error: ${describeError(e as Error)}`);

@@ -78,3 +78,13 @@ test("a golden set with a bad line is refused before anything moves, naming the 
     expect(run.lastLine).toBe("refused: canaryWeight 0 deployed on e2e");
     expect(models.answered).toEqual({ stable: 0, canary: 0 });
 });
+
+test("rollout load for a minute at 5 requests a second sends 300 ± 5 to each version, through their pins, and stops on its own", async () => {
+    await start(85, 85);
+    const run = await world.cli(["load", "--stack", "e2e", "--rps", "5", "--minutes", "1"]);
+    expect(run.code).toBe(0);
+    expect(run.lastLine).toBe("load: done");
+    expect(Math.abs(models.answered.stable - 300)).toBeLessThanOrEqual(5);
+    expect(Math.abs(models.answered.canary - 300)).toBeLessThanOrEqual(5);
+    expect(run.output).toMatch(/load: 1\.0 of 1 min \| stable 300 sent \(300 2xx\), mean [\d.]+ s \| canary 300 sent \(300 2xx\), mean [\d.]+ s/);
+}, 150_000);

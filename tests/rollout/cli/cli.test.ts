@@ -46,6 +46,8 @@ describe("parseArgs", () => {
         expect(() => parseArgs(["status", "--platform", "rag"])).toThrow("--platform is not an option of status");
         expect(parseArgs(["check", "--stack", "dev"])).toEqual({ command: "check", stack: "dev" });
         expect(parseArgs(["check", "--platform", "rag"])).toEqual({ command: "check", platform: "rag" });
+        expect(parseArgs(["load", "--stack", "gpu", "--rps", "2.5", "--minutes", "10"])).toEqual({ command: "load", stack: "gpu", rps: 2.5, minutes: 10 });
+        expect(parseArgs(["load", "--stack", "gpu", "--rps", "1", "--minutes", "1", "--file", "r.jsonl"])).toMatchObject({ file: "r.jsonl" });
         expect(parseArgs(["simulate"])).toEqual({
             command: "simulate",
             scenarios: [...SCENARIOS, ...GOLDEN_SCENARIOS].map((s) => s.name),
@@ -84,6 +86,9 @@ describe("parseArgs", () => {
         [["simulate", "meteor"], 'unknown scenario "meteor"; one or more of healthy,'],
         [["simulate", "erors-2x"], 'unknown scenario "erors-2x"; did you mean errors-2x?'],
         [["check"], "check needs --stack NAME or --platform NAME"],
+        [["load", "--stack", "gpu", "--minutes", "5"], 'load needs --rps, requests a second to each version, above 0 and at most 50; got null'],
+        [["load", "--stack", "gpu", "--rps", "500", "--minutes", "5"], 'load needs --rps, requests a second to each version, above 0 and at most 50; got "500"'],
+        [["load", "--stack", "gpu", "--rps", "2", "--minutes", "0.5"], 'load needs --minutes, a whole number from 1 to 240; got "0.5"'],
         [["check", "--stack", "dev", "--platform", "rag"], "check takes --stack NAME or --platform NAME, not both"],
         [["check", "--stack", "dev", "--yes"], "--yes is not an option of check"],
         [["simulate", "healthy", "--yes"], "--yes is not an option of simulate"],
