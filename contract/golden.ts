@@ -8,7 +8,7 @@
  */
 import Ajv from "ajv";
 import { z } from "zod";
-import { boolean, decimal, field, fromJsonText, oneOf, rule, section } from "./fields";
+import { boolean, decimal, field, fromJsonText, matching, oneOf, rule, section } from "./fields";
 
 /** The runner's limit per invocation (Lambda's most), and the items it has in flight at once. */
 export const RUNNER_TIMEOUT_SECONDS = 900;
@@ -22,7 +22,10 @@ export function batchSize(requestTimeoutSeconds: number): number {
     return Math.min(MOST_ITEMS_PER_BATCH, rounds * RUNNER_CONCURRENCY);
 }
 
-const SCORER_KINDS = ["exact", "contains", "regex", "json", "number"] as const;
+const SCORER_KINDS = ["exact", "contains", "regex", "json", "number", "judge"] as const;
+
+/** What a judge model is asked of each pair when `scorer.criteria` is unset. */
+export const DEFAULT_CRITERIA = "Which answer serves the user's request better: correct, complete, and no longer than it needs to be?";
 
 type Compiled = { validate: (value: unknown) => boolean } | { problem: string };
 /** Each schema compiled once: a rollout scores every answer with the same one. */
@@ -56,7 +59,8 @@ export const scorerSection = section(
             .default("exact")
             .describe(
                 "How an answer passes: `exact` (the whole answer, trimmed, is `expected`), `contains` (it contains `expected`), `regex` (it matches `pattern`), " +
-                    "`json` (it parses as JSON, and fits `schema` when set), `number` (its first number is within `tolerance` of `expected`).",
+                    "`json` (it parses as JSON, and fits `schema` when set), `number` (its first number is within `tolerance` of `expected`), " +
+                    "`judge` (a judge model on Amazon Bedrock compares both versions' answers, in random order; `expected` may be null).",
             ),
         caseSensitive: boolean().default(true).describe("For `exact` and `contains`: whether case counts."),
         pattern: field("a regular expression (JavaScript syntax)", (raw) => (typeof raw === "string" && raw.length > 0 ? raw : undefined))
@@ -69,6 +73,12 @@ export const scorerSection = section(
             .optional()
             .describe("For `json`: a JSON Schema every passing answer fits."),
         tolerance: decimal(0, 1e12).default(0).describe("For `number`: how far from `expected` a passing answer's number may be."),
+        model: matching(/^[a-z0-9][\w.:/-]{2,200}$/, 'a Bedrock model or inference profile id, e.g. "us.anthropic.claude-3-5-haiku-20241022-v1:0"')
+            .optional()
+            .describe("For `judge`: the model that compares the answers, by its Bedrock model id or inference profile id, in the stack's Region."),
+        criteria: field("a question of at most 1,000 characters", (raw) => (typeof raw === "string" && raw.length > 0 && raw.length <= 1000 ? raw : undefined))
+            .default(DEFAULT_CRITERIA)
+            .describe("For `judge`: what the judge model is asked of each pair."),
     },
     {
         rules: [
@@ -77,6 +87,10 @@ export const scorerSection = section(
                 if (s.pattern === undefined) return report("pattern", undefined, 'a regular expression, required by kind "regex"');
                 const pattern = compiledPattern(s.pattern);
                 if ("problem" in pattern) report("pattern", s.pattern, `a regular expression that compiles (${pattern.problem})`);
+            }),
+            rule<{ kind: string; model?: string }>(["kind", "model"], "a `judge` scorer names its `model`", (s, report) => {
+                if (s.kind === "judge" && s.model === undefined)
+                    report("model", undefined, 'a Bedrock model or inference profile id, required by kind "judge"');
             }),
             rule<{ schema?: object }>(["schema"], "a `json` scorer's `schema` compiles", (s, report) => {
                 if (s.schema === undefined) return;
@@ -158,6 +172,14 @@ export function parseRequests(text: string): { items: GoldenItem[] } | { problem
     return problems.length > 0 ? { problems } : { items };
 }
 
+/** The prompt a judge model is shown: an OpenAI-compatible request's last user message, or the raw request. */
+export function promptOf(request: object | string): string {
+    if (typeof request === "string") return request;
+    const messages = (request as { messages?: { role?: string; content?: unknown }[] }).messages ?? [];
+    const last = [...messages].reverse().find((m) => m.role === "user");
+    return typeof last?.content === "string" ? last.content : JSON.stringify(request);
+}
+
 /**
  * The answer's text in a response body: an OpenAI-compatible chat or completion's first
  * choice, or else the whole body.
@@ -194,6 +216,8 @@ export function passes(scorer: Scorer, answer: string, expected: unknown): boole
             const schema = compiledSchema(scorer.schema);
             return "validate" in schema && schema.validate(value);
         }
+        case "judge":
+            throw new Error("a judge scorer compares both answers at once, not one (rollout/core/golden.ts)");
         case "number": {
             const found = /-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?/.exec(answer.replace(/(\d),(?=\d{3}\b)/g, "$1"));
             return found !== null && Math.abs(Number(found[0]) - Number(expected)) <= scorer.tolerance;

@@ -15,7 +15,9 @@ export async function load(args: Extract<CliArgs, { command: "load" }>): Promise
     if (!runner) throw new CliError(`${args.stack} has no runner: it is declared with evaluation.goldenSet (docs/evaluation.md)`);
     const parsed = args.file
         ? parseRequests(fs.readFileSync(args.file, "utf8"))
-        : await readGoldenSet(new S3Client({ region }), runner.object).then((read) => ("text" in read ? parseGoldenSet(read.text) : { problems: [read.problem] }));
+        : await readGoldenSet(new S3Client({ region }), runner.object).then((read) =>
+              "text" in read ? parseGoldenSet(read.text) : { problems: [read.problem] },
+          );
     if ("problems" in parsed) throw new CliError(`${args.file ?? runner.object} cannot be sent: ${parsed.problems.slice(0, 10).join("; ")}`);
     const controller = new AbortController();
     let stopping = false;

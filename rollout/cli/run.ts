@@ -29,7 +29,9 @@ import { goldenShare, Judge } from "../core/judge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { LambdaRunner, readGoldenSet, runnerClient } from "../adapters/golden";
 import { GoldenComparison, goldenPowerLines } from "../core/golden";
-import { parseGoldenSet } from "../../contract/golden";
+import { parseGoldenSet, Scorer } from "../../contract/golden";
+import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
+import { BedrockJudge } from "../adapters/bedrock";
 import type { RolloutDeps } from "../core/deps";
 
 /** Both versions' traffic over the last hour of complete minutes, from CloudWatch. */
@@ -209,7 +211,9 @@ async function goldenSet(
         return { lines: [], refusal: `refused: the golden set ${settings.object} cannot be used: ${shown.join("; ")}${more}`, power: none };
     }
     const alpha = goldenShare(schedule);
-    const comparison = new GoldenComparison(parsed.items, settings, { alpha, missRate: schedule.missRate });
+    const scorer = settings.scorer as Scorer;
+    const judge = scorer.kind === "judge" ? new BedrockJudge(new BedrockRuntimeClient({ region }), scorer.model!, scorer.criteria) : undefined;
+    const comparison = new GoldenComparison(parsed.items, settings, { alpha, missRate: schedule.missRate }, judge);
     return {
         power: () => goldenPowerLines(parsed.items.length, settings, { alpha, missRate: schedule.missRate }),
         deps: { comparison, runner: new LambdaRunner(runnerClient(region), settings) },

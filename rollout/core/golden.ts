@@ -9,16 +9,24 @@
  * new order, and the report says so.
  */
 import mt19937 = require("@stdlib/random-base-mt19937");
-import { answerText, batchSize, GoldenItem, passes, Scorer } from "../../contract/golden";
+import { answerText, batchSize, GoldenItem, passes, promptOf, Scorer } from "../../contract/golden";
 import type { GoldenSetOutputs } from "../../contract/outputs";
 import { pairedPower, PairedTest, PairedVerdict } from "./paired";
-import { RunnerAnswer, RunnerPort, Waiting } from "./ports";
+import { PairJudge, RunnerAnswer, RunnerPort, Waiting } from "./ports";
 
 /** An item the canary lost (stable passed, the canary did not), with both answers shortened, for the report. */
 export interface LostItem {
     id: string;
     stable: string;
     canary: string;
+}
+
+/** A judge model's verdict on one item, as the report keeps it: which answer it was shown first, and its words. */
+export interface JudgedPair {
+    id: string;
+    canaryFirst: boolean;
+    preferred: "stable" | "canary" | "tie";
+    words: string;
 }
 
 /** What one evaluation moment found. */
@@ -48,8 +56,15 @@ export function seededOrder<T>(items: T[], seed: number): T[] {
 const passed = (answer: RunnerAnswer, scorer: Scorer, expected: unknown) =>
     answer.status >= 200 && answer.status < 300 && passes(scorer, answerText(answer.body), expected);
 
+/** Each item's pair of verdicts. */
+type Verdicts = { stablePass: boolean; canaryPass: boolean };
+
 export class GoldenComparison {
     private readonly test: PairedTest;
+    /** With a judge model, each item's order and verdict. */
+    readonly judged: JudgedPair[] = [];
+    /** Which answer the judge sees first, per item: a seeded coin, so position bias falls on both versions alike. */
+    private readonly coin: () => number;
     private order: GoldenItem[];
     private next = 0;
     private rounds = 1;
@@ -61,7 +76,10 @@ export class GoldenComparison {
         private readonly items: GoldenItem[],
         private readonly settings: GoldenSetOutputs,
         errorRates: { alpha: number; missRate: number },
+        private readonly judge?: PairJudge,
     ) {
+        if ((settings.scorer as Scorer).kind === "judge" && !judge) throw new Error("a judge scorer needs a judge model");
+        this.coin = mt19937.factory({ seed: settings.seed + 1 });
         this.test = new PairedTest({
             toleratedLoss: settings.toleratedLossPercent / 100,
             detectLoss: settings.detectLossPercent / 100,
@@ -83,7 +101,9 @@ export class GoldenComparison {
             const batch = this.order.slice(this.next, this.next + size);
             this.next += batch.length;
             const answers = await runner.answer(batch, waiting);
-            batch.forEach((item, i) => this.score(item, answers[i]));
+            // Judged in parallel, counted in the order asked: the test sees the items as the order drew them.
+            const verdicts = await Promise.all(batch.map((item, i) => this.verdicts(item, answers[i])));
+            batch.forEach((item, i) => this.count(item, answers[i], verdicts[i]));
             await waiting.heartbeat?.();
         }
         return this.finding();
@@ -96,10 +116,20 @@ export class GoldenComparison {
         this.next = 0;
     }
 
-    private score(item: GoldenItem, answer: { stable: RunnerAnswer; canary: RunnerAnswer }): void {
+    /** Both versions' verdicts on an item: each answer against the scorer, or the pair by the judge model (the preferred one passes, a tie passes both). */
+    private async verdicts(item: GoldenItem, answer: { stable: RunnerAnswer; canary: RunnerAnswer }): Promise<Verdicts> {
         const scorer = this.settings.scorer as Scorer;
-        const stablePass = passed(answer.stable, scorer, item.expected);
-        const canaryPass = passed(answer.canary, scorer, item.expected);
+        if (scorer.kind !== "judge")
+            return { stablePass: passed(answer.stable, scorer, item.expected), canaryPass: passed(answer.canary, scorer, item.expected) };
+        const [stable, canary] = [answer.stable, answer.canary].map(describeFailure);
+        const canaryFirst = this.coin() / 4294967296 < 0.5;
+        const { choice, words } = await this.judge!.prefer(promptOf(item.request), canaryFirst ? canary : stable, canaryFirst ? stable : canary);
+        const preferred = choice === "tie" ? "tie" : (choice === "first") === canaryFirst ? "canary" : "stable";
+        this.judged.push({ id: item.id, canaryFirst, preferred, words });
+        return { stablePass: preferred !== "canary", canaryPass: preferred !== "stable" };
+    }
+
+    private count(item: GoldenItem, answer: { stable: RunnerAnswer; canary: RunnerAnswer }, { stablePass, canaryPass }: Verdicts): void {
         this.counts.items += 1;
         this.counts.stable += Number(stablePass);
         this.counts.canary += Number(canaryPass);

@@ -147,6 +147,11 @@ export interface RunnerPort {
     answer(items: GoldenItem[], waiting?: Waiting): Promise<{ stable: RunnerAnswer; canary: RunnerAnswer }[]>;
 }
 
+/** A judge model that compares two answers to a prompt: the first, the second, or a tie, with its words. */
+export interface PairJudge {
+    prefer(prompt: string, first: string, second: string): Promise<{ choice: "first" | "second" | "tie"; words: string }>;
+}
+
 /** The traffic layer itself (App Mesh route, Lattice listener), read back after every weight change. */
 export interface TrafficPort {
     canaryWeight(): Promise<number>;

@@ -88,3 +88,14 @@ test("rollout load for a minute at 5 requests a second sends 300 ± 5 to each ve
     expect(Math.abs(models.answered.canary - 300)).toBeLessThanOrEqual(5);
     expect(run.output).toMatch(/load: 1\.0 of 1 min \| stable 300 sent \(300 2xx\), mean [\d.]+ s \| canary 300 sent \(300 2xx\), mean [\d.]+ s/);
 }, 150_000);
+
+test("with a judge model: a canary it prefers less often by 15 points is rolled back before any traffic", async () => {
+    await start(85, 70);
+    const judged = { ...STACK, [`${PROJECT}:evaluation`]: { ...GOLDEN, scorer: { kind: "judge", model: "us.anthropic.claude-3-5-haiku-20241022-v1:0" } } };
+    world.seed("e2e", judged);
+    const run = await world.cli(RUN);
+    expect(run.code).toBe(1);
+    expect(run.output).toMatch(/golden set: 400 items from s3:\/\/e2e-evals\/chat\/golden\.jsonl, scored by "judge"/);
+    expect(run.output).toMatch(/golden set before it gets traffic: the canary loses more than 0 points of pass rate on the golden set/);
+    expect(run.lastLine).toBe("rolled-back: canaryWeight 0 deployed on e2e");
+});

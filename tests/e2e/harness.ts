@@ -78,7 +78,11 @@ export class World {
             ROLLOUT_TIME_ORIGIN: this.env.ROLLOUT_TIME_ORIGIN,
         });
         this.aws = await startAwsStandIn();
-        Object.assign(this.env, { AWS_ENDPOINT_URL: this.aws.url, ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook` });
+        Object.assign(this.env, {
+            AWS_ENDPOINT_URL: this.aws.url,
+            AWS_ENDPOINT_URL_BEDROCK_RUNTIME: this.aws.bedrockUrl,
+            ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook`,
+        });
         if (traffic) this.traffic(traffic);
         this.seed(STACK, config);
         return this;
@@ -107,7 +111,11 @@ export class World {
             ROLLOUT_TIME_ORIGIN: this.env.ROLLOUT_TIME_ORIGIN,
         });
         this.aws = await startAwsStandIn();
-        Object.assign(this.env, { AWS_ENDPOINT_URL: this.aws.url, ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook` });
+        Object.assign(this.env, {
+            AWS_ENDPOINT_URL: this.aws.url,
+            AWS_ENDPOINT_URL_BEDROCK_RUNTIME: this.aws.bedrockUrl,
+            ROLLOUT_WEBHOOK_URL: `${this.aws.url}/webhook`,
+        });
         for (const [stack, config] of Object.entries(stacks)) this.seed(stack, config);
         return this;
     }

@@ -6,7 +6,8 @@
  * Lattice GetListener, ELB DescribeListeners, SSM Put/Get/DeleteParameter, S3 GetObject (the
  * golden set, from files under the state directory) and Lambda Invoke (the golden set's runner:
  * its handler, run here, with the service's address swapped for the Lattice stand-in's, as DNS
- * inside the VPC would resolve it), each
+ * inside the VPC would resolve it), Bedrock Converse (a judge model that prefers the answer
+ * matching "Answer <n>" for "Question <n>", the stand-in model servers' right answer), each
  * in the wire protocol its client speaks. It answers from what the stand-in `pulumi`
  * deployed, and is no kinder than AWS where the rollout's mechanics are concerned: a new
  * ECS revision is IN_PROGRESS until its model has loaded, new tasks of a raised minimum
@@ -17,6 +18,7 @@
  * It also records webhook posts.
  */
 import * as http from "http";
+import * as http2 from "http2";
 import { AddressInfo } from "net";
 import { clock, named, readFaults } from "./world";
 import { AwsError } from "./awsError";
@@ -27,6 +29,8 @@ import { stateDir } from "./world";
 
 export interface AwsStandIn {
     url: string;
+    /** Bedrock Runtime, on its own port: its SDK client speaks HTTP/2 only, as the service does. */
+    bedrockUrl: string;
     /** Bodies posted to `/webhook`. */
     webhooks: unknown[];
     close(): Promise<void>;
@@ -303,6 +307,27 @@ async function lambdaInvoke(name: string, body: string, response: http.ServerRes
     }
 }
 
+/**
+ * Bedrock Converse as the API reference gives it ("Converse": the reply in
+ * `output.message.content[].text`, with `stopReason`, `usage` and `metrics`): a judge that
+ * answers A, B or TIE by which answer is right for the request's question.
+ */
+function converse(body: string): unknown {
+    const input = JSON.parse(body) as { messages: { content: { text: string }[] }[]; inferenceConfig?: { maxTokens?: number } };
+    const text = input.messages[0].content[0].text;
+    const n = /Question (\d+)/.exec(text)?.[1];
+    const between = (tag: string) => new RegExp(`<${tag}>\\n([\\s\\S]*?)\\n</${tag}>`).exec(text)?.[1] ?? "";
+    const right = (answer: string) => answer.trim().toLowerCase() === `answer ${n}`;
+    const [a, b] = [right(between("answer_a")), right(between("answer_b"))];
+    const verdict = a === b ? "TIE" : a ? "A" : "B";
+    return {
+        output: { message: { role: "assistant", content: [{ text: verdict }] } },
+        stopReason: "end_turn",
+        usage: { inputTokens: Math.ceil(text.length / 4), outputTokens: 1, totalTokens: Math.ceil(text.length / 4) + 1 },
+        metrics: { latencyMs: 300 },
+    };
+}
+
 /** Starts the endpoint on an ephemeral port of 127.0.0.1. */
 export async function startAwsStandIn(): Promise<AwsStandIn> {
     const webhooks: unknown[] = [];
@@ -355,9 +380,27 @@ export async function startAwsStandIn(): Promise<AwsStandIn> {
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as AddressInfo;
+    // The SDK's Bedrock Runtime client opens an HTTP/2 session (its default handler), so this one answers in HTTP/2 (cleartext, on 127.0.0.1).
+    const bedrock = http2.createServer((request, response) => {
+        let body = "";
+        request.on("data", (chunk) => (body += chunk));
+        request.on("end", () => {
+            if (request.method === "POST" && /^\/model\/[^/]+\/converse$/.test(request.url)) {
+                response.writeHead(200, { "content-type": "application/json" });
+                return void response.end(JSON.stringify(converse(body)));
+            }
+            response.writeHead(404, { "content-type": "application/json", "x-amzn-errortype": "UnknownOperationException" });
+            response.end(JSON.stringify({ message: `${request.method} ${request.url} is not served by the stand-in` }));
+        });
+    });
+    await new Promise<void>((resolve) => bedrock.listen(0, "127.0.0.1", resolve));
     return {
         url: `http://127.0.0.1:${port}`,
+        bedrockUrl: `http://127.0.0.1:${(bedrock.address() as AddressInfo).port}`,
         webhooks,
-        close: () => new Promise((resolve) => server.close(() => resolve())),
+        close: async () => {
+            await new Promise<void>((resolve) => bedrock.close(() => resolve()));
+            await new Promise<void>((resolve) => server.close(() => resolve()));
+        },
     };
 }

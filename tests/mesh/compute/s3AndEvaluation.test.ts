@@ -6,6 +6,7 @@ import { deploy, Graph } from "../../harness/program";
 import { BASE_CONFIG } from "../../harness/stacks";
 import { loadConfig } from "../../../mesh/config/schema";
 import { definitionOf, fingerprint } from "../../../contract/identity";
+import { DEFAULT_CRITERIA } from "../../../contract/golden";
 
 describe("model weights from S3", () => {
     const KEY = "arn:aws:kms:us-west-2:123456789012:key/0b2f7c4e-1d3a-4e5f-9a8b-7c6d5e4f3a2b";
@@ -200,7 +201,7 @@ describe("the golden set's runner", () => {
         expect(outputs.evaluation.goldenSet).toEqual({
             functionName: g.one(T.fn).state.name,
             object: "s3://acme-evals/chat/golden.jsonl",
-            scorer: { kind: "contains", caseSensitive: false, tolerance: 0 },
+            scorer: { kind: "contains", caseSensitive: false, tolerance: 0, criteria: DEFAULT_CRITERIA },
             url: outputs.url,
             path: "/v1/chat/completions",
             pinHeader: "x-canary",

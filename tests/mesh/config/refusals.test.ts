@@ -202,7 +202,7 @@ describe("loadConfig refuses a bad golden set or scorer at program start", () =>
             "an unknown scorer",
             { ...LATTICE, evaluation: golden({ scorer: { kind: "bleu" } }) },
             "evaluation.scorer.kind",
-            'one of "exact", "contains", "regex", "json", "number"',
+            'one of "exact", "contains", "regex", "json", "number", "judge"',
         ],
         [
             "a tolerated loss at the detected one",

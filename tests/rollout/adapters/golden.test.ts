@@ -1,7 +1,9 @@
-/** The golden set's AWS side (`rollout/adapters/golden.ts`): the set from S3, the runner through Lambda's Invoke, as each API answers. */
+/** The golden set's AWS side (`rollout/adapters/golden.ts`, `bedrock.ts`): the set from S3, the runner through Lambda's Invoke, the judge model through Bedrock's Converse, as each API answers. */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
 import { LambdaRunner, readGoldenSet } from "../../../rollout/adapters/golden";
+import { BedrockJudge } from "../../../rollout/adapters/bedrock";
+import { ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { SIMULATED_SETTINGS } from "../../../rollout/simulator/golden";
 
 const ITEMS = [
@@ -64,4 +66,35 @@ test("the set is read from its bucket and key; a missing object is said as such"
     expect(await readGoldenSet(s3 as never, "s3://acme-evals/chat/golden.jsonl")).toEqual({ text: '{"id":"a","request":"q","expected":"x"}\n' });
     expect(got[0].input).toEqual({ Bucket: "acme-evals", Key: "chat/golden.jsonl" });
     expect(await readGoldenSet(s3 as never, "s3://acme-evals/missing.jsonl")).toEqual({ problem: "no object s3://acme-evals/missing.jsonl" });
+});
+
+describe("the judge model on Bedrock", () => {
+    const converse = (text: string) => {
+        const sent: ConverseCommand[] = [];
+        return {
+            sent,
+            send: async (c: ConverseCommand) => (sent.push(c), { output: { message: { role: "assistant", content: [{ text }] } }, stopReason: "end_turn" }),
+        };
+    };
+
+    test.each([
+        ["A", "first"],
+        [" b.", "second"],
+        ["TIE", "tie"],
+    ])("answers %j: %s", async (text, choice) => {
+        const bedrock = converse(text);
+        expect(await new BedrockJudge(bedrock as never, "us.judge-v1:0", "Which is better?").prefer("2+2?", "4", "5")).toEqual({ choice, words: text.trim() });
+        const input = bedrock.sent[0].input;
+        expect(input.modelId).toBe("us.judge-v1:0");
+        expect(input.inferenceConfig).toEqual({ maxTokens: 10, temperature: 0 });
+        expect(input.messages![0].content![0].text).toBe(
+            "Which is better?\n\n<request>\n2+2?\n</request>\n\n<answer_a>\n4\n</answer_a>\n\n<answer_b>\n5\n</answer_b>",
+        );
+    });
+
+    test("any other answer is an error naming the model and its words", async () => {
+        await expect(new BedrockJudge(converse("Both are fine") as never, "us.judge-v1:0", "q").prefer("p", "a", "b")).rejects.toThrow(
+            'the judge model us.judge-v1:0 answered neither A, B nor TIE: "Both are fine"',
+        );
+    });
 });

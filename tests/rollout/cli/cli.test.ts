@@ -86,8 +86,11 @@ describe("parseArgs", () => {
         [["simulate", "meteor"], 'unknown scenario "meteor"; one or more of healthy,'],
         [["simulate", "erors-2x"], 'unknown scenario "erors-2x"; did you mean errors-2x?'],
         [["check"], "check needs --stack NAME or --platform NAME"],
-        [["load", "--stack", "gpu", "--minutes", "5"], 'load needs --rps, requests a second to each version, above 0 and at most 50; got null'],
-        [["load", "--stack", "gpu", "--rps", "500", "--minutes", "5"], 'load needs --rps, requests a second to each version, above 0 and at most 50; got "500"'],
+        [["load", "--stack", "gpu", "--minutes", "5"], "load needs --rps, requests a second to each version, above 0 and at most 50; got null"],
+        [
+            ["load", "--stack", "gpu", "--rps", "500", "--minutes", "5"],
+            'load needs --rps, requests a second to each version, above 0 and at most 50; got "500"',
+        ],
         [["load", "--stack", "gpu", "--rps", "2", "--minutes", "0.5"], 'load needs --minutes, a whole number from 1 to 240; got "0.5"'],
         [["check", "--stack", "dev", "--platform", "rag"], "check takes --stack NAME or --platform NAME, not both"],
         [["check", "--stack", "dev", "--yes"], "--yes is not an option of check"],

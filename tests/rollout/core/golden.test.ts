@@ -183,3 +183,40 @@ describe("in the engine", () => {
         expect(stack.calls).toContain("weight 10");
     });
 });
+
+describe("with a judge model", () => {
+    /** A judge that prefers the answer "right", sees which came first, and ties otherwise. */
+    const judge = () => {
+        const seen: boolean[] = [];
+        return {
+            seen,
+            prefer: async (_prompt: string, first: string, second: string) => {
+                seen.push(first === "right");
+                const choice: "first" | "second" | "tie" = first === second ? "tie" : first === "right" ? "first" : second === "right" ? "second" : "tie";
+                return { choice, words: choice === "tie" ? "TIE" : choice === "first" ? "A" : "B" };
+            },
+        };
+    };
+    const settings = { ...SIMULATED_SETTINGS, scorer: { kind: "judge", model: "us.judge-v1:0", criteria: "Which is better?" } };
+
+    test("a canary the judge prefers less often is rejected; the order it saw each pair in is a seeded coin, recorded with its words", async () => {
+        const j = judge();
+        const runner = new TableRunner((id) => [ok("right"), ok(Number(id.slice(1)) % 5 === 0 ? "wrong" : "right")]);
+        const comparison = new GoldenComparison(items(400), settings, ERRORS, j);
+        const found = await comparison.evaluate(runner);
+        expect(found.verdict).toBe("rejected");
+        const canaryFirst = comparison.judged.filter((p) => p.canaryFirst).length / comparison.judged.length;
+        expect(canaryFirst).toBeGreaterThan(0.35);
+        expect(canaryFirst).toBeLessThan(0.65);
+        const lost = comparison.judged.find((p) => p.preferred === "stable")!;
+        expect(lost.words).toBe(lost.canaryFirst ? "B" : "A");
+        expect(comparison.lost.map((l) => l.id)).toContain(lost.id);
+    });
+
+    test("ties count as agreement: an equal canary is never shown worse", async () => {
+        const comparison = new GoldenComparison(items(300), settings, ERRORS, judge());
+        const found = await comparison.evaluate(new TableRunner(() => [ok("right"), ok("right")]));
+        expect(found.verdict).not.toBe("rejected");
+        expect(comparison.lost).toEqual([]);
+    });
+});
