@@ -31,6 +31,8 @@ const goldenSetOutputs = z.object({
     pinHeader: name,
     pins: z.object({ stable: name, canary: name }),
     requestTimeoutSeconds: z.number().int(),
+    /** The Region the runner signs its requests for (SigV4), when the service takes IAM auth. */
+    signFor: name.optional(),
     detectLossPercent: z.number(),
     toleratedLossPercent: z.number(),
     sampling: z.boolean(),

@@ -22,7 +22,7 @@ import { taskScaling } from "../compute/scaling";
 import { eventMetricRefs, serverMetricRefs } from "../compute/serverMetrics";
 import { EcsService, EcsTask, Placement } from "../compute/service";
 import { evaluationContainer } from "../compute/containers";
-import { GoldenSetRunner } from "../evaluation/runner";
+import { GoldenSetRunner, runnerRoleFor } from "../evaluation/runner";
 import { capacityProvidersName, clusterCapacityProviders, ecsCluster, s3GatewayEndpoint } from "../foundation/foundation";
 import type { PlatformOutputs } from "../../contract/outputs";
 import { UNPINNED_SLOW_SECONDS } from "../../contract/schedule";
@@ -83,9 +83,20 @@ export class InferenceCanary extends pulumi.ComponentResource {
             ? { name: pulumi.output(args.platform.clusterName), arn: pulumi.output(args.platform.clusterArn) }
             : ecsCluster(name, parent);
         const metricNamespace = `AICanary/${serviceId}`;
+        // The golden set's runner's role comes first: a service with IAM auth names it in its auth policy.
+        const runnerRole = config.evaluation?.goldenSet ? runnerRoleFor(`${name}-golden`, accountId, parent) : undefined;
         this.traffic = args.traffic.declare(
             name,
-            { model, network: this.network, clusterArn: this.cluster.arn, accountId, region, metricNamespace, platform: args.platform },
+            {
+                model,
+                network: this.network,
+                clusterArn: this.cluster.arn,
+                accountId,
+                region,
+                metricNamespace,
+                platform: args.platform,
+                ...(runnerRole ? { invokers: [runnerRole.arn] } : {}),
+            },
             parent,
         );
 
@@ -194,15 +205,18 @@ export class InferenceCanary extends pulumi.ComponentResource {
             );
         }
 
-        if (config.evaluation?.goldenSet) {
+        if (runnerRole) {
+            const signed = config.trafficBackend === "lattice" && config.lattice.authType === "AWS_IAM";
             this.goldenSetRunner = new GoldenSetRunner(
                 `${name}-golden`,
                 {
+                    role: runnerRole,
                     subnetIds: this.network.privateSubnetIds,
                     securityGroupIds: this.taskSecurityGroupIds(args.platform),
                     accountId,
                     region,
                     logRetentionDays: config.logRetentionDays,
+                    ...(signed ? { invokes: (this.traffic.outputs as { latticeServiceArn: pulumi.Input<string> }).latticeServiceArn } : {}),
                 },
                 parent,
             );
@@ -239,7 +253,7 @@ export class InferenceCanary extends pulumi.ComponentResource {
                           securityGroupIds: pulumi.output(this.taskSecurityGroupIds(args.platform)),
                           timeoutSeconds: config.evaluation.timeoutSeconds,
                           when: config.evaluation.when,
-                          ...(this.goldenSetRunner ? { goldenSet: this.goldenSetOutputs(this.goldenSetRunner, config.evaluation) } : {}),
+                          ...(this.goldenSetRunner ? { goldenSet: this.goldenSetOutputs(this.goldenSetRunner, config.evaluation, region) } : {}),
                       },
                   }
                 : {}),
@@ -249,9 +263,11 @@ export class InferenceCanary extends pulumi.ComponentResource {
     }
 
     /** What the rollout reads to run the golden set: the runner, the set, the scorer as the stack accepted it, and each version's pin. */
-    private goldenSetOutputs(runner: GoldenSetRunner, evaluation: EvaluationConfig) {
+    private goldenSetOutputs(runner: GoldenSetRunner, evaluation: EvaluationConfig, region: pulumi.Input<string>) {
         const c = this.config;
         return {
+            // With IAM auth the runner signs its requests for the service's Region.
+            ...(c.trafficBackend === "lattice" && c.lattice.authType === "AWS_IAM" ? { signFor: region } : {}),
             functionName: runner.function.name,
             object: evaluation.goldenSet!,
             scorer: evaluation.scorer,

@@ -10,17 +10,76 @@
 //   returns each version's counts by status and its mean time.
 "use strict";
 
+const crypto = require("node:crypto");
+
 /** The longest answer returned per version: Lambda's synchronous response is at most 6 MB, and a batch holds up to 32 answers. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+
+const sha256 = (text) => crypto.createHash("sha256").update(text).digest("hex");
+const hmac = (key, text) => crypto.createHmac("sha256", key).update(text).digest();
+
+/**
+ * Signature Version 4 (IAM User Guide, "Create a signed AWS API request"), for a Lattice service
+ * with IAM auth: the headers to add to a request to `url`. Lattice takes no payload signing, so
+ * the request carries `x-amz-content-sha256: UNSIGNED-PAYLOAD` ("SIGv4 authenticated requests
+ * for Amazon VPC Lattice"). Signed: host, the content hash, the date and the session token.
+ */
+function signatureHeaders({ method, url, service, region, credentials, payloadHash = "UNSIGNED-PAYLOAD", now = new Date() }) {
+    const { host, pathname, searchParams } = new URL(url);
+    const amzDate = now
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d{3}/, "");
+    const date = amzDate.slice(0, 8);
+    const headers = { host, "x-amz-content-sha256": payloadHash, "x-amz-date": amzDate };
+    if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
+    const names = Object.keys(headers).sort();
+    const encode = (part) => encodeURIComponent(part).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const query = [...searchParams.entries()]
+        .map(([k, v]) => `${encode(k)}=${encode(v)}`)
+        .sort()
+        .join("&");
+    const canonical = [
+        method,
+        pathname.split("/").map(encode).join("/"),
+        query,
+        ...names.map((n) => `${n}:${headers[n]}`),
+        "",
+        names.join(";"),
+        payloadHash,
+    ].join("\n");
+    const scope = `${date}/${region}/${service}/aws4_request`;
+    const toSign = ["AWS4-HMAC-SHA256", amzDate, scope, sha256(canonical)].join("\n");
+    const key = ["aws4_request"].reduce(hmac, [service].reduce(hmac, [region].reduce(hmac, hmac(`AWS4${credentials.secretAccessKey}`, date))));
+    const signature = crypto.createHmac("sha256", key).update(toSign).digest("hex");
+    return {
+        ...headers,
+        authorization: `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names.join(";")}, Signature=${signature}`,
+    };
+}
+exports.signatureHeaders = signatureHeaders;
+
+/** With `event.signFor` (a Region), each request is signed with the function's own credentials, which Lambda puts in its environment. */
+function signed(event, url) {
+    if (!event.signFor) return {};
+    const credentials = {
+        accessKeyId: process.env.AWS_ACCESS_KEY_ID,
+        secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
+        sessionToken: process.env.AWS_SESSION_TOKEN,
+    };
+    const { host, ...rest } = signatureHeaders({ method: "POST", url, service: "vpc-lattice-svcs", region: event.signFor, credentials });
+    return rest;
+}
 
 /** Sends one item's request to one version; never throws: a failure is an answer with status 0. */
 async function ask(event, item, pin) {
     const started = Date.now();
     const raw = typeof item.request === "string";
     try {
-        const response = await fetch(event.url + event.path, {
+        const url = event.url + event.path;
+        const response = await fetch(url, {
             method: "POST",
-            headers: { "content-type": raw ? "text/plain" : "application/json", [event.pinHeader]: pin },
+            headers: { "content-type": raw ? "text/plain" : "application/json", [event.pinHeader]: pin, ...signed(event, url) },
             body: raw ? item.request : JSON.stringify(item.request),
             signal: AbortSignal.timeout(event.timeoutMs),
         });

@@ -9,9 +9,9 @@
  * to resources in an Amazon VPC", AWS Lambda Developer Guide). Lambda takes no inbound
  * connections, so the groups' ingress rules admit nothing to it.
  *
- * Its role holds what Lambda's VPC access needs and its own log group, nothing else: no S3
- * (the rollout reads the golden set and sends the items in each invocation), no metrics API
- * (what it measures it returns).
+ * Its role holds what Lambda's VPC access needs and its own log group, and with IAM auth the
+ * right to invoke the one service, nothing else: no S3 (the rollout reads the golden set and
+ * sends the items in each invocation), no metrics API (what it measures it returns).
  */
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -20,6 +20,10 @@ import { policyDocument, serviceTrustPolicy } from "../compute/iam";
 import { RUNNER_TIMEOUT_SECONDS } from "../../contract/golden";
 
 export interface RunnerArgs {
+    /** Its role, declared before the traffic layer (`runnerRoleFor`): a service with IAM auth names it. */
+    role: aws.iam.Role;
+    /** With IAM auth, the Lattice service it calls, which its role may invoke and its requests are signed for. */
+    invokes?: pulumi.Input<string>;
     subnetIds: pulumi.Input<pulumi.Input<string>[]>;
     securityGroupIds: pulumi.Input<pulumi.Input<string>[]>;
     accountId: pulumi.Input<string>;
@@ -52,7 +56,13 @@ function runnerPolicy(args: RunnerArgs, logGroupArn: pulumi.Input<string>): pulu
             Resource: ec2(["network-interface/*"]),
         },
         { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: pulumi.interpolate`${logGroupArn}:*` },
+        ...(args.invokes ? [{ Effect: "Allow" as const, Action: ["vpc-lattice-svcs:Invoke"], Resource: pulumi.interpolate`${args.invokes}/*` }] : []),
     ]);
+}
+
+/** The runner's role: Lambda may assume it, for this account only. */
+export function runnerRoleFor(name: string, accountId: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): aws.iam.Role {
+    return new aws.iam.Role(`${name}-role`, { assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com", accountId) }, opts);
 }
 
 export class GoldenSetRunner extends pulumi.ComponentResource {
@@ -62,7 +72,7 @@ export class GoldenSetRunner extends pulumi.ComponentResource {
         super("ai-canary:evaluation:GoldenSetRunner", name, {}, opts);
         const parent = { parent: this };
         const logGroup = new aws.cloudwatch.LogGroup(`${name}-logs`, { retentionInDays: args.logRetentionDays }, parent);
-        const role = new aws.iam.Role(`${name}-role`, { assumeRolePolicy: serviceTrustPolicy("lambda.amazonaws.com", args.accountId) }, parent);
+        const role = args.role;
         const policy = new aws.iam.RolePolicy(`${name}-policy`, { role: role.id, policy: runnerPolicy(args, logGroup.arn) }, parent);
         this.function = new aws.lambda.Function(
             name,

@@ -24,6 +24,8 @@ export interface TrafficArgs {
     metricNamespace: string;
     /** The platform the stack is on, if any: its shared Lattice service network, and the ports that network admits. */
     platform?: Pick<PlatformOutputs, "serviceNetworkId" | "latticePorts" | "zoneId" | "zoneName">;
+    /** IAM principals of the stack's own that call the service besides the configured ones (the golden set's runner): a service with IAM auth admits them too. */
+    invokers?: pulumi.Input<string>[];
 }
 
 /** The stack outputs only a backend knows, its kind among them. */

@@ -43,7 +43,15 @@ export class LambdaRunner implements RunnerPort, LoadPort {
     /** Invokes the runner with `event` (where to send, the items) and returns its payload, or throws what the function said. */
     private async invoke<T>(event: object, signal?: AbortSignal): Promise<T> {
         const s = this.settings;
-        const full = { ...event, url: s.url, path: s.path, pinHeader: s.pinHeader, pins: s.pins, timeoutMs: s.requestTimeoutSeconds * 1000 };
+        const full = {
+            ...event,
+            url: s.url,
+            path: s.path,
+            pinHeader: s.pinHeader,
+            pins: s.pins,
+            timeoutMs: s.requestTimeoutSeconds * 1000,
+            signFor: s.signFor,
+        };
         const out = await this.lambda.send(
             new InvokeCommand({ FunctionName: s.functionName, InvocationType: "RequestResponse", Payload: new TextEncoder().encode(JSON.stringify(full)) }),
             { abortSignal: signal },

@@ -54,7 +54,6 @@ interface WithLattice {
     idleTimeoutSeconds?: number;
     requestTimeoutSeconds: number;
     lattice: LatticeConfig;
-    evaluation?: { goldenSet?: string };
 }
 
 /** Rules between Lattice's settings and the shared ones. */
@@ -97,14 +96,6 @@ const latticeRules = [
             }
         },
     ),
-    rule<WithLattice>(["lattice", "evaluation"], "a golden set needs lattice.authType NONE: its runner does not sign requests", (c, report) => {
-        if (c.evaluation?.goldenSet && c.lattice.authType === "AWS_IAM")
-            report(
-                "evaluation.goldenSet",
-                c.evaluation.goldenSet,
-                'no golden set with lattice.authType "AWS_IAM" yet: the runner sends unsigned requests (docs/evaluation.md)',
-            );
-    }),
 ];
 
 /** This backend's part of a stack's config, as the config's list of backends (`mesh/config/backends.ts`) takes it. */

@@ -84,7 +84,7 @@ export function pinRule(model: CanaryModel, version: Version, targetGroupId: Inp
 }
 
 /** With AWS_IAM auth, only the listed principals may invoke this one service. */
-export function authPolicy(principals: string[], serviceArn: Input<string>): pulumi.Output<string> {
+export function authPolicy(principals: Input<string>[], serviceArn: Input<string>): pulumi.Output<string> {
     return pulumi.jsonStringify({
         Version: "2012-10-17",
         Statement: [

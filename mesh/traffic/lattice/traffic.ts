@@ -22,6 +22,7 @@ interface LatticeTrafficArgs {
     model: CanaryModel<LatticeCanaryConfig>;
     network: Network;
     platform?: TrafficArgs["platform"];
+    invokers?: TrafficArgs["invokers"];
 }
 
 /** Name of the model server's port mapping, by which ECS registers it in a Lattice target group. */
@@ -72,7 +73,7 @@ class LatticeTraffic extends pulumi.ComponentResource implements TrafficBackend 
         if (lattice.authType === "AWS_IAM") {
             new aws.vpclattice.AuthPolicy(
                 `${name}-auth`,
-                { resourceIdentifier: this.service.arn, policy: authPolicy(lattice.allowedPrincipals, this.service.arn) },
+                { resourceIdentifier: this.service.arn, policy: authPolicy([...lattice.allowedPrincipals, ...(args.invokers ?? [])], this.service.arn) },
                 parent,
             );
         }
@@ -168,6 +169,10 @@ export function latticeBackend(config: LatticeCanaryConfig): TrafficBackendKind 
             return { description: ec2Description("inference requests from VPC Lattice"), prefixListIds: [prefixList.id] };
         },
         declare: (name: string, args: TrafficArgs, opts: pulumi.ComponentResourceOptions) =>
-            new LatticeTraffic(`${name}-lattice`, { model: { ...args.model, config }, network: args.network, platform: args.platform }, opts),
+            new LatticeTraffic(
+                `${name}-lattice`,
+                { model: { ...args.model, config }, network: args.network, platform: args.platform, invokers: args.invokers },
+                opts,
+            ),
     };
 }

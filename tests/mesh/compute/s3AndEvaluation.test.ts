@@ -214,3 +214,19 @@ describe("the golden set's runner", () => {
         });
     });
 });
+
+test("behind IAM auth, the runner's role is in the service's auth policy and may invoke that service only; it signs for the stack's Region", async () => {
+    const g = await deploy({
+        ...BASE_CONFIG,
+        trafficBackend: "lattice",
+        lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:role/callers"] }),
+        evaluation: JSON.stringify({ goldenSet: "s3://acme-evals/chat/golden.jsonl" }),
+    });
+    const role = g.one("aws:iam/role:Role", "-golden-role");
+    const auth = JSON.parse(g.one("aws:vpclattice/authPolicy:AuthPolicy").inputs.policy).Statement[0];
+    expect(auth.Principal.AWS).toEqual(["arn:aws:iam::123456789012:role/callers", role.state.arn]);
+    const service = g.one("aws:vpclattice/service:Service");
+    const statements = JSON.parse(g.one("aws:iam/rolePolicy:RolePolicy", "-golden-policy").inputs.policy).Statement;
+    expect(statements.find((s: { Action: string[] }) => s.Action.includes("vpc-lattice-svcs:Invoke")).Resource).toBe(`${service.state.arn}/*`);
+    expect((g.outputs as { evaluation: { goldenSet: { signFor: string } } }).evaluation.goldenSet.signFor).toBe("us-west-2");
+});

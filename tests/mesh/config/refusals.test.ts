@@ -212,12 +212,6 @@ describe("loadConfig refuses a bad golden set or scorer at program start", () =>
         ],
         ["a golden set on App Mesh", { evaluation: golden({}) }, "evaluation.goldenSet", 'no golden set with trafficBackend "appmesh"'],
         [
-            "a golden set behind IAM auth",
-            { ...LATTICE, lattice: JSON.stringify({ authType: "AWS_IAM", allowedPrincipals: ["arn:aws:iam::123456789012:root"] }), evaluation: golden({}) },
-            "evaluation.goldenSet",
-            'no golden set with lattice.authType "AWS_IAM" yet',
-        ],
-        [
             "requests longer than the runner can wait",
             { ...ALB, requestTimeoutSeconds: "900", evaluation: golden({}) },
             "requestTimeoutSeconds",
