@@ -259,6 +259,7 @@ test("each service has a stable name in the platform's zone, and a caller's cont
             { name: "CANARY_METRIC_NAMESPACE", value: "AICanary/rag-gateway-gateway" },
             { name: "CANARY_VERSION", value: version },
             { name: "EMBEDDER_URL", value: "http://embedder.rag.internal" },
+            { name: "LLM_MODEL", value: "llama-3.1-8b-instruct" },
             { name: "LLM_URL", value: "http://llm.rag.internal" },
             { name: "RERANKER_URL", value: "http://reranker.rag.internal" },
         ]);
