@@ -46,6 +46,8 @@ const SLICE = [
     "aborted-2x",
     "healthy-rare-slow",
     "healthy-2rps-budget",
+    "healthy-1rps-no-5xx-budget",
+    "errors-at-promise-1rps-no-5xx",
     "errors-at-promise-2rps",
     "errors-1.5x-promise-2rps",
     "ttft-at-promise-2rps",

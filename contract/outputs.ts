@@ -217,6 +217,12 @@ const platformOutputs = z.object({
     clusterArn: name,
     /** The cluster's GPU capacity by instance type: a service's GPU version runs on the pool of its type. */
     gpuPools: z.record(name, z.object({ capacityProviderName: name, maxInstances: z.number().int(), volumeGiB: z.number().int() })),
+    /**
+     * The NAT gateways' public addresses, where the platform made the VPC (none listed for an
+     * existing one, or from a platform deployed before they were exported): an internet-facing
+     * load balancer sees the golden set's runner arrive from them.
+     */
+    natAddresses: z.array(name).default([]),
 });
 
 export type PlatformOutputs = z.output<typeof platformOutputs>;

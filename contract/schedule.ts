@@ -62,6 +62,11 @@ export const rolloutSection = section(
             .describe(
                 "With budgetSeconds: the weakest promise the rollout may start with. If the budget cannot promise to catch a regression of this many times stable's rate for some rate, the rollout refuses to start and says what budget or traffic would.",
             ),
+        weakestPromisePoints: decimal(0, 100)
+            .default(2)
+            .describe(
+                "With budgetSeconds: a promise on a share (5xx, slow requests, a share gate) weaker than weakestPromise is still taken when it is within this many percentage points of stable's rate: a rare event's factor says little (200x a stable with no 5xx in its hours may be 1%). 2 points is about what 10x means at a common 0.2-0.3% 5xx rate.",
+            ),
         errorDispersion: decimal(1, 100)
             .optional()
             .describe(

@@ -33,6 +33,7 @@ const TAGGABLE = new Set([
     "aws:ecs/taskDefinition:TaskDefinition",
     "aws:iam/instanceProfile:InstanceProfile",
     "aws:iam/role:Role",
+    "aws:lambda/function:Function",
     "aws:lb/loadBalancer:LoadBalancer",
     "aws:lb/targetGroup:TargetGroup",
     "aws:route53/zone:Zone",

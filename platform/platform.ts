@@ -31,7 +31,12 @@ export class Platform extends pulumi.ComponentResource {
         const region = aws.getRegionOutput({}, parent).region;
         const net = config.network;
         const vpc = net.existing
-            ? { vpcId: pulumi.output(net.vpcId), privateSubnetIds: pulumi.output(net.privateSubnetIds), publicSubnetIds: pulumi.output(net.publicSubnetIds) }
+            ? {
+                  vpcId: pulumi.output(net.vpcId),
+                  privateSubnetIds: pulumi.output(net.privateSubnetIds),
+                  publicSubnetIds: pulumi.output(net.publicSubnetIds),
+                  natAddresses: pulumi.output<string[]>([]),
+              }
             : newVpc(`${name}-vpc`, net, parent);
 
         if (net.s3GatewayEndpoint === "create") {
@@ -89,6 +94,7 @@ export class Platform extends pulumi.ComponentResource {
             clusterName: cluster.name,
             clusterArn: cluster.arn,
             gpuPools,
+            natAddresses: vpc.natAddresses,
         };
         this.registerOutputs({});
     }

@@ -1,6 +1,6 @@
 /**
  * `./scripts/rag-values`: the RAG example's values, from one file (`rag.values.yaml`), written
- * into the platform's stack file and the four services', keeping every comment (the `yaml`
+ * into the platform's stack file and the services' (the four, and the LLM's CPU variant), keeping every comment (the `yaml`
  * library edits the parsed document, not the text). It refuses, writing nothing, while a value is
  * still the example's or a file would keep one; every problem at once.
  */
@@ -11,7 +11,7 @@ import { z } from "zod";
 import { exampleValues } from "../rollout/cli/check";
 import { PLATFORM_PROJECT, PROJECT } from "../contract/outputs";
 
-const SERVICES = ["gateway", "embedder", "reranker", "llm"] as const;
+const SERVICES = ["gateway", "embedder", "reranker", "llm", "llm-cpu"] as const;
 type Service = (typeof SERVICES)[number];
 
 const IMAGE = /^[a-z0-9][\w.-]*(:\d+)?(\/[\w.-]+)+(:[\w.-]+|@sha256:[0-9a-f]{64})$/;
@@ -25,6 +25,7 @@ export const ragValuesSchema = z.object({
     images: z.object(
         Object.fromEntries(SERVICES.map((s) => [s, z.string().regex(IMAGE, "an image reference with a tag or digest")])) as Record<Service, z.ZodString>,
     ),
+    llmCompute: z.enum(["gpu", "cpu"], 'either "gpu" (vLLM, Pulumi.rag-llm.yaml) or "cpu" (llama.cpp on Fargate, Pulumi.rag-llm-cpu.yaml)'),
     weightsBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name"),
     allowedCidrs: z.array(z.string().regex(/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/, "an IPv4 CIDR block")).min(1, "at least one network"),
 });
@@ -58,6 +59,15 @@ export function readValues(text: string): { values: RagValues } | { problems: st
     return problems.length > 0 ? { problems } : { values };
 }
 
+/** The name an LLM stack's server answers to (vLLM's `--served-model-name`, llama.cpp's `--alias`): what the gateway asks for. */
+function servedModel(text: string): string {
+    const command = parseDocument(text).getIn(["config", `${PROJECT}:stable`, "command"]);
+    const args = (command as { toJSON(): string[] } | undefined)?.toJSON() ?? [];
+    const at = args.findIndex((a) => a === "--served-model-name" || a === "--alias");
+    if (at < 0 || at + 1 >= args.length) throw new Error("an LLM stack's command names no --served-model-name or --alias");
+    return args[at + 1];
+}
+
 /** Each file's text with the values set, comments kept; the weights' prefix within the bucket is kept too. */
 export function applyValues(values: RagValues, files: Record<string, string>): Record<string, string> {
     const out: Record<string, string> = {};
@@ -76,9 +86,13 @@ export function applyValues(values: RagValues, files: Record<string, string>): R
             if (typeof source === "string")
                 doc.setIn(["config", key(version), "weights", "source"], source.replace(/^s3:\/\/[^/]+/, `s3://${values.weightsBucket}`));
         }
+        const golden = doc.getIn(["config", key("evaluation"), "goldenSet"]);
+        if (typeof golden === "string") doc.setIn(["config", key("evaluation"), "goldenSet"], golden.replace(/^s3:\/\/[^/]+/, `s3://${values.weightsBucket}`));
         if (service === "gateway") {
             const cidrs = doc.createNode(values.allowedCidrs, { flow: true });
             doc.setIn(["config", key("alb"), "allowedCidrs"], cidrs);
+            const model = servedModel(files[serviceFile(values.llmCompute === "gpu" ? "llm" : "llm-cpu")]);
+            for (const version of ["stable", "canary"]) doc.setIn(["config", key(version), "environment", "LLM_MODEL"], model);
         }
         out[serviceFile(service)] = String(doc);
     }

@@ -24,7 +24,7 @@ export interface NetworkArgs {
     /** Who may reach that port, as the traffic backend needs. */
     appIngress: TaskIngressSource;
     /** The platform's VPC, when the stack is on one: `config` is then not read. */
-    platform?: Pick<PlatformOutputs, "vpcId" | "cidrBlock" | "privateSubnetIds" | "publicSubnetIds">;
+    platform?: Pick<PlatformOutputs, "vpcId" | "cidrBlock" | "privateSubnetIds" | "publicSubnetIds" | "natAddresses">;
 }
 
 export class Network extends pulumi.ComponentResource {
@@ -32,6 +32,8 @@ export class Network extends pulumi.ComponentResource {
     readonly cidrBlock: pulumi.Input<string>;
     readonly privateSubnetIds: pulumi.Output<string[]>;
     readonly publicSubnetIds: pulumi.Output<string[]>;
+    /** The NAT gateways' public addresses, where known (a VPC this stack or its platform made): what the internet sees the private subnets call from. */
+    readonly natAddresses: pulumi.Output<string[]>;
     /** Security group of every model task, stable and canary alike. */
     readonly taskSecurityGroup: aws.ec2.SecurityGroup;
 
@@ -44,15 +46,18 @@ export class Network extends pulumi.ComponentResource {
             this.vpcId = pulumi.output(args.platform.vpcId);
             this.privateSubnetIds = pulumi.output(args.platform.privateSubnetIds);
             this.publicSubnetIds = pulumi.output(args.platform.publicSubnetIds);
+            this.natAddresses = pulumi.output(args.platform.natAddresses);
         } else if (config.existing) {
             this.vpcId = pulumi.output(config.vpcId);
             this.privateSubnetIds = pulumi.output(config.privateSubnetIds);
             this.publicSubnetIds = pulumi.output(config.publicSubnetIds);
+            this.natAddresses = pulumi.output<string[]>([]);
         } else {
             const vpc = newVpc(`${name}-vpc`, config, { parent: this });
             this.vpcId = vpc.vpcId;
             this.privateSubnetIds = vpc.privateSubnetIds;
             this.publicSubnetIds = vpc.publicSubnetIds;
+            this.natAddresses = vpc.natAddresses;
         }
 
         this.taskSecurityGroup = new aws.ec2.SecurityGroup(

@@ -24,7 +24,7 @@ export const BOUNDED_SERIES = ["timeToFirstToken", "requestTime"] as const;
 export type BoundedSeries = (typeof BOUNDED_SERIES)[number];
 
 /** The servers with presets, and `custom`. */
-export const SERVERS = ["vllm", "tgi", "tei", "triton", "custom"] as const;
+export const SERVERS = ["vllm", "tgi", "tei", "triton", "llamacpp", "custom"] as const;
 type Server = (typeof SERVERS)[number];
 
 interface Preset {
@@ -65,6 +65,10 @@ function geometric(first: number): number[] {
  *   (`nv_inference_request_duration_us`); its one histogram, time to first response, is off
  *   unless the server runs with `--metrics-config histogram_latencies=true`, so no count above
  *   a bound is read from it here.
+ * - llama.cpp's server (tools/server/README.md, `--metrics`; the `llamacpp:` series of build
+ *   b8840): counters and gauges only, no histogram and no count of requests or answers, so
+ *   tokens are read (`llamacpp:tokens_predicted_total`) and the queue
+ *   (`llamacpp:requests_deferred`), no latency and no model gate that needs answers.
  */
 const SERVER_PRESETS: Record<Server, Preset> = {
     vllm: {
@@ -101,6 +105,11 @@ const SERVER_PRESETS: Record<Server, Preset> = {
         bounds: { requestTime: geometric(0.00001) },
     },
     triton: { checked: "Triton 24", names: { queueDepth: "nv_inference_pending_request_count" }, bounds: {} },
+    llamacpp: {
+        checked: "llama.cpp server b8840",
+        names: { queueDepth: "llamacpp:requests_deferred", generatedTokens: "llamacpp:tokens_predicted_total" },
+        bounds: {},
+    },
     custom: { checked: "", names: {}, bounds: {} },
 };
 

@@ -17,6 +17,8 @@ export interface Vpc {
     vpcId: pulumi.Output<string>;
     privateSubnetIds: pulumi.Output<string[]>;
     publicSubnetIds: pulumi.Output<string[]>;
+    /** The NAT gateways' public addresses: where the VPC's private subnets reach the internet from. */
+    natAddresses: pulumi.Output<string[]>;
 }
 
 export function newVpc(name: string, args: { cidrBlock: string; availabilityZones: number }, opts: pulumi.ComponentResourceOptions): Vpc {
@@ -33,7 +35,9 @@ export function newVpc(name: string, args: { cidrBlock: string; availabilityZone
         },
         opts,
     );
-    return { vpcId: vpc.vpcId, privateSubnetIds: vpc.privateSubnetIds, publicSubnetIds: vpc.publicSubnetIds };
+    // `eips` are the NAT gateways' Elastic IPs (awsx creates one per NAT gateway).
+    const natAddresses = vpc.eips.apply((eips) => pulumi.all((eips ?? []).map((eip) => eip.publicIp)));
+    return { vpcId: vpc.vpcId, privateSubnetIds: vpc.privateSubnetIds, publicSubnetIds: vpc.publicSubnetIds, natAddresses };
 }
 
 /**

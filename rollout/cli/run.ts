@@ -94,7 +94,7 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
     for (const line of [...said, ...(refusal ? [refusal] : [])]) console.log(line);
     if (args.dryRun) {
         if (golden.deps) for (const line of golden.power()) console.log(line);
-        return printPower(before.schedule, metrics, args);
+        return printPower(before.schedule, metrics, args, before);
     }
     if (refusal) {
         last("refused");
@@ -154,11 +154,17 @@ async function readForRun(session: Session, args: RunArgs) {
     return { kind: "run" as const, raw, schedule, outputs };
 }
 
-/** `--dry-run`: what this schedule can tell at the given traffic, or the last hour's. */
-async function printPower(schedule: RolloutSchedule, metrics: CloudWatchMetrics, args: RunArgs): Promise<number> {
+/** `--dry-run`: what this schedule can tell at the given traffic, or the traffic a budget was planned at (stable's 3 hours), or the last hour's. */
+async function printPower(
+    schedule: RolloutSchedule,
+    metrics: CloudWatchMetrics,
+    args: RunArgs,
+    planned: { traffic?: Traffic; lastStep?: Record<string, number> },
+): Promise<number> {
     try {
-        const traffic = args.traffic ?? (await lastHour(metrics));
-        if (traffic) console.log(powerReport(schedule, traffic, args.traffic ? "given" : "the last hour").join("\n"));
+        const traffic = args.traffic ?? planned.traffic ?? (await lastHour(metrics));
+        const source = args.traffic ? "given" : planned.traffic ? "stable's last 3 hours, as the budget was planned" : "the last hour";
+        if (traffic) console.log(powerReport(schedule, traffic, source, planned.lastStep).join("\n"));
         else console.log("power: no traffic in the last hour; pass --requests-per-second, --error-rate and --slow-share to see what this schedule can tell");
     } catch (e) {
         console.log(`power: the last hour's traffic is unreadable (${describeError(e as Error)}); pass --requests-per-second, --error-rate and --slow-share`);

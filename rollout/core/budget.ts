@@ -29,7 +29,7 @@ import { Form, formsOf, Judged } from "./evidence";
 export const HEALTHY_ACCEPTED = 0.95;
 /** The weights the plan compares for its last step before 100%. */
 const SHAPES = [25, 50, 75];
-/** The largest factor searched: beyond it a rate is taken to promise nothing. */
+/** The largest factor searched for a rate per trial: beyond it a rate is taken to promise nothing (a share's is where it reaches 99%). */
 const MOST = 1000;
 
 /** Time spent at a weight, in seconds, judged towards acceptance. */
@@ -55,12 +55,17 @@ export function acceptedChance(r: Judged, factor: number, segments: Segment[], f
     );
 }
 
-/** The smallest factor, at least `least`, whose acceptance a healthy canary reaches with chance `chance`; Infinity when none up to `MOST` does. */
+/**
+ * The smallest factor, at least `least`, whose acceptance a healthy canary reaches with chance
+ * `chance`; Infinity when none does up to `MOST` (a share: up to a canary rate of 99%, so a rare
+ * event, stable's rate a fraction of a per mille, still gets its promise, in points).
+ */
 export function smallestPromise(r: Judged, least: number, segments: Segment[], forms: Form[], missRate: number, chance: number): number {
     const reaches = (f: number) => acceptedChance(r, f, segments, forms, missRate) >= chance;
     if (reaches(least)) return least;
-    if (!reaches(MOST)) return Infinity;
-    let [lo, hi] = [least, MOST];
+    const most = r.measure === "share" && r.rate > 0 ? Math.max(MOST, 0.99 / r.rate) : MOST;
+    if (!reaches(most)) return Infinity;
+    let [lo, hi] = [least, most];
     // Bisection on the log of the factor, to two significant figures.
     while (hi / lo > 1.01) {
         const mid = Math.sqrt(lo * hi);
@@ -117,7 +122,7 @@ export interface Promised {
 /** The canary's part of what arrives at `perSecond` over the segments. */
 const canaryPart = (segments: Segment[], perSecond: number) => segments.reduce((n, s) => n + (s.weight / 100) * perSecond * s.seconds, 0);
 
-/** The schedule that holds the promises: each detect factor raised to its promise, the last-step factor to the largest, the last step's wait to the budget's rest. */
+/** The schedule that holds the promises: each detect factor raised to its promise, the last step's wait to the budget's rest (each rate's last-step factor is the plan's `lastStep`). */
 function holding(schedule: RolloutSchedule, promises: RatePromise[], lastSeconds: number): RolloutSchedule {
     const held = structuredClone(schedule);
     for (const { rate, rollout } of promises) {
@@ -128,7 +133,6 @@ function holding(schedule: RolloutSchedule, promises: RatePromise[], lastSeconds
             gate.detectFactor = rollout;
         }
     }
-    held.lastStepDetectFactor = Math.max(schedule.lastStepDetectFactor, ...promises.map((p) => p.lastStep));
     held.evidenceWaitSeconds = Math.max(0, Math.round(lastSeconds - schedule.bakeSeconds));
     return held;
 }
@@ -138,11 +142,15 @@ const times = (f: number) => (Number.isFinite(f) ? `${f}x` : "nothing");
 
 const count = (n: number) => Math.round(n).toLocaleString("en-US");
 
+/** The canary rate a promise of `factor` catches: a share's at least stable's plus the margin, as the judge holds it with a budget. */
+const caughtRate = (r: Judged, factor: number, margin: number) =>
+    r.measure === "rate" ? factor * r.rate : Math.min(1, Math.max(factor * r.rate, r.rate + margin));
+
 /** A rate's promise in words: the factor, and the rate it means at stable's. */
-function promised(r: Judged, factor: number): string {
+function promised(r: Judged, factor: number, margin: number): string {
     if (!Number.isFinite(factor)) return "nothing";
-    const at = r.measure === "rate" ? (factor * r.rate).toFixed(1) : `${(100 * Math.min(1, factor * r.rate)).toFixed(2)}%`;
-    return `${factor}x stable's (${at})`;
+    const at = caughtRate(r, factor, margin);
+    return `${factor}x stable's (${r.measure === "rate" ? at.toFixed(1) : `${(100 * at).toFixed(2)}%`})`;
 }
 
 /**
@@ -154,7 +162,7 @@ export function planBudget(
     schedule: RolloutSchedule,
     traffic: Traffic,
     source: string,
-): { schedule: RolloutSchedule; lines: string[]; promises: Promised[]; refusal?: string } {
+): { schedule: RolloutSchedule; lines: string[]; promises: Promised[]; lastStep: Record<string, number>; refusal?: string } {
     const budget = schedule.budgetSeconds!;
     const { promises, unknown, lastSeconds } = promisesWithin(schedule, traffic, budget);
     const { ramp, last } = segmentsWithin(schedule, traffic.requestsPerSecond, budget);
@@ -165,12 +173,12 @@ export function planBudget(
             `the last step before 100% bakes up to ${minutes(lastSeconds)}; a canary at least as bad as each promise below is promoted at most ${(100 * schedule.missRate).toFixed(1)}% of the time, and a healthy one is accepted within the budget in about ${Math.round(100 * HEALTHY_ACCEPTED)}% of rollouts:`,
         ...promises.map(
             (p, i) =>
-                `  ${p.rate.name}: ${promised(p.rate, p.rollout)}; from the last step before 100% on, ${times(p.lastStep)} on that step's data; with ${minutes(2 * budget)}, ${times(doubled[i].rollout)}` +
-                servedText(p, segments),
+                `  ${p.rate.name}: ${promised(p.rate, p.rollout, schedule.detectMarginPercent / 100)}; from the last step before 100% on, ${times(p.lastStep)} on that step's data; with ${minutes(2 * budget)}, ${times(doubled[i].rollout)}` +
+                servedText(p, segments, schedule.detectMarginPercent / 100),
         ),
         ...shapesText(schedule, traffic, budget),
     ];
-    const weak = promises.filter((p) => p.rollout > schedule.weakestPromise);
+    const weak = promises.filter((p) => isWeak(schedule, p.rate, p.rollout));
     const problems = [
         ...unknown.map((name) => `${name}: no trials in stable's last 3 hours, so nothing can be promised`),
         ...weak.map((p) => `${p.rate.name}: ${times(p.rollout)} within ${minutes(budget)}, ${enough(schedule, traffic, p.rate)}`),
@@ -180,20 +188,23 @@ export function planBudget(
             schedule,
             lines,
             promises: [],
-            refusal: `refused: the budget cannot promise rollout.weakestPromise (${schedule.weakestPromise}x) at this traffic: ${problems.join("; ")}`,
+            lastStep: {},
+            refusal: `refused: the budget cannot promise rollout.weakestPromise (${schedule.weakestPromise}x, or a share within rollout.weakestPromisePoints, ${schedule.weakestPromisePoints} points, of stable's) at this traffic: ${problems.join("; ")}`,
         };
     return {
         schedule: holding(schedule, promises, lastSeconds),
         lines,
         promises: promises.map(({ rate, rollout }) => ({ id: rate.id, name: rate.name, measure: rate.measure, factor: rollout, stableRate: rate.rate })),
+        // Each rate's own: one factor for all would hold every rate to the weakest (a rare event's is in the hundreds).
+        lastStep: Object.fromEntries(promises.map((p) => [p.rate.id, Math.max(schedule.lastStepDetectFactor, p.lastStep)])),
     };
 }
 
 /** What a canary at a share's promise serves users within the budget, beside a healthy one: the cost of the evidence. */
-function servedText(p: RatePromise, segments: Segment[]): string {
+function servedText(p: RatePromise, segments: Segment[], margin: number): string {
     if (p.rate.measure !== "share" || !Number.isFinite(p.rollout)) return "";
     const trials = canaryPart(segments, p.rate.trialsPerSecond);
-    const [healthy, bad] = [1, p.rollout].map((f) => trials * Math.min(1, f * p.rate.rate));
+    const [healthy, bad] = [trials * p.rate.rate, trials * caughtRate(p.rate, p.rollout, margin)];
     return `; within the budget a canary at that promise serves up to ${count(bad)} of these in its ${count(trials)} trials (a healthy one about ${count(healthy)})`;
 }
 
@@ -218,23 +229,37 @@ function shapesText(schedule: RolloutSchedule, traffic: Traffic, budget: number)
     ];
 }
 
-/** What would promise `weakestPromise` for a rate: a budget (doubling up to a week), or else the traffic. */
+/**
+ * Whether a promise is too weak to start with: more than `weakestPromise` times stable's rate and,
+ * for a share, more than `weakestPromisePoints` above it (a rare event's factor says little: 30x a
+ * stable that had no 5xx in its hours may be 0.5%).
+ */
+function isWeak(schedule: RolloutSchedule, rate: Judged, factor: number): boolean {
+    if (factor <= schedule.weakestPromise) return false;
+    if (rate.measure !== "share" || !Number.isFinite(factor)) return true;
+    return 100 * (caughtRate(rate, factor, schedule.detectMarginPercent / 100) - rate.rate) > schedule.weakestPromisePoints;
+}
+
+/** What would promise `weakestPromise` (or `weakestPromisePoints`) for a rate: a budget (doubling up to a week), or else the traffic. */
 function enough(schedule: RolloutSchedule, traffic: Traffic, rate: Judged): string {
     const promise = (budget: number, rps: number) => {
         const { promises } = promisesWithin(schedule, { ...traffic, requestsPerSecond: rps }, budget);
         return promises.find((p) => p.rate.id === rate.id)!.rollout;
     };
     for (let budget = 2 * schedule.budgetSeconds!; budget <= 604800; budget *= 2) {
-        if (promise(budget, traffic.requestsPerSecond) <= schedule.weakestPromise)
-            return `a budgetSeconds of ${budget} would promise ${schedule.weakestPromise}x`;
+        if (!isWeak(schedule, rate, promise(budget, traffic.requestsPerSecond))) return `a budgetSeconds of ${budget} would promise ${weakest(schedule, rate)}`;
     }
     for (let factor = 2; factor <= 1024; factor *= 2) {
         const rps = traffic.requestsPerSecond * factor;
-        if (promise(schedule.budgetSeconds!, rps) <= schedule.weakestPromise)
-            return `${rps.toFixed(1)} requests a second would promise ${schedule.weakestPromise}x within this budget`;
+        if (!isWeak(schedule, rate, promise(schedule.budgetSeconds!, rps)))
+            return `${rps.toFixed(1)} requests a second would promise ${weakest(schedule, rate)} within this budget`;
     }
     return "no budget up to a week and no traffic up to 1,024 times this one would promise it";
 }
+
+/** The weakest promise a rate may start with, in words. */
+const weakest = (schedule: RolloutSchedule, rate: Judged) =>
+    rate.measure === "share" ? `${schedule.weakestPromise}x or ${schedule.weakestPromisePoints} points` : `${schedule.weakestPromise}x`;
 
 /** Why the last step before 100% ended without acceptance: its evidence wait ran out, or, with a budget, the budget did. */
 export function evidenceTimeout(schedule: RolloutSchedule, pending: string): string {

@@ -25,6 +25,13 @@ export type Form = (r: Judged, factor: number, weight: number) => { mean: number
 
 const NONE = { mean: 0, variance: 0 };
 
+/**
+ * A rate from pooled counts, never 0 (half an event of prior), so a ratio of it stays finite: the
+ * judge's estimate of stable's rate, and the forecasts', so a stable without an event in its
+ * hours is planned at the rate it is judged at.
+ */
+export const estimatedRate = (events: number, requests: number) => (events + 0.5) / (requests + 1);
+
 /** The ratio of both versions' events (`RatioAcceptanceTest`): each event is the canary's with probability w for a canary like stable. It learns only from events. */
 const byRatio: Form = (r, factor, weight) => {
     const w = weight / 100;

@@ -21,6 +21,7 @@ import { RolloutSchedule } from "../../contract/schedule";
 import { GateCounts, MetricsSample, VersionSample } from "./ports";
 import { GateSpec, gatesOf, rateText } from "../../contract/gates";
 import { AcceptanceTest, CountLimitTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "./sequential";
+import { estimatedRate } from "./evidence";
 
 export type Verdict = { kind: "pass" } | { kind: "fail"; reason: string } | { kind: "inconclusive"; reason: string };
 
@@ -125,9 +126,6 @@ interface Acceptance {
     factor: number;
 }
 
-/** A rate from pooled counts, never 0 (half an event of prior), so a ratio of it stays finite. */
-const estimatedRate = (events: number, requests: number) => (events + 0.5) / (requests + 1);
-
 const add = (pool: GateCounts, counts: GateCounts) => {
     pool.events += counts.events;
     pool.requests += counts.requests;
@@ -160,7 +158,7 @@ export class Judge {
     private readonly stable: GateCounts[];
     /** Per gate, acceptance over the whole rollout, against the configured regressions. */
     private readonly accept: Acceptance[];
-    /** Per gate, acceptance at the last step before 100% alone, against a regression of `lastStepDetectFactor`. */
+    /** Per gate, acceptance at the last step before 100% alone, against a regression of `lastStepDetectFactor` (or the gate's own, with a budget). */
     private last?: Acceptance[];
     private role: StepRole = "ramp";
     private readonly alpha: number;
@@ -171,11 +169,14 @@ export class Judge {
      * @param prior stable's counts before the rollout (its last hours), by gate id: with a
      * budget, stable's rate is estimated from them and the rollout's together, so the canary's
      * own trials can be held to a multiple of it from the first step.
+     * @param lastStep with a budget, each gate's regression to catch on the last step's own data,
+     * by gate id, where it is more than `lastStepDetectFactor` (the budget's promise for that step).
      */
     constructor(
         private readonly schedule: RolloutSchedule,
         private readonly prior: Record<string, GateCounts> = {},
         goldenSet = false,
+        private readonly lastStep: Record<string, number> = {},
     ) {
         this.gates = [...trafficGates(schedule), ...modelGates(schedule)];
         this.alpha = falseRollbackShare(schedule, goldenSet);
@@ -192,7 +193,7 @@ export class Judge {
     newStep(role: StepRole = "ramp"): void {
         for (const test of [...this.ratio, this.errorLimit]) test.restart();
         this.role = role;
-        if (role === "last") this.last = this.gates.map((g) => this.acceptanceFor(g, this.schedule.lastStepDetectFactor));
+        if (role === "last") this.last = this.gates.map((g) => this.acceptanceFor(g, this.lastStepFactor(g)));
         if (role === "full" && !this.full) {
             // Each against the tolerated multiple of stable's measured rate, plus the margin: a noisy estimate must not roll back a canary like stable.
             this.full = this.gates.map((g, i) => {
@@ -301,6 +302,10 @@ export class Judge {
         return this.budgeted ? Math.min(0.99, Math.max(factor * measured, measured + this.margin)) : measured + this.margin;
     }
 
+    private lastStepFactor(gate: Gate): number {
+        return this.lastStep[gate.id] ?? this.schedule.lastStepDetectFactor;
+    }
+
     private get budgeted(): boolean {
         return this.schedule.budgetSeconds !== undefined;
     }
@@ -312,9 +317,7 @@ export class Judge {
             ...this.gates.flatMap((g, i) => (shown(this.accept[i]) ? [] : [`${g.label} rate under ${g.detectFactor}x stable's`])),
             ...(this.role !== "last"
                 ? []
-                : this.gates.flatMap((g, i) =>
-                      shown(this.last?.[i]) ? [] : [`${g.label} rate under ${this.schedule.lastStepDetectFactor}x stable's at this step`],
-                  )),
+                : this.gates.flatMap((g, i) => (shown(this.last?.[i]) ? [] : [`${g.label} rate under ${this.lastStepFactor(g)}x stable's at this step`]))),
         ];
         return { accepted: pending.length === 0, reason: pending.length ? `not yet shown: ${pending.join("; ")}` : "" };
     }

@@ -7,7 +7,7 @@
  */
 import { RolloutSchedule } from "../../contract/schedule";
 import { gatesOf } from "../../contract/gates";
-import { drift, formsOf, Judged } from "./evidence";
+import { drift, estimatedRate, formsOf, Judged } from "./evidence";
 import { MinuteSample } from "./ports";
 import { summedGates } from "./minutes";
 import { FALLBACK_DISPERSION } from "./dispersion";
@@ -24,6 +24,13 @@ export interface Traffic {
     gates?: Record<string, { trialsPerRequest: number; rate: number }>;
 }
 
+/**
+ * A rate as the forecasts take it: as measured, and where none was seen, the judge's estimate
+ * (half an event over the requests), so a stable without a 5xx in its hours is planned at the rate
+ * it will be judged at, not at 0, which no acceptance could be planned from.
+ */
+const measuredRate = (events: number, requests: number) => (events > 0 ? events / requests : estimatedRate(0, requests));
+
 /** Both versions' traffic over some whole minutes, as the forecast reads it; undefined without a request. */
 export function trafficOf(minutes: MinuteSample[]): Traffic | undefined {
     const versions = minutes.flatMap((m) => [m.versions.stable, m.versions.canary]);
@@ -34,10 +41,13 @@ export function trafficOf(minutes: MinuteSample[]): Traffic | undefined {
     const seconds = minutes.length * 60;
     return {
         requestsPerSecond: sum.requests / seconds,
-        errorRate: sum.errors / sum.requests,
-        slowShare: sum.slow / sum.requests,
+        errorRate: measuredRate(sum.errors, sum.requests),
+        slowShare: measuredRate(sum.slow, sum.requests),
         gates: Object.fromEntries(
-            Object.entries(gates).map(([id, g]) => [id, { trialsPerRequest: g.requests / sum.requests, rate: g.requests > 0 ? g.events / g.requests : 0 }]),
+            Object.entries(gates).map(([id, g]) => [
+                id,
+                { trialsPerRequest: g.requests / sum.requests, rate: g.requests > 0 ? measuredRate(g.events, g.requests) : 0 },
+            ]),
         ),
     };
 }
@@ -107,30 +117,31 @@ export function judgedRates(schedule: RolloutSchedule, traffic: Traffic): { rate
 }
 
 /** What a rate's acceptance promises: the smallest canary rate promoted at most missRate of the time, over the rollout and from the last step on. */
-function promise(r: Judged, schedule: RolloutSchedule): string {
+function promise(r: Judged, schedule: RolloutSchedule, lastStep: number): string {
     const margin = schedule.detectMarginPercent / 100;
     const missRate = schedule.missRate;
     if (r.measure === "rate") {
         const per = (x: number) => x.toFixed(1);
         return (
             `  ${r.name}: a canary at ${per(r.factor * r.rate)} or more (${r.factor}x stable's ${per(r.rate)}) is promoted at most ${pct(missRate)} of the time; ` +
-            `so is one at ${per(schedule.lastStepDetectFactor * r.rate)} from the last step before 100% on`
+            `so is one at ${per(lastStep * r.rate)} from the last step before 100% on`
         );
     }
     return (
-        `  ${r.name}: a canary at ${pct(Math.max(r.factor * r.rate, r.rate + margin))} or more (${r.factor}x stable's, or ${(100 * margin).toFixed(2)} point above) is promoted at most ${pct(missRate)} of the time; ` +
-        `so is one at ${pct(Math.max(schedule.lastStepDetectFactor * r.rate, r.rate + margin))} from the last step before 100% on`
+        `  ${r.name}: a canary at ${pct(Math.min(1, Math.max(r.factor * r.rate, r.rate + margin)))} or more (${r.factor}x stable's, or ${(100 * margin).toFixed(2)} point above) is promoted at most ${pct(missRate)} of the time; ` +
+        `so is one at ${pct(Math.min(1, Math.max(lastStep * r.rate, r.rate + margin)))} from the last step before 100% on`
     );
 }
 
-/** The report `run --dry-run` and `simulate --stack` print. */
-export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source: string): string[] {
+/** The report `run --dry-run` and `simulate --stack` print; `lastStep`: a budget's last-step factor per rate, by id. */
+export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source: string, lastStep: Record<string, number> = {}): string[] {
     const threshold = Math.log(2 / schedule.missRate);
     const { rates, unknown } = judgedRates(schedule, traffic);
+    const lastStepOf = (r: Judged) => lastStep[r.id] ?? schedule.lastStepDetectFactor;
     const forms = formsOf(schedule);
     const lines = [
         `power at ${traffic.requestsPerSecond.toFixed(1)} requests a second, ${pct(traffic.errorRate)} 5xx, ${pct(traffic.slowShare)} slower than ${schedule.slowRequestSeconds === undefined ? "stable's 95th percentile" : `${schedule.slowRequestSeconds} s`} (${source}):`,
-        ...rates.map((r) => promise(r, schedule)),
+        ...rates.map((r) => promise(r, schedule, lastStepOf(r))),
         ...unknown.map((name) => `  ${name}: no trials in this traffic, so its power is unknown and the times below leave it out`),
     ];
     const bake = schedule.bakeSeconds;
@@ -145,7 +156,7 @@ export function powerReport(schedule: RolloutSchedule, traffic: Traffic, source:
         if (isLast) {
             const needed = rates.map((r, i) => {
                 const rollout = (threshold - evidence[i]) / drift(forms, r, r.factor, weight);
-                const atStep = threshold / drift(forms, r, schedule.lastStepDetectFactor, weight);
+                const atStep = threshold / drift(forms, r, lastStepOf(r), weight);
                 return Math.max(rollout, atStep);
             });
             seconds = Math.max(seconds, ...needed);

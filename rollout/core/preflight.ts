@@ -10,7 +10,7 @@ import { planBudget, Promised } from "./budget";
 import { Judge } from "./judge";
 import { summedGates } from "./minutes";
 import { GateCounts, MetricsSource } from "./ports";
-import { trafficOf } from "./power";
+import { Traffic, trafficOf } from "./power";
 
 export interface Preflight {
     schedule: RolloutSchedule;
@@ -22,6 +22,10 @@ export interface Preflight {
     judge?: Judge;
     /** Why the rollout must not start: nothing has moved. */
     refusal?: string;
+    /** With a budget, the traffic it was planned at (stable's hours): what the dry run's forecast uses too. */
+    traffic?: Traffic;
+    /** With a budget, each rate's regression to catch on the last step's own data, by id. */
+    lastStep?: Record<string, number>;
 }
 
 /** Stable's counts over its hours, by gate id (`errors`, `slow`, the gates'): the judge's prior with a budget. */
@@ -53,6 +57,8 @@ export async function preflight(schedule: RolloutSchedule, metrics: MetricsSourc
         schedule: plan.schedule,
         lines: [...measured.lines, ...plan.lines],
         promises: plan.promises,
-        ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history), goldenSet) }),
+        traffic,
+        lastStep: plan.lastStep,
+        ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history), goldenSet, plan.lastStep) }),
     };
 }

@@ -181,6 +181,20 @@ const PROMISED = (() => {
         tokens: of(withGates, "tokens"),
     };
 })();
+/**
+ * A fresh endpoint at 1 request a second, whose stable answered no 5xx in its 3 hours: the judge
+ * and the plan take its rate as half an event in them, and the budget's 5xx promise is a canary
+ * rate in points (its factor of that estimate is in the hundreds): the canary "at the promise"
+ * fails that share of its requests.
+ */
+const FRESH_5XX_PROMISE = (() => {
+    const rate = 0.5 / (3 * 3600 + 1);
+    const schedule = { ...DEFAULT_SCHEDULE, ...GPU_BUDGETED };
+    const [errors] = promisesWithin(schedule, { requestsPerSecond: 1, errorRate: rate, slowShare: 0.05 }, GPU_BUDGETED.budgetSeconds!).promises;
+    return Math.max(errors.rollout * rate, rate + schedule.detectMarginPercent / 100);
+})();
+const pctOf = (share: number) => `${(100 * share).toFixed(2)}%`;
+
 /** A behaviour whose share of requests slower than stable's p95 is `share` (its median moved, its spread kept). */
 const slowAt = (share: number): Behaviour => ({ ...STABLE, medianMs: STABLE_P95_MS / Math.exp(STABLE.sigma * normalQuantile(1 - share, 0, 1)) });
 /** At 2 requests a second on the GPU stack's budgeted schedule. */
@@ -526,6 +540,34 @@ export const SCENARIOS: Scenario[] = [
         requestsPerSecond: 1,
         canary: () => STABLE,
         expected: "promoted",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "healthy-1rps-no-5xx-budget",
+        description: "a fresh endpoint at 1 req/s whose stable and canary answer no 5xx, on the GPU stack's budgeted schedule",
+        requestsPerSecond: 1,
+        stable: { ...STABLE, errorRate: 0 },
+        canary: () => ({ ...STABLE, errorRate: 0 }),
+        expected: "promoted",
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "errors-at-promise-1rps-no-5xx",
+        description: `the same, the canary failing what that budget promises in points (${pctOf(FRESH_5XX_PROMISE)} of its requests)`,
+        requestsPerSecond: 1,
+        stable: { ...STABLE, errorRate: 0 },
+        canary: () => ({ ...STABLE, errorRate: FRESH_5XX_PROMISE }),
+        expected: "rolled-back",
+        limit: AT_PROMISE_LIMIT,
+    },
+    {
+        ...GPU_TRAFFIC,
+        name: "errors-1.5x-promise-1rps-no-5xx",
+        description: `the same at 1.5x that promise (${pctOf(1.5 * FRESH_5XX_PROMISE)})`,
+        requestsPerSecond: 1,
+        stable: { ...STABLE, errorRate: 0 },
+        canary: () => ({ ...STABLE, errorRate: 1.5 * FRESH_5XX_PROMISE }),
+        expected: "rolled-back",
     },
     {
         ...GPU_TRAFFIC,

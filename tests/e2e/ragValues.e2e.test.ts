@@ -1,8 +1,8 @@
 /**
  * The RAG example from its values file alone (`scripts/ragValues.ts`): written into the
- * platform's and the four services' stack files, every comment kept and no example value left,
- * each file passes `rollout check`, and the platform and every service render as `pulumi up`
- * would run them. Its own suite: five programs render here.
+ * platform's and the services' stack files (the four, and the LLM's CPU variant), every comment
+ * kept and no example value left, each file passes `rollout check`, and the platform and every
+ * service render as `pulumi up` would run them. Its own suite: six programs render here.
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -24,6 +24,8 @@ images:
   embedder: ghcr.io/huggingface/text-embeddings-inference:cpu-1.9
   reranker: ghcr.io/huggingface/text-embeddings-inference:cpu-1.9
   llm: 111122223333.dkr.ecr.eu-west-1.amazonaws.com/vllm-openai:v0.9.0
+  llm-cpu: ghcr.io/ggml-org/llama.cpp:server-b8840
+llmCompute: gpu
 weightsBucket: acme-models
 allowedCidrs: ["10.20.0.0/16", "172.16.8.0/22"]
 `;
@@ -69,7 +71,12 @@ test("a user's values reach every file, comments kept, no example value left; ev
     const llm = configOf(path.join(dir, "Pulumi.rag-llm.yaml"), PROJECT);
     expect(JSON.parse(llm.canary).weights.source).toBe("s3://acme-models/llama-3.1-8b-instruct");
     expect(llm.platform).toBe("acme/ai-inference-platform/rag");
-    expect(JSON.parse(configOf(path.join(dir, "Pulumi.rag-gateway.yaml"), PROJECT).alb).allowedCidrs).toEqual(["10.20.0.0/16", "172.16.8.0/22"]);
+    expect(JSON.parse(configOf(path.join(dir, "Pulumi.rag-llm-cpu.yaml"), PROJECT).stable).weights.source).toBe("s3://acme-models/qwen2.5-1.5b-instruct-gguf");
+    const gateway = configOf(path.join(dir, "Pulumi.rag-gateway.yaml"), PROJECT);
+    expect(JSON.parse(gateway.alb).allowedCidrs).toEqual(["10.20.0.0/16", "172.16.8.0/22"]);
+    expect(JSON.parse(gateway.evaluation).goldenSet).toBe("s3://acme-models/rag-gateway/golden.jsonl");
+    // The gateway asks for the model the chosen LLM serves (vLLM's --served-model-name).
+    expect(JSON.parse(gateway.canary).environment.LLM_MODEL).toBe("llama-3.1-8b-instruct");
 
     expect(checkPlatformStack(dir, "rag").problems).toEqual([]);
     const platform = await runProgram(configOf(path.join(dir, "platform/Pulumi.rag.yaml"), PLATFORM_PROJECT), {
@@ -78,7 +85,7 @@ test("a user's values reach every file, comments kept, no example value left; ev
         stack: "rag",
     });
     expect(platform.error).toBeUndefined();
-    for (const service of ["gateway", "embedder", "reranker", "llm"]) {
+    for (const service of ["gateway", "embedder", "reranker", "llm", "llm-cpu"]) {
         const stack = `rag-${service}`;
         expect([stack, checkServiceStack(dir, stack).flatMap((r) => r.problems)]).toEqual([stack, []]);
         const graph = await deploy(configOf(path.join(dir, `Pulumi.${stack}.yaml`), PROJECT), {
@@ -86,6 +93,14 @@ test("a user's values reach every file, comments kept, no example value left; ev
         });
         expect(graph.resources.length).toBeGreaterThan(10);
     }
+});
+
+test("with llmCompute: cpu the gateway asks for the model llama.cpp serves (its --alias), in both versions", () => {
+    const dir = clone();
+    fs.writeFileSync(path.join(dir, "rag.values.yaml"), VALUES.replace("llmCompute: gpu", "llmCompute: cpu"));
+    expect(ragValues(dir)).toBe(0);
+    const gateway = configOf(path.join(dir, "Pulumi.rag-gateway.yaml"), PROJECT);
+    for (const version of ["stable", "canary"]) expect(JSON.parse(gateway[version]).environment.LLM_MODEL).toBe("qwen2.5-1.5b-instruct");
 });
 
 test("a self-managed backend keeps the literal organization in each service's platform reference", () => {

@@ -197,12 +197,17 @@ test("a dry run changes nothing and says where slow requests start (stable's 95t
 });
 
 test("a budget that cannot promise rollout.weakestPromise at stable's traffic refuses before anything moves, saying what it can promise and what would", async () => {
-    const stack = { ...BASE_STACK, [`${PROJECT}:rollout`]: { ...(BASE_STACK[`${PROJECT}:rollout`] as object), budgetSeconds: 900, weakestPromise: 1.1 } };
+    const stack = {
+        ...BASE_STACK,
+        [`${PROJECT}:rollout`]: { ...(BASE_STACK[`${PROJECT}:rollout`] as object), budgetSeconds: 900, weakestPromise: 1.1, weakestPromisePoints: 0 },
+    };
     world = await new World().start(stack);
     const run = await world.cli(RUN);
     expect({ code: run.code, last: run.lastLine }).toEqual({ code: 4, last: "refused: canaryWeight 0 deployed on e2e" });
     // 20 a second, less a share of the newest minute when its data has not all arrived (a real second is two virtual minutes here).
     expect(run.output).toMatch(/^budget: 15 min from the first step to the decision to promote, at (19\.9|20\.0) requests a second \(stable's last 3 hours\)/m);
-    expect(run.output).toMatch(/^refused: the budget cannot promise rollout\.weakestPromise \(1\.1x\) at this traffic: 5xx: [\d.]+x within 15 min, /m);
+    expect(run.output).toMatch(
+        /^refused: the budget cannot promise rollout\.weakestPromise \(1\.1x, or a share within rollout\.weakestPromisePoints, 0 points, of stable's\) at this traffic: 5xx: [\d.]+x within 15 min, /m,
+    );
     expect(world.deployed()).toMatchObject({ canaryWeight: 0, trafficWeight: 0, stableImage: `${ECR}:1.4.0` });
 });

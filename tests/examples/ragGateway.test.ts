@@ -5,8 +5,11 @@
  * reaches every callee, the answer is the LLM's with the best passages as context, a callee's
  * failure is a 502, and each answer is counted per version in embedded metric format.
  */
+import * as fs from "fs";
 import * as http from "http";
+import * as path from "path";
 import { AddressInfo } from "net";
+import { parseGoldenSet } from "../../contract/golden";
 
 const gateway = require("../../examples/rag-gateway/server.js") as {
     settings: (env: Record<string, string>) => Record<string, unknown>;
@@ -136,4 +139,13 @@ test("each answer is one EMF line in the service's namespace with its version: A
 
 test("without a callee's address it says which variable is missing", () => {
     expect(() => gateway.settings({ EMBEDDER_URL: "http://e", RERANKER_URL: "http://r" })).toThrow("LLM_URL is not set");
+});
+
+test("the example's golden set (golden.jsonl, which `rollout load` sends and both versions answer) is one the rollout accepts, and each expected word is in a passage of the corpus", () => {
+    const dir = path.join(__dirname, "../../examples/rag-gateway");
+    const parsed = parseGoldenSet(fs.readFileSync(path.join(dir, "golden.jsonl"), "utf8"));
+    if ("problems" in parsed) throw new Error(parsed.problems.join("; "));
+    const corpus = (JSON.parse(fs.readFileSync(path.join(dir, "corpus.json"), "utf8")) as string[]).join(" ").toLowerCase();
+    expect(parsed.items.length).toBe(15);
+    for (const item of parsed.items) expect([item.id, corpus.includes(String(item.expected).toLowerCase())]).toEqual([item.id, true]);
 });

@@ -72,6 +72,8 @@ const COMPUTED: Record<string, (name: string) => Record<string, unknown>> = {
         vpcId: `vpc-${suffix(name)}`,
         privateSubnetIds: [`subnet-${suffix(name + "private-a")}`, `subnet-${suffix(name + "private-b")}`],
         publicSubnetIds: [`subnet-${suffix(name + "public-a")}`, `subnet-${suffix(name + "public-b")}`],
+        // The NAT gateways' Elastic IPs, one per zone, in the documentation range (RFC 5737).
+        eips: [{ publicIp: "198.51.100.10" }, { publicIp: "198.51.100.11" }],
     }),
 };
 

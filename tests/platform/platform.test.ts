@@ -98,6 +98,12 @@ test.each([
     expect(parsePlatformOutputs(g.outputs, "rag").serviceNetworkId).toBe(existingId);
 });
 
+test("the gateway (internet-facing, with a golden set) admits the golden set's runner from the platform's NAT gateways, besides its users", () => {
+    expect(platform.outputs.natAddresses).toEqual(["198.51.100.10", "198.51.100.11"]);
+    const entry = gateway.ofType("aws:ec2/securityGroup:SecurityGroup").find((sg) => sg.name.endsWith("-alb-entry"))!;
+    expect(entry.inputs.ingress.map((r: { cidrBlocks: string[] }) => r.cidrBlocks)).toEqual([["203.0.113.0/24"], ["198.51.100.10/32", "198.51.100.11/32"]]);
+});
+
 test("across the platform and two services there is one VPC, one VPC association and one S3 gateway endpoint", () => {
     const all = [platform, embedder, gateway];
     for (const type of [T.vpc, T.vpcAssociation, T.s3, T.serviceNetwork, T.zone]) {

@@ -35,10 +35,33 @@ export function listenerSpecs(config: AlbCanaryConfig): {
 }
 
 /** Every port the load balancer listens on: what its security group admits from `alb.allowedCidrs`. */
-export const listenerPorts = (config: AlbCanaryConfig): number[] => {
+const listenerPorts = (config: AlbCanaryConfig): number[] => {
     const { serving, redirect } = listenerSpecs(config);
     return [serving.port, ...(redirect ? [redirect.port] : [])];
 };
+
+/**
+ * What the load balancer's security group admits: `alb.allowedCidrs` on every listener port and,
+ * for an internet-facing one with a golden set, the NAT gateways' addresses too, since the golden
+ * set's runner (in the private subnets) reaches its public address through them.
+ */
+export function entryIngress(config: AlbCanaryConfig, natAddresses: string[]): aws.types.input.ec2.SecurityGroupIngress[] {
+    const runnerThroughNat = config.alb.scheme === "internet-facing" && config.evaluation?.goldenSet !== undefined && natAddresses.length > 0;
+    return listenerPorts(config).flatMap((port) => [
+        { description: `clients in alb.allowedCidrs, port ${port}`, protocol: "tcp", fromPort: port, toPort: port, cidrBlocks: config.alb.allowedCidrs },
+        ...(runnerThroughNat
+            ? [
+                  {
+                      description: `the golden set runner through the NAT gateways of the VPC, port ${port}`,
+                      protocol: "tcp",
+                      fromPort: port,
+                      toPort: port,
+                      cidrBlocks: natAddresses.map((ip) => `${ip}/32`),
+                  },
+              ]
+            : []),
+    ]);
+}
 
 /**
  * The canary split: `100 - canaryWeight` to stable's group, `canaryWeight` to the canary's.

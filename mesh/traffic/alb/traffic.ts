@@ -20,7 +20,7 @@ import {
     ACCESS_LOG_PREFIX,
     accessLogBucketPolicy,
     elbDimension,
-    listenerPorts,
+    entryIngress,
     listenerSpecs,
     PIN_RULE_PRIORITY,
     pinCondition,
@@ -64,13 +64,9 @@ class AlbTraffic extends pulumi.ComponentResource implements TrafficBackend {
             {
                 vpcId: network.vpcId,
                 description: ec2Description("Application Load Balancer: the listed clients in, the model tasks out"),
-                ingress: listenerPorts(config).map((port) => ({
-                    description: ec2Description(`clients in alb.allowedCidrs, port ${port}`),
-                    protocol: "tcp",
-                    fromPort: port,
-                    toPort: port,
-                    cidrBlocks: alb.allowedCidrs,
-                })),
+                ingress: network.natAddresses.apply((addresses) =>
+                    entryIngress(config, addresses).map((rule) => ({ ...rule, description: ec2Description(String(rule.description)) })),
+                ),
                 egress: [
                     {
                         description: ec2Description("requests and health checks to the model tasks"),

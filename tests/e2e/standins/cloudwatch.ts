@@ -70,8 +70,13 @@ function statOf(stat: NonNullable<MetricQuery["MetricStat"]>, window: Window, tr
                 const found = serverSeries(state, version as "stable" | "canary", m.MetricName, dims, stat.Stat, { ...window, period }, traffic);
                 if (found) return found;
             }
+            // The application's own counts (EMF in the version's log group): as it publishes them.
+            for (const [name, ref] of Object.entries((fields.events ?? {}) as Record<string, MetricRef>)) {
+                if (matches(ref, m.Namespace, m.MetricName, dims))
+                    return trafficSeries(stackName, state, version, `event:${name}`, ref, stat.Stat, { ...window, period }, traffic);
+            }
             for (const [field, ref] of Object.entries(fields as Record<string, MetricRef>)) {
-                if (field === "server" || !matches(ref, m.Namespace, m.MetricName, dims)) continue;
+                if (field === "server" || field === "events" || !matches(ref, m.Namespace, m.MetricName, dims)) continue;
                 return trafficSeries(stackName, state, version, field, ref, stat.Stat, { ...window, period }, traffic);
             }
         }
@@ -90,7 +95,11 @@ const matches = (ref: MetricRef, namespace: string, metricName: string, dims: Re
  */
 const percentileMs = (p99Ms: number, percentile: number) => p99Ms * Math.exp(0.5 * (normalQuantile(percentile / 100, 0, 1) - normalQuantile(0.99, 0, 1)));
 
-/** A traffic-layer metric per period: requests, 5xx, a latency's p99 or its count over a threshold, per version from the weights in force second by second. */
+/**
+ * A traffic-layer metric per period: requests, 5xx, a latency's p99 or its count over a threshold,
+ * per version from the weights in force second by second; or an application count (`event:<name>`):
+ * a count the behaviour gives a share of the answers for (`events`), else the answers themselves.
+ */
 function trafficSeries(
     stackName: string,
     state: StackState,
@@ -123,9 +132,18 @@ function trafficSeries(
         if (requests < 1) continue;
         // A latency published in seconds (the ALB's TargetResponseTime) answers in seconds.
         const msPerUnit = ref.unit === "Seconds" ? 1000 : 1;
+        const event = field.startsWith("event:") ? field.slice(6) : undefined;
+        const sum =
+            event !== undefined
+                ? (requests - errors) * (behaviour.events?.[event] ?? 1)
+                : field === "errors"
+                  ? errors
+                  : field === "connectionErrors"
+                    ? 0
+                    : requests;
         const value =
             stat === "Sum"
-                ? Math.round(field === "errors" ? errors : field === "connectionErrors" ? 0 : requests)
+                ? Math.round(sum)
                 : /^TC\(\d+(\.\d+)?:\)$/.test(stat)
                   ? Math.round(requests * behaviour.slowRate)
                   : /^p\d+(\.\d+)?$/.test(stat)

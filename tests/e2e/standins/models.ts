@@ -1,6 +1,6 @@
 /**
- * Stand-in model servers and the VPC Lattice service in front of them, on 127.0.0.1, for the
- * golden set's runner.
+ * Stand-in model servers and the service in front of them (a VPC Lattice service, or an
+ * Application Load Balancer), on 127.0.0.1, for the golden set's runner.
  *
  * Each model server answers `POST /v1/chat/completions` as an OpenAI-compatible server does
  * (OpenAI API reference, "Create chat completion": a `chat.completion` object whose
@@ -8,7 +8,9 @@
  * the test's answer function says for the last user message. The service stand-in routes as the
  * deployed listener does (VPC Lattice User Guide, "Listener rules"): a rule whose header match
  * (exact, case-sensitive as deployed) fits the request forwards to its target group; a request
- * that fits none follows the default action's weights.
+ * that fits none follows the default action's weights. On an ALB the same, with its rules' HTTP
+ * header conditions compared as ELB does: the header's name and the values case-insensitively,
+ * `*` and `?` as wildcards (ELB API Reference, "HttpHeaderConditionConfig").
  */
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -63,9 +65,60 @@ function modelServer(version: Version, answer: Answer, answered: Record<Version,
     });
 }
 
+/** The deployed resources the service stand-in routes by: one stack's, or every stack's. */
+const deployedResources = (stack?: string) =>
+    named()
+        .filter(([name]) => stack === undefined || name === stack)
+        .flatMap(([, state]) => state.resources);
+
+/** An ALB header condition's value against the request's: case-insensitive, `*` any run of characters, `?` one. */
+const albMatches = (pattern: string, value: string | undefined) =>
+    value !== undefined &&
+    new RegExp(
+        `^${pattern
+            .replace(/[.+^${}()|[\]\\]/g, "\\$&")
+            .replace(/\*/g, ".*")
+            .replace(/\?/g, ".")}$`,
+        "i",
+    ).test(value);
+
+/** Where the load balancer sends a request with these headers: the first matching rule's target group's version, else the default action's weights. */
+function albVersionFor(resources: ReturnType<typeof deployedResources>, headers: http.IncomingHttpHeaders, turn: number): Version {
+    const groupVersion = (arn: unknown): Version => {
+        const group = resources.find((r) => r.type === "aws:lb/targetGroup:TargetGroup" && r.state.arn === arn)!;
+        return group.name.endsWith("-canary") ? "canary" : "stable";
+    };
+    const rules = resources
+        .filter((r) => r.type === "aws:lb/listenerRule:ListenerRule")
+        .map(
+            (r) =>
+                r.inputs as {
+                    priority: number;
+                    conditions: { httpHeader: { httpHeaderName: string; values: string[] } }[];
+                    actions: { targetGroupArn: string }[];
+                },
+        )
+        .sort((a, b) => a.priority - b.priority);
+    for (const rule of rules) {
+        const fits = rule.conditions.every((c) =>
+            c.httpHeader.values.some((v) => albMatches(v, headers[c.httpHeader.httpHeaderName.toLowerCase()] as string | undefined)),
+        );
+        if (fits) return groupVersion(rule.actions[0].targetGroupArn);
+    }
+    const listener = resources.find(
+        (r) => r.type === "aws:lb/listener:Listener" && (r.inputs as { defaultActions: { forward?: unknown }[] }).defaultActions[0].forward,
+    )!;
+    const groups = (listener.inputs as { defaultActions: { forward: { targetGroups: { arn: string; weight: number }[] } }[] }).defaultActions[0].forward
+        .targetGroups;
+    const total = groups.reduce((n, g) => n + g.weight, 0);
+    const canary = groups.find((g) => groupVersion(g.arn) === "canary")?.weight ?? 0;
+    return turn % total < canary ? "canary" : "stable";
+}
+
 /** Where the deployed listener sends a request with these headers: the first matching rule's target group's version, else the default action's. */
-function versionFor(headers: http.IncomingHttpHeaders, turn: number): Version {
-    const resources = named().flatMap(([, state]) => state.resources);
+function versionFor(headers: http.IncomingHttpHeaders, turn: number, stack?: string): Version {
+    const resources = deployedResources(stack);
+    if (resources.some((r) => r.type === "aws:lb/loadBalancer:LoadBalancer")) return albVersionFor(resources, headers, turn);
     const groupVersion = (id: unknown): Version => {
         const group = resources.find((r) => r.type === "aws:vpclattice/targetGroup:TargetGroup" && r.id === id)!;
         return group.name.endsWith("-canary") ? "canary" : "stable";
@@ -92,15 +145,15 @@ function versionFor(headers: http.IncomingHttpHeaders, turn: number): Version {
     return turn % 100 < canary ? "canary" : "stable";
 }
 
-/** Starts both versions' model servers and the service in front of them. */
-export async function startModelStandIns(answers: Record<Version, Answer>): Promise<ModelStandIns> {
+/** Starts both versions' model servers and the service in front of them: `stack`'s, where several are deployed. */
+export async function startModelStandIns(answers: Record<Version, Answer>, stack?: string): Promise<ModelStandIns> {
     const answered = { stable: 0, canary: 0 };
     const servers = { stable: modelServer("stable", answers.stable, answered), canary: modelServer("canary", answers.canary, answered) };
     const urls = { stable: await listen(servers.stable), canary: await listen(servers.canary) };
     let turn = 0;
     const service = http.createServer(async (request, response) => {
         const body = await readBody(request);
-        const target = urls[versionFor(request.headers, turn++)];
+        const target = urls[versionFor(request.headers, turn++, stack)];
         const forwarded = await fetch(`${target}${request.url}`, {
             method: request.method,
             headers: { "content-type": String(request.headers["content-type"]) },

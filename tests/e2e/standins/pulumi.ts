@@ -121,10 +121,25 @@ interface Step {
     diffs?: string[];
 }
 
+/**
+ * How the program of the project in the work dir runs: the platform's, in `platform/`; a
+ * service's `StackReference` to its platform answered, as Pulumi does, with that stack's
+ * outputs where this backend has deployed it (else the harness renders the committed one).
+ */
+function programOptions(stack: string, config: Record<string, string>) {
+    const { PLATFORM_PROJECT, PROJECT } = require("../../../contract/outputs") as typeof import("../../../contract/outputs");
+    const project = (yaml.load(fs.readFileSync(path.join(process.cwd(), "Pulumi.yaml"), "utf8")) as { name: string }).name;
+    if (project === PLATFORM_PROJECT) return { stack, project, program: require("../../../platform/index") as () => unknown };
+    const reference = config[`${PROJECT}:platform`];
+    const platform = reference ? readStack(reference.split("/").pop()!) : undefined;
+    return { stack, ...(platform?.outputs && Object.keys(platform.outputs).length > 0 ? { stackReferences: { [reference]: platform.outputs } } : {}) };
+}
+
 /** Runs the program with the stack's config and lists each resource's operation against what is deployed. */
 async function plan(stack: string): Promise<{ steps: Step[]; outputs: Record<string, unknown>; resources: DeployedResource[] } | { error: string }> {
     const { runProgram } = require("../../harness/program") as typeof import("../../harness/program");
-    const run = await runProgram(programConfig(stack), { stack });
+    const config = programConfig(stack);
+    const run = await runProgram(config, programOptions(stack, config));
     if (run.error) return { error: run.error.message };
     const previous = new Map((readStack(stack)?.resources ?? []).map((r) => [r.urn, r]));
     const registered = new Map(run.graph.resources.map((r) => [`${r.type}::${r.name}`, r]));

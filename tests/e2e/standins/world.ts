@@ -54,6 +54,8 @@ export interface Behaviour {
     p99Ms: number;
     slowRate: number;
     server?: ServerBehaviour;
+    /** The application's counts that are a share of its answers (an event gate's events), by metric name; any other it publishes counts the answers. */
+    events?: Record<string, number>;
 }
 
 /** What a version's server does: its mean time to first token (slower from a moment on), the shares the counts above a bound and the cut-off answers read, and its tokens per answer. */

@@ -296,6 +296,7 @@ describe("the metrics collector's configuration", () => {
         ["tgi", ["InterTokenLatency", "RequestTime", "GeneratedTokens", "Answers"], ["QueueDepth"]],
         ["tei", ["RequestTime", "Answers"], ["QueueDepth"]],
         ["triton", [], ["QueueDepth"]],
+        ["llamacpp", ["GeneratedTokens"], ["QueueDepth"]],
     ] as const)("%s: every histogram and counter becomes per-minute deltas before the exporter; gauges stay as they are", (server, deltas, gauges) => {
         const config = collectorConfig({ ...args, prometheus: { ...args.prometheus, server } });
         expect(config.processors.cumulativetodelta).toEqual({ include: { metrics: deltas, match_type: "strict" }, initial_value: "keep" });

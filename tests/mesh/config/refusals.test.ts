@@ -89,7 +89,7 @@ describe("loadConfig refuses a bad value", () => {
         ],
         ["metrics", JSON.stringify({ prometheus: { server: "custom" } }), 'at least one series name with server "custom"'],
         ["metrics", JSON.stringify({ prometheus: { names: { queueDepth: "queue depth" } } }), "a Prometheus metric name"],
-        ["metrics", JSON.stringify({ prometheus: { server: "sglang" } }), 'one of "vllm", "tgi", "tei", "triton", "custom"'],
+        ["metrics", JSON.stringify({ prometheus: { server: "sglang" } }), 'one of "vllm", "tgi", "tei", "triton", "llamacpp", "custom"'],
         ["alarms", JSON.stringify({ queueDepth: 8 }), "metrics.prometheus set: the alarm reads the model server's own metrics"],
         ["evaluation", JSON.stringify({ image: "r/evals:1", when: ["afterPromotion"] }), 'moments among "beforeTraffic", "eachStep", "beforePromotion"'],
         ["requirePinnedImages", "yes", "true or false"],

@@ -222,6 +222,7 @@ describe("the rollout schedule", () => {
             evidenceWaitSeconds: 10800,
             warmupSeconds: 180,
             weakestPromise: 10,
+            weakestPromisePoints: 2,
             slowRequestIncreasePercent: 0,
             maxErrorRatePercent: 5,
             latencyMetric: "total",

@@ -63,13 +63,14 @@ describe("a rate's promise", () => {
     });
 });
 
-test("the plan holds the promises: each detect factor raised to its promise, the last-step factor to the largest, the last step's wait to the budget's rest; and says so per rate", () => {
+test("the plan holds the promises: each detect factor raised to its promise, each rate's last-step factor to its own, the last step's wait to the budget's rest; and says so per rate", () => {
     const plan = planBudget(GPU, traffic(2), "stable's last 3 hours");
     expect(plan.refusal).toBeUndefined();
     const { promises, lastSeconds } = promisesWithin(GPU, traffic(2), 3600);
     expect(plan.schedule.detectErrorRateFactor).toBe(promises[0].rollout);
     expect(plan.schedule.detectSlowRequestFactor).toBe(promises[1].rollout);
-    expect(plan.schedule.lastStepDetectFactor).toBe(Math.max(5, ...promises.map((p) => p.lastStep)));
+    expect(plan.lastStep).toEqual({ errors: Math.max(5, promises[0].lastStep), slow: Math.max(5, promises[1].lastStep) });
+    expect(plan.schedule.lastStepDetectFactor).toBe(GPU.lastStepDetectFactor);
     expect(plan.schedule.evidenceWaitSeconds).toBe(lastSeconds - GPU.bakeSeconds);
     expect(plan.lines[0]).toMatch(/^budget: 60 min from the first step to the decision to promote, at 2\.0 requests a second \(stable's last 3 hours\)/);
     expect(plan.lines[1]).toMatch(
@@ -104,13 +105,31 @@ test("the plan says what a canary at each promise serves within the budget, and 
 test("a budget that cannot promise weakestPromise is refused before anything moves, saying what budget would", () => {
     const plan = planBudget(GPU, traffic(0.3), "stable's last 3 hours");
     expect(plan.refusal).toMatch(
-        /^refused: the budget cannot promise rollout\.weakestPromise \(10x\) at this traffic: 5xx: [\d.]+x within 60 min, a budgetSeconds of \d+ would promise 10x/,
+        /^refused: the budget cannot promise rollout\.weakestPromise \(10x, or a share within rollout\.weakestPromisePoints, 2 points, of stable's\) at this traffic: 5xx: [\d.]+x within 60 min, a budgetSeconds of \d+ would promise 10x or 2 points/,
     );
     expect(plan.schedule).toBe(GPU);
     // A gate with no trials in stable's hours promises nothing.
     const gated = { ...GPU, gates: { cutoff: { tolerancePercent: 0, detectFactor: 2 } } };
     expect(planBudget(gated, traffic(2), "given").refusal).toContain("cut-off answer: no trials in stable's last 3 hours, so nothing can be promised");
 });
+
+test.each([
+    // A fresh endpoint, no 5xx in stable's 3 hours: planned at the judge's estimate, half an event in them.
+    [2, false],
+    [1, false],
+    [0.5, true],
+])(
+    "a rare event's promise is taken within weakestPromisePoints (2) of stable's, whatever its factor: %s req/s, no 5xx in 3 hours (refused: %s)",
+    (rps, refused) => {
+        const requests = rps * 3 * 3600;
+        const plan = planBudget(GPU, { requestsPerSecond: rps, errorRate: 0.5 / (requests + 1), slowShare: 0.05 }, "given");
+        const [, factor, percent] = /5xx: ([\d.]+)x stable's \(([\d.]+)%\)/.exec(plan.lines.join("\n"))!.map(Number);
+        expect(factor).toBeGreaterThan(GPU.weakestPromise);
+        expect(percent > 2).toBe(refused);
+        if (refused) expect(plan.refusal).toMatch(/: 5xx: [\d.]+x within 60 min, a budgetSeconds of \d+ would promise 10x or 2 points/);
+        else expect(plan.refusal).toBeUndefined();
+    },
+);
 
 test("the last step's end: the evidence wait without a budget, the budget's end with one", () => {
     expect(evidenceTimeout(DEFAULT_SCHEDULE, "not yet shown: 5xx rate under 2x stable's")).toBe(

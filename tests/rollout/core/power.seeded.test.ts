@@ -45,8 +45,8 @@ test.each(STACKS)("on %s's schedule the forecast agrees with the simulator's med
     // Each event gate's stable rate as the simulator draws it (an application's refusals, 2% of answers).
     const events = Object.fromEntries(Object.keys(schedule.gates.events ?? {}).map((name) => [name, { trialsPerRequest: 1, rate: STABLE.refusalRate }]));
     const traffic = { ...WITH_GATES, gates: { ...WITH_GATES.gates, ...events } };
-    const planned = forecastOn.budgetSeconds !== undefined ? planBudget(forecastOn, traffic, "given").schedule : forecastOn;
-    const forecast = Number(/about (\d+) min in all/.exec(powerReport(planned, traffic, "given").join("\n"))?.[1]);
+    const planned = forecastOn.budgetSeconds !== undefined ? planBudget(forecastOn, traffic, "given") : { schedule: forecastOn, lastStep: {} };
+    const forecast = Number(/about (\d+) min in all/.exec(powerReport(planned.schedule, traffic, "given", planned.lastStep).join("\n"))?.[1]);
     const simulated = (
         await benchmark(
             SCENARIOS.find((s) => s.name === "healthy-delayed")!,

@@ -59,7 +59,7 @@ describe("the model's gates", () => {
     });
 });
 
-test("the traffic of whole minutes: requests a second over the minutes, both versions' rates, and each gate's trials per request and events per trial", () => {
+test("the traffic of whole minutes: requests a second over the minutes, both versions' rates (none seen: the judge's estimate, half an event), and each gate's trials per request and events per trial", () => {
     const minute = (start: number) => ({
         start,
         versions: {
@@ -73,5 +73,7 @@ test("the traffic of whole minutes: requests a second over the minutes, both ver
         slowShare: 60 / 1200,
         gates: { tokens: { trialsPerRequest: 1, rate: 300 } },
     });
+    const quiet = (start: number) => ({ start, versions: { stable: { requests: 600, errors: 0, slow: 0 }, canary: undefined } });
+    expect(trafficOf([quiet(0), quiet(60_000)])).toMatchObject({ errorRate: 0.5 / 1201, slowShare: 0.5 / 1201 });
     expect(trafficOf([{ start: 0, versions: { stable: undefined, canary: undefined } }])).toBeUndefined();
 });

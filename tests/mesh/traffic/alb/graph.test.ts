@@ -173,6 +173,23 @@ describe("ALB options", () => {
         expect(g.outputs.evaluation).toBeUndefined();
     });
 
+    test.each([
+        [
+            "internet-facing, with a golden set: the runner is admitted from the VPC's NAT gateways",
+            "internet-facing",
+            true,
+            [["203.0.113.0/24"], ["198.51.100.10/32", "198.51.100.11/32"]],
+        ],
+        ["internet-facing, without a golden set: allowedCidrs only", "internet-facing", false, [["203.0.113.0/24"]]],
+        ["internal, with a golden set: the runner comes from the private subnets, allowedCidrs says whether", "internal", true, [["203.0.113.0/24"]]],
+    ])("%s", async (_, scheme, golden, sources) => {
+        const evaluation: Record<string, string> = golden
+            ? { evaluation: JSON.stringify({ goldenSet: "s3://evals/gateway/golden.jsonl", scorer: { kind: "contains" } }) }
+            : {};
+        const g = await deploy(withAlb({ scheme }, evaluation));
+        expect(g.one(T.sg, "-alb-entry").inputs.ingress.map((r: { fromPort: number; cidrBlocks: string[] }) => r.cidrBlocks)).toEqual(sources);
+    });
+
     test("access logs go to a private bucket ELB may write under the prefix only", async () => {
         const g = await deploy(withAlb({ accessLogs: true }));
         const bucket = g.one(T.bucket);
