@@ -23,7 +23,7 @@ import normalCdf = require("@stdlib/stats-base-dists-normal-cdf");
 import { RolloutSchedule } from "../../contract/schedule";
 import { tuningOf } from "../../contract/gates";
 import { judgedRates, STEP_OVERHEAD_S, Traffic } from "./power";
-import { Form, formsOf, Judged } from "./evidence";
+import { caughtRate, Form, formsOf, Judged } from "./evidence";
 
 /** The share of healthy canaries a budget is planned to accept within it, all rates together. */
 export const HEALTHY_ACCEPTED = 0.95;
@@ -141,10 +141,6 @@ const minutes = (s: number) => `${Math.round(s / 60)} min`;
 const times = (f: number) => (Number.isFinite(f) ? `${f}x` : "nothing");
 
 const count = (n: number) => Math.round(n).toLocaleString("en-US");
-
-/** The canary rate a promise of `factor` catches: a share's at least stable's plus the margin, as the judge holds it with a budget. */
-const caughtRate = (r: Judged, factor: number, margin: number) =>
-    r.measure === "rate" ? factor * r.rate : Math.min(1, Math.max(factor * r.rate, r.rate + margin));
 
 /** A rate's promise in words: the factor, and the rate it means at stable's. */
 function promised(r: Judged, factor: number, margin: number): string {

@@ -32,6 +32,10 @@ const NONE = { mean: 0, variance: 0 };
  */
 export const estimatedRate = (events: number, requests: number) => (events + 0.5) / (requests + 1);
 
+/** The canary rate a regression of `factor` means: a share's at least stable's plus the margin (as the judge holds it), and at most all trials. */
+export const caughtRate = (r: Judged, factor: number, margin: number) =>
+    r.measure === "rate" ? factor * r.rate : Math.min(1, Math.max(factor * r.rate, r.rate + margin));
+
 /** The ratio of both versions' events (`RatioAcceptanceTest`): each event is the canary's with probability w for a canary like stable. It learns only from events. */
 const byRatio: Form = (r, factor, weight) => {
     const w = weight / 100;

@@ -7,7 +7,7 @@
  */
 import { RolloutSchedule } from "../../contract/schedule";
 import { gatesOf } from "../../contract/gates";
-import { drift, estimatedRate, formsOf, Judged } from "./evidence";
+import { caughtRate, drift, estimatedRate, formsOf, Judged } from "./evidence";
 import { MinuteSample } from "./ports";
 import { summedGates } from "./minutes";
 import { FALLBACK_DISPERSION } from "./dispersion";
@@ -128,8 +128,8 @@ function promise(r: Judged, schedule: RolloutSchedule, lastStep: number): string
         );
     }
     return (
-        `  ${r.name}: a canary at ${pct(Math.min(1, Math.max(r.factor * r.rate, r.rate + margin)))} or more (${r.factor}x stable's, or ${(100 * margin).toFixed(2)} point above) is promoted at most ${pct(missRate)} of the time; ` +
-        `so is one at ${pct(Math.min(1, Math.max(lastStep * r.rate, r.rate + margin)))} from the last step before 100% on`
+        `  ${r.name}: a canary at ${pct(caughtRate(r, r.factor, margin))} or more (${r.factor}x stable's, or ${(100 * margin).toFixed(2)} point above) is promoted at most ${pct(missRate)} of the time; ` +
+        `so is one at ${pct(caughtRate(r, lastStep, margin))} from the last step before 100% on`
     );
 }
 
