@@ -51,6 +51,8 @@ const SLICE = [
     "errors-at-promise-2rps",
     "errors-1.5x-promise-2rps",
     "ttft-at-promise-2rps",
+    "healthy-paired-5x-1rps",
+    "ttft-1.5x-1rps-paired",
     "errors-5x-delayed",
     "latency-1.8x-delayed",
     "latency-tail",

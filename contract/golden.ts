@@ -15,6 +15,8 @@ export const RUNNER_TIMEOUT_SECONDS = 900;
 export const RUNNER_CONCURRENCY = 4;
 /** The most items one invocation answers: its response (each answer up to 64 KiB per version) stays under Lambda's 6 MB. */
 const MOST_ITEMS_PER_BATCH = 32;
+/** The most pairs a second the runner sends during the steps: a minute's answers, 12 KiB each, stay under Lambda's 6 MB response. */
+export const MOST_PAIRS_PER_SECOND = 3;
 
 /** Items per invocation: as many rounds of `RUNNER_CONCURRENCY` as fit in the runner's time if every request took `requestTimeoutSeconds`, a minute spare. */
 export function batchSize(requestTimeoutSeconds: number): number {
@@ -180,17 +182,32 @@ export function promptOf(request: object | string): string {
     return typeof last?.content === "string" ? last.content : JSON.stringify(request);
 }
 
+type Choice = { message?: { content?: unknown }; delta?: { content?: unknown }; text?: unknown };
+const firstChoice = (json: string) => (JSON.parse(json) as { choices?: Choice[] }).choices?.[0];
+
 /**
  * The answer's text in a response body: an OpenAI-compatible chat or completion's first
- * choice, or else the whole body.
+ * choice; a streamed one's (server-sent events) pieces joined; or else the whole body.
  */
 export function answerText(body: string): string {
+    const start = body.trimStart();
     try {
-        const choice = (JSON.parse(body) as { choices?: { message?: { content?: unknown }; text?: unknown }[] }).choices?.[0];
-        const text = choice?.message?.content ?? choice?.text;
-        if (typeof text === "string") return text;
+        if (start.startsWith("data:")) {
+            const pieces = start
+                .split("\n")
+                .filter((line) => line.startsWith("data:") && line.slice(5).trim() !== "[DONE]")
+                .map((line) => {
+                    const choice = firstChoice(line.slice(5));
+                    return choice?.delta?.content ?? choice?.text;
+                });
+            if (pieces.some((p) => typeof p === "string")) return pieces.filter((p) => typeof p === "string").join("");
+        } else if (start.startsWith("{")) {
+            const choice = firstChoice(start);
+            const text = choice?.message?.content ?? choice?.text;
+            if (typeof text === "string") return text;
+        }
     } catch {
-        // Not JSON: a raw server's answer is its body.
+        // Not the JSON it looked like: a raw server's answer is its body.
     }
     return body;
 }

@@ -37,6 +37,10 @@ const goldenSetOutputs = z.object({
     toleratedLossPercent: z.number(),
     sampling: z.boolean(),
     seed: z.number().int(),
+    /** Pairs a second the runner sends during the steps (`evaluation.requestsPerSecond`), when the stack asks for paired evidence. */
+    requestsPerSecond: z.number().optional(),
+    /** `metrics.prometheus.countAbove.timeToFirstToken`, where the stack judges first tokens: the runner's are counted above the same bound. */
+    firstTokenBoundSeconds: z.number().optional(),
 });
 export type GoldenSetOutputs = z.infer<typeof goldenSetOutputs>;
 

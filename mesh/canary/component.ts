@@ -280,6 +280,10 @@ export class InferenceCanary extends pulumi.ComponentResource {
             toleratedLossPercent: evaluation.toleratedLossPercent,
             sampling: evaluation.sampling,
             seed: evaluation.seed,
+            ...(evaluation.requestsPerSecond !== undefined ? { requestsPerSecond: evaluation.requestsPerSecond } : {}),
+            ...(c.metrics.prometheus?.countAbove.timeToFirstToken !== undefined
+                ? { firstTokenBoundSeconds: c.metrics.prometheus.countAbove.timeToFirstToken }
+                : {}),
         };
     }
 

@@ -3,7 +3,7 @@ import { checkFargateSize } from "./versionSection";
 import { IMAGE, ENV_NAME, S3_URI } from "./patterns";
 import { boolean, decimal, integer, matching, rule, section, stringList, stringMap } from "../../contract/fields";
 import { EVALUATION_MOMENTS, EvaluationMoment } from "../../contract/outputs";
-import { scorerSection } from "../../contract/golden";
+import { MOST_PAIRS_PER_SECOND, scorerSection } from "../../contract/golden";
 
 /**
  * An optional check of the canary before it gets traffic (and, by `when`, at each step or
@@ -41,6 +41,11 @@ export const evaluation = section(
             .default(false)
             .describe("Whether the model samples (temperature above 0): only then may the set be answered again once used up, and the report says so."),
         seed: integer(1, 2147483647).default(1).describe("The seed of the items' order, drawn without replacement."),
+        requestsPerSecond: decimal(0.05, MOST_PAIRS_PER_SECOND)
+            .optional()
+            .describe(
+                "With a golden set: pairs a second the runner sends during every step, each item (drawn at random) to both versions through their pins: a paired stream the judge weighs beside live traffic, and what judges a service with no live traffic yet (docs/evaluation.md). Unset, none.",
+            ),
         when: stringList(new RegExp(`^(${EVALUATION_MOMENTS.join("|")})$`), `moments among ${EVALUATION_MOMENTS.map((m) => `"${m}"`).join(", ")}`)
             .transform((list) => [...new Set(list)] as EvaluationMoment[])
             .default(["beforeTraffic"])
@@ -56,6 +61,14 @@ export const evaluation = section(
                 "an evaluation image's cpu and memory are a Fargate size",
                 (e, report) => {
                     if (e.image !== undefined) checkFargateSize(e, report);
+                },
+            ),
+            rule<{ requestsPerSecond?: number; goldenSet?: string }>(
+                ["requestsPerSecond", "goldenSet"],
+                "paired evidence (requestsPerSecond) is drawn from a golden set",
+                (e, report) => {
+                    if (e.requestsPerSecond !== undefined && e.goldenSet === undefined)
+                        report("requestsPerSecond", e.requestsPerSecond, "set only with a goldenSet: the runner sends its items");
                 },
             ),
             rule<{ toleratedLossPercent: number; detectLossPercent: number }>(

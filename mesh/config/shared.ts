@@ -97,11 +97,15 @@ interface Shared {
     stable: { image: string; scaling: { maxCount: number } };
     pinValue: string;
     stablePinValue: string;
-    evaluation?: { goldenSet?: string };
+    evaluation?: { goldenSet?: string; requestsPerSecond?: number };
 }
 
 /** The longest request a golden set's runner can wait for: a Lambda invocation's 900 s, less a minute for the rest of its batch. */
 const MAX_RUNNER_REQUEST_SECONDS = 840;
+/** Whether the stack asks for a paired stream during the steps (`evaluation.requestsPerSecond`). */
+const pairedStream = (c: { evaluation?: { requestsPerSecond?: unknown } }) => typeof c.evaluation === "object" && c.evaluation?.requestsPerSecond !== undefined;
+/** With paired evidence an invocation also spends a minute sending before its last request starts. */
+const MAX_PACED_REQUEST_SECONDS = MAX_RUNNER_REQUEST_SECONDS - 60;
 
 /** Which server-metric alarm reads which series. */
 const SERVER_ALARMS = {
@@ -187,6 +191,39 @@ export const sharedRules = [
             }
         },
     ),
+    rule<{ rollout?: { gates?: Record<string, unknown> }; evaluation?: { requestsPerSecond?: unknown } }>(
+        ["rollout", "evaluation"],
+        "with paired evidence, every gate is one the runner can count in its own answers",
+        (c, report) => {
+            if (!pairedStream(c)) return;
+            const gates = typeof c.rollout?.gates === "object" ? c.rollout.gates : {};
+            // The runner's answers reach the live counts too, and are taken out of them: a gate whose events the runner cannot see in its answers would keep them.
+            for (const key of ["aborted", "events"] as const) {
+                if (gates[key] !== undefined)
+                    report(
+                        `rollout.gates.${key}`,
+                        gates[key],
+                        `unset with evaluation.requestsPerSecond: the runner cannot tell ${key === "aborted" ? "an aborted answer" : "the application's events"} in its own answers, so they could not be taken out of the live counts`,
+                    );
+            }
+        },
+    ),
+    rule<{ alarms?: Record<string, unknown>; evaluation?: { requestsPerSecond?: unknown } }>(
+        ["alarms", "evaluation"],
+        "with paired evidence, no alarm compares the versions' averages",
+        (c, report) => {
+            if (!pairedStream(c)) return;
+            // An alarm on the canary's average against stable's sees the runner's requests in both, at half the canary's traffic and a sliver of stable's.
+            for (const key of ["timeToFirstTokenIncreasePercent", "interTokenLatencyIncreasePercent"] as const) {
+                if (c.alarms?.[key] !== undefined)
+                    report(
+                        `alarms.${key}`,
+                        c.alarms[key],
+                        "unset with evaluation.requestsPerSecond: the alarm compares the versions' averages, which the runner's requests would tilt (the rollout's ttft gate compares them without: rollout.gates.ttft)",
+                    );
+            }
+        },
+    ),
     rule<Shared>(["canaryMinCount", "stableMinCount", "stable", "canary"], "a raised minimum is at most that version's scaling.maxCount", (c, report) => {
         for (const version of VERSIONS) {
             const raised = c[RAISED_MIN_KEY[version]];
@@ -212,15 +249,25 @@ export const sharedRules = [
     rule<Shared>(["pinValue", "stablePinValue"], "stablePinValue differs from pinValue", (c, report) => {
         if (c.stablePinValue === c.pinValue) report("stablePinValue", c.stablePinValue, `a value other than pinValue ("${c.pinValue}")`);
     }),
-    rule<Shared>(["evaluation", "requestTimeoutSeconds"], `with a golden set, requestTimeoutSeconds is at most ${MAX_RUNNER_REQUEST_SECONDS}`, (c, report) => {
-        // The runner is a Lambda function: one invocation runs at most 900 s, and must fit a request to each version.
-        if (c.evaluation?.goldenSet && c.requestTimeoutSeconds > MAX_RUNNER_REQUEST_SECONDS)
-            report(
-                "requestTimeoutSeconds",
-                c.requestTimeoutSeconds,
-                `at most ${MAX_RUNNER_REQUEST_SECONDS} with evaluation.goldenSet: its runner, a Lambda function, runs at most 900 s an invocation`,
-            );
-    }),
+    rule<Shared>(
+        ["evaluation", "requestTimeoutSeconds"],
+        `with a golden set, requestTimeoutSeconds is at most ${MAX_RUNNER_REQUEST_SECONDS} (${MAX_PACED_REQUEST_SECONDS} with paired evidence)`,
+        (c, report) => {
+            // The runner is a Lambda function: one invocation runs at most 900 s, and must fit a request to each version.
+            if (c.evaluation?.goldenSet && c.requestTimeoutSeconds > MAX_RUNNER_REQUEST_SECONDS)
+                report(
+                    "requestTimeoutSeconds",
+                    c.requestTimeoutSeconds,
+                    `at most ${MAX_RUNNER_REQUEST_SECONDS} with evaluation.goldenSet: its runner, a Lambda function, runs at most 900 s an invocation`,
+                );
+            else if (c.evaluation?.requestsPerSecond !== undefined && c.requestTimeoutSeconds > MAX_PACED_REQUEST_SECONDS)
+                report(
+                    "requestTimeoutSeconds",
+                    c.requestTimeoutSeconds,
+                    `at most ${MAX_PACED_REQUEST_SECONDS} with evaluation.requestsPerSecond: its runner sends for a minute, then waits for the last answers, within 900 s an invocation`,
+                );
+        },
+    ),
     rule<Shared>(["idleTimeoutSeconds", "requestTimeoutSeconds"], "idleTimeoutSeconds is at least requestTimeoutSeconds", (c, report) => {
         // A model that thinks before its first token sends nothing for most of the request.
         if (c.idleTimeoutSeconds !== undefined && c.idleTimeoutSeconds < c.requestTimeoutSeconds) {

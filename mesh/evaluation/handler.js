@@ -8,12 +8,18 @@
 // - load (`rollout load`): the items in turn, each to both versions, started at a fixed rate
 //   for a number of seconds whether or not earlier answers have come (as users arrive); it
 //   returns each version's counts by status and its mean time.
+// - pace (paired evidence during a rollout's steps): the same paced sending, with the items the
+//   rollout drew; it returns every pair: each version's status, times (to the first byte, which
+//   is the first token of a streamed answer, and to the last), when it ended, the tokens and
+//   finish reason the answer carried, and the answer cut to `PACED_ANSWER_BYTES`.
 "use strict";
 
 const crypto = require("node:crypto");
 
 /** The longest answer returned per version: Lambda's synchronous response is at most 6 MB, and a batch holds up to 32 answers. */
 const MAX_ANSWER_BYTES = 64 * 1024;
+/** The longest answer returned per version in pace mode: at its most, 3 pairs a second for 60 s, 360 answers stay under the 6 MB. */
+const PACED_ANSWER_BYTES = 12 * 1024;
 
 const sha256 = (text) => crypto.createHash("sha256").update(text).digest("hex");
 const hmac = (key, text) => crypto.createHmac("sha256", key).update(text).digest();
@@ -71,7 +77,38 @@ function signed(event, url) {
     return rest;
 }
 
-/** Sends one item's request to one version; never throws: a failure is an answer with status 0. */
+/**
+ * The tokens an answer generated and why it finished, where the answer says: an
+ * OpenAI-compatible body's `usage.completion_tokens` and `choices[0].finish_reason`, or, for a
+ * stream of server-sent events, the last of each among its `data:` lines (a stream carries
+ * `usage` only when the request asks for it with `stream_options.include_usage`).
+ */
+function usageOf(body) {
+    const found = {};
+    const read = (value) => {
+        const tokens = value && value.usage && value.usage.completion_tokens;
+        if (Number.isInteger(tokens)) found.tokens = tokens;
+        const finish = value && Array.isArray(value.choices) && value.choices[0] && value.choices[0].finish_reason;
+        if (typeof finish === "string") found.finish = finish;
+    };
+    const parse = (text) => {
+        try {
+            read(JSON.parse(text));
+        } catch {
+            // Not JSON: the answer says nothing of its tokens.
+        }
+    };
+    if (body.trimStart().startsWith("{")) parse(body);
+    else for (const line of body.split("\n")) if (line.startsWith("data:") && !line.includes("[DONE]")) parse(line.slice(5));
+    return found;
+}
+exports.usageOf = usageOf;
+
+/**
+ * Sends one item's request to one version; never throws: a failure is an answer with status 0.
+ * `firstMs` is when the first byte of the body came (the first token of a streamed answer),
+ * `doneAt` when the answer ended (epoch ms), which is the minute the traffic layer counts it in.
+ */
 async function ask(event, item, pin) {
     const started = Date.now();
     const raw = typeof item.request === "string";
@@ -83,10 +120,28 @@ async function ask(event, item, pin) {
             body: raw ? item.request : JSON.stringify(item.request),
             signal: AbortSignal.timeout(event.timeoutMs),
         });
-        const body = await response.text();
-        return { status: response.status, ms: Date.now() - started, body: body.slice(0, MAX_ANSWER_BYTES), truncated: body.length > MAX_ANSWER_BYTES };
+        const decoder = new TextDecoder();
+        let body = "";
+        let firstMs;
+        for await (const chunk of response.body || []) {
+            firstMs = firstMs === undefined ? Date.now() - started : firstMs;
+            body += decoder.decode(chunk, { stream: true });
+        }
+        body += decoder.decode();
+        const doneAt = Date.now();
+        const limit = event.mode === "pace" ? PACED_ANSWER_BYTES : MAX_ANSWER_BYTES;
+        return {
+            status: response.status,
+            ms: doneAt - started,
+            firstMs: firstMs === undefined ? doneAt - started : firstMs,
+            doneAt,
+            ...usageOf(body),
+            body: body.slice(0, limit),
+            truncated: body.length > limit,
+        };
     } catch (error) {
-        return { status: 0, ms: Date.now() - started, body: "", error: String(error && error.name === "TimeoutError" ? "timed out" : error) };
+        const doneAt = Date.now();
+        return { status: 0, ms: doneAt - started, doneAt, body: "", error: String(error && error.name === "TimeoutError" ? "timed out" : error) };
     }
 }
 
@@ -98,12 +153,8 @@ function tally(answers) {
     return { requests: answers.length, statuses, meanMs: answers.length ? Math.round(ms / answers.length) : 0 };
 }
 
-/**
- * event: { mode: "load", url, path, pinHeader, pins, timeoutMs, items, ratePerSecond, seconds }
- * returns: { stable: Tally, canary: Tally } once every request started has its answer or timed out.
- */
-async function load(event) {
-    const count = Math.floor(event.ratePerSecond * event.seconds);
+/** Sends `count` of the items in turn to both versions, started at `ratePerSecond` whether or not earlier answers have come; resolves to every pair's answers. */
+async function paced(event, count) {
     const started = Date.now();
     const sent = [];
     for (let k = 0; k < count; k++) {
@@ -112,8 +163,25 @@ async function load(event) {
         const item = event.items[k % event.items.length];
         sent.push(Promise.all([ask(event, item, event.pins.stable), ask(event, item, event.pins.canary)]));
     }
-    const answers = await Promise.all(sent);
+    return Promise.all(sent);
+}
+
+/**
+ * event: { mode: "load", url, path, pinHeader, pins, timeoutMs, items, ratePerSecond, seconds }
+ * returns: { stable: Tally, canary: Tally } once every request started has its answer or timed out.
+ */
+async function load(event) {
+    const answers = await paced(event, Math.floor(event.ratePerSecond * event.seconds));
     return { stable: tally(answers.map(([s]) => s)), canary: tally(answers.map(([, c]) => c)) };
+}
+
+/**
+ * event: { mode: "pace", ...as load, with the items in the order to send, one each }
+ * returns: { pairs: [{ id, stable: Answer, canary: Answer }] } in the order sent.
+ */
+async function pace(event) {
+    const answers = await paced(event, event.items.length);
+    return { pairs: answers.map(([stable, canary], k) => ({ id: event.items[k].id, stable, canary })) };
 }
 
 /**
@@ -122,6 +190,7 @@ async function load(event) {
  */
 exports.handler = async (event) => {
     if (event.mode === "load") return load(event);
+    if (event.mode === "pace") return pace(event);
     const answers = new Array(event.items.length);
     let next = 0;
     const worker = async () => {

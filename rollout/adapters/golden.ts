@@ -14,6 +14,7 @@ import { GoldenItem, RUNNER_CONCURRENCY, RUNNER_TIMEOUT_SECONDS } from "../../co
 import type { GoldenSetOutputs } from "../../contract/outputs";
 import { RunnerAnswer, RunnerPort, Waiting } from "../core/ports";
 import type { LoadPort, Tally } from "../core/load";
+import type { PacedPair, StreamPort } from "../core/stream";
 import type { Version } from "../../contract/versions";
 import { Send } from "./send";
 
@@ -34,7 +35,7 @@ export function runnerClient(region: string | undefined): LambdaClient {
     return new LambdaClient({ region, maxAttempts: 2, requestHandler: { requestTimeout: (RUNNER_TIMEOUT_SECONDS + 60) * 1000 } });
 }
 
-export class LambdaRunner implements RunnerPort, LoadPort {
+export class LambdaRunner implements RunnerPort, LoadPort, StreamPort {
     constructor(
         private readonly lambda: Send<LambdaClient>,
         private readonly settings: GoldenSetOutputs,
@@ -72,5 +73,10 @@ export class LambdaRunner implements RunnerPort, LoadPort {
 
     load(items: GoldenItem[], ratePerSecond: number, seconds: number): Promise<Record<Version, Tally>> {
         return this.invoke({ mode: "load", ratePerSecond, seconds, items: items.map(({ id, request }) => ({ id, request })) });
+    }
+
+    async pace(items: GoldenItem[], ratePerSecond: number): Promise<PacedPair[]> {
+        const { pairs } = await this.invoke<{ pairs: PacedPair[] }>({ mode: "pace", ratePerSecond, items: items.map(({ id, request }) => ({ id, request })) });
+        return pairs;
     }
 }

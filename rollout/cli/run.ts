@@ -29,6 +29,7 @@ import { goldenShare, Judge } from "../core/judge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { LambdaRunner, readGoldenSet, runnerClient } from "../adapters/golden";
 import { GoldenComparison, goldenPowerLines } from "../core/golden";
+import { PairedStream, streamLine, streamProblems, streamSettings } from "../core/stream";
 import { parseGoldenSet, Scorer } from "../../contract/golden";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { BedrockJudge } from "../adapters/bedrock";
@@ -87,8 +88,12 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
     const slow: SlowRequests = { thresholdMs: threshold.schedule.slowRequestSeconds * 1000, metric: latencyMetric };
     const alarms = [outputs.canaryErrorRateAlarmName, outputs.canaryLatencyAlarmName, ...(outputs.canaryServerAlarmNames ?? [])];
     const metrics = new CloudWatchMetrics(cloudwatch, outputs.versionMetrics, alarms, slow, gatesOf(schedule.gates));
-    const golden = await goldenSet(outputs, session.region, schedule);
-    const before = await preflight(threshold.schedule, metrics, clock.now(), golden.deps !== undefined);
+    const golden = await goldenSet(outputs, session.region, threshold.schedule);
+    const pairedAnswers = golden.stream?.settings.answers;
+    const before = await preflight(threshold.schedule, metrics, clock.now(), {
+        goldenSet: golden.deps !== undefined,
+        ...(pairedAnswers ? { pairedAnswers } : {}),
+    });
     const said = [threshold.line, ...before.lines, ...golden.lines];
     const refusal = golden.refusal ?? before.refusal;
     for (const line of [...said, ...(refusal ? [refusal] : [])]) console.log(line);
@@ -109,7 +114,7 @@ export async function runRealRollout(args: RunArgs): Promise<number> {
     const result = await runUnderLease(
         session,
         args,
-        { schedule: before.schedule, outputs, metrics, controller, judge: before.judge, golden: golden.deps },
+        { schedule: before.schedule, outputs, metrics, controller, judge: before.judge, golden: golden.deps, stream: golden.stream },
         context,
     );
     if (golden.deps) context.goldenLost = golden.deps.comparison.lost;
@@ -205,7 +210,7 @@ async function goldenSet(
     outputs: StackOutputs,
     region: string | undefined,
     schedule: RolloutSchedule,
-): Promise<{ deps?: RolloutDeps["golden"]; lines: string[]; refusal?: string; power: () => string[] }> {
+): Promise<{ deps?: RolloutDeps["golden"]; stream?: PairedStream; lines: string[]; refusal?: string; power: () => string[] }> {
     const settings = outputs.evaluation?.goldenSet;
     const none = () => [];
     if (!settings) return { lines: [], power: none };
@@ -220,10 +225,23 @@ async function goldenSet(
     const scorer = settings.scorer as Scorer;
     const judge = scorer.kind === "judge" ? new BedrockJudge(new BedrockRuntimeClient({ region }), scorer.model!, scorer.criteria) : undefined;
     const comparison = new GoldenComparison(parsed.items, settings, { alpha, missRate: schedule.missRate }, judge);
+    const runner = new LambdaRunner(runnerClient(region), settings);
+    const paired = streamSettings(settings, schedule);
+    const unfit = paired ? streamProblems(parsed.items, paired.gates) : [];
+    if (unfit.length) {
+        const more = unfit.length > 10 ? `; and ${unfit.length - 10} more` : "";
+        return {
+            lines: [],
+            refusal: `refused: the golden set ${settings.object} cannot serve the paired stream: ${unfit.slice(0, 10).join("; ")}${more}`,
+            power: none,
+        };
+    }
     return {
         power: () => goldenPowerLines(parsed.items.length, settings, { alpha, missRate: schedule.missRate }),
-        deps: { comparison, runner: new LambdaRunner(runnerClient(region), settings) },
+        deps: { comparison, runner },
+        ...(paired ? { stream: new PairedStream(runner, parsed.items, paired, console.log) } : {}),
         lines: [
+            ...(paired ? [streamLine(paired)] : []),
             `golden set: ${parsed.items.length} items from ${settings.object}, scored by "${String(settings.scorer.kind)}"; the canary is rolled back if shown to lose more than ${settings.toleratedLossPercent} points of pass rate ` +
                 `(at most ${(100 * alpha).toFixed(2)}% of the time when it does not), and shown not worse once within ${settings.detectLossPercent} points (docs/evaluation.md)`,
         ],
@@ -241,6 +259,7 @@ async function runUnderLease(
         controller,
         judge,
         golden,
+        stream,
     }: {
         schedule: RolloutSchedule;
         outputs: StackOutputs;
@@ -248,6 +267,7 @@ async function runUnderLease(
         controller: AbortController;
         judge?: Judge;
         golden?: RolloutDeps["golden"];
+        stream?: PairedStream;
     },
     context: ReportContext,
 ): Promise<RolloutResult> {
@@ -257,6 +277,7 @@ async function runUnderLease(
                 schedule,
                 ...(judge ? { judge } : {}),
                 ...(golden ? { golden } : {}),
+                ...(stream ? { stream } : {}),
                 stack,
                 services: new EcsServices(new ECSClient({ region }), outputs, clock),
                 traffic: trafficLayer(outputs, region),

@@ -17,10 +17,12 @@ interface Capacity {
 
 /**
  * Tasks a version needs for `share` percent of `requestsPerMinute` (both versions'
- * requests), never below its resting minimum nor above its maximum, and at least one for
- * any share: a version that rests at zero tasks gets one before it gets traffic.
+ * requests), and `pinnedPerMinute` sent to it whatever the weight (a paired stream's), never
+ * below its resting minimum nor above its maximum, and at least one for any share: a version
+ * that rests at zero tasks gets one before it gets traffic.
  */
-export function capacityFor(requestsPerMinute: number, share: number, scaling: DeployedScaling): Capacity {
-    const needed = Math.max(share > 0 ? 1 : 0, Math.ceil((requestsPerMinute * share) / 100 / scaling.requestsPerTaskPerMinute));
+export function capacityFor(requestsPerMinute: number, share: number, scaling: DeployedScaling, pinnedPerMinute = 0): Capacity {
+    const load = (requestsPerMinute * share) / 100 + pinnedPerMinute;
+    const needed = Math.max(share > 0 ? 1 : 0, Math.ceil(load / scaling.requestsPerTaskPerMinute));
     return { count: Math.min(scaling.maxCount, Math.max(scaling.restingMinCount, needed)), capped: needed > scaling.maxCount };
 }

@@ -2,7 +2,8 @@
 import { RolloutSchedule } from "../../contract/schedule";
 import { Clock, ControlPort, MetricsSample, MetricsSource, RunnerPort, ServicesPort, StackPort, TrafficPort } from "./ports";
 import type { GoldenComparison } from "./golden";
-import { Evidence, StepRole, Verdict } from "./judge";
+import type { PairedStream } from "./stream";
+import { Evidence, PairedMinutes, StepRole, Verdict } from "./judge";
 
 export interface RolloutDeps {
     schedule: RolloutSchedule;
@@ -22,14 +23,16 @@ export interface RolloutDeps {
     judge?: JudgeLike;
     /** The golden set compared on both versions at each evaluation moment, when the stack declares one. */
     golden?: { comparison: GoldenComparison; runner: RunnerPort };
+    /** The runner's paired stream during the steps, when the stack asks for one (`evaluation.requestsPerSecond`). */
+    stream?: PairedStream;
     /** Where each weight verified at the traffic layer is published (the dashboard's weight graph). */
     weights?: { publish(weight: number): Promise<void> };
 }
 
 /** What the engine asks of its gates. */
 export interface JudgeLike {
-    /** Judges a window; one in a step's warm-up only by the absolute limit. */
-    observe(sample: MetricsSample, warmup?: boolean): Verdict;
+    /** Judges a window, with the paired stream's minutes where there is one; one in a step's warm-up only by the absolute limit. */
+    observe(sample: MetricsSample, warmup?: boolean, paired?: PairedMinutes): Verdict;
     newStep(role: StepRole): void;
     standing(): Evidence[];
     /** Whether the canary has shown it is within tolerance: what the last step before 100% needs to pass. */

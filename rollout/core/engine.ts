@@ -8,13 +8,16 @@
  * the first step on is judged once (`minutes.ts`), and a step ends only once everything
  * served up to its end is judged. A failure rolls back; after the last step the promotion
  * runs as explicit phases in an order that never sends a request to a version without
- * healthy tasks. Everything it touches comes in through the ports.
+ * healthy tasks. Everything it touches comes in through the ports. With a paired stream
+ * (`stream.ts`), the runner sends its pairs while the steps bake; each minute is judged once the
+ * runner has returned its answers, its requests taken out of the live counts and its own counts
+ * judged beside them.
  */
-import { DeployedState, MetricsSample } from "./ports";
-import { Completeness, merge, minuteAfter, MinuteCursor, readComplete, recentLoad } from "./minutes";
-import { Judge, roleOf, Verdict } from "./judge";
+import { DeployedState, MetricsSample, MinuteSample } from "./ports";
+import { Completeness, merge, MINUTE_MS, minuteAfter, MinuteCursor, readComplete, recentLoad, withoutRunner } from "./minutes";
+import { Judge, PairedMinutes, roleOf, Verdict } from "./judge";
 import { evidenceTimeout } from "./budget";
-import { progressLine } from "./report";
+import { progressLine, versionText } from "./report";
 import { EXIT_CODES, Outcome, RolloutResult, SampleRecord, StepRecord } from "./result";
 import { Phase, Plan, planRollout, RolloutOptions } from "./plan";
 import { capacityFor } from "./capacity";
@@ -58,8 +61,14 @@ class Rollout {
 
     constructor(private readonly deps: RolloutDeps) {
         this.startedAt = deps.clock.now();
-        this.judge = deps.judge ?? new Judge(deps.schedule, {}, deps.golden !== undefined);
-        this.completeness = { maxLagMs: deps.schedule.metricsMaxLagSeconds * 1000, hasShare: (version, start) => this.weights.hasShare(version, start) };
+        const pairedAnswers = deps.stream?.settings.answers;
+        this.judge = deps.judge ?? new Judge(deps.schedule, {}, { goldenSet: deps.golden !== undefined, ...(pairedAnswers ? { pairedAnswers } : {}) });
+        const stream = deps.stream;
+        this.completeness = {
+            maxLagMs: deps.schedule.metricsMaxLagSeconds * 1000,
+            hasShare: (version, start) => this.weights.hasShare(version, start),
+            ...(stream ? { settledUntil: () => stream.settledUntil() } : {}),
+        };
     }
 
     async run(options: RolloutOptions): Promise<RolloutResult> {
@@ -103,6 +112,7 @@ class Rollout {
                     break;
                 }
                 case "verify-canary-full":
+                    this.deps.stream?.stop();
                     await this.verifyWeight(100);
                     break;
                 case "promote":
@@ -192,6 +202,7 @@ class Rollout {
         let passedAt: number | undefined;
         for (;;) {
             this.status = `step ${step.index || "(resumed)"} at ${step.weight}%: ${passedAt === undefined ? "baking" : "judging the last minutes of the step"}`;
+            this.deps.stream?.tick(clock.now());
             await this.wait(schedule.sampleSeconds * 1000);
             const read = await readComplete(
                 this.cursor!,
@@ -212,9 +223,10 @@ class Rollout {
             const warmEnd = this.steps.length === 1 ? stepStart + schedule.warmupSeconds * 1000 : -Infinity;
             for (const part of [read.minutes.filter((m) => m.start < warmEnd), read.minutes.filter((m) => m.start >= warmEnd)]) {
                 if (part.length === 0) continue;
-                const sample = merge(part, read.firingAlarms);
-                canaryRequests += sample.versions.canary.requests;
-                const verdict = this.observe(step, stepStart, sample, read.late, part[0].start < warmEnd);
+                const { live, paired } = this.separate(part);
+                const sample = merge(live, read.firingAlarms);
+                canaryRequests += sample.versions.canary.requests + (paired?.sample.versions.canary.requests ?? 0);
+                const verdict = this.observe(step, stepStart, sample, read.late, part[0].start < warmEnd, paired);
                 if (verdict.kind === "fail") return { ...verdict, bakedAt: passedAt };
             }
             const now = clock.now();
@@ -237,12 +249,50 @@ class Rollout {
         }
     }
 
+    /** Complete minutes as the judge takes them: without a stream, as read; with one, live traffic less the runner's, and the runner's own counts and verdicts. */
+    private separate(minutes: MinuteSample[]): { live: MinuteSample[]; paired?: PairedMinutes } {
+        const stream = this.deps.stream;
+        if (!stream) return { live: minutes };
+        const runner = minutes.map((m) => ({ start: m.start, versions: stream.counts(m.start, m.start + MINUTE_MS) }));
+        const live = minutes.map((m, i) => ({
+            start: m.start,
+            versions: {
+                stable: withoutRunner(m.versions.stable, runner[i].versions.stable),
+                canary: withoutRunner(m.versions.canary, runner[i].versions.canary),
+            },
+        }));
+        const end = minutes.at(-1)!.start + MINUTE_MS;
+        const paired = { sample: merge(runner, []), outcomes: stream.outcomes(minutes[0].start, end) };
+        stream.forget(end);
+        return { live, paired };
+    }
+
     /** Judges newly complete minutes and prints a line. */
-    private observe(step: { index: number; weight: number }, stepStart: number, sample: MetricsSample, late: number, warmup: boolean): Verdict {
-        const verdict = this.judge.observe(sample, warmup);
+    private observe(
+        step: { index: number; weight: number },
+        stepStart: number,
+        sample: MetricsSample,
+        late: number,
+        warmup: boolean,
+        paired?: PairedMinutes,
+    ): Verdict {
+        const verdict = this.judge.observe(sample, warmup, paired);
         const evidence = this.judge.standing();
-        this.samples.push({ at: this.deps.clock.now(), step: step.index, weight: step.weight, sample, verdict, evidence, ...(late ? { late } : {}) });
+        this.samples.push({
+            at: this.deps.clock.now(),
+            step: step.index,
+            weight: step.weight,
+            sample,
+            verdict,
+            evidence,
+            ...(late ? { late } : {}),
+            ...(paired ? { paired: paired.sample } : {}),
+        });
+        const pairedNote = paired
+            ? ` | paired stream: stable ${versionText(paired.sample.versions.stable)}, canary ${versionText(paired.sample.versions.canary)}`
+            : "";
         const lateNote =
+            pairedNote +
             (warmup ? " | warm-up: judged by the absolute limit only" : "") +
             (late ? ` | ${late} minute(s) judged ${this.deps.schedule.metricsMaxLagSeconds} s late with what had arrived` : "");
         const line = progressLine(step, this.deps.schedule.steps.length, sample, verdict, Math.max(0, sample.window.end - stepStart), evidence) + lateNote;
@@ -270,12 +320,14 @@ class Rollout {
             this.event(`the current load is unreadable, so the ${version} keeps its minimum of ${scaling.minCount} tasks (autoscaling still follows its load)`);
             return;
         }
-        const { count, capped } = capacityFor(perMinute, share, scaling);
-        if (capped)
-            this.event(
-                `${share}% of ${Math.round(perMinute)} requests a minute needs more ${version} tasks than its maxCount (${scaling.maxCount}); going ahead with ${count}`,
-            );
-        await this.raiseTo(version, count, `${share}% of ${Math.round(perMinute)} requests a minute`);
+        // A paired stream's requests are in the load read, one of each pair per version whatever the weight: out of the share, and onto the canary while it sends them.
+        const paired = (this.deps.stream?.settings.ratePerSecond ?? 0) * 60;
+        const live = Math.max(0, perMinute - 2 * paired);
+        const pinned = version === "canary" ? paired : 0;
+        const load = `${share}% of ${Math.round(live)} requests a minute${pinned ? ` and the runner's ${Math.round(pinned)}` : ""}`;
+        const { count, capped } = capacityFor(live, share, scaling, pinned);
+        if (capped) this.event(`${load} needs more ${version} tasks than its maxCount (${scaling.maxCount}); going ahead with ${count}`);
+        await this.raiseTo(version, count, load);
     }
 
     /** Raises a version's minimum task count (never lowers it) and waits until that many of its tasks are healthy. */
@@ -348,6 +400,7 @@ class Rollout {
     }
 
     private async rollback(reason: string): Promise<RolloutResult> {
+        this.deps.stream?.stop();
         this.event(`rolling back: ${reason}`);
         try {
             await this.moveSplit(0);
@@ -365,6 +418,7 @@ class Rollout {
     }
 
     private finish(outcome: Outcome, reason: string): RolloutResult {
+        this.deps.stream?.stop();
         this.event(`${outcome}: ${reason}`);
         const { startedAt, steps, samples, events } = this;
         return {

@@ -16,12 +16,22 @@
  * rollout, and, at the last step before 100%, not `lastStepDetectFactor` times stable's on that
  * step alone (a bug that needs load). The last step before 100% passes only once all of them accept; too
  * little data is inconclusive, never a rollback and never a promotion.
+ *
+ * With a paired stream (`stream.ts`), its minutes are a second stratum for the same tests that
+ * compare the versions: within it both versions get the same requests, so each comparison's
+ * evidence from it is valid on its own and multiplies with the live one's; the tests, their
+ * thresholds and the promises stay the same. The tests of the canary's own rate against a fixed
+ * limit (the 5xx limit, the 100% step's) read live traffic only: the stream's mix is not live
+ * traffic's. Its scorer verdicts go to a paired test of the answers (`paired.ts`) that may roll
+ * back, with its own share of the false-rollback rate.
  */
 import { RolloutSchedule } from "../../contract/schedule";
 import { GateCounts, MetricsSample, VersionSample } from "./ports";
 import { GateSpec, gatesOf, rateText } from "../../contract/gates";
 import { AcceptanceTest, CountLimitTest, RateLimitTest, RateRatioTest, RatioAcceptanceTest } from "./sequential";
 import { estimatedRate } from "./evidence";
+import { PairedTest } from "./paired";
+import type { PairOutcome } from "./stream";
 
 export type Verdict = { kind: "pass" } | { kind: "fail"; reason: string } | { kind: "inconclusive"; reason: string };
 
@@ -138,10 +148,25 @@ const add = (pool: GateCounts, counts: GateCounts) => {
  * live tests share the other half: a set of a few hundred items needs about that much to catch
  * a 10-point loss in 99% of rollouts (docs/evaluation.md).
  */
-function falseRollbackShare(schedule: RolloutSchedule, goldenSet: boolean): number {
-    const live = goldenSet ? schedule.falseRollbackRate - goldenShare(schedule) : schedule.falseRollbackRate;
-    return live / (trafficGates(schedule).length + modelGates(schedule).length + 2);
+function falseRollbackShare(schedule: RolloutSchedule, evaluated: Evaluated): number {
+    const live = evaluated.goldenSet ? schedule.falseRollbackRate - goldenShare(schedule) : schedule.falseRollbackRate;
+    return live / (trafficGates(schedule).length + modelGates(schedule).length + 2 + (evaluated.pairedAnswers ? 1 : 0));
 }
+
+/** What the stack's evaluation adds to the judge: a golden set's comparison (its own share of the rate), and a paired stream's test of the answers. */
+export interface Evaluated {
+    goldenSet?: boolean;
+    /** With a paired stream scored: the points of pass rate the canary may lose, and the loss its acceptance would exclude (0-1). */
+    pairedAnswers?: { toleratedLoss: number; detectLoss: number };
+}
+
+/** One minute's paired stream: each version's counts as the runner measured them, and each pair's scorer verdicts. */
+export interface PairedMinutes {
+    sample: MetricsSample;
+    outcomes: PairOutcome[];
+}
+
+type Stratum = "live" | "paired";
 
 /** The golden set comparison's share of `falseRollbackRate`. */
 export const goldenShare = (schedule: RolloutSchedule) => schedule.falseRollbackRate / 2;
@@ -162,8 +187,15 @@ export class Judge {
     private last?: Acceptance[];
     private role: StepRole = "ramp";
     private readonly alpha: number;
-    /** Per gate, each version's counts in every window judged so far: what a verdict quotes. */
-    private readonly seen: Record<"canary" | "stable", GateCounts[]>;
+    /** Per stratum and gate, each version's counts in every window judged so far: what a verdict quotes. */
+    private readonly seen: Record<Stratum, Record<"canary" | "stable", GateCounts[]>>;
+    /** Per gate, stable's events and trials in the paired stream: its own rate's reference there. */
+    private readonly pairedStable: GateCounts[];
+    /** With a paired stream scored, the paired test of its answers (it may roll back; acceptance is the golden set's and the rates'). */
+    private readonly answers?: PairedTest;
+    private readonly answerCounts = { pairs: 0, stable: 0, canary: 0 };
+    /** The points of pass rate the paired answers may lose, as the reason quotes them. */
+    private readonly answersTolerated: number = 0;
 
     /**
      * @param prior stable's counts before the rollout (its last hours), by gate id: with a
@@ -175,18 +207,24 @@ export class Judge {
     constructor(
         private readonly schedule: RolloutSchedule,
         private readonly prior: Record<string, GateCounts> = {},
-        goldenSet = false,
+        evaluated: Evaluated = {},
         private readonly lastStep: Record<string, number> = {},
     ) {
         this.gates = [...trafficGates(schedule), ...modelGates(schedule)];
-        this.alpha = falseRollbackShare(schedule, goldenSet);
+        this.alpha = falseRollbackShare(schedule, evaluated);
+        if (evaluated.pairedAnswers) {
+            this.answers = new PairedTest({ ...evaluated.pairedAnswers, alpha: this.alpha, missRate: schedule.missRate });
+            this.answersTolerated = 100 * evaluated.pairedAnswers.toleratedLoss;
+        }
         // One start per step, and one for a resumed weight between steps.
         const starts = schedule.steps.length + 1;
         this.ratio = this.gates.map((g) => new RateRatioTest(1 + g.tolerancePercent / 100, this.alpha, starts, g.detectFactor));
         this.errorLimit = new RateLimitTest(schedule.maxErrorRatePercent / 100, this.alpha, starts);
         this.accept = this.gates.map((g) => this.acceptanceFor(g, g.detectFactor));
-        this.stable = this.gates.map(() => ({ events: 0, requests: 0 }));
-        this.seen = { canary: this.gates.map(() => ({ events: 0, requests: 0 })), stable: this.gates.map(() => ({ events: 0, requests: 0 })) };
+        const none = () => this.gates.map(() => ({ events: 0, requests: 0 }));
+        this.stable = none();
+        this.pairedStable = none();
+        this.seen = { live: { canary: none(), stable: none() }, paired: { canary: none(), stable: none() } };
     }
 
     /** A step begins: each test also starts judging from here alone; the step's role says what it must show. */
@@ -211,15 +249,13 @@ export class Judge {
     }
 
     /**
-     * Adds a window's data and says whether the canary has failed so far. A window in a step's
-     * warm-up is judged by the absolute 5xx limit (and the alarms) alone.
+     * Adds a window's data, live and (with a stream) paired, and says whether the canary has
+     * failed so far. A window in a step's warm-up is judged by the absolute 5xx limit (and the
+     * alarms) alone.
      */
-    observe(sample: MetricsSample, warmup = false): Verdict {
+    observe(sample: MetricsSample, warmup = false, paired?: PairedMinutes): Verdict {
         const { canary, stable } = sample.versions;
-        this.gates.forEach((g, i) => {
-            add(this.seen.canary[i], g.raw(canary));
-            add(this.seen.stable[i], g.raw(stable));
-        });
+        this.count("live", sample);
         const canaryErrors = weighed(this.gates[0], canary);
         this.errorLimit.observe(canaryErrors.events, canaryErrors.requests);
         if (warmup) return this.verdict(sample);
@@ -228,12 +264,41 @@ export class Judge {
             this.ratio[i].observe(c, weighed(g, stable));
             this.full?.[i].observe(c.events, c.requests);
         });
-        if (stable.requests > 0) this.acceptWindow(canary, stable);
+        if (stable.requests > 0) this.acceptWindow("live", canary, stable);
+        if (paired) this.observePaired(paired);
         return this.verdict(sample);
+    }
+
+    private count(stratum: Stratum, sample: MetricsSample): void {
+        this.gates.forEach((g, i) => {
+            add(this.seen[stratum].canary[i], g.raw(sample.versions.canary));
+            add(this.seen[stratum].stable[i], g.raw(sample.versions.stable));
+        });
+    }
+
+    /** The stream's minutes: the comparisons of both versions, and the paired test of the answers. */
+    private observePaired({ sample, outcomes }: PairedMinutes): void {
+        const { canary, stable } = sample.versions;
+        this.count("paired", sample);
+        this.gates.forEach((g, i) => this.ratio[i].observe(weighed(g, canary), weighed(g, stable)));
+        if (stable.requests > 0) this.acceptWindow("paired", canary, stable);
+        for (const outcome of outcomes) {
+            this.answers?.add(outcome);
+            this.answerCounts.pairs += 1;
+            this.answerCounts.stable += Number(outcome.stablePass);
+            this.answerCounts.canary += Number(outcome.canaryPass);
+        }
     }
 
     private verdict(sample: MetricsSample): Verdict {
         if (sample.firingAlarms.length > 0) return { kind: "fail", reason: `alarm firing: ${sample.firingAlarms.join(", ")}` };
+        if (this.answers?.verdict() === "rejected") {
+            const { pairs, stable, canary } = this.answerCounts;
+            return {
+                kind: "fail",
+                reason: `paired answers: the canary passed ${canary} of ${pairs}, stable ${stable}; shown to lose more than ${this.answersTolerated} points of pass rate`,
+            };
+        }
         const failed = this.tests().find(({ evidence }) => evidence.evidence >= evidence.threshold);
         if (failed) {
             const { evidence, gate } = failed;
@@ -245,13 +310,14 @@ export class Judge {
         return { kind: "pass" };
     }
 
-    /** Both versions' rate of a gate's events so far, with the counts behind it, as an on-call engineer reads it. */
+    /** Both versions' rate of a gate's events so far, with the counts behind it, as an on-call engineer reads it; the paired stream's apart. */
     private rates(gate: number): string {
-        const one = (version: "canary" | "stable") => {
-            const v = this.seen[version][gate];
+        const one = (stratum: Stratum, version: "canary" | "stable") => {
+            const v = this.seen[stratum][version][gate];
             return `${version} ${this.gates[gate].short} ${rateText(this.gates[gate].measure, v)} (${v.events}/${v.requests})`;
         };
-        return `${one("canary")} vs ${one("stable")}`;
+        const live = `${one("live", "canary")} vs ${one("live", "stable")}`;
+        return this.seen.paired.canary[gate].requests > 0 ? `${live}; paired stream: ${one("paired", "canary")} vs ${one("paired", "stable")}` : live;
     }
 
     /**
@@ -273,23 +339,24 @@ export class Judge {
         };
     }
 
-    /** Acceptance is decided while stable serves traffic. */
-    private acceptWindow(canary: VersionSample, stable: VersionSample): void {
-        this.gates.forEach((g, i) => add(this.stable[i], g.raw(stable)));
+    /** Acceptance is decided while stable serves traffic; the canary's own rate is held to stable's in the same stratum. */
+    private acceptWindow(stratum: Stratum, canary: VersionSample, stable: VersionSample): void {
+        this.gates.forEach((g, i) => add((stratum === "live" ? this.stable : this.pairedStable)[i], g.raw(stable)));
         for (const tests of [this.accept, ...(this.role === "last" && this.last ? [this.last] : [])]) {
             this.gates.forEach((g, i) => {
                 const { byRatio, byMargin, tolerated } = tests[i];
                 const c = weighed(g, canary);
                 byRatio.observe(c, weighed(g, stable));
-                byMargin?.observe(c.events, c.requests, tolerated * this.stableRate(i), this.alternative(i, tests[i].factor));
+                byMargin?.observe(c.events, c.requests, tolerated * this.stableRate(i, stratum), this.alternative(i, tests[i].factor, stratum));
             });
         }
     }
 
-    /** Stable's rate of a gate's events: over the rollout, and with a budget over its hours before too. */
-    private stableRate(i: number): number {
-        const prior = this.budgeted ? this.prior[this.gates[i].id] : undefined;
-        return estimatedRate(this.stable[i].events + (prior?.events ?? 0), this.stable[i].requests + (prior?.requests ?? 0));
+    /** Stable's rate of a gate's events in a stratum: over the rollout, and, live with a budget, over its hours before too. */
+    private stableRate(i: number, stratum: Stratum = "live"): number {
+        const counts = (stratum === "live" ? this.stable : this.pairedStable)[i];
+        const prior = this.budgeted && stratum === "live" ? this.prior[this.gates[i].id] : undefined;
+        return estimatedRate(counts.events + (prior?.events ?? 0), counts.requests + (prior?.requests ?? 0));
     }
 
     /**
@@ -297,8 +364,8 @@ export class Judge {
      * budget, at least `factor` times stable's, the regression the budget promises to catch
      * (the margin alone asks more than a budget at low traffic can show).
      */
-    private alternative(i: number, factor: number): number {
-        const measured = this.stableRate(i);
+    private alternative(i: number, factor: number, stratum: Stratum): number {
+        const measured = this.stableRate(i, stratum);
         return this.budgeted ? Math.min(0.99, Math.max(factor * measured, measured + this.margin)) : measured + this.margin;
     }
 

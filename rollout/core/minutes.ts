@@ -12,7 +12,9 @@
  * - the version had no share of the traffic in that minute (stable during the 100% step), or
  * - `metricsMaxLagSeconds` have passed since the minute closed: it is judged with what
  *   arrived, and counted as late so the progress line and the report say so.
- * A minute not yet complete is neither judged nor taken for "no traffic".
+ * A minute not yet complete is neither judged nor taken for "no traffic". With a paired stream,
+ * a minute is also not complete before the runner has returned every answer that ended in it
+ * (`settledUntil`): its requests are taken out of the minute's counts (`withoutRunner`).
  */
 import { Version, VERSIONS } from "../../contract/versions";
 import { MetricsSample, MetricsSource, MinuteSample, VersionSample } from "./ports";
@@ -26,13 +28,17 @@ export interface Completeness {
     maxLagMs: number;
     /** Whether a version may have had traffic in the minute starting at `start`. */
     hasShare: (version: Version, start: number) => boolean;
+    /** With a paired stream: minutes ending after this may still get answers the runner has not returned. */
+    settledUntil?: () => number;
 }
 
 /** The leading run of complete minutes in `read` (consecutive, oldest first), and how many of them were complete only by the lag bound. */
 export function completeMinutes(read: MinuteSample[], now: number, rule: Completeness): { complete: MinuteSample[]; late: number } {
     const complete: MinuteSample[] = [];
     let late = 0;
+    const settled = rule.settledUntil?.() ?? Infinity;
     for (const [i, minute] of read.entries()) {
+        if (minute.start + MINUTE_MS > settled) break;
         const boundPassed = now >= minute.start + MINUTE_MS + rule.maxLagMs;
         let lateHere = false;
         for (const version of VERSIONS) {
@@ -59,6 +65,32 @@ export function summedGates(samples: (VersionSample | undefined)[]): Pick<Versio
             sum.requests += counts.requests;
         }
     return Object.keys(gates).length ? { gates } : {};
+}
+
+/**
+ * A version's live traffic in a minute: what the layer counted less the runner's own requests
+ * in it (`stream.ts`), each count clamped at 0 and at the requests left (an answer the runner saw end just after a minute
+ * boundary may have been counted by the layer just before it). A p99 cannot be taken apart, so
+ * it stays as the layer had it.
+ */
+export function withoutRunner(layer: VersionSample | undefined, runner: VersionSample): VersionSample | undefined {
+    if (layer === undefined) return undefined;
+    const less = (a: number, b: number) => Math.max(0, a - b);
+    const gates = Object.fromEntries(
+        Object.entries(layer.gates ?? {}).map(([id, g]) => {
+            const r = runner.gates?.[id] ?? { events: 0, requests: 0 };
+            const requests = less(g.requests, r.requests);
+            return [id, { events: requests === 0 ? 0 : less(g.events, r.events), requests }];
+        }),
+    );
+    const requests = less(layer.requests, runner.requests);
+    return {
+        requests,
+        errors: Math.min(requests, less(layer.errors, runner.errors)),
+        slow: Math.min(requests, less(layer.slow, runner.slow)),
+        ...(layer.p99Ms !== undefined ? { p99Ms: layer.p99Ms } : {}),
+        ...(layer.gates ? { gates } : {}),
+    };
 }
 
 /** Minutes summed into one sample for the judge: counts add; percentiles do not, so the worst minute's p99 stands. */

@@ -7,7 +7,7 @@
 import { RolloutSchedule } from "../../contract/schedule";
 import { HISTORY_MINUTES, readStableHistory, StableHistory, wantsHistory, withMeasuredDispersions } from "./dispersion";
 import { planBudget, Promised } from "./budget";
-import { Judge } from "./judge";
+import { Evaluated, Judge } from "./judge";
 import { summedGates } from "./minutes";
 import { GateCounts, MetricsSource } from "./ports";
 import { Traffic, trafficOf } from "./power";
@@ -40,8 +40,8 @@ function priorOf(history: StableHistory): Record<string, GateCounts> {
     };
 }
 
-/** `goldenSet`: whether a golden set's comparison takes a share of the false-rollback rate beside the live gates. */
-export async function preflight(schedule: RolloutSchedule, metrics: MetricsSource, now: number, goldenSet = false): Promise<Preflight> {
+/** `evaluated`: a golden set's comparison and a paired stream's test of the answers, each taking a share of the false-rollback rate beside the live gates. */
+export async function preflight(schedule: RolloutSchedule, metrics: MetricsSource, now: number, evaluated: Evaluated = {}): Promise<Preflight> {
     const budgeted = schedule.budgetSeconds !== undefined;
     if (!budgeted && !wantsHistory(schedule)) return withMeasuredDispersions(schedule, { minutes: [] });
     const history = await readStableHistory(metrics, now);
@@ -49,7 +49,10 @@ export async function preflight(schedule: RolloutSchedule, metrics: MetricsSourc
     if (!budgeted) return measured;
     const traffic = "minutes" in history ? trafficOf(history.minutes) : undefined;
     if (!traffic) {
-        const why = "unreadable" in history ? `unreadable (${history.unreadable})` : "without traffic";
+        const why =
+            "unreadable" in history
+                ? `unreadable (${history.unreadable})`
+                : "without traffic: a service with none yet runs without a budget, judged by a paired stream (evaluation.requestsPerSecond, docs/evaluation.md)";
         return { ...measured, refusal: `refused: rollout.budgetSeconds needs stable's traffic to plan, and its last ${HISTORY_MINUTES / 60} hours are ${why}` };
     }
     const plan = planBudget(measured.schedule, traffic, `stable's last ${HISTORY_MINUTES / 60} hours`);
@@ -59,6 +62,6 @@ export async function preflight(schedule: RolloutSchedule, metrics: MetricsSourc
         promises: plan.promises,
         traffic,
         lastStep: plan.lastStep,
-        ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history), goldenSet, plan.lastStep) }),
+        ...(plan.refusal ? { refusal: plan.refusal } : { judge: new Judge(plan.schedule, priorOf(history), evaluated, plan.lastStep) }),
     };
 }

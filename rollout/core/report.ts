@@ -17,7 +17,7 @@ const pct = (x: number) => `${x.toFixed(2)}%`;
 const secs = (ms?: number) => (ms === undefined ? "-" : `${(ms / 1000).toFixed(1)}s`);
 const minutes = (ms: number) => `${Math.round(ms / 60000)}m`;
 /** A version's window as an on-call engineer reads it: each rate with the count behind it. */
-const describe = (v: VersionSample) =>
+export const versionText = (v: VersionSample) =>
     `${v.requests} req, 5xx ${pct(errorRate(v))} (${v.errors}), slow ${pct(v.requests > 0 ? (100 * v.slow) / v.requests : 0)} (${v.slow}), p99 ${secs(v.p99Ms)}` +
     gatesText(v);
 /** The model's gates in a window: each one's share of its trials (or rate per trial), with the counts behind it, e.g. ", cut off 4.10% (45/1098)". */
@@ -46,18 +46,39 @@ export function progressLine(
     const label = step.index === 0 ? "resumed" : `${step.index}/${totalSteps}`;
     return (
         `step ${label} weight ${step.weight}% +${minutes(elapsedMs)} | ` +
-        VERSIONS.map((v) => `${v} ${describe(sample.versions[v])}`).join(" | ") +
+        VERSIONS.map((v) => `${v} ${versionText(sample.versions[v])}`).join(" | ") +
         ` | ${verdict.kind === "pass" ? "ok" : verdictText(verdict)}${strongest(evidence)}`
     );
 }
 
-function sumOf(samples: SampleRecord[], version: "stable" | "canary"): VersionSample {
-    const requests = samples.reduce((n, s) => n + s.sample.versions[version].requests, 0);
-    const errors = samples.reduce((n, s) => n + s.sample.versions[version].errors, 0);
-    const slow = samples.reduce((n, s) => n + s.sample.versions[version].slow, 0);
-    const p99s = samples.map((s) => s.sample.versions[version].p99Ms).filter((p): p is number => p !== undefined);
+/** A version's counts over samples: live traffic, or with `of`, the paired stream's. */
+function sumOf(samples: SampleRecord[], version: "stable" | "canary", of: (s: SampleRecord) => MetricsSample | undefined = (s) => s.sample): VersionSample {
+    const present = samples.flatMap((s) => of(s)?.versions[version] ?? []);
+    const requests = present.reduce((n, v) => n + v.requests, 0);
+    const errors = present.reduce((n, v) => n + v.errors, 0);
+    const slow = present.reduce((n, v) => n + v.slow, 0);
+    const p99s = present.map((v) => v.p99Ms).filter((p): p is number => p !== undefined);
     // The worst interval's p99: an honest upper bound, since percentiles do not add up.
-    return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined, ...summedGates(samples.map((s) => s.sample.versions[version])) };
+    return { requests, errors, slow, p99Ms: p99s.length ? Math.max(...p99s) : undefined, ...summedGates(present) };
+}
+
+/** With a paired stream, what the runner's pairs showed at each step, each version as the runner measured it. */
+function pairedSection(result: RolloutResult): string[] {
+    if (!result.samples.some((s) => s.paired)) return [];
+    return [
+        "",
+        "## Paired stream",
+        "",
+        "The runner's pairs (`evaluation.requestsPerSecond`), the same request to both versions through their pins, counted by when each answer ended: judged beside live traffic, and taken out of the live counts above.",
+        "",
+        "| step | weight | canary | stable |",
+        "| --- | --- | --- | --- |",
+        ...result.steps.map((step) => {
+            const own = result.samples.filter((s) => s.step === step.index && s.weight === step.weight && s.at >= step.startedAt);
+            const [canary, stable] = (["canary", "stable"] as const).map((v) => versionText(sumOf(own, v, (s) => s.paired)));
+            return `| ${step.index || "resumed"} | ${step.weight}% | ${canary} | ${stable} |`;
+        }),
+    ];
 }
 
 /** A whole minute's time of day, UTC (hh:mm). */
@@ -270,6 +291,7 @@ export function renderMarkdown(result: RolloutResult, stackName: string, context
                 `${withGates ? `${gatesText(canary).slice(2) || "-"}; ${gatesText(stable).slice(2) || "-"} | ` : ""}${verdictText(step.verdict)} |`,
         );
     }
+    out.push(...pairedSection(result));
     if (context.promises?.length) out.push(...promisesSection(context.promises, result));
     if (context.goldenLost) out.push(...goldenSection(context.goldenLost));
     if (context.callers) out.push(...callersSection(context.callers));

@@ -29,6 +29,8 @@ export interface SampleRecord {
     evidence: Evidence[];
     /** Minutes of this sample judged at `metricsMaxLagSeconds` with what had arrived. */
     late?: number;
+    /** The paired stream's counts in the same minutes, where there is one (`sample` is then live traffic less them). */
+    paired?: MetricsSample;
 }
 
 export interface StepRecord {

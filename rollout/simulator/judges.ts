@@ -5,7 +5,7 @@ import { STABLE_P95_MS, Scenario, STABLE } from "./scenarios";
 import { JudgeLike } from "../core/deps";
 import { MetricsSample, VersionSample } from "../core/ports";
 import { RolloutSchedule } from "../../contract/schedule";
-import { Evidence, errorRate, Verdict } from "../core/judge";
+import { Evidence, errorRate, PairedMinutes, Verdict } from "../core/judge";
 
 /**
  * The gates before sequential testing, kept to compare against on the same seeds: a
@@ -104,11 +104,16 @@ export class IdealJudge implements JudgeLike {
         this.accept = Math.log(schedule.missRate);
     }
 
-    /** A window of the warm-up is left out, as the gates leave it out of their comparisons: the same constraint for both. */
-    observe(sample: MetricsSample, warmup = false): Verdict {
-        const { canary, stable } = sample.versions;
+    /** A window of the warm-up is left out, as the gates leave it out of their comparisons: the same constraint for both. A paired stream's minutes are a stratum of their own, as the gates take them. */
+    observe(sample: MetricsSample, warmup = false, paired?: PairedMinutes): Verdict {
         if (sample.firingAlarms.length > 0) return { kind: "fail", reason: `alarm firing: ${sample.firingAlarms.join(", ")}` };
-        if (warmup || canary.requests === 0 || stable.requests === 0) return { kind: "pass" };
+        if (warmup) return { kind: "pass" };
+        return this.weigh(sample.versions) ?? (paired ? this.weigh(paired.sample.versions) : undefined) ?? { kind: "pass" };
+    }
+
+    /** Adds one stratum's window to each test not yet accepted; a failure if one rejects. */
+    private weigh({ canary, stable }: MetricsSample["versions"]): Verdict | undefined {
+        if (canary.requests === 0 || stable.requests === 0) return undefined;
         for (const t of this.tests.filter((test) => !test.accepted && test.trials(canary) > 0 && test.trials(stable) > 0)) {
             const share = (r: number) => (r * t.trials(canary)) / (r * t.trials(canary) + t.trials(stable));
             const [q0, q1] = [share(t.r0), share(t.r1)];
@@ -116,7 +121,7 @@ export class IdealJudge implements JudgeLike {
             if (t.logRatio >= this.reject) return { kind: "fail", reason: `canary ${t.name} rate ${t.r1.toFixed(1)}x stable's (ideal test)` };
             if (t.logRatio <= this.accept) t.accepted = true;
         }
-        return { kind: "pass" };
+        return undefined;
     }
 
     newStep(): void {}

@@ -69,6 +69,13 @@ export interface Scenario {
      * otherwise takes; an unpinned threshold is read at stable's 95th percentile whatever this says.
      */
     pinnedSlowShare?: number;
+    /**
+     * The golden set's runner sending `requestsPerSecond` pairs a second during the steps
+     * (`evaluation.requestsPerSecond`), its requests `slowFactor` times slower than live ones
+     * (longer prompts), in first token and in total: counted by the layer and the server like
+     * live ones, and taken out again by the rollout.
+     */
+    paired?: { requestsPerSecond: number; slowFactor: number };
     /** The outcome the scenario is meant to end in. */
     expected: RolloutResult["outcome"];
     /** A known limit of the schedule benchmarked: the scenario shows how often it ends otherwise, and what the docs say to set. */
@@ -218,6 +225,69 @@ const gateAtPromise = (id: "cutoff" | "ttft" | "tokens", what: string, at: (fact
         name: `${id}-1.5x-promise-2rps`,
         description: `the canary's ${what} at 1.5x that promise (${Math.round(15 * PROMISED[id]) / 10}x stable's)`,
         canary: () => ({ ...STABLE, ...at(1.5 * PROMISED[id]) }),
+        expected: "rolled-back",
+    },
+];
+
+/**
+ * The golden set's runner sending pairs during the steps (`evaluation.requestsPerSecond`), on the
+ * GPU stack's gated schedule at 1 live request a second: a healthy canary whose runner requests
+ * are 5x slower than live ones (the subtraction must keep them out of the live gates), and a
+ * canary 1.5x slower to first token judged from live traffic alone and with 1 pair a second
+ * beside it. A fresh endpoint has no live traffic to plan a budget from, so there the schedule
+ * runs without one, on its configured promises.
+ */
+const FRESH_GATED: Partial<RolloutSchedule> = { ...GPU_GATED, budgetSeconds: undefined, detectErrorRateFactor: 4 };
+const PAIRED_SCENARIOS: Scenario[] = [
+    {
+        ...GPU_TRAFFIC,
+        settings: GPU_GATED,
+        name: "healthy-paired-5x-1rps",
+        description:
+            "a healthy canary at 1 live req/s with the runner sending 1 pair a second whose requests are 5x slower than live ones, first token and total",
+        requestsPerSecond: 1,
+        paired: { requestsPerSecond: 1, slowFactor: 5 },
+        canary: () => STABLE,
+        expected: "promoted",
+    },
+    {
+        ...GPU_TRAFFIC,
+        settings: GPU_GATED,
+        name: "ttft-1.5x-1rps",
+        description: "the canary's time to first token 1.5x stable's, judged from 1 live req/s alone",
+        requestsPerSecond: 1,
+        canary: () => ({ ...STABLE, ttftFactor: 1.5 }),
+        expected: "rolled-back",
+    },
+    {
+        ...GPU_TRAFFIC,
+        settings: GPU_GATED,
+        name: "ttft-1.5x-1rps-paired",
+        description: "the same with the runner sending 1 pair a second (its requests like live ones)",
+        requestsPerSecond: 1,
+        paired: { requestsPerSecond: 1, slowFactor: 1 },
+        canary: () => ({ ...STABLE, ttftFactor: 1.5 }),
+        expected: "rolled-back",
+    },
+    {
+        ...GPU_TRAFFIC,
+        settings: FRESH_GATED,
+        name: "healthy-fresh-paired",
+        description:
+            "a fresh endpoint with no live traffic and a healthy canary: the runner's 1 pair a second is all the evidence (no budget: none can be planned without live traffic)",
+        requestsPerSecond: 0,
+        paired: { requestsPerSecond: 1, slowFactor: 1 },
+        canary: () => STABLE,
+        expected: "promoted",
+    },
+    {
+        ...GPU_TRAFFIC,
+        settings: FRESH_GATED,
+        name: "ttft-1.5x-fresh-paired",
+        description: "the same endpoint, the canary's time to first token 1.5x stable's",
+        requestsPerSecond: 0,
+        paired: { requestsPerSecond: 1, slowFactor: 1 },
+        canary: () => ({ ...STABLE, ttftFactor: 1.5 }),
         expected: "rolled-back",
     },
 ];
@@ -602,6 +672,7 @@ export const SCENARIOS: Scenario[] = [
     ...gateAtPromise("cutoff", "answers cut off", (f) => ({ cutOffRate: f * STABLE.cutOffRate })),
     ...gateAtPromise("ttft", "first tokens after the bound", (f) => ({ ttftFactor: ttftFactorFor(f * ttftShare(1)) })),
     ...gateAtPromise("tokens", "tokens per answer", (f) => ({ tokensFactor: f })),
+    ...PAIRED_SCENARIOS,
     {
         name: "low-traffic",
         description: "one request a minute: inconclusive, so it holds (rollout.onLowTraffic)",

@@ -11,7 +11,10 @@
  * after a delay, and reads that can fail.
  */
 import { SCENARIOS, Scenario } from "./scenarios";
-import { Draws, NoisyMetrics, SimulatedStack, VirtualClock } from "./world";
+import { Draws, FIRST_TOKEN_BOUND_MS, NoisyMetrics, SimulatedRunner, SimulatedStack, VirtualClock } from "./world";
+import { STABLE_P95_MS } from "./scenarios";
+import { PairedStream } from "../core/stream";
+import { scorerSection } from "../../contract/golden";
 import { gatesOf } from "../../contract/gates";
 import { preflight } from "../core/preflight";
 import { withSlowThreshold } from "../core/threshold";
@@ -87,6 +90,9 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const pinnedShare = configured.slowRequestSeconds !== undefined ? scenario.pinnedSlowShare : undefined;
     const stack = new SimulatedStack(clock, scenario, Math.min(scenario.outage?.errorRate ?? 0, schedule.maxErrorRatePercent / 200));
     const draws = new Draws(options.seed ?? 1);
+    const runner = scenario.paired
+        ? new SimulatedRunner(stack, clock, draws, scenario.paired.slowFactor, scaleMs, STABLE_P95_MS, gatesOf(schedule.gates))
+        : undefined;
     // Stable's hours before the rollout come from a stream of their own, so the rollout's draws are the same with or without them.
     const metrics = new NoisyMetrics(
         stack,
@@ -97,14 +103,17 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         gatesOf(schedule.gates),
         new Draws(HISTORY_SEED + (options.seed ?? 1)),
         pinnedShare,
+        runner,
     );
+    const stream = runner && pairedStream(runner, scenario.paired!.requestsPerSecond, schedule, options.seed ?? 1);
     const log = options.log ?? (() => {});
     log(threshold.line);
     // As the CLI does: each dispersion the schedule leaves unset is measured from stable's recent minutes (the sequential gates and the ideal test weigh by them), and a budget's promises are planned.
     let judged: RolloutSchedule = schedule;
     let judge: JudgeLike | undefined;
     if (options.gates !== "legacy") {
-        const before = await preflight(schedule, metrics, clock.now());
+        const pairedAnswers = stream?.settings.answers;
+        const before = await preflight(schedule, metrics, clock.now(), pairedAnswers ? { pairedAnswers } : {});
         for (const line of before.lines) log(line);
         if (before.refusal) return refused(scenario, clock.now(), before.refusal);
         judged = before.schedule;
@@ -113,6 +122,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const result = await runRollout({
         schedule: judged,
         ...(judge && options.gates !== "ideal" ? { judge } : {}),
+        ...(stream ? { stream } : {}),
         stack,
         services: stack,
         traffic: stack,
@@ -130,6 +140,26 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         badCanaryRequests: Math.round(badCanaryRequests),
         judged: judgedTraffic(stack, result),
     };
+}
+
+/** The golden set the simulated runner answers: items whose expected answer is "yes", scored exactly. */
+const SIMULATED_ITEMS = Array.from({ length: 50 }, (_, i) => ({ id: `item-${i}`, request: { stream: true }, expected: "yes" }));
+
+/** The stream as the CLI builds it from a stack's outputs: 5 points of pass rate to catch, none tolerated. */
+function pairedStream(runner: SimulatedRunner, ratePerSecond: number, schedule: RolloutSchedule, seed: number): PairedStream {
+    return new PairedStream(
+        runner,
+        SIMULATED_ITEMS,
+        {
+            ratePerSecond,
+            slowMs: (schedule.slowRequestSeconds ?? UNPINNED_SLOW_SECONDS) * 1000,
+            firstTokenBoundMs: FIRST_TOKEN_BOUND_MS,
+            gates: gatesOf(schedule.gates).map((g) => g.id),
+            answers: { scorer: scorerSection.parse({ kind: "exact" }), toleratedLoss: 0, detectLoss: 0.05 },
+            seed,
+        },
+        () => {},
+    );
 }
 
 /** A scenario's figures over many seeded rollouts. */

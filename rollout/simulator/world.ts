@@ -1,5 +1,5 @@
 /** The simulated world a rollout runs in: a virtual clock, a stack whose updates take time, and noisy, late metrics drawn per request. */
-import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS, STABLE_TOKENS, TOKENS_CV, TOKENS_CLIENT_SIGMA, ttftShare } from "./scenarios";
+import { Scenario, STABLE, MINUTE, Behaviour, STABLE_P95_MS, STABLE_TOKENS, TOKENS_CV, TOKENS_CLIENT_SIGMA, ttftShare, TTFT_SIGMA } from "./scenarios";
 import { GateSpec } from "../../contract/gates";
 import { factory as mt19937 } from "@stdlib/random-base-mt19937";
 import { factory as poissonFactory } from "@stdlib/random-base-poisson";
@@ -20,7 +20,9 @@ import {
     UpdateFailed,
     VersionSample,
 } from "../core/ports";
-import { MINUTE_MS } from "../core/minutes";
+import { MINUTE_MS, minuteOf } from "../core/minutes";
+import type { PacedAnswer, PacedPair, StreamPort } from "../core/stream";
+import type { GoldenItem } from "../../contract/golden";
 import { Version } from "../../contract/versions";
 
 /** How a canary behaves with `tasks` tasks at `weight` and `rate` requests a second: what its tasks cannot take fails fast with a 503. */
@@ -85,10 +87,15 @@ function tokens(draws: Draws, n: number, mean: number): number {
     const client = Math.exp(TOKENS_CLIENT_SIGMA * normal(draws) - TOKENS_CLIENT_SIGMA ** 2 / 2);
     const mu = mean * client;
     if (n >= 30) return Math.max(0, Math.round(n * mu + Math.sqrt(n) * mu * TOKENS_CV * normal(draws)));
-    const s = Math.sqrt(Math.log(1 + TOKENS_CV ** 2));
     let sum = 0;
-    for (let i = 0; i < n; i++) sum += mu * Math.exp(s * normal(draws) - (s * s) / 2);
+    for (let i = 0; i < n; i++) sum += oneAnswer(draws, mu);
     return Math.round(sum);
+}
+
+/** One answer's tokens at `mean`: lognormal with a coefficient of variation of `TOKENS_CV`. */
+function oneAnswer(draws: Draws, mean: number): number {
+    const s = Math.sqrt(Math.log(1 + TOKENS_CV ** 2));
+    return mean * Math.exp(s * normal(draws) - (s * s) / 2);
 }
 
 /** Requests a second at `t`, as the scenario's traffic goes. */
@@ -299,6 +306,8 @@ export class NoisyMetrics implements MetricsSource {
         private readonly history: Draws = draws,
         /** Stable's share of requests above a threshold the stack pins, where the scenario places it elsewhere than stable's 95th percentile. */
         pinnedSlowShare?: number,
+        /** The golden set's runner, whose requests the layer and the server count too. */
+        private readonly runner?: SimulatedRunner,
     ) {
         this.slowAtMs = pinnedSlowShare === undefined ? STABLE_P95_MS : STABLE.medianMs * Math.exp(STABLE.sigma * normalQuantile(1 - pinnedSlowShare, 0, 1));
     }
@@ -344,6 +353,13 @@ export class NoisyMetrics implements MetricsSource {
      * counts in force; before the rollout began, stable served everything (from its own stream).
      */
     private draw(versions: Record<Version, Drawn>, from: number, to: number): void {
+        this.runner?.countedIn(from, to, (version, counted) => {
+            const into = versions[version];
+            into.requests += 1;
+            into.errors += counted.errors;
+            into.slow += counted.slow;
+            for (const g of this.gates) into.gates[g.id] = (into.gates[g.id] ?? 0) + (counted.gates[g.id] ?? 0);
+        });
         const before = Math.min(to, this.stack.startedAt);
         if (from < before) this.drawWith(this.history, versions, from, before, () => [{ weight: 0, tasks: 0, from, to: before }]);
         if (to > Math.max(from, this.stack.startedAt))
@@ -392,5 +408,94 @@ export class NoisyMetrics implements MetricsSource {
                 add(versions.canary, this.stack.behaviour("canary", segment.weight, segment.tasks, a), (requests * share) / 100);
             }
         }
+    }
+}
+
+/** Stable's median time to first token, ms, and the `ttft` gate's bound: its 90th percentile, where the live gate's is. */
+const STABLE_TTFT_MS = 400;
+export const FIRST_TOKEN_BOUND_MS = STABLE_TTFT_MS * Math.exp(1.2815516 * TTFT_SIGMA);
+/** The network between the runner and the traffic layer: the runner sees each answer this much later than the layer counts it. */
+const HOP_MS = 50;
+/** Spread of an item's log time shared by both versions' answers to it (a longer prompt is slower on both). */
+const ITEM_SIGMA = 0.3;
+/** The share of answers the golden set's scorer passes, on both versions. */
+const PASS_RATE = 0.9;
+
+/** One runner request as the layer and the server count it, at the minute its answer left the layer. */
+interface Counted {
+    errors: number;
+    slow: number;
+    gates: Record<string, number>;
+}
+
+/**
+ * The golden set's runner in pace mode: each pair's answers drawn from each version's behaviour
+ * at the weight in force, `slowFactor` times slower than live requests and sharing the item's
+ * spread; the layer and the server count each answer as it ends there, and the runner sees it
+ * `HOP_MS` later, its first token too. Request times are scaled as the live ones are (stable's
+ * 95th percentile at the slow threshold).
+ */
+export class SimulatedRunner implements StreamPort {
+    /** The runner's requests as counted, by the minute they ended at the layer. */
+    private readonly counted = new Map<number, { version: Version; at: number; counted: Counted }[]>();
+
+    constructor(
+        private readonly stack: SimulatedStack,
+        private readonly clock: VirtualClock,
+        private readonly draws: Draws,
+        private readonly slowFactor: number,
+        /** The slow threshold (ms) and where it sits in the behaviours' unscaled times. */
+        private readonly slowMs: number,
+        private readonly slowAtMs: number,
+        private readonly gates: GateSpec[],
+    ) {}
+
+    async pace(items: GoldenItem[], ratePerSecond: number): Promise<PacedPair[]> {
+        const start = this.clock.now();
+        const [, weight, tasks] = this.stack.timeline.at(-1)!;
+        return items.map((item, k) => {
+            const sentAt = start + (k * 1000) / ratePerSecond;
+            const shared = ITEM_SIGMA * normal(this.draws);
+            const answer = (version: Version) => this.answer(version, this.stack.behaviour(version, weight, tasks, sentAt), sentAt, shared);
+            return { id: item.id, stable: answer("stable"), canary: answer("canary") };
+        });
+    }
+
+    private answer(version: Version, b: Behaviour, sentAt: number, shared: number): PacedAnswer {
+        const d = this.draws;
+        const tail = b.tail && d.uniform() < b.tail.share ? b.tail.factor : 1;
+        const layerMs = (b.medianMs * this.slowFactor * tail * Math.exp(shared + b.sigma * normal(d)) * this.slowMs) / this.slowAtMs;
+        const firstMs = STABLE_TTFT_MS * this.slowFactor * b.ttftFactor * Math.exp(shared + TTFT_SIGMA * normal(d));
+        const failed = d.uniform() < b.errorRate;
+        const cutOff = d.uniform() < b.cutOffRate;
+        const tokens = Math.round(oneAnswer(d, STABLE_TOKENS * b.tokensFactor));
+        const counted: Counted = {
+            errors: Number(failed),
+            slow: Number(layerMs > this.slowMs),
+            gates: Object.fromEntries(
+                this.gates.map((g) => [
+                    g.id,
+                    failed ? 0 : g.id === "ttft" ? Number(firstMs > FIRST_TOKEN_BOUND_MS) : g.id === "cutoff" ? Number(cutOff) : g.id === "tokens" ? tokens : 0,
+                ]),
+            ),
+        };
+        const at = sentAt + layerMs;
+        const list = this.counted.get(minuteOf(at)) ?? [];
+        list.push({ version, at, counted });
+        this.counted.set(minuteOf(at), list);
+        return {
+            status: failed ? 500 : 200,
+            ms: Math.round(layerMs + HOP_MS),
+            firstMs: Math.round(firstMs + HOP_MS),
+            doneAt: Math.round(at + HOP_MS),
+            ...(failed ? {} : { tokens, finish: cutOff ? "length" : "stop" }),
+            body: failed ? "" : d.uniform() < PASS_RATE ? "yes" : "no",
+        };
+    }
+
+    /** Hands each runner request the layer counted in [from, to) to `into`. */
+    countedIn(from: number, to: number, into: (version: Version, counted: Counted) => void): void {
+        for (let minute = minuteOf(from); minute < to; minute += MINUTE_MS)
+            for (const r of this.counted.get(minute) ?? []) if (r.at >= from && r.at < to) into(r.version, r.counted);
     }
 }

@@ -166,9 +166,9 @@ export function setup(
     deployed = deployedAt(0),
     intended = intendedAt(0),
     alarmsAt?: (w: number) => string[],
-    golden?: RolloutDeps["golden"],
+    extra: Pick<RolloutDeps, "golden" | "stream"> = {},
+    clock = new VirtualClock(),
 ) {
-    const clock = new VirtualClock();
     const stack = new FakeStack(deployed, intended, clock);
     const metrics = new FakeMetrics(stack, clock, canaryAt, alarmsAt);
     const lines: string[] = [];
@@ -194,7 +194,7 @@ export function setup(
                 log: (l) => lines.push(l),
                 signal,
                 weights,
-                ...(golden ? { golden } : {}),
+                ...extra,
             },
             options,
         );

@@ -217,6 +217,45 @@ describe("loadConfig refuses a bad golden set or scorer at program start", () =>
             "requestTimeoutSeconds",
             "at most 840 with evaluation.goldenSet",
         ],
+        [
+            "paired evidence without a golden set",
+            { ...LATTICE, evaluation: JSON.stringify({ image: "acme/evals:1", requestsPerSecond: 1 }) },
+            "evaluation.requestsPerSecond",
+            "set only with a goldenSet",
+        ],
+        [
+            "paired evidence faster than a runner's answers fit",
+            { ...LATTICE, evaluation: golden({ requestsPerSecond: 4 }) },
+            "evaluation.requestsPerSecond",
+            "a number from 0.05 to 3",
+        ],
+        [
+            "paired evidence with requests longer than a paced invocation can wait",
+            { ...ALB, requestTimeoutSeconds: "800", evaluation: golden({ requestsPerSecond: 1 }) },
+            "requestTimeoutSeconds",
+            "at most 780 with evaluation.requestsPerSecond",
+        ],
+        [
+            "paired evidence beside a gate the runner cannot count in its answers",
+            {
+                ...LATTICE,
+                evaluation: golden({ requestsPerSecond: 1 }),
+                rollout: JSON.stringify({ gates: { events: { refusals: { metric: "Refusals", trials: "Answers" } } } }),
+            },
+            "rollout.gates.events",
+            "the runner cannot tell the application's events",
+        ],
+        [
+            "paired evidence beside an alarm on the versions' averages",
+            {
+                ...LATTICE,
+                evaluation: golden({ requestsPerSecond: 1 }),
+                metrics: JSON.stringify({ prometheus: { server: "vllm" } }),
+                alarms: JSON.stringify({ timeToFirstTokenIncreasePercent: 50 }),
+            },
+            "alarms.timeToFirstTokenIncreasePercent",
+            "the alarm compares the versions' averages",
+        ],
         ["the same pin for both versions", { ...LATTICE, stablePinValue: "always" }, "stablePinValue", 'a value other than pinValue ("always")'],
         ["pins that differ only in case on the ALB", { ...ALB, pinValue: "Canary", stablePinValue: "canary" }, "stablePinValue", "in more than case"],
     ];

@@ -8,6 +8,8 @@ import { capacityFor } from "../../../rollout/core/capacity";
 import { ControlPort, DeployedState, LeaseLost, MetricsWindow } from "../../../rollout/core/ports";
 
 import { SCHEDULE, GOOD, BAD, QUIET, deployedAt, intendedAt, FakeStack, FakeMetrics, FakeControl, setup } from "../../harness/fakeRollout";
+import { PacedPair, PairedStream, StreamPort } from "../../../rollout/core/stream";
+import { GoldenItem } from "../../../contract/golden";
 
 describe("runRollout", () => {
     test("each weight verified at the traffic layer is published for the dashboard; a failed publish is said, and changes nothing", async () => {
@@ -394,5 +396,55 @@ describe("capacity follows weight", () => {
         [200, 100, 8, true],
     ])("%d requests a minute at %d%%: %d tasks (capped: %s)", (load, weight, count, capped) => {
         expect(capacityFor(load, weight, { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 })).toEqual({ count, capped });
+    });
+
+    test.each([
+        // requests a minute, weight, the runner's a minute to this version, expected count
+        [200, 5, 60, 4],
+        [0, 0, 60, 3],
+        [200, 50, 0, 5],
+    ])("%d requests a minute at %d%% and a paired stream's %d: %d tasks", (load, weight, pinned, count) => {
+        expect(capacityFor(load, weight, { minCount: 1, restingMinCount: 1, maxCount: 8, requestsPerTaskPerMinute: 20 }, pinned).count).toBe(count);
+    });
+});
+
+describe("with a paired stream", () => {
+    /** A runner whose every answer ends 30 s after its invocation began, 10 pairs a minute, one in five a 503 on both versions. */
+    class ClockedRunner implements StreamPort {
+        calls: number[] = [];
+        constructor(private readonly clock: VirtualClock) {}
+        async pace(items: GoldenItem[]): Promise<PacedPair[]> {
+            const at = this.clock.now();
+            this.calls.push(at);
+            const answer = (status: number) => ({ status, ms: 1000, firstMs: 200, doneAt: at + 30_000, body: "yes" });
+            return items.map((item, i) => ({ id: item.id, stable: answer(i % 5 === 0 ? 503 : 200), canary: answer(i % 5 === 0 ? 503 : 200) }));
+        }
+    }
+    const items: GoldenItem[] = [{ id: "q", request: { stream: true }, expected: "yes" }];
+
+    test("the runner sends while the steps bake; each judged minute is live traffic less the runner's, its own counts judged beside it; it stops with the rollout", async () => {
+        const clock = new VirtualClock();
+        const runner = new ClockedRunner(clock);
+        const stream = new PairedStream(runner, items, { ratePerSecond: 10 / 60, slowMs: 10_000, gates: [], seed: 1 }, () => {});
+        const { run } = setup(() => GOOD, deployedAt(0), intendedAt(0), undefined, { stream }, clock);
+        const result = await run();
+        expect(result.outcome).toBe("promoted");
+        expect(runner.calls.length).toBeGreaterThan(10);
+        const judged = result.samples.filter((s) => s.paired);
+        expect(judged).toHaveLength(result.samples.length);
+        for (const s of judged) {
+            const minutes = (s.sample.window.end - s.sample.window.start) / 60_000;
+            const ran = s.paired!.versions.canary.requests;
+            // The layer's 500 canary requests a minute, less the runner's in those minutes (its 503s too).
+            if (s.sample.versions.canary.requests > 0) expect(s.sample.versions.canary.requests).toBe(500 * minutes - ran);
+            expect(s.paired!.versions.canary.errors).toBe(ran / 5);
+        }
+        // Every pair whose answers ended before the last judged minute's end is judged, once.
+        const pairs = judged.reduce((n, s) => n + s.paired!.versions.stable.requests, 0);
+        const end = judged.at(-1)!.sample.window.end;
+        expect(pairs).toBe(10 * runner.calls.filter((at) => at + 30_000 < end).length);
+        const calls = runner.calls.length;
+        stream.tick(clock.now() + 3_600_000);
+        expect(runner.calls.length).toBe(calls);
     });
 });

@@ -67,6 +67,13 @@ test("an answer's text: an OpenAI-compatible chat's or completion's first choice
     expect(answerText(JSON.stringify({ choices: [{ text: "Paris" }] }))).toBe("Paris");
     expect(answerText('{"embedding":[1,2]}')).toBe('{"embedding":[1,2]}');
     expect(answerText("plain")).toBe("plain");
+    expect(
+        answerText(
+            'data: {"choices":[{"delta":{"role":"assistant"}}]}\n\ndata: {"choices":[{"delta":{"content":"Par"}}]}\n\ndata: {"choices":[{"delta":{"content":"is"}}]}\n\ndata: [DONE]\n',
+        ),
+    ).toBe("Paris");
+    expect(answerText('data: {"choices":[{"text":"Paris"}]}\n\ndata: [DONE]')).toBe("Paris");
+    expect(answerText("data: not json")).toBe("data: not json");
 });
 
 test.each([
@@ -157,13 +164,9 @@ describe("in the engine", () => {
     });
 
     test("a canary the golden set rejects before traffic is rolled back before any weight moves", async () => {
-        const { stack, run } = setup(
-            () => GOOD,
-            { ...deployedAt(0), evaluations: ["beforeTraffic"] },
-            undefined,
-            undefined,
-            comparison((i) => i % 5 === 0),
-        );
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforeTraffic"] }, undefined, undefined, {
+            golden: comparison((i) => i % 5 === 0),
+        });
         const result = await run();
         expect(result.outcome).toBe("rolled-back");
         expect(result.reason).toMatch(/^the golden set before it gets traffic: the canary loses more than 0 points .*; the canary got no traffic/);
@@ -172,13 +175,9 @@ describe("in the engine", () => {
     });
 
     test("an equal canary goes on to its first step", async () => {
-        const { stack, run } = setup(
-            () => GOOD,
-            { ...deployedAt(0), evaluations: ["beforeTraffic"] },
-            undefined,
-            undefined,
-            comparison(() => false),
-        );
+        const { stack, run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["beforeTraffic"] }, undefined, undefined, {
+            golden: comparison(() => false),
+        });
         expect((await run({ toStep: 1 })).outcome).toBe("paused");
         expect(stack.calls).toContain("weight 10");
     });

@@ -181,4 +181,60 @@ describe("Judge", () => {
         for (let i = 0; i < 10; i++) judge.observe(sample(like, like));
         expect(judge.acceptance()).toEqual({ accepted: true, reason: "" });
     });
+
+    describe("with a paired stream", () => {
+        const NONE = { requests: 0, errors: 0, slow: 0 };
+        const paired = (canary: VersionSample, stable: VersionSample, outcomes: { stablePass: boolean; canaryPass: boolean }[] = []) => ({
+            sample: sample(canary, stable),
+            outcomes,
+        });
+        const like = { requests: 3000, errors: 30, slow: 60 };
+
+        test("its minutes are a stratum of the same comparisons: a canary worse only in the stream fails, quoting both strata", () => {
+            const judge = new Judge(SCHEDULE);
+            const verdict = judge.observe(sample(GOOD), false, paired({ requests: 600, errors: 60, slow: 6 }, { requests: 600, errors: 3, slow: 6 }));
+            expect(verdict.kind).toBe("fail");
+            expect((verdict as { reason: string }).reason).toMatch(
+                /^canary 5xx rate above stable's.*: canary 5xx 0\.20% \(1\/500\) vs stable 5xx 0\.20% \(1\/500\); paired stream: canary 5xx 10\.00% \(60\/600\) vs stable 5xx 0\.50% \(3\/600\)/,
+            );
+        });
+
+        test("the canary's own rate against a fixed limit reads live traffic alone: the stream's mix is not live traffic's", () => {
+            const failing = { requests: 600, errors: 300, slow: 6 };
+            expect(new Judge(SCHEDULE).observe(sample(GOOD), false, paired(failing, failing)).kind).toBe("pass");
+        });
+
+        test("with no live traffic at all, the stream alone shows a canary like stable within tolerance, under the same promises", () => {
+            const judge = new Judge(SCHEDULE);
+            judge.newStep("ramp");
+            for (let i = 0; i < 40; i++) judge.observe(sample(NONE, NONE), false, paired(like, like));
+            expect(judge.acceptance().accepted).toBe(true);
+            const live = new Judge(SCHEDULE);
+            for (let i = 0; i < 40; i++) live.observe(sample(NONE, NONE));
+            expect(live.acceptance().accepted).toBe(false);
+        });
+
+        test("its scored answers: a canary that loses pass rate pair by pair is rolled back with a reason of its own; one like stable is not", () => {
+            const outcomes = (canaryLoses: boolean) =>
+                Array.from({ length: 60 }, (_, i) => ({ stablePass: i % 10 !== 0, canaryPass: canaryLoses ? i % 10 > 3 : i % 10 !== 0 }));
+            const pairedAnswers = { toleratedLoss: 0, detectLoss: 0.05 };
+            const worse = new Judge(SCHEDULE, {}, { pairedAnswers });
+            let verdict = worse.observe(sample(GOOD), false, paired(like, like, outcomes(true)));
+            for (let i = 0; i < 5 && verdict.kind === "pass"; i++) verdict = worse.observe(sample(GOOD), false, paired(like, like, outcomes(true)));
+            expect(verdict).toEqual({
+                kind: "fail",
+                reason: expect.stringMatching(/^paired answers: the canary passed \d+ of \d+, stable \d+; shown to lose more than 0 points/),
+            });
+            const equal = new Judge(SCHEDULE, {}, { pairedAnswers });
+            for (let i = 0; i < 6; i++) expect(equal.observe(sample(GOOD), false, paired(like, like, outcomes(false))).kind).toBe("pass");
+        });
+
+        test("the scored answers take their own share of the false-rollback rate", () => {
+            const threshold = (j: Judge) => j.standing()[0].threshold;
+            expect(threshold(new Judge(SCHEDULE, {}, { pairedAnswers: { toleratedLoss: 0, detectLoss: 0.05 } })) / threshold(new Judge(SCHEDULE))).toBeCloseTo(
+                5 / 4,
+                5,
+            );
+        });
+    });
 });

@@ -4,7 +4,7 @@
  * request exactly once, however its reads fall and however late the data arrives within
  * the bound.
  */
-import { completeMinutes, merge, MINUTE_MS, MinuteCursor, recentLoad } from "../../../rollout/core/minutes";
+import { completeMinutes, merge, MINUTE_MS, MinuteCursor, recentLoad, withoutRunner } from "../../../rollout/core/minutes";
 import { MinuteSample, VersionSample } from "../../../rollout/core/ports";
 import { Version } from "../../../contract/versions";
 
@@ -30,9 +30,38 @@ describe("which minutes are complete", () => {
             1,
             0,
         ],
+        [
+            "with a paired stream, not before the runner has returned every answer that may have ended in it",
+            [minute(0, V(5), V(1)), minute(1, V(5), V(1)), minute(2, V(5), V(1))],
+            at(3),
+            { ...both, settledUntil: () => at(1) + 30_000 },
+            1,
+            0,
+        ],
     ])("%s", (_name, read, now, rule, complete, late) => {
         const result = completeMinutes(read as MinuteSample[], now as number, rule as typeof both);
         expect([result.complete.length, result.late]).toEqual([complete, late]);
+    });
+});
+
+describe("live traffic: the layer's counts less the runner's", () => {
+    const runner = (more: Partial<VersionSample> = {}): VersionSample => ({ requests: 2, errors: 1, slow: 2, ...more });
+    test.each([
+        ["no data stays no data", undefined, runner(), undefined],
+        [
+            "each count less the runner's; the p99 as the layer had it",
+            { requests: 10, errors: 2, slow: 3, p99Ms: 9000, gates: { ttft: { events: 4, requests: 10 } } },
+            runner({ gates: { ttft: { events: 2, requests: 2 } } }),
+            { requests: 8, errors: 1, slow: 1, p99Ms: 9000, gates: { ttft: { events: 2, requests: 8 } } },
+        ],
+        [
+            "an answer the runner saw end after the minute the layer counted it in: each count clamped at 0 and at its trials left",
+            { requests: 3, errors: 1, slow: 3, gates: { ttft: { events: 1, requests: 1 }, cutoff: { events: 1, requests: 3 } } },
+            runner({ requests: 4, errors: 0, slow: 0, gates: { ttft: { events: 0, requests: 2 } } }),
+            { requests: 0, errors: 0, slow: 0, gates: { ttft: { events: 0, requests: 0 }, cutoff: { events: 1, requests: 3 } } },
+        ],
+    ])("%s", (_what, layer, r, live) => {
+        expect(withoutRunner(layer as VersionSample | undefined, r)).toEqual(live);
     });
 });
 

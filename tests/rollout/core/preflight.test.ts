@@ -51,5 +51,7 @@ test("with a budget and no readable traffic, the rollout is refused before anyth
     expect(before.refusal).toBe("refused: rollout.budgetSeconds needs stable's traffic to plan, and its last 3 hours are unreadable (Throttling)");
     expect(before.judge).toBeUndefined();
     const quiet = await preflight({ ...DEFAULT_SCHEDULE, ...GPU_BUDGETED }, history(0).source, NOW);
-    expect(quiet.refusal).toBe("refused: rollout.budgetSeconds needs stable's traffic to plan, and its last 3 hours are without traffic");
+    expect(quiet.refusal).toBe(
+        "refused: rollout.budgetSeconds needs stable's traffic to plan, and its last 3 hours are without traffic: a service with none yet runs without a budget, judged by a paired stream (evaluation.requestsPerSecond, docs/evaluation.md)",
+    );
 });

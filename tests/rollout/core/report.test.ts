@@ -65,3 +65,28 @@ test("with a golden set, the report lists the items the canary lost, both answer
     expect(md).toContain("And 2 more (the JSON report lists all).");
     expect(renderMarkdown(result, "dev", { goldenLost: [] })).toContain("None: the canary passed every golden item stable passed.");
 });
+
+test("with a paired stream, the report gives what the runner's pairs showed at each step, beside the live counts; without one, no such section", async () => {
+    const { result } = await simulate(
+        SCENARIOS.find((s) => s.name === "ttft-1.5x-1rps-paired")!,
+        { seed: 3 },
+    );
+    const md = renderMarkdown(result, "gpu");
+    expect(md).toContain("## Paired stream");
+    const firstStep = md
+        .split("\n## Paired stream")[1]
+        .split("\n")
+        .find((row) => row.startsWith("| 1 | 10% |"))!;
+    expect(firstStep).toMatch(/^\| 1 \| 10% \| \d+ req, 5xx .*slow first token \d+\.\d\d% \(\d+\/\d+\).* \| \d+ req, 5xx /);
+    expect(
+        renderMarkdown(
+            (
+                await simulate(
+                    SCENARIOS.find((s) => s.name === "ttft-1.5x-1rps")!,
+                    { seed: 3 },
+                )
+            ).result,
+            "gpu",
+        ),
+    ).not.toContain("## Paired stream");
+});
