@@ -29,7 +29,7 @@ import { goldenShare, Judge } from "../core/judge";
 import { S3Client } from "@aws-sdk/client-s3";
 import { LambdaRunner, readGoldenSet, runnerClient } from "../adapters/golden";
 import { GoldenComparison, goldenPowerLines } from "../core/golden";
-import { PairedStream, streamLine, streamProblems, streamSettings } from "../core/stream";
+import { PairedStream, runnerCounting, streamLine, streamProblems, streamSettings } from "../core/stream";
 import { parseGoldenSet, Scorer } from "../../contract/golden";
 import { BedrockRuntimeClient } from "@aws-sdk/client-bedrock-runtime";
 import { BedrockJudge } from "../adapters/bedrock";
@@ -238,7 +238,7 @@ async function goldenSet(
     }
     return {
         power: () => goldenPowerLines(parsed.items.length, settings, { alpha, missRate: schedule.missRate }),
-        deps: { comparison, runner },
+        deps: { comparison, runner, counting: runnerCounting(settings, schedule) },
         ...(paired ? { stream: new PairedStream(runner, parsed.items, paired, console.log) } : {}),
         lines: [
             ...(paired ? [streamLine(paired)] : []),

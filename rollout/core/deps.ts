@@ -2,7 +2,7 @@
 import { RolloutSchedule } from "../../contract/schedule";
 import { Clock, ControlPort, MetricsSample, MetricsSource, RunnerPort, ServicesPort, StackPort, TrafficPort } from "./ports";
 import type { GoldenComparison } from "./golden";
-import type { PairedStream } from "./stream";
+import type { PairedStream, RunnerCounting } from "./stream";
 import { Evidence, PairedMinutes, StepRole, Verdict } from "./judge";
 
 export interface RolloutDeps {
@@ -22,7 +22,7 @@ export interface RolloutDeps {
     /** The gates, when not the sequential tests (the benchmark compares them with earlier gates). */
     judge?: JudgeLike;
     /** The golden set compared on both versions at each evaluation moment, when the stack declares one. */
-    golden?: { comparison: GoldenComparison; runner: RunnerPort };
+    golden?: { comparison: GoldenComparison; runner: RunnerPort; counting: RunnerCounting };
     /** The runner's paired stream during the steps, when the stack asks for one (`evaluation.requestsPerSecond`). */
     stream?: PairedStream;
     /** Where each weight verified at the traffic layer is published (the dashboard's weight graph). */

@@ -11,9 +11,11 @@
  * healthy tasks. Everything it touches comes in through the ports. With a paired stream
  * (`stream.ts`), the runner sends its pairs while the steps bake; each minute is judged once the
  * runner has returned its answers, its requests taken out of the live counts and its own counts
- * judged beside them.
+ * judged beside them. The golden set's answers at the evaluation moments are taken out of the
+ * live counts the same way.
  */
-import { DeployedState, MetricsSample, MinuteSample } from "./ports";
+import { DeployedState, MetricsSample, MinuteSample, RunnerPort } from "./ports";
+import { RunnerRecord, runnerCounts } from "./stream";
 import { Completeness, merge, MINUTE_MS, minuteAfter, MinuteCursor, readComplete, recentLoad, withoutRunner } from "./minutes";
 import { Judge, PairedMinutes, roleOf, Verdict } from "./judge";
 import { evidenceTimeout } from "./budget";
@@ -24,7 +26,7 @@ import { capacityFor } from "./capacity";
 import { JudgeLike, RolloutDeps } from "./deps";
 import { endingOf, Stop } from "./failure";
 import { verifyWeight, WeightHistory } from "./split";
-import { Version } from "../../contract/versions";
+import { Version, VERSIONS } from "../../contract/versions";
 import type { EvaluationMoment } from "../../contract/outputs";
 
 /** How a bake ended, and when the step had baked long enough with enough traffic, if it had (the minutes after are judged before it passes). */
@@ -58,6 +60,8 @@ class Rollout {
     private promoting = false;
     private readonly judge: JudgeLike;
     private readonly completeness: Completeness;
+    /** The golden set's answers at the evaluation moments, until the minutes they ended in are judged: not live traffic. */
+    private evaluationAnswers: RunnerRecord[] = [];
 
     constructor(private readonly deps: RolloutDeps) {
         this.startedAt = deps.clock.now();
@@ -154,7 +158,7 @@ class Rollout {
         }
         if (task) this.event(`the evaluation task passed (${task.reason})`);
         if (!this.deps.golden) return undefined;
-        const found = await this.deps.golden.comparison.evaluate(this.deps.golden.runner, waiting);
+        const found = await this.deps.golden.comparison.evaluate(this.recording(this.deps.golden.runner), waiting);
         await this.checkpoint();
         this.event(`golden set ${when}: ${found.reason}`);
         if (found.verdict !== "rejected") return undefined;
@@ -249,20 +253,48 @@ class Rollout {
         }
     }
 
-    /** Complete minutes as the judge takes them: without a stream, as read; with one, live traffic less the runner's, and the runner's own counts and verdicts. */
-    private separate(minutes: MinuteSample[]): { live: MinuteSample[]; paired?: PairedMinutes } {
-        const stream = this.deps.stream;
-        if (!stream) return { live: minutes };
-        const runner = minutes.map((m) => ({ start: m.start, versions: stream.counts(m.start, m.start + MINUTE_MS) }));
-        const live = minutes.map((m, i) => ({
-            start: m.start,
-            versions: {
-                stable: withoutRunner(m.versions.stable, runner[i].versions.stable),
-                canary: withoutRunner(m.versions.canary, runner[i].versions.canary),
+    /** The runner, keeping each answer that says when it ended: its minute's live counts leave it out. */
+    private recording(runner: RunnerPort): RunnerPort {
+        return {
+            answer: async (items, waiting) => {
+                const pairs = await runner.answer(items, waiting);
+                for (const pair of pairs)
+                    for (const version of VERSIONS) {
+                        const { doneAt, ...answer } = pair[version];
+                        if (doneAt !== undefined) this.evaluationAnswers.push({ version, answer: { ...answer, doneAt } });
+                    }
+                return pairs;
             },
-        }));
+        };
+    }
+
+    /**
+     * Complete minutes as the judge takes them: live traffic, less the runner's requests (the
+     * stream's, and the golden set's at the evaluation moments); with a stream, its own counts and
+     * verdicts beside them.
+     */
+    private separate(minutes: MinuteSample[]): { live: MinuteSample[]; paired?: PairedMinutes } {
+        const { stream, golden } = this.deps;
+        const counting = stream?.settings ?? golden?.counting;
+        const records = [...(stream?.records() ?? []), ...this.evaluationAnswers];
+        if (!counting || (!stream && records.length === 0)) return { live: minutes };
         const end = minutes.at(-1)!.start + MINUTE_MS;
-        const paired = { sample: merge(runner, []), outcomes: stream.outcomes(minutes[0].start, end) };
+        const live = minutes.map((m) => {
+            const runner = runnerCounts(records, counting, m.start, m.start + MINUTE_MS);
+            return {
+                start: m.start,
+                versions: { stable: withoutRunner(m.versions.stable, runner.stable), canary: withoutRunner(m.versions.canary, runner.canary) },
+            };
+        });
+        this.evaluationAnswers = this.evaluationAnswers.filter((r) => r.answer.doneAt >= end);
+        if (!stream) return { live };
+        const paired = {
+            sample: merge(
+                minutes.map((m) => ({ start: m.start, versions: stream.counts(m.start, m.start + MINUTE_MS) })),
+                [],
+            ),
+            outcomes: stream.outcomes(minutes[0].start, end),
+        };
         stream.forget(end);
         return { live, paired };
     }

@@ -133,13 +133,21 @@ export interface ServicesPort {
     evaluate(waiting?: Waiting): Promise<{ exitCode?: number; reason: string } | undefined>;
 }
 
-/** One version's answer to a golden item, as the runner returns it (`mesh/evaluation/handler.js`): status 0 when no answer came. */
+/**
+ * One version's answer to a golden item, as the runner returns it (`mesh/evaluation/handler.js`):
+ * status 0 when no answer came. A runner deployed before it returned when the answer ended (and
+ * what it carried) leaves those out.
+ */
 export interface RunnerAnswer {
     status: number;
     ms: number;
     body: string;
     truncated?: boolean;
     error?: string;
+    firstMs?: number;
+    doneAt?: number;
+    tokens?: number;
+    finish?: string;
 }
 
 /** The golden set's runner in the VPC: each item sent to both versions through their pins, the answers in the items' order. */

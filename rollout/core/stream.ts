@@ -51,14 +51,24 @@ export interface StreamPort {
     pace(items: GoldenItem[], ratePerSecond: number): Promise<PacedPair[]>;
 }
 
-export interface StreamSettings {
-    ratePerSecond: number;
+/** How the runner's answers count as traffic, as the layer and the server count requests. */
+export interface RunnerCounting {
     /** The slow-request threshold, ms: the runner's requests slower than it are slow in its counts, as the layer's are in the live ones. */
     slowMs: number;
     /** The `ttft` gate's bound, ms, where the stack judges first tokens. */
     firstTokenBoundMs?: number;
     /** The ids of the gates the schedule judges. */
     gates: string[];
+}
+
+/** One of the runner's answers, and the version that gave it. */
+export interface RunnerRecord {
+    version: Version;
+    answer: PacedAnswer;
+}
+
+export interface StreamSettings extends RunnerCounting {
+    ratePerSecond: number;
     /** How an answer passes, and the losses of pass rate (0-1) the paired test of the answers tolerates and would exclude; none with a judge model (it would be asked of every pair). */
     answers?: { scorer: Scorer; toleratedLoss: number; detectLoss: number };
     seed: number;
@@ -79,7 +89,7 @@ const CHUNK_MS = MINUTE_MS;
 const answered = (a: PacedAnswer) => a.status >= 200 && a.status < 300;
 
 /** One answer's counts, as one request of a minute. */
-function countsOf(a: PacedAnswer, settings: StreamSettings): VersionSample {
+function countsOf(a: PacedAnswer, settings: RunnerCounting): VersionSample {
     const gates: NonNullable<VersionSample["gates"]> = {};
     for (const id of settings.gates) {
         if (id === "ttft" && settings.firstTokenBoundMs !== undefined && answered(a))
@@ -105,6 +115,13 @@ const sum = (into: VersionSample, c: VersionSample) => {
         to.requests += g.requests;
     }
 };
+
+/** Each version's counts of the runner's answers that ended in [start, end). */
+export function runnerCounts(records: RunnerRecord[], counting: RunnerCounting, start: number, end: number): Record<Version, VersionSample> {
+    const out = Object.fromEntries(VERSIONS.map((v) => [v, { requests: 0, errors: 0, slow: 0 }])) as Record<Version, VersionSample>;
+    for (const { version, answer } of records) if (answer.doneAt >= start && answer.doneAt < end) sum(out[version], countsOf(answer, counting));
+    return out;
+}
 
 export class PairedStream {
     private pairs: PacedPair[] = [];
@@ -159,10 +176,12 @@ export class PairedStream {
 
     /** Each version's counts of the answers that ended in [start, end). */
     counts(start: number, end: number): Record<Version, VersionSample> {
-        const out = Object.fromEntries(VERSIONS.map((v) => [v, { requests: 0, errors: 0, slow: 0 }])) as Record<Version, VersionSample>;
-        for (const pair of this.pairs)
-            for (const v of VERSIONS) if (pair[v].doneAt >= start && pair[v].doneAt < end) sum(out[v], countsOf(pair[v], this.settings));
-        return out;
+        return runnerCounts(this.records(), this.settings, start, end);
+    }
+
+    /** Every answer not yet forgotten, with its version. */
+    records(): RunnerRecord[] {
+        return this.pairs.flatMap((pair) => VERSIONS.map((version) => ({ version, answer: pair[version] })));
     }
 
     /** The scorer's verdicts on the pairs whose later answer ended in [start, end); none without a scorer. */
@@ -185,15 +204,22 @@ export class PairedStream {
     }
 }
 
-/** The stream a stack asks for (`evaluation.requestsPerSecond`), judged on the schedule's gates with its slow threshold as resolved; undefined without one. */
+/** How a stack's runner answers count, on the schedule's gates with its slow threshold as resolved. */
+export function runnerCounting(golden: GoldenSetOutputs, schedule: RolloutSchedule): RunnerCounting {
+    return {
+        slowMs: (schedule.slowRequestSeconds ?? UNPINNED_SLOW_SECONDS) * 1000,
+        ...(golden.firstTokenBoundSeconds !== undefined ? { firstTokenBoundMs: golden.firstTokenBoundSeconds * 1000 } : {}),
+        gates: gatesOf(schedule.gates).map((g) => g.id),
+    };
+}
+
+/** The stream a stack asks for (`evaluation.requestsPerSecond`); undefined without one. */
 export function streamSettings(golden: GoldenSetOutputs, schedule: RolloutSchedule): StreamSettings | undefined {
     if (golden.requestsPerSecond === undefined) return undefined;
     const scorer = golden.scorer as Scorer;
     return {
         ratePerSecond: golden.requestsPerSecond,
-        slowMs: (schedule.slowRequestSeconds ?? UNPINNED_SLOW_SECONDS) * 1000,
-        ...(golden.firstTokenBoundSeconds !== undefined ? { firstTokenBoundMs: golden.firstTokenBoundSeconds * 1000 } : {}),
-        gates: gatesOf(schedule.gates).map((g) => g.id),
+        ...runnerCounting(golden, schedule),
         ...(scorer.kind === "judge"
             ? {}
             : { answers: { scorer, toleratedLoss: golden.toleratedLossPercent / 100, detectLoss: golden.detectLossPercent / 100 } }),

@@ -8,6 +8,7 @@ import { GoldenComparison, seededOrder } from "../../../rollout/core/golden";
 import { RunnerAnswer, RunnerPort } from "../../../rollout/core/ports";
 import { SIMULATED_SETTINGS } from "../../../rollout/simulator/golden";
 import { deployedAt, GOOD, setup } from "../../harness/fakeRollout";
+import { VirtualClock } from "../../../rollout/simulator/world";
 
 describe("a golden set's text", () => {
     test("JSON lines become items: an id, the request (an object or a string) and what is expected; blank lines are skipped", () => {
@@ -108,6 +109,7 @@ class TableRunner implements RunnerPort {
 const ok = (text: string): RunnerAnswer => ({ status: 200, ms: 900, body: JSON.stringify({ choices: [{ message: { content: text } }] }) });
 const items = (n: number): GoldenItem[] => Array.from({ length: n }, (_, i) => ({ id: `q${i}`, request: { messages: [] }, expected: "pass" }));
 const ERRORS = { alpha: 0.0033, missRate: 0.01 };
+const COUNTING = { slowMs: 10_000, gates: [] };
 
 describe("the comparison at an evaluation moment", () => {
     test("a canary that fails a quarter of what stable passes is rejected, in batches of the runner's size, each lost item with both answers", async () => {
@@ -161,6 +163,7 @@ describe("in the engine", () => {
     const comparison = (canaryFails: (i: number) => boolean) => ({
         comparison: new GoldenComparison(items(500), SIMULATED_SETTINGS, ERRORS),
         runner: new TableRunner((id) => [ok("pass"), ok(canaryFails(Number(id.slice(1))) ? "fail" : "pass")]),
+        counting: COUNTING,
     });
 
     test("a canary the golden set rejects before traffic is rolled back before any weight moves", async () => {
@@ -180,6 +183,26 @@ describe("in the engine", () => {
         });
         expect((await run({ toStep: 1 })).outcome).toBe("paused");
         expect(stack.calls).toContain("weight 10");
+    });
+
+    test("the set's answers at an evaluation moment are left out of the live counts of the minute they ended in", async () => {
+        const clock = new VirtualClock();
+        let asked = 0;
+        const runner: RunnerPort = {
+            answer: async (batch) => {
+                asked += batch.length;
+                return batch.map(() => ({ stable: { ...ok("pass"), doneAt: clock.now() }, canary: { ...ok("pass"), doneAt: clock.now() } }));
+            },
+        };
+        const golden = { comparison: new GoldenComparison(items(500), SIMULATED_SETTINGS, ERRORS), runner, counting: COUNTING };
+        const { run } = setup(() => GOOD, { ...deployedAt(0), evaluations: ["eachStep"] }, undefined, undefined, { golden }, clock);
+        const result = await run({ toStep: 2 });
+        expect(result.outcome).toBe("paused");
+        // The layer counted 500 canary and 500 stable requests a minute; the judge saw them less the set's answers.
+        const left = (version: "canary" | "stable") =>
+            result.samples.reduce((n, s) => n + (500 * (s.sample.window.end - s.sample.window.start)) / 60_000 - s.sample.versions[version].requests, 0);
+        expect(asked).toBeGreaterThan(0);
+        expect([left("canary"), left("stable")]).toEqual([asked, asked]);
     });
 });
 
