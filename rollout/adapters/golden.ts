@@ -30,9 +30,13 @@ export async function readGoldenSet(s3: Send<S3Client>, object: string): Promise
     }
 }
 
-/** A Lambda client that waits out a whole invocation of the runner. */
-export function runnerClient(region: string | undefined): LambdaClient {
-    return new LambdaClient({ region, maxAttempts: 2, requestHandler: { requestTimeout: (RUNNER_TIMEOUT_SECONDS + 60) * 1000 } });
+/**
+ * A Lambda client that waits out a whole invocation of the runner, and tries it `attempts` times
+ * at most: twice for a batch of golden items; once for a minute of the paired stream, whose
+ * requests a second try would send again without the first's being taken out of the live counts.
+ */
+export function runnerClient(region: string | undefined, attempts = 2): LambdaClient {
+    return new LambdaClient({ region, maxAttempts: attempts, requestHandler: { requestTimeout: (RUNNER_TIMEOUT_SECONDS + 60) * 1000 } });
 }
 
 export class LambdaRunner implements RunnerPort, LoadPort, StreamPort {

@@ -239,7 +239,7 @@ async function goldenSet(
     return {
         power: () => goldenPowerLines(parsed.items.length, settings, { alpha, missRate: schedule.missRate }),
         deps: { comparison, runner, counting: runnerCounting(settings, schedule) },
-        ...(paired ? { stream: new PairedStream(runner, parsed.items, paired, console.log) } : {}),
+        ...(paired ? { stream: new PairedStream(new LambdaRunner(runnerClient(region, 1), settings), parsed.items, paired, console.log) } : {}),
         lines: [
             ...(paired ? [streamLine(paired)] : []),
             `golden set: ${parsed.items.length} items from ${settings.object}, scored by "${String(settings.scorer.kind)}"; the canary is rolled back if shown to lose more than ${settings.toleratedLossPercent} points of pass rate ` +

@@ -1,7 +1,7 @@
 /** The golden set's AWS side (`rollout/adapters/golden.ts`, `bedrock.ts`): the set from S3, the runner through Lambda's Invoke, the judge model through Bedrock's Converse, as each API answers. */
 import { InvokeCommand } from "@aws-sdk/client-lambda";
 import { GetObjectCommand } from "@aws-sdk/client-s3";
-import { LambdaRunner, readGoldenSet } from "../../../rollout/adapters/golden";
+import { LambdaRunner, readGoldenSet, runnerClient } from "../../../rollout/adapters/golden";
 import { BedrockJudge } from "../../../rollout/adapters/bedrock";
 import { ConverseCommand } from "@aws-sdk/client-bedrock-runtime";
 import { SIMULATED_SETTINGS } from "../../../rollout/simulator/golden";
@@ -96,5 +96,40 @@ describe("the judge model on Bedrock", () => {
         await expect(new BedrockJudge(converse("Both are fine") as never, "us.judge-v1:0", "q").prefer("p", "a", "b")).rejects.toThrow(
             'the judge model us.judge-v1:0 answered neither A, B nor TIE: "Both are fine"',
         );
+    });
+});
+
+describe("the runner's client against a local endpoint that fails the first invocation", () => {
+    const http = require("node:http") as typeof import("node:http");
+    let invocations = 0;
+    /** Lambda's Invoke (POST /2015-03-31/functions/NAME/invocations): a 500 ServiceException first, then the function's payload. */
+    const server = http.createServer((req, res) => {
+        req.resume();
+        req.on("end", () => {
+            invocations += 1;
+            const failing = invocations % 2 === 1;
+            res.writeHead(failing ? 500 : 200, { "content-type": "application/json", ...(failing ? { "x-amzn-errortype": "ServiceException" } : {}) });
+            res.end(JSON.stringify(failing ? { message: "internal" } : { answers: ITEMS.map((i) => answer(i.id)), pairs: [] }));
+        });
+    });
+    const saved = { ...process.env };
+    beforeAll(async () => {
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        process.env.AWS_ENDPOINT_URL_LAMBDA = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+        process.env.AWS_ACCESS_KEY_ID = "AKIDEXAMPLE";
+        process.env.AWS_SECRET_ACCESS_KEY = "secret";
+    });
+    afterAll(() => {
+        process.env = saved;
+        server.close();
+    });
+
+    test("a batch of golden items is tried again (it only reads); a minute of the paired stream is not (its requests would be sent twice)", async () => {
+        invocations = 0;
+        const batch = await new LambdaRunner(runnerClient("us-west-2"), SIMULATED_SETTINGS).answer(ITEMS);
+        expect([batch.length, invocations]).toEqual([2, 2]);
+        invocations = 0;
+        await expect(new LambdaRunner(runnerClient("us-west-2", 1), SIMULATED_SETTINGS).pace(ITEMS, 1)).rejects.toThrow();
+        expect(invocations).toBe(1);
     });
 });
