@@ -256,6 +256,6 @@ export function streamLine(s: StreamSettings): string {
         (s.answers
             ? `; its answers scored, the canary rolled back if shown to lose more than ${Math.round(100 * s.answers.toleratedLoss)} points`
             : "; its answers not scored (a judge model is asked at the evaluation moments only)") +
-        " (docs/evaluation.md)"
+        "; a budget's plan counts live traffic alone (docs/evaluation.md)"
     );
 }

@@ -1,5 +1,5 @@
 /** The paired stream (`stream.ts`): its pacing, its counts by minute, when a minute is settled, its verdicts, and what a set needs to serve it. */
-import { PacedAnswer, PacedPair, PairedStream, StreamPort, StreamSettings, streamProblems, streamSettings } from "../../../rollout/core/stream";
+import { PacedAnswer, PacedPair, PairedStream, StreamPort, StreamSettings, streamLine, streamProblems, streamSettings } from "../../../rollout/core/stream";
 import { GoldenItem, scorerSection } from "../../../contract/golden";
 import { DEFAULT_SCHEDULE } from "../../../contract/schedule";
 import type { GoldenSetOutputs } from "../../../contract/outputs";
@@ -208,4 +208,14 @@ describe("what a stack's stream is", () => {
         expect(found).toHaveLength(problems.length);
         problems.forEach((p, i) => expect(found[i]).toContain(p));
     });
+});
+
+test("what the rollout says of the stream before it starts: its rate, what it is judged on, whether its answers are scored, and that a budget counts live traffic alone", () => {
+    expect(streamLine({ ...SETTINGS, gates: ["ttft", "aborted"] })).toBe(
+        "paired stream: 1 golden items a second to each version through their pins while the steps bake, judged as a stratum beside live traffic (5xx, slow requests, ttft) " +
+            "and taken out of the live counts; its answers scored, the canary rolled back if shown to lose more than 0 points; a budget's plan counts live traffic alone (docs/evaluation.md)",
+    );
+    expect(streamLine({ ...SETTINGS, gates: [], answers: undefined })).toMatch(
+        /\(5xx, slow requests\) .*; its answers not scored \(a judge model is asked at the evaluation moments only\);/,
+    );
 });
