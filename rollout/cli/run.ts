@@ -238,7 +238,7 @@ async function goldenSet(
     }
     return {
         power: () => goldenPowerLines(parsed.items.length, settings, { alpha, missRate: schedule.missRate }),
-        deps: { comparison, runner, counting: runnerCounting(settings, schedule) },
+        deps: { comparison, runner, counting: runnerCounting(schedule, settings.firstTokenBoundSeconds) },
         ...(paired ? { stream: new PairedStream(new LambdaRunner(runnerClient(region, 1), settings), parsed.items, paired, console.log) } : {}),
         lines: [
             ...(paired ? [streamLine(paired)] : []),

@@ -53,7 +53,7 @@ export function seededOrder<T>(items: T[], seed: number): T[] {
 }
 
 /** An answer passes when its version answered 2xx and the scorer accepts its text; a failed request is a failed item. */
-const passed = (answer: RunnerAnswer, scorer: Scorer, expected: unknown) =>
+export const passed = (answer: Pick<RunnerAnswer, "status" | "body">, scorer: Scorer, expected: unknown) =>
     answer.status >= 200 && answer.status < 300 && passes(scorer, answerText(answer.body), expected);
 
 /** Each item's pair of verdicts. */

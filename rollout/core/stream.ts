@@ -18,7 +18,8 @@
  * returned (`settledUntil`).
  */
 import mt19937 = require("@stdlib/random-base-mt19937");
-import { GoldenItem, passes, answerText, Scorer } from "../../contract/golden";
+import { GoldenItem, Scorer } from "../../contract/golden";
+import { passed } from "./golden";
 import type { GoldenSetOutputs } from "../../contract/outputs";
 import { RolloutSchedule, UNPINNED_SLOW_SECONDS } from "../../contract/schedule";
 import { gatesOf } from "../../contract/gates";
@@ -189,13 +190,12 @@ export class PairedStream {
         const scorer = this.settings.answers?.scorer;
         if (!scorer) return [];
         const byId = new Map(this.items.map((item) => [item.id, item.expected]));
-        const pass = (a: PacedAnswer, expected: unknown) => answered(a) && passes(scorer, answerText(a.body), expected);
         return this.pairs
             .filter((p) => {
                 const done = Math.max(p.stable.doneAt, p.canary.doneAt);
                 return done >= start && done < end;
             })
-            .map((p) => ({ stablePass: pass(p.stable, byId.get(p.id)), canaryPass: pass(p.canary, byId.get(p.id)) }));
+            .map((p) => ({ stablePass: passed(p.stable, scorer, byId.get(p.id)), canaryPass: passed(p.canary, scorer, byId.get(p.id)) }));
     }
 
     /** Drops the pairs that ended before `t`: their minutes are judged. */
@@ -204,11 +204,11 @@ export class PairedStream {
     }
 }
 
-/** How a stack's runner answers count, on the schedule's gates with its slow threshold as resolved. */
-export function runnerCounting(golden: GoldenSetOutputs, schedule: RolloutSchedule): RunnerCounting {
+/** How the runner's answers count, on the schedule's gates with its slow threshold as resolved, and the `ttft` gate's bound where the stack has one. */
+export function runnerCounting(schedule: RolloutSchedule, firstTokenBoundSeconds?: number): RunnerCounting {
     return {
         slowMs: (schedule.slowRequestSeconds ?? UNPINNED_SLOW_SECONDS) * 1000,
-        ...(golden.firstTokenBoundSeconds !== undefined ? { firstTokenBoundMs: golden.firstTokenBoundSeconds * 1000 } : {}),
+        ...(firstTokenBoundSeconds !== undefined ? { firstTokenBoundMs: firstTokenBoundSeconds * 1000 } : {}),
         gates: gatesOf(schedule.gates).map((g) => g.id),
     };
 }
@@ -219,7 +219,7 @@ export function streamSettings(golden: GoldenSetOutputs, schedule: RolloutSchedu
     const scorer = golden.scorer as Scorer;
     return {
         ratePerSecond: golden.requestsPerSecond,
-        ...runnerCounting(golden, schedule),
+        ...runnerCounting(schedule, golden.firstTokenBoundSeconds),
         ...(scorer.kind === "judge"
             ? {}
             : { answers: { scorer, toleratedLoss: golden.toleratedLossPercent / 100, detectLoss: golden.detectLossPercent / 100 } }),

@@ -13,7 +13,7 @@
 import { SCENARIOS, Scenario } from "./scenarios";
 import { Draws, FIRST_TOKEN_BOUND_MS, NoisyMetrics, SimulatedRunner, SimulatedStack, VirtualClock } from "./world";
 import { STABLE_P95_MS } from "./scenarios";
-import { PairedStream } from "../core/stream";
+import { PairedStream, runnerCounting } from "../core/stream";
 import { scorerSection } from "../../contract/golden";
 import { gatesOf } from "../../contract/gates";
 import { preflight } from "../core/preflight";
@@ -152,9 +152,7 @@ function pairedStream(runner: SimulatedRunner, ratePerSecond: number, schedule: 
         SIMULATED_ITEMS,
         {
             ratePerSecond,
-            slowMs: (schedule.slowRequestSeconds ?? UNPINNED_SLOW_SECONDS) * 1000,
-            firstTokenBoundMs: FIRST_TOKEN_BOUND_MS,
-            gates: gatesOf(schedule.gates).map((g) => g.id),
+            ...runnerCounting(schedule, FIRST_TOKEN_BOUND_MS / 1000),
             answers: { scorer: scorerSection.parse({ kind: "exact" }), toleratedLoss: 0, detectLoss: 0.05 },
             seed,
         },
